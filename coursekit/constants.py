@@ -1,0 +1,21 @@
+"""Every ``COURSEKIT_*`` environment variable, in one place (documented in README.md)."""
+
+from __future__ import annotations
+
+from typing import Final
+
+
+class EnvVars:
+    """Names of the environment variables coursekit reads."""
+
+    DEBUG: Final = "COURSEKIT_DEBUG"
+    """Any non-empty value other than 0: show tracebacks, like ``--debug``."""
+    HOME: Final = "COURSEKIT_HOME"
+    """Folder for coursekit's own state (progress file, embedded-engine envs). Default: the
+    per-user data folder (platformdirs)."""
+    NO_COLOR: Final = "NO_COLOR"
+    """https://no-color.org: any non-empty value turns colour off."""
+    OFFLINE: Final = "COURSEKIT_OFFLINE"
+    """Non-empty: never touch the network (plans use the matrix alone)."""
+    SPEC: Final = "COURSEKIT_ENV_SPEC"
+    """Path to an environment spec TOML that replaces envs/course.toml."""
