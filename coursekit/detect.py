@@ -1,0 +1,228 @@
+"""Hardware detection: fill :class:`~coursekit.host.HostInfo` for this machine.
+
+NVIDIA through ``nvidia-smi`` in query mode (every GPU, one line each; retried without
+``compute_cap`` on drivers that reject it; the ``CUDA Version`` / ``CUDA UMD Version`` header
+from the plain banner), AMD through ``rocm_agent_enumerator`` then ``rocminfo``, and the OS,
+CPU architecture, macOS version and WSL. Programs are looked up on PATH at call time and run
+through the injected ``runner`` (:func:`coursekit.proc.run_tool`) with a time limit, because
+``nvidia-smi`` can hang on a wedged driver. A missing or broken tool is data (a note), never
+an exception. ``nvcc`` and installed CUDA toolkits are never consulted: the wheels bring their
+own CUDA runtime, only the driver matters (env-pitfalls.md §5.10).
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+from coursekit.host import GpuInfo, HostInfo
+from coursekit.proc import Runner, ToolResult, run_tool, which
+
+SMI_TIMEOUT_S: Final = 15.0
+ROCM_TIMEOUT_S: Final = 15.0
+WSL_LIB: Final = "usr/lib/wsl/lib"  # where WSL projects the Windows driver (microsoft/WSL#8794)
+_QUERY_FIELDS: Final = ("index", "name", "driver_version", "compute_cap", "memory.total")
+_BANNER_CUDA = re.compile(r"CUDA(?: UMD)? Version\s*:\s*([0-9]+\.[0-9]+)")
+_GFX = re.compile(r"\b(gfx[0-9a-f]{3,4})\b")
+_WINDOWS_SMI: Final = (r"C:\Windows\System32\nvidia-smi.exe",
+                       r"C:\Program Files\NVIDIA Corporation\NVSMI\nvidia-smi.exe")
+
+
+@dataclass(frozen=True)
+class NvidiaDetection:
+    """What ``nvidia-smi`` said: the GPUs, the driver's CUDA version, and what went wrong."""
+
+    gpus: tuple[GpuInfo, ...] = ()
+    cuda_driver_api: str | None = None
+    notes: tuple[str, ...] = ()
+    smi_path: str | None = None
+
+
+@dataclass(frozen=True)
+class AmdDetection:
+    """What the ROCm tools said: one GpuInfo per gfx agent, the ROCm version, notes."""
+
+    gpus: tuple[GpuInfo, ...] = ()
+    rocm_version: str | None = None
+    notes: tuple[str, ...] = ()
+
+
+def _tool_env(env: Mapping[str, str] | None) -> dict[str, str]:
+    base = dict(os.environ if env is None else env)
+    base["LC_ALL"] = "C"  # stable number formats and English messages (unsloth install.sh)
+    return base
+
+
+def _smi_candidates(env: Mapping[str, str], os_name: str, wsl: bool, root: Path) -> list[str]:
+    found: list[str] = []
+    on_path = which("nvidia-smi", env)
+    if on_path:
+        found.append(on_path)
+    extra = [str(root / WSL_LIB / "nvidia-smi")] if wsl else []
+    if os_name == "windows":
+        extra += list(_WINDOWS_SMI)
+    for path in extra:
+        if path not in found and Path(path).is_file():
+            found.append(path)
+    return found
+
+
+def parse_query(text: str, with_cc: bool) -> tuple[GpuInfo, ...]:
+    """Parse ``--query-gpu=... --format=csv,noheader,nounits`` output: one GpuInfo per line."""
+    gpus = []
+    tail = 3 if with_cc else 2
+    for line in text.splitlines():
+        parts = [p.strip() for p in line.split(",")]
+        if len(parts) < 2 + tail or not parts[0].isdigit():
+            continue
+        name = ", ".join(parts[1:-tail])  # a name may itself contain a comma
+        driver = parts[-tail]
+        cc = parts[-2] if with_cc else None
+        mem = parts[-1]
+        gpus.append(GpuInfo(
+            vendor="nvidia", name=name, index=int(parts[0]),
+            driver_version=driver if re.match(r"^\d+(\.\d+)*$", driver) else None,
+            compute_capability=cc if cc and re.match(r"^\d+\.\d+$", cc) else None,
+            memory_mib=int(mem) if mem.isdigit() else None))
+    return tuple(gpus)
+
+
+def parse_banner_cuda(text: str) -> str | None:
+    """The ``CUDA Version`` (or newer drivers' ``CUDA UMD Version``) from the nvidia-smi banner."""
+    match = _BANNER_CUDA.search(text)
+    return match.group(1) if match else None
+
+
+def _query(runner: Runner, smi: str, fields: tuple[str, ...], env: dict[str, str]) -> ToolResult:
+    argv = [smi, f"--query-gpu={','.join(fields)}", "--format=csv,noheader,nounits"]
+    return runner(argv, timeout=SMI_TIMEOUT_S, env=env)
+
+
+def _failure_note(smi: str, result: ToolResult) -> str:
+    if result.timed_out:
+        return f"{smi} did not answer within {SMI_TIMEOUT_S:.0f} s (a hung driver?); GPUs not read"
+    line = result.key_error_line() or f"exit code {result.returncode}"
+    return f"{smi} failed: {line}"
+
+
+def _read_with(runner: Runner, smi: str, env: dict[str, str]) -> NvidiaDetection:
+    result = _query(runner, smi, _QUERY_FIELDS, env)
+    notes: list[str] = []
+    with_cc = True
+    if not result.ok and not result.timed_out and "compute_cap" in (result.stdout + result.stderr):
+        # R470 rejects the whole query over one unknown field (env-pitfalls.md §5.10).
+        with_cc = False
+        notes.append("this driver's nvidia-smi cannot report compute capability (field "
+                     "'compute_cap' unknown; drivers older than ~R510)")
+        result = _query(runner, smi, tuple(f for f in _QUERY_FIELDS if f != "compute_cap"), env)
+    if not result.ok:
+        return NvidiaDetection(notes=(*notes, _failure_note(smi, result)), smi_path=smi)
+    gpus = parse_query(result.stdout, with_cc)
+    if not gpus:
+        return NvidiaDetection(notes=(*notes, f"{smi} listed no GPU"), smi_path=smi)
+    banner = runner([smi], timeout=SMI_TIMEOUT_S, env=env)
+    cuda = parse_banner_cuda(banner.stdout) if banner.ok else None
+    return NvidiaDetection(gpus, cuda, tuple(notes), smi)
+
+
+def detect_nvidia(runner: Runner = run_tool, env: Mapping[str, str] | None = None, *,
+                  os_name: str | None = None, wsl: bool = False,
+                  root: Path = Path("/")) -> NvidiaDetection:
+    """Every NVIDIA GPU that ``nvidia-smi`` reports, or why none could be read.
+
+    Tries ``nvidia-smi`` on PATH, then (on WSL) ``/usr/lib/wsl/lib/nvidia-smi``, where WSL
+    projects the Windows driver and which is often not on PATH (microsoft/WSL#8794); a broken
+    Linux driver installed inside WSL puts a failing ``nvidia-smi`` first (microsoft/WSL#11888).
+    """
+    tool_env = _tool_env(env)
+    system = os_name or _os_name(platform.system())
+    candidates = _smi_candidates(tool_env, system, wsl, root)
+    if not candidates:
+        return NvidiaDetection(notes=("nvidia-smi not found: no NVIDIA driver installed",))
+    notes: list[str] = []
+    for smi in candidates:
+        found = _read_with(runner, smi, tool_env)
+        if found.gpus:
+            return NvidiaDetection(found.gpus, found.cuda_driver_api, (*notes, *found.notes), smi)
+        notes.extend(found.notes)
+    return NvidiaDetection(notes=tuple(notes), smi_path=candidates[0])
+
+
+def detect_amd(runner: Runner = run_tool, env: Mapping[str, str] | None = None, *,
+               root: Path = Path("/")) -> AmdDetection:
+    """AMD GPUs by gfx target: ``rocm_agent_enumerator``, else ``rocminfo``; gfx000 (the CPU) skipped."""
+    tool_env = _tool_env(env)
+    notes: list[str] = []
+    targets: list[str] = []
+    for tool in ("rocm_agent_enumerator", "rocminfo"):
+        if which(tool, tool_env) is None:
+            continue
+        result = runner([tool], timeout=ROCM_TIMEOUT_S, env=tool_env)
+        if not result.ok:
+            notes.append(f"{tool} failed: {result.key_error_line() or result.returncode}")
+            continue
+        targets = [g for g in _GFX.findall(result.stdout) if g != "gfx000"]
+        if tool == "rocminfo":
+            targets = list(dict.fromkeys(targets))  # rocminfo names each agent more than once
+        if targets:
+            break
+    gpus = tuple(GpuInfo(vendor="amd", name=gfx, gfx=gfx, index=i) for i, gfx in enumerate(targets))
+    version_file = root / "opt/rocm/.info/version"
+    rocm = version_file.read_text(encoding="utf-8").strip() if version_file.is_file() else None
+    return AmdDetection(gpus, rocm or None, tuple(notes))
+
+
+def _os_name(system: str) -> str:
+    return {"Darwin": "macos", "Windows": "windows"}.get(system, system.lower())
+
+
+def normalize_arch(machine: str) -> str:
+    """``x86_64`` or ``arm64`` from ``platform.machine()`` spellings (AMD64, aarch64, ...)."""
+    lowered = machine.lower()
+    if lowered in ("x86_64", "amd64", "x64"):
+        return "x86_64"
+    if lowered in ("arm64", "aarch64", "armv8l", "arm64e"):
+        return "arm64"
+    return lowered
+
+
+def is_wsl(env: Mapping[str, str], root: Path = Path("/")) -> bool:
+    """WSL: its environment variables, ``microsoft`` in the kernel release, or the projected driver."""
+    if env.get("WSL_DISTRO_NAME") or env.get("WSL_INTEROP"):
+        return True
+    release = root / "proc/sys/kernel/osrelease"
+    try:
+        if "microsoft" in release.read_text(encoding="utf-8").lower():
+            return True
+    except OSError:
+        pass
+    return (root / WSL_LIB / "nvidia-smi").is_file()
+
+
+def detect_host(runner: Runner = run_tool, env: Mapping[str, str] | None = None, *,
+                python: str = "3.12", system: str | None = None, machine: str | None = None,
+                mac_version: str | None = None, root: Path = Path("/")) -> HostInfo:
+    """Describe this machine: OS, CPU architecture, macOS version, WSL and every GPU."""
+    environ = dict(os.environ if env is None else env)
+    os_name = _os_name(system or platform.system())
+    arch = normalize_arch(machine or platform.machine())
+    macos = (mac_version or platform.mac_ver()[0] or None) if os_name == "macos" else None
+    wsl = os_name == "linux" and is_wsl(environ, root)
+    gpus: tuple[GpuInfo, ...] = ()
+    notes: list[str] = []
+    cuda = rocm = None
+    if os_name != "macos":
+        nvidia = detect_nvidia(runner, environ, os_name=os_name, wsl=wsl, root=root)
+        gpus, cuda = nvidia.gpus, nvidia.cuda_driver_api
+        notes.extend(nvidia.notes)
+    if os_name == "linux":
+        amd = detect_amd(runner, environ, root=root)
+        gpus, rocm = gpus + amd.gpus, amd.rocm_version
+        notes.extend(amd.notes)
+    return HostInfo(os=os_name, arch=arch, python=python, macos_version=macos, wsl=wsl, gpus=gpus,
+                    cuda_driver_api=cuda, rocm_version=rocm, detected=True, notes=tuple(notes))
