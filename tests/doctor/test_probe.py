@@ -1,0 +1,143 @@
+"""The probe run for real: real torch 2.13.0 CPU, and stand-in torch builds for GPU cases."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from coursekit.doctor import PROBE_PATH, run_probe
+from tests.doctor.standins import make_fake_module, make_fake_torch
+
+pytestmark = pytest.mark.realtool
+
+
+def _env_with(site: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(site)
+    return env
+
+
+@pytest.mark.torch
+@pytest.mark.slow
+def test_real_torch_cpu() -> None:
+    pytest.importorskip("torch")
+    facts = run_probe(Path(sys.executable))
+    assert facts.status == "ok", facts.stderr
+    torch = facts.torch
+    assert torch["status"] == "ok" and torch["child"] == "ok"
+    import torch as real_torch
+
+    assert torch["version"] == real_torch.__version__
+    assert torch["cuda"] is None and torch["cuda_available"] is False
+    assert torch["file"].startswith(str(Path(real_torch.__file__).parent.parent))
+    names = {d["name"] for d in facts.data["distributions"]["items"]}
+    assert "torch" in names
+    py = facts.data["python"]
+    assert py["executable"] and py["bits"] == 64
+    assert py["version"].startswith(f"{sys.version_info[0]}.{sys.version_info[1]}")
+
+
+def test_probe_imports_only_the_stdlib() -> None:
+    import ast
+
+    tree = ast.parse(PROBE_PATH.read_text(encoding="utf-8"))
+    imported = {alias.name.split(".")[0] for node in ast.walk(tree)
+                if isinstance(node, ast.Import) for alias in node.names}
+    imported |= {node.module.split(".")[0] for node in ast.walk(tree)
+                 if isinstance(node, ast.ImportFrom) and node.module}
+    imported -= {"torch", "numpy"}  # the child's guarded imports of the env's packages
+    assert imported <= set(sys.stdlib_module_names) | {"__future__"}, imported
+
+
+def test_script_folder_does_not_shadow_the_stdlib(tmp_path: Path) -> None:
+    # Run by path, the probe's folder is sys.path[0]; coursekit/ holds select.py & co.
+    folder = tmp_path / "pkg"
+    folder.mkdir()
+    (folder / "probe.py").write_text(PROBE_PATH.read_text(encoding="utf-8"), encoding="utf-8")
+    (folder / "json.py").write_text("raise SystemExit('shadowed json')\n", encoding="utf-8")
+    import subprocess
+
+    out = subprocess.run([sys.executable, str(folder / "probe.py"), "--timeout", "60"],
+                         capture_output=True, text=True, check=True)
+    assert '"probe_schema": 1' in out.stdout
+
+
+def test_stand_in_cuda_torch_with_kernel_error(tmp_path: Path) -> None:
+    site = make_fake_torch(tmp_path, version="2.9.0+cu128", cuda="12.8",
+                           arch_list=("sm_75", "sm_80", "sm_86", "sm_90"), capability=(12, 0),
+                           device_name="NVIDIA GeForce RTX 5090",
+                           init_warning="NVIDIA GeForce RTX 5090 with CUDA capability sm_120 is "
+                                        "not compatible with the current PyTorch installation.",
+                           op_error="CUDA error: no kernel image is available for execution on "
+                                    "the device")
+    facts = run_probe(Path(sys.executable), env=_env_with(site))
+    torch = facts.torch
+    assert facts.status == "ok", facts.stderr
+    assert torch["version"] == "2.9.0+cu128" and torch["cuda"] == "12.8"
+    assert torch["devices"] == [{"index": 0, "name": "NVIDIA GeForce RTX 5090",
+                                 "capability": "12.0"}]
+    assert torch["cuda_op"]["ok"] is False
+    assert "no kernel image" in torch["cuda_op"]["error"]
+    assert any("sm_120 is not compatible" in w for w in torch["warnings"])
+
+
+def test_import_error_text_is_a_fact(tmp_path: Path) -> None:
+    site = make_fake_torch(tmp_path, import_error="OSError(\"[WinError 126] The specified module "
+                           "could not be found. Error loading 'fbgemm.dll' or one of its "
+                           "dependencies.\")")
+    facts = run_probe(Path(sys.executable), env=_env_with(site))
+    assert facts.status == "ok"
+    assert facts.torch["status"] == "import-error"
+    assert "fbgemm.dll" in facts.torch["error"]["message"]
+
+
+def test_crash_on_import_keeps_earlier_facts(tmp_path: Path) -> None:
+    site = make_fake_torch(tmp_path, import_body="import os\nos.abort()\n")
+    facts = run_probe(Path(sys.executable), env=_env_with(site))
+    assert facts.status == "ok"
+    assert facts.torch["status"] == "crashed"
+    assert facts.torch["returncode"] != 0
+    assert facts.data["python"]["executable"]
+    assert "numpy" in facts.torch["stages"]
+
+
+def test_hanging_import_is_a_timeout(tmp_path: Path) -> None:
+    site = make_fake_torch(tmp_path, import_body="import time\ntime.sleep(60)\n")
+    facts = run_probe(Path(sys.executable), env=_env_with(site), timeout=4)
+    assert facts.status == "ok"
+    assert facts.torch["status"] == "timeout"
+
+
+def test_missing_torch(tmp_path: Path) -> None:
+    # A fresh venv-less interpreter view: -S style isolation is not possible through PYTHONPATH,
+    # so shadow torch with a package that raises ModuleNotFoundError for itself.
+    site = make_fake_torch(tmp_path, import_body=(
+        "raise ModuleNotFoundError(\"No module named 'torch'\", name='torch')\n"))
+    facts = run_probe(Path(sys.executable), env=_env_with(site))
+    assert facts.torch["status"] == "missing"
+
+
+def test_torchvision_operator_error(tmp_path: Path) -> None:
+    site = make_fake_torch(tmp_path, version="2.13.0+cpu", cuda=None, available=False)
+    make_fake_module(site, "torchvision",
+                     "raise RuntimeError('operator torchvision::nms does not exist')\n", "0.27.0")
+    facts = run_probe(Path(sys.executable), env=_env_with(site))
+    tv = facts.data["imports"]["torchvision"]
+    assert tv["ok"] is False and "torchvision::nms" in tv["error"]["message"]
+    versions = {d["name"]: d["version"] for d in facts.data["distributions"]["items"]
+                if d["location"] == str(site)}
+    assert versions == {"torch": "2.13.0+cpu", "torchvision": "0.27.0"}
+
+
+def test_missing_interpreter_and_garbage_output(tmp_path: Path) -> None:
+    assert run_probe(tmp_path / "nope" / "python").status == "not-found"
+    fake = tmp_path / "python"
+    fake.write_text("#!/bin/sh\necho garbage\nexit 0\n")
+    fake.chmod(0o755)
+    assert run_probe(fake).status == "bad-output"
+    fake.write_text("#!/bin/sh\necho 'Fatal Python error: init_fs_encoding' >&2\nexit 1\n")
+    broken = run_probe(fake)
+    assert broken.status == "crashed" and "init_fs_encoding" in broken.stderr
