@@ -1,0 +1,110 @@
+"""Content tests for labs 3-8: the starter fails, the solution passes on two sets of seeds,
+and every typical mistake fails the check it is meant to fail, with a message naming it.
+
+Graders run in-process through ``coursekit.grading.api.run_checks`` against a temporary copy
+of each student folder (as ``coursekit lab N --check`` would hand it to the worker).
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+from coursekit.grading.api import CheckResult, LabContext, run_checks
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+LABS = Path(__file__).resolve().parent.parent / "labs"
+
+# lab folder -> mistake folder -> (the check that must fail, a phrase its message must contain)
+MISTAKES: dict[str, dict[str, tuple[str, str]]] = {
+    "03-initialisation": {
+        "variance-1-over-n": ("he_by_hand", "variance 1/fan_in where He init needs 2/fan_in"),
+        "fan-out": ("he_by_hand", "used the fan-out"),
+        "he-on-tanh": ("tanh_net_xavier", "He init (for ReLU) on a tanh net"),
+        "tanh-gain-1": ("tanh_net_xavier", "Xavier with gain 1"),
+        "calls-torch-init": ("he_by_hand", "by hand"),
+    },
+}
+# Checks a mistake must fail besides the named one, where the behaviour shows it too.
+ALSO_FAILS: dict[tuple[str, str], dict[str, str]] = {
+    ("03-initialisation", "variance-1-over-n"): {"relu_net_keeps_scale": "variance 1/fan_in where He needs 2/fan_in"},
+}
+
+SECOND_SEEDS = (3, 4, 5)
+
+
+def _grade(lab: str, variant: Path, tmp_path: Path, seeds: tuple[int, ...] = (0, 1, 2)) -> dict[str, CheckResult]:
+    student = tmp_path / "student"
+    shutil.copytree(variant, student)
+    ctx = LabContext(student_dir=student, figures_dir=tmp_path / "figures", seeds=seeds)
+    results = run_checks(LABS / lab / "grader.py", ctx)
+    assert results, f"{lab}: the grader defines no checks"
+    errors = [f"{r.name}: {r.message}" for r in results if r.error]
+    assert not errors, f"{lab}: the grader itself failed: {errors}"
+    return {r.name: r for r in results}
+
+
+def _summary(results: dict[str, CheckResult]) -> str:
+    return "\n".join(f"{'PASS' if r.passed else 'FAIL'} {r.name}: {r.message}" for r in results.values())
+
+
+@pytest.mark.parametrize("lab", sorted(MISTAKES))
+def test_lab_toml_describes_the_lab(lab: str) -> None:
+    meta = tomllib.loads((LABS / lab / "lab.toml").read_text(encoding="utf-8"))
+    number, slug = lab.split("-", 1)
+    assert meta["format_version"] == 1
+    assert meta["number"] == int(number) and meta["slug"] == slug
+    assert meta["title"] and meta["version"] >= 1
+    assert 0 < meta["timeout_s"] <= 120 and meta["memory_mb"] >= 512
+    assert len(meta["hints"]) >= 3
+    assert (LABS / lab / "README.md").is_file()
+    assert f"coursekit lab {int(number)} --check" in (LABS / lab / "README.md").read_text(encoding="utf-8")
+    for name in meta["student_files"]:
+        starter = (LABS / lab / "starter" / name).read_text(encoding="utf-8")
+        assert "TODO" in starter and "raise NotImplementedError" in starter
+        assert (LABS / lab / "solution" / name).is_file()
+        for mistake in MISTAKES[lab]:
+            assert (LABS / lab / "mistakes" / mistake / name).is_file()
+
+
+@pytest.mark.parametrize("lab", sorted(MISTAKES))
+def test_every_mistake_folder_is_tested(lab: str) -> None:
+    folders = {p.name for p in (LABS / lab / "mistakes").iterdir() if p.is_dir()}
+    assert folders == set(MISTAKES[lab])
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("lab", sorted(MISTAKES))
+def test_starter_does_not_pass(lab: str, tmp_path: Path) -> None:
+    results = _grade(lab, LABS / lab / "starter", tmp_path)
+    assert not any(r.passed for r in results.values()), _summary(results)
+    assert sum(r.points for r in results.values()) < sum(r.max_points for r in results.values())
+    assert all("not implemented yet" in r.message for r in results.values()), _summary(results)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("seeds", [(0, 1, 2), SECOND_SEEDS], ids=["seeds-0-1-2", "seeds-3-4-5"])
+@pytest.mark.parametrize("lab", sorted(MISTAKES))
+def test_solution_passes_every_check(lab: str, seeds: tuple[int, ...], tmp_path: Path) -> None:
+    results = _grade(lab, LABS / lab / "solution", tmp_path, seeds)
+    assert all(r.passed for r in results.values()), _summary(results)
+    assert list((tmp_path / "figures").glob("*.png")), "the solution's check draws no figure"
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize(
+    ("lab", "mistake"), [(lab, m) for lab in sorted(MISTAKES) for m in sorted(MISTAKES[lab])])
+def test_mistake_fails_with_a_message_naming_it(lab: str, mistake: str, tmp_path: Path) -> None:
+    results = _grade(lab, LABS / lab / "mistakes" / mistake, tmp_path)
+    expected = {MISTAKES[lab][mistake][0]: MISTAKES[lab][mistake][1], **ALSO_FAILS.get((lab, mistake), {})}
+    for name, phrase in expected.items():
+        assert name in results, f"no check named {name}"
+        assert not results[name].passed, _summary(results)
+        assert phrase in results[name].message, _summary(results)
