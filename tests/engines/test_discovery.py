@@ -1,0 +1,123 @@
+"""Engine discovery and env location against stand-in tools on a private PATH."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from coursekit.engines import (
+    choose_engine,
+    embedded_env_prefix,
+    env_python,
+    find_engines,
+    find_env,
+    locate_env,
+)
+from coursekit.errors import EnvironmentProblem, UsageError
+from tests.fakes import install_condatool
+from tests.fakes.fixtures import CondaStandIn
+from tests.helpers import make_fake_exe
+
+
+def _env(tmp_path: Path, bin_dir: Path | None = None, **extra: str) -> dict[str, str]:
+    path = os.pathsep.join([str(bin_dir)] if bin_dir else [] + ["/usr/bin", "/bin"])
+    return {"PATH": path, "HOME": str(tmp_path / "home"),
+            "COURSEKIT_HOME": str(tmp_path / "ck"), **extra}
+
+
+def test_env_python_per_os() -> None:
+    assert env_python(Path("/e/pt"), "linux") == Path("/e/pt/bin/python")
+    assert env_python(Path("C:/e/pt"), "windows") == Path("C:/e/pt/python.exe")
+
+
+def test_auto_order_and_env_vars(tmp_path: Path) -> None:
+    bin_dir = tmp_path / "bin"
+    for kind in ("conda", "mamba", "micromamba"):
+        make_fake_exe(bin_dir, kind, "exit 0\n")
+    other = make_fake_exe(tmp_path / "elsewhere", "conda", "exit 0\n")
+    env = _env(tmp_path, bin_dir, CONDA_EXE=str(other))
+    kinds = [(e.kind, e.source) for e in find_engines(env)]
+    assert kinds[:4] == [("micromamba", "PATH"), ("mamba", "PATH"), ("conda", "CONDA_EXE"),
+                         ("conda", "PATH")]
+    assert choose_engine("auto", env).kind == "micromamba"
+    assert choose_engine("conda", env).exe == other  # CONDA_EXE before PATH
+
+
+def test_mamba_exe_names_micromamba(tmp_path: Path) -> None:
+    mm = make_fake_exe(tmp_path / "mm", "micromamba", "exit 0\n")
+    env = _env(tmp_path, None, MAMBA_EXE=str(mm))
+    engine = choose_engine("auto", env)
+    assert (engine.kind, engine.exe, engine.source) == ("micromamba", mm, "MAMBA_EXE")
+
+
+def test_nothing_installed_gives_embedded(tmp_path: Path) -> None:
+    pytest.importorskip("rattler")
+    engine = choose_engine("auto", _env(tmp_path))
+    assert engine.kind == "embedded" and engine.exe is None
+
+
+def test_unknown_or_missing_engine(tmp_path: Path) -> None:
+    with pytest.raises(UsageError):
+        choose_engine("pixi", _env(tmp_path))
+    with pytest.raises(EnvironmentProblem, match="no 'mamba' found"):
+        choose_engine("mamba", _env(tmp_path))
+
+
+def test_embedded_env_goes_to_conda_envs_folder_when_it_exists(tmp_path: Path) -> None:
+    env = _env(tmp_path)
+    assert embedded_env_prefix("pt", env) == tmp_path / "ck" / "envs" / "pt"
+    (tmp_path / "home" / ".conda" / "envs").mkdir(parents=True)
+    assert embedded_env_prefix("pt", env) == tmp_path / "home" / ".conda" / "envs" / "pt"
+
+
+@pytest.mark.realtool
+def test_locate_env_through_each_tool(conda_standin: CondaStandIn, conda_channel: Path) -> None:
+    env = conda_standin.env
+    engine = choose_engine(conda_standin.kind, env)
+    assert engine.exe == conda_standin.exe
+    assert locate_env(engine, "pt", env=env) is None
+    subprocess.run([conda_standin.exe, "create", "-y", "-n", "pt", "--override-channels", "-c",
+                    conda_channel.as_uri(), "python 3.12.*", "pip"], env=env, check=True)
+    location = locate_env(engine, "pt", env=env)
+    assert location is not None and location.confirmed, location
+    assert location.prefix == conda_standin.root / "envs" / "pt"
+    assert location.python == location.prefix / "bin" / "python"
+    assert location.python_minor == "3.12"
+    assert find_env("pt", env=env) == location
+    assert [c[1:] for c in conda_standin.calls()][:2] == [["env", "list", "--json"], ["create", "-y", "-n", "pt", "--override-channels", "-c", conda_channel.as_uri(), "python 3.12.*", "pip"]]
+
+
+def test_broken_env_is_found_but_not_confirmed(tmp_path: Path) -> None:
+    env = _env(tmp_path)
+    prefix = embedded_env_prefix("pt", env)
+    (prefix / "conda-meta").mkdir(parents=True)
+    location = find_env("pt", env=env)
+    assert location is not None and not location.confirmed
+    assert "no Python" in (location.problem or "")
+    (prefix / "bin").mkdir()
+    make_fake_exe(prefix / "bin", "python", "echo 'Segmentation fault' >&2; exit 139\n")
+    location = find_env("pt", env=env)
+    assert location is not None and not location.confirmed
+    assert "Segmentation fault" in (location.problem or "")
+
+
+def test_python_of_another_prefix_is_rejected(tmp_path: Path) -> None:
+    env = _env(tmp_path)
+    prefix = embedded_env_prefix("pt", env)
+    (prefix / "conda-meta").mkdir(parents=True)
+    (prefix / "bin").mkdir()
+    (prefix / "bin" / "python").symlink_to(os.path.realpath("/usr/bin/python3"))
+    location = find_env("pt", env=env)
+    assert location is not None and not location.confirmed
+    assert "not to this env" in (location.problem or "")
+
+
+def test_tool_failure_is_an_environment_problem(tmp_path: Path) -> None:
+    bin_dir = tmp_path / "bin"
+    install_condatool(bin_dir, "conda")
+    env = _env(tmp_path, bin_dir, FAKE_CONDA_ROOT=str(tmp_path / "r"), FAKE_CONDA_FAIL="env")
+    with pytest.raises(EnvironmentProblem, match="simulated failure"):
+        locate_env(choose_engine("conda", env), "pt", env=env)

@@ -1,0 +1,170 @@
+"""A local PEP 503 index laid out like download.pytorch.org (testing-offline.md §4).
+
+``/whl/<variant>/<project>/`` for ``cu126``, ``cu128`` and ``cpu`` (torch 2.7.0, torchvision
+0.22.0, torchaudio 2.7.0 with the variant's local tag), ``/simple/`` as a PyPI stand-in
+(lightning, and a plain ``torch`` 2.7.1 that a careless install would pull), and
+``/evil/simple/`` a planted extra index serving a ``torch`` 2.7.0+cu126 marked EVIL and a
+higher 9.9.9. Wheels are built with ``zipfile`` and hold importable fake modules.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import functools
+import hashlib
+import threading
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+TORCH, VISION, AUDIO = "2.7.0", "0.22.0", "2.7.0"
+VARIANTS = ("cu126", "cu128", "cpu")
+
+# A fake torch with the little API coursekit's verification touches.
+_TORCH_INIT = '''"""Fake torch for coursekit's tests."""
+import os as _os
+from types import SimpleNamespace as _NS
+
+__version__ = {version!r}
+FAKE = True
+EVIL = {evil!r}
+_cuda_on = _os.environ.get("FAKE_TORCH_CUDA") == "1"
+
+
+class _Tensor:
+    def __init__(self, value):
+        self.value = value
+
+    def __add__(self, other):
+        return _Tensor(self.value + other.value)
+
+    def __matmul__(self, other):
+        return _Tensor(self.value * other.value)
+
+    def sum(self):
+        return self
+
+    def item(self):
+        return self.value
+
+
+def ones(*shape, device="cpu"):
+    if str(device).startswith("cuda") and not _cuda_on:
+        raise RuntimeError("Found no NVIDIA driver on your system.")
+    return _Tensor(1.0)
+
+
+cuda = _NS(is_available=lambda: _cuda_on, device_count=lambda: int(_cuda_on),
+           get_device_name=lambda i=0: "NVIDIA GeForce RTX 4090",
+           synchronize=lambda: None)
+version = _NS(cuda={cuda!r}, hip=None)
+backends = _NS(mps=_NS(is_available=lambda: False, is_built=lambda: False))
+'''
+
+
+def _record_hash(data: bytes) -> str:
+    return "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+
+
+def make_wheel(folder: Path, name: str, version: str, files: dict[str, str],
+               requires: tuple[str, ...] = ()) -> Path:
+    """Write ``name-version-py3-none-any.whl`` with ``files`` and ``Requires-Dist`` lines."""
+    dist = f"{name}-{version}.dist-info"
+    meta = "Metadata-Version: 2.1\nName: {}\nVersion: {}\n{}".format(
+        name, version, "".join(f"Requires-Dist: {r}\n" for r in requires))
+    content = dict(files)
+    content[f"{dist}/METADATA"] = meta
+    content[f"{dist}/WHEEL"] = ("Wheel-Version: 1.0\nGenerator: coursekit-tests\n"
+                                "Root-Is-Purelib: true\nTag: py3-none-any\n")
+    record = [f"{p},{_record_hash(d.encode())},{len(d.encode())}" for p, d in content.items()]
+    content[f"{dist}/RECORD"] = "\n".join([*record, f"{dist}/RECORD,,"]) + "\n"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}-{version}-py3-none-any.whl"
+    with zipfile.ZipFile(path, "w") as zf:
+        for p, d in content.items():
+            zf.writestr(p, d)
+    return path
+
+
+def _pkg(name: str, version: str) -> dict[str, str]:
+    return {f"{name}/__init__.py": f"__version__ = {version!r}\nFAKE = True\n"}
+
+
+def _torch(version: str, cuda: str | None, evil: bool = False) -> dict[str, str]:
+    return {"torch/__init__.py": _TORCH_INIT.format(version=version, cuda=cuda, evil=evil)}
+
+
+def _write_index(base: Path, files: list[Path]) -> None:
+    """PEP 503 pages for ``files`` (all in ``base/files``) under ``base/<project>/``."""
+    projects: dict[str, list[Path]] = {}
+    for f in files:
+        projects.setdefault(f.name.split("-")[0].replace("_", "-").lower(), []).append(f)
+    for project, wheels in projects.items():
+        links = "".join(
+            f'<a href="../files/{w.name}#sha256={hashlib.sha256(w.read_bytes()).hexdigest()}">'
+            f"{w.name}</a><br>\n" for w in wheels)
+        (base / project).mkdir(parents=True, exist_ok=True)
+        (base / project / "index.html").write_text(f"<html><body>\n{links}</body></html>\n")
+    body = "".join(f'<a href="{p}/">{p}</a><br>\n' for p in projects)
+    (base / "index.html").write_text(f"<html><body>\n{body}</body></html>\n")
+
+
+def build_index(root: Path) -> Path:
+    """Write the whole tree under ``root`` and return it."""
+    for variant in VARIANTS:
+        base = root / "whl" / variant
+        tag = f"+{variant}"
+        cuda = None if variant == "cpu" else f"12.{variant[-1]}"
+        files = [
+            make_wheel(base / "files", "torch", TORCH + tag, _torch(TORCH + tag, cuda)),
+            make_wheel(base / "files", "torchvision", VISION + tag, _pkg("torchvision", VISION + tag),
+                       (f"torch=={TORCH}{tag}",)),
+            make_wheel(base / "files", "torchaudio", AUDIO + tag, _pkg("torchaudio", AUDIO + tag),
+                       (f"torch=={TORCH}{tag}",)),
+        ]
+        _write_index(base, files)
+    simple = root / "simple"
+    _write_index(simple, [
+        make_wheel(simple / "files", "lightning", "2.6.6", _pkg("lightning", "2.6.6"),
+                   ("torch>=2.1.0",)),
+        make_wheel(simple / "files", "torch", "2.7.1", _torch("2.7.1", None)),
+    ])
+    evil = root / "evil" / "simple"
+    _write_index(evil, [
+        make_wheel(evil / "files", "torch", f"{TORCH}+cu126", _torch(f"{TORCH}+cu126", "12.6", True)),
+        make_wheel(evil / "files", "torch", "9.9.9", _torch("9.9.9", "12.6", True)),
+    ])
+    return root
+
+
+@dataclass(frozen=True)
+class IndexServer:
+    """A running index: ``url("whl/cu126")`` -> ``http://127.0.0.1:PORT/whl/cu126``."""
+
+    root: Path
+    port: int
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}/{path.strip('/')}"
+
+
+class _QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib name
+        return
+
+
+@contextlib.contextmanager
+def serve(root: Path) -> Iterator[IndexServer]:
+    """Serve ``root`` on 127.0.0.1 (a free port) in a daemon thread."""
+    handler = functools.partial(_QuietHandler, directory=str(root))
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield IndexServer(root, int(httpd.server_address[1]))
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
