@@ -161,11 +161,13 @@ class LabContext:
             raise StudentCodeError(f"{label} raised {describe_exception(exc)}") from None
 
     def seeded(self) -> Iterator[int]:
-        """Iterate over the seeds, seeding torch (and random) before each."""
+        """Iterate over the seeds, seeding torch (and random) before each; flushes denormals."""
         import random
 
         import torch
 
+        # Denormals make vanishing-gradient nets ~10x slower on CPU (course-design.md B.10).
+        torch.set_flush_denormal(True)
         for seed in self.seeds:
             random.seed(seed)
             torch.manual_seed(seed)
@@ -233,29 +235,43 @@ def load_grader(path: Path) -> types.ModuleType:
     return module
 
 
+def run_check(spec: CheckSpec, ctx: LabContext) -> CheckResult:
+    """Run one check and classify its outcome; never raises for anything the check does.
+
+    Passed: it returned. Failed: :class:`CheckFailed`, or any exception (``SystemExit``
+    included) raised inside the student's code. Error (``error=True``, exit 3): a
+    :class:`GraderError` or an exception raised only in the grader's own code.
+    """
+    ctx.report(f"checking: {spec.title}")
+    start = time.monotonic()
+    try:
+        message = spec.func(ctx) or "ok"
+        passed, error = True, False
+    except CheckFailed as exc:
+        message, passed, error = exc.message, False, False
+    except GraderError as exc:
+        message, passed, error = f"the grader could not run this check: {exc}", False, True
+    except BaseException as exc:  # noqa: BLE001 - classified below
+        if _raised_in(exc, ctx.student_dir):  # the student's code raised: a verdict
+            if isinstance(exc, SystemExit):
+                message = f"your code called sys.exit: {describe_exception(exc)}"
+            else:
+                message = f"your code raised {describe_exception(exc)}"
+            passed, error = False, False
+        elif isinstance(exc, KeyboardInterrupt):
+            raise
+        else:  # a grader bug, reported as such
+            message = f"the grader itself failed: {describe_exception(exc)}"
+            passed, error = False, True
+    return CheckResult(spec.name, spec.title, passed, spec.points if passed else 0,
+                       spec.points, message, time.monotonic() - start, error)
+
+
 def run_checks(grader_path: Path, ctx: LabContext) -> list[CheckResult]:
     """Run every check of the grader in this process, in order, and return the results.
 
     Isolation (time and memory limits, a separate interpreter) is the caller's job:
-    ``coursekit lab N --check`` runs this inside a worker process.
+    ``coursekit lab N --check`` runs the checks inside a worker process
+    (:mod:`coursekit.grading.worker`); tests of lab content call this directly.
     """
-    results: list[CheckResult] = []
-    for spec in collect_checks(load_grader(grader_path)):
-        ctx.report(f"checking: {spec.title}")
-        start = time.monotonic()
-        try:
-            message = spec.func(ctx) or "ok"
-            passed, error = True, False
-        except CheckFailed as exc:
-            message, passed, error = exc.message, False, False
-        except GraderError as exc:
-            message, passed, error = f"the grader could not run this check: {exc}", False, True
-        except Exception as exc:  # noqa: BLE001 - classified below
-            if _raised_in(exc, ctx.student_dir):  # the student's code raised: a verdict
-                message, passed, error = f"your code raised {describe_exception(exc)}", False, False
-            else:  # a grader bug, reported as such
-                message = f"the grader itself failed: {describe_exception(exc)}"
-                passed, error = False, True
-        results.append(CheckResult(spec.name, spec.title, passed, spec.points if passed else 0,
-                                   spec.points, message, time.monotonic() - start, error))
-    return results
+    return [run_check(spec, ctx) for spec in collect_checks(load_grader(grader_path))]

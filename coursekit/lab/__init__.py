@@ -1,0 +1,9 @@
+"""The lab engine behind ``coursekit lab`` and ``coursekit progress``.
+
+``manifest`` reads ``labs/NN-slug/lab.toml``; ``layout`` hands a lab out into the
+student's folder without ever overwriting their work; ``progress`` keeps the
+progress file; ``interpreter`` picks the course env's Python; ``checking`` runs the
+grader in a sandboxed worker (``coursekit.grading.sandbox``) and turns what it
+reported into a :class:`~coursekit.lab.checking.GradeReport`; ``service`` is the one
+domain function per CLI action.
+"""

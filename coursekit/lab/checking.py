@@ -1,0 +1,318 @@
+"""``coursekit lab N --check``: grade the student's folder in a sandboxed worker.
+
+The decision is a pure function, :func:`decide`, over three plain inputs: the checks
+the parent found by *parsing* the shipped grader (names, points: never taken from
+the worker), the signed events the worker wrote, and what the process did (exit
+status, timeout, memory). Everything unverifiable counts against a pass; anything
+that is the environment's or the grader's fault is ``ERROR`` (exit 3), never blamed
+on the student.
+"""
+
+from __future__ import annotations
+
+import ast
+import enum
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import shutil
+import signal
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from coursekit.errors import ExitCode
+from coursekit.grading.sandbox import SandboxOutcome, run_sandboxed
+from coursekit.lab.manifest import LabSpec
+
+Sandbox = Callable[..., SandboxOutcome]
+WORKER_THREADS = 1  # fixed: reproducible reductions, and 2-core laptops stay responsive
+
+
+class Status(enum.Enum):
+    PASSED = "passed"
+    NOT_YET = "not-yet"
+    ERROR = "error"
+
+
+@dataclass(frozen=True)
+class ExpectedCheck:
+    """A check as the parent reads it from the grader's source."""
+
+    name: str
+    title: str
+    points: int
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    """One check as shown to the student and in ``--json``."""
+
+    name: str
+    title: str
+    passed: bool
+    points: int
+    max_points: int
+    message: str
+    duration_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class GradeReport:
+    """The verdict of one ``--check``."""
+
+    lab: int
+    slug: str
+    title: str
+    status: Status
+    checks: tuple[CheckOutcome, ...]
+    problem: str | None = None  # why grading could not be done (ERROR)
+    fix: str | None = None
+    output_tail: str = ""
+    python: str = ""
+    duration_s: float = 0.0
+    folder: Path | None = None
+    figures: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def score(self) -> int:
+        return sum(c.points for c in self.checks)
+
+    @property
+    def max_score(self) -> int:
+        return sum(c.max_points for c in self.checks)
+
+    @property
+    def passed(self) -> bool:
+        return self.status is Status.PASSED
+
+    @property
+    def exit_code(self) -> ExitCode:
+        return {Status.PASSED: ExitCode.OK, Status.NOT_YET: ExitCode.FAILED,
+                Status.ERROR: ExitCode.ENVIRONMENT}[self.status]
+
+
+class GraderSourceError(Exception):
+    """The grader's source cannot be read for its check list (a content bug: exit 3)."""
+
+
+def _literal(node: ast.expr, what: str) -> Any:
+    try:
+        return ast.literal_eval(node)
+    except ValueError:
+        raise GraderSourceError(f"@check {what} must be a literal") from None
+
+
+def expected_checks(grader_path: Path) -> tuple[ExpectedCheck, ...]:
+    """The ``@check`` functions of a grader, in source order, found without importing it."""
+    try:
+        tree = ast.parse(grader_path.read_text(encoding="utf-8"), str(grader_path))
+    except (OSError, SyntaxError, UnicodeDecodeError) as exc:
+        raise GraderSourceError(f"cannot read {grader_path}: {exc}") from None
+    found = []
+    for node in tree.body:
+        if not isinstance(node, ast.FunctionDef):
+            continue
+        for deco in node.decorator_list:
+            call = deco if isinstance(deco, ast.Call) else None
+            target = call.func if call else deco
+            if not (isinstance(target, ast.Name) and target.id == "check"
+                    or isinstance(target, ast.Attribute) and target.attr == "check"):
+                continue
+            points, name = 1, node.name
+            if call:
+                if call.args:
+                    points = _literal(call.args[0], "points")
+                for kw in call.keywords:
+                    if kw.arg == "points":
+                        points = _literal(kw.value, "points")
+                    elif kw.arg == "name":
+                        name = _literal(kw.value, "name")
+            doc = ast.get_docstring(node) or node.name.replace("_", " ")
+            found.append(ExpectedCheck(str(name), doc.strip().splitlines()[0], int(points)))
+    if not found:
+        raise GraderSourceError(f"{grader_path} defines no @check functions")
+    return tuple(found)
+
+
+def verify_events(lines: list[str], key: bytes) -> tuple[list[dict[str, Any]], bool]:
+    """Parse signed event lines; returns the events and whether any line was forged."""
+    events, forged = [], False
+    for line in lines:
+        if not line.strip():
+            continue
+        try:
+            wrapper = json.loads(line)
+            payload, mac = wrapper["p"], wrapper["m"]
+            good = hmac.new(key, payload.encode(), hashlib.sha256).hexdigest()
+            if not hmac.compare_digest(good, str(mac)):
+                raise ValueError("bad signature")
+            event = json.loads(payload)
+            if not isinstance(event, dict):
+                raise ValueError("not an object")
+        except (ValueError, KeyError, TypeError, AttributeError):
+            forged = True
+            continue
+        events.append(event)
+    return events, forged
+
+
+def _signal_name(code: int) -> str:
+    try:
+        return signal.Signals(-code).name
+    except ValueError:
+        return f"signal {-code}"
+
+
+def _death_message(outcome: SandboxOutcome, timeout_s: float, memory_mb: int) -> str:
+    if outcome.timed_out:
+        return (f"did not finish within the lab's time limit of {timeout_s:g} s: an endless loop, "
+                "or code far slower than it needs to be?")
+    if outcome.memory_exceeded:
+        return (f"used more than the lab's memory cap of {memory_mb} MB: does something "
+                "allocate without bound?")
+    code = outcome.returncode
+    if code is not None and code < 0:
+        return f"crashed the Python interpreter ({_signal_name(code)})"
+    return (f"ended the grading process (exit status {code}) before the check finished: "
+            "os._exit() or sys.exit() in a thread?")
+
+
+def decide(spec: LabSpec, expected: tuple[ExpectedCheck, ...], events: list[dict[str, Any]],
+           forged: bool, outcome: SandboxOutcome) -> GradeReport:
+    """Turn what the worker reported and did into a verdict (pure)."""
+    base = {"lab": spec.number, "slug": spec.slug, "title": spec.title,
+            "output_tail": outcome.output_tail, "duration_s": outcome.duration_s}
+    python = next((f"Python {e.get('python')}, torch {e.get('torch')}" for e in events
+                   if e.get("e") == "ready"), "")
+
+    def error(problem: str, fix: str) -> GradeReport:
+        zero = tuple(CheckOutcome(c.name, c.title, False, 0, c.points, "not graded")
+                     for c in expected)
+        return GradeReport(status=Status.ERROR, checks=zero, problem=problem, fix=fix,
+                           python=python, **base)
+
+    env_fix = "Run coursekit doctor; it names the problem and the command that fixes it."
+    if outcome.start_error is not None:
+        return error(f"the course environment's Python could not be started: "
+                     f"{outcome.start_error}", env_fix)
+    fatal = next((e for e in events if e.get("e") == "fatal"), None)
+    if fatal is not None:
+        if fatal.get("kind") == "env":
+            return error(f"the course environment cannot run the grader: {fatal.get('message')}",
+                         env_fix)
+        return error(f"the grader of lab {spec.number} failed: {fatal.get('message')}",
+                     "This is not your fault. Update coursekit, or tell your instructor.")
+    if not any(e.get("e") == "ready" for e in events):
+        why = _death_message(outcome, spec.timeout_s, spec.memory_mb)
+        return error(f"the course environment's Python {why.split(':')[0]} before it could grade "
+                     "(your code had not run yet).", env_fix)
+    loaded = next((e for e in events if e.get("e") == "loaded"), None)
+    if loaded is None and forged is False and not outcome.timed_out:
+        return error("the grader stopped while loading.", "Update coursekit, or tell your instructor.")
+    if loaded is not None and loaded.get("checks") != [c.name for c in expected]:
+        return error("the grader's check list does not match its source.",
+                     "Reinstall coursekit: python -m pip install --force-reinstall coursekit")
+    results = {e["name"]: e for e in events if e.get("e") == "result" and "name" in e}
+    running = next((e.get("name") for e in reversed(events) if e.get("e") == "begin"
+                    and e.get("name") not in results), None)
+    done = any(e.get("e") == "done" for e in events)
+    checks, grader_broke = [], []
+    for c in expected:
+        r = results.get(c.name)
+        if r is None:
+            if c.name == running:
+                msg = "your code " + _death_message(outcome, spec.timeout_s, spec.memory_mb)
+            else:
+                msg = f"not run: check '{running}' did not finish" if running else "not run"
+            checks.append(CheckOutcome(c.name, c.title, False, 0, c.points, msg))
+            continue
+        if r.get("error"):
+            grader_broke.append(f"{c.name}: {r.get('message')}")
+        passed = bool(r.get("passed")) and not forged
+        checks.append(CheckOutcome(c.name, c.title, passed, c.points if passed else 0, c.points,
+                                   str(r.get("message", "")), float(r.get("duration_s", 0.0))))
+    if grader_broke:
+        return GradeReport(status=Status.ERROR, checks=tuple(checks), python=python,
+                           problem="the grader failed on " + "; ".join(grader_broke),
+                           fix="This is not your fault. Update coursekit, or tell your instructor.",
+                           **base)
+    if forged:
+        checks = [CheckOutcome(c.name, c.title, False, 0, c.max_points,
+                               "the grading results were tampered with (unsigned lines in the "
+                               "results file); nothing can be trusted from this run.")
+                  for c in checks]
+    complete = done and len(results) == len(expected) and not forged
+    status = Status.PASSED if complete and all(c.passed for c in checks) else Status.NOT_YET
+    return GradeReport(status=status, checks=tuple(checks), python=python, **base)
+
+
+def _runtime_copy(dest: Path) -> Path:
+    """Copy ``coursekit/__init__.py`` and ``coursekit/grading/*.py`` into ``dest`` (stdlib-only)."""
+    import coursekit
+
+    pkg = Path(coursekit.__file__).resolve().parent
+    (dest / "coursekit" / "grading").mkdir(parents=True)
+    shutil.copyfile(pkg / "__init__.py", dest / "coursekit" / "__init__.py")
+    for src in (pkg / "grading").glob("*.py"):
+        shutil.copyfile(src, dest / "coursekit" / "grading" / src.name)
+    return dest
+
+
+_BOOT = ("import sys; sys.path.insert(0, sys.argv[1]); "
+         "from coursekit.grading.worker import main; main()")
+
+
+def worker_env(base: dict[str, str]) -> dict[str, str]:
+    """The worker's environment: this one, with thread counts pinned and CPU only."""
+    env = dict(base)
+    env.update(OMP_NUM_THREADS=str(WORKER_THREADS), MKL_NUM_THREADS=str(WORKER_THREADS),
+               CUDA_VISIBLE_DEVICES="", MPLBACKEND="Agg")
+    return env
+
+
+def grade(spec: LabSpec, student_dir: Path, python: str, *,
+          on_event: Callable[[dict[str, Any]], None] = lambda e: None,
+          sandbox: Sandbox = run_sandboxed, seeds: tuple[int, ...] = (0, 1, 2)) -> GradeReport:
+    """Grade ``student_dir`` with ``spec``'s shipped grader in ``python`` (a sandboxed worker)."""
+    try:
+        expected = expected_checks(spec.grader_path)
+    except GraderSourceError as exc:
+        return GradeReport(spec.number, spec.slug, spec.title, Status.ERROR, (), problem=str(exc),
+                           fix="Reinstall coursekit: python -m pip install --force-reinstall coursekit")
+    key = secrets.token_bytes(32)
+    lines: list[str] = []
+
+    def on_line(line: str) -> None:
+        lines.append(line)
+        parsed, _ = verify_events([line], key)
+        for event in parsed:
+            on_event(event)
+
+    with tempfile.TemporaryDirectory(prefix="coursekit-grade-") as tmp:
+        runtime = _runtime_copy(Path(tmp) / "rt")
+        events_path = Path(tmp) / f"events-{secrets.token_hex(8)}.jsonl"
+        events_path.touch(mode=0o600)
+        cfg = {"key": key.hex(), "events": str(events_path), "grader": str(spec.grader_path),
+               "student_dir": str(student_dir.resolve()),
+               "figures_dir": str(student_dir.resolve() / "figures"), "seeds": list(seeds),
+               "memory_mb": spec.memory_mb, "threads": WORKER_THREADS}
+        argv = [python, "-I", "-B", "-X", "faulthandler", "-X", "utf8", "-c", _BOOT, str(runtime)]
+        outcome = sandbox(argv, stdin_text=json.dumps(cfg) + "\n", events_path=events_path,
+                          timeout_s=spec.timeout_s, memory_mb=spec.memory_mb,
+                          on_event_line=on_line, cwd=student_dir, env=worker_env(dict(os.environ)))
+    events, forged = verify_events(lines, key)
+    report = decide(spec, expected, events, forged, outcome)
+    figures = tuple(sorted(p.name for p in (student_dir / "figures").glob("*.png"))) \
+        if (student_dir / "figures").is_dir() else ()
+    return _with(report, folder=student_dir, figures=figures)
+
+
+def _with(report: GradeReport, **changes: Any) -> GradeReport:
+    import dataclasses
+
+    return dataclasses.replace(report, **changes)

@@ -1,0 +1,87 @@
+"""Which Python grades the lab: ``--python PATH`` > this interpreter if it has torch > the ``pt`` env.
+
+The course env is found through ``coursekit.engines.discovery.find_env`` (issue 3's
+engine layer, which asks micromamba/mamba/conda and the embedded engine's folders);
+if that module is unavailable, a small fallback looks in the usual places
+(``$CONDA_PREFIX/envs/pt``, the env beside an active env, ``$COURSEKIT_HOME/envs/pt``).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from coursekit.errors import EnvironmentProblem, UsageError
+
+ENV_NAME = "pt"
+
+
+@dataclass(frozen=True)
+class PythonChoice:
+    """The interpreter that will run the grader, and why it was chosen."""
+
+    path: str
+    reason: str
+
+
+def _env_python(prefix: Path) -> Path:
+    return prefix / "python.exe" if os.name == "nt" else prefix / "bin" / "python"
+
+
+def fallback_pt_python(environ: Mapping[str, str]) -> Path | None:
+    """The ``pt`` env's Python from well-known folders (used when the engine layer is absent)."""
+    candidates = []
+    conda_prefix = environ.get("CONDA_PREFIX")
+    if conda_prefix:
+        p = Path(conda_prefix)
+        candidates += [p / "envs" / ENV_NAME, p.parent / ENV_NAME]
+    home = environ.get("COURSEKIT_HOME")
+    if home:
+        candidates.append(Path(home) / "envs" / ENV_NAME)
+    for prefix in candidates:
+        python = _env_python(prefix)
+        if python.is_file():
+            return python
+    return None
+
+
+def find_pt_python() -> Path | None:
+    """The ``pt`` env's Python, via the engine layer if present, else the fallback lookup."""
+    try:
+        from coursekit.engines.discovery import find_env
+    except ImportError:
+        return fallback_pt_python(os.environ)
+    location = find_env(ENV_NAME)
+    if location is not None and location.confirmed:
+        return Path(location.python)
+    return fallback_pt_python(os.environ)
+
+
+def current_has_torch() -> bool:
+    """True when torch is importable here (a spec lookup: torch itself is not imported)."""
+    return importlib.util.find_spec("torch") is not None
+
+
+def choose_python(explicit: str | None, *, current: str = sys.executable,
+                  has_torch: Callable[[], bool] = current_has_torch,
+                  find_pt: Callable[[], Path | None] = find_pt_python) -> PythonChoice:
+    """Apply the precedence; raises when no interpreter can grade."""
+    if explicit:
+        path = Path(explicit)
+        if not path.is_file():
+            raise UsageError(f"--python {explicit}: no such file.",
+                             "Give the path of a Python interpreter that has torch installed.")
+        return PythonChoice(str(path), "--python")
+    if has_torch():
+        return PythonChoice(current, "this Python has torch")
+    pt = find_pt()
+    if pt is not None:
+        return PythonChoice(str(pt), f"the course env '{ENV_NAME}'")
+    raise EnvironmentProblem(
+        f"no Python with torch to grade with: this Python has no torch and the course env "
+        f"'{ENV_NAME}' was not found.",
+        "Run coursekit setup to create it (or pass --python PATH).")

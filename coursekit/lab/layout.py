@@ -1,0 +1,197 @@
+"""The student's lab folder: hand out, update, locate, reset, reveal the solution.
+
+The rule from every exercise tool's bug tracker (exercism#5432, nbgrader#565,
+rustlings#463): **never lose a student byte**. Handing a lab out again only adds
+files that are missing; a file is replaced by a newer starter only when its bytes
+still equal the starter it was laid out from (recorded as a SHA-256 in
+``.coursekit-lab.json``); ``reset`` first moves the whole folder to a timestamped
+backup.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from coursekit.errors import EnvironmentProblem, UsageError
+from coursekit.lab.manifest import LabSpec
+
+MARKER = ".coursekit-lab.json"
+
+
+@dataclass(frozen=True)
+class FileAction:
+    """What happened to one file of the lab folder."""
+
+    path: str
+    action: str  # "added" | "updated" | "kept" | "unchanged" | "kept-edited-newer-starter"
+
+
+@dataclass(frozen=True)
+class HandoutResult:
+    """``coursekit lab N``: where the lab is and what was written."""
+
+    lab: LabSpec
+    folder: Path
+    created: bool
+    files: tuple[FileAction, ...]
+    backup: Path | None = None  # set by --reset
+
+
+def sha256_file(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def read_marker(folder: Path) -> dict[str, object] | None:
+    """The folder's ``.coursekit-lab.json``, or None when missing or unreadable."""
+    try:
+        data = json.loads((folder / MARKER).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _write_marker(folder: Path, spec: LabSpec, hashes: dict[str, str]) -> None:
+    data = {"lab": spec.number, "slug": spec.slug, "version": spec.version, "starter_sha256": hashes}
+    tmp = folder / (MARKER + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, folder / MARKER)
+
+
+def _copy_new(src: Path, dst: Path) -> None:
+    """Copy ``src`` to ``dst`` only if ``dst`` does not exist (exclusive create: no race, no overwrite)."""
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    with open(src, "rb") as fin, open(dst, "xb") as fout:
+        shutil.copyfileobj(fin, fout)
+
+
+def _replace_unedited(src: Path, dst: Path) -> None:
+    tmp = dst.with_name(dst.name + ".coursekit-new")
+    shutil.copyfile(src, tmp)
+    os.replace(tmp, dst)
+
+
+def plan_file(relpath: str, exists: bool, current: str | None, recorded: str | None,
+              starter: str) -> str:
+    """Decide what to do with one file (pure): never touch bytes the student changed."""
+    if not exists:
+        return "added"
+    if current == starter:
+        return "unchanged"
+    if recorded is not None and current == recorded:
+        return "updated"  # the student never edited it and the lab shipped a newer starter
+    if recorded is not None and recorded != starter:
+        return "kept-edited-newer-starter"
+    return "kept"
+
+
+def lay_out(spec: LabSpec, folder: Path) -> HandoutResult:
+    """Create or complete the lab folder; returns what happened to each file."""
+    created = not folder.exists()
+    if folder.exists() and not folder.is_dir():
+        raise UsageError(f"{folder} exists and is not a folder.", "Move it away or use --dir.")
+    marker = read_marker(folder) if not created else None
+    if marker is not None and marker.get("lab") not in (None, spec.number):
+        raise UsageError(f"{folder} holds lab {marker.get('lab')}, not lab {spec.number}.",
+                         "Use --dir to choose another place.")
+    recorded = marker.get("starter_sha256", {}) if marker else {}
+    recorded = recorded if isinstance(recorded, dict) else {}
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        actions, hashes = [], {}
+        for rel in spec.starter_files():
+            src, dst = spec.source_of(rel), folder / rel
+            starter = sha256_file(src)
+            current = sha256_file(dst) if dst.is_file() else None
+            action = plan_file(rel, dst.exists(), current, recorded.get(rel), starter)
+            if action == "added":
+                _copy_new(src, dst)
+            elif action == "updated":
+                _replace_unedited(src, dst)
+            actions.append(FileAction(rel, action))
+            hashes[rel] = starter if action in ("added", "updated", "unchanged") else str(
+                recorded.get(rel, starter))
+        _write_marker(folder, spec, hashes)
+    except PermissionError as exc:
+        raise EnvironmentProblem(f"cannot write the lab folder {folder}: {exc}",
+                                 "Choose a folder you can write to with --dir.") from None
+    return HandoutResult(spec, folder, created, tuple(actions))
+
+
+def timestamp() -> str:
+    return _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+
+
+def backup_path(folder: Path, stamp: str) -> Path:
+    """``labNN-slug.backup-<stamp>`` beside ``folder``; a counter avoids clashes."""
+    candidate = folder.with_name(f"{folder.name}.backup-{stamp}")
+    n = 1
+    while candidate.exists():
+        n += 1
+        candidate = folder.with_name(f"{folder.name}.backup-{stamp}-{n}")
+    return candidate
+
+
+def reset(spec: LabSpec, folder: Path) -> HandoutResult:
+    """Move ``folder`` to a timestamped backup, then lay the starter out again."""
+    backup = None
+    if folder.exists():
+        backup = backup_path(folder, timestamp())
+        try:
+            os.rename(folder, backup)  # a rename: atomic, nothing copied, nothing lost
+        except OSError as exc:
+            raise EnvironmentProblem(f"cannot move {folder} to {backup.name}: {exc}",
+                                     "Close programs using files in the lab folder and retry.") from None
+    result = lay_out(spec, folder)
+    return HandoutResult(spec, folder, True, result.files, backup)
+
+
+def is_lab_folder(folder: Path, spec: LabSpec) -> bool:
+    """True when ``folder`` is lab ``spec``'s folder (its marker or its name says so)."""
+    marker = read_marker(folder)
+    if marker is not None:
+        return marker.get("lab") == spec.number
+    return folder.name == spec.folder_name and folder.is_dir()
+
+
+def locate(spec: LabSpec, cwd: Path, base: Path | None, recorded: Path | None) -> Path | None:
+    """Find an existing lab folder: ``--dir``, the cwd itself, ``cwd/labNN-slug``, a parent, the record."""
+    candidates: list[Path] = []
+    if base is not None:
+        candidates += [base, base / spec.folder_name]
+    else:
+        candidates += [cwd, cwd / spec.folder_name, *cwd.parents]
+        if recorded is not None:
+            candidates.append(recorded)
+    for candidate in candidates:
+        if candidate.is_dir() and is_lab_folder(candidate, spec):
+            return candidate
+    return None
+
+
+def handout_target(spec: LabSpec, cwd: Path, base: Path | None) -> Path:
+    """Where ``coursekit lab N`` puts the lab: an existing lab folder here, else ``BASE/labNN-slug``."""
+    if base is not None and is_lab_folder(base, spec):
+        return base
+    if base is None and is_lab_folder(cwd, spec):
+        return cwd
+    return (base if base is not None else cwd) / spec.folder_name
+
+
+def reveal_solution(spec: LabSpec, folder: Path) -> tuple[FileAction, ...]:
+    """Copy the reference solution into ``folder/solution/`` (only files not already there)."""
+    actions = []
+    for src in sorted(spec.solution_dir.rglob("*.py")):
+        rel = src.relative_to(spec.solution_dir).as_posix()
+        dst = folder / "solution" / rel
+        if dst.exists():
+            actions.append(FileAction(f"solution/{rel}", "kept"))
+        else:
+            _copy_new(src, dst)
+            actions.append(FileAction(f"solution/{rel}", "added"))
+    return tuple(actions)
