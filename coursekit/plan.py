@@ -207,19 +207,21 @@ def build_steps(spec: EnvSpec, engine: str, choice: TorchChoice, host: HostInfo)
                         ("-m", "ipykernel", "install", "--user", "--name", spec.name,
                          "--display-name", f"Python ({spec.name})")))
     steps.append(in_env("verify", "Check that torch imports" + (" and sees the GPU" if choice.gpu and host.os != "macos" else ""),
-                        ("-c", verify_script(choice, host))))
+                        ("-c", verify_script(choice, host), choice.version)))
     return tuple(steps)
 
 
 def verify_script(choice: TorchChoice, host: HostInfo) -> str:
-    """A one-line Python check: the right torch, and on a CUDA/ROCm build a working GPU."""
+    """A one-line Python check: the right torch and, on a CUDA/ROCm build, a GPU that computes.
+
+    The expected version comes in as ``sys.argv[1]`` (see :func:`build_steps`), so the script has
+    no quotes of its own and pastes the same into bash, cmd.exe and PowerShell.
+    """
     gpu = choice.gpu and host.os != "macos"
-    checks = [f"import sys, torch; v = torch.__version__; print('torch', v)",
-              f"ok = v == {choice.version!r}"]
+    checks = ["import sys, torch", "v = torch.__version__", "cuda = torch.cuda.is_available()",
+              "print(v, cuda)", "ok = v == sys.argv[1]"]
     if gpu:
-        checks.append("ok = ok and torch.cuda.is_available() and "
-                      "torch.ones(2, device='cuda').sum().item() == 2.0")
-        checks.append("print('GPU:', torch.cuda.get_device_name(0) if torch.cuda.is_available() else None)")
+        checks.append("ok = ok and cuda and torch.ones(2).cuda().sum().item() == 2")
     checks.append("sys.exit(0 if ok else 1)")
     return "; ".join(checks)
 

@@ -117,16 +117,22 @@ def judge_cuda(matrix: Matrix, release: Release, variant: Variant, host: HostInf
     minimum, full = req.minimum[table], req.full.get(table)
     if driver is not None and parse_driver(driver) < parse_driver(minimum):
         failures.append(f"needs NVIDIA driver >= {minimum} (CUDA {variant.cuda}), this machine has {driver}")
+    full_support = driver is not None and full is not None and parse_driver(driver) >= parse_driver(full)
     covered = []
     for i, gpu in enumerate(gpus):
-        if gpu.compute_capability is None or coverage(variant, gpu.compute_capability, platform):
-            covered.append(i)
-        else:
-            failures.append(f"has no kernels for {sm(gpu.compute_capability)} ({gpu.name}); "
+        how = coverage(variant, gpu.compute_capability, platform) if gpu.compute_capability else "unknown"
+        if how is None:
+            failures.append(f"has no kernels for {sm(gpu.compute_capability or '0.0')} ({gpu.name}); "
                             f"it has {', '.join(sm(c) for c in variant.sm)}")
+        elif "PTX" in how and driver is not None and not full_support:
+            # Minor-version compatibility cannot JIT-compile PTX (NVIDIA, "CUDA Minor Version
+            # Compatibility", limitations); PTX-only coverage needs the full-support driver.
+            failures.append(f"reaches {sm(gpu.compute_capability or '0.0')} only through PTX, which needs "
+                            f"driver >= {full} (full support)")
+        else:
+            covered.append(i)
     if platform not in variant.platforms or python not in release.python:
         failures.append(f"publishes no torch {release.line} for {platform}, Python {python}")
-    full_support = driver is not None and full is not None and parse_driver(driver) >= parse_driver(full)
     return Verdict(variant, tuple(failures), full_support, tuple(covered))
 
 
@@ -288,7 +294,7 @@ def _for_nvidia(matrix: Matrix, host: HostInfo, python: str,
             warnings.append(f"torch {version.torch}, not the newest {newest.latest.torch}: no build of "
                             f"{newest.line} serves this machine. "
                             + (f"To get it, {fix}." if fix else "Its builds have no kernels for this GPU."))
-        warnings += _unknown_facts(host)
+        warnings += _unknown_facts(host) + _partial_support(matrix, release, best, host, python)
         return _found(release, version, best.variant, host, reasons, warnings)
     partial = _best_partial(matrix, newest, host, python)
     if partial is not None:
@@ -335,6 +341,25 @@ def _best_partial(matrix: Matrix, release: Release, host: HostInfo, python: str)
     reasons = [f"torch {release.latest.torch} {chosen.variant.backend}: covers the most GPUs, newest first",
                *(f"rejected {v.variant.backend}: {'; '.join(v.failures)}" for v in verdicts if v is not chosen)]
     return _found(release, release.latest, chosen.variant, host, reasons, warnings)
+
+
+def _partial_support(matrix: Matrix, release: Release, verdict: Verdict, host: HostInfo,
+                     python: str) -> list[str]:
+    """A warning when the chosen build runs only under minor-version compatibility."""
+    driver = _driver(_nvidia(host))
+    if verdict.full_support or driver is None:
+        return []
+    table = driver_os(host)
+    full = matrix.drivers[verdict.variant.cuda or ""].full.get(table)
+    text = (f"driver {driver} runs {verdict.variant.backend} through CUDA minor-version compatibility "
+            f"(limited features); driver >= {full} gives full support")
+    default = default_cuda(release, platform_key(host))
+    for other in best_cuda(matrix, release, host, python)[1]:
+        blocked_by_driver_only = other.failures and all(f.startswith("needs NVIDIA driver") for f in other.failures)
+        if other.variant.backend == default and blocked_by_driver_only:
+            minimum = matrix.drivers[other.variant.cuda or ""].minimum[table]
+            text += f"; driver >= {minimum} would allow the PyPI-default {default}"
+    return [text + "."]
 
 
 def _unknown_facts(host: HostInfo) -> list[str]:

@@ -1,13 +1,61 @@
-"""`coursekit setup` (being built; see the issue tracker)."""
+"""`coursekit setup`: plan the course environment (``--dry-run``) or create it.
+
+Thin adapter: parse the flags into a :class:`~coursekit.planner.SetupRequest`, build the plan
+(:func:`coursekit.planner.build_plan`), then render it (``--dry-run``) or hand it to the
+executor (:mod:`coursekit.setup_run`, when present).
+"""
 
 from __future__ import annotations
 
+import importlib.util
+
 import click
 
-from coursekit.errors import EnvironmentProblem
+from coursekit.errors import EnvironmentProblem, ExitCode
 
 
 @click.command()
-def setup() -> int:
-    """Not built yet."""
-    raise EnvironmentProblem("'coursekit setup' is not built yet.", "Update coursekit.")
+@click.option("--dry-run", is_flag=True, help="Print the plan (steps to paste, and why) and change nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON (contract in the README).")
+@click.option("--os", "os_name", type=click.Choice(["linux", "windows", "macos"]),
+              help="Plan for another machine with this OS (turns detection off).")
+@click.option("--arch", type=click.Choice(["x86_64", "arm64"]),
+              help="Its CPU architecture (default: arm64 on macos, else x86_64).")
+@click.option("--gpu-driver", metavar="VERSION", help="Its NVIDIA driver version, e.g. 580.95.05.")
+@click.option("--gpu-cc", metavar="X.Y", multiple=True,
+              help="An NVIDIA GPU's compute capability, e.g. 8.6 (repeat once per GPU).")
+@click.option("--gpu-rocm", metavar="gfxNNNN", multiple=True,
+              help="An AMD GPU's gfx target, e.g. gfx1100 (repeat once per GPU).")
+@click.option("--torch", "torch_version", metavar="VERSION",
+              help="Install this torch release (2.13) or version (2.13.0) instead of the newest that fits.")
+@click.option("--backend", metavar="NAME", help="Force a wheel variant: cu126, cu130, cpu, rocm7.2, ...")
+@click.pass_obj
+def setup(app: object, dry_run: bool, as_json: bool, os_name: str | None, arch: str | None,
+          gpu_driver: str | None, gpu_cc: tuple[str, ...], gpu_rocm: tuple[str, ...],
+          torch_version: str | None, backend: str | None) -> int:
+    """Create the course environment 'pt' with the PyTorch build that fits this machine.
+
+    \b
+    Examples:
+      coursekit setup --dry-run                 the plan for this machine
+      coursekit setup --dry-run --json          the same, for scripts
+      coursekit setup --dry-run --os windows --gpu-driver 581.57 --gpu-cc 8.9
+    """
+    from coursekit.planner import SetupRequest, build_plan
+    from coursekit.render.setup import render_plan
+
+    request = SetupRequest(torch=torch_version, backend=backend, os=os_name, arch=arch,
+                           gpu_driver=gpu_driver, gpu_cc=gpu_cc, gpu_rocm=gpu_rocm)
+    plan = build_plan(request)
+    console = app.console  # type: ignore[attr-defined]
+    if dry_run:
+        render_plan(console, plan, as_json=as_json)
+        return ExitCode.OK
+    if importlib.util.find_spec("coursekit.setup_run") is None:
+        raise EnvironmentProblem(
+            "carrying out the plan is not available in this version of coursekit yet.",
+            "Run `coursekit setup --dry-run` and paste its commands in order.")
+    from coursekit import setup_run
+
+    result: int = setup_run.execute_plan(plan, app=app, as_json=as_json)
+    return result

@@ -1,0 +1,81 @@
+"""Rendering of a setup plan: numbered steps with commands to paste, or the JSON contract.
+
+The JSON shape is a documented contract (README, section ``setup``): top-level ``env_name``,
+``python``, ``engine``, ``torch`` (``version``, ``backend``, ``index_url``, ``torchvision``,
+``torchaudio``, ``release``, ``gpu``), ``steps`` (``id``, ``title``, ``argv``), ``reasons``,
+``warnings``, plus ``host`` (one line) and ``index_checked``.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Sequence
+from typing import Any
+
+from coursekit.plan import Plan
+from coursekit.render import Console
+
+# cmd.exe and PowerShell treat these specially outside double quotes (`>=` redirects in cmd).
+_WINDOWS_SPECIAL = re.compile(r"[\s<>|&^()%!\"'=;,`$@{}]")
+
+
+def windows_join(argv: Sequence[str]) -> str:
+    """Quote ``argv`` for pasting into cmd.exe or PowerShell: double quotes where needed."""
+    out = []
+    for arg in argv:
+        if arg and not _WINDOWS_SPECIAL.search(arg):
+            out.append(arg)
+        else:
+            out.append('"' + arg.replace('"', '\\"') + '"')
+    return " ".join(out)
+
+
+def format_command(argv: Sequence[str], os_name: str) -> str:
+    """The command as a student pastes it on ``os_name``."""
+    return windows_join(argv) if os_name == "windows" else shlex.join(argv)
+
+
+def plan_json(plan: Plan) -> dict[str, Any]:
+    """The plan as the documented JSON object."""
+    torch = plan.torch
+    return {
+        "env_name": plan.env_name,
+        "python": plan.python,
+        "engine": plan.engine,
+        "torch": {"version": torch.version, "backend": torch.backend, "index_url": torch.index_url,
+                  "torchvision": torch.torchvision, "torchaudio": torch.torchaudio,
+                  "release": torch.release, "gpu": torch.gpu},
+        "steps": [{"id": s.id, "title": s.title, "argv": list(s.argv)} for s in plan.steps],
+        "reasons": list(plan.reasons),
+        "warnings": list(plan.warnings),
+        "host": plan.host_summary,
+        "index_checked": plan.index_checked,
+    }
+
+
+def render_plan(console: Console, plan: Plan, *, as_json: bool = False) -> None:
+    """Print the plan: JSON on stdout, or numbered steps, reasons and warnings."""
+    if as_json:
+        console.json(plan_json(plan))
+        return
+    os_name = plan.extra.get("platform", "linux").split("-")[0]
+    torch = plan.torch
+    console.print(console.style(f"coursekit setup plan for {plan.host_summary}", "bold"))
+    source = torch.index_url or "PyPI"
+    console.print(f"  env '{plan.env_name}': Python {plan.python} with {plan.engine}; "
+                  f"torch {torch.version} ({torch.backend}) from {source}")
+    console.print()
+    console.print(console.style("Steps (paste them in order):", "bold"))
+    for number, step in enumerate(plan.steps, 1):
+        console.print(f"  {number}. {step.title}")
+        console.print(f"     {console.style(format_command(step.argv, os_name), 'cyan')}")
+    console.print()
+    console.print(console.style("Why:", "bold"))
+    for reason in plan.reasons:
+        console.print(f"  - {reason}")
+    if plan.warnings:
+        console.print()
+        console.print(console.style("Warnings:", "yellow", "bold"))
+        for warning in plan.warnings:
+            console.print(f"  ! {console.style(warning, 'yellow')}")
