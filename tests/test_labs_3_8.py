@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shutil
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -31,6 +32,15 @@ MISTAKES: dict[str, dict[str, tuple[str, str]]] = {
         "tanh-gain-1": ("tanh_net_xavier", "Xavier with gain 1"),
         "calls-torch-init": ("he_by_hand", "by hand"),
     },
+    "04-activations": {
+        "elu-without-minus-one": ("leaky_relu_and_elu_by_hand", "alpha * (exp(x) - 1)"),
+        "elu-nan-gradient": ("leaky_relu_and_elu_by_hand", "non-finite gradient"),
+        "sigmoid-one-sided": ("measures_saturation_and_dead_units", "only the top end"),
+        "dead-per-entry": ("measures_saturation_and_dead_units", "on ANY probe"),
+        "relu-dies": ("healthy_mlp_has_no_dead_units", "Dying ReLUs"),
+        "sigmoid-vanishes": ("healthy_mlp_passes_the_gradient", "sigmoid's slope is at most 1/4"),
+        "default-init": ("healthy_mlp_passes_the_gradient", "PyTorch's default init"),
+    },
 }
 # Checks a mistake must fail besides the named one, where the behaviour shows it too.
 ALSO_FAILS: dict[tuple[str, str], dict[str, str]] = {
@@ -38,6 +48,19 @@ ALSO_FAILS: dict[tuple[str, str], dict[str, str]] = {
 }
 
 SECOND_SEEDS = (3, 4, 5)
+
+
+@pytest.fixture(autouse=True)
+def _restore_torch_threads() -> Iterator[None]:
+    """Graders use one torch thread (small nets); give the test process its setting back."""
+    try:
+        import torch
+    except ImportError:  # the lab.toml tests run without torch
+        yield
+        return
+    threads = torch.get_num_threads()
+    yield
+    torch.set_num_threads(threads)
 
 
 def _grade(lab: str, variant: Path, tmp_path: Path, seeds: tuple[int, ...] = (0, 1, 2)) -> dict[str, CheckResult]:
