@@ -1,0 +1,121 @@
+"""What the planner would do: the backend to name in fix lines, driver minimums, arch coverage.
+
+The doctor does not keep its own PyTorch tables: it asks the planner's matrix
+(:mod:`coursekit.matrix`, ``envs/*.toml``) and selector (:mod:`coursekit.select`), so a
+fix line says exactly what ``coursekit setup`` would install. All functions are pure
+over their inputs; a matrix that fails to load gives no advice rather than an error
+(the doctor must still report everything else).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from coursekit.doctor.view import View, version_tuple
+
+
+@dataclass(frozen=True)
+class BackendAdvice:
+    """The build ``coursekit setup`` would choose for this machine."""
+
+    backend: str  # "cu126", "cu130", "cpu", "pypi", "rocm7.2"
+    torch: str  # "2.13.0+cu126"
+    reason: str = ""
+
+    @property
+    def command(self) -> str:
+        """The command that installs it."""
+        return f"coursekit setup --backend {self.backend}"
+
+
+@lru_cache(maxsize=1)
+def _matrix() -> Any:
+    from coursekit.matrix import load_matrix
+
+    return load_matrix()
+
+
+def matrix_or_none() -> Any:
+    """The planner's matrix, or None when it cannot be loaded."""
+    try:
+        return _matrix()
+    except Exception:  # noqa: BLE001 - advice is optional; the findings still stand
+        return None
+
+
+def suggest_backend(view: View) -> BackendAdvice | None:
+    """The selector's choice for the machine in ``view`` (None when it cannot say)."""
+    host = view.host_info()
+    matrix = matrix_or_none()
+    if host is None or matrix is None:
+        return None
+    try:
+        from coursekit.select import select_torch
+
+        sel = select_torch(matrix, host, python=host.python)
+    except Exception:  # noqa: BLE001 - no advice beats a crashed doctor
+        return None
+    tag = sel.variant.local_tag(sel.platform)
+    version = f"{sel.version.torch}+{tag}" if tag else sel.version.torch
+    return BackendAdvice(sel.variant.backend, version, "; ".join(sel.reasons[:2]))
+
+
+def driver_minimum(cuda: str, driver_table: str) -> str | None:
+    """The lowest NVIDIA driver that runs CUDA ``cuda`` ("12.8") on ``linux``/``windows``.
+
+    Falls back to another version of the same CUDA major: minor-version compatibility
+    gives every 12.x (and every 13.x) the same minimum (NVIDIA release notes Table 2).
+    """
+    matrix = matrix_or_none()
+    if matrix is None:
+        return None
+    drivers = matrix.drivers
+    req = drivers.get(cuda)
+    if req is None:
+        major = cuda.split(".")[0]
+        same = [k for k in drivers if k.split(".")[0] == major]
+        req = drivers[same[0]] if same else None
+    return req.minimum.get(driver_table) if req is not None else None
+
+
+_ARCH = re.compile(r"^(sm|compute)_(\d+)([a-z]?)$")
+
+
+def covers(arch_list: list[str], capability: str) -> bool:
+    """True when ``torch.cuda.get_arch_list()`` has kernels for a GPU of ``capability``.
+
+    A cubin runs on the same major with an equal or higher minor; PTX (``compute_XY``) is
+    JIT-compiled for any capability at or above it; arch-specific ``sm_90a`` cubins run only
+    on exactly that GPU (torch-wheels.md §3 coverage rules; torch's own _check_capability).
+    """
+    gpu = version_tuple(capability)
+    if len(gpu) != 2:
+        return True  # unknown capability: no evidence of a problem
+    for arch in arch_list:
+        m = _ARCH.match(arch.strip())
+        if not m:
+            continue
+        number = int(m.group(2))
+        cc = (number // 10, number % 10)
+        if m.group(1) == "compute" and cc <= gpu:
+            return True
+        if m.group(1) == "sm" and cc[0] == gpu[0] and cc[1] <= gpu[1] and (not m.group(3) or cc == gpu):
+            return True
+    return False
+
+
+def sm_name(capability: str) -> str:
+    """``"12.0"`` -> ``"sm_120"``."""
+    parts = version_tuple(capability)
+    return f"sm_{parts[0]}{parts[1]}" if len(parts) == 2 else capability
+
+
+def reinstall_hint(view: View) -> str:
+    """The fix line for a wrong or broken torch build."""
+    advice = suggest_backend(view)
+    if advice is None:
+        return "coursekit setup  (reinstalls the torch trio from the right index), or coursekit doctor --fix"
+    return (f"{advice.command}  (installs torch {advice.torch}), or coursekit doctor --fix")

@@ -1,0 +1,184 @@
+"""The finding catalogue: every finding ``coursekit doctor`` can report, with a stable id.
+
+Ids are part of the ``--json`` contract (an instructor's scripts key on them): never
+rename one; retire it instead. README.md mirrors this table (a test checks that every id
+is documented there). ``severity`` is the default; a rule may lower it with a reason
+(e.g. a broken driver is an error only when a CUDA build needs it). ``unless`` lists
+more specific findings that, when present, make this one redundant.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+ERROR: Final = "error"
+WARNING: Final = "warning"
+INFO: Final = "info"
+SEVERITIES: Final = (ERROR, WARNING, INFO)
+
+CATEGORIES: Final = {
+    "platform": "Platform",
+    "gpu": "GPU and driver",
+    "env": "Course environment",
+    "torch": "PyTorch",
+    "packages": "torchvision, torchaudio, NumPy, Lightning",
+    "jupyter": "Jupyter kernels",
+    "pip": "pip configuration",
+    "resources": "Disk and memory",
+}
+"""Categories in display order (one status line each)."""
+
+CHECK_CATEGORY: Final = {"platform": "platform", "gpu": "gpu", "memory": "resources",
+                         "disk": "resources", "env": "env", "probe": "torch", "kernels": "jupyter"}
+"""Which category a crashed or timed-out check is shown under."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One catalogue entry."""
+
+    id: str
+    category: str
+    severity: str
+    summary: str
+    source: str = ""
+    unless: tuple[str, ...] = ()
+
+
+_E = Entry
+CATALOGUE: Final[tuple[Entry, ...]] = (
+    # --- the doctor itself -------------------------------------------------------------------
+    _E("check-failed", "platform", WARNING,
+       "A check crashed or ran past its time limit; its facts are missing (the others still ran).",
+       "flutter doctor's crash validator; env-pitfalls.md §2"),
+    # --- course environment --------------------------------------------------------------------
+    _E("env-missing", "env", ERROR,
+       "The course env 'pt' does not exist (setup has not run, or ran with another tool)."),
+    _E("env-python-broken", "env", ERROR,
+       "The env exists but its Python is missing, crashes or prints nothing usable."),
+    _E("env-python-version", "env", WARNING,
+       "The env's Python is not the course's version (3.12).", "envs/course.toml"),
+    _E("probe-timeout", "env", ERROR,
+       "The env's Python did not finish the probe in time (a hang at start-up)."),
+    # --- platform ------------------------------------------------------------------------------
+    _E("python-32bit", "platform", ERROR,
+       "The env's Python is 32-bit: PyTorch publishes 64-bit wheels only.", "torch-wheels.md §2"),
+    _E("python-no-torch-wheel", "platform", ERROR,
+       "No PyTorch wheel exists for the env's Python version.", "torch-wheels.md §2"),
+    _E("macos-rosetta", "platform", ERROR,
+       "On Apple silicon, the env's Python is x86_64 (Rosetta): no PyTorch wheels after 2.2, no MPS.",
+       "pytorch/pytorch#114602, #131766"),
+    _E("macos-intel", "platform", WARNING,
+       "Intel Mac: PyTorch 2.2 was the last release for macOS x86_64.",
+       "pytorch/pytorch#114602"),
+    _E("mps-unavailable", "platform", WARNING,
+       "macOS arm64 but torch cannot use the GPU (MPS): macOS too old or torch built without MPS.",
+       "pytorch/pytorch#164943, #177819; RELEASE.md (MPS on macOS 14+)"),
+    _E("wsl-libcuda", "gpu", ERROR,
+       "WSL: the CUDA build cannot load libcuda from /usr/lib/wsl/lib.",
+       "microsoft/WSL#8587, #8794; bitsandbytes#337", unless=("driver-too-old",)),
+    _E("windows-dll-error", "torch", ERROR,
+       "Windows could not load one of torch's DLLs ([WinError 126], fbgemm.dll, c10.dll).",
+       "pytorch/pytorch#131662 and similar"),
+    # --- GPU and driver ------------------------------------------------------------------------
+    _E("no-gpu", "gpu", INFO,
+       "No NVIDIA or AMD GPU: the CPU build is the right one, and every lab runs on CPU."),
+    _E("driver-not-loaded", "gpu", ERROR,
+       "nvidia-smi cannot talk to the NVIDIA driver (not installed, not loaded, or a broken "
+       "Linux driver inside WSL).", "microsoft/WSL#11888; env-pitfalls.md §5.10"),
+    _E("driver-library-mismatch", "gpu", ERROR,
+       "The NVIDIA driver was updated but the old kernel module is still loaded.",
+       "greshake/i3status-rust#771; env-pitfalls.md §5.10"),
+    _E("nvidia-smi-failed", "gpu", WARNING,
+       "nvidia-smi hung or failed for another reason; GPU facts are incomplete.",
+       unless=("driver-not-loaded", "driver-library-mismatch")),
+    _E("driver-too-old", "gpu", ERROR,
+       "The NVIDIA driver is older than the minimum for the installed torch's CUDA version.",
+       "NVIDIA CUDA release notes Table 2; envs/nvidia-drivers.toml"),
+    _E("gpu-arch-unsupported", "gpu", ERROR,
+       "The installed torch has no kernels for this GPU's compute capability "
+       "('sm_120 is not compatible', 'no kernel image is available').",
+       "torch-wheels.md §3, §10; astral-sh/uv#14742"),
+    _E("cpu-torch-on-gpu", "torch", ERROR,
+       "torch is a CPU build on a machine with a usable NVIDIA GPU ('Torch not compiled with "
+       "CUDA enabled').", "pytorch/pytorch#51858; Lightning-AI/pytorch-lightning#18968"),
+    _E("cuda-hidden", "gpu", WARNING,
+       "CUDA_VISIBLE_DEVICES hides the GPU from torch."),
+    _E("cuda-op-failed", "gpu", ERROR,
+       "torch.cuda.is_available() is True but a real CUDA operation failed.",
+       unless=("gpu-arch-unsupported", "driver-too-old")),
+    _E("cuda-unavailable", "gpu", ERROR,
+       "A CUDA build and an NVIDIA GPU, but torch.cuda.is_available() is False.",
+       unless=("driver-too-old", "cuda-hidden", "wsl-libcuda", "driver-not-loaded",
+               "driver-library-mismatch", "gpu-arch-unsupported")),
+    _E("cuda-build-without-gpu", "gpu", INFO,
+       "A CUDA build of torch on a machine without an NVIDIA GPU: it works on CPU but wastes "
+       "gigabytes.", unless=("driver-not-loaded", "driver-library-mismatch")),
+    # --- PyTorch -------------------------------------------------------------------------------
+    _E("torch-missing", "torch", ERROR, "torch is not installed in the env."),
+    _E("torch-import-failed", "torch", ERROR, "import torch raises an error.",
+       unless=("windows-dll-error", "numpy-abi")),
+    _E("torch-import-crashed", "torch", ERROR,
+       "import torch kills the Python process (segfault, illegal instruction, abort)."),
+    _E("torch-import-timeout", "torch", ERROR, "import torch (or a CUDA call) hangs."),
+    _E("torch-conda-and-pip", "torch", ERROR,
+       "Two owners of torch: conda-forge pytorch/libtorch and a pip torch in the same env.",
+       "env-pitfalls.md §5.1; pytorch/pytorch#51858; nv-morpheus/Morpheus#1943"),
+    _E("torch-from-conda", "torch", WARNING,
+       "torch comes from conda-forge (pulled in by lightning?), not from the PyTorch wheel index.",
+       "env-pitfalls.md §5.1", unless=("torch-conda-and-pip",)),
+    _E("torch-duplicate", "torch", ERROR,
+       "More than one torch is importable (user site ~/.local, PYTHONPATH), or the one imported "
+       "is not the env's.", "env-pitfalls.md §5.5"),
+    _E("torch-from-pypi", "torch", WARNING,
+       "torch came from PyPI (no +cuXXX/+cpu tag): pip's 'Requirement already satisfied' or an "
+       "add-on such as lightning replaced the course's build.",
+       "env-pitfalls.md §5.2; Lightning-AI/pytorch-lightning#18968"),
+    # --- companion packages --------------------------------------------------------------------
+    _E("torchvision-mismatch", "packages", ERROR,
+       "torchvision does not match torch (version pairing, +cpu vs +cuXXX, 'operator "
+       "torchvision::nms does not exist', undefined symbols).", "torch-wheels.md §4"),
+    _E("torchaudio-mismatch", "packages", ERROR,
+       "torchaudio does not match torch (version pairing, build tag, library load errors).",
+       "torch-wheels.md §4"),
+    _E("numpy-abi", "packages", ERROR,
+       "An extension built for NumPy 1.x is loaded with NumPy 2.x ('compiled using NumPy 1.x "
+       "cannot be run in NumPy 2.x').", "numpy 2.0 migration guide"),
+    _E("numpy-missing", "packages", WARNING,
+       "NumPy is missing or broken: torch warns 'Failed to initialize NumPy'.",
+       unless=("numpy-abi",)),
+    _E("lightning-malware", "packages", ERROR,
+       "lightning/pytorch-lightning 2.6.2 or 2.6.3: malicious releases on PyPI (credential "
+       "stealer on import).", "GHSA-w37p-236h-pfx3; Lightning-AI/pytorch-lightning#21691"),
+    _E("lightning-old", "packages", INFO,
+       "lightning older than 2.6.6 (checkpoint code-execution advisory).",
+       "GHSA-qqmf-gpg7-g8gw", unless=("lightning-malware",)),
+    # --- Jupyter -------------------------------------------------------------------------------
+    _E("kernel-missing", "jupyter", WARNING,
+       "No Jupyter kernel named after the env: notebooks cannot pick the course's Python.",
+       "env-pitfalls.md §5.8"),
+    _E("kernel-wrong-python", "jupyter", ERROR,
+       "The course kernel runs another interpreter, or one that no longer exists.",
+       "env-pitfalls.md §5.8; jupyter/notebook#4629"),
+    _E("kernel-shadowing", "jupyter", WARNING,
+       "A user-level 'python3' kernel points at another Python and shadows the env's own "
+       "('No module named torch' in notebooks).", "env-pitfalls.md §5.8; pytorch/pytorch#16103"),
+    _E("kernel-broken", "jupyter", WARNING,
+       "A registered kernel's interpreter does not exist any more."),
+    # --- pip configuration ---------------------------------------------------------------------
+    _E("pip-extra-index", "pip", WARNING,
+       "pip is configured with an extra index: it mixes indexes and takes the highest version "
+       "(dependency confusion).", "env-pitfalls.md §5.6; CVE-2018-20225; torchtriton Dec 2022"),
+    # --- disk and memory -----------------------------------------------------------------------
+    _E("disk-low", "resources", WARNING,
+       "Little free disk space where the env or pip's cache lives (a CUDA torch needs ~6 GB)."),
+    _E("ram-low", "resources", WARNING, "Less than 6 GiB of RAM: labs will be slow or fail."),
+)
+
+BY_ID: Final = {e.id: e for e in CATALOGUE}
+
+
+def entry(finding_id: str) -> Entry:
+    """The catalogue entry for ``finding_id`` (KeyError for an unknown id: a coursekit bug)."""
+    return BY_ID[finding_id]

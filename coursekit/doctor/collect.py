@@ -1,0 +1,184 @@
+"""Collect the doctor's facts: the checks, their dependencies and time limits.
+
+Order (env-pitfalls.md §6): platform, GPU driver and memory need nothing; the env check
+finds the course env (or takes ``--python``); the probe, disk and kernel checks need the
+env. Every check is small, injected with the subprocess door (``runner``) and the
+environment variables (``environ``), and returns one facts section.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import platform
+import shutil
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from coursekit import __version__
+from coursekit.doctor.facts import (
+    DiskFacts,
+    EnvFacts,
+    Facts,
+    GpuFacts,
+    MemoryFacts,
+    PlatformFacts,
+)
+from coursekit.doctor.kernels import scan_kernels
+from coursekit.doctor.probing import DEFAULT_TIMEOUT_S, ProbeFacts, run_probe
+from coursekit.doctor.runner import Check, run_checks
+from coursekit.proc import Runner, run_tool
+
+_MIB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class CollectOptions:
+    """What to look at and how long each check may take."""
+
+    env_name: str = "pt"
+    python: Path | None = None  # --python: diagnose this interpreter instead of the env
+    runner: Runner = run_tool
+    environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    probe_timeout_s: float = DEFAULT_TIMEOUT_S
+    timeouts: Mapping[str, float] = field(default_factory=dict)  # per-check overrides (tests)
+
+
+def platform_check(opts: CollectOptions) -> PlatformFacts:
+    """OS, CPU architecture, macOS version (and Apple silicon), WSL, coursekit's Python."""
+    from coursekit.detect import is_wsl, normalize_arch
+
+    system = {"Darwin": "macos", "Windows": "windows"}.get(platform.system(),
+                                                            platform.system().lower())
+    apple_silicon = None
+    if system == "macos":
+        # hw.optional.arm64 is 1 on Apple silicon even inside a Rosetta (x86_64) process.
+        res = opts.runner(["sysctl", "-n", "hw.optional.arm64"], timeout=5, env=opts.environ)
+        apple_silicon = res.ok and res.stdout.strip() == "1"
+    bits = 64 if sys.maxsize > 2**32 else 32
+    return PlatformFacts(
+        os=system, arch=normalize_arch(platform.machine()), machine=platform.machine(),
+        macos_version=(platform.mac_ver()[0] or None) if system == "macos" else None,
+        wsl=system == "linux" and is_wsl(opts.environ), apple_silicon=apple_silicon,
+        coursekit_python=f"{platform.python_version()} ({bits}-bit) {sys.executable}",
+        cuda_visible_devices=opts.environ.get("CUDA_VISIBLE_DEVICES"))
+
+
+def gpu_check(opts: CollectOptions) -> GpuFacts:
+    """Every GPU the drivers' tools report (the planner's detection)."""
+    from coursekit.detect import detect_host
+
+    host = detect_host(opts.runner, opts.environ)
+    return GpuFacts(gpus=host.gpus, cuda_driver_api=host.cuda_driver_api,
+                    rocm_version=host.rocm_version, notes=host.notes)
+
+
+def memory_check(opts: CollectOptions) -> MemoryFacts:
+    """Total and available RAM."""
+    import psutil
+
+    mem = psutil.virtual_memory()
+    return MemoryFacts(total_mib=int(mem.total // _MIB), available_mib=int(mem.available // _MIB))
+
+
+def env_check(opts: CollectOptions) -> EnvFacts:
+    """Find the course env through the user's tools (or take ``--python``)."""
+    if opts.python is not None:
+        python = Path(opts.python)
+        return EnvFacts(name=opts.env_name, exists=python.exists(), python=str(python),
+                        explicit=True, confirmed=python.exists(),
+                        problem=None if python.exists() else f"{python} does not exist")
+    from coursekit.engines import Engine, find_engines, locate_env
+    from coursekit.errors import CoursekitError
+
+    engines = find_engines(opts.environ)
+    problems: list[str] = []
+    for engine in [*engines, Engine("embedded", None, "folders")]:
+        try:
+            loc = locate_env(engine, opts.env_name, runner=opts.runner, env=opts.environ)
+        except CoursekitError as exc:
+            problems.append(exc.message)
+            continue
+        if loc is not None:
+            return EnvFacts(name=opts.env_name, engines=tuple(e.display for e in engines),
+                            engine=loc.engine, exists=True, prefix=str(loc.prefix),
+                            python=str(loc.python), python_version=loc.python_version,
+                            confirmed=loc.confirmed, problem=loc.problem,
+                            engine_problems=tuple(problems))
+    return EnvFacts(name=opts.env_name, engines=tuple(e.display for e in engines),
+                    engine_problems=tuple(problems))
+
+
+def probe_check(opts: CollectOptions, env: EnvFacts) -> ProbeFacts | None:
+    """Run the probe with the env's Python (None when there is no Python to run)."""
+    if not env.exists or not env.python:
+        return None
+    return run_probe(Path(env.python), opts.runner, opts.probe_timeout_s, env=opts.environ)
+
+
+def _nearest_existing(path: Path) -> Path:
+    for candidate in (path, *path.parents):
+        if candidate.exists():
+            return candidate
+    return path
+
+
+def _pip_cache_dir(environ: Mapping[str, str]) -> Path:
+    if environ.get("PIP_CACHE_DIR"):
+        return Path(environ["PIP_CACHE_DIR"])
+    import platformdirs  # pip itself uses platformdirs.user_cache_dir("pip")
+
+    return Path(platformdirs.user_cache_dir("pip", appauthor=False))
+
+
+def disk_check(opts: CollectOptions, env: EnvFacts) -> tuple[DiskFacts, ...]:
+    """Free space where the env lives (or will be created) and in pip's cache."""
+    if env.prefix:
+        env_target = Path(env.prefix)
+    else:
+        from coursekit.engines import embedded_env_prefix
+
+        env_target = embedded_env_prefix(opts.env_name, opts.environ)
+    disks = []
+    for label, target in (("course env", env_target), ("pip cache", _pip_cache_dir(opts.environ))):
+        where = _nearest_existing(target)
+        usage = shutil.disk_usage(where)
+        disks.append(DiskFacts(label, str(where), int(usage.free // _MIB),
+                               int(usage.total // _MIB)))
+    return tuple(disks)
+
+
+_DEFAULT_TIMEOUTS = {"platform": 10.0, "gpu": 60.0, "memory": 10.0, "env": 300.0,
+                     "disk": 15.0, "kernels": 15.0}
+
+
+def default_checks(opts: CollectOptions) -> list[Check]:
+    """The doctor's checks with their dependencies (env-pitfalls.md §6 order)."""
+    limits = {**_DEFAULT_TIMEOUTS, "probe": opts.probe_timeout_s + 15.0, **opts.timeouts}
+    return [
+        Check("platform", lambda _: platform_check(opts), limits["platform"]),
+        Check("gpu", lambda _: gpu_check(opts), limits["gpu"]),
+        Check("memory", lambda _: memory_check(opts), limits["memory"]),
+        Check("env", lambda _: env_check(opts), limits["env"]),
+        Check("probe", lambda d: probe_check(opts, d["env"]), limits["probe"], ("env",)),
+        Check("disk", lambda d: disk_check(opts, d["env"]), limits["disk"], ("env",)),
+        Check("kernels", lambda d: scan_kernels(d["env"], opts.environ), limits["kernels"],
+              ("env",)),
+    ]
+
+
+def collect_facts(opts: CollectOptions | None = None,
+                  checks: list[Check] | None = None) -> Facts:
+    """Run every check concurrently and assemble the facts (never raises for a check)."""
+    opts = opts or CollectOptions()
+    values, runs = run_checks(checks if checks is not None else default_checks(opts))
+    now = _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
+    sections: dict[str, Any] = {name: values.get(name) for name in
+                                ("platform", "gpu", "memory", "disk", "env", "probe", "kernels")}
+    return Facts(platform=sections["platform"], gpu=sections["gpu"], memory=sections["memory"],
+                 disks=sections["disk"], env=sections["env"], probe=sections["probe"],
+                 kernels=sections["kernels"], checks=runs, coursekit_version=__version__,
+                 collected_at=now)

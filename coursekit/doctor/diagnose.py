@@ -1,0 +1,50 @@
+"""From facts to findings: a pure function over the catalogue's rules.
+
+:func:`diagnose` runs every rule (``rules_env``, ``rules_torch``, ``rules_packages``) on a
+:class:`~coursekit.doctor.view.View` of the facts, drops findings made redundant by a more
+specific one (the catalogue's ``unless``), and orders them by category then severity.
+It never looks at the machine: the same facts (e.g. a student's report loaded with
+``--from``) always give the same findings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from coursekit.doctor import rules_env, rules_packages, rules_torch
+from coursekit.doctor.catalogue import CATEGORIES, ERROR, INFO, SEVERITIES, WARNING, entry
+from coursekit.doctor.facts import Facts
+from coursekit.doctor.view import Finding, View
+
+RULES = (*rules_env.RULES, *rules_torch.RULES, *rules_packages.RULES)
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Counts, and the verdict the exit code is derived from."""
+
+    errors: int
+    warnings: int
+    infos: int
+
+    @property
+    def status(self) -> str:
+        """``error`` when any error was found, else ``warning``, else ``ok``."""
+        return ERROR if self.errors else (WARNING if self.warnings else "ok")
+
+
+def diagnose(facts: Facts) -> tuple[Finding, ...]:
+    """Every finding for ``facts``, most important first within each category."""
+    view = View(facts)
+    found = [f for rule in RULES for f in rule(view)]
+    ids = {f.id for f in found}
+    kept = [f for f in found if not set(entry(f.id).unless) & ids]
+    order = list(CATEGORIES)
+    return tuple(sorted(kept, key=lambda f: (order.index(f.category), SEVERITIES.index(f.severity))))
+
+
+def summarize(findings: tuple[Finding, ...]) -> Summary:
+    """Count findings by severity."""
+    return Summary(errors=sum(f.severity == ERROR for f in findings),
+                   warnings=sum(f.severity == WARNING for f in findings),
+                   infos=sum(f.severity == INFO for f in findings))

@@ -1,0 +1,207 @@
+"""Rules for the doctor itself, the env, the platform, Jupyter, pip and disk/memory (pure)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from coursekit.doctor.catalogue import CHECK_CATEGORY, WARNING
+from coursekit.doctor.view import Finding, View, finding, quote, version_tuple
+
+Rule = Callable[[View], list[Finding]]
+COURSE_PYTHON = "3.12"  # envs/course.toml [env] python
+_TORCH_PYTHONS = ((3, 10), (3, 14))  # torch 2.9-2.14 publish cp310-cp314 (torch-wheels.md §2)
+_GIB = 1024
+
+
+def check_failed(v: View) -> list[Finding]:
+    out = []
+    for run in v.f.checks:
+        if run.status not in ("crashed", "timeout"):
+            continue
+        if run.name == "probe" and run.status == "timeout":
+            continue  # probe-timeout says it better
+        what = ("timed out after %g s" % run.timeout_s) if run.status == "timeout" else "crashed"
+        first = (run.error or "").splitlines()[0] if run.error else ""
+        f = finding("check-failed", f"The {run.name} check itself failed ({what})",
+                    first or what, "Run `coursekit --debug doctor -v` and send the output to your "
+                    "instructor; the other checks' results below still stand.")
+        out.append(Finding(f.id, f.severity, CHECK_CATEGORY.get(run.name, "platform"), f.title,
+                           f.detail, f.fix))
+    return out
+
+
+def _recreate(v: View) -> str:
+    engine = (v.f.env.engine if v.f.env else None) or "conda"
+    if engine == "embedded":
+        return "remove the env folder, then run `coursekit setup`"
+    return f"`{engine} env remove -n {v.env_name} -y`, then `coursekit setup`"
+
+
+def env_missing(v: View) -> list[Finding]:
+    env = v.f.env
+    if env is None or env.exists or env.explicit:
+        return []
+    tools = ", ".join(env.engines) if env.engines else (
+        "no conda, mamba or micromamba found (setup uses its embedded engine then)")
+    detail = f"looked through: {tools}"
+    if env.engine_problems:
+        detail += "; problems: " + "; ".join(env.engine_problems)
+    return [finding("env-missing", f"The course environment '{env.name}' does not exist", detail,
+                    "coursekit setup")]
+
+
+def env_python_broken(v: View) -> list[Finding]:
+    env, probe = v.f.env, v.f.probe
+    if env is None or not env.exists:
+        return []
+    if not env.confirmed:
+        return [finding("env-python-broken", f"The env's Python does not work ({env.python})",
+                        env.problem or "it did not confirm its prefix", f"Recreate the env: {_recreate(v)}")]
+    if probe is not None and probe.status in ("not-found", "crashed", "bad-output"):
+        tail = probe.stderr.strip().splitlines()[-1:] or [f"exit code {probe.returncode}"]
+        return [finding("env-python-broken", f"The env's Python cannot run the probe ({probe.status})",
+                        tail[0], f"Recreate the env: {_recreate(v)}")]
+    return []
+
+
+def probe_timeout(v: View) -> list[Finding]:
+    probe = v.f.probe
+    run = v.f.check("probe")
+    if (probe is not None and probe.status == "timeout") or (run and run.status == "timeout"):
+        limit = run.timeout_s if run else 0
+        return [finding("probe-timeout", "The env's Python hung while being examined",
+                        f"no answer within {limit:g} s from {v.env_python}",
+                        "Close other programs using the GPU, reboot, and run `coursekit doctor` again; "
+                        f"if it still hangs, recreate the env: {_recreate(v)}")]
+    return []
+
+
+def env_python_version(v: View) -> list[Finding]:
+    version = v.py.get("version") or (v.f.env.python_version if v.f.env else None)
+    if not version or (v.f.env and v.f.env.explicit):
+        return []
+    minor = ".".join(version.split(".")[:2])
+    if minor == COURSE_PYTHON:
+        return []
+    return [finding("env-python-version", f"The env has Python {version}, the course uses {COURSE_PYTHON}",
+                    f"{v.env_python} is Python {version}", f"Recreate the env: {_recreate(v)}")]
+
+
+def python_32bit(v: View) -> list[Finding]:
+    if v.py.get("bits") != 32:
+        return []
+    return [finding("python-32bit", "The env's Python is 32-bit; PyTorch needs 64-bit",
+                    f"{v.py.get('executable')} reports a {v.py.get('bits')}-bit build",
+                    "Install 64-bit Miniforge (https://conda-forge.org/download/), then run `coursekit setup`")]
+
+
+def python_no_torch_wheel(v: View) -> list[Finding]:
+    version = version_tuple(v.py.get("version"))
+    if len(version) < 2 or v.torch_ok:
+        return []
+    low, high = _TORCH_PYTHONS
+    if low <= version[:2] <= high:
+        return []
+    shown = ".".join(map(str, version[:2]))
+    return [finding("python-no-torch-wheel", f"No PyTorch wheel exists for Python {shown}",
+                    f"current torch releases publish wheels for Python {low[0]}.{low[1]}-{high[0]}.{high[1]}",
+                    f"Recreate the env with Python {COURSE_PYTHON}: {_recreate(v)}")]
+
+
+def macos_rosetta(v: View) -> list[Finding]:
+    p = v.f.platform
+    if not p or p.os != "macos" or not p.apple_silicon or v.py.get("machine") != "x86_64":
+        return []
+    return [finding("macos-rosetta", "The env's Python is x86_64 running under Rosetta on Apple silicon",
+                    f"{v.py.get('executable')}: machine x86_64 on an arm64 Mac; PyTorch stopped x86_64 "
+                    "macOS wheels after 2.2 and MPS needs arm64",
+                    "Install Miniforge for arm64 (Miniforge3-MacOSX-arm64), remove the old one, then run "
+                    "`coursekit setup`")]
+
+
+def macos_intel(v: View) -> list[Finding]:
+    p = v.f.platform
+    if not p or p.os != "macos" or p.apple_silicon is not False:
+        return []
+    return [finding("macos-intel", "Intel Mac: the newest PyTorch for macOS x86_64 is 2.2",
+                    f"{p.machine} Mac; PyTorch publishes macOS wheels for arm64 only since 2.3",
+                    "Use the course's Colab notebooks or a lab machine for the labs that need torch >= 2.3")]
+
+
+def disk_low(v: View) -> list[Finding]:
+    out = []
+    for disk in v.f.disks or ():
+        if disk.free_mib >= 10 * _GIB:
+            continue
+        severity = "error" if disk.free_mib < 3 * _GIB else WARNING
+        fix = ("free space there; `python -m pip cache purge` empties pip's cache" if disk.label == "pip cache"
+               else "free at least 10 GB there (a CUDA build of torch and its libraries take ~6 GB)")
+        out.append(finding("disk-low", f"Only {disk.free_mib / _GIB:.1f} GB free for the {disk.label}",
+                           f"{disk.path}: {disk.free_mib} MiB free of {disk.total_mib} MiB", fix,
+                           severity=severity))
+    return out
+
+
+def ram_low(v: View) -> list[Finding]:
+    mem = v.f.memory
+    if mem is None or mem.total_mib >= 6 * _GIB:
+        return []
+    return [finding("ram-low", f"Only {mem.total_mib / _GIB:.1f} GB of RAM",
+                    f"{mem.total_mib} MiB total, {mem.available_mib} MiB available",
+                    "Close other programs while working on labs, or use the course's Colab notebooks")]
+
+
+def pip_extra_index(v: View) -> list[Finding]:
+    cfg = v.data.get("pip_config") or {}
+    hits = [f"{s['file']} [{s['section']}] extra-index-url = {s['value']}"
+            for s in cfg.get("settings", []) if s.get("key") == "extra-index-url"]
+    env = cfg.get("env") or {}
+    if env.get("PIP_EXTRA_INDEX_URL"):
+        hits.append(f"PIP_EXTRA_INDEX_URL={env['PIP_EXTRA_INDEX_URL']}")
+    if not hits:
+        return []
+    fixes = []
+    if env.get("PIP_EXTRA_INDEX_URL"):
+        fixes.append("unset PIP_EXTRA_INDEX_URL (and remove it from your shell profile)")
+    files = sorted({s["file"] for s in cfg.get("settings", []) if s.get("key") == "extra-index-url"})
+    fixes += [f"delete the extra-index-url line from {quote(f)}" for f in files]
+    return [finding("pip-extra-index", "pip is configured to mix in an extra index", "; ".join(hits),
+                    "; ".join(fixes))]
+
+
+def _kernel_cmd(v: View) -> str:
+    name = v.env_name
+    return f'{v.env_python} -m ipykernel install --user --name {name} --display-name "Python ({name})"'
+
+
+def kernels(v: View) -> list[Finding]:
+    env = v.f.env
+    if v.f.kernels is None or env is None or not env.exists or env.explicit:
+        return []
+    out = []
+    mine = [k for k in v.f.kernels if k.name == env.name]
+    if not mine:
+        out.append(finding("kernel-missing", f"No Jupyter kernel named '{env.name}'",
+                           f"kernels found: {', '.join(sorted({k.name for k in v.f.kernels})) or 'none'}",
+                           _kernel_cmd(v), fix_action="register-kernel"))
+    elif not mine[0].argv0_exists or mine[0].same_env is False:
+        k = mine[0]
+        why = "does not exist" if not k.argv0_exists else f"is not the env's Python ({env.python})"
+        out.append(finding("kernel-wrong-python", f"The '{env.name}' kernel runs another Python",
+                           f"{k.directory}/kernel.json runs {k.argv0}, which {why}", _kernel_cmd(v),
+                           fix_action="register-kernel"))
+    for k in v.f.kernels:
+        if k.name == "python3" and k.scope in ("user", "JUPYTER_PATH") and k.same_env is False and k.argv0_exists:
+            out.append(finding("kernel-shadowing", "A user-level 'python3' kernel runs another Python",
+                               f"{k.directory} runs {k.argv0}; it shadows the env's own 'Python 3' kernel",
+                               f"Pick the 'Python ({env.name})' kernel in notebooks, or delete {quote(k.directory)}"))
+        elif k.name != env.name and not k.argv0_exists:
+            out.append(finding("kernel-broken", f"The '{k.name}' kernel's Python no longer exists",
+                               f"{k.directory}/kernel.json runs {k.argv0 or '(nothing)'}",
+                               f"jupyter kernelspec remove {k.name}   (or delete {quote(k.directory)})"))
+    return out
+
+
+RULES: tuple[Rule, ...] = (check_failed, env_missing, env_python_broken, probe_timeout,
+                           env_python_version, python_32bit, python_no_torch_wheel, macos_rosetta,
+                           macos_intel, disk_low, ram_low, pip_extra_index, kernels)

@@ -1,0 +1,186 @@
+"""Derived facts the rules share: one read-only view over :class:`Facts`, plus :class:`Finding`.
+
+Everything here is pure: it reads facts (which may come from another machine via
+``--from``) and never looks at this machine.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+from coursekit.doctor.catalogue import entry
+from coursekit.doctor.facts import Facts
+from coursekit.host import GpuInfo, HostInfo
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One diagnosis: what is wrong, the evidence, and the command or action that fixes it.
+
+    ``fix_action`` names an automatic fix ``--fix`` knows ("reinstall-torch",
+    "register-kernel"), or None when the fix is for a human.
+    """
+
+    id: str
+    severity: str
+    category: str
+    title: str
+    detail: str
+    fix: str | None
+    fix_action: str | None = None
+
+
+def finding(fid: str, title: str, detail: str, fix: str | None, *, severity: str | None = None,
+            fix_action: str | None = None) -> Finding:
+    """A finding for catalogue id ``fid`` (category and default severity from the catalogue)."""
+    e = entry(fid)
+    return Finding(fid, severity or e.severity, e.category, title, detail, fix, fix_action)
+
+
+def version_tuple(text: str | None) -> tuple[int, ...]:
+    """``"2.13.0+cu130"`` -> ``(2, 13, 0)``; leading numeric parts only."""
+    if not text:
+        return ()
+    parts = []
+    for piece in text.split("+")[0].split("."):
+        m = re.match(r"\d+", piece)
+        if not m:
+            break
+        parts.append(int(m.group()))
+    return tuple(parts)
+
+
+def local_tag(version: str | None) -> str:
+    """``"2.13.0+cu130"`` -> ``"cu130"``; ``""`` without a tag."""
+    return version.split("+", 1)[1] if version and "+" in version else ""
+
+
+def quote(path: str) -> str:
+    """A path as a student pastes it into a shell (quoted when it has spaces)."""
+    return f'"{path}"' if " " in path else path
+
+
+class View:
+    """Read-only derived facts over :class:`Facts` (each computed once)."""
+
+    def __init__(self, facts: Facts):
+        self.f = facts
+
+    @cached_property
+    def os(self) -> str:
+        """``linux``/``windows``/``macos``: coursekit's machine, else the probe's platform."""
+        if self.f.platform:
+            return self.f.platform.os
+        plat = self.py.get("platform", "")
+        return {"win32": "windows", "darwin": "macos"}.get(plat, plat or "unknown")
+
+    @cached_property
+    def probe_ok(self) -> bool:
+        return bool(self.f.probe and self.f.probe.ok)
+
+    @cached_property
+    def data(self) -> dict[str, Any]:
+        return self.f.probe.data if self.f.probe and self.f.probe.ok else {}
+
+    @cached_property
+    def py(self) -> dict[str, Any]:
+        value = self.data.get("python")
+        return value if isinstance(value, dict) else {}
+
+    @cached_property
+    def torch(self) -> dict[str, Any]:
+        value = self.data.get("torch")
+        return value if isinstance(value, dict) else {}
+
+    @cached_property
+    def torch_ok(self) -> bool:
+        """``import torch`` worked (versions and CUDA facts are known)."""
+        return self.torch.get("status") == "ok"
+
+    @cached_property
+    def torch_version(self) -> str | None:
+        return self.torch.get("version") if self.torch_ok else self._dist_version("torch")
+
+    @cached_property
+    def cuda_build(self) -> bool:
+        return self.torch_ok and bool(self.torch.get("cuda"))
+
+    def imports(self, name: str) -> dict[str, Any]:
+        """The probe's import result for numpy/torchvision/torchaudio (empty when not run)."""
+        value = self.data.get("imports", {}).get(name)
+        return value if isinstance(value, dict) else {}
+
+    def dists(self, name: str) -> list[dict[str, Any]]:
+        """Every installed copy of distribution ``name`` (pip metadata), in sys.path order."""
+        items = self.data.get("distributions", {}).get("items", [])
+        return [d for d in items if isinstance(d, dict) and d.get("name") == name]
+
+    def _dist_version(self, name: str) -> str | None:
+        copies = self.dists(name)
+        return copies[0].get("version") if copies else None
+
+    def dist_version(self, name: str) -> str | None:
+        """The version of the first copy of ``name`` on sys.path (the one Python imports)."""
+        return self._dist_version(name)
+
+    @cached_property
+    def conda_packages(self) -> dict[str, dict[str, Any]]:
+        meta = self.data.get("conda_meta", {})
+        return {p["name"]: p for p in meta.get("packages", []) if isinstance(p, dict)}
+
+    @cached_property
+    def gpus(self) -> tuple[GpuInfo, ...]:
+        return self.f.gpu.gpus if self.f.gpu else ()
+
+    @cached_property
+    def nvidia(self) -> tuple[GpuInfo, ...]:
+        return tuple(g for g in self.gpus if g.vendor == "nvidia")
+
+    @cached_property
+    def driver(self) -> str | None:
+        versions = [g.driver_version for g in self.nvidia if g.driver_version]
+        return min(versions, key=version_tuple) if versions else None
+
+    @cached_property
+    def gpu_notes(self) -> str:
+        return "\n".join(self.f.gpu.notes) if self.f.gpu else ""
+
+    @cached_property
+    def torch_texts(self) -> str:
+        """Every error and warning text the torch child produced, for pattern matching."""
+        t = self.torch
+        parts = [str(t.get("cuda_error") or ""), str((t.get("cuda_op") or {}).get("error") or ""),
+                 str(t.get("stderr") or ""), "\n".join(map(str, t.get("warnings") or [])),
+                 str((t.get("error") or {}).get("message") or "")]
+        return "\n".join(p for p in parts if p)
+
+    @cached_property
+    def env_python(self) -> str:
+        """The env's Python as a student would type it."""
+        if self.f.env and self.f.env.python:
+            return quote(self.f.env.python)
+        return quote(self.py.get("executable") or "python")
+
+    @cached_property
+    def env_name(self) -> str:
+        return self.f.env.name if self.f.env else "pt"
+
+    @cached_property
+    def cuda_visible_devices(self) -> str | None:
+        env = self.data.get("env") or {}
+        if env.get("CUDA_VISIBLE_DEVICES") is not None:
+            return str(env["CUDA_VISIBLE_DEVICES"])
+        return self.f.platform.cuda_visible_devices if self.f.platform else None
+
+    def host_info(self) -> HostInfo | None:
+        """The machine as the planner sees it (for the selector's backend advice)."""
+        if not self.f.platform:
+            return None
+        p = self.f.platform
+        return HostInfo(os=p.os, arch=p.arch, python="3.12", macos_version=p.macos_version,
+                        wsl=p.wsl, gpus=self.gpus,
+                        cuda_driver_api=self.f.gpu.cuda_driver_api if self.f.gpu else None,
+                        rocm_version=self.f.gpu.rocm_version if self.f.gpu else None)
