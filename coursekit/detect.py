@@ -12,6 +12,7 @@ own CUDA runtime, only the driver matters (env-pitfalls.md §5.10).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import platform
 import re
@@ -27,7 +28,12 @@ SMI_TIMEOUT_S: Final = 15.0
 ROCM_TIMEOUT_S: Final = 15.0
 WSL_LIB: Final = "usr/lib/wsl/lib"  # where WSL projects the Windows driver (microsoft/WSL#8794)
 _QUERY_FIELDS: Final = ("index", "name", "driver_version", "compute_cap", "memory.total")
+# Banner labels: "Driver Version: 580.95.05  CUDA Version: 13.0" up to R5xx; from R610
+# "KMD Version: 610.43.02  CUDA UMD Version: 13.3" (sgl-project/sglang#27487;
+# PrismML-Eng/Bonsai-demo#122 citing docs.nvidia.com/deploy/nvidia-smi).
 _BANNER_CUDA = re.compile(r"CUDA(?: UMD)? Version\s*:\s*([0-9]+\.[0-9]+)")
+_BANNER_DRIVER = re.compile(r"(?:Driver|KMD) Version\s*:\s*([0-9]+(?:\.[0-9]+)*)")
+_BAD_FIELD = re.compile(r'Field "([a-z_.]+)" is not a valid field to query')
 _GFX = re.compile(r"\b(gfx[0-9a-f]{3,4})\b")
 _WINDOWS_SMI: Final = (r"C:\Windows\System32\nvidia-smi.exe",
                        r"C:\Program Files\NVIDIA Corporation\NVSMI\nvidia-smi.exe")
@@ -72,29 +78,35 @@ def _smi_candidates(env: Mapping[str, str], os_name: str, wsl: bool, root: Path)
     return found
 
 
-def parse_query(text: str, with_cc: bool) -> tuple[GpuInfo, ...]:
-    """Parse ``--query-gpu=... --format=csv,noheader,nounits`` output: one GpuInfo per line."""
+def parse_query(text: str, fields: tuple[str, ...]) -> tuple[GpuInfo, ...]:
+    """Parse ``--query-gpu=<fields> --format=csv,noheader,nounits``: one GpuInfo per line."""
     gpus = []
-    tail = 3 if with_cc else 2
     for line in text.splitlines():
         parts = [p.strip() for p in line.split(",")]
-        if len(parts) < 2 + tail or not parts[0].isdigit():
+        if len(parts) < len(fields) or not parts[0].isdigit():
             continue
-        name = ", ".join(parts[1:-tail])  # a name may itself contain a comma
-        driver = parts[-tail]
-        cc = parts[-2] if with_cc else None
-        mem = parts[-1]
+        extra = len(parts) - len(fields)  # a name may itself contain a comma
+        at = fields.index("name")
+        parts[at:at + extra + 1] = [", ".join(parts[at:at + extra + 1])]
+        row = dict(zip(fields, parts))
+        driver, cc, mem = row.get("driver_version", ""), row.get("compute_cap", ""), row.get("memory.total", "")
         gpus.append(GpuInfo(
-            vendor="nvidia", name=name, index=int(parts[0]),
+            vendor="nvidia", name=row["name"], index=int(row["index"]),
             driver_version=driver if re.match(r"^\d+(\.\d+)*$", driver) else None,
-            compute_capability=cc if cc and re.match(r"^\d+\.\d+$", cc) else None,
+            compute_capability=cc if re.match(r"^\d+\.\d+$", cc) else None,
             memory_mib=int(mem) if mem.isdigit() else None))
     return tuple(gpus)
 
 
 def parse_banner_cuda(text: str) -> str | None:
-    """The ``CUDA Version`` (or newer drivers' ``CUDA UMD Version``) from the nvidia-smi banner."""
+    """The ``CUDA Version`` (or, from R610, ``CUDA UMD Version``) in the nvidia-smi banner."""
     match = _BANNER_CUDA.search(text)
+    return match.group(1) if match else None
+
+
+def parse_banner_driver(text: str) -> str | None:
+    """The ``Driver Version`` (or, from R610, ``KMD Version``) in the nvidia-smi banner."""
+    match = _BANNER_DRIVER.search(text)
     return match.group(1) if match else None
 
 
@@ -111,23 +123,29 @@ def _failure_note(smi: str, result: ToolResult) -> str:
 
 
 def _read_with(runner: Runner, smi: str, env: dict[str, str]) -> NvidiaDetection:
-    result = _query(runner, smi, _QUERY_FIELDS, env)
+    fields = _QUERY_FIELDS
     notes: list[str] = []
-    with_cc = True
-    if not result.ok and not result.timed_out and "compute_cap" in (result.stdout + result.stderr):
-        # R470 rejects the whole query over one unknown field (env-pitfalls.md §5.10).
-        with_cc = False
-        notes.append("this driver's nvidia-smi cannot report compute capability (field "
-                     "'compute_cap' unknown; drivers older than ~R510)")
-        result = _query(runner, smi, tuple(f for f in _QUERY_FIELDS if f != "compute_cap"), env)
+    result = _query(runner, smi, fields, env)
+    # An unknown field rejects the whole query (`Field "compute_cap" is not a valid field to
+    # query.`, exit 2, R470: env-pitfalls.md §5.10): drop the field named and ask again.
+    while not result.ok and not result.timed_out:
+        bad = _BAD_FIELD.search(result.stdout + result.stderr)
+        if bad is None or bad.group(1) not in fields or bad.group(1) in ("index", "name"):
+            break
+        fields = tuple(f for f in fields if f != bad.group(1))
+        notes.append(f"this driver's nvidia-smi does not know the field '{bad.group(1)}'")
+        result = _query(runner, smi, fields, env)
     if not result.ok:
         return NvidiaDetection(notes=(*notes, _failure_note(smi, result)), smi_path=smi)
-    gpus = parse_query(result.stdout, with_cc)
+    gpus = parse_query(result.stdout, fields)
     if not gpus:
         return NvidiaDetection(notes=(*notes, f"{smi} listed no GPU"), smi_path=smi)
     banner = runner([smi], timeout=SMI_TIMEOUT_S, env=env)
-    cuda = parse_banner_cuda(banner.stdout) if banner.ok else None
-    return NvidiaDetection(gpus, cuda, tuple(notes), smi)
+    text = banner.stdout if banner.ok else ""
+    driver = parse_banner_driver(text)
+    if driver:
+        gpus = tuple(g if g.driver_version else dataclasses.replace(g, driver_version=driver) for g in gpus)
+    return NvidiaDetection(gpus, parse_banner_cuda(text), tuple(notes), smi)
 
 
 def detect_nvidia(runner: Runner = run_tool, env: Mapping[str, str] | None = None, *,
