@@ -51,7 +51,7 @@ def _installed(prefix: Path) -> list[Any]:
 
 
 async def _create(prefix: Path, channels: Sequence[str], specs: Sequence[str],
-                  cache_dir: Path) -> int:
+                  cache_dir: Path, reinstall: Sequence[str] = ()) -> int:
     import rattler
 
     installed = _installed(prefix)
@@ -71,7 +71,8 @@ async def _create(prefix: Path, channels: Sequence[str], specs: Sequence[str],
     print(f"{len(records)} packages, {len(todo)} to link into {prefix}", flush=True)
     prefix.mkdir(parents=True, exist_ok=True)
     await rattler.install(records, target_prefix=prefix, cache_dir=cache_dir / "pkgs",
-                          installed_packages=installed, show_progress=sys.stderr.isatty())
+                          installed_packages=installed, show_progress=sys.stderr.isatty(),
+                          reinstall_packages=set(reinstall) or None)
     print("done", flush=True)
     return 0
 
@@ -85,13 +86,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     create.add_argument("--prefix", required=True, type=Path)
     create.add_argument("-c", "--channel", action="append", default=[])
     create.add_argument("--cache-dir", type=Path, default=None)
+    create.add_argument("--reinstall", action="append", default=[],
+                        help="relink this package (its files are damaged)")
     create.add_argument("specs", nargs="+")
     args = parser.parse_args(argv)
     cache = args.cache_dir or Path(os.environ.get("COURSEKIT_HOME") or Path.home() / ".cache"
                                    ) / "rattler-cache"
     try:
         return asyncio.run(_create(args.prefix, args.channel or list(DEFAULT_CHANNELS),
-                                   args.specs, cache))
+                                   args.specs, cache, args.reinstall))
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # noqa: BLE001 - rattler raises its own types; report the text

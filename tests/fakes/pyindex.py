@@ -41,8 +41,8 @@ class _Tensor:
     def __add__(self, other):
         return _Tensor(self.value + other.value)
 
-    def __matmul__(self, other):
-        return _Tensor(self.value * other.value)
+    def __matmul__(self, other):  # ones(n, n) @ ones(n, n) summed: n ** 3
+        return _Tensor(self.value ** 3)
 
     def sum(self):
         return self
@@ -54,11 +54,13 @@ class _Tensor:
 def ones(*shape, device="cpu"):
     if str(device).startswith("cuda") and not _cuda_on:
         raise RuntimeError("Found no NVIDIA driver on your system.")
-    return _Tensor(1.0)
+    dims = shape[0] if shape and isinstance(shape[0], tuple) else shape
+    return _Tensor(float(dims[0]) if dims else 1.0)
 
 
 cuda = _NS(is_available=lambda: _cuda_on, device_count=lambda: int(_cuda_on),
            get_device_name=lambda i=0: "NVIDIA GeForce RTX 4090",
+           get_device_capability=lambda i=0: (8, 9), get_arch_list=lambda: ["sm_89"],
            synchronize=lambda: None)
 version = _NS(cuda={cuda!r}, hip=None)
 backends = _NS(mps=_NS(is_available=lambda: False, is_built=lambda: False))
@@ -112,8 +114,9 @@ def _write_index(base: Path, files: list[Path]) -> None:
     (base / "index.html").write_text(f"<html><body>\n{body}</body></html>\n")
 
 
-def build_index(root: Path) -> Path:
-    """Write the whole tree under ``root`` and return it."""
+def build_index(root: Path, torch: str = TORCH, vision: str = VISION, audio: str = AUDIO) -> Path:
+    """Write the whole tree under ``root`` (the trio at these base versions) and return it."""
+    TORCH, VISION, AUDIO = torch, vision, audio  # noqa: N806 - shadow the defaults
     for variant in VARIANTS:
         base = root / "whl" / variant
         tag = f"+{variant}"

@@ -1,0 +1,58 @@
+"""Fast state probe, run by the env's own Python (stdlib only, Python 3.8+, never imports
+the packages it looks at): which distributions are installed, by whom, and whether their
+files are all there (an interrupted pip leaves a dist-info whose files are missing).
+
+    <env python> _stateprobe.py NAME [NAME ...]   ->   one JSON line on stdout
+"""
+
+import json
+import os
+import sys
+
+if sys.path and sys.path[0] and __name__ == "__main__":
+    sys.path.pop(0)  # this folder is coursekit's package: keep it from shadowing the stdlib
+
+
+def _norm(name):
+    return name.lower().replace("_", "-").replace(".", "-")
+
+
+def _missing_files(dist):
+    missing = 0
+    for f in dist.files or ():
+        text = str(f)
+        if "__pycache__" in text or text.endswith((".pyc", "RECORD")):
+            continue
+        if not os.path.exists(str(dist.locate_file(f))):
+            missing += 1
+    return missing
+
+
+def main(names):
+    from importlib import metadata
+
+    wanted = {_norm(n) for n in names} | {"pip"}
+    out = {}
+    for dist in metadata.distributions():
+        try:
+            name = _norm(dist.metadata["Name"] or "")
+        except Exception:  # noqa: BLE001 - broken METADATA: skip like pip does
+            continue
+        if name not in wanted:
+            continue
+        path = getattr(dist, "_path", None)
+        out.setdefault(name, []).append({
+            "version": dist.version,
+            "installer": (dist.read_text("INSTALLER") or "").strip() or None,
+            "location": str(path) if path is not None else None,
+            "files_missing": _missing_files(dist),
+            "has_record": dist.read_text("RECORD") is not None,
+            "requires": list(dist.requires or []),
+        })
+    print(json.dumps({"python": "%d.%d.%d" % sys.version_info[:3], "prefix": sys.prefix,
+                      "dists": out}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

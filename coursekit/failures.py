@@ -1,0 +1,72 @@
+"""Turning a failed tool run into a message a student can act on (pure).
+
+Each failure names the step, quotes the tool's own key error line and says what to do;
+network trouble is told apart from a real "no" (a solver conflict, a missing wheel), because
+only the first is worth retrying.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from coursekit.proc import ToolResult
+
+_NETWORK = ("timed out", "timeout", "connection", "temporary failure in name resolution",
+            "name or service not known", "network is unreachable", "remote end closed",
+            "incompleteread", "connection reset", "ssl", "proxy", "http error 5", "503", "502",
+            "504", "could not fetch url", "max retries exceeded", "failed to establish",
+            "error sending request", "dns error", "unexpected eof", "read error")
+_DISK = ("no space left on device", "errno 28", "disk quota exceeded", "not enough space")
+_SOLVER = ("could not solve", "cannot solve", "unsatisfiable", "conflict", "resolutionimpossible",
+           "no candidates were found", "packagesnotfounderror", "nothing provides")
+_NO_DIST = ("no matching distribution", "could not find a version that satisfies")
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Why a step failed: ``kind`` is network, disk, solver, no-wheel, timeout or tool."""
+
+    kind: str
+    message: str
+    fix: str
+    tool_line: str | None
+
+    @property
+    def transient(self) -> bool:
+        """Worth another attempt (the network may come back)."""
+        return self.kind in ("network", "timeout")
+
+
+def _has(text: str, markers: tuple[str, ...]) -> bool:
+    return any(m in text for m in markers)
+
+
+def classify(step_title: str, result: ToolResult, *, source: str = "") -> Failure:
+    """Explain why ``result`` (a run of step ``step_title``) failed."""
+    line = result.key_error_line()
+    text = f"{result.stdout}\n{result.stderr}".lower()
+    again = "Run `coursekit setup` again: finished steps are kept."
+    if not result.found:
+        return Failure("tool", f"{step_title}: could not start {result.argv[0]}",
+                       "Check that the program exists (`coursekit doctor`).", line)
+    if result.timed_out:
+        return Failure("timeout", f"{step_title} took too long and was stopped",
+                       f"Check your connection; {again}", line)
+    if _has(text, _DISK):
+        return Failure("disk", f"{step_title} failed: the disk is full",
+                       "Free some space (the course env needs about 10 GB: empty the pip cache "
+                       f"with `python -m pip cache purge`, `conda clean --all`), then {again[0].lower()}"
+                       f"{again[1:]}", line)
+    if _has(text, _SOLVER):
+        return Failure("solver", f"{step_title} failed: no compatible set of packages",
+                       "Check --channel (a mirror may lack packages), then run `coursekit doctor`.",
+                       line)
+    if _has(text, _NO_DIST) and not _has(text, ("could not fetch url", "connection")):
+        return Failure("no-wheel", f"{step_title} failed: {source or 'the index'} does not have "
+                       "the planned package", "See `coursekit setup --dry-run` for the planned "
+                       "versions, or give another source with --index-url.", line)
+    if _has(text, _NETWORK):
+        return Failure("network", f"{step_title} failed: a network problem",
+                       f"Check your internet connection or proxy (HTTPS_PROXY); {again}", line)
+    return Failure("tool", f"{step_title} failed (exit code {result.returncode})",
+                   "Run `coursekit setup --debug` and show the output to your instructor.", line)

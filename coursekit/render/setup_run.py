@@ -1,0 +1,78 @@
+"""Progress and summary of ``coursekit setup`` (the real run, not the dry-run plan).
+
+A line when a step starts and one when it ends, with its state and duration; ``--json``
+prints the whole :class:`~coursekit.execute.SetupResult` at the end instead.
+"""
+
+from __future__ import annotations
+
+from coursekit.errors import ExitCode
+from coursekit.execute import SetupResult, StepOutcome
+from coursekit.render import Console, render_error
+
+_STATES = {"done": ("done", "green"), "ok": ("ok, already done", "green"),
+           "failed": ("FAILED", "red"), "interrupted": ("interrupted", "yellow"),
+           "not-run": ("not run", "dim"), "skipped": ("skipped", "dim")}
+
+
+class ProgressReporter:
+    """Prints step progress to stdout (stderr under ``--json``, keeping stdout pure JSON)."""
+
+    def __init__(self, console: Console, *, to_stderr: bool = False):
+        self.console = console
+        self.to_stderr = to_stderr
+        self._index: dict[str, str] = {}
+
+    def _print(self, text: str) -> None:
+        (self.console.eprint if self.to_stderr else self.console.print)(text)
+
+    def start(self, step_id: str, title: str, index: int, total: int) -> None:
+        self._index[step_id] = f"[{index}/{total}]"
+        self._print(f"{self._index[step_id]} {title} ...")
+
+    def finish(self, outcome: StepOutcome) -> None:
+        label, colour = _STATES[outcome.state]
+        tag = self._index.get(outcome.id, "[+]")
+        detail = f"  {self.console.style(outcome.detail, 'dim')}" if outcome.detail else ""
+        self._print(f"{tag} {outcome.title}: {self.console.style(label, colour, 'bold')} "
+                    f"({outcome.duration_s:.1f}s){detail}")
+
+    def retry(self, step_id: str, attempt: int, why: str, wait_s: float) -> None:
+        self._print(f"      network trouble ({why}); try {attempt} in {wait_s:.0f}s")
+
+    def note(self, text: str) -> None:
+        self._print(f"note: {text}")
+
+
+def render_result(console: Console, result: SetupResult, *, as_json: bool = False) -> int:
+    """Print the outcome and return the exit code (0 ready, 1 a step failed)."""
+    code = int(ExitCode.OK if result.ok else ExitCode.FAILED)
+    if as_json:
+        console.json({"ok": result.ok, "exit_code": code, "result": result})
+        return code
+    for outcome in result.outcomes:
+        if outcome.id == "nbdime_git":
+            ProgressReporter(console).finish(outcome)
+    for note in result.notes:
+        console.print(f"note: {note}")
+    if result.failure is not None:
+        f = result.failure
+        render_error(console, f.message, None)
+        if f.tool_line:
+            console.eprint(f"  tool said: {f.tool_line}")
+        console.eprint(f"{console.style('  fix:', 'bold')} {f.fix}")
+        return code
+    loc = result.location
+    verdict = result.verification
+    what = f": torch {verdict.torch_version} on {verdict.device}" if verdict else ""
+    console.print(console.style(f"The env '{result.plan.env_name}' is ready{what}.", "green", "bold")
+                  + ("" if result.changed else " Nothing needed changing."))
+    if loc is not None:
+        console.print(f"  env:     {loc.prefix}")
+        console.print(f"  python:  {loc.python}")
+        console.print("  kernel:  'Python (pt)' in Jupyter and VS Code")
+    if result.activate:
+        console.print("Use it:")
+        for line in result.activate:
+            console.print(f"  {line}")
+    return code
