@@ -1,0 +1,307 @@
+"""Grader of lab 1 (measuring gradient flow). Never copied to students.
+
+The student's functions are the measuring tools, so each is compared with this
+grader's own measurement of the same tensors and networks, on the fixed seeds
+(all must pass). Typical wrong answers are recognised and named.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from coursekit.grading.api import CheckFailed, LabContext, check
+
+FILE = "diagnostics.py"
+REL_TOL = 1e-3  # biased vs unbiased std differ by < 1e-4 at these sizes: both accepted
+
+
+def _close(a: float, b: float, rel: float = REL_TOL, abs_tol: float = 1e-9) -> bool:
+    return math.isfinite(a) and abs(a - b) <= max(rel * abs(b), abs_tol)
+
+
+def _as_float(lab: LabContext, value: Any, what: str) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise CheckFailed(f"{what} returned {type(value).__name__}; return a float "
+                          "(use .item() on a one-element tensor).") from None
+
+
+# ---- the grader's own measurements (the reference, never shown to students) -------------
+
+def _ref_saturation(h: Any, kind: str) -> float:
+    return ((h.abs() if kind == "tanh" else (2 * h - 1).abs()) > 0.97).float().mean().item()
+
+
+def _mlp(depth: int, width: int, n_in: int, act: Any, init: str = "default") -> Any:
+    from torch import nn
+
+    layers: list[Any] = []
+    for i in range(depth):
+        lin = nn.Linear(n_in if i == 0 else width, width)
+        if init == "he":
+            nn.init.kaiming_normal_(lin.weight, nonlinearity="relu")
+            nn.init.zeros_(lin.bias)
+        layers += [lin, act()]
+    return nn.Sequential(*layers)
+
+
+def _readout(width: int, seed: int) -> Any:
+    import torch
+
+    gen = torch.Generator().manual_seed(10_000 + seed)
+    return torch.randn(width, 1, generator=gen) / math.sqrt(width)
+
+
+def _reference(model: Any, x: Any, readout: Any) -> list[dict[str, float]]:
+    """act/grad statistics of every activation output, plus the weight grads and pre-activations."""
+    from torch import nn
+
+    acts: list[tuple[Any, Any]] = []
+    pres: list[Any] = []
+    handles = []
+
+    def keep(mod: Any, inputs: Any, out: Any) -> None:
+        out.retain_grad()
+        acts.append((mod, out))
+
+    for m in model.modules():
+        if isinstance(m, (nn.ReLU, nn.Tanh, nn.Sigmoid, nn.LeakyReLU, nn.ELU, nn.GELU)):
+            handles.append(m.register_forward_hook(keep))
+        elif isinstance(m, nn.Linear):
+            handles.append(m.register_forward_hook(lambda mod, i, o: pres.append(o.detach())))
+    model.zero_grad()
+    (model(x) @ readout).sum().backward()
+    for h in handles:
+        h.remove()
+    linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
+    rows = []
+    for k, (mod, h) in enumerate(acts):
+        g, hd = h.grad, h.detach()
+        kind = "tanh" if isinstance(mod, nn.Tanh) else "sigmoid" if isinstance(mod, nn.Sigmoid) else ""
+        rows.append({
+            "act_mean": hd.mean().item(), "act_std": hd.std().item(), "grad_std": g.std().item(),
+            "grad_norm": g.norm().item(),
+            "saturated": _ref_saturation(hd, kind) if kind else 0.0,
+            "dead": (hd <= 0).all(dim=0).float().mean().item() if isinstance(mod, nn.ReLU) else 0.0,
+            "pre_std": pres[k].std().item(), "wgrad_std": linears[k].weight.grad.std().item(),
+            "wgrad_norm": linears[k].weight.grad.norm().item()})
+    model.zero_grad()
+    return rows
+
+
+def _student_stats(lab: LabContext, mod: Any, model: Any, x: Any, readout: Any) -> list[Any]:
+    stats = lab.call(mod.layer_stats, model, x, lambda out: (out @ readout).sum(),
+                     what="layer_stats()")
+    if not isinstance(stats, (list, tuple)) or not stats:
+        raise CheckFailed(f"layer_stats() returned {type(stats).__name__}; return a list with one "
+                          "LayerStats per activation module.")
+    return list(stats)
+
+
+def _nets() -> list[tuple[str, Any]]:
+    from torch import nn
+
+    return [("6-layer ReLU MLP", lambda: _mlp(6, 64, 32, nn.ReLU)),
+            ("6-layer tanh MLP", lambda: _mlp(6, 64, 32, nn.Tanh)),
+            ("4-layer sigmoid MLP (N(0,1) weights)", lambda: _sig_normal())]
+
+
+def _sig_normal() -> Any:
+    from torch import nn
+
+    net = _mlp(4, 64, 32, nn.Sigmoid)
+    for m in net:
+        if isinstance(m, nn.Linear):
+            nn.init.normal_(m.weight)
+    return net
+
+
+# ---- checks -----------------------------------------------------------------------------
+
+@check(points=2)
+def saturation_share(lab: LabContext) -> str:
+    """saturation() counts saturated tanh and sigmoid outputs"""
+    import torch
+
+    mod = lab.load(FILE)
+    for seed in lab.seeded():
+        z = torch.randn(512, 64) * torch.linspace(0.2, 6.0, 64)
+        for kind, h in (("tanh", torch.tanh(z)), ("sigmoid", torch.sigmoid(z))):
+            got = _as_float(lab, lab.call(mod.saturation, h, kind, what=f'saturation(h, "{kind}")'),
+                            "saturation()")
+            want = _ref_saturation(h, kind)
+            if _close(got, want, 1e-6):
+                continue
+            if _close(got, (h > 0.97).float().mean().item(), 1e-6):
+                if kind == "tanh":
+                    raise CheckFailed("saturation(h, 'tanh') counts only h > 0.97: tanh saturates "
+                                      "at both ends, so compare abs(h) with 0.97.")
+                raise CheckFailed("saturation(h, 'sigmoid') compares h itself with 0.97: sigmoid "
+                                  "outputs lie in (0, 1) and saturate near 0 and near 1; use "
+                                  "abs(2*h - 1) > 0.97.")
+            raise CheckFailed(f"seed {seed}: saturation(h, {kind!r}) = {got:.4f}, the share of "
+                              f"saturated entries is {want:.4f}.")
+    return "tanh and sigmoid saturation shares match"
+
+
+@check(points=1)
+def dead_units(lab: LabContext) -> str:
+    """dead_share() finds units that never fire"""
+    import torch
+
+    mod = lab.load(FILE)
+    for seed in lab.seeded():
+        bias = torch.where(torch.rand(128) < 0.3, -8.0, 0.0)  # ~30% of units pushed far below 0
+        h = torch.relu(torch.randn(256, 128) + bias)
+        got = _as_float(lab, lab.call(mod.dead_share, h, what="dead_share(h)"), "dead_share()")
+        want = (h <= 0).all(dim=0).float().mean().item()
+        if _close(got, want, 1e-6):
+            continue
+        if _close(got, (h == 0).float().mean().item(), 1e-6):
+            raise CheckFailed("dead_share() counts zero entries; a unit is dead when its whole "
+                              "column is <= 0, for every example: (h <= 0).all(dim=0).")
+        raise CheckFailed(f"seed {seed}: dead_share(h) = {got:.4f}, the share of dead units is "
+                          f"{want:.4f}.")
+    return "dead-unit shares match"
+
+
+def _compare_layers(stats: list[Any], ref: list[dict[str, float]], net_name: str) -> None:
+    if len(stats) != len(ref):
+        raise CheckFailed(f"{net_name}: layer_stats() returned {len(stats)} layers; the net has "
+                          f"{len(ref)} activation modules. Hook every module that is an instance "
+                          "of ACTIVATIONS, not the Linear layers.")
+    for k, (s, r) in enumerate(zip(stats, ref)):
+        try:
+            got = {f: float(getattr(s, f)) for f in ("act_mean", "act_std", "grad_std",
+                                                     "grad_norm", "saturated", "dead")}
+        except (AttributeError, TypeError, ValueError) as exc:
+            raise CheckFailed(f"{net_name}, layer {k}: not a LayerStats with float fields ({exc}).") from None
+        if _close(got["act_std"], r["pre_std"]) and not _close(got["act_std"], r["act_std"]):
+            raise CheckFailed(f"{net_name}: act_std matches the Linear layers' outputs "
+                              "(pre-activations); record the activation modules' outputs h.")
+        if _close(got["grad_std"], r["wgrad_std"]) or _close(got["grad_norm"], r["wgrad_norm"]):
+            raise CheckFailed(f"{net_name}: the gradient statistics match the weight gradients, "
+                              "not dL/dh. Weight gradients hide vanishing (Glorot & Bengio 2010, "
+                              "eq. 14): call output.retain_grad() in the hook and use output.grad.")
+        for field in ("act_mean", "act_std", "grad_std", "grad_norm", "saturated", "dead"):
+            if not _close(got[field], r[field], abs_tol=1e-6 if field in ("saturated", "dead",
+                                                                           "act_mean") else 1e-12):
+                raise CheckFailed(f"{net_name}, layer {k}: {field} = {got[field]:.6g}, "
+                                  f"measured {r[field]:.6g}.")
+
+
+@check(points=3)
+def layer_statistics(lab: LabContext) -> str:
+    """layer_stats() measures activations and dL/dh at every activation module"""
+    import torch
+
+    mod = lab.load(FILE)
+    for seed in lab.seeded():
+        for net_name, make in _nets():
+            torch.manual_seed(seed)
+            model, x, readout = make(), torch.randn(256, 32), _readout(64, seed)
+            ref = _reference(model, x, readout)
+            stats = _student_stats(lab, mod, model, x, readout)
+            left = [n for n, m in model.named_modules() if m._forward_hooks]
+            if left:
+                raise CheckFailed(f"layer_stats() left hooks on the model ({len(left)} modules); "
+                                  "keep the handles register_forward_hook returns and call "
+                                  ".remove() on each (in a finally block).")
+            _compare_layers(stats, ref, net_name)
+    return "every statistic matches on ReLU, tanh and sigmoid nets"
+
+
+@check(points=1)
+def flow_ratio(lab: LabContext) -> str:
+    """gradient_flow() is log10(first/last) of the dL/dh norms"""
+    import torch
+
+    mod = lab.load(FILE)
+    for seed in lab.seeded():
+        norms = (10 ** (torch.rand(5) * 8 - 6)).tolist()
+        stats = [mod.LayerStats(f"{i}:ReLU", 0.0, 1.0, n / 10, n, 0.0, 0.0)
+                 for i, n in enumerate(norms)]
+        got = _as_float(lab, lab.call(mod.gradient_flow, stats, what="gradient_flow()"),
+                        "gradient_flow()")
+        want = math.log10(norms[0] / norms[-1])
+        if _close(got, want, 1e-6):
+            continue
+        if _close(got, -want, 1e-6):
+            raise CheckFailed("gradient_flow() has the sign flipped: first layer over last, so "
+                              "that a vanishing gradient gives a negative number.")
+        if _close(got, math.log(norms[0] / norms[-1]), 1e-6):
+            raise CheckFailed("gradient_flow() uses the natural log; use math.log10 so the value "
+                              "counts orders of magnitude.")
+        raise CheckFailed(f"seed {seed}: gradient_flow() = {got:.4f}, expected {want:.4f} "
+                          "(log10 of first grad_norm over last grad_norm).")
+    return "log10 ratios match"
+
+
+@check(points=1)
+def update_ratio(lab: LabContext) -> str:
+    """update_to_data() is log10(std(update) / std(data))"""
+    import torch
+
+    mod = lab.load(FILE)
+    for seed in lab.seeded():
+        for lr in (0.1, 0.01):
+            before = torch.randn(256, 256) * 0.05 + 0.01
+            after = before - lr * torch.randn(256, 256) * 0.02
+            got = _as_float(lab, lab.call(mod.update_to_data, before.clone(), after.clone(),
+                                          what="update_to_data()"), "update_to_data()")
+            ratio = ((after - before).std() / before.std()).item()
+            if _close(got, math.log10(ratio), 1e-4):
+                continue
+            if _close(got, ratio, 1e-4):
+                raise CheckFailed("update_to_data() returns the plain ratio; return its log10 "
+                                  "(about -3 is healthy).")
+            if _close(got, -math.log10(ratio), 1e-4):
+                raise CheckFailed("update_to_data() is inverted: std of the update over std of "
+                                  "the data, not the other way round.")
+            raise CheckFailed(f"seed {seed}, lr {lr}: update_to_data() = {got:.4f}, expected "
+                              f"{math.log10(ratio):.4f}.")
+    return "update:data ratios match"
+
+
+@check(points=2)
+def deep_relu_flow(lab: LabContext) -> str:
+    """your tools see the gradient vanish in a 20-layer ReLU MLP with PyTorch's default init"""
+    import torch
+    from torch import nn
+
+    mod = lab.load(FILE)
+    flows: dict[str, list[float]] = {"default": [], "he": []}
+    curves: dict[str, list[float]] = {}
+    for seed in lab.seeded():
+        for init in ("default", "he"):
+            torch.manual_seed(seed)
+            model, x, readout = _mlp(20, 256, 256, nn.ReLU, init), torch.randn(256, 256), _readout(256, seed)
+            ref = _reference(model, x, readout)
+            stats = _student_stats(lab, mod, model, x, readout)
+            flow = _as_float(lab, lab.call(mod.gradient_flow, stats, what="gradient_flow()"),
+                             "gradient_flow()")
+            want = math.log10(ref[0]["grad_norm"] / ref[-1]["grad_norm"])
+            if not abs(flow - want) <= 0.01:
+                raise CheckFailed(f"seed {seed}, {init} init: your tools measure a flow of "
+                                  f"{flow:+.2f}; the grader measures {want:+.2f}.")
+            flows[init].append(flow)
+            curves.setdefault(init, [float(s.grad_norm) for s in stats])
+    theory = 19 * math.log10(math.sqrt(1 / 6))  # each ReLU layer scales by sqrt(1/2 * n Var[w])
+    lab.figure("gradient_flow.png", lambda fig: _draw(fig, curves))
+    d, h = flows["default"], flows["he"]
+    return (f"default init: flow {min(d):+.2f}..{max(d):+.2f} (theory {theory:+.2f}: the "
+            f"gradient reaching layer 1 is 10^{-max(d):.0f} times weaker); He init: "
+            f"{min(h):+.2f}..{max(h):+.2f}. Figure: figures/gradient_flow.png")
+
+
+def _draw(fig: Any, curves: dict[str, list[float]]) -> None:
+    ax = fig.add_subplot()
+    for init, label in (("default", "PyTorch default init"), ("he", "He (kaiming_normal_)")):
+        ax.semilogy(range(1, len(curves[init]) + 1), curves[init], marker="o", label=label)
+    ax.set_xlabel("hidden layer")
+    ax.set_ylabel("||dL/dh|| (log scale)")
+    ax.set_title("Lab 1: gradient norm per layer, 20-layer ReLU MLP (seed 0)")
+    ax.legend()
+    ax.grid(True, which="both", alpha=0.3)
