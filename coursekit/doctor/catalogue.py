@@ -114,9 +114,10 @@ CATALOGUE: Final[tuple[Entry, ...]] = (
                "driver-library-mismatch", "gpu-arch-unsupported")),
     _E("cuda-build-without-gpu", "gpu", INFO,
        "A CUDA build of torch on a machine without an NVIDIA GPU: it works on CPU but wastes "
-       "gigabytes.", unless=("driver-not-loaded", "driver-library-mismatch")),
+       "gigabytes.", unless=("driver-not-loaded", "driver-library-mismatch", "nvidia-smi-failed")),
     # --- PyTorch -------------------------------------------------------------------------------
-    _E("torch-missing", "torch", ERROR, "torch is not installed in the env."),
+    _E("torch-missing", "torch", ERROR, "torch is not installed in the env.",
+       unless=("python-32bit", "python-no-torch-wheel", "macos-rosetta")),
     _E("torch-import-failed", "torch", ERROR, "import torch raises an error.",
        unless=("windows-dll-error", "numpy-abi")),
     _E("torch-import-crashed", "torch", ERROR,

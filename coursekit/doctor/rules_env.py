@@ -130,9 +130,11 @@ def macos_intel(v: View) -> list[Finding]:
 
 def disk_low(v: View) -> list[Finding]:
     out = []
+    seen: set[tuple[int, int]] = set()
     for disk in v.f.disks or ():
-        if disk.free_mib >= 10 * _GIB:
-            continue
+        if disk.free_mib >= 10 * _GIB or (disk.free_mib, disk.total_mib) in seen:
+            continue  # the same filesystem measured twice is reported once
+        seen.add((disk.free_mib, disk.total_mib))
         severity = "error" if disk.free_mib < 3 * _GIB else WARNING
         fix = ("free space there; `python -m pip cache purge` empties pip's cache" if disk.label == "pip cache"
                else "free at least 10 GB there (a CUDA build of torch and its libraries take ~6 GB)")

@@ -196,9 +196,25 @@ def torch_import(v: View) -> list[Finding]:
     if status == "timeout":
         return [finding("torch-import-timeout", "import torch hangs", "no answer from the torch probe "
                         "before its time limit", "Reboot, then " + reinstall_hint(v), fix_action=_REINSTALL)]
-    tail = _first_line(str(v.torch.get("stderr") or "")) or f"exit code {v.torch.get('returncode')}"
+    tail = _crash_line(str(v.torch.get("stderr") or ""), v.torch.get("returncode"))
     return [finding("torch-import-crashed", "import torch crashes the Python process", tail,
                     reinstall_hint(v), fix_action=_REINSTALL)]
+
+
+_SIGNALS = {4: "SIGILL (illegal instruction: a build for newer CPUs?)", 6: "SIGABRT", 9: "SIGKILL (out of memory?)",
+            11: "SIGSEGV (segmentation fault)"}
+
+
+def _crash_line(stderr: str, returncode: object) -> str:
+    """The line that says how the process died: a fatal-error line, else the signal."""
+    for line in stderr.splitlines():
+        if any(m in line for m in ("Fatal Python error", "Segmentation fault", "Illegal instruction")):
+            return line.strip()
+    if isinstance(returncode, int) and returncode < 0:
+        return f"killed by signal {_SIGNALS.get(-returncode, -returncode)}"
+    if isinstance(returncode, int) and returncode > 128:  # a shell-style 128+N status
+        return f"killed by signal {_SIGNALS.get(returncode - 128, returncode - 128)}"
+    return _first_line(stderr) or f"exit code {returncode}"
 
 
 RULES: tuple[Rule, ...] = (no_gpu, driver_state, driver_too_old, gpu_arch_unsupported, cpu_torch_on_gpu,

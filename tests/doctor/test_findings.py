@@ -1,0 +1,86 @@
+"""One test per catalogue finding: it fires on its fixture and stays silent on healthy machines."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from coursekit.doctor.catalogue import BY_ID, CATALOGUE, CATEGORIES, SEVERITIES
+from coursekit.doctor.diagnose import diagnose, summarize
+from tests.doctor.fixtures import DATA, HEALTHY, finding_facts, healthy
+
+IDS = [e.id for e in CATALOGUE]
+# Said plainly on a machine without a GPU: the healthy CPU laptop itself.
+EXPECTED_ON_HEALTHY = {"cpu_linux": {"no-gpu"}}
+
+
+def test_every_finding_has_a_fixture_and_no_fixture_is_orphaned() -> None:
+    files = {p.stem for p in (DATA / "findings").glob("*.json")}
+    assert files == set(IDS)
+
+
+def test_catalogue_is_well_formed() -> None:
+    assert len(IDS) == len(set(IDS))
+    for e in CATALOGUE:
+        assert re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", e.id)
+        assert e.category in CATEGORIES and e.severity in SEVERITIES and e.summary
+        assert all(u in BY_ID for u in e.unless)
+
+
+@pytest.mark.parametrize("name", HEALTHY)
+def test_healthy_machines_have_no_issue(name: str) -> None:
+    found = diagnose(healthy(name))
+    assert {f.id for f in found} == EXPECTED_ON_HEALTHY.get(name, set())
+    assert summarize(found).status == "ok"
+
+
+@pytest.mark.parametrize("finding_id", IDS)
+def test_finding_fires_on_its_fixture_only(finding_id: str) -> None:
+    found = diagnose(finding_facts(finding_id))
+    hits = [f for f in found if f.id == finding_id]
+    assert hits, f"{finding_id} did not fire; got {[f.id for f in found]}"
+    for f in hits:
+        assert f.title and f.detail
+        assert f.severity in SEVERITIES
+        if f.severity != "info":
+            assert f.fix, f"{finding_id} has no fix line"
+    for name in HEALTHY:
+        if finding_id not in EXPECTED_ON_HEALTHY.get(name, set()):
+            assert finding_id not in {f.id for f in diagnose(healthy(name))}
+
+
+def test_fix_lines_name_the_selectors_backend() -> None:
+    # RTX 5090 (sm_120) with a cu126 build: the planner's matrix says cu130 has its kernels.
+    found = {f.id: f for f in diagnose(finding_facts("gpu-arch-unsupported"))}
+    fix = found["gpu-arch-unsupported"].fix or ""
+    assert "coursekit setup --backend cu130" in fix
+    assert "sm_120" in found["gpu-arch-unsupported"].title
+
+
+def test_driver_too_old_names_the_minimum_and_the_backend_for_this_driver() -> None:
+    found = {f.id: f for f in diagnose(finding_facts("driver-too-old"))}
+    f = found["driver-too-old"]
+    assert ">= 580" in f.fix and "found version 11040" in f.detail
+
+
+def test_specific_findings_silence_generic_ones() -> None:
+    ids = {f.id for f in diagnose(finding_facts("driver-too-old"))}
+    assert "cuda-unavailable" not in ids
+    ids = {f.id for f in diagnose(finding_facts("gpu-arch-unsupported"))}
+    assert "cuda-op-failed" not in ids
+
+
+def test_broken_driver_is_only_a_warning_for_a_cpu_build() -> None:
+    from coursekit.doctor.facts import Facts, from_data
+    from tests.doctor.fixtures import finding_data, merge
+
+    data = merge(finding_data("driver-not-loaded"), {"probe": {"data": {"torch": {"cuda": None}}}})
+    found = {f.id: f for f in diagnose(from_data(Facts, data))}
+    assert found["driver-not-loaded"].severity == "warning"
+
+
+def test_fixture_texts_are_used(tmp_path: Path) -> None:
+    facts = finding_facts("windows-dll-error")
+    assert "fbgemm.dll" in facts.probe.data["torch"]["error"]["message"]  # type: ignore[union-attr]
