@@ -29,10 +29,22 @@ from coursekit.errors import EnvironmentProblem, ExitCode
 @click.option("--torch", "torch_version", metavar="VERSION",
               help="Install this torch release (2.13) or version (2.13.0) instead of the newest that fits.")
 @click.option("--backend", metavar="NAME", help="Force a wheel variant: cu126, cu130, cpu, rocm7.2, ...")
+@click.option("--engine", default="auto", show_default=True,
+              type=click.Choice(["auto", "conda", "mamba", "micromamba", "embedded"]),
+              help="Tool that creates the env; auto: micromamba, mamba, conda, else the built-in one.")
+@click.option("--channel", "channels", metavar="URL", multiple=True,
+              help="Conda channel to use instead of conda-forge (a mirror, file://...); repeatable.")
+@click.option("--index-url", metavar="URL",
+              help="PyTorch wheel index instead of the planned one (https, http://localhost, or a folder of wheels).")
+@click.option("--force", is_flag=True, help="Delete and recreate an existing 'pt' env whose Python is wrong.")
+@click.option("--nbdime/--no-nbdime", default=None,
+              help="Configure git (globally) to diff notebooks with nbdime; default: ask.")
+@click.option("--yes", "-y", is_flag=True, help="Ask nothing (scripts, classrooms); see --force and --nbdime.")
 @click.pass_obj
 def setup(app: object, dry_run: bool, as_json: bool, os_name: str | None, arch: str | None,
           gpu_driver: str | None, gpu_cc: tuple[str, ...], gpu_rocm: tuple[str, ...],
-          torch_version: str | None, backend: str | None) -> int:
+          torch_version: str | None, backend: str | None, engine: str, channels: tuple[str, ...],
+          index_url: str | None, force: bool, nbdime: bool | None, yes: bool) -> int:
     """Create the course environment 'pt' with the PyTorch build that fits this machine.
 
     \b
@@ -43,8 +55,12 @@ def setup(app: object, dry_run: bool, as_json: bool, os_name: str | None, arch: 
     """
     from coursekit.planner import SetupRequest, build_plan
     from coursekit.render.setup import render_plan
+    from coursekit.setup_run import make_options, plan_engine
 
-    request = SetupRequest(torch=torch_version, backend=backend, os=os_name, arch=arch,
+    options = make_options(channels=channels, index_url=index_url, force=force, nbdime=nbdime,
+                           yes=yes)
+    request = SetupRequest(engine=plan_engine(engine), torch=torch_version, backend=backend,
+                           os=os_name, arch=arch,
                            gpu_driver=gpu_driver, gpu_cc=gpu_cc, gpu_rocm=gpu_rocm)
     plan = build_plan(request)
     console = app.console  # type: ignore[attr-defined]
@@ -57,5 +73,5 @@ def setup(app: object, dry_run: bool, as_json: bool, os_name: str | None, arch: 
             "Run `coursekit setup --dry-run` and paste its commands in order.")
     from coursekit import setup_run
 
-    result: int = setup_run.execute_plan(plan, app=app, as_json=as_json)
+    result: int = setup_run.execute_plan(plan, app=app, as_json=as_json, options=options)
     return result

@@ -1,0 +1,60 @@
+"""Glue between ``coursekit setup`` (Click) and the executor: engine choice, options,
+questions, progress display. The Click command stays a thin adapter; the work is in
+:func:`coursekit.execute.carry_out`."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+
+from coursekit.engines import Engine, choose_engine
+from coursekit.errors import EnvironmentProblem
+from coursekit.execute import RunOptions, carry_out
+from coursekit.plan import Plan
+
+
+def is_interactive() -> bool:
+    """A person at a terminal: pip's progress bar is shown and questions may be asked."""
+    return sys.stdin.isatty() and sys.stdout.isatty()
+
+
+def plan_engine(name: str) -> str:
+    """The engine kind the plan's commands are written for (``--dry-run`` never fails on
+    a missing tool: it then shows conda's commands)."""
+    try:
+        return choose_engine(name).kind
+    except EnvironmentProblem:
+        return "conda" if name == "auto" else name
+
+
+def make_options(*, channels: tuple[str, ...], index_url: str | None, force: bool,
+                 nbdime: bool | None, yes: bool) -> RunOptions:
+    """RunOptions from the flags; ``--index-url`` is validated here (exit 2 before any work)."""
+    from coursekit.pipsafe import check_index
+
+    if index_url:
+        check_index(index_url)
+    return RunOptions(channels=channels, index_url=index_url, force=force, nbdime=nbdime,
+                      interactive=is_interactive() and not yes)
+
+
+def _confirm(options: RunOptions) -> Callable[[str], bool]:
+    if not options.interactive:
+        return lambda question: False
+    import click
+
+    return lambda question: click.confirm(question, default=False)
+
+
+def execute_plan(plan: Plan, *, app: object, as_json: bool = False,
+                 options: RunOptions | None = None, engine: Engine | None = None) -> int:
+    """Carry out ``plan`` with progress on the terminal; returns the exit code."""
+    from coursekit.render.setup_run import ProgressReporter, render_result
+
+    console = app.console  # type: ignore[attr-defined]
+    options = options or RunOptions(interactive=is_interactive())
+    engine = engine or choose_engine(plan.engine)
+    reporter = ProgressReporter(console, to_stderr=as_json)
+    reporter.note(f"engine: {engine.display}")
+    result = carry_out(plan, engine, options, reporter=reporter, confirm=_confirm(options))
+    return render_result(console, result, as_json=as_json)
