@@ -41,10 +41,17 @@ MISTAKES: dict[str, dict[str, tuple[str, str]]] = {
         "sigmoid-vanishes": ("healthy_mlp_passes_the_gradient", "sigmoid's slope is at most 1/4"),
         "default-init": ("healthy_mlp_passes_the_gradient", "PyTorch's default init"),
     },
+    "05-batch-norm": {
+        "bn-after-activation": ("bn_between_linear_and_activation", "You normalise after the activation"),
+        "wrong-feature-size": ("bn_between_linear_and_activation", "wrong feature size"),
+        "no-eval": ("predict_uses_eval_mode", "Forgot eval() at test time"),
+        "no-train-mode": ("train_step_uses_train_mode", "Call model.train()"),
+    },
 }
 # Checks a mistake must fail besides the named one, where the behaviour shows it too.
 ALSO_FAILS: dict[tuple[str, str], dict[str, str]] = {
     ("03-initialisation", "variance-1-over-n"): {"relu_net_keeps_scale": "variance 1/fan_in where He needs 2/fan_in"},
+    ("05-batch-norm", "wrong-feature-size"): {"deep_sigmoid_trains_with_bn": "wrong feature size"},
 }
 
 SECOND_SEEDS = (3, 4, 5)
