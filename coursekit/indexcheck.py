@@ -54,10 +54,11 @@ def urllib_fetch(url: str, timeout: float) -> str:
 
 
 def wheel_pattern(version: str, python: str, platform: str) -> re.Pattern[str]:
-    """The regex a matching ``torch`` wheel file name satisfies (``cp312-cp312``, not free-threaded)."""
+    """The regex a matching ``torch`` wheel file name satisfies (``cp312-cp312``, not free-threaded ``cp312t``)."""
     cp = "cp" + python.replace(".", "")
     tag = _PLATFORM_TAGS.get(platform, r"[^/\"#]+")
-    return re.compile(rf"torch-{re.escape(version)}-{cp}-{cp}-(?:[0-9a-z_.]*\.)?{tag}\.whl")
+    # A pure-Python wheel (py3-none-any) would also install; real torch wheels never are.
+    return re.compile(rf"torch-{re.escape(version)}-(?:{cp}-{cp}-(?:[0-9a-z_.]*\.)?{tag}|py3-none-any)\.whl")
 
 
 def find_wheel(page: str, version: str, python: str, platform: str) -> str | None:

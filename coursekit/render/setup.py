@@ -13,7 +13,7 @@ import shlex
 from collections.abc import Sequence
 from typing import Any
 
-from coursekit.plan import Plan
+from coursekit.plan import ENV_PYTHON, Plan
 from coursekit.render import Console
 
 # cmd.exe and PowerShell treat these specially outside double quotes (`>=` redirects in cmd).
@@ -33,7 +33,8 @@ def windows_join(argv: Sequence[str]) -> str:
 
 def format_command(argv: Sequence[str], os_name: str) -> str:
     """The command as a student pastes it on ``os_name``."""
-    return windows_join(argv) if os_name == "windows" else shlex.join(argv)
+    quote = windows_join if os_name == "windows" else shlex.join
+    return " ".join(arg if arg == ENV_PYTHON else quote([arg]) for arg in argv)
 
 
 def plan_json(plan: Plan) -> dict[str, Any]:
@@ -70,6 +71,9 @@ def render_plan(console: Console, plan: Plan, *, as_json: bool = False) -> None:
     for number, step in enumerate(plan.steps, 1):
         console.print(f"  {number}. {step.title}")
         console.print(f"     {console.style(format_command(step.argv, os_name), 'cyan')}")
+    if any(ENV_PYTHON in s.argv for s in plan.steps):
+        console.print(f"  ({ENV_PYTHON} stands for the Python of the env that coursekit's built-in engine "
+                      "creates; with conda or micromamba installed the commands can be pasted as they are)")
     console.print()
     console.print(console.style("Why:", "bold"))
     for reason in plan.reasons:
