@@ -1,13 +1,96 @@
-"""`coursekit doctor` (being built; see the issue tracker)."""
+"""`coursekit doctor`: say what is wrong with the setup and the command that fixes it.
+
+Thin adapter: parse flags, call :func:`coursekit.doctor.service.examine`, render
+(:mod:`coursekit.render.doctor`), and with ``--fix`` show, confirm and apply the safe fixes
+(:mod:`coursekit.doctor.fixes`), then examine again.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
-from coursekit.errors import EnvironmentProblem
+from coursekit.doctor.fixes import FixAction
+from coursekit.doctor.report import Report
+from coursekit.doctor.service import DoctorRequest
+from coursekit.errors import UsageError
+from coursekit.render import Console
+from coursekit.render.doctor import render_report
 
 
 @click.command()
-def doctor() -> int:
-    """Not built yet."""
-    raise EnvironmentProblem("'coursekit doctor' is not built yet.", "Update coursekit.")
+@click.option("-v", "--verbose", is_flag=True, help="Also show the facts behind each category and each check's time.")
+@click.option("--json", "as_json", is_flag=True, help="Print the versioned JSON report (schema in the README).")
+@click.option("--from", "from_file", metavar="FILE",
+              type=click.Path(dir_okay=False, path_type=Path, allow_dash=True),
+              help="Diagnose a report saved with --json (e.g. a student's) instead of this machine.")
+@click.option("--fix", is_flag=True, help="Apply the safe fixes it knows (reinstall the torch trio, register the kernel).")
+@click.option("--yes", "-y", is_flag=True, help="With --fix: do not ask before each fix.")
+@click.option("--dry-run", is_flag=True, help="With --fix: show the fix commands, run nothing.")
+@click.option("--python", "python", metavar="PATH",
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Examine this Python interpreter instead of the course env.")
+@click.option("--env", "env_name", default="pt", show_default=True, metavar="NAME",
+              help="Name of the course env to examine.")
+@click.pass_obj
+def doctor(app: object, verbose: bool, as_json: bool, from_file: Path | None, fix: bool, yes: bool,
+           dry_run: bool, python: Path | None, env_name: str) -> int:
+    """Diagnose the course setup and print the command that fixes each problem.
+
+    \b
+    Exit codes: 0 no error (warnings allowed), 1 an error was found, 2 bad usage or a
+    bad --from file, 3 a check could not finish (the diagnosis is incomplete).
+    \b
+    Examples:
+      coursekit doctor                       check this machine
+      coursekit doctor --json > report.json  a report to send to your instructor
+      coursekit doctor --from report.json    an instructor reads a student's report
+      coursekit doctor --fix                 apply the safe fixes, asking first
+    """
+    from coursekit.doctor.service import examine, exit_code
+
+    if fix and from_file is not None:
+        raise UsageError("--fix works on this machine, not on a report from --from.",
+                         "Run `coursekit doctor --fix` on the machine the report came from.")
+    if (yes or dry_run) and not fix:
+        raise UsageError("--yes and --dry-run go with --fix.", "Add --fix, or drop them.")
+    console = app.console  # type: ignore[attr-defined]
+    request = DoctorRequest(from_file=from_file, python=python, env_name=env_name)
+    report = examine(request)
+    render_report(console, report, as_json=as_json, verbose=verbose)
+    if fix:
+        report = _fix(console, report, request, yes=yes, dry_run=dry_run, as_json=as_json,
+                      verbose=verbose)
+    return int(exit_code(report))
+
+
+def _fix(console: Console, report: Report, request: DoctorRequest, *, yes: bool, dry_run: bool,
+         as_json: bool, verbose: bool) -> Report:
+    """Show the safe fixes, ask, apply, and examine again (the report that decides the exit)."""
+    import sys
+
+    from coursekit.doctor.fixes import apply_fixes, plan_fixes
+    from coursekit.doctor.service import examine
+    from coursekit.render.doctor import render_fix_outcomes, render_fix_plan
+
+    actions = plan_fixes(report)
+    render_fix_plan(console, actions, to_stderr=as_json)
+    if not actions or dry_run:
+        return report
+    interactive = sys.stdin.isatty()
+    if not yes and not interactive:
+        console.eprint("Not applied: no terminal to ask on. Run again with --fix --yes to apply.")
+        return report
+
+    def confirm(action: FixAction) -> bool:
+        return yes or click.confirm(f"Apply: {action.title}?", default=False, err=True)
+
+    os_name = report.facts.platform.os if report.facts.platform else "linux"
+    prefix = report.facts.env.prefix if report.facts.env else None
+    outcomes = apply_fixes(actions, confirm, os_name=os_name, prefix=prefix)
+    render_fix_outcomes(console, outcomes, to_stderr=as_json)
+    console.eprint("Checking again ...") if as_json else console.print("Checking again ...")
+    after = examine(request)
+    render_report(console, after, as_json=as_json, verbose=verbose)
+    return after

@@ -24,6 +24,8 @@ class BackendAdvice:
     backend: str  # "cu126", "cu130", "cpu", "pypi", "rocm7.2"
     torch: str  # "2.13.0+cu126"
     reason: str = ""
+    pins: tuple[str, ...] = ()  # ("torch==2.13.0+cu126", "torchvision==...", "torchaudio==...")
+    index_url: str | None = None  # None: plain PyPI
 
     @property
     def command(self) -> str:
@@ -53,14 +55,16 @@ def suggest_backend(view: View) -> BackendAdvice | None:
     if host is None or matrix is None:
         return None
     try:
-        from coursekit.select import select_torch
+        from coursekit.envspec import load_spec
+        from coursekit.plan import make_plan
 
-        sel = select_torch(matrix, host, python=host.python)
+        # The same pure planner `coursekit setup` runs, with the course's env spec pins.
+        plan = make_plan(load_spec(), host, matrix=matrix)
     except Exception:  # noqa: BLE001 - no advice beats a crashed doctor
         return None
-    tag = sel.variant.local_tag(sel.platform)
-    version = f"{sel.version.torch}+{tag}" if tag else sel.version.torch
-    return BackendAdvice(sel.variant.backend, version, "; ".join(sel.reasons[:2]))
+    choice = plan.torch
+    return BackendAdvice(choice.backend, choice.version, "; ".join(plan.reasons[:2]),
+                         choice.pins(), choice.index_url)
 
 
 def driver_minimum(cuda: str, driver_table: str) -> str | None:

@@ -88,7 +88,10 @@ def env_check(opts: CollectOptions) -> EnvFacts:
     """Find the course env through the user's tools (or take ``--python``)."""
     if opts.python is not None:
         python = Path(opts.python)
+        # bin/python (Unix venv or conda) or python.exe at the root (Windows conda)
+        prefix = python.parent.parent if python.parent.name in ("bin", "Scripts") else python.parent
         return EnvFacts(name=opts.env_name, exists=python.exists(), python=str(python),
+                        prefix=str(prefix),
                         explicit=True, confirmed=python.exists(),
                         problem=None if python.exists() else f"{python} does not exist")
     from coursekit.engines import Engine, find_engines, locate_env

@@ -31,9 +31,16 @@ def check_failed(v: View) -> list[Finding]:
 
 
 def _recreate(v: View) -> str:
-    engine = (v.f.env.engine if v.f.env else None) or "conda"
+    return "coursekit setup --force  (deletes and recreates the env)"
+
+
+def remove_and_setup(v: View) -> str:
+    """Delete the env with the tool that made it, then set it up again."""
+    env = v.f.env
+    engine = (env.engine if env else None) or "conda"
     if engine == "embedded":
-        return "remove the env folder, then run `coursekit setup`"
+        where = quote(env.prefix) if env and env.prefix else "the env folder"
+        return f"delete {where}, then run `coursekit setup`"
     return f"`{engine} env remove -n {v.env_name} -y`, then `coursekit setup`"
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from coursekit.doctor.advice import reinstall_hint
-from coursekit.doctor.rules_env import Rule
+from coursekit.doctor.rules_env import Rule, remove_and_setup
 from coursekit.doctor.view import Finding, View, finding, local_tag, quote, version_tuple
 
 _REINSTALL = "reinstall-torch"
@@ -32,11 +32,10 @@ def torch_owners(v: View) -> list[Finding]:
                         f"conda-meta lists {described}; pip installed torch {pip[0].get('version')}. "
                         "conda packages that depend on pytorch (lightning, torchmetrics) pulled it in "
                         "before the pip step",
-                        f"Recreate the env so only pip installs torch: `conda env remove -n {v.env_name} -y`, "
-                        "then `coursekit setup`")]
+                        "Recreate the env so only pip installs torch: " + remove_and_setup(v))]
     return [finding("torch-from-conda", "torch comes from conda, not from the PyTorch wheel index",
                     f"conda-meta lists {described}; pip would say 'Requirement already satisfied' and keep it",
-                    f"Recreate the env: `conda env remove -n {v.env_name} -y`, then `coursekit setup`")]
+                    "Recreate the env: " + remove_and_setup(v))]
 
 
 def _inside(path: str, prefix: str) -> bool:

@@ -1,0 +1,135 @@
+"""``coursekit doctor --fix``: the safe fixes the doctor knows, planned purely, run on request.
+
+Two fixes are automatic, both limited to the course env and both what ``coursekit setup``
+would do itself:
+
+``reinstall-torch``
+    ``<env python> -m pip uninstall -y torch torchvision torchaudio`` then the setup plan's
+    own ``pip install --index-url <one index> torch==X+tag torchvision==Y+tag
+    torchaudio==Z+tag`` (the pins and index come from :func:`coursekit.plan.make_plan` for
+    this machine), run with the hardened pip environment of :mod:`coursekit.pipsafe`
+    (config files off, no ``PIP_*`` sources: an ``extra-index-url`` cannot sneak in).
+``register-kernel``
+    writes the user-level kernelspec ``pt`` for the env's Python with
+    :func:`coursekit.kernel.write_kernel` (the same file ``python -m ipykernel install
+    --user --name pt --display-name "Python (pt)"`` writes).
+
+Everything else (drivers, recreating an env, deleting files) is for a person: the finding's
+fix line says how. Each command is shown before it runs, and runs only after a yes (or
+``--yes``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from coursekit.doctor.advice import suggest_backend
+from coursekit.doctor.report import Report
+from coursekit.doctor.view import View
+from coursekit.proc import Runner, run_tool
+
+PIP_TIMEOUT_S = 3600.0  # a CUDA trio is ~3 GB; slow student Wi-Fi
+
+
+@dataclass(frozen=True)
+class FixAction:
+    """One automatic fix: what it addresses and the commands that carry it out."""
+
+    key: str  # "reinstall-torch" | "register-kernel"
+    title: str
+    findings: tuple[str, ...]
+    commands: tuple[tuple[str, ...], ...] = ()  # run in order with the env's Python
+    kernel_python: str | None = None  # register-kernel: the interpreter the kernel starts
+    kernel_prefix: str | None = None
+    kernel_name: str = "pt"
+
+
+@dataclass(frozen=True)
+class FixOutcome:
+    """What happened to one action."""
+
+    key: str
+    ok: bool
+    message: str = ""
+    commands_run: tuple[tuple[str, ...], ...] = field(default_factory=tuple)
+
+
+def plan_fixes(report: Report) -> tuple[FixAction, ...]:
+    """The automatic fixes for ``report``'s findings (pure; empty when none applies)."""
+    v = View(report.facts)
+    env = report.facts.env
+    python = env.python if env and env.exists else None
+    if not python:
+        return ()
+    wanted: dict[str, list[str]] = {}
+    for f in report.findings:
+        if f.fix_action:
+            wanted.setdefault(f.fix_action, []).append(f.id)
+    actions = []
+    if "reinstall-torch" in wanted:
+        advice = suggest_backend(v)
+        if advice is not None and advice.pins:
+            names = ("torch", "torchvision", "torchaudio")
+            source = ["--index-url", advice.index_url] if advice.index_url else ["--index-url",
+                                                                                 "https://pypi.org/simple"]
+            actions.append(FixAction(
+                "reinstall-torch", f"reinstall torch {advice.torch} and its partners from "
+                f"{advice.index_url or 'PyPI'}", tuple(wanted["reinstall-torch"]),
+                ((python, "-m", "pip", "uninstall", "-y", *names),
+                 (python, "-m", "pip", "install", *source, "--progress-bar", "off", *advice.pins))))
+    if "register-kernel" in wanted and env is not None and not env.explicit:
+        actions.append(FixAction(
+            "register-kernel", f"register the Jupyter kernel '{env.name}' for {python}",
+            tuple(wanted["register-kernel"]),
+            ((python, "-m", "ipykernel", "install", "--user", "--name", env.name, "--display-name",
+              f"Python ({env.name})"),), kernel_python=python, kernel_prefix=env.prefix,
+            kernel_name=env.name))
+    return tuple(actions)
+
+
+def _pip_environment(environ: Mapping[str, str], prefix: str | None, os_name: str) -> dict[str, str]:
+    from coursekit import pipsafe
+
+    files = pipsafe.config_files(environ, Path(prefix) if prefix else None, os_name)
+    return pipsafe.pip_env(environ, pipsafe.read_settings(files, environ))
+
+
+def apply_fix(action: FixAction, *, runner: Runner = run_tool,
+              environ: Mapping[str, str] | None = None, os_name: str = "linux",
+              prefix: str | None = None) -> FixOutcome:
+    """Carry out one action; a failing command stops it and says why."""
+    env = dict(os.environ if environ is None else environ)
+    if action.key == "register-kernel" and action.kernel_python:
+        from coursekit import kernel
+
+        python = Path(action.kernel_python)
+        folder = kernel.data_dir(python, env, os_name, runner=runner) / "kernels"
+        path = kernel.write_kernel(folder, python, Path(action.kernel_prefix or python.parent.parent),
+                                   name=action.kernel_name)
+        return FixOutcome(action.key, True, f"wrote {path}")
+    pip_env = _pip_environment(env, prefix, os_name)
+    ran: list[tuple[str, ...]] = []
+    for argv in action.commands:
+        ran.append(argv)
+        result = runner(list(argv), timeout=PIP_TIMEOUT_S, env=pip_env, capture=True)
+        if not result.ok:
+            why = "timed out" if result.timed_out else (result.key_error_line() or f"exit {result.returncode}")
+            return FixOutcome(action.key, False, f"{' '.join(argv[:5])} ... failed: {why}", tuple(ran))
+    return FixOutcome(action.key, True, "done", tuple(ran))
+
+
+def apply_fixes(actions: tuple[FixAction, ...], confirm: Callable[[FixAction], bool], *,
+                runner: Runner = run_tool, environ: Mapping[str, str] | None = None,
+                os_name: str = "linux", prefix: str | None = None) -> tuple[FixOutcome, ...]:
+    """Ask (``confirm``) and apply each action in order; declined ones are reported as such."""
+    outcomes = []
+    for action in actions:
+        if not confirm(action):
+            outcomes.append(FixOutcome(action.key, False, "skipped (not confirmed)"))
+            continue
+        outcomes.append(apply_fix(action, runner=runner, environ=environ, os_name=os_name,
+                                  prefix=prefix))
+    return tuple(outcomes)

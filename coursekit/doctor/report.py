@@ -1,0 +1,119 @@
+"""The versioned doctor report (``--json``) and its loader (``--from FILE``).
+
+Schema 1 (documented in README.md, section ``coursekit doctor``)::
+
+    {"kind": "coursekit-doctor-report", "schema": 1, "coursekit_version": "0.1.0",
+     "source": "this machine" | "<file given to --from>",
+     "summary": {"status": "ok"|"warning"|"error", "errors": N, "warnings": N, "infos": N,
+                 "checks_failed": N},
+     "findings": [{"id", "severity", "category", "title", "detail", "fix", "fix_action"}],
+     "facts": {...}}
+
+``--from`` reads only ``facts`` and diagnoses them again with this coursekit's catalogue,
+so an instructor's newer coursekit gives better answers on an older student report.
+Older schema versions are upgraded by :data:`MIGRATIONS` (a function per version, from N to
+N+1); a newer or unknown schema, a truncated or corrupt file, or facts of the wrong shape
+are a :class:`~coursekit.errors.SpecError` (exit 2) that says what to do.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+from coursekit import __version__
+from coursekit.doctor.diagnose import Summary, diagnose, summarize
+from coursekit.doctor.facts import Facts, from_data, to_data
+from coursekit.doctor.view import Finding
+from coursekit.errors import SpecError, UsageError
+
+SCHEMA: Final = 1
+KIND: Final = "coursekit-doctor-report"
+MIGRATIONS: Final[dict[int, Callable[[dict[str, Any]], dict[str, Any]]]] = {}
+"""``{N: upgrade}``: turns a schema-N report into schema N+1. Empty while only schema 1 exists;
+add an entry (and a fixture of the old version under tests/data/doctor/reports/) when the
+schema changes."""
+
+_FIX = "Ask the student to run `coursekit doctor --json > report.json` again and send that file."
+
+
+@dataclass(frozen=True)
+class Report:
+    """Facts, the findings made from them, and their summary."""
+
+    facts: Facts
+    findings: tuple[Finding, ...]
+    summary: Summary
+    source: str = "this machine"
+
+    @property
+    def checks_failed(self) -> int:
+        """How many checks crashed or timed out."""
+        return sum(c.status in ("crashed", "timeout") for c in self.facts.checks)
+
+
+def make_report(facts: Facts, source: str = "this machine") -> Report:
+    """Diagnose ``facts`` (pure)."""
+    findings = diagnose(facts)
+    return Report(facts, findings, summarize(findings), source)
+
+
+def report_data(report: Report) -> dict[str, Any]:
+    """The ``--json`` object."""
+    s = report.summary
+    return {"kind": KIND, "schema": SCHEMA, "coursekit_version": __version__,
+            "source": report.source,
+            "summary": {"status": s.status, "errors": s.errors, "warnings": s.warnings,
+                        "infos": s.infos, "checks_failed": report.checks_failed},
+            "findings": to_data(report.findings), "facts": to_data(report.facts)}
+
+
+def _upgrade(data: dict[str, Any], where: str) -> dict[str, Any]:
+    schema = data.get("schema")
+    if not isinstance(schema, int) or isinstance(schema, bool):
+        raise SpecError(f"{where}: no schema version; this is not a coursekit doctor report.", _FIX)
+    if schema > SCHEMA:
+        raise SpecError(f"{where}: report schema {schema} is newer than this coursekit understands "
+                        f"(schema {SCHEMA}).",
+                        "Update coursekit: python -m pip install --upgrade coursekit")
+    if schema < 1 or any(v not in MIGRATIONS for v in range(schema, SCHEMA)):
+        raise SpecError(f"{where}: report schema {schema} is not supported (this coursekit reads "
+                        f"schema {SCHEMA}{' and older' if MIGRATIONS else ''}).", _FIX)
+    for version in range(schema, SCHEMA):
+        data = MIGRATIONS[version](data)
+    return data
+
+
+def parse_report(text: str, where: str = "report") -> Facts:
+    """The facts of a saved report (after upgrading old schemas); SpecError when invalid."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        hint = " (the file looks cut off)" if exc.pos >= len(text.rstrip()) else ""
+        raise SpecError(f"{where}: not valid JSON at line {exc.lineno}, column {exc.colno}: "
+                        f"{exc.msg}{hint}.", _FIX) from exc
+    if not isinstance(data, dict) or data.get("kind") != KIND:
+        raise SpecError(f"{where}: not a coursekit doctor report (no \"kind\": \"{KIND}\").", _FIX)
+    data = _upgrade(data, where)
+    try:
+        return from_data(Facts, data.get("facts"), "facts")
+    except (ValueError, TypeError) as exc:
+        raise SpecError(f"{where}: the report's facts are malformed: {exc}.", _FIX) from exc
+
+
+def load_report(path: Path) -> Report:
+    """Read ``path`` (``-`` for stdin) and diagnose its facts again."""
+    try:
+        if str(path) == "-":
+            import sys
+
+            text = sys.stdin.read()
+        else:
+            text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read {path}: {exc}", "Check the file name; give the report "
+                         "file saved with `coursekit doctor --json > report.json`.") from exc
+    return make_report(parse_report(text, str(path)), source=str(path))

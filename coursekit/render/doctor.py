@@ -1,0 +1,232 @@
+"""Rendering of a doctor report, in the style of ``flutter doctor``.
+
+One status line per category: ``[✓]`` ok, ``[!]`` warning, ``[✗]`` error, ``[☠]`` the check
+itself failed, ``[-]`` not checked (a check it depends on failed or found nothing to check).
+Findings are indented under their category (``✗`` error, ``!`` warning, ``•`` info) with
+their evidence and a ``fix:`` line; ``-v`` adds the facts behind each category and every
+check's time. The summary says ``Doctor found N errors and M warnings`` or ``No issues
+found!``. Glyphs fall back to ASCII when the stream's encoding cannot print them (Windows
+cp1252 consoles); colour only on a terminal and never with ``NO_COLOR``.
+"""
+
+from __future__ import annotations
+
+import codecs
+from collections.abc import Sequence
+
+from coursekit.doctor.catalogue import CATEGORIES, CHECK_CATEGORY, ERROR, WARNING
+from coursekit.doctor.facts import CheckRun, Facts
+from coursekit.doctor.report import Report, report_data
+from coursekit.doctor.view import Finding, View
+from coursekit.render import Console
+
+_UNICODE = {"ok": "✓", "warning": "!", "error": "✗", "crash": "☠", "skip": "-",
+            ERROR: "✗", WARNING: "!", "info": "•"}
+_ASCII = {"ok": "v", "warning": "!", "error": "x", "crash": "#", "skip": "-",
+          ERROR: "x", WARNING: "!", "info": "-"}
+_COLOUR = {"ok": "green", "warning": "yellow", "error": "red", "crash": "red", "skip": "dim"}
+_CHECKS_OF = {cat: [c for c, k in CHECK_CATEGORY.items() if k == cat] for cat in CATEGORIES}
+# Categories whose facts come from these checks (pip and packages come from the probe).
+_CHECKS_OF["packages"] = ["probe"]
+_CHECKS_OF["pip"] = ["probe"]
+
+
+def glyphs(console: Console) -> dict[str, str]:
+    """Unicode marks when the output stream can encode them, else ASCII."""
+    encoding = getattr(console.out_stream, "encoding", None) or "ascii"
+    try:
+        "".join(_UNICODE.values()).encode(codecs.lookup(encoding).name)
+    except (UnicodeEncodeError, LookupError):
+        return _ASCII
+    return _UNICODE
+
+
+def _category_state(cat: str, findings: Sequence[Finding], runs: Sequence[CheckRun],
+                    facts_known: bool) -> str:
+    severities = {f.severity for f in findings}
+    if ERROR in severities:
+        return "error"
+    if any(r.status in ("crashed", "timeout") for r in runs):
+        return "crash"
+    if WARNING in severities:
+        return "warning"
+    if not facts_known:
+        return "skip"
+    return "ok"
+
+
+def _gb(mib: int) -> str:
+    return f"{mib / 1024:.1f} GB"
+
+
+def status_info(cat: str, v: View) -> str:
+    """The short text in parentheses after a category's name."""
+    f = v.f
+    if cat == "platform" and f.platform:
+        p = f.platform
+        where = f"{p.os} {p.arch}" + (" (WSL)" if p.wsl else "") + (f" macOS {p.macos_version}" if p.macos_version else "")
+        return where + (f", env Python {v.py.get('version')} {v.py.get('bits')}-bit" if v.py else "")
+    if cat == "gpu" and f.gpu:
+        if not v.gpus:
+            return "no NVIDIA GPU: CPU is fine for every lab" if f.platform and f.platform.os != "macos" else "Apple GPU (MPS)"
+        names = ", ".join(f"{g.name} ({g.compute_capability or g.gfx or '?'})" for g in v.gpus)
+        return names + (f", driver {v.driver}" if v.driver else "")
+    if cat == "env" and f.env:
+        if not f.env.exists:
+            return f"'{f.env.name}' not found"
+        return f"{f.env.prefix or f.env.python}" + (f" via {f.env.engine}" if f.env.engine else "")
+    if cat == "torch" and v.probe_ok:
+        t = v.torch
+        if t.get("status") != "ok":
+            return f"import torch: {t.get('status')}"
+        if t.get("cuda"):
+            seen = ", ".join(d.get("name", "?") for d in t.get("devices") or []) or "no GPU"
+            return f"{t.get('version')}, CUDA {t.get('cuda')}, sees {seen}"
+        if t.get("mps_available"):
+            return f"{t.get('version')}, Apple GPU (MPS)"
+        return f"{t.get('version')}, CPU build"
+    if cat == "packages" and v.probe_ok:
+        parts = [f"{n} {v.dist_version(n)}" for n in ("torchvision", "torchaudio", "numpy", "lightning")
+                 if v.dist_version(n)]
+        return ", ".join(parts) or "none installed"
+    if cat == "jupyter" and f.kernels is not None:
+        return ", ".join(sorted({k.name for k in f.kernels})) or "no kernels"
+    if cat == "pip" and v.probe_ok:
+        files = (v.data.get("pip_config") or {}).get("files") or []
+        return f"{len(files)} config file(s)"
+    if cat == "resources" and (f.disks or f.memory):
+        disk = min((d.free_mib for d in f.disks or ()), default=None)
+        return ", ".join(p for p in (f"{_gb(disk)} free" if disk is not None else "",
+                                     f"{_gb(f.memory.total_mib)} RAM" if f.memory else "") if p)
+    return ""
+
+
+def _facts_known(cat: str, v: View) -> bool:
+    return bool(status_info(cat, v))
+
+
+def fact_lines(cat: str, facts: Facts, v: View) -> list[str]:
+    """The facts behind a category, for ``-v``."""
+    lines: list[str] = []
+    if cat == "platform" and facts.platform:
+        p = facts.platform
+        lines += [f"coursekit runs on Python {p.coursekit_python}"]
+        if v.py:
+            lines += [f"env Python {v.py.get('version')} {v.py.get('bits')}-bit {v.py.get('machine')} "
+                      f"at {v.py.get('executable')}"]
+        if p.apple_silicon is not None:
+            lines.append(f"Apple silicon: {p.apple_silicon}")
+    elif cat == "gpu" and facts.gpu:
+        lines += [f"GPU {g.index}: {g.name}, driver {g.driver_version}, compute capability "
+                  f"{g.compute_capability}, {g.memory_mib} MiB" for g in facts.gpu.gpus]
+        if facts.gpu.cuda_driver_api:
+            lines.append(f"the driver supports CUDA up to {facts.gpu.cuda_driver_api}")
+        lines += list(facts.gpu.notes)
+        cvd = v.cuda_visible_devices
+        lines.append("CUDA_VISIBLE_DEVICES is not set" if cvd is None else f"CUDA_VISIBLE_DEVICES={cvd!r}")
+    elif cat == "env" and facts.env:
+        e = facts.env
+        lines += [f"engines: {', '.join(e.engines) or 'none installed'}", f"python: {e.python}"]
+        lines += list(e.engine_problems)
+    elif cat == "torch" and v.torch:
+        t = v.torch
+        lines += [f"torch.__file__ = {t.get('file')}", f"arch list: {' '.join(t.get('arch_list') or []) or '-'}",
+                  f"cuda.is_available() = {t.get('cuda_available')}, devices = {t.get('device_count')}",
+                  f"mps built/available = {t.get('mps_built')}/{t.get('mps_available')}",
+                  f"import torch took {t.get('import_s')} s"]
+        owners = [f"{d.get('name')} {d.get('version')} by {d.get('installer')} in {d.get('location')}"
+                  for d in v.dists("torch")]
+        lines += owners + [f"conda: {p['name']} {p['version']} {p['build']}" for p in v.conda_packages.values()
+                           if p["name"] in ("pytorch", "libtorch")]
+    elif cat == "jupyter" and facts.kernels is not None:
+        lines += [f"{k.name} ({k.scope}): {k.argv0} [{k.directory}]" for k in facts.kernels]
+    elif cat == "pip" and v.probe_ok:
+        cfg = v.data.get("pip_config") or {}
+        lines += [f"{s['file']} [{s['section']}] {s['key']} = {s['value']}" for s in cfg.get("settings", [])]
+        lines += [f"{k}={val}" for k, val in (cfg.get("env") or {}).items()]
+    elif cat == "resources":
+        lines += [f"{d.label}: {d.path} {_gb(d.free_mib)} free of {_gb(d.total_mib)}" for d in facts.disks or ()]
+        if facts.memory:
+            lines.append(f"RAM: {_gb(facts.memory.available_mib)} available of {_gb(facts.memory.total_mib)}")
+    return lines
+
+
+def _timing(runs: Sequence[CheckRun]) -> str:
+    return " [" + ", ".join(f"{r.name} {r.duration_ms} ms" for r in runs) + "]" if runs else ""
+
+
+def render_text(console: Console, report: Report, verbose: bool = False) -> None:
+    """Print the report for a person."""
+    g = glyphs(console)
+    v = View(report.facts)
+    where = "" if report.source == "this machine" else f" for {report.source}"
+    hint = "" if verbose else " (to see all details, run coursekit doctor -v)"
+    console.print(f"Doctor summary{where}{hint}:")
+    for cat, title in CATEGORIES.items():
+        mine = [f for f in report.findings if f.category == cat]
+        runs = [r for r in report.facts.checks if r.name in _CHECKS_OF.get(cat, [])]
+        state = _category_state(cat, mine, runs, _facts_known(cat, v) or bool(mine))
+        info = status_info(cat, v) if state != "crash" else "the check itself failed"
+        head = f"[{g[state]}] {title}" + (f" ({info})" if info else "")
+        console.print(console.style(head, _COLOUR[state]) + (_timing(runs) if verbose else ""))
+        for f in mine:
+            mark = console.style(g[f.severity], _COLOUR.get(f.severity, "dim"))
+            console.print(f"    {mark} {f.title}")
+            console.print(f"      {f.detail}")
+            if f.fix:
+                console.print(f"      {console.style('fix:', 'bold')} {f.fix}")
+        if verbose:
+            for line in fact_lines(cat, report.facts, v):
+                console.print(console.style(f"    {g['info']} {line}", "dim"))
+    console.print()
+    console.print(summary_line(report, g))
+
+
+def summary_line(report: Report, g: dict[str, str]) -> str:
+    """``! Doctor found 1 error and 2 warnings in 2 categories.`` or ``• No issues found!``."""
+    s = report.summary
+    if not s.errors and not s.warnings:
+        failed = report.checks_failed
+        if failed:
+            return f"{g['warning']} No issues found, but {failed} check(s) could not finish."
+        return f"{g['info']} No issues found!"
+    cats = len({f.category for f in report.findings if f.severity in (ERROR, WARNING)})
+    parts = [p for p in (f"{s.errors} error{'s' * (s.errors != 1)}" if s.errors else "",
+                         f"{s.warnings} warning{'s' * (s.warnings != 1)}" if s.warnings else "") if p]
+    return f"{g['warning']} Doctor found {' and '.join(parts)} in {cats} categor{'ies' if cats != 1 else 'y'}."
+
+
+def render_report(console: Console, report: Report, *, as_json: bool, verbose: bool) -> None:
+    """Text or the versioned JSON report."""
+    if as_json:
+        console.json(report_data(report))
+    else:
+        render_text(console, report, verbose)
+
+
+def _out(console: Console, to_stderr: bool):  # type: ignore[no-untyped-def]
+    return console.eprint if to_stderr else console.print
+
+
+def render_fix_plan(console: Console, actions: Sequence[object], *, to_stderr: bool = False) -> None:
+    """The fixes ``--fix`` would apply, each with its commands."""
+    from coursekit.render.setup import format_command
+
+    say = _out(console, to_stderr)
+    say()
+    if not actions:
+        say("No automatic fix applies; the fix: lines above say what to do.")
+        return
+    say("Fixes coursekit can apply:")
+    for i, action in enumerate(actions, 1):
+        say(f"  {i}. {action.title}  (for {', '.join(action.findings)})")  # type: ignore[attr-defined]
+        for argv in action.commands:  # type: ignore[attr-defined]
+            say("       " + format_command(list(argv), "linux"))
+
+
+def render_fix_outcomes(console: Console, outcomes: Sequence[object], *, to_stderr: bool = False) -> None:
+    """What each applied fix did."""
+    say = _out(console, to_stderr)
+    for o in outcomes:
+        mark = "ok" if o.ok else "FAILED"  # type: ignore[attr-defined]
+        say(f"  {o.key}: {mark} {o.message}")  # type: ignore[attr-defined]
