@@ -10,17 +10,20 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-import traceback
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from coursekit import __version__
 from coursekit.constants import EnvVars
 from coursekit.errors import CoursekitError, ExitCode
-from coursekit.render import Console, render_error
+
+if TYPE_CHECKING:
+    from coursekit.render import Console
+
+# `coursekit --help` must stay instant (bench/help_time.py): traceback, dataclasses and the
+# renderer (json, enum) are imported only when a command runs or an error is shown.
 
 # name -> (module, attribute, one-line help shown by `coursekit --help`)
 _COMMANDS: dict[str, tuple[str, str, str]] = {
@@ -31,12 +34,19 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
 }
 
 
-@dataclass
 class AppContext:
     """What every command receives through ``click.pass_obj``."""
 
-    debug: bool = False
-    console: Console = field(default_factory=Console)
+    def __init__(self, debug: bool = False, console: Console | None = None):
+        if console is None:
+            from coursekit.render import Console
+
+            console = Console()
+        self.debug = debug
+        self.console = console
+
+    def __repr__(self) -> str:
+        return f"AppContext(debug={self.debug!r})"
 
 
 class LazyGroup(click.Group):
@@ -89,32 +99,47 @@ def cli(ctx: click.Context, debug: bool) -> None:
     ctx.obj = AppContext(debug=debug)
 
 
+def _console() -> Console:
+    from coursekit.render import Console
+
+    return Console()
+
+
+def _render_error(message: str, fix: str | None) -> None:
+    from coursekit.render import render_error
+
+    render_error(_console(), message, fix)
+
+
+def _print_traceback(debug: bool) -> None:
+    if debug:
+        import traceback
+
+        traceback.print_exc()
+
+
 def run(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and return its exit code; every error a user can meet is rendered here."""
     args = list(sys.argv[1:] if argv is None else argv)
     debug = _debug_requested(args)
-    console = Console()
     try:
         result: Any = cli.main(args=args, prog_name="coursekit", standalone_mode=False)
     except click.exceptions.Abort:
-        console.eprint("Aborted.")
+        _console().eprint("Aborted.")
         return ExitCode.INTERRUPTED
     except click.ClickException as exc:
         exc.show()
         return ExitCode.USAGE if exc.exit_code == 2 else exc.exit_code
     except CoursekitError as exc:
-        if debug:
-            traceback.print_exc()
-        render_error(console, exc.message, exc.fix)
+        _print_traceback(debug)
+        _render_error(exc.message, exc.fix)
         return int(exc.exit_code)
     except KeyboardInterrupt:
-        console.eprint("Interrupted.")
+        _console().eprint("Interrupted.")
         return ExitCode.INTERRUPTED
     except Exception as exc:  # noqa: BLE001 - last line of defence, rendered below
-        if debug:
-            traceback.print_exc()
-        render_error(
-            console,
+        _print_traceback(debug)
+        _render_error(
             f"coursekit crashed: {type(exc).__name__}: {exc}",
             "This is a bug in coursekit. Run the same command with --debug and send the output "
             "to your instructor.",
