@@ -17,12 +17,16 @@ always wins, with a warning when a gate fails.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from coursekit.errors import EnvironmentProblem, UsageError
-from coursekit.host import GpuInfo, HostInfo
-from coursekit.matrix import Matrix, Release, TorchVersion, Variant, parse_cc, parse_driver
+from coursekit.gates import (Verdict, amd_gpus, best_cuda, coverage, default_cuda, driver_fix, driver_os,
+                             judge_cuda, lowest_driver, nvidia_gpus, platform_key, rank, sm, why_not)
+from coursekit.host import HostInfo
+from coursekit.matrix import Matrix, Release, TorchVersion, Variant, parse_cc
+
+__all__ = ["NoTorchForPlatform", "Selection", "Verdict", "candidate_releases", "coverage",
+           "platform_key", "select_torch"]
 
 
 class NoTorchForPlatform(EnvironmentProblem):
@@ -43,153 +47,6 @@ class Selection:
     @property
     def gpu(self) -> bool:
         return self.variant.kind in ("cuda", "rocm", "pypi")
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """How one variant fared at the three gates."""
-
-    variant: Variant
-    failures: tuple[str, ...]
-    full_support: bool
-    covered: tuple[int, ...]  # indexes (into the GPU list) of the GPUs it has kernels for
-
-    @property
-    def ok(self) -> bool:
-        return not self.failures
-
-
-def platform_key(host: HostInfo) -> str:
-    """``linux-x86_64``, ``windows-x86_64``, ``macos-arm64`` ..."""
-    return f"{host.os}-{host.arch}"
-
-
-def driver_os(host: HostInfo) -> str:
-    """Whose driver table applies: WSL runs the Windows driver (microsoft/WSL, torch-wheels.md §10)."""
-    return "windows" if host.os == "windows" or host.wsl else "linux"
-
-
-def _nvidia(host: HostInfo) -> tuple[GpuInfo, ...]:
-    return tuple(g for g in host.gpus if g.vendor == "nvidia")
-
-
-def _amd(host: HostInfo) -> tuple[GpuInfo, ...]:
-    return tuple(g for g in host.gpus if g.vendor == "amd")
-
-
-def _driver(gpus: Sequence[GpuInfo]) -> str | None:
-    versions = [g.driver_version for g in gpus if g.driver_version]
-    return min(versions, key=parse_driver) if versions else None
-
-
-def sm(cc: str) -> str:
-    """``"8.6"`` -> ``"sm_86"``."""
-    major, minor = parse_cc(cc)
-    return f"sm_{major}{minor}"
-
-
-def coverage(variant: Variant, cc: str, platform: str) -> str | None:
-    """How ``variant`` runs on a GPU of capability ``cc``, or None when it has no kernels for it.
-
-    Same-major cubins run on a higher minor (bitsandbytes#1939; applied to 10.x/12.x unverified);
-    PTX is JIT-compiled for any newer capability (RELEASE.md: PTX on Linux builds only).
-    """
-    gpu = parse_cc(cc)
-    cubins = [parse_cc(c) for c in variant.sm if parse_cc(c)[0] == gpu[0] and parse_cc(c) <= gpu]
-    if cubins:
-        best = max(cubins)
-        return f"{sm(cc)}: cubin sm_{best[0]}{best[1]}"
-    ptx = [parse_cc(c) for c in variant.ptx_on(platform) if parse_cc(c) <= gpu]
-    if ptx:
-        best = max(ptx)
-        return f"{sm(cc)}: PTX compute_{best[0]}{best[1]} (JIT-compiled on first use)"
-    return None
-
-
-def judge_cuda(matrix: Matrix, release: Release, variant: Variant, host: HostInfo,
-               python: str) -> Verdict:
-    """Run one CUDA variant through the three gates for ``host``."""
-    failures: list[str] = []
-    platform, table = platform_key(host), driver_os(host)
-    gpus = _nvidia(host)
-    driver = _driver(gpus)
-    req = matrix.drivers[variant.cuda or ""]
-    minimum, full = req.minimum[table], req.full.get(table)
-    if driver is not None and parse_driver(driver) < parse_driver(minimum):
-        failures.append(f"needs NVIDIA driver >= {minimum} (CUDA {variant.cuda}), this machine has {driver}")
-    full_support = driver is not None and full is not None and parse_driver(driver) >= parse_driver(full)
-    covered = []
-    for i, gpu in enumerate(gpus):
-        how = coverage(variant, gpu.compute_capability, platform) if gpu.compute_capability else "unknown"
-        if how is None:
-            failures.append(f"has no kernels for {sm(gpu.compute_capability or '0.0')} ({gpu.name}); "
-                            f"it has {', '.join(sm(c) for c in variant.sm)}")
-        elif "PTX" in how and driver is not None and not full_support:
-            # Minor-version compatibility cannot JIT-compile PTX (NVIDIA, "CUDA Minor Version
-            # Compatibility", limitations); PTX-only coverage needs the full-support driver.
-            failures.append(f"reaches {sm(gpu.compute_capability or '0.0')} only through PTX, which needs "
-                            f"driver >= {full} (full support)")
-        else:
-            covered.append(i)
-    if platform not in variant.platforms or python not in release.python:
-        failures.append(f"publishes no torch {release.line} for {platform}, Python {python}")
-    return Verdict(variant, tuple(failures), full_support, tuple(covered))
-
-
-def default_cuda(release: Release, platform: str) -> str | None:
-    """The CUDA variant PyPI ships for ``platform``, or (Windows: PyPI is CPU-only) for Linux x86_64.
-
-    Matching it keeps flash-attn, vllm and similar wheels lined up (torch-wheels.md §9 rule 3).
-    """
-    for key in (platform, "linux-x86_64"):
-        backend = release.pypi_default.get(key, "")
-        if backend.startswith("cu"):
-            return backend
-    return None
-
-
-def _rank(release: Release, platform: str, verdict: Verdict) -> tuple[bool, bool, bool, float]:
-    variant = verdict.variant
-    return (verdict.full_support, default_cuda(release, platform) == variant.backend,
-            not variant.experimental, float(variant.cuda or 0))
-
-
-def best_cuda(matrix: Matrix, release: Release, host: HostInfo, python: str) -> tuple[Verdict | None, list[Verdict]]:
-    """The best qualifying CUDA variant of ``release`` (or None) and every verdict."""
-    platform = platform_key(host)
-    verdicts = [judge_cuda(matrix, release, v, host, python)
-                for v in release.variants if v.kind == "cuda" and platform in v.platforms]
-    ok = [v for v in verdicts if v.ok]
-    best = max(ok, key=lambda v: _rank(release, platform, v)) if ok else None
-    return best, verdicts
-
-
-def _why_not(release: Release, verdicts: list[Verdict]) -> str:
-    if not verdicts:
-        return f"torch {release.line} has no CUDA build for this platform"
-    parts = [f"{v.variant.backend} {'; '.join(v.failures)}" for v in verdicts]
-    return f"torch {release.line}: " + " | ".join(parts)
-
-
-def driver_fix(matrix: Matrix, release: Release, host: HostInfo, python: str) -> str | None:
-    """"Install driver >= X" for the lowest driver that would let ``release`` serve every GPU."""
-    table = driver_os(host)
-    options = []
-    for verdict in best_cuda(matrix, release, host, python)[1]:
-        blocking = [f for f in verdict.failures if not f.startswith("needs NVIDIA driver")]
-        if not blocking:
-            minimum = matrix.drivers[verdict.variant.cuda or ""].minimum[table]
-            options.append((parse_driver(minimum), minimum, verdict.variant.backend))
-    if not options:
-        return None
-    _, minimum, backend = min(options)
-    text = f"install NVIDIA driver >= {minimum} to get torch {release.latest.torch}+{backend}"
-    pre_turing = [g for g in _nvidia(host) if g.compute_capability
-                  and parse_cc(g.compute_capability) < parse_cc(matrix.pre_turing_below_cc)]
-    if pre_turing:
-        text += (f" (a {matrix.pre_turing_last_branch}.xx driver: R{matrix.pre_turing_last_branch} is the last "
-                 "branch for Maxwell, Pascal and Volta, NixOS/nixos-hardware#1880)")
-    return text
 
 
 def candidate_releases(matrix: Matrix, host: HostInfo, python: str,
@@ -234,9 +91,9 @@ def select_torch(matrix: Matrix, host: HostInfo, *, python: str, torch: str | No
         return _forced(matrix, host, python, candidates, backend, head, backend_source)
     if host.os == "macos":
         return _macos(host, python, candidates, head)
-    if _nvidia(host):
+    if nvidia_gpus(host):
         return _for_nvidia(matrix, host, python, candidates, head)
-    if _amd(host):
+    if amd_gpus(host):
         return _for_amd(matrix, host, python, candidates, head)
     return _cpu(host, python, candidates, [*head, "no GPU found: the CPU build"], [])
 
@@ -256,7 +113,7 @@ def _describe_cuda(matrix: Matrix, release: Release, verdict: Verdict, verdicts:
     variant, platform = verdict.variant, platform_key(host)
     req = matrix.drivers[variant.cuda or ""]
     table = driver_os(host)
-    driver = _driver(_nvidia(host))
+    driver = lowest_driver(nvidia_gpus(host))
     lines = []
     if driver is None:
         lines.append(f"{variant.backend}: driver version unknown, assumed >= {req.minimum[table]}")
@@ -265,7 +122,7 @@ def _describe_cuda(matrix: Matrix, release: Release, verdict: Verdict, verdicts:
                    else f"minor-version compatibility; full support from {req.full.get(table)}")
         lines.append(f"{variant.backend}: driver {driver} >= {req.minimum[table]} (CUDA {variant.cuda} "
                      f"minimum for {table}, NVIDIA release notes Table 2; {support})")
-    covers = [coverage(variant, g.compute_capability, platform) for g in _nvidia(host) if g.compute_capability]
+    covers = [coverage(variant, g.compute_capability, platform) for g in nvidia_gpus(host) if g.compute_capability]
     if covers:
         lines.append(f"{variant.backend} has kernels for every GPU: " + "; ".join(c for c in covers if c))
     lines.append(f"{variant.backend} publishes torch {release.line} for {platform}, Python {python}")
@@ -285,7 +142,7 @@ def _for_nvidia(matrix: Matrix, host: HostInfo, python: str,
     for release, version in candidates:
         best, verdicts = best_cuda(matrix, release, host, python)
         if best is None:
-            rejected.append(_why_not(release, verdicts) if not rejected else release.line)
+            rejected.append(why_not(release, verdicts) if not rejected else release.line)
             continue
         reasons = head or [f"torch {version.torch}: the newest release in the matrix that serves this machine"]
         reasons += _summarize(rejected) + _describe_cuda(matrix, release, best, verdicts, host, python)
@@ -318,7 +175,7 @@ def _summarize(rejected: list[str]) -> list[str]:
 
 def _best_partial(matrix: Matrix, release: Release, host: HostInfo, python: str) -> Selection | None:
     """Several different GPUs and no build covers all: the build for the most (and newest) of them."""
-    gpus = _nvidia(host)
+    gpus = nvidia_gpus(host)
     if len({g.compute_capability for g in gpus}) < 2:
         return None
     platform = platform_key(host)
@@ -330,7 +187,7 @@ def _best_partial(matrix: Matrix, release: Release, host: HostInfo, python: str)
 
     def key(v: Verdict) -> tuple[int, tuple[int, int], tuple[bool, bool, bool, float]]:
         best_cc = max(parse_cc(gpus[i].compute_capability or "0.0") for i in v.covered)
-        return len(v.covered), best_cc, _rank(release, platform, v)
+        return len(v.covered), best_cc, rank(release, platform, v)
 
     chosen = max(usable, key=key)
     missing = [f"GPU {gpus[i].index if gpus[i].index is not None else i} ({gpus[i].name}, "
@@ -346,7 +203,7 @@ def _best_partial(matrix: Matrix, release: Release, host: HostInfo, python: str)
 def _partial_support(matrix: Matrix, release: Release, verdict: Verdict, host: HostInfo,
                      python: str) -> list[str]:
     """A warning when the chosen build runs only under minor-version compatibility."""
-    driver = _driver(_nvidia(host))
+    driver = lowest_driver(nvidia_gpus(host))
     if verdict.full_support or driver is None:
         return []
     table = driver_os(host)
@@ -363,19 +220,19 @@ def _partial_support(matrix: Matrix, release: Release, verdict: Verdict, host: H
 
 
 def _unknown_facts(host: HostInfo) -> list[str]:
-    gpus = _nvidia(host)
+    gpus = nvidia_gpus(host)
     out = []
     if any(g.compute_capability is None for g in gpus):
         out.append("the GPU's compute capability is unknown (its driver is too old to report it); "
                    "the architecture gate was skipped")
-    if _driver(gpus) is None:
+    if lowest_driver(gpus) is None:
         out.append("the NVIDIA driver version is unknown; the driver gate was skipped")
     return out
 
 
 def _for_amd(matrix: Matrix, host: HostInfo, python: str,
              candidates: list[tuple[Release, TorchVersion]], head: list[str]) -> Selection:
-    gfx = sorted({g.gfx for g in _amd(host) if g.gfx})
+    gfx = sorted({g.gfx for g in amd_gpus(host) if g.gfx})
     if platform_key(host) != "linux-x86_64":
         return _cpu(host, python, candidates, head, [
             f"CPU build although this machine has an AMD GPU ({', '.join(gfx)}): PyTorch's ROCm wheels "
@@ -431,7 +288,7 @@ def _forced(matrix: Matrix, host: HostInfo, python: str, candidates: list[tuple[
         reasons = [*head, f"backend {backend} chosen by {source}; torch {version.torch} is the newest "
                    f"release that publishes it for {platform}"]
         warnings = []
-        if variant.kind == "cuda" and _nvidia(host):
+        if variant.kind == "cuda" and nvidia_gpus(host):
             verdict = judge_cuda(matrix, release, variant, host, python)
             warnings += [f"{source} {backend} overrides a failed check: {backend} {f}" for f in verdict.failures]
         elif variant.kind == "cuda":
@@ -439,8 +296,8 @@ def _forced(matrix: Matrix, host: HostInfo, python: str, candidates: list[tuple[
         if variant.kind == "cpu" and host.gpus:
             warnings.append(f"{source} cpu: this machine's GPU will not be used")
         if variant.kind == "rocm":
-            missing = [g.gfx for g in _amd(host) if g.gfx not in matrix.rocm_targets.get(backend, ())]
-            if missing or not _amd(host):
+            missing = [g.gfx for g in amd_gpus(host) if g.gfx not in matrix.rocm_targets.get(backend, ())]
+            if missing or not amd_gpus(host):
                 warnings.append(f"{source} {backend}: no kernels for {', '.join(g or '?' for g in missing) or 'any known AMD GPU here'}")
         return _found(release, version, variant, host, reasons, warnings)
     which = f"torch {candidates[0][1].torch}" if len(candidates) == 1 else "any torch in the matrix"
