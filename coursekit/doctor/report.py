@@ -79,7 +79,7 @@ def _upgrade(data: dict[str, Any], where: str) -> dict[str, Any]:
         raise SpecError(f"{where}: report schema {schema} is newer than this coursekit understands "
                         f"(schema {SCHEMA}).",
                         "Update coursekit: python -m pip install --upgrade coursekit")
-    if schema < 1 or any(v not in MIGRATIONS for v in range(schema, SCHEMA)):
+    if any(v not in MIGRATIONS for v in range(schema, SCHEMA)):
         raise SpecError(f"{where}: report schema {schema} is not supported (this coursekit reads "
                         f"schema {SCHEMA}{' and older' if MIGRATIONS else ''}).", _FIX)
     for version in range(schema, SCHEMA):
@@ -92,7 +92,9 @@ def parse_report(text: str, where: str = "report") -> Facts:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        hint = " (the file looks cut off)" if exc.pos >= len(text.rstrip()) else ""
+        stripped = text.rstrip()
+        cut = stripped.startswith("{") and not stripped.endswith("}")
+        hint = " (the file looks cut off: was it copied completely?)" if cut else ""
         raise SpecError(f"{where}: not valid JSON at line {exc.lineno}, column {exc.colno}: "
                         f"{exc.msg}{hint}.", _FIX) from exc
     if not isinstance(data, dict) or data.get("kind") != KIND:

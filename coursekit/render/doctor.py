@@ -185,15 +185,16 @@ def render_text(console: Console, report: Report, verbose: bool = False) -> None
 def summary_line(report: Report, g: dict[str, str]) -> str:
     """``! Doctor found 1 error and 2 warnings in 2 categories.`` or ``• No issues found!``."""
     s = report.summary
+    failed = report.checks_failed
+    unfinished = (f"; {failed} check{'s' * (failed != 1)} could not finish (see [{g['crash']}] above)"
+                  if failed else "")
     if not s.errors and not s.warnings:
-        failed = report.checks_failed
-        if failed:
-            return f"{g['warning']} No issues found, but {failed} check(s) could not finish."
         return f"{g['info']} No issues found!"
     cats = len({f.category for f in report.findings if f.severity in (ERROR, WARNING)})
     parts = [p for p in (f"{s.errors} error{'s' * (s.errors != 1)}" if s.errors else "",
                          f"{s.warnings} warning{'s' * (s.warnings != 1)}" if s.warnings else "") if p]
-    return f"{g['warning']} Doctor found {' and '.join(parts)} in {cats} categor{'ies' if cats != 1 else 'y'}."
+    return (f"{g['warning']} Doctor found {' and '.join(parts)} in {cats} "
+            f"categor{'ies' if cats != 1 else 'y'}{unfinished}.")
 
 
 def render_report(console: Console, report: Report, *, as_json: bool, verbose: bool) -> None:
