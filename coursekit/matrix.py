@@ -51,6 +51,8 @@ class Variant:
     source: str = ""
     verified: bool = True
     note: str = ""
+    unverified: str = ""
+    """What is unverified when ``verified`` is false (shown in the plan's reasons)."""
 
     @property
     def kind(self) -> str:
@@ -100,6 +102,7 @@ class Release:
     variants: tuple[Variant, ...]
     verified: bool = True
     sources: Mapping[str, str] = field(default_factory=dict)
+    unverified: str = ""
 
     @property
     def key(self) -> tuple[int, int]:
@@ -195,8 +198,19 @@ def _variant(data: Mapping[str, Any], where: str) -> Variant:
         ptx_platforms=tuple(data.get("ptx_platforms", [])),
         experimental=bool(data.get("experimental", False)),
         no_local_tag_on=tuple(data.get("no_local_tag_on", [])),
-        source=_source(data, "source", where), verified=bool(data.get("verified", True)),
-        note=str(data.get("note", "")))
+        source=_source(data, "source", where), verified=_verified(data, where),
+        note=str(data.get("note", "")), unverified=str(data.get("unverified", "")))
+
+
+def _verified(data: Mapping[str, Any], where: str) -> bool:
+    """``verified`` (default true); when false, ``unverified`` must say what is unverified."""
+    verified = data.get("verified", True)
+    if not isinstance(verified, bool):
+        raise SpecError(f"{where}: `verified` must be true or false.", "Write verified = false.")
+    if not verified and not str(data.get("unverified", "")).strip():
+        raise SpecError(f"{where}: `verified = false` without `unverified`.",
+                        'Say what is unverified: unverified = "...".')
+    return verified
 
 
 def _release(data: Mapping[str, Any], index: int) -> Release:
@@ -214,7 +228,8 @@ def _release(data: Mapping[str, Any], index: int) -> Release:
     variants = tuple(_variant(v, where) for v in _need(data, "variant", where))
     return Release(line=line, python=_checked(_need(data, "python", where), re.compile(r"^3\.\d+$"), where),
                    versions=tuple(versions), pypi_default=dict(_need(data, "pypi_default", where)),
-                   variants=variants, verified=bool(data.get("verified", True)), sources=sources)
+                   variants=variants, verified=_verified(data, where), sources=sources,
+                   unverified=str(data.get("unverified", "")))
 
 
 def _drivers(data: Mapping[str, Any]) -> dict[str, DriverRequirement]:
@@ -230,7 +245,7 @@ def _drivers(data: Mapping[str, Any]) -> dict[str, DriverRequirement]:
                                     "Write a driver version such as \"580.65.06\".")
         out[cuda] = DriverRequirement(cuda, tables["minimum"], tables["full"],
                                       f"{row['minimum_source']}; {row['full_source']}",
-                                      bool(row.get("verified", True)))
+                                      _verified(row, where))
     return out
 
 

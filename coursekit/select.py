@@ -23,7 +23,7 @@ from coursekit.errors import EnvironmentProblem, UsageError
 from coursekit.gates import (Verdict, amd_gpus, best_cuda, coverage, default_cuda, driver_fix, driver_os,
                              judge_cuda, lowest_driver, nvidia_gpus, platform_key, rank, sm, why_not)
 from coursekit.host import HostInfo
-from coursekit.matrix import Matrix, Release, TorchVersion, Variant, parse_cc
+from coursekit.matrix import Matrix, Release, TorchVersion, Variant, parse_cc, parse_driver
 
 __all__ = ["NoTorchForPlatform", "Selection", "Verdict", "candidate_releases", "coverage",
            "platform_key", "select_torch"]
@@ -100,9 +100,9 @@ def select_torch(matrix: Matrix, host: HostInfo, *, python: str, torch: str | No
 
 def _found(release: Release, version: TorchVersion, variant: Variant, host: HostInfo,
            reasons: list[str], warnings: list[str]) -> Selection:
-    if not (variant.verified and release.verified):
-        reasons.append(f"note: part of the matrix row for torch {release.line} {variant.backend} is "
-                       "marked unverified (see envs/torch-matrix.toml)")
+    for item in (release, variant):
+        if not item.verified:
+            reasons.append(f"unverified in envs/torch-matrix.toml (torch {release.line}): {item.unverified}")
     if variant.note:
         warnings.append(variant.note)
     return Selection(release, version, variant, platform_key(host), tuple(reasons), tuple(warnings))
@@ -151,7 +151,8 @@ def _for_nvidia(matrix: Matrix, host: HostInfo, python: str,
             warnings.append(f"torch {version.torch}, not the newest {newest.latest.torch}: no build of "
                             f"{newest.line} serves this machine. "
                             + (f"To get it, {fix}." if fix else "Its builds have no kernels for this GPU."))
-        warnings += _unknown_facts(host) + _partial_support(matrix, release, best, host, python)
+        warnings += (_unknown_facts(host) + _partial_support(matrix, release, best, host, python)
+                     + _branch_warning(matrix, host))
         return _found(release, version, best.variant, host, reasons, warnings)
     partial = _best_partial(matrix, newest, host, python)
     if partial is not None:
@@ -217,6 +218,16 @@ def _partial_support(matrix: Matrix, release: Release, verdict: Verdict, host: H
             minimum = matrix.drivers[other.variant.cuda or ""].minimum[table]
             text += f"; driver >= {minimum} would allow the PyPI-default {default}"
     return [text + "."]
+
+
+def _branch_warning(matrix: Matrix, host: HostInfo) -> list[str]:
+    """Drivers after R580 ignore Maxwell, Pascal and Volta (NixOS/nixos-hardware#1880, #1828)."""
+    last = parse_driver(matrix.pre_turing_last_branch)[0]
+    old = [g for g in nvidia_gpus(host) if g.compute_capability and g.driver_version
+           and parse_cc(g.compute_capability) < parse_cc(matrix.pre_turing_below_cc)
+           and parse_driver(g.driver_version)[0] > last]
+    return [f"driver {g.driver_version} is newer than R{last}, the last branch for Maxwell, Pascal and "
+            f"Volta: {g.name} ({sm(g.compute_capability or '0.0')}) needs the {last}.xx driver" for g in old]
 
 
 def _unknown_facts(host: HostInfo) -> list[str]:

@@ -98,6 +98,8 @@ def _broken(mutate: Any) -> None:
     lambda t, d: t["rocm"]["rocm6.3"].update(gfx=["GFX1100"]),
     lambda t, d: t["rocm"].pop("rocm6.3"),
     lambda t, d: t["release"][0].pop("python_source"),
+    lambda t, d: t["release"][1].pop("unverified"),
+    lambda t, d: t["release"][0]["variant"][0].update(verified="no"),
 ])
 def test_malformed_matrix_is_a_spec_error(mutate: Any) -> None:
     with pytest.raises(SpecError):

@@ -79,6 +79,8 @@ TABLE = [
      "cu126", "driver >= 580 would allow the PyPI-default cu130"),
     ("WSL Ampere, Windows driver 527.41 (< Windows 12.x minimum)", linux(nv("8.6", "527.41", "RTX 3080"), wsl=True),
      "2.7.1+cu118", "cu118", "528.33"),
+    ("Pascal sm_61, driver 590 (too new for Pascal)", linux(nv("6.1", "590.48.01", "GTX 1080")), "2.14.0+cu126",
+     "cu126", "needs the 580.xx driver"),
     ("Kepler sm_35", linux(nv("3.5", "470.82.01", "GTX 780")), "2.14.0+cpu", "cpu", "CPU build although"),
 ]
 
