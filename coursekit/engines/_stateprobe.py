@@ -18,12 +18,14 @@ def _norm(name):
 
 
 def _missing_files(dist):
+    # RECORD read directly: from Python 3.12 ``Distribution.files`` drops missing files.
+    import csv
+
     missing = 0
-    for f in dist.files or ():
-        text = str(f)
-        if "__pycache__" in text or text.endswith((".pyc", "RECORD")):
+    for row in csv.reader((dist.read_text("RECORD") or "").splitlines()):
+        if not row or "__pycache__" in row[0] or row[0].endswith((".pyc", "RECORD")):
             continue
-        if not os.path.exists(str(dist.locate_file(f))):
+        if not os.path.exists(str(dist.locate_file(row[0]))):
             missing += 1
     return missing
 

@@ -104,4 +104,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Skip interpreter finalisation: py-rattler 0.28's runtime threads can crash the
+    # process at exit (SIGSEGV after the work is done, seen ~1 run in 20 here).
+    os._exit(code)

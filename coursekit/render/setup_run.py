@@ -49,6 +49,8 @@ def render_result(console: Console, result: SetupResult, *, as_json: bool = Fals
     code = int(ExitCode.OK if result.ok else ExitCode.FAILED)
     if as_json:
         console.json({"ok": result.ok, "exit_code": code, "result": result})
+        if result.failure is not None:  # stdout stays pure JSON; the error goes to stderr too
+            _render_failure(console, result)
         return code
     for outcome in result.outcomes:
         if outcome.id == "nbdime_git":
@@ -56,11 +58,7 @@ def render_result(console: Console, result: SetupResult, *, as_json: bool = Fals
     for note in result.notes:
         console.print(f"note: {note}")
     if result.failure is not None:
-        f = result.failure
-        render_error(console, f.message, None)
-        if f.tool_line:
-            console.eprint(f"  tool said: {f.tool_line}")
-        console.eprint(f"{console.style('  fix:', 'bold')} {f.fix}")
+        _render_failure(console, result)
         return code
     loc = result.location
     verdict = result.verification
@@ -76,3 +74,12 @@ def render_result(console: Console, result: SetupResult, *, as_json: bool = Fals
         for line in result.activate:
             console.print(f"  {line}")
     return code
+
+
+def _render_failure(console: Console, result: SetupResult) -> None:
+    f = result.failure
+    assert f is not None
+    render_error(console, f.message, None)
+    if f.tool_line:
+        console.eprint(f"  tool said: {f.tool_line}")
+    console.eprint(f"{console.style('  fix:', 'bold')} {f.fix}")

@@ -14,9 +14,10 @@ import contextlib
 import functools
 import hashlib
 import threading
+import time
 import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -32,6 +33,9 @@ __version__ = {version!r}
 FAKE = True
 EVIL = {evil!r}
 _cuda_on = _os.environ.get("FAKE_TORCH_CUDA") == "1"
+if _os.environ.get("FAKE_TORCH_IMPORT_SLEEP"):  # a hanging import, for interrupt tests
+    import time as _time
+    _time.sleep(float(_os.environ["FAKE_TORCH_IMPORT_SLEEP"]))
 
 
 class _Tensor:
@@ -143,31 +147,51 @@ def build_index(root: Path, torch: str = TORCH, vision: str = VISION, audio: str
     return root
 
 
-@dataclass(frozen=True)
+@dataclass
 class IndexServer:
-    """A running index: ``url("whl/cu126")`` -> ``http://127.0.0.1:PORT/whl/cu126``."""
+    """A running index: ``url("whl/cu126")`` -> ``http://127.0.0.1:PORT/whl/cu126``.
+
+    ``requests`` lists every path asked for; a request whose path contains a string in
+    ``stall`` hangs (up to 60 s, or until ``stall`` no longer matches): a download that
+    never ends, for interrupt tests."""
 
     root: Path
     port: int
+    requests: list[str] = field(default_factory=list)
+    stall: set[str] = field(default_factory=set)
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}/{path.strip('/')}"
 
 
-class _QuietHandler(SimpleHTTPRequestHandler):
+class _Handler(SimpleHTTPRequestHandler):
+    server_state: IndexServer
+
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib name
         return
+
+    def do_GET(self) -> None:  # noqa: N802 - stdlib name
+        state = self.server_state
+        state.requests.append(self.path)
+        deadline = time.monotonic() + 60
+        while any(s in self.path for s in state.stall) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        super().do_GET()
 
 
 @contextlib.contextmanager
 def serve(root: Path) -> Iterator[IndexServer]:
     """Serve ``root`` on 127.0.0.1 (a free port) in a daemon thread."""
-    handler = functools.partial(_QuietHandler, directory=str(root))
+    state = IndexServer(root, 0)
+    handler_cls = type("Handler", (_Handler,), {"server_state": state})
+    handler = functools.partial(handler_cls, directory=str(root))
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    httpd.daemon_threads = True
+    state.port = int(httpd.server_address[1])
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     try:
-        yield IndexServer(root, int(httpd.server_address[1]))
+        yield state
     finally:
         httpd.shutdown()
         httpd.server_close()

@@ -1,0 +1,42 @@
+"""Fixtures for the real-tool setup tests: an offline world per test (see tests/fakes/world.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.fakes.condachannel import PY311, PY312, build_channel
+from tests.fakes.fixtures import *  # noqa: F403 - shared fixtures
+from tests.fakes.pyindex import IndexServer, build_index, serve
+from tests.fakes.world import SetupWorld, planned_trio, world_env
+
+
+@pytest.fixture(scope="session")
+def setup_channel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A channel with Python 3.12.1 (and 3.11.7 when present, for wrong-Python tests)."""
+    pytest.importorskip("rattler")
+    if not PY312.exists():
+        pytest.skip(f"needs Python 3.12 at {PY312}")
+    pythons = {"3.12.1": PY312}
+    if PY311.exists():
+        pythons["3.11.7"] = PY311
+    return build_channel(tmp_path_factory.mktemp("setup-channel"), pythons=pythons)
+
+
+@pytest.fixture(scope="session")
+def setup_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IndexServer]:
+    """The PyTorch-style index with the planner's versions of the trio."""
+    torch, vision, audio = planned_trio()
+    root = build_index(tmp_path_factory.mktemp("setup-index"), torch, vision, audio)
+    with serve(root) as server:
+        yield server
+
+
+@pytest.fixture
+def world(tmp_path: Path, setup_channel: Path, setup_index: IndexServer) -> SetupWorld:
+    setup_index.stall.clear()
+    torch = planned_trio()[0]
+    return SetupWorld(tmp_path, setup_channel, setup_index, world_env(tmp_path, setup_index),
+                      f"{torch}+cpu")

@@ -1,0 +1,178 @@
+"""``coursekit setup`` for real, offline: the embedded py-rattler engine (or a conda stand-in)
+over a local channel, real pip against a PyTorch-style index on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.fakes import install_condatool
+from tests.fakes.world import SetupWorld
+
+pytestmark = [pytest.mark.realtool, pytest.mark.slow]
+
+STEPS = ("create_env", "install_torch", "install_dependents", "register_kernel", "verify")
+
+
+def _torch_file(world: SetupWorld) -> Path:
+    return world.site_packages() / "torch" / "__init__.py"
+
+
+def _assert_healthy(world: SetupWorld) -> None:
+    out = subprocess.run([world.python, "-c", "import torch, sys; print(torch.__version__, "
+                          "torch.EVIL, sys.prefix)"], capture_output=True, text=True,
+                         env={"PATH": "/usr/bin:/bin"})
+    assert out.stdout.split() == [world.torch_version, "False", str(world.prefix)], out.stderr
+    spec = json.loads(world.kernel_json.read_text())
+    assert spec["argv"][0] == str(world.python) and spec["display_name"] == "Python (pt)"
+    dists = sorted(p.name for p in world.site_packages().glob("torch*.dist-info"))
+    assert len(dists) == 3, dists  # torch, torchaudio, torchvision: one each
+    assert (world.site_packages() / f"torch-{world.torch_version}.dist-info" / "INSTALLER"
+            ).read_text().strip() == "pip"
+
+
+def test_fresh_setup_then_rerun_only_verifies(world: SetupWorld) -> None:
+    code, data, err = world.run()
+    assert code == 0, err
+    assert world.states(data) == dict.fromkeys(STEPS, "done")
+    _assert_healthy(world)
+    downloads = [r for r in world.index.requests if r.endswith(".whl")]
+    code, data, err = world.run()
+    assert code == 0, err
+    assert world.states(data) == {**dict.fromkeys(STEPS[:-1], "ok"), "verify": "done"}
+    assert data["result"]["verification"]["torch_version"] == world.torch_version
+    assert [r for r in world.index.requests if r.endswith(".whl")] == downloads  # nothing fetched
+
+
+def test_progress_lines_and_activation_hint(world: SetupWorld) -> None:
+    proc = subprocess.run(world.argv(), env=world.env, capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    for i, step in enumerate(["Create the conda env", "Install torch", "lightning"], 1):
+        assert any(line.startswith(f"[{i}/5]") and step in line and ": done (" in line
+                   for line in proc.stdout.splitlines()), proc.stdout
+    assert f'export PATH="{world.prefix / "bin"}:$PATH"' in proc.stdout
+    assert "embedded (py-rattler)" in proc.stdout
+
+
+def test_damaged_torch_is_reinstalled(world: SetupWorld) -> None:
+    assert world.run()[0] == 0
+    _torch_file(world).unlink()  # pip killed while unpacking: the dist-info stays
+    code, data, err = world.run()
+    assert code == 0, err
+    assert world.states(data)["install_torch"] == "done"
+    assert world.states(data)["create_env"] == "ok"
+    _assert_healthy(world)
+
+
+def test_wrong_torch_build_is_replaced(world: SetupWorld) -> None:
+    assert world.run()[0] == 0
+    wrong = world.index.url("whl/cu126")
+    torch = world.torch_version.replace("+cpu", "+cu126")
+    subprocess.run([world.python, "-m", "pip", "install", "-q", "--no-deps", "--index-url", wrong,
+                    f"torch=={torch}"], env=world.env, check=True)
+    code, data, err = world.run()
+    assert code == 0, err
+    assert world.states(data)["install_torch"] == "done"
+    _assert_healthy(world)
+
+
+def test_missing_conda_package_and_kernel_are_restored(world: SetupWorld) -> None:
+    assert world.run()[0] == 0
+    for record in (world.prefix / "conda-meta").glob("seaborn-*.json"):
+        record.unlink()
+    world.kernel_json.unlink()
+    code, data, err = world.run()
+    assert code == 0, err
+    states = world.states(data)
+    assert states["create_env"] == "done" and states["register_kernel"] == "done"
+    assert states["install_torch"] == "ok" and states["install_dependents"] == "ok"
+    assert list((world.prefix / "conda-meta").glob("seaborn-*.json"))
+    _assert_healthy(world)
+
+
+def _embedded_create(world: SetupWorld, *specs: str) -> None:
+    subprocess.run([sys.executable, "-m", "coursekit.engines.embedded", "create", "--prefix",
+                    str(world.prefix), "-c", world.channel.as_uri(), "--cache-dir",
+                    str(world.tmp / "cache"), "--", *specs], env=world.env, check=True,
+                   capture_output=True)
+
+
+def test_other_python_is_kept_unless_force(world: SetupWorld) -> None:
+    if not list((world.channel / "linux-64").glob("python-3.11*")):
+        pytest.skip("no Python 3.11 on this machine")
+    _embedded_create(world, "python=3.11", "pip")
+    code, data, err = world.run()
+    assert code == 1
+    assert "Python 3.11.7" in err and "--force" in err
+    assert (world.prefix / "bin" / "python3.11").exists()  # untouched
+    code, data, err = world.run("--force")
+    assert code == 0, err
+    assert not (world.prefix / "bin" / "python3.11").exists()
+    _assert_healthy(world)
+
+
+def test_conda_forge_pytorch_in_env_is_refused(world: SetupWorld) -> None:
+    _embedded_create(world, "python=3.12", "pip", "pytorch")
+    code, data, err = world.run()
+    assert code == 1
+    assert world.states(data)["install_torch"] == "failed"
+    assert "two owners" in err and "conda remove -n pt --force pytorch" in err
+    assert not list(world.site_packages().glob("torch-*.dist-info"))
+
+
+def test_planted_extra_index_cannot_serve_torch(world: SetupWorld) -> None:
+    evil = world.index.url("evil/simple")
+    conf = world.home / ".config" / "pip" / "pip.conf"
+    conf.parent.mkdir(parents=True)
+    conf.write_text(f"[global]\nextra-index-url = {evil}\nfind-links = "
+                    f"{world.index.root / 'evil' / 'simple' / 'files'}\ntimeout = 30\n")
+    env = {k: v for k, v in world.env.items() if k != "PIP_CONFIG_FILE"}
+    env["PIP_EXTRA_INDEX_URL"] = evil
+    code, data, err = world.run(env=env)
+    assert code == 0, err
+    _assert_healthy(world)  # torch.EVIL is False
+    assert not [r for r in world.index.requests if r.startswith("/evil/")]
+    notes = " ".join(data["result"]["notes"])
+    assert "extra-index-url" in notes and "PIP_EXTRA_INDEX_URL" in notes and "find-links" in notes
+
+
+def test_missing_wheel_fails_with_step_tool_line_and_fix(world: SetupWorld) -> None:
+    world.extra_args = ["--index-url", world.index.url("whl/cu126")]  # has no +cpu build
+    code, data, err = world.run()
+    assert code == 1
+    assert world.states(data)["install_torch"] == "failed"
+    assert world.states(data)["verify"] == "not-run"
+    assert "Install torch" in err and "does not have the planned package" in err
+    assert "tool said: ERROR: No matching distribution found for torch==" in err
+    assert "fix:" in err
+
+
+@pytest.mark.parametrize("kind", ["conda", "mamba", "micromamba"])
+def test_setup_through_each_conda_tool(world: SetupWorld, kind: str) -> None:
+    exe = install_condatool(world.tmp / "bin", kind)
+    root = world.tmp / "root"
+    (root / "conda-meta").mkdir(parents=True)
+    log = world.tmp / "calls.log"
+    world.env.update(PATH=f"{exe.parent}{os.pathsep}{world.env['PATH']}",
+                     FAKE_CONDA_ROOT=str(root), FAKE_CONDA_LOG=str(log))
+    code, data, err = world.run()
+    assert code == 0, err
+    assert data["result"]["engine"]["kind"] == kind
+    assert data["result"]["location"]["prefix"] == str(root / "envs" / "pt")
+    calls = [json.loads(line) for line in log.read_text().splitlines()]
+    create = [c for c in calls if c[1] == "create"]
+    assert create == [[kind, "create", "-y", "-n", "pt", "--override-channels", "-c",
+                       world.channel.as_uri(), "python=3.12", "pip", *create[0][10:]]]
+    assert "jupyterlab" in create[0] and "lightning" not in create[0]
+    log.unlink()
+    code, data, err = world.run()
+    assert code == 0, err
+    calls = [json.loads(line)[1] for line in log.read_text().splitlines()]
+    assert set(calls) == {"env"}  # only `env list --json`: nothing created or installed
+    shutil.rmtree(root / "envs")
