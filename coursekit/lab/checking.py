@@ -208,9 +208,10 @@ def decide(spec: LabSpec, expected: tuple[ExpectedCheck, ...], events: list[dict
         return error(f"the grader of lab {spec.number} failed: {fatal.get('message')}",
                      "This is not your fault. Update coursekit, or tell your instructor.")
     if not any(e.get("e") == "ready" for e in events):
-        why = _death_message(outcome, spec.timeout_s, spec.memory_mb)
-        return error(f"the course environment's Python {why.split(':')[0]} before it could grade "
-                     "(your code had not run yet).", env_fix)
+        why = ("took longer than the time limit" if outcome.timed_out
+               else f"stopped (exit status {outcome.returncode})")
+        return error(f"the course environment's Python {why} before it could grade; your code "
+                     "had not run yet.", env_fix)
     loaded = next((e for e in events if e.get("e") == "loaded"), None)
     if loaded is None and forged is False and not outcome.timed_out:
         return error("the grader stopped while loading.", "Update coursekit, or tell your instructor.")
@@ -227,6 +228,9 @@ def decide(spec: LabSpec, expected: tuple[ExpectedCheck, ...], events: list[dict
         if r is None:
             if c.name == running:
                 msg = "your code " + _death_message(outcome, spec.timeout_s, spec.memory_mb)
+                if outcome.output_bytes > 1_000_000:
+                    msg += (f" It also printed {outcome.output_bytes / 1e6:.0f} MB of output "
+                            "(only the last lines are kept).")
             else:
                 msg = f"not run: check '{running}' did not finish" if running else "not run"
             checks.append(CheckOutcome(c.name, c.title, False, 0, c.points, msg))
