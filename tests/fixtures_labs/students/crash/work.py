@@ -1,0 +1,4 @@
+"""Crashes the interpreter (SIGSEGV) while being imported."""
+import ctypes
+
+ctypes.string_at(0)

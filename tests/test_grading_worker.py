@@ -1,0 +1,148 @@
+"""End to end: ``grade()`` runs the fixture course's grader in a real sandboxed worker
+(the test interpreter, which has torch) against student code that misbehaves in every
+way the issue lists. Each case spawns one worker (~1 s for ``import torch``)."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from coursekit.errors import ExitCode
+from coursekit.grading.sandbox import TAIL_BYTES
+from coursekit.lab.checking import GradeReport, Status, grade
+from coursekit.lab.manifest import LabSpec, discover_labs
+from tests.labhelpers import FIXTURE_COURSE, FIXTURE_STUDENTS
+
+pytest.importorskip("torch")
+pytestmark = [pytest.mark.torch, pytest.mark.slow, pytest.mark.realtool]
+
+FIXTURE, BROKEN = discover_labs(FIXTURE_COURSE)
+
+
+def _folder(tmp_path: Path, source: Path) -> Path:
+    folder = tmp_path / "lab01-fixture"
+    folder.mkdir()
+    shutil.copy(source, folder / "work.py")
+    return folder
+
+
+def _grade(tmp_path: Path, student: str, spec: LabSpec = FIXTURE, **limits: float) -> GradeReport:
+    source = (FIXTURE_COURSE / "01-fixture" / student / "work.py" if student in ("starter", "solution")
+              else FIXTURE_STUDENTS / student / "work.py")
+    folder = _folder(tmp_path, source)
+    return grade(dataclasses.replace(spec, **limits), folder, sys.executable)
+
+
+def _messages(report: GradeReport) -> str:
+    return "\n".join(f"{c.name}: {c.message}" for c in report.checks)
+
+
+def test_solution_passes_with_score_and_figure(tmp_path: Path) -> None:
+    events: list[str] = []
+    folder = _folder(tmp_path, FIXTURE_COURSE / "01-fixture" / "solution" / "work.py")
+    report = grade(FIXTURE, folder, sys.executable, on_event=lambda e: events.append(e["e"]))
+    assert report.status is Status.PASSED, _messages(report)
+    assert (report.score, report.max_score, report.exit_code) == (5, 5, ExitCode.OK)
+    assert report.figures == ("fixture.png",) and (folder / "figures" / "fixture.png").is_file()
+    assert events[0] == "ready" and events.count("begin") == 3 and events[-1] == "done"
+    assert not (folder / "__pycache__").exists(), "the worker runs with -B"
+
+
+def test_starter_is_not_yet(tmp_path: Path) -> None:
+    report = _grade(tmp_path, "starter")
+    assert report.status is Status.NOT_YET and report.exit_code == ExitCode.FAILED
+    assert report.score == 1 and "NotImplementedError" in _messages(report)
+
+
+@pytest.mark.parametrize(("student", "words"), [
+    ("wrong-answer", "returned 41, not 42"),
+    ("sys-exit-at-import", "called sys.exit(3) while being imported"),
+    ("syntax-error", "line 1: syntax error"),
+    ("nan", "NaN"),
+    ("crash", "crashed the Python interpreter (SIGSEGV)"),
+    ("os-exit-in-check", "ended the grading process"),
+    ("patch-torch", "replaced torch.isfinite"),
+    ("patch-grader", "replaced coursekit.grading.api.CheckFailed"),
+    ("forge-results", "tampered with"),
+])
+def test_misbehaving_student_code_gets_a_clear_verdict(tmp_path: Path, student: str,
+                                                       words: str) -> None:
+    if student in ("forge-results", "crash") and not sys.platform.startswith("linux"):
+        pytest.skip("uses /proc or a Linux signal")
+    report = _grade(tmp_path, student)
+    assert report.status is Status.NOT_YET, (report.problem, _messages(report))
+    assert report.exit_code == ExitCode.FAILED
+    assert not report.passed and report.score < report.max_score
+    assert words in _messages(report), _messages(report)
+
+
+@pytest.mark.timeout(90)
+def test_endless_loop_is_killed_with_its_children(tmp_path: Path) -> None:
+    report = _grade(tmp_path, "hang-with-child", timeout_s=4)
+    assert report.status is Status.NOT_YET
+    by_name = {c.name: c.message for c in report.checks}
+    assert "did not finish within the lab's time limit of 4 s" in by_name["answer_is_42"]
+    assert "not run" in by_name["tensor_is_finite"]
+    pid = int((tmp_path / "lab01-fixture" / "child.pid").read_text())
+    for _ in range(50):  # the kill is synchronous; allow the kernel a moment to reap
+        if not _alive(pid):
+            break
+        time.sleep(0.1)
+    assert not _alive(pid), "the student's child process survived the kill"
+
+
+def _alive(pid: int) -> bool:
+    import psutil
+
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+@pytest.mark.timeout(90)
+def test_memory_hog_is_stopped(tmp_path: Path) -> None:
+    report = _grade(tmp_path, "memory-hog", memory_mb=700)
+    assert report.status is Status.NOT_YET
+    assert "memory cap of 700 MB" in _messages(report), _messages(report)
+
+
+def test_output_flood_is_capped_and_the_verdict_stays_right(tmp_path: Path) -> None:
+    report = _grade(tmp_path, "flood-then-answer")
+    assert report.status is Status.PASSED, _messages(report)
+    assert 0 < len(report.output_tail) <= TAIL_BYTES
+
+
+def test_broken_grader_is_an_error_not_the_students_fault(tmp_path: Path) -> None:
+    folder = _folder(tmp_path, FIXTURE_COURSE / "02-broken-grader" / "solution" / "work.py")
+    report = grade(BROKEN, folder, sys.executable)
+    assert report.status is Status.ERROR and report.exit_code == ExitCode.ENVIRONMENT
+    assert "grader failed" in (report.problem or "") and "NameError" in (report.problem or "")
+    assert "not your fault" in (report.fix or "")
+
+
+def test_python_without_torch_is_an_environment_error(tmp_path: Path) -> None:
+    python = Path(os.environ.get("PYENV_ROOT", "/root/.pyenv")) / "versions/3.12.1/bin/python3.12"
+    if not python.is_file():
+        pytest.skip("Python 3.12.1 (no torch) not installed")
+    folder = _folder(tmp_path, FIXTURE_COURSE / "01-fixture" / "solution" / "work.py")
+    report = grade(FIXTURE, folder, str(python))
+    assert report.status is Status.ERROR and report.exit_code == ExitCode.ENVIRONMENT
+    assert "torch could not be imported" in (report.problem or "")
+    assert "coursekit doctor" in (report.fix or "")
+
+
+def test_python_that_dies_at_start_is_an_environment_error(tmp_path: Path) -> None:
+    from tests.helpers import make_fake_exe
+
+    python = make_fake_exe(tmp_path / "bin", "python", "echo 'fatal: broken env' >&2\nexit 1\n")
+    folder = _folder(tmp_path, FIXTURE_COURSE / "01-fixture" / "solution" / "work.py")
+    report = grade(FIXTURE, folder, str(python))
+    assert report.status is Status.ERROR and "your code had not run yet" in (report.problem or "")
+    assert "broken env" in report.output_tail
