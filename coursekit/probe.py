@@ -342,16 +342,22 @@ def torch_child() -> int:
     return 0
 
 
-def run_child(timeout: float) -> dict:
-    """Run the torch child with a time limit; merge whatever stages it reported."""
+def start_child():
+    """Start the torch child (its ``import torch`` overlaps the metadata scan); None on failure."""
     argv = [sys.executable, os.path.abspath(__file__), "--torch-child"]
-    torch = {"status": "not-run", "stages": []}
-    imports = {}
     try:
-        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 stdin=subprocess.DEVNULL)
     except OSError as exc:
-        torch.update(status="crashed", error=_error(exc))
+        return exc
+
+
+def run_child(proc, timeout: float) -> dict:
+    """Wait for the torch child with a time limit; merge whatever stages it reported."""
+    torch = {"status": "not-run", "stages": []}
+    imports = {}
+    if isinstance(proc, BaseException):
+        torch.update(status="crashed", error=_error(proc))
         return {"torch": torch, "imports": imports}
     timed_out = False
     try:
@@ -385,6 +391,8 @@ def run_child(timeout: float) -> dict:
 
 def collect(timeout: float) -> dict:
     """The whole probe object."""
+    started = time.monotonic()
+    child = start_child()
     py = python_facts()
     report = {"probe_schema": PROBE_SCHEMA, "python": py}
     for key, fn, args in (("distributions", distribution_facts, (py["user_site"],)),
@@ -394,7 +402,7 @@ def collect(timeout: float) -> dict:
             report[key] = fn(*args)
         except Exception as exc:  # noqa: BLE001 - a broken section is a fact, not a crash
             report[key] = {"error": _error(exc)}
-    report.update(run_child(timeout))
+    report.update(run_child(child, max(1.0, timeout - (time.monotonic() - started))))
     report["env"] = {k: os.environ.get(k) for k in _ENV_KEYS}
     return report
 
