@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import socket
 import sys
@@ -109,13 +108,6 @@ def test_invalid_env_spec_is_exit_2(tmp_path: Path) -> None:
 def test_macos_intel_is_exit_3() -> None:
     result = run_cli(["setup", "--dry-run", "--os", "macos", "--arch", "x86_64"])
     assert result.code == ExitCode.ENVIRONMENT and "Intel Macs" in result.stderr
-
-
-@pytest.mark.skipif(importlib.util.find_spec("coursekit.setup_run") is not None,
-                    reason="the executor exists; its own tests cover setup without --dry-run")
-def test_without_dry_run_says_execution_is_not_available() -> None:
-    result = run_cli(["setup"])
-    assert result.code == ExitCode.ENVIRONMENT and "--dry-run" in result.stderr
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="detection of a Linux machine")

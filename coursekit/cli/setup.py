@@ -2,16 +2,14 @@
 
 Thin adapter: parse the flags into a :class:`~coursekit.planner.SetupRequest`, build the plan
 (:func:`coursekit.planner.build_plan`), then render it (``--dry-run``) or hand it to the
-executor (:mod:`coursekit.setup_run`, when present).
+executor (:mod:`coursekit.setup_run`).
 """
 
 from __future__ import annotations
 
-import importlib.util
-
 import click
 
-from coursekit.errors import EnvironmentProblem, ExitCode
+from coursekit.errors import ExitCode
 
 
 @click.command()
@@ -67,10 +65,6 @@ def setup(app: object, dry_run: bool, as_json: bool, os_name: str | None, arch: 
     if dry_run:
         render_plan(console, plan, as_json=as_json)
         return ExitCode.OK
-    if importlib.util.find_spec("coursekit.setup_run") is None:
-        raise EnvironmentProblem(
-            "carrying out the plan is not available in this version of coursekit yet.",
-            "Run `coursekit setup --dry-run` and paste its commands in order.")
     from coursekit import setup_run
 
     result: int = setup_run.execute_plan(plan, app=app, as_json=as_json, options=options)
