@@ -84,3 +84,11 @@ def test_broken_driver_is_only_a_warning_for_a_cpu_build() -> None:
 def test_fixture_texts_are_used(tmp_path: Path) -> None:
     facts = finding_facts("windows-dll-error")
     assert "fbgemm.dll" in facts.probe.data["torch"]["error"]["message"]  # type: ignore[union-attr]
+
+
+def test_readme_documents_every_finding_id(repo_root: Path) -> None:
+    readme = (repo_root / "README.md").read_text(encoding="utf-8")
+    start, end = readme.index("<!-- section:doctor -->"), readme.index("<!-- /section:doctor -->")
+    section = readme[start:end]
+    missing = [e.id for e in CATALOGUE if f"| `{e.id}` | {e.severity} | {e.category} |" not in section]
+    assert not missing, f"README's doctor section lacks: {missing}"
