@@ -189,10 +189,24 @@ def detect_amd(runner: Runner = run_tool, env: Mapping[str, str] | None = None, 
             targets = list(dict.fromkeys(targets))  # rocminfo names each agent more than once
         if targets:
             break
+    override = override_gfx(tool_env.get("HSA_OVERRIDE_GFX_VERSION", ""))
+    if targets and override:
+        # ROCm then loads kernels for the override target (ROCm/legacy-rocm-build#2353).
+        notes.append(f"HSA_OVERRIDE_GFX_VERSION makes ROCm treat {', '.join(targets)} as {override}")
+        targets = [override] * len(targets)
     gpus = tuple(GpuInfo(vendor="amd", name=gfx, gfx=gfx, index=i) for i, gfx in enumerate(targets))
     version_file = root / "opt/rocm/.info/version"
     rocm = version_file.read_text(encoding="utf-8").strip() if version_file.is_file() else None
     return AmdDetection(gpus, rocm or None, tuple(notes))
+
+
+def override_gfx(value: str) -> str | None:
+    """``HSA_OVERRIDE_GFX_VERSION`` ``"10.3.0"`` -> ``"gfx1030"`` (stepping in hex: 9.0.10 -> gfx90a)."""
+    parts = value.strip().split(".")
+    if len(parts) != 3 or not all(p.isdigit() for p in parts):
+        return None
+    major, minor, step = (int(p) for p in parts)
+    return f"gfx{major}{minor}{step:x}"
 
 
 def _os_name(system: str) -> str:

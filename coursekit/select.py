@@ -248,21 +248,41 @@ def _for_amd(matrix: Matrix, host: HostInfo, python: str,
         return _cpu(host, python, candidates, head, [
             f"CPU build although this machine has an AMD GPU ({', '.join(gfx)}): PyTorch's ROCm wheels "
             "are Linux x86_64 only (astral-sh/uv#17380). To use the GPU, run the course under Linux."])
-    for release, version in candidates:
-        fits = [v for v in release.variants_for("linux-x86_64") if v.kind == "rocm"
-                and set(gfx) <= set(matrix.rocm_targets.get(v.backend, ()))]
-        if fits:
-            best = max(fits, key=lambda v: tuple(int(p) for p in v.backend[4:].split(".")))
+    # Every GPU covered, newest release first; failing that, the most GPUs (an APU's iGPU beside
+    # a discrete card is often the one left out: lemonade-sdk/lemonade#2296).
+    for need_all in (True, False):
+        for release, version in candidates:
+            best = _best_rocm(matrix, release, gfx, need_all)
+            if best is None:
+                continue
+            covered = [g for g in gfx if g in matrix.rocm_targets[best.backend]]
             reasons = head or [f"torch {version.torch}: the newest release in the matrix that serves this GPU"]
-            reasons.append(f"{best.backend} has kernels for {', '.join(gfx)} (gfx list from uv's "
-                           "LINUX_AMD_GPU_DRIVERS); the newest ROCm of torch " + release.line)
+            reasons.append(f"{best.backend} has kernels for {', '.join(covered)} (gfx lists from uv's "
+                           f"LINUX_AMD_GPU_DRIVERS); the newest ROCm of torch {release.line} that does")
             warnings = [] if release is candidates[0][0] else [
-                f"torch {version.torch}, not the newest {candidates[0][1].torch}: its ROCm builds lack {', '.join(gfx)}."]
+                f"torch {version.torch}, not the newest {candidates[0][1].torch}: its ROCm builds lack "
+                f"{', '.join(gfx)}."]
+            missing = [g for g in gfx if g not in covered]
+            if missing:
+                warnings.append(f"no ROCm build covers every AMD GPU: {best.backend} has no kernels for "
+                                f"{', '.join(missing)} (an integrated GPU?). Hide it with HIP_VISIBLE_DEVICES.")
             return _found(release, version, best, host, reasons, warnings)
     return _cpu(host, python, candidates, head, [
         f"CPU build although this machine has an AMD GPU: no ROCm build of torch has kernels for "
         f"{', '.join(gfx)}. If it is close to a supported target, HSA_OVERRIDE_GFX_VERSION (e.g. 10.3.0 "
         "for gfx1031) can make it work (ROCm/legacy-rocm-build#2353); then pass --backend rocmX.Y."])
+
+
+def _best_rocm(matrix: Matrix, release: Release, gfx: list[str], need_all: bool) -> Variant | None:
+    """The ROCm variant of ``release`` covering every gfx (or, without ``need_all``, the most)."""
+    def count(v: Variant) -> int:
+        return len(set(gfx) & set(matrix.rocm_targets.get(v.backend, ())))
+
+    rocm = [v for v in release.variants_for("linux-x86_64") if v.kind == "rocm" and count(v)]
+    fits = [v for v in rocm if count(v) == len(gfx)] if need_all else rocm
+    if not fits:
+        return None
+    return max(fits, key=lambda v: (count(v), tuple(int(p) for p in v.backend[4:].split("."))))
 
 
 def _macos(host: HostInfo, python: str, candidates: list[tuple[Release, TorchVersion]],

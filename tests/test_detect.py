@@ -136,6 +136,14 @@ def test_amd_from_rocm_agent_enumerator(tmp_path: Path) -> None:
     assert found.rocm_version == "6.4.1-120"
 
 
+def test_hsa_override_changes_the_target(tmp_path: Path) -> None:
+    make_fake_exe(tmp_path / "bin", "rocm_agent_enumerator", "printf 'gfx000\\ngfx1031\\n'\n")
+    found = detect_amd(env={**env_for(tmp_path / "bin"), "HSA_OVERRIDE_GFX_VERSION": "10.3.0"}, root=tmp_path)
+    assert [g.gfx for g in found.gpus] == ["gfx1030"]
+    assert any("HSA_OVERRIDE_GFX_VERSION" in n for n in found.notes)
+    assert detect.override_gfx("9.0.10") == "gfx90a" and detect.override_gfx("garbage") is None
+
+
 def test_amd_falls_back_to_rocminfo(tmp_path: Path) -> None:
     rocminfo = ("printf '*******\\nAgent 1\\n  Name:                    AMD Ryzen 9\\n*******\\n"
                 "Agent 2\\n  Name:                    gfx1030\\n  Marketing Name:          "

@@ -69,6 +69,11 @@ TABLE = [
     ("AMD gfx1100", linux(GpuInfo("amd", "gfx1100", gfx="gfx1100")), "2.14.0+rocm7.2", "rocm7.2", None),
     ("AMD gfx1036 (no build)", linux(GpuInfo("amd", "gfx1036", gfx="gfx1036")), "2.14.0+cpu", "cpu",
      "HSA_OVERRIDE_GFX_VERSION"),
+    ("AMD iGPU gfx1036 + dGPU gfx1100", linux(GpuInfo("amd", "gfx1036", gfx="gfx1036"),
+                                              GpuInfo("amd", "gfx1100", gfx="gfx1100", index=1)),
+     "2.14.0+rocm7.2", "rocm7.2", "HIP_VISIBLE_DEVICES"),
+    ("AMD Strix Halo gfx1151", linux(GpuInfo("amd", "gfx1151", gfx="gfx1151")),
+     "2.14.0+rocm7.2", "rocm7.2", None),
     ("no GPU", linux(), "2.14.0+cpu", "cpu", None),
     ("Linux arm64, no GPU", HostInfo("linux", "arm64"), "2.14.0", "cpu", None),
     ("Linux arm64 GB10 sm_121, driver 580", HostInfo("linux", "arm64", gpus=(nv("12.1", "580.95.05", "GB10"),)),
@@ -121,6 +126,12 @@ def test_pin_that_cannot_serve_the_gpu_gives_cpu_with_the_fix() -> None:
     plan = decide(linux(nv("12.0", "570.133.07", "RTX 5090")), torch="2.14")
     assert plan.torch.backend == "cpu"
     assert warned(plan, "CPU build although", "install NVIDIA driver >= 580")
+
+
+def test_amd_pin_without_that_gfx_is_cpu_with_a_hint() -> None:
+    plan = decide(linux(GpuInfo("amd", "gfx1151", gfx="gfx1151")), torch="2.10")
+    assert plan.torch.version == "2.10.0+cpu"
+    assert warned(plan, "CPU build although this machine has an AMD GPU", "gfx1151")
 
 
 def test_pascal_driver_fix_names_the_r580_branch() -> None:
