@@ -236,6 +236,16 @@ def is_wsl(env: Mapping[str, str], root: Path = Path("/")) -> bool:
     return (root / WSL_LIB / "nvidia-smi").is_file()
 
 
+def is_jetson(root: Path = Path("/")) -> bool:
+    """NVIDIA Jetson (L4T): ``/etc/nv_tegra_release`` or a ``-tegra`` kernel (torch-wheels.md §9 rule 6)."""
+    if (root / "etc/nv_tegra_release").is_file():
+        return True
+    try:
+        return "tegra" in (root / "proc/sys/kernel/osrelease").read_text(encoding="utf-8").lower()
+    except OSError:
+        return False
+
+
 def detect_host(runner: Runner = run_tool, env: Mapping[str, str] | None = None, *,
                 python: str = "3.12", system: str | None = None, machine: str | None = None,
                 mac_version: str | None = None, root: Path = Path("/")) -> HostInfo:
@@ -256,5 +266,7 @@ def detect_host(runner: Runner = run_tool, env: Mapping[str, str] | None = None,
         amd = detect_amd(runner, environ, root=root)
         gpus, rocm = gpus + amd.gpus, amd.rocm_version
         notes.extend(amd.notes)
+    jetson = os_name == "linux" and arch == "arm64" and is_jetson(root)
     return HostInfo(os=os_name, arch=arch, python=python, macos_version=macos, wsl=wsl, gpus=gpus,
-                    cuda_driver_api=cuda, rocm_version=rocm, detected=True, notes=tuple(notes))
+                    cuda_driver_api=cuda, rocm_version=rocm, detected=True, notes=tuple(notes),
+                    jetson=jetson)

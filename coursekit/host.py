@@ -38,3 +38,4 @@ class HostInfo:
     rocm_version: str | None = None
     detected: bool = True  # False when described by --os/--gpu-* flags
     notes: tuple[str, ...] = field(default_factory=tuple)  # what detection saw and could not use
+    jetson: bool = False  # NVIDIA Jetson (L4T): PyTorch's aarch64 CUDA wheels (SBSA) do not run there

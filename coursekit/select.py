@@ -91,6 +91,11 @@ def select_torch(matrix: Matrix, host: HostInfo, *, python: str, torch: str | No
         return _forced(matrix, host, python, candidates, backend, head, backend_source)
     if host.os == "macos":
         return _macos(host, python, candidates, head)
+    if host.jetson:
+        return _cpu(host, python, candidates, head, [
+            "CPU build on an NVIDIA Jetson: PyTorch's aarch64 CUDA wheels are SBSA builds that do not run "
+            "on Jetson's L4T (bitsandbytes-foundation/bitsandbytes#1941). For the GPU, install NVIDIA's "
+            "Jetson wheels (Jetson AI Lab) into the env instead of step 2."])
     if nvidia_gpus(host):
         return _for_nvidia(matrix, host, python, candidates, head)
     if amd_gpus(host):

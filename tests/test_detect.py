@@ -127,6 +127,15 @@ def test_wsl_from_kernel_release(tmp_path: Path) -> None:
     assert detect.is_wsl({"WSL_DISTRO_NAME": "Ubuntu"}, tmp_path / "nothing") is True
 
 
+def test_jetson_is_recognised(tmp_path: Path) -> None:
+    (tmp_path / "etc").mkdir()
+    (tmp_path / "etc/nv_tegra_release").write_text("# R36 (release), REVISION: 4.3\n")
+    (tmp_path / "empty").mkdir()
+    host = detect_host(env=env_for(tmp_path / "empty"), system="Linux", machine="aarch64", root=tmp_path)
+    assert host.jetson and host.arch == "arm64"
+    assert not detect_host(env=env_for(tmp_path / "empty"), system="Linux", machine="x86_64", root=tmp_path).jetson
+
+
 def test_amd_from_rocm_agent_enumerator(tmp_path: Path) -> None:
     make_fake_exe(tmp_path / "bin", "rocm_agent_enumerator", "printf 'gfx000\\ngfx1100\\n'\n")
     (tmp_path / "root/opt/rocm/.info").mkdir(parents=True)

@@ -78,6 +78,8 @@ TABLE = [
     ("Linux arm64, no GPU", HostInfo("linux", "arm64"), "2.14.0", "cpu", None),
     ("Linux arm64 GB10 sm_121, driver 580", HostInfo("linux", "arm64", gpus=(nv("12.1", "580.95.05", "GB10"),)),
      "2.14.0+cu130", "cu130", None),
+    ("Jetson Orin (L4T), arm64", HostInfo("linux", "arm64", jetson=True, gpus=(nv("8.7", "540.4.0", "Orin"),)),
+     "2.14.0", "cpu", "Jetson"),
     ("WSL Ampere, Windows driver 581", linux(nv("8.6", "581.57", "RTX 3080"), wsl=True), "2.14.0+cu130",
      "cu130", None),
     ("WSL Ampere, Windows driver 537.58", linux(nv("8.6", "537.58", "RTX 3080"), wsl=True), "2.14.0+cu126",
