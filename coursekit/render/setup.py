@@ -66,6 +66,11 @@ def render_plan(console: Console, plan: Plan, *, as_json: bool = False) -> None:
     source = torch.index_url or "PyPI"
     console.print(f"  env '{plan.env_name}': Python {plan.python} with {plan.engine}; "
                   f"torch {torch.version} ({torch.backend}) from {source}")
+    if plan.warnings:
+        console.print()
+        console.print(console.style("Warnings:", "yellow", "bold"))
+        for warning in plan.warnings:
+            console.print(f"  ! {console.style(warning, 'yellow')}")
     console.print()
     console.print(console.style("Steps (paste them in order):", "bold"))
     for number, step in enumerate(plan.steps, 1):
@@ -78,8 +83,3 @@ def render_plan(console: Console, plan: Plan, *, as_json: bool = False) -> None:
     console.print(console.style("Why:", "bold"))
     for reason in plan.reasons:
         console.print(f"  - {reason}")
-    if plan.warnings:
-        console.print()
-        console.print(console.style("Warnings:", "yellow", "bold"))
-        for warning in plan.warnings:
-            console.print(f"  ! {console.style(warning, 'yellow')}")
