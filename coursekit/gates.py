@@ -158,7 +158,7 @@ def driver_fix(matrix: Matrix, release: Release, host: HostInfo, python: str) ->
     if not options:
         return None
     _, minimum, backend = min(options)
-    text = f"install NVIDIA driver >= {minimum} to get torch {release.latest.torch}+{backend}"
+    text = f"install NVIDIA driver >= {minimum} (for torch {release.latest.torch}+{backend})"
     pre_turing = [g for g in nvidia_gpus(host) if g.compute_capability
                   and parse_cc(g.compute_capability) < parse_cc(matrix.pre_turing_below_cc)]
     if pre_turing:
