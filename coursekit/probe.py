@@ -58,14 +58,14 @@ import sys
 if sys.path and sys.path[0] and __name__ == "__main__":
     sys.path.pop(0)
 
-import json  # noqa: E402
-import os  # noqa: E402
-import platform  # noqa: E402
-import site  # noqa: E402
-import struct  # noqa: E402
-import subprocess  # noqa: E402
-import time  # noqa: E402
-import traceback  # noqa: E402
+import json
+import os
+import platform
+import site
+import struct
+import subprocess
+import time
+import traceback
 
 PROBE_SCHEMA = 1
 MARK = "@@coursekit-probe@@ "
@@ -93,7 +93,7 @@ def python_facts() -> dict:
         user_site = None
     return {
         "executable": sys.executable,
-        "version": "%d.%d.%d" % sys.version_info[:3],
+        "version": "{}.{}.{}".format(*sys.version_info[:3]),
         "implementation": platform.python_implementation(),
         "bits": struct.calcsize("P") * 8,
         "machine": platform.machine(),
@@ -140,7 +140,7 @@ def distribution_facts(user_site) -> dict:
     for dist in metadata.distributions():
         try:
             name = _norm(dist.metadata["Name"] or "")
-        except Exception:  # noqa: BLE001 - a broken METADATA file is skipped
+        except Exception:  # noqa: BLE001, S112 - a broken METADATA file is skipped, not fatal
             continue
         if name.startswith("nvidia-"):
             nvidia += 1
@@ -262,7 +262,7 @@ def _cuda_facts(torch) -> dict:
         try:
             major, minor = torch.cuda.get_device_capability(i)
             facts["devices"].append({"index": i, "name": torch.cuda.get_device_name(i),
-                                     "capability": "%d.%d" % (major, minor)})
+                                     "capability": f"{major}.{minor}"})
         except BaseException as exc:  # noqa: BLE001
             facts["cuda_error"] = _error(exc)["message"]
     return facts

@@ -177,7 +177,7 @@ def _convert(hint: Any, value: Any, where: str) -> Any:
 def from_data(cls: type[T], data: Any, where: str = "facts") -> T:
     """Build dataclass ``cls`` from JSON values; ValueError names the first bad field."""
     if not isinstance(data, dict):
-        raise ValueError(f"{where}: expected an object, got {type(data).__name__}")
+        raise TypeError(f"{where}: expected an object, got {type(data).__name__}")
     hints = typing.get_type_hints(cls)
     kwargs: dict[str, Any] = {}
     for f in dataclasses.fields(cls):  # type: ignore[arg-type]

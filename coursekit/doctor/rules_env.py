@@ -20,7 +20,7 @@ def check_failed(v: View) -> list[Finding]:
             continue
         if run.name == "probe" and run.status == "timeout":
             continue  # probe-timeout says it better
-        what = ("timed out after %g s" % run.timeout_s) if run.status == "timeout" else "crashed"
+        what = f"timed out after {run.timeout_s:g} s" if run.status == "timeout" else "crashed"
         first = (run.error or "").splitlines()[0] if run.error else ""
         f = finding("check-failed", f"The {run.name} check itself failed ({what})",
                     first or what, "Run `coursekit --debug doctor -v` and send the output to your "

@@ -112,8 +112,8 @@ def fact_lines(cat: str, facts: Facts, v: View) -> list[str]:
         p = facts.platform
         lines += [f"coursekit runs on Python {p.coursekit_python}"]
         if v.py:
-            lines += [f"env Python {v.py.get('version')} {v.py.get('bits')}-bit {v.py.get('machine')} "
-                      f"at {v.py.get('executable')}"]
+            lines.append(f"env Python {v.py.get('version')} {v.py.get('bits')}-bit "
+                         f"{v.py.get('machine')} at {v.py.get('executable')}")
         if p.apple_silicon is not None:
             lines.append(f"Apple silicon: {p.apple_silicon}")
     elif cat == "gpu" and facts.gpu:

@@ -154,3 +154,31 @@ def test_kernelspecs_are_read_with_their_interpreters(tmp_path: Path) -> None:
     assert kernels[("python3", "user")].same_env is False
     assert kernels[("old", "user")].argv0_exists is False
     assert kernels[("python3", "env")].same_env is True
+
+
+def test_a_hanging_nvidia_smi_becomes_a_finding_and_the_rest_reports(tmp_path: Path) -> None:
+    make_fake_exe(tmp_path / "bin", "nvidia-smi", "exec sleep 5\n")
+    environ = _environ(tmp_path)
+    facts = collect_facts(CollectOptions(python=Path(sys.executable), environ=environ,
+                                         timeouts={"gpu": 0.5}, probe_timeout_s=60))
+    runs = {r.name: r.status for r in facts.checks}
+    assert runs["gpu"] == "timeout" and runs["probe"] == "ok" and runs["platform"] == "ok"
+    from coursekit.doctor.report import make_report
+    from coursekit.doctor.service import exit_code
+
+    report = make_report(facts)
+    failed = [f for f in report.findings if f.id == "check-failed"]
+    assert failed and failed[0].category == "gpu" and "timed out after 0.5 s" in failed[0].title
+    assert exit_code(report) in (ExitCode.ENVIRONMENT, ExitCode.FAILED)
+
+
+def test_a_broken_interpreter_is_an_error_finding(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    broken = make_fake_exe(tmp_path / "env" / "bin", "python",
+                           "echo 'Fatal Python error: init_fs_encoding: failed to get the Python codec' >&2\n"
+                           "exit 1\n")
+    for key, value in _environ(tmp_path).items():
+        monkeypatch.setenv(key, value)
+    result = run_cli(["doctor", "--python", str(broken)])
+    assert result.code == ExitCode.FAILED, result.stdout + result.stderr
+    assert "The env's Python cannot run the probe (crashed)" in result.stdout
+    assert "init_fs_encoding" in result.stdout

@@ -92,3 +92,30 @@ def test_readme_documents_every_finding_id(repo_root: Path) -> None:
     section = readme[start:end]
     missing = [e.id for e in CATALOGUE if f"| `{e.id}` | {e.severity} | {e.category} |" not in section]
     assert not missing, f"README's doctor section lacks: {missing}"
+
+
+def test_pascal_on_a_cu128_build_is_caught_although_cuda_is_available() -> None:
+    # GTX 1080 Ti (sm_61) with 2.11.0+cu128 (sm_75 ... sm_120): is_available() says True,
+    # every kernel launch fails (astral-sh/uv#14742, torch-wheels.md §10).
+    from coursekit.doctor.facts import Facts, from_data
+    from tests.doctor.fixtures import healthy_data, merge
+
+    gpu = {"vendor": "nvidia", "name": "NVIDIA GeForce GTX 1080 Ti", "driver_version": "580.95.05",
+           "compute_capability": "6.1", "gfx": None, "memory_mib": 11264, "index": 0}
+    data = merge(healthy_data("gpu_linux"), {"gpu": {"gpus": [gpu]}, "probe": {"data": {"torch": {
+        "version": "2.11.0+cu128", "cuda": "12.8", "cuda_available": True,
+        "arch_list": ["sm_75", "sm_80", "sm_86", "sm_90", "sm_100", "sm_120"],
+        "devices": [{"index": 0, "name": "NVIDIA GeForce GTX 1080 Ti", "capability": "6.1"}],
+        "cuda_op": {"ok": True, "error": None}}}}})
+    found = {f.id: f for f in diagnose(from_data(Facts, data))}
+    assert "GTX 1080 Ti (sm_61)" in found["gpu-arch-unsupported"].title
+    assert "--backend cu126" in (found["gpu-arch-unsupported"].fix or "")
+
+
+def test_same_major_cubins_and_ptx_cover_newer_gpus() -> None:
+    from coursekit.doctor.advice import covers
+
+    assert covers(["sm_80", "sm_86"], "8.9")  # Ada runs sm_86 cubins
+    assert not covers(["sm_75", "sm_80"], "6.1")
+    assert covers(["sm_90", "compute_90"], "12.0")  # PTX JIT
+    assert not covers(["sm_90a"], "9.1") and covers(["sm_90a"], "9.0")

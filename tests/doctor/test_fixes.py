@@ -42,7 +42,7 @@ def test_reinstall_runs_uninstall_then_one_index_install_with_hardened_pip() -> 
     outcomes = apply_fixes(actions, lambda a: True, runner=runner,
                            environ={"PATH": "/usr/bin", "PIP_EXTRA_INDEX_URL": "https://evil.example/simple"})
     assert [o.ok for o in outcomes] == [True]
-    (uninstall, env1), (install, env2) = runner.calls
+    (uninstall, _env1), (install, env2) = runner.calls
     assert uninstall[-4:] == ["-y", "torch", "torchvision", "torchaudio"]
     assert install[install.index("--index-url") + 1] == "https://download.pytorch.org/whl/cu130"
     assert env2["PIP_CONFIG_FILE"] == os.devnull and "PIP_EXTRA_INDEX_URL" not in env2
