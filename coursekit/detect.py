@@ -27,7 +27,7 @@ from coursekit.proc import Runner, ToolResult, run_tool, which
 SMI_TIMEOUT_S: Final = 15.0
 ROCM_TIMEOUT_S: Final = 15.0
 WSL_LIB: Final = "usr/lib/wsl/lib"  # where WSL projects the Windows driver (microsoft/WSL#8794)
-_QUERY_FIELDS: Final = ("index", "name", "driver_version", "compute_cap", "memory.total")
+_QUERY_FIELDS: Final[tuple[str, ...]] = ("index", "name", "driver_version", "compute_cap", "memory.total")
 # Banner labels: "Driver Version: 580.95.05  CUDA Version: 13.0" up to R5xx; from R610
 # "KMD Version: 610.43.02  CUDA UMD Version: 13.3" (sgl-project/sglang#27487;
 # PrismML-Eng/Bonsai-demo#122 citing docs.nvidia.com/deploy/nvidia-smi).
@@ -123,7 +123,7 @@ def _failure_note(smi: str, result: ToolResult) -> str:
 
 
 def _read_with(runner: Runner, smi: str, env: dict[str, str]) -> NvidiaDetection:
-    fields = _QUERY_FIELDS
+    fields: tuple[str, ...] = _QUERY_FIELDS
     notes: list[str] = []
     result = _query(runner, smi, fields, env)
     # An unknown field rejects the whole query (`Field "compute_cap" is not a valid field to

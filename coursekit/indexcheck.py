@@ -48,7 +48,7 @@ def urllib_fetch(url: str, timeout: float) -> str:
 
     request = urllib.request.Request(url, headers={"User-Agent": f"coursekit/{__version__}",
                                                    "Accept": "text/html"})
-    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - https index URL
+    with urllib.request.urlopen(request, timeout=timeout) as response:
         data: bytes = response.read()
     return data.decode("utf-8", errors="replace")
 

@@ -112,5 +112,5 @@ def build_plan(request: SetupRequest, *, runner: Runner = run_tool, fetch: Fetch
         return dataclasses.replace(plan, reasons=(*notes, *plan.reasons,
                                    f"matrix used, index not checked: {result.message}"))
     return dataclasses.replace(plan, reasons=(*notes, *plan.reasons), warnings=(*plan.warnings,
-        f"{result.message}: coursekit's matrix may be out of date and step 2 would fail. "
-        "Update coursekit, or choose another build with --torch/--backend."))
+        (f"{result.message}: coursekit's matrix may be out of date and step 2 would fail. "
+        "Update coursekit, or choose another build with --torch/--backend.")))

@@ -20,8 +20,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from coursekit.errors import EnvironmentProblem, UsageError
-from coursekit.gates import (Verdict, amd_gpus, best_cuda, coverage, default_cuda, driver_fix, driver_os,
-                             judge_cuda, lowest_driver, nvidia_gpus, platform_key, rank, sm, why_not)
+from coursekit.gates import (
+    Verdict,
+    amd_gpus,
+    best_cuda,
+    coverage,
+    default_cuda,
+    driver_fix,
+    driver_os,
+    judge_cuda,
+    lowest_driver,
+    nvidia_gpus,
+    platform_key,
+    rank,
+    sm,
+    why_not,
+)
 from coursekit.host import HostInfo
 from coursekit.matrix import Matrix, Release, TorchVersion, Variant, parse_cc, parse_driver
 
@@ -93,9 +107,9 @@ def select_torch(matrix: Matrix, host: HostInfo, *, python: str, torch: str | No
         return _macos(host, python, candidates, head)
     if host.jetson:
         return _cpu(host, python, candidates, head, [
-            "CPU build on an NVIDIA Jetson: PyTorch's aarch64 CUDA wheels are SBSA builds that do not run "
+            ("CPU build on an NVIDIA Jetson: PyTorch's aarch64 CUDA wheels are SBSA builds that do not run "
             "on Jetson's L4T (bitsandbytes-foundation/bitsandbytes#1941). For the GPU, install NVIDIA's "
-            "Jetson wheels (Jetson AI Lab) into the env instead of step 2."])
+            "Jetson wheels (Jetson AI Lab) into the env instead of step 2.")])
     if nvidia_gpus(host):
         return _for_nvidia(matrix, host, python, candidates, head)
     if amd_gpus(host):
@@ -168,8 +182,8 @@ def _for_nvidia(matrix: Matrix, host: HostInfo, python: str,
         f"No PyTorch build of {lines} has kernels for this GPU and driver; use the course's Colab "
         "notebooks for GPU work.")
     return _cpu(host, python, candidates, [*head, *_summarize(rejected)],
-                [f"CPU build although this machine has an NVIDIA GPU: no CUDA build of torch {lines} passes "
-                 f"the driver and architecture checks (details under reasons). {hint}"])
+                [(f"CPU build although this machine has an NVIDIA GPU: no CUDA build of torch {lines} passes "
+                 f"the driver and architecture checks (details under reasons). {hint}")])
 
 
 def _summarize(rejected: list[str]) -> list[str]:
@@ -199,8 +213,8 @@ def _best_partial(matrix: Matrix, release: Release, host: HostInfo, python: str)
     missing = [f"GPU {gpus[i].index if gpus[i].index is not None else i} ({gpus[i].name}, "
                f"{sm(gpus[i].compute_capability or '0.0')})" for i in range(len(gpus)) if i not in chosen.covered]
     visible = ",".join(str(gpus[i].index if gpus[i].index is not None else i) for i in chosen.covered)
-    warnings = [f"no PyTorch build covers every GPU: {chosen.variant.backend} has no kernels for "
-                f"{', '.join(missing)}. Hide it with CUDA_VISIBLE_DEVICES={visible}."]
+    warnings = [(f"no PyTorch build covers every GPU: {chosen.variant.backend} has no kernels for "
+                f"{', '.join(missing)}. Hide it with CUDA_VISIBLE_DEVICES={visible}.")]
     reasons = [f"torch {release.latest.torch} {chosen.variant.backend}: covers the most GPUs, newest first",
                *(f"rejected {v.variant.backend}: {'; '.join(v.failures)}" for v in verdicts if v is not chosen)]
     return _found(release, release.latest, chosen.variant, host, reasons, warnings)
@@ -251,8 +265,8 @@ def _for_amd(matrix: Matrix, host: HostInfo, python: str,
     gfx = sorted({g.gfx for g in amd_gpus(host) if g.gfx})
     if platform_key(host) != "linux-x86_64":
         return _cpu(host, python, candidates, head, [
-            f"CPU build although this machine has an AMD GPU ({', '.join(gfx)}): PyTorch's ROCm wheels "
-            "are Linux x86_64 only (astral-sh/uv#17380). To use the GPU, run the course under Linux."])
+            (f"CPU build although this machine has an AMD GPU ({', '.join(gfx)}): PyTorch's ROCm wheels "
+            "are Linux x86_64 only (astral-sh/uv#17380). To use the GPU, run the course under Linux.")])
     # Every GPU covered, newest release first; failing that, the most GPUs (an APU's iGPU beside
     # a discrete card is often the one left out: lemonade-sdk/lemonade#2296).
     for need_all in (True, False):
@@ -265,17 +279,17 @@ def _for_amd(matrix: Matrix, host: HostInfo, python: str,
             reasons.append(f"{best.backend} has kernels for {', '.join(covered)} (gfx lists from uv's "
                            f"LINUX_AMD_GPU_DRIVERS); the newest ROCm of torch {release.line} that does")
             warnings = [] if release is candidates[0][0] else [
-                f"torch {version.torch}, not the newest {candidates[0][1].torch}: its ROCm builds lack "
-                f"{', '.join(gfx)}."]
+                (f"torch {version.torch}, not the newest {candidates[0][1].torch}: its ROCm builds lack "
+                f"{', '.join(gfx)}.")]
             missing = [g for g in gfx if g not in covered]
             if missing:
                 warnings.append(f"no ROCm build covers every AMD GPU: {best.backend} has no kernels for "
                                 f"{', '.join(missing)} (an integrated GPU?). Hide it with HIP_VISIBLE_DEVICES.")
             return _found(release, version, best, host, reasons, warnings)
     return _cpu(host, python, candidates, head, [
-        f"CPU build although this machine has an AMD GPU: no ROCm build of torch has kernels for "
+        (f"CPU build although this machine has an AMD GPU: no ROCm build of torch has kernels for "
         f"{', '.join(gfx)}. If it is close to a supported target, HSA_OVERRIDE_GFX_VERSION (e.g. 10.3.0 "
-        "for gfx1031) can make it work (ROCm/legacy-rocm-build#2353); then pass --backend rocmX.Y."])
+        "for gfx1031) can make it work (ROCm/legacy-rocm-build#2353); then pass --backend rocmX.Y.")])
 
 
 def _best_rocm(matrix: Matrix, release: Release, gfx: list[str], need_all: bool) -> Variant | None:
@@ -294,8 +308,8 @@ def _macos(host: HostInfo, python: str, candidates: list[tuple[Release, TorchVer
            head: list[str]) -> Selection:
     release, version = candidates[0]
     variant = next(v for v in release.variants_for(platform_key(host)) if v.kind == "pypi")
-    reasons = [*head, f"macOS {host.arch}: torch {version.torch} from PyPI (no local tag); Apple GPU "
-               "support (MPS) is built in (uv docs/guides/integration/pytorch.md)"]
+    reasons = [*head, (f"macOS {host.arch}: torch {version.torch} from PyPI (no local tag); Apple GPU "
+               "support (MPS) is built in (uv docs/guides/integration/pytorch.md)")]
     warnings = []
     if host.macos_version and int(host.macos_version.split(".")[0]) < 14:
         warnings.append(f"macOS {host.macos_version}: MPS needs macOS 14 (Sonoma) or later (RELEASE.md), "
@@ -321,8 +335,8 @@ def _forced(matrix: Matrix, host: HostInfo, python: str, candidates: list[tuple[
         variant = next((v for v in release.variants_for(platform) if v.backend == backend), None)
         if variant is None:
             continue
-        reasons = [*head, f"backend {backend} chosen by {source}; torch {version.torch} is the newest "
-                   f"release that publishes it for {platform}"]
+        reasons = [*head, (f"backend {backend} chosen by {source}; torch {version.torch} is the newest "
+                   f"release that publishes it for {platform}")]
         warnings = []
         if variant.kind == "cuda" and nvidia_gpus(host):
             verdict = judge_cuda(matrix, release, variant, host, python)

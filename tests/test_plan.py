@@ -88,9 +88,9 @@ def test_verify_script_really_checks_the_version() -> None:
     script, expected = plan.step("verify").python_args[1:]
     fake = f"import sys, types; sys.modules['torch'] = types.SimpleNamespace(__version__={expected!r}, " \
            "cuda=types.SimpleNamespace(is_available=lambda: False))\n"
-    ok = subprocess.run([sys.executable, "-c", fake + script, expected], capture_output=True, text=True)
+    ok = subprocess.run([sys.executable, "-c", fake + script, expected], capture_output=True, text=True, check=False)
     assert ok.returncode == 0, ok.stderr
-    bad = subprocess.run([sys.executable, "-c", fake + script, "9.9.9"], capture_output=True, text=True)
+    bad = subprocess.run([sys.executable, "-c", fake + script, "9.9.9"], capture_output=True, text=True, check=False)
     assert bad.returncode == 1
 
 
@@ -118,7 +118,7 @@ def test_real_pip_keeps_the_planned_torch(tmp_path: Path, clean_pip_env: dict[st
     def pip(args: tuple[str, ...], index: str) -> subprocess.CompletedProcess[str]:
         args = tuple(a for a in args if a not in ("--index-url",) and not a.startswith("https://"))
         return subprocess.run([python, *args[:3], *quiet, "--index-url", index, *args[3:]],
-                              capture_output=True, text=True, env=clean_pip_env)
+                              capture_output=True, text=True, env=clean_pip_env, check=False)
 
     def installed_torch() -> str:
         return subprocess.run([python, "-c", "import torch; print(torch.__version__)"],
