@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -37,6 +38,35 @@ def setup_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IndexServe
 @pytest.fixture
 def world(tmp_path: Path, setup_channel: Path, setup_index: IndexServer) -> SetupWorld:
     setup_index.stall.clear()
+    setup_index.requests.clear()
     torch = planned_trio()[0]
     return SetupWorld(tmp_path, setup_channel, setup_index, world_env(tmp_path, setup_index),
                       f"{torch}+cpu")
+
+
+@pytest.fixture(scope="session")
+def _healthy_template(tmp_path_factory: pytest.TempPathFactory, setup_channel: Path,
+                      setup_index: IndexServer) -> tuple[SetupWorld, Path]:
+    """One healthy setup per session, saved aside; restored at the same path per test (so
+    every absolute path inside the env stays right)."""
+    base = tmp_path_factory.mktemp("healthy")
+    torch = planned_trio()[0]
+    world = SetupWorld(base / "w", setup_channel, setup_index,
+                       world_env(base / "w", setup_index), f"{torch}+cpu")
+    code, _, err = world.run()
+    assert code == 0, err
+    saved = base / "saved"
+    shutil.copytree(base / "w", saved, symlinks=True)
+    return world, saved
+
+
+@pytest.fixture
+def healthy_world(_healthy_template: tuple[SetupWorld, Path]) -> SetupWorld:
+    """A world whose env was set up successfully (restored from the session's copy)."""
+    world, saved = _healthy_template
+    shutil.rmtree(world.tmp, ignore_errors=True)
+    shutil.copytree(saved, world.tmp, symlinks=True)
+    world.index.stall.clear()
+    world.index.requests.clear()
+    world.extra_args = []
+    return world

@@ -60,8 +60,8 @@ def test_progress_lines_and_activation_hint(world: SetupWorld) -> None:
     assert "embedded (py-rattler)" in proc.stdout
 
 
-def test_damaged_torch_is_reinstalled(world: SetupWorld) -> None:
-    assert world.run()[0] == 0
+def test_damaged_torch_is_reinstalled(healthy_world: SetupWorld) -> None:
+    world = healthy_world
     _torch_file(world).unlink()  # pip killed while unpacking: the dist-info stays
     code, data, err = world.run()
     assert code == 0, err
@@ -70,8 +70,8 @@ def test_damaged_torch_is_reinstalled(world: SetupWorld) -> None:
     _assert_healthy(world)
 
 
-def test_wrong_torch_build_is_replaced(world: SetupWorld) -> None:
-    assert world.run()[0] == 0
+def test_wrong_torch_build_is_replaced(healthy_world: SetupWorld) -> None:
+    world = healthy_world
     wrong = world.index.url("whl/cu126")
     torch = world.torch_version.replace("+cpu", "+cu126")
     subprocess.run([world.python, "-m", "pip", "install", "-q", "--no-deps", "--index-url", wrong,
@@ -82,8 +82,8 @@ def test_wrong_torch_build_is_replaced(world: SetupWorld) -> None:
     _assert_healthy(world)
 
 
-def test_missing_conda_package_and_kernel_are_restored(world: SetupWorld) -> None:
-    assert world.run()[0] == 0
+def test_missing_conda_package_and_kernel_are_restored(healthy_world: SetupWorld) -> None:
+    world = healthy_world
     for record in (world.prefix / "conda-meta").glob("seaborn-*.json"):
         record.unlink()
     world.kernel_json.unlink()
