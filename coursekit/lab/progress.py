@@ -55,13 +55,13 @@ def load(path: Path | None = None) -> Progress:
     """Read the progress file; a missing file is empty progress, a corrupt one is set aside."""
     path = path or progress_path()
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except FileNotFoundError:
         return Progress()
     except OSError as exc:
         return Progress(warnings=[f"could not read {path} ({exc}); progress is not shown."])
     try:
-        data = json.loads(text)
+        data = json.loads(raw.decode("utf-8"))
         if not isinstance(data, dict) or not isinstance(data.get("labs"), dict):
             raise ValueError("not a coursekit progress file")
         labs = {str(k): v for k, v in data["labs"].items() if isinstance(v, dict)}
