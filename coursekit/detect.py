@@ -200,6 +200,28 @@ def detect_amd(runner: Runner = run_tool, env: Mapping[str, str] | None = None, 
     return AmdDetection(gpus, rocm or None, tuple(notes))
 
 
+def visible_gpus(gpus: tuple[GpuInfo, ...], value: str | None) -> tuple[tuple[GpuInfo, ...], str | None]:
+    """Apply ``CUDA_VISIBLE_DEVICES`` (indexes) to what nvidia-smi listed, which ignores it.
+
+    CUDA stops at the first invalid entry; UUID or MIG entries are left unapplied (noted).
+    """
+    if value is None or not gpus:
+        return gpus, None
+    keep: list[int] = []
+    for item in (v.strip() for v in value.split(",")):
+        if not item.lstrip("-").isdigit():
+            if item:
+                return gpus, f"CUDA_VISIBLE_DEVICES={value!r} not applied (only indexes are understood)"
+            break
+        if int(item) < 0 or int(item) >= len(gpus):
+            break
+        keep.append(int(item))
+    chosen = tuple(g for g in gpus if g.index in keep)
+    if len(chosen) == len(gpus):
+        return gpus, None
+    return chosen, f"CUDA_VISIBLE_DEVICES={value!r}: planning for {len(chosen)} of {len(gpus)} NVIDIA GPUs"
+
+
 def override_gfx(value: str) -> str | None:
     """``HSA_OVERRIDE_GFX_VERSION`` ``"10.3.0"`` -> ``"gfx1030"`` (stepping in hex: 9.0.10 -> gfx90a)."""
     parts = value.strip().split(".")
@@ -262,6 +284,8 @@ def detect_host(runner: Runner = run_tool, env: Mapping[str, str] | None = None,
         nvidia = detect_nvidia(runner, environ, os_name=os_name, wsl=wsl, root=root)
         gpus, cuda = nvidia.gpus, nvidia.cuda_driver_api
         notes.extend(nvidia.notes)
+        gpus, note = visible_gpus(gpus, environ.get("CUDA_VISIBLE_DEVICES"))
+        notes.extend([note] if note else [])
     if os_name == "linux":
         amd = detect_amd(runner, environ, root=root)
         gpus, rocm = gpus + amd.gpus, amd.rocm_version

@@ -51,9 +51,14 @@ class SetupRequest:
 
 def host_from_flags(request: SetupRequest, python: str) -> HostInfo:
     """The machine the flags describe (validated; UsageError with a fix on malformed values)."""
+    from coursekit.detect import normalize_arch
+
+    # Only GPUs given: this machine's OS and architecture. --os given: its usual architecture.
     os_name = request.os or {"Darwin": "macos", "Windows": "windows"}.get(
         _platform.system(), _platform.system().lower())
-    arch = request.arch or ("arm64" if os_name == "macos" else "x86_64")
+    default_arch = ("arm64" if os_name == "macos" else "x86_64") if request.os else \
+        normalize_arch(_platform.machine())
+    arch = request.arch or default_arch
     if request.gpu_driver is not None and not _DRIVER.match(request.gpu_driver):
         raise UsageError(f"--gpu-driver {request.gpu_driver!r} is not a driver version.",
                          "Write it as nvidia-smi prints it, e.g. --gpu-driver 580.95.05 (or 580).")

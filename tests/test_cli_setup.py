@@ -33,6 +33,9 @@ def test_json_contract() -> None:
                                                 "register_kernel", "verify"]
     assert all(isinstance(s["title"], str) and all(isinstance(a, str) for a in s["argv"]) for s in data["steps"])
     assert all(isinstance(r, str) for r in data["reasons"]) and isinstance(data["warnings"], list)
+    install = data["steps"][1]
+    assert install["in_env"] and install["argv"][-len(install["python_args"]):] == install["python_args"]
+    assert install["holds"] == ["torch==2.14.0+cu130", "torchvision==0.29.0+cu130", "torchaudio==2.11.0+cu130"]
     assert any("index not checked (offline" in r for r in data["reasons"])
 
 

@@ -49,6 +49,21 @@ def test_two_gpus_are_all_read(tmp_path: Path) -> None:
     assert found.notes == ()
 
 
+@pytest.mark.parametrize(("value", "names"), [
+    ("0", ["NVIDIA GeForce RTX 4090"]), ("1", ["NVIDIA GeForce GTX 1080 Ti"]),
+    ("0,1", ["NVIDIA GeForce RTX 4090", "NVIDIA GeForce GTX 1080 Ti"]), ("", []), ("-1", []),
+    ("1,7,0", ["NVIDIA GeForce GTX 1080 Ti"]),  # CUDA stops at the first invalid index
+    ("GPU-8f6c0c3e", ["NVIDIA GeForce RTX 4090", "NVIDIA GeForce GTX 1080 Ti"]),  # UUIDs: not applied
+])
+def test_cuda_visible_devices_is_honoured(tmp_path: Path, value: str, names: list[str]) -> None:
+    fake_smi(tmp_path / "bin", banner="banner-580-2gpu.txt", query="query-580-2gpu.csv")
+    host = detect_host(env={**env_for(tmp_path / "bin"), "CUDA_VISIBLE_DEVICES": value},
+                       system="Linux", machine="x86_64", root=tmp_path)
+    assert [g.name for g in host.gpus] == names
+    if len(names) < 2 or value.startswith("GPU-"):
+        assert any("CUDA_VISIBLE_DEVICES" in n for n in host.notes)
+
+
 def test_old_driver_retries_without_compute_cap(tmp_path: Path) -> None:
     log = tmp_path / "calls.log"
     fake_smi(tmp_path / "bin", banner="banner-470.txt", nocc_query="query-470-nocc.csv",

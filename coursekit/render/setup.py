@@ -2,7 +2,8 @@
 
 The JSON shape is a documented contract (README, section ``setup``): top-level ``env_name``,
 ``python``, ``engine``, ``torch`` (``version``, ``backend``, ``index_url``, ``torchvision``,
-``torchaudio``, ``release``, ``gpu``), ``steps`` (``id``, ``title``, ``argv``), ``reasons``,
+``torchaudio``, ``release``, ``gpu``), ``steps`` (``id``, ``title``, ``argv``, ``in_env``,
+``python_args``, ``holds``), ``reasons``,
 ``warnings``, plus ``host`` (one line) and ``index_checked``.
 """
 
@@ -47,7 +48,8 @@ def plan_json(plan: Plan) -> dict[str, Any]:
         "torch": {"version": torch.version, "backend": torch.backend, "index_url": torch.index_url,
                   "torchvision": torch.torchvision, "torchaudio": torch.torchaudio,
                   "release": torch.release, "gpu": torch.gpu},
-        "steps": [{"id": s.id, "title": s.title, "argv": list(s.argv)} for s in plan.steps],
+        "steps": [{"id": s.id, "title": s.title, "argv": list(s.argv), "in_env": s.in_env,
+                   "python_args": list(s.python_args), "holds": list(s.holds)} for s in plan.steps],
         "reasons": list(plan.reasons),
         "warnings": list(plan.warnings),
         "host": plan.host_summary,
