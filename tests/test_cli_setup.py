@@ -210,3 +210,28 @@ def test_help_documents_every_flag() -> None:
 
 
 _ = (DATA, make_fake_exe)
+
+
+CASES = [
+    (["--os", "linux", "--gpu-driver", "580.95.05", "--gpu-cc", "6.1"], "2.14.0+cu126"),          # Pascal
+    (["--os", "linux", "--gpu-driver", "580.95.05", "--gpu-cc", "7.0"], "2.14.0+cu126"),          # Volta
+    (["--os", "linux", "--gpu-driver", "580.95.05", "--gpu-cc", "7.5"], "2.14.0+cu130"),          # Turing
+    (["--os", "linux", "--gpu-driver", "535.183.01", "--gpu-cc", "8.6"], "2.14.0+cu126"),         # Ampere
+    (["--os", "linux", "--gpu-driver", "580.95.05", "--gpu-cc", "8.9"], "2.14.0+cu130"),          # Ada
+    (["--os", "linux", "--gpu-driver", "580.95.05", "--gpu-cc", "9.0"], "2.14.0+cu130"),          # Hopper
+    (["--os", "linux", "--gpu-driver", "570.133.07", "--gpu-cc", "12.0"], "2.11.0+cu128"),        # Blackwell 570
+    (["--os", "linux", "--gpu-driver", "580.95.05", "--gpu-cc", "12.0"], "2.14.0+cu130"),         # Blackwell 580
+    (["--os", "linux", "--gpu-driver", "470.82.01"], "2.7.1+cu118"),                              # driver 470
+    (["--os", "linux", "--gpu-driver", "580.95.05", "--gpu-cc", "8.9", "--gpu-cc", "6.1"], "2.14.0+cu126"),
+    (["--os", "windows", "--gpu-driver", "581.57", "--gpu-cc", "8.9"], "2.14.0+cu130"),
+    (["--os", "macos"], "2.14.0"),
+    (["--os", "linux", "--gpu-rocm", "gfx1100"], "2.14.0+rocm7.2"),
+    (["--os", "linux"], "2.14.0+cpu"),
+]
+
+
+@pytest.mark.parametrize(("flags", "version"), CASES)
+def test_hardware_table_through_the_cli(flags: list[str], version: str) -> None:
+    result = run_cli(["setup", "--dry-run", "--json", "--engine", "conda", *flags])
+    assert result.code == 0, result.stderr
+    assert json.loads(result.stdout)["torch"]["version"] == version
