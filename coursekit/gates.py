@@ -91,6 +91,14 @@ def judge_cuda(matrix: Matrix, release: Release, variant: Variant, host: HostInf
     if driver is not None and parse_driver(driver) < parse_driver(minimum):
         failures.append(f"needs NVIDIA driver >= {minimum} (CUDA {variant.cuda}), this machine has {driver}")
     full_support = driver is not None and full is not None and parse_driver(driver) >= parse_driver(full)
+    if driver is None and host.cuda_driver_api:
+        # No driver version, but the banner's "CUDA Version" (the newest CUDA the driver runs):
+        # same major is enough under minor-version compatibility (NVIDIA Table 2).
+        have, need = parse_driver(host.cuda_driver_api), parse_driver(variant.cuda or "0.0")
+        if need[0] > have[0]:
+            failures.append(f"needs a driver for CUDA {need[0]}.x; this driver runs CUDA "
+                            f"{host.cuda_driver_api} (nvidia-smi)")
+        full_support = need <= have
     covered = []
     for i, gpu in enumerate(gpus):
         how = coverage(variant, gpu.compute_capability, platform) if gpu.compute_capability else "unknown"

@@ -256,7 +256,9 @@ def _unknown_facts(host: HostInfo) -> list[str]:
         out.append("the GPU's compute capability is unknown (its driver is too old to report it); "
                    "the architecture gate was skipped")
     if lowest_driver(gpus) is None:
-        out.append("the NVIDIA driver version is unknown; the driver gate was skipped")
+        out.append("the NVIDIA driver version is unknown; " + (
+            f"the driver was judged by the CUDA version it reports ({host.cuda_driver_api})"
+            if host.cuda_driver_api else "the driver gate was skipped"))
     return out
 
 

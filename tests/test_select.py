@@ -136,6 +136,15 @@ def test_amd_pin_without_that_gfx_is_cpu_with_a_hint() -> None:
     assert warned(plan, "CPU build although this machine has an AMD GPU", "gfx1151")
 
 
+def test_unknown_driver_is_judged_by_the_reported_cuda_version() -> None:
+    plan = decide(linux(nv("8.6", None), cuda_driver_api="12.4"))
+    assert plan.torch.version == "2.14.0+cu126"
+    assert warned(plan, "judged by the CUDA version it reports (12.4)")
+    assert decide(linux(nv("8.6", None), cuda_driver_api="13.0")).torch.backend == "cu130"
+    skipped = decide(linux(nv("8.6", None)))
+    assert warned(skipped, "the driver gate was skipped")
+
+
 def test_pascal_driver_fix_names_the_r580_branch() -> None:
     plan = decide(linux(nv("6.1", "470.82.01", "GTX 1080")))
     assert plan.torch.version == "2.7.1+cu118"
