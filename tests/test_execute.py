@@ -1,0 +1,182 @@
+"""Executor logic with plain inputs: failure explanations, retries, the one-torch verdict,
+engine commands. (The real runs are in tests/integration.)"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from coursekit.engines import Engine, drivers
+from coursekit.execsteps import _run, spec_name
+from coursekit.execute import Context, RunOptions, SilentReporter, StepFailed
+from coursekit.failures import classify
+from coursekit.onetorch import judge
+from coursekit.plan import Step, TorchChoice
+from coursekit.proc import ToolResult
+from tests.fakes.plans import make_test_plan
+
+PIP_NO_DIST = ("ERROR: Could not find a version that satisfies the requirement torch==2.7.0+cu126 "
+               "(from versions: 2.7.0+cpu)\nERROR: No matching distribution found for "
+               "torch==2.7.0+cu126\n")
+PIP_OFFLINE = ("WARNING: Retrying (Retry(total=0, ...)) after connection broken by "
+               "'NewConnectionError(...: Failed to establish a new connection: [Errno 111] "
+               "Connection refused')': /whl/cu126/torch/\nERROR: Could not find a version that "
+               "satisfies the requirement torch==2.7.0+cu126 (from versions: none)\n"
+               "ERROR: No matching distribution found for torch==2.7.0+cu126\n")
+DISK = ("ERROR: Could not install packages due to an OSError: [Errno 28] No space left on "
+        "device: '/home/s/envs/pt/lib/python3.12/site-packages/torch/lib/libtorch_cuda.so'\n")
+SOLVER = ("error    libmamba Could not solve for environment specs\n    The following packages "
+          "are incompatible\n    └─ python 3.13** does not exist\n")
+
+
+def _result(stderr: str, code: int | None = 1, **kw: Any) -> ToolResult:
+    return ToolResult(("pip",), code, "", stderr, **kw)
+
+
+@pytest.mark.parametrize(("stderr", "kind", "line"), [
+    (PIP_NO_DIST, "no-wheel", "ERROR: No matching distribution found for torch==2.7.0+cu126"),
+    (PIP_OFFLINE, "network", "ERROR: No matching distribution found for torch==2.7.0+cu126"),
+    (DISK, "disk", DISK.strip()),
+    (SOLVER, "solver", "error    libmamba Could not solve for environment specs"),
+    ("Segmentation fault\n", "tool", "Segmentation fault"),
+])
+def test_failures_are_explained(stderr: str, kind: str, line: str) -> None:
+    failure = classify("Install torch", _result(stderr), source="https://x/whl/cu126")
+    assert failure.kind == kind
+    assert failure.tool_line == line
+    assert failure.message.startswith("Install torch")
+    assert failure.fix
+    assert failure.transient is (kind == "network")
+
+
+def test_timeouts_and_missing_tools() -> None:
+    assert classify("Create", _result("", None, timed_out=True)).kind == "timeout"
+    assert classify("Create", _result("", None, found=False)).kind == "tool"
+
+
+class FakeRunner:
+    """Answers each call with the next scripted result; records argv."""
+
+    def __init__(self, *results: ToolResult):
+        self.results = list(results)
+        self.calls: list[list[str]] = []
+
+    def __call__(self, argv, *, timeout, env=None, cwd=None, input=None, capture=True
+                 ) -> ToolResult:  # type: ignore[no-untyped-def]
+        self.calls.append([str(a) for a in argv])
+        return self.results.pop(0)
+
+
+def _ctx(runner: FakeRunner, attempts: int = 3) -> tuple[Context, list[float]]:
+    slept: list[float] = []
+    plan = make_test_plan("https://x/whl/cu126", channel="conda-forge")
+    ctx = Context(plan, Engine("embedded", None, "test"), RunOptions(attempts=attempts, backoff_s=2),
+                  runner, {}, SilentReporter(), lambda q: False, "linux", Path("/tmp/ck"),
+                  sleep=slept.append)
+    return ctx, slept
+
+
+STEP = Step("install_torch", "Install torch", ())
+
+
+def test_network_failures_are_retried_with_backoff() -> None:
+    ok = ToolResult(("pip",), 0)
+    runner = FakeRunner(_result(PIP_OFFLINE), _result(PIP_OFFLINE), ok)
+    ctx, slept = _ctx(runner)
+    assert _run(ctx, STEP, ["pip"], timeout=10, network=True) is ok
+    assert len(runner.calls) == 3 and slept == [2, 4]
+
+
+def test_a_real_no_is_not_retried() -> None:
+    runner = FakeRunner(_result(PIP_NO_DIST))
+    ctx, slept = _ctx(runner)
+    with pytest.raises(StepFailed) as info:
+        _run(ctx, STEP, ["pip"], timeout=10, network=True)
+    assert info.value.failure.kind == "no-wheel" and slept == []
+
+
+def test_network_gives_up_after_the_attempts() -> None:
+    runner = FakeRunner(*[_result(PIP_OFFLINE)] * 3)
+    ctx, _ = _ctx(runner)
+    with pytest.raises(StepFailed) as info:
+        _run(ctx, STEP, ["pip"], timeout=10, network=True)
+    assert info.value.failure.kind == "network" and len(runner.calls) == 3
+
+
+@pytest.mark.parametrize(("spec", "name"), [("python=3.12", "python"), ("jupyterlab>=4", "jupyterlab"),
+                                            ("lightning>=2.6.6", "lightning"), ("scikit_learn", "scikit-learn"),
+                                            ("numpy 2.1.*", "numpy")])
+def test_spec_name(spec: str, name: str) -> None:
+    assert spec_name(spec) == name
+
+
+def test_engine_commands_never_recreate_an_existing_env(tmp_path: Path) -> None:
+    conda = Engine("conda", Path("/c/bin/conda"), "PATH")
+    assert drivers.create_argv(conda, "pt", ["conda-forge"], ["python=3.12", "pip"]) == [
+        "/c/bin/conda", "create", "-y", "-n", "pt", "--override-channels", "-c", "conda-forge",
+        "python=3.12", "pip"]
+    assert drivers.complete_argv(conda, tmp_path, ["https://mirror/cf"], ["seaborn"],
+                                 reinstall=["python"]) == [
+        "/c/bin/conda", "install", "-y", "-p", str(tmp_path), "--force-reinstall",
+        "--override-channels", "-c", "https://mirror/cf", "seaborn"]
+    embedded = Engine("embedded", None, "py-rattler")
+    argv = drivers.complete_argv(embedded, tmp_path, ["conda-forge"], ["python=3.12"],
+                                 reinstall=["python"])
+    assert argv[1:4] == ["-m", "coursekit.engines.embedded", "create"]
+    assert argv[-3:] == ["--reinstall=python", "--", "python=3.12"]
+    assert drivers.remove_argv(embedded, tmp_path) is None
+    assert drivers.remove_argv(conda, tmp_path) == ["/c/bin/conda", "env", "remove", "-y", "-p",
+                                                    str(tmp_path)]
+
+
+TORCH = TorchChoice("2.7.0+cu126", "cu126", "https://x/whl/cu126", "0.22.0+cu126", "2.7.0+cu126",
+                    gpu=True)
+
+
+def _facts(**torch: Any) -> dict[str, Any]:
+    items = [{"name": "torch", "version": "2.7.0+cu126", "installer": "pip", "location": "/sp"},
+             {"name": "torchvision", "version": "0.22.0+cu126", "installer": "pip"},
+             {"name": "torchaudio", "version": "2.7.0+cu126", "installer": "pip"}]
+    info = {"status": "ok", "version": "2.7.0+cu126", "cuda_available": True, "device_count": 1,
+            "devices": [{"index": 0, "name": "NVIDIA GeForce RTX 3060", "capability": "8.6"}],
+            "cuda_op": {"ok": True, "error": None}, **torch}
+    return {"distributions": {"items": items}, "conda_meta": {"packages": []}, "torch": info}
+
+
+def test_verdict_healthy_gpu() -> None:
+    v = judge(TORCH, "ok", _facts(), "linux")
+    assert v.ok and v.device == "NVIDIA GeForce RTX 3060" and v.torch_version == "2.7.0+cu126"
+
+
+def test_verdict_problems() -> None:
+    data = _facts(version="2.7.1", cuda_available=False, cuda_error="no driver")
+    data["distributions"]["items"].append({"name": "torch", "version": "2.5.0",
+                                           "installer": "conda", "location": "/u/.local"})
+    data["conda_meta"]["packages"].append({"name": "pytorch", "version": "2.5.0"})
+    v = judge(TORCH, "ok", data, "linux")
+    text = " | ".join(p.message for p in v.problems)
+    assert not v.ok
+    assert "torch is 2.7.1" in text and "2 copies of torch" in text
+    assert "installed by conda" in text and "two owners" in text and "no driver" in text
+
+
+def test_verdict_cuda_op_failure_and_unpaired_vision() -> None:
+    data = _facts(cuda_op={"ok": False, "error": "no kernel image is available"})
+    data["distributions"]["items"][1]["version"] = "0.21.0+cu126"
+    messages = [p.message for p in judge(TORCH, "ok", data, "linux").problems]
+    assert any("torchvision is 0.21.0+cu126" in m for m in messages)
+    assert any("no kernel image" in m for m in messages)
+
+
+def test_verdict_macos_mps_and_import_errors() -> None:
+    cpu = TorchChoice("2.7.0", "pypi", None, "0.22.0", "2.7.0")
+    data = _facts(version="2.7.0", mps_available=True)
+    for item, v in zip(data["distributions"]["items"], ("2.7.0", "0.22.0", "2.7.0")):
+        item["version"] = v
+    assert judge(cpu, "ok", data, "macos").device == "Apple GPU (MPS)"
+    broken = judge(cpu, "ok", {"torch": {"status": "import-error",
+                                         "error": {"message": "libcudnn.so.9 missing"}}}, "linux")
+    assert not broken.ok and "libcudnn" in broken.problems[0].message
+    assert not judge(cpu, "timeout", {}, "linux").ok
