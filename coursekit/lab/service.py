@@ -164,7 +164,7 @@ def check(number_text: str, cwd: Path, base: Path | None, python: str | None, *,
                           report.passed)
         prog.save(progress)
     if report.passed:
-        nxt = f"lab {spec.number} passed. Next: coursekit lab   (see what is next)"
+        nxt = list_labs(cwd, labs_root).next_step
     elif report.status.value == "error":
         nxt = report.fix or "coursekit doctor"
     else:

@@ -80,7 +80,7 @@ def _measure(model: Any, x: Any, seed: int) -> dict[str, Any]:
         return math.log10(a / b)
 
     return {"flow": log_ratio(grads[0], grads[-1]), "act": log_ratio(stds[-1], stds[0]),
-            "saturated": sum(sat) / len(sat), "grads": grads}
+            "saturated": sum(sat) / len(sat), "grads": grads, "sat": sat}
 
 
 def _net(lab: LabContext, mod: Any, seed: int, act: str, init: str) -> dict[str, Any]:
@@ -225,7 +225,7 @@ def he_init(lab: LabContext) -> str:
 @check(points=2)
 def relu_he_flows(lab: LabContext) -> str:
     """the fix, ReLU + He: the gradient reaches layer 1 undiminished (measured)"""
-    he_flows, acts, curves = [], [], {}
+    he_flows, acts, curves, sats = [], [], {}, {}
     for seed in lab.seeded():
         m = _net(lab, lab.load(FILE), seed, "relu", "he")
         if not (abs(m["flow"]) <= HEALTHY_FLOW and abs(m["act"]) <= HEALTHY_FLOW):
@@ -242,20 +242,32 @@ def relu_he_flows(lab: LabContext) -> str:
             for act, init, label in (("sigmoid", "normal", "sigmoid + N(0,1)"),
                                      ("sigmoid", "default", "sigmoid + default init"),
                                      ("relu", "default", "ReLU + default init")):
-                curves[label] = _net(lab, lab.load(FILE), seed, act, init)["grads"]
-    lab.figure("vanishing.png", lambda fig: _draw(fig, curves))
+                measured = _net(lab, lab.load(FILE), seed, act, init)
+                curves[label] = measured["grads"]
+                if act == "sigmoid":
+                    sats[label] = measured["sat"]
+    lab.figure("vanishing.png", lambda fig: _draw(fig, curves, sats))
     return (f"flow {min(he_flows):+.2f}..{max(he_flows):+.2f}, activation ratio "
             f"{min(acts):+.2f}..{max(acts):+.2f} (sigmoid + default: about -16). "
             "Figure: figures/vanishing.png")
 
 
-def _draw(fig: Any, curves: dict[str, list[float]]) -> None:
-    ax = fig.add_subplot()
+def _draw(fig: Any, curves: dict[str, list[float]], sats: dict[str, list[float]]) -> None:
+    fig.set_size_inches(12, 4.5)
+    ax, ax2 = fig.subplots(1, 2, gridspec_kw={"width_ratios": [3, 2]})
+    for label, share in sats.items():
+        ax2.plot(range(1, len(share) + 1), share, marker="o", markersize=3, label=label)
+    ax2.set_xlabel("hidden layer")
+    ax2.set_ylabel("share of saturated units, |2h - 1| > 0.97")
+    ax2.set_ylim(-0.02, 1.0)
+    ax2.set_title("Cause 1: N(0,1) weights saturate the sigmoid")
+    ax2.legend()
+    ax2.grid(True, alpha=0.3)
     for label, grads in curves.items():
         ax.semilogy(range(1, len(grads) + 1), [max(g, 1e-30) for g in grads], marker="o",
                     markersize=3, label=label)
     ax.set_xlabel("hidden layer (1 = nearest the input)")
     ax.set_ylabel("||dL/dh|| (log scale)")
-    ax.set_title("Lab 2: gradient reaching each layer, 20-layer MLP, width 256 (seed 0)")
+    ax.set_title("Gradient reaching each layer, 20-layer MLP, width 256 (seed 0)")
     ax.legend()
     ax.grid(True, which="both", alpha=0.3)
