@@ -55,11 +55,19 @@ MISTAKES: dict[str, dict[str, tuple[str, str]]] = {
         "returns-clipped-norm": ("clip_by_global_norm_by_hand", "return the norm before clipping"),
         "keras-clipnorm-global": ("keras_semantics", "clips each variable's gradient separately"),
     },
+    "07-residual-connections": {
+        "no-skip": ("block_adds_the_skip_path", "the skip path is missing"),
+        "scale-ignored": ("block_adds_the_skip_path", "the scale is ignored"),
+        "no-zero-init": ("zero_init_block_is_identity", "zero_init must set the branch's last Linear"),
+        "zero-both-linears": ("zero_init_block_is_identity", "only fc2 is zeroed"),
+    },
 }
 # Checks a mistake must fail besides the named one, where the behaviour shows it too.
 ALSO_FAILS: dict[tuple[str, str], dict[str, str]] = {
     ("03-initialisation", "variance-1-over-n"): {"relu_net_keeps_scale": "variance 1/fan_in where He needs 2/fan_in"},
     ("05-batch-norm", "wrong-feature-size"): {"deep_sigmoid_trains_with_bn": "wrong feature size"},
+    ("07-residual-connections", "no-zero-init"): {"gradient_reaches_the_first_block": "the branches are added unscaled"},
+    ("07-residual-connections", "no-skip"): {"residual_net_trains": "the residual net must reach"},
 }
 
 SECOND_SEEDS = (3, 4, 5)
