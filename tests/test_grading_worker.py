@@ -64,6 +64,7 @@ def test_starter_is_not_yet(tmp_path: Path) -> None:
     ("wrong-answer", "returned 41, not 42"),
     ("sys-exit-at-import", "called sys.exit(3) while being imported"),
     ("syntax-error", "line 1: syntax error"),
+    ("not-utf8", "can't decode byte 0xe9"),
     ("nan", "NaN"),
     ("crash", "crashed the Python interpreter (SIGSEGV)"),
     ("os-exit-in-check", "ended the grading process"),
@@ -117,6 +118,13 @@ def test_output_flood_is_capped_and_the_verdict_stays_right(tmp_path: Path) -> N
     report = _grade(tmp_path, "flood-then-answer")
     assert report.status is Status.PASSED, _messages(report)
     assert 0 < len(report.output_tail) <= TAIL_BYTES
+
+
+def test_student_file_missing_or_a_folder_is_a_verdict(tmp_path: Path) -> None:
+    folder = tmp_path / "lab01-fixture"
+    (folder / "work.py").mkdir(parents=True)
+    report = grade(FIXTURE, folder, sys.executable)
+    assert report.status is Status.NOT_YET and "work.py is missing" in _messages(report)
 
 
 def test_broken_grader_is_an_error_not_the_students_fault(tmp_path: Path) -> None:

@@ -131,6 +131,18 @@ def test_reset_keeps_a_backup(course: Path) -> None:
     assert len(backups) == 1 and (backups[0] / "work.py").read_text() == "attempt\n"
 
 
+def test_reset_from_inside_the_lab_folder(course: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    run_cli(["lab", "1"])
+    folder = course / "lab01-fixture"
+    (folder / "work.py").write_text("attempt\n")
+    monkeypatch.chdir(folder)
+    result = run_cli(["lab", "1", "--reset"])
+    assert result.code == ExitCode.OK and "your shell is still inside the backup" in result.stdout
+    backup = next(course.glob("lab01-fixture.backup-*"))
+    assert (backup / "work.py").read_text() == "attempt\n"
+    assert (folder / "work.py").read_text() != "attempt\n"
+
+
 def test_corrupt_progress_is_a_warning_not_a_crash(course: Path) -> None:
     import os
 

@@ -137,7 +137,7 @@ def backup_path(folder: Path, stamp: str) -> Path:
     return candidate
 
 
-def reset(spec: LabSpec, folder: Path) -> HandoutResult:
+def reset(spec: LabSpec, folder: Path, from_inside: bool = False) -> HandoutResult:
     """Move ``folder`` to a timestamped backup, then lay the starter out again."""
     backup = None
     if folder.exists():
@@ -145,8 +145,10 @@ def reset(spec: LabSpec, folder: Path) -> HandoutResult:
         try:
             os.rename(folder, backup)  # a rename: atomic, nothing copied, nothing lost
         except OSError as exc:
-            raise EnvironmentProblem(f"cannot move {folder} to {backup.name}: {exc}",
-                                     "Close programs using files in the lab folder and retry.") from None
+            # Windows refuses to rename a folder that is some process's current folder.
+            fix = ("Run it from the course folder: cd .. then the same command." if from_inside
+                   else "Close programs using files in the lab folder and retry.")
+            raise EnvironmentProblem(f"cannot move {folder} to {backup.name}: {exc}", fix) from None
     result = lay_out(spec, folder)
     return HandoutResult(spec, folder, True, result.files, backup)
 

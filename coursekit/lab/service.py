@@ -190,10 +190,22 @@ def reset(number_text: str, cwd: Path, base: Path | None, labs_root: Path | None
     folder = layout.locate(spec, cwd, base, _recorded_folder(progress, spec))
     if folder is None:
         folder = layout.handout_target(spec, cwd, base)
-    result = layout.reset(spec, folder)
+    inside = _is_within(cwd, folder)
+    result = layout.reset(spec, folder, from_inside=inside)
     prog.record_handout(progress, spec.slug, spec.number, folder.resolve())
     prog.save(progress)
-    return Handout(result, _work_step(spec, folder, cwd), tuple(progress.warnings))
+    step = _work_step(spec, folder, cwd if not inside else folder.parent)
+    if inside:  # the shell's current folder moved with the backup
+        step = f"cd {folder} (your shell is still inside the backup), then {step}"
+    return Handout(result, step, tuple(progress.warnings))
+
+
+def _is_within(path: Path, folder: Path) -> bool:
+    try:
+        path.resolve().relative_to(folder.resolve())
+        return True
+    except (ValueError, OSError):
+        return False
 
 
 def solution(number_text: str, cwd: Path, base: Path | None, labs_root: Path | None = None) -> Solution:

@@ -1,0 +1,4 @@
+"""Saved in Latin-1 by an old editor."""
+
+def answer():
+    return "café"
