@@ -75,7 +75,8 @@ def _fix(console: Console, report: Report, request: DoctorRequest, *, yes: bool,
     from coursekit.render.doctor import render_fix_outcomes, render_fix_plan
 
     actions = plan_fixes(report)
-    render_fix_plan(console, actions, to_stderr=as_json)
+    os_name = report.facts.platform.os if report.facts.platform else "linux"
+    render_fix_plan(console, actions, to_stderr=as_json, os_name=os_name)
     if not actions or dry_run:
         return report
     interactive = sys.stdin.isatty()
@@ -86,7 +87,6 @@ def _fix(console: Console, report: Report, request: DoctorRequest, *, yes: bool,
     def confirm(action: FixAction) -> bool:
         return yes or click.confirm(f"Apply: {action.title}?", default=False, err=True)
 
-    os_name = report.facts.platform.os if report.facts.platform else "linux"
     prefix = report.facts.env.prefix if report.facts.env else None
     outcomes = apply_fixes(actions, confirm, os_name=os_name, prefix=prefix)
     render_fix_outcomes(console, outcomes, to_stderr=as_json)

@@ -52,6 +52,9 @@ CATALOGUE: Final[tuple[Entry, ...]] = (
     _E("check-failed", "platform", WARNING,
        "A check crashed or ran past its time limit; its facts are missing (the others still ran).",
        "flutter doctor's crash validator; env-pitfalls.md §2"),
+    _E("rule-failed", "platform", WARNING,
+       "A diagnosis rule crashed on these facts (a malformed report, or a coursekit bug); the "
+       "other rules still ran."),
     # --- course environment --------------------------------------------------------------------
     _E("env-missing", "env", ERROR,
        "The course env 'pt' does not exist (setup has not run, or ran with another tool)."),

@@ -9,12 +9,13 @@ It never looks at the machine: the same facts (e.g. a student's report loaded wi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from coursekit.doctor import rules_env, rules_packages, rules_torch
 from coursekit.doctor.catalogue import CATEGORIES, ERROR, INFO, SEVERITIES, WARNING, entry
 from coursekit.doctor.facts import Facts
-from coursekit.doctor.view import Finding, View
+from coursekit.doctor.view import Finding, View, finding
 
 RULES = (*rules_env.RULES, *rules_torch.RULES, *rules_packages.RULES)
 
@@ -36,11 +37,24 @@ class Summary:
 def diagnose(facts: Facts) -> tuple[Finding, ...]:
     """Every finding for ``facts``, most important first within each category."""
     view = View(facts)
-    found = [f for rule in RULES for f in rule(view)]
+    found = [f for rule in RULES for f in _run_rule(rule, view)]
     ids = {f.id for f in found}
     kept = [f for f in found if not set(entry(f.id).unless) & ids]
     order = list(CATEGORIES)
     return tuple(sorted(kept, key=lambda f: (order.index(f.category), SEVERITIES.index(f.severity))))
+
+
+def _run_rule(rule: Callable[[View], list[Finding]], view: View) -> list[Finding]:
+    # Facts may come from a file (--from) with odd values inside the probe's free-form data:
+    # one rule tripping over them must not hide what the other rules find.
+    try:
+        return rule(view)
+    except Exception as exc:  # noqa: BLE001 - reported as a finding of its own
+        name = getattr(rule, "__name__", "rule")
+        return [finding("rule-failed", f"The diagnosis rule '{name}' itself failed",
+                        f"{type(exc).__name__}: {exc}",
+                        "Run `coursekit doctor -v` again on the student's machine; if it persists, "
+                        "report it (with the --json report) to the coursekit maintainers")]
 
 
 def summarize(findings: tuple[Finding, ...]) -> Summary:

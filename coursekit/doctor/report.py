@@ -51,8 +51,9 @@ class Report:
 
     @property
     def checks_failed(self) -> int:
-        """How many checks crashed or timed out."""
-        return sum(c.status in ("crashed", "timeout") for c in self.facts.checks)
+        """How many checks (or diagnosis rules) crashed or timed out."""
+        return (sum(c.status in ("crashed", "timeout") for c in self.facts.checks)
+                + sum(f.id == "rule-failed" for f in self.findings))
 
 
 def make_report(facts: Facts, source: str = "this machine") -> Report:

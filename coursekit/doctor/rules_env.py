@@ -190,9 +190,15 @@ def kernels(v: View) -> list[Finding]:
     out = []
     mine = [k for k in v.f.kernels if k.name == env.name]
     if not mine:
-        out.append(finding("kernel-missing", f"No Jupyter kernel named '{env.name}'",
-                           f"kernels found: {', '.join(sorted({k.name for k in v.f.kernels})) or 'none'}",
-                           _kernel_cmd(v), fix_action="register-kernel"))
+        detail = f"kernels found: {', '.join(sorted({k.name for k in v.f.kernels})) or 'none'}"
+        if v.probe_ok and not v.dists("ipykernel"):
+            # A kernelspec without ipykernel in the env would fail to start: install it first.
+            out.append(finding("kernel-missing", f"No Jupyter kernel named '{env.name}', and the env "
+                               "has no ipykernel", detail,
+                               f"{v.env_python} -m pip install ipykernel && {_kernel_cmd(v)}"))
+        else:
+            out.append(finding("kernel-missing", f"No Jupyter kernel named '{env.name}'", detail,
+                               _kernel_cmd(v), fix_action="register-kernel"))
     elif not mine[0].argv0_exists or mine[0].same_env is False:
         k = mine[0]
         why = "does not exist" if not k.argv0_exists else f"is not the env's Python ({env.python})"

@@ -106,11 +106,22 @@ def gpu_arch_unsupported(v: View) -> list[Finding]:
                     fix, fix_action=_REINSTALL)]
 
 
+def _rocm_capable(v: View) -> bool:
+    """An AMD GPU for which the planner would install a ROCm build."""
+    if not any(g.vendor == "amd" for g in v.gpus):
+        return False
+    advice = suggest_backend(v)
+    return bool(advice and advice.backend.startswith("rocm"))
+
+
 def cpu_torch_on_gpu(v: View) -> list[Finding]:
     p = v.f.platform
-    if not v.torch_ok or v.cuda_build or v.torch.get("hip") or not v.nvidia or (p and p.os == "macos"):
+    if not v.torch_ok or v.cuda_build or v.torch.get("hip") or (p and p.os == "macos"):
         return []
-    gpu = v.nvidia[0]
+    gpus = v.nvidia or tuple(g for g in v.gpus if g.vendor == "amd" and _rocm_capable(v))
+    if not gpus:
+        return []
+    gpu = gpus[0]
     return [finding("cpu-torch-on-gpu", f"torch {v.torch_version} is a CPU build, but this machine has an "
                     f"{gpu.name}", "torch.version.cuda is None: `.cuda()` fails with 'Torch not compiled "
                     "with CUDA enabled'. Typical causes: pip's 'Requirement already satisfied' kept a CPU "
@@ -143,11 +154,14 @@ def cuda_op_failed(v: View) -> list[Finding]:
 
 
 def cuda_unavailable(v: View) -> list[Finding]:
-    if not v.cuda_build or v.torch.get("cuda_available") or not v.nvidia:
+    amd = [g for g in v.gpus if g.vendor == "amd"]
+    hip_case = bool(v.torch_ok and v.torch.get("hip") and amd)
+    if v.torch.get("cuda_available") or not ((v.cuda_build and v.nvidia) or hip_case):
         return []
+    gpu_name = v.nvidia[0].name if v.nvidia else amd[0].name
     why = _first_line(str(v.torch.get("cuda_error") or "")) or _first_line(
         "\n".join(map(str, v.torch.get("warnings") or []))) or "torch.cuda.is_available() returned False"
-    return [finding("cuda-unavailable", f"torch {v.torch_version} cannot use the {v.nvidia[0].name}", why,
+    return [finding("cuda-unavailable", f"torch {v.torch_version} cannot use the {gpu_name}", why,
                     "Update the NVIDIA driver and reboot; then run `coursekit doctor` again")]
 
 

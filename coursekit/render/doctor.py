@@ -209,7 +209,8 @@ def _out(console: Console, to_stderr: bool):  # type: ignore[no-untyped-def]
     return console.eprint if to_stderr else console.print
 
 
-def render_fix_plan(console: Console, actions: Sequence[object], *, to_stderr: bool = False) -> None:
+def render_fix_plan(console: Console, actions: Sequence[object], *, to_stderr: bool = False,
+                    os_name: str = "linux") -> None:
     """The fixes ``--fix`` would apply, each with its commands."""
     from coursekit.render.setup import format_command
 
@@ -222,7 +223,7 @@ def render_fix_plan(console: Console, actions: Sequence[object], *, to_stderr: b
     for i, action in enumerate(actions, 1):
         say(f"  {i}. {action.title}  (for {', '.join(action.findings)})")  # type: ignore[attr-defined]
         for argv in action.commands:  # type: ignore[attr-defined]
-            say("       " + format_command(list(argv), "linux"))
+            say("       " + format_command(list(argv), os_name))
 
 
 def render_fix_outcomes(console: Console, outcomes: Sequence[object], *, to_stderr: bool = False) -> None:

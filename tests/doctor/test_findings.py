@@ -119,3 +119,29 @@ def test_same_major_cubins_and_ptx_cover_newer_gpus() -> None:
     assert not covers(["sm_75", "sm_80"], "6.1")
     assert covers(["sm_90", "compute_90"], "12.0")  # PTX JIT
     assert not covers(["sm_90a"], "9.1") and covers(["sm_90a"], "9.0")
+
+
+def test_amd_gpu_with_a_cpu_build_points_at_rocm() -> None:
+    from coursekit.doctor.facts import Facts, from_data
+    from tests.doctor.fixtures import healthy_data, merge
+
+    amd = {"vendor": "amd", "name": "gfx1100", "driver_version": None, "compute_capability": None,
+           "gfx": "gfx1100", "memory_mib": None, "index": 0}
+    data = merge(healthy_data("cpu_linux"), {"gpu": {"gpus": [amd], "notes": []}})
+    found = {f.id: f for f in diagnose(from_data(Facts, data))}
+    assert "--backend rocm" in (found["cpu-torch-on-gpu"].fix or "")
+    assert "no-gpu" not in found
+
+
+def test_kernel_fix_installs_ipykernel_first_when_the_env_lacks_it() -> None:
+    from coursekit.doctor.facts import Facts, from_data
+    from tests.doctor.fixtures import finding_data
+
+    data = finding_data("kernel-missing")
+    items = data["probe"]["data"]["distributions"]["items"]
+    data["probe"]["data"]["distributions"]["items"] = [d for d in items if d["name"] != "ipykernel"]
+    found = {f.id: f for f in diagnose(from_data(Facts, data))}
+    assert (found["kernel-missing"].fix or "").endswith('-m pip install ipykernel && '
+        '/home/student/miniforge3/envs/pt/bin/python -m ipykernel install --user --name pt '
+        '--display-name "Python (pt)"')
+    assert found["kernel-missing"].fix_action is None

@@ -121,3 +121,11 @@ def test_missing_optional_sections_still_load() -> None:
         data["facts"].pop(key)
     facts = parse_report(json.dumps(data))
     assert facts.gpu is None and facts.probe is None
+
+
+def test_odd_probe_data_in_a_report_is_a_finding_not_a_crash(tmp_path: Path) -> None:
+    data = report_data(make_report(finding_facts("rule-failed")))
+    result = run_cli(["doctor", "--from", str(_save(tmp_path, data))])
+    assert result.code == ExitCode.ENVIRONMENT, result.stdout + result.stderr
+    assert "The diagnosis rule 'torch_owners' itself failed" in result.stdout
+    assert "Traceback" not in result.stdout + result.stderr
