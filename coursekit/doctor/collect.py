@@ -71,7 +71,10 @@ def gpu_check(opts: CollectOptions) -> GpuFacts:
     """Every GPU the drivers' tools report (the planner's detection)."""
     from coursekit.detect import detect_host
 
-    host = detect_host(opts.runner, opts.environ)
+    # Every installed GPU: the planner applies CUDA_VISIBLE_DEVICES, the doctor reports it
+    # separately (cuda-hidden), so it is removed here.
+    environ = {k: v for k, v in opts.environ.items() if k != "CUDA_VISIBLE_DEVICES"}
+    host = detect_host(opts.runner, environ)
     return GpuFacts(gpus=host.gpus, cuda_driver_api=host.cuda_driver_api,
                     rocm_version=host.rocm_version, notes=host.notes)
 
