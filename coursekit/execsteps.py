@@ -34,8 +34,11 @@ def _names(ctx: Context) -> list[str]:
     return [*TRIO, *(spec_name(s) for s in ctx.plan.pip_dependents)]
 
 
-def _state(ctx: Context) -> EnvState:
-    return read_state(ctx.location, _names(ctx), runner=ctx.runner, env=ctx.environ)
+def _state(ctx: Context, fresh: bool = False) -> EnvState:
+    """The env's state, read once per run and again only after a step changed the env."""
+    if fresh or ctx.state is None:
+        ctx.state = read_state(ctx.location, _names(ctx), runner=ctx.runner, env=ctx.environ)
+    return ctx.state
 
 
 def _channels(ctx: Context) -> tuple[str, ...]:
@@ -150,7 +153,7 @@ def _create_env(ctx: Context, step: Step) -> tuple[bool, str]:
     _run(ctx, step, argv, timeout=TIMEOUTS["create_env"], network=True,
          capture=not (ctx.options.interactive and ctx.engine.external))
     _locate(ctx)
-    _, still = _env_missing(ctx, _state(ctx))
+    _, still = _env_missing(ctx, _state(ctx, fresh=True))
     _check_after(ctx, step, not still, still)
     assert ctx.location is not None
     return True, f"{why}: fixed, {ctx.location.prefix}"
@@ -237,7 +240,7 @@ def _install_torch(ctx: Context, step: Step) -> tuple[bool, str]:
     if damaged:  # same version but files missing: pip would say "already satisfied"
         _pip(ctx, step, damaged, source, state, extra=["--force-reinstall", "--no-deps"])
     _pip(ctx, step, list(ctx.plan.torch.pins()), source, state)
-    wrong, damaged = _trio_status(ctx, _state(ctx))
+    wrong, damaged = _trio_status(ctx, _state(ctx, fresh=True))
     _check_after(ctx, step, not wrong and not damaged, f"still wrong: {' '.join(wrong + damaged)}")
     return True, f"torch {ctx.plan.torch.version} from {source.label}"
 
@@ -278,7 +281,7 @@ def _install_dependents(ctx: Context, step: Step) -> tuple[bool, str]:
         _pip(ctx, step, damaged, source, state, extra=["--force-reinstall", "--no-deps"],
              constraint=constraint)
     _pip(ctx, step, missing, source, state, constraint=constraint)
-    after = _state(ctx)
+    after = _state(ctx, fresh=True)
     left = _dependents_missing(ctx, after)
     wrong, _ = _trio_status(ctx, after)
     _check_after(ctx, step, not left and not wrong,

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Literal, Protocol
 
 from coursekit.engines import Engine, EnvLocation
+from coursekit.engines.state import EnvState
 from coursekit.failures import Failure
 from coursekit.onetorch import Verification
 from coursekit.plan import Plan
@@ -131,6 +132,7 @@ class Context:
     home: Path
     sleep: Callable[[float], None] = time.sleep
     location: EnvLocation | None = None
+    state: EnvState | None = None
     notes: list[str] = field(default_factory=list)
     verification: Verification | None = None
 

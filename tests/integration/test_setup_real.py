@@ -176,3 +176,22 @@ def test_setup_through_each_conda_tool(world: SetupWorld, kind: str) -> None:
     calls = [json.loads(line)[1] for line in log.read_text().splitlines()]
     assert set(calls) == {"env"}  # only `env list --json`: nothing created or installed
     shutil.rmtree(root / "envs")
+
+
+def test_nbdime_only_when_asked_and_with_absolute_drivers(healthy_world: SetupWorld) -> None:
+    world = healthy_world
+    log = world.tmp / "nbdime.log"
+    env = dict(world.env, FAKE_NBDIME_LOG=str(log))
+    code, data, err = world.run(env=env)  # --yes and no --nbdime: git config untouched
+    assert code == 0, err
+    assert not log.exists() and not (world.home / ".gitconfig").exists()
+    assert any("--nbdime" in note for note in data["result"]["notes"])
+    code, data, err = world.run("--nbdime", env=env)
+    assert code == 0, err
+    assert world.states(data)["nbdime_git"] == "done"
+    assert log.read_text().split() == ["nbdime", "config-git", "--enable", "--global"]
+    got = subprocess.run(["git", "config", "--global", "--get", "diff.jupyternotebook.command"],
+                         env=env, capture_output=True, text=True).stdout.strip()
+    assert got == f'"{world.prefix / "bin" / "git-nbdiffdriver"}" diff'
+    code, data, err = world.run("--nbdime", env=env)
+    assert world.states(data)["nbdime_git"] == "ok"
