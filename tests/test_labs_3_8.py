@@ -61,6 +61,14 @@ MISTAKES: dict[str, dict[str, tuple[str, str]]] = {
         "no-zero-init": ("zero_init_block_is_identity", "zero_init must set the branch's last Linear"),
         "zero-both-linears": ("zero_init_block_is_identity", "only fc2 is zeroed"),
     },
+    "08-rnn-long-sequences": {
+        "reach-reversed": ("measures_gradient_reach", "you computed last/first"),
+        "forget-bias-both": ("lstm_forget_bias", "you set both bias_ih and bias_hh"),
+        "forget-bias-input-gate": ("lstm_forget_bias", "changed the input gate of layer 0, not the forget gate"),
+        "forget-bias-1": ("long_memory_reaches_back", "The forget-gate bias is 1"),
+        "tanh-rnn": ("long_memory_reaches_back", "Use ReLU units with W_hh = I"),
+        "clip-after-step": ("train_step_clips_recurrent_gradients", "train_step clips after step"),
+    },
 }
 # Checks a mistake must fail besides the named one, where the behaviour shows it too.
 ALSO_FAILS: dict[tuple[str, str], dict[str, str]] = {
@@ -68,6 +76,7 @@ ALSO_FAILS: dict[tuple[str, str], dict[str, str]] = {
     ("05-batch-norm", "wrong-feature-size"): {"deep_sigmoid_trains_with_bn": "wrong feature size"},
     ("07-residual-connections", "no-zero-init"): {"gradient_reaches_the_first_block": "the branches are added unscaled"},
     ("07-residual-connections", "no-skip"): {"residual_net_trains": "the residual net must reach"},
+    ("08-rnn-long-sequences", "forget-bias-input-gate"): {"long_memory_reaches_back": "The forget-gate bias is"},
 }
 
 SECOND_SEEDS = (3, 4, 5)
