@@ -1,0 +1,59 @@
+"""The doctor on an env made by the real `coursekit setup` (embedded engine, local channel and
+index; the offline world of tests/fakes/world.py): found without conda, probed with its own
+Python 3.12, and a removed kernel put back by `--fix --yes`."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.fakes.world import SetupWorld
+from tests.integration.conftest import (  # noqa: F401 - fixtures shared with the setup tests
+    _healthy_template,
+    healthy_world,
+    setup_channel,
+    setup_index,
+)
+
+pytestmark = [pytest.mark.realtool, pytest.mark.slow]
+
+
+def _doctor(world: SetupWorld, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "coursekit", "doctor", *args], env=world.env,
+                          capture_output=True, text=True, timeout=240)
+
+
+def test_doctor_finds_and_probes_the_env_setup_made(healthy_world: SetupWorld) -> None:
+    proc = _doctor(healthy_world, "--json")
+    data = json.loads(proc.stdout)
+    facts = data["facts"]
+    assert facts["env"]["exists"] and facts["env"]["confirmed"], facts["env"]
+    assert facts["env"]["prefix"] == str(healthy_world.prefix)
+    assert facts["probe"]["status"] == "ok"
+    assert facts["probe"]["data"]["python"]["version"].startswith("3.12")
+    ids = {f["id"] for f in data["findings"]}
+    assert not ids & {"env-missing", "env-python-broken", "env-python-version", "kernel-missing",
+                      "kernel-wrong-python", "torch-missing", "torch-duplicate", "pip-extra-index"}
+    torch_dists = [d for d in facts["probe"]["data"]["distributions"]["items"] if d["name"] == "torch"]
+    assert [d["version"] for d in torch_dists] == [healthy_world.torch_version]
+    assert torch_dists[0]["installer"] == "pip"
+
+
+def test_fix_yes_registers_a_removed_kernel(healthy_world: SetupWorld) -> None:
+    # The offline world's channel has no ipykernel; a stand-in dist-info lets the doctor offer the
+    # automatic fix (without ipykernel it rightly says to install it first).
+    info = healthy_world.site_packages() / "ipykernel-7.1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: ipykernel\nVersion: 7.1.0\n")
+    healthy_world.kernel_json.unlink()
+    before = _doctor(healthy_world, "--json")
+    assert "kernel-missing" in {f["id"] for f in json.loads(before.stdout)["findings"]}
+    fixed = _doctor(healthy_world, "--fix", "--yes")
+    assert "register the Jupyter kernel 'pt'" in fixed.stdout, fixed.stdout + fixed.stderr
+    spec = json.loads(healthy_world.kernel_json.read_text())
+    assert spec["argv"][0] == str(healthy_world.python)
+    after = _doctor(healthy_world, "--json")
+    assert "kernel-missing" not in {f["id"] for f in json.loads(after.stdout)["findings"]}
