@@ -19,7 +19,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from coursekit.lab.manifest import discover_labs  # noqa: E402
+from coursekit.lab.manifest import discover_labs
 
 
 def median_time(argv: list[str], runs: int, env: dict[str, str], cwd: Path) -> tuple[float, int]:

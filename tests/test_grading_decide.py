@@ -12,8 +12,14 @@ from typing import Any
 import pytest
 
 from coursekit.grading.sandbox import SandboxOutcome
-from coursekit.lab.checking import (ExpectedCheck, GraderSourceError, Status, decide,
-                                    expected_checks, verify_events)
+from coursekit.lab.checking import (
+    ExpectedCheck,
+    GraderSourceError,
+    Status,
+    decide,
+    expected_checks,
+    verify_events,
+)
 from coursekit.lab.manifest import discover_labs
 from tests.labhelpers import FIXTURE_COURSE
 

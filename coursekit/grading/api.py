@@ -203,10 +203,10 @@ def describe_exception(exc: BaseException, student_file: Path | None = None) -> 
     where = ""
     frames = traceback.extract_tb(exc.__traceback__)
     for frame in reversed(frames):
-        if student_file is None or Path(frame.filename) == student_file:
-            if "coursekit" not in Path(frame.filename).parts:
-                where = f" (at {Path(frame.filename).name} line {frame.lineno})"
-                break
+        mine = student_file is None or Path(frame.filename) == student_file
+        if mine and "coursekit" not in Path(frame.filename).parts:
+            where = f" (at {Path(frame.filename).name} line {frame.lineno})"
+            break
     return f"{type(exc).__name__}: {exc}{where}"
 
 
@@ -251,7 +251,7 @@ def run_check(spec: CheckSpec, ctx: LabContext) -> CheckResult:
         message, passed, error = exc.message, False, False
     except GraderError as exc:
         message, passed, error = f"the grader could not run this check: {exc}", False, True
-    except BaseException as exc:  # noqa: BLE001 - classified below
+    except BaseException as exc:
         if _raised_in(exc, ctx.student_dir):  # the student's code raised: a verdict
             if isinstance(exc, SystemExit):
                 message = f"your code called sys.exit: {describe_exception(exc)}"

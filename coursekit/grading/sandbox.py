@@ -105,7 +105,7 @@ def _tree_rss_mb(pid: int) -> float:
                 total += child.memory_info().rss
             except psutil.Error:
                 pass
-        return total / (1024 * 1024)
+        return float(total) / (1024 * 1024)
     except Exception:  # noqa: BLE001 - the process may be gone; polling is best effort
         return 0.0
 
@@ -130,7 +130,7 @@ def run_sandboxed(
         kwargs["start_new_session"] = True  # one process group: killed as a whole
     start = time.monotonic()
     try:
-        proc = subprocess.Popen(  # noqa: S603 - argv list, never a shell
+        proc = subprocess.Popen(
             list(argv), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
             cwd=os.fspath(cwd), env=dict(env), **kwargs)  # type: ignore[call-overload]
     except OSError as exc:
@@ -165,7 +165,7 @@ def run_sandboxed(
             time.sleep(poll_s)
     finally:
         if proc.poll() is None:
-            kill_tree(proc)  # type: ignore[arg-type]
+            kill_tree(proc)  # type: ignore[arg-type, unused-ignore]
         try:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:

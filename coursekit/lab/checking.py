@@ -185,16 +185,18 @@ def _death_message(outcome: SandboxOutcome, timeout_s: float, memory_mb: int) ->
 def decide(spec: LabSpec, expected: tuple[ExpectedCheck, ...], events: list[dict[str, Any]],
            forged: bool, outcome: SandboxOutcome) -> GradeReport:
     """Turn what the worker reported and did into a verdict (pure)."""
-    base = {"lab": spec.number, "slug": spec.slug, "title": spec.title,
-            "output_tail": outcome.output_tail, "duration_s": outcome.duration_s}
     python = next((f"Python {e.get('python')}, torch {e.get('torch')}" for e in events
                    if e.get("e") == "ready"), "")
+
+    def make(status: Status, checks: tuple[CheckOutcome, ...], problem: str | None = None,
+             fix: str | None = None) -> GradeReport:
+        return GradeReport(spec.number, spec.slug, spec.title, status, checks, problem, fix,
+                           outcome.output_tail, python, outcome.duration_s)
 
     def error(problem: str, fix: str) -> GradeReport:
         zero = tuple(CheckOutcome(c.name, c.title, False, 0, c.points, "not graded")
                      for c in expected)
-        return GradeReport(status=Status.ERROR, checks=zero, problem=problem, fix=fix,
-                           python=python, **base)
+        return make(Status.ERROR, zero, problem, fix)
 
     env_fix = "Run coursekit doctor; it names the problem and the command that fixes it."
     if outcome.start_error is not None:
@@ -241,10 +243,8 @@ def decide(spec: LabSpec, expected: tuple[ExpectedCheck, ...], events: list[dict
         checks.append(CheckOutcome(c.name, c.title, passed, c.points if passed else 0, c.points,
                                    str(r.get("message", "")), float(r.get("duration_s", 0.0))))
     if grader_broke:
-        return GradeReport(status=Status.ERROR, checks=tuple(checks), python=python,
-                           problem="the grader failed on " + "; ".join(grader_broke),
-                           fix="This is not your fault. Update coursekit, or tell your instructor.",
-                           **base)
+        return make(Status.ERROR, tuple(checks), "the grader failed on " + "; ".join(grader_broke),
+                    "This is not your fault. Update coursekit, or tell your instructor.")
     if forged:
         checks = [CheckOutcome(c.name, c.title, False, 0, c.max_points,
                                "the grading results were tampered with (unsigned lines in the "
@@ -252,7 +252,7 @@ def decide(spec: LabSpec, expected: tuple[ExpectedCheck, ...], events: list[dict
                   for c in checks]
     complete = done and len(results) == len(expected) and not forged
     status = Status.PASSED if complete and all(c.passed for c in checks) else Status.NOT_YET
-    return GradeReport(status=status, checks=tuple(checks), python=python, **base)
+    return make(status, tuple(checks))
 
 
 def _runtime_copy(dest: Path) -> Path:

@@ -5,7 +5,7 @@ Every later lab uses these (each ships its own copy as ``flowtools.py``).
 
 from __future__ import annotations
 
-import math
+import math  # math.log10: gradient_flow() and update_to_data() need it
 from collections.abc import Callable
 from dataclasses import dataclass
 

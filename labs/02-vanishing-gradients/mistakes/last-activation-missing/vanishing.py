@@ -35,7 +35,6 @@ def make_mlp(depth: int, width: int, in_features: int, activation: str, init: st
 
 if __name__ == "__main__":
     import torch
-
     from flowtools import gradient_flow, layer_stats
 
     torch.manual_seed(0)
