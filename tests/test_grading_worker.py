@@ -114,6 +114,15 @@ def test_memory_hog_is_stopped(tmp_path: Path) -> None:
     assert "memory cap of 700 MB" in _messages(report), _messages(report)
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="RLIMIT_AS is enforced on Linux")
+def test_huge_single_allocation_is_refused_by_the_address_space_cap(tmp_path: Path) -> None:
+    report = _grade(tmp_path, "huge-allocation")
+    assert report.status is Status.NOT_YET
+    message = report.checks[1].message
+    assert "can't allocate memory" in message and "memory cap of 1500 MB" in message, message
+    assert report.checks[2].passed, "grading went on after the refused allocation"
+
+
 def test_output_flood_is_capped_and_the_verdict_stays_right(tmp_path: Path) -> None:
     report = _grade(tmp_path, "flood-then-answer")
     assert report.status is Status.PASSED, _messages(report)
