@@ -190,8 +190,34 @@ def wsl_libcuda(v: View) -> list[Finding]:
 _DLL = re.compile(r"WinError 126|DLL load failed|\.dll\b", re.IGNORECASE)
 
 
+_STAGES = (("numpy", "importing numpy"), ("torch-import", "importing torch"),
+           ("cuda", "initialising CUDA"), ("cuda-op", "running a CUDA operation"),
+           ("mps", "checking MPS"), ("numpy-bridge", "converting a NumPy array"),
+           ("torchvision", "importing torchvision"), ("torchaudio", "importing torchaudio"),
+           ("warnings", "finishing"))
+
+
+def _after_import(v: View) -> list[Finding]:
+    """torch imported, then a later stage (CUDA init, the CUDA op, torchvision) hung or crashed."""
+    child = v.torch.get("child")
+    if child not in ("timeout", "crashed"):
+        return []
+    done = set(v.torch.get("stages") or [])
+    culprit = next((what for name, what in _STAGES if name not in done), "finishing")
+    if child == "timeout":
+        return [finding("torch-import-timeout", f"The torch probe hung while {culprit}",
+                        "torch imported, then no answer before the time limit",
+                        "Reboot (a wedged GPU driver hangs CUDA calls); if it persists, " + reinstall_hint(v),
+                        fix_action=_REINSTALL)]
+    tail = _crash_line(str(v.torch.get("stderr") or ""), v.torch.get("returncode"))
+    return [finding("torch-import-crashed", f"Python crashed while {culprit}", tail, reinstall_hint(v),
+                    fix_action=_REINSTALL)]
+
+
 def torch_import(v: View) -> list[Finding]:
     status = v.torch.get("status")
+    if v.probe_ok and status == "ok":
+        return _after_import(v)
     if not v.probe_ok or status in (None, "ok", "not-run"):
         return []
     err = v.torch.get("error") or {}

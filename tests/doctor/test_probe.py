@@ -141,3 +141,16 @@ def test_missing_interpreter_and_garbage_output(tmp_path: Path) -> None:
     fake.write_text("#!/bin/sh\necho 'Fatal Python error: init_fs_encoding' >&2\nexit 1\n")
     broken = run_probe(fake)
     assert broken.status == "crashed" and "init_fs_encoding" in broken.stderr
+
+
+def test_a_hanging_cuda_call_after_a_good_import_is_reported_with_its_stage(tmp_path: Path) -> None:
+    from coursekit.doctor.diagnose import diagnose
+    from coursekit.doctor.facts import Facts
+
+    site = make_fake_torch(tmp_path, version="2.13.0+cu130", cuda="13.0",
+                           extra="import time as _t\ndef _hang(self):\n    _t.sleep(60)\n"
+                                 "_Cuda.is_available = _hang\n")
+    facts = run_probe(Path(sys.executable), env=_env_with(site), timeout=6)
+    assert facts.torch["status"] == "ok" and facts.torch["child"] == "timeout"
+    found = {f.id: f for f in diagnose(Facts(probe=facts))}
+    assert found["torch-import-timeout"].title == "The torch probe hung while initialising CUDA"
