@@ -139,6 +139,9 @@ CATALOGUE: Final[tuple[Entry, ...]] = (
        "torch came from PyPI (no +cuXXX/+cpu tag): pip's 'Requirement already satisfied' or an "
        "add-on such as lightning replaced the course's build.",
        "env-pitfalls.md §5.2; Lightning-AI/pytorch-lightning#18968"),
+    _E("conda-after-pip", "torch", INFO,
+       "conda changed the env after pip installed torch: conda does not know pip's packages and "
+       "can break them.", "conda docs 'Using pip in an environment'; env-pitfalls.md §5.5"),
     # --- companion packages --------------------------------------------------------------------
     _E("torchvision-mismatch", "packages", ERROR,
        "torchvision does not match torch (version pairing, +cpu vs +cuXXX, 'operator "

@@ -81,6 +81,18 @@ def torch_from_pypi(v: View) -> list[Finding]:
                     reinstall_hint(v), fix_action=_REINSTALL)]
 
 
+def conda_after_pip(v: View) -> list[Finding]:
+    history = (v.data.get("conda_meta") or {}).get("history_mtime")
+    pip = [d.get("mtime") for d in _pip_torch(v) if isinstance(d.get("mtime"), (int, float))]
+    # An hour of slack: setup's own pip steps run minutes after the env is created.
+    if not isinstance(history, (int, float)) or not pip or history <= max(pip) + 3600:
+        return []
+    return [finding("conda-after-pip", "conda changed the env after pip installed torch",
+                    "conda-meta/history is newer than torch's pip install; conda's docs say to recreate "
+                    "the env rather than run conda after pip",
+                    "If anything breaks, recreate the env: " + remove_and_setup(v))]
+
+
 _VISION_OFFSET = 15  # torchvision 0.(N+15) pairs with torch 2.N since 2.0 (torch-wheels.md §4)
 
 
@@ -174,6 +186,6 @@ def mps_unavailable(v: View) -> list[Finding]:
                     detail + ("; MPS needs macOS 14+ since torch 2.10" if old else ""), fix)]
 
 
-RULES: tuple[Rule, ...] = (torch_owners, torch_duplicate, torch_from_pypi, companions, numpy, lightning,
-                           mps_unavailable)
+RULES: tuple[Rule, ...] = (torch_owners, torch_duplicate, torch_from_pypi, conda_after_pip, companions,
+                           numpy, lightning, mps_unavailable)
 __all__ = ["RULES", "quote"]
