@@ -66,6 +66,10 @@ import struct
 import subprocess
 import time
 import traceback
+from typing import Any, Dict  # noqa: UP035 - see JSON below
+
+# typing.Dict: this alias is evaluated at run time and the file must run on Pythons < 3.9.
+JSON = Dict[str, Any]  # noqa: UP006
 
 PROBE_SCHEMA = 1
 MARK = "@@coursekit-probe@@ "
@@ -85,7 +89,7 @@ def _norm(name: str) -> str:
     return name.lower().replace("_", "-").replace(".", "-")
 
 
-def python_facts() -> dict:
+def python_facts() -> JSON:
     """Who this interpreter is."""
     try:
         user_site = site.getusersitepackages()
@@ -107,7 +111,7 @@ def python_facts() -> dict:
     }
 
 
-def _dist_record(dist, user_site) -> dict:
+def _dist_record(dist: Any, user_site: str | None) -> JSON:
     path = getattr(dist, "_path", None)
     location = str(path.parent) if path is not None else None
     mtime = None
@@ -130,7 +134,7 @@ def _dist_record(dist, user_site) -> dict:
             "direct_url": direct_url, "mtime": mtime, "in_user_site": in_user}
 
 
-def distribution_facts(user_site) -> dict:
+def distribution_facts(user_site: str | None) -> JSON:
     """Every installed copy of the packages the doctor cares about (pip metadata)."""
     from importlib import metadata
 
@@ -154,7 +158,7 @@ def distribution_facts(user_site) -> dict:
     return {"items": found, "nvidia_wheels": nvidia}
 
 
-def conda_meta_facts(prefix: str) -> dict:
+def conda_meta_facts(prefix: str) -> JSON:
     """Packages conda says it installed into this prefix (conda-meta/*.json)."""
     meta = os.path.join(prefix, "conda-meta")
     if not os.path.isdir(meta):
@@ -179,7 +183,7 @@ def conda_meta_facts(prefix: str) -> dict:
     return {"present": True, "packages": packages, "history_mtime": mtime}
 
 
-def _pip_config_files() -> list:
+def _pip_config_files() -> list[str]:
     """pip's config files in its load order (pip/_internal/configuration.py)."""
     env_file = os.environ.get("PIP_CONFIG_FILE")
     if env_file == os.devnull:
@@ -206,7 +210,7 @@ def _pip_config_files() -> list:
     return [f for f in files if os.path.isfile(f)]
 
 
-def pip_config_facts() -> dict:
+def pip_config_facts() -> JSON:
     """Index settings from pip's config files and PIP_* variables (no pip subprocess)."""
     import configparser
 
@@ -231,18 +235,18 @@ def pip_config_facts() -> dict:
 
 # --- the child: imports and CUDA, reported stage by stage --------------------------------
 
-def _emit(stage: str, data: dict) -> None:
+def _emit(stage: str, data: JSON) -> None:
     data["stage"] = stage
     sys.stdout.write(MARK + json.dumps(data, default=str) + "\n")
     sys.stdout.flush()
 
 
-def _error(exc: BaseException) -> dict:
+def _error(exc: BaseException) -> JSON:
     tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
     return {"type": type(exc).__name__, "message": str(exc)[:_TAIL], "traceback": tb[-_TAIL:]}
 
 
-def _try_import(name: str) -> dict:
+def _try_import(name: str) -> JSON:
     try:
         module = __import__(name)
     except BaseException as exc:  # noqa: BLE001 - every failure is a fact
@@ -250,9 +254,9 @@ def _try_import(name: str) -> dict:
     return {"ok": True, "version": getattr(module, "__version__", None), "error": None}
 
 
-def _cuda_facts(torch) -> dict:
-    facts = {"cuda_available": False, "device_count": 0, "devices": [], "cuda_error": None,
-             "cuda_op": None}
+def _cuda_facts(torch: Any) -> JSON:
+    facts: JSON = {"cuda_available": False, "device_count": 0, "devices": [], "cuda_error": None,
+                   "cuda_op": None}
     try:
         facts["cuda_available"] = bool(torch.cuda.is_available())
         facts["device_count"] = int(torch.cuda.device_count())
@@ -268,7 +272,7 @@ def _cuda_facts(torch) -> dict:
     return facts
 
 
-def _cuda_op(torch) -> dict:
+def _cuda_op(torch: Any) -> JSON:
     # is_available() can say True while no kernel fits the GPU: run a real kernel.
     try:
         x = torch.ones((64, 64), device="cuda")
@@ -279,7 +283,7 @@ def _cuda_op(torch) -> dict:
         return {"ok": False, "error": _error(exc)["message"]}
 
 
-def _mps_facts(torch) -> dict:
+def _mps_facts(torch: Any) -> JSON:
     mps = getattr(getattr(torch, "backends", None), "mps", None)
     try:
         return {"mps_built": bool(mps.is_built()) if mps else False,
@@ -288,7 +292,7 @@ def _mps_facts(torch) -> dict:
         return {"mps_built": False, "mps_available": False}
 
 
-def _torch_stage() -> object:
+def _torch_stage() -> Any:
     start = time.perf_counter()
     try:
         import torch
@@ -342,7 +346,7 @@ def torch_child() -> int:
     return 0
 
 
-def start_child():
+def start_child() -> subprocess.Popen[bytes] | OSError:
     """Start the torch child (its ``import torch`` overlaps the metadata scan); None on failure."""
     argv = [sys.executable, os.path.abspath(__file__), "--torch-child"]
     try:
@@ -352,10 +356,10 @@ def start_child():
         return exc
 
 
-def run_child(proc, timeout: float) -> dict:
+def run_child(proc: subprocess.Popen[bytes] | OSError, timeout: float) -> JSON:
     """Wait for the torch child with a time limit; merge whatever stages it reported."""
-    torch = {"status": "not-run", "stages": []}
-    imports = {}
+    torch: JSON = {"status": "not-run", "stages": []}
+    imports: JSON = {}
     if isinstance(proc, BaseException):
         torch.update(status="crashed", error=_error(proc))
         return {"torch": torch, "imports": imports}
@@ -389,7 +393,7 @@ def run_child(proc, timeout: float) -> dict:
     return {"torch": torch, "imports": imports}
 
 
-def collect(timeout: float) -> dict:
+def collect(timeout: float) -> JSON:
     """The whole probe object."""
     started = time.monotonic()
     child = start_child()
@@ -407,7 +411,7 @@ def collect(timeout: float) -> dict:
     return report
 
 
-def main(argv: list) -> int:
+def main(argv: list[str]) -> int:
     """Entry point: ``--torch-child`` or the full probe (``--timeout S`` for the child)."""
     if "--torch-child" in argv:
         return torch_child()

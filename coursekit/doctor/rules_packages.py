@@ -83,7 +83,7 @@ def torch_from_pypi(v: View) -> list[Finding]:
 
 def conda_after_pip(v: View) -> list[Finding]:
     history = (v.data.get("conda_meta") or {}).get("history_mtime")
-    pip = [d.get("mtime") for d in _pip_torch(v) if isinstance(d.get("mtime"), (int, float))]
+    pip = [float(t) for d in _pip_torch(v) if isinstance(t := d.get("mtime"), (int, float))]
     # An hour of slack: setup's own pip steps run minutes after the env is created.
     if not isinstance(history, (int, float)) or not pip or history <= max(pip) + 3600:
         return []

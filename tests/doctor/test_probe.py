@@ -154,3 +154,15 @@ def test_a_hanging_cuda_call_after_a_good_import_is_reported_with_its_stage(tmp_
     assert facts.torch["status"] == "ok" and facts.torch["child"] == "timeout"
     found = {f.id: f for f in diagnose(Facts(probe=facts))}
     assert found["torch-import-timeout"].title == "The torch probe hung while initialising CUDA"
+
+
+@pytest.mark.parametrize("version", ["3.8.18", "3.9.18", "3.12.1", "3.13.0"])
+def test_probe_runs_on_other_pythons(version: str) -> None:
+    # A student's env may hold any Python; the probe must report, not crash, on each.
+    python = Path.home() / ".pyenv" / "versions" / version / "bin" / "python"
+    if not python.exists():
+        pytest.skip(f"no Python {version} at {python}")
+    facts = run_probe(python, env={"PATH": "/usr/bin:/bin", "HOME": str(Path.home())})
+    assert facts.status == "ok", facts.stderr
+    assert facts.data["python"]["version"] == version
+    assert facts.torch["status"] in ("missing", "ok") and facts.torch["child"] == "ok"
