@@ -10,15 +10,17 @@ retried. The env is removed only with ``--force``. Per-step logic is in
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Protocol
 
 from coursekit.engines import Engine, EnvLocation
 from coursekit.engines.state import EnvState
+from coursekit.errors import EnvironmentProblem
 from coursekit.failures import Failure
 from coursekit.onetorch import Verification
 from coursekit.plan import Plan
@@ -31,6 +33,8 @@ StepState = Literal["done", "ok", "failed", "not-run", "interrupted", "skipped"]
 class RunOptions:
     """What the student chose on the command line (besides the plan's own flags)."""
 
+    engine: str = "auto"
+    """``--engine``: auto, conda, mamba, micromamba or embedded."""
     channels: tuple[str, ...] = ()
     """``--channel``: replaces the plan's conda channels (mirrors, ``file://`` channels)."""
     index_url: str | None = None
@@ -152,14 +156,26 @@ def carry_out(plan: Plan, engine: Engine, options: RunOptions | None = None, *,
               sleep: Callable[[float], None] = time.sleep) -> SetupResult:
     """Run ``plan``'s steps with ``engine``; returns what happened (never raises for a step
     failure; ``KeyboardInterrupt`` propagates after the reporter was told)."""
-    from coursekit import execsteps
     from coursekit.engines import coursekit_home
 
     env = dict(os.environ if environ is None else environ)
     ctx = Context(plan, engine, options or RunOptions(), runner, env,
                   reporter or SilentReporter(), confirm, os_name or _this_os(),
                   home or coursekit_home(env), sleep)
-    execsteps.prepare(ctx)  # finds the env; --force / wrong-Python handling
+    with setup_lock(ctx.home / "state" / "setup.lock"):
+        return _carry_out(ctx)
+
+
+def _carry_out(ctx: Context) -> SetupResult:
+    from coursekit import execsteps
+
+    plan, engine = ctx.plan, ctx.engine
+    try:
+        execsteps.prepare(ctx)  # finds the env; --force / wrong-Python handling
+    except StepFailed as exc:
+        outcomes = tuple(StepOutcome(s.id, s.title, "not-run") for s in plan.steps)
+        return SetupResult(plan, engine, outcomes, ctx.location, None, exc.failure, "create_env",
+                           tuple(ctx.notes))
     outcomes: list[StepOutcome] = []
     failure: Failure | None = None
     failed_step: str | None = None
@@ -190,6 +206,45 @@ def carry_out(plan: Plan, engine: Engine, options: RunOptions | None = None, *,
         outcomes += execsteps.after_verify(ctx)
     return SetupResult(plan, engine, tuple(outcomes), ctx.location, ctx.verification, failure,
                        failed_step, tuple(ctx.notes), execsteps.activation(ctx))
+
+
+@contextlib.contextmanager
+def setup_lock(path: Path) -> Iterator[None]:
+    """One setup at a time per user: two at once would race on the same env (students do
+    start it twice). A lock left by a killed setup is taken over (its pid is gone)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for _ in range(2):
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            try:
+                pid = int(path.read_text().strip() or 0)
+            except (OSError, ValueError):
+                pid = 0
+            if pid and pid != os.getpid() and _is_setup(pid):
+                raise EnvironmentProblem(
+                    f"another `coursekit setup` is running (process {pid}).",
+                    "Wait for it to finish (or stop it), then run `coursekit setup` again.")
+            path.unlink(missing_ok=True)  # stale: its setup was killed
+            continue
+        with os.fdopen(fd, "w") as fh:
+            fh.write(str(os.getpid()))
+        try:
+            yield
+        finally:
+            path.unlink(missing_ok=True)
+        return
+    raise EnvironmentProblem(f"could not take the lock {path}", f"Delete {path} and try again.")
+
+
+def _is_setup(pid: int) -> bool:
+    """True when process ``pid`` is alive and is a coursekit (a reused pid is not)."""
+    import psutil
+
+    try:
+        return "coursekit" in " ".join(psutil.Process(pid).cmdline())
+    except (psutil.Error, OSError):
+        return False
 
 
 def _this_os() -> str:

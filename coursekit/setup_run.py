@@ -27,14 +27,15 @@ def plan_engine(name: str) -> str:
         return "conda" if name == "auto" else name
 
 
-def make_options(*, channels: tuple[str, ...], index_url: str | None, force: bool,
-                 nbdime: bool | None, yes: bool) -> RunOptions:
+def make_options(*, engine: str = "auto", channels: tuple[str, ...] = (),
+                 index_url: str | None = None, force: bool = False, nbdime: bool | None = None,
+                 yes: bool = False) -> RunOptions:
     """RunOptions from the flags; ``--index-url`` is validated here (exit 2 before any work)."""
     from coursekit.pipsafe import check_index
 
     if index_url:
         check_index(index_url)
-    return RunOptions(channels=channels, index_url=index_url, force=force, nbdime=nbdime,
+    return RunOptions(engine=engine, channels=channels, index_url=index_url, force=force, nbdime=nbdime,
                       interactive=is_interactive() and not yes)
 
 
@@ -53,7 +54,7 @@ def execute_plan(plan: Plan, *, app: object, as_json: bool = False,
 
     console = app.console  # type: ignore[attr-defined]
     options = options or RunOptions(interactive=is_interactive())
-    engine = engine or choose_engine(plan.engine)
+    engine = engine or choose_engine(options.engine)
     reporter = ProgressReporter(console, to_stderr=as_json)
     reporter.note(f"engine: {engine.display}")
     result = carry_out(plan, engine, options, reporter=reporter, confirm=_confirm(options))

@@ -180,3 +180,29 @@ def test_verdict_macos_mps_and_import_errors() -> None:
                                          "error": {"message": "libcudnn.so.9 missing"}}}, "linux")
     assert not broken.ok and "libcudnn" in broken.problems[0].message
     assert not judge(cpu, "timeout", {}, "linux").ok
+
+
+def test_setup_lock_refuses_a_second_setup_and_takes_over_stale_ones(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from coursekit.errors import EnvironmentProblem
+    from coursekit.execute import setup_lock
+
+    lock = tmp_path / "state" / "setup.lock"
+    with setup_lock(lock):
+        assert lock.read_text() == str(os.getpid())
+    assert not lock.exists()
+    lock.write_text("999999999")  # a setup that was killed
+    with setup_lock(lock):
+        pass
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)", "coursekit"])
+    try:
+        lock.write_text(str(other.pid))
+        with pytest.raises(EnvironmentProblem, match="another `coursekit setup` is running"):
+            with setup_lock(lock):
+                pass
+    finally:
+        other.kill()
+        other.wait()

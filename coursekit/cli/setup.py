@@ -55,8 +55,8 @@ def setup(app: object, dry_run: bool, as_json: bool, os_name: str | None, arch: 
     from coursekit.render.setup import render_plan
     from coursekit.setup_run import make_options, plan_engine
 
-    options = make_options(channels=channels, index_url=index_url, force=force, nbdime=nbdime,
-                           yes=yes)
+    options = make_options(engine=engine, channels=channels, index_url=index_url, force=force,
+                           nbdime=nbdime, yes=yes)
     request = SetupRequest(engine=plan_engine(engine), torch=torch_version, backend=backend,
                            os=os_name, arch=arch,
                            gpu_driver=gpu_driver, gpu_cc=gpu_cc, gpu_rocm=gpu_rocm)
