@@ -58,7 +58,8 @@ def doctor(app: object, verbose: bool, as_json: bool, from_file: Path | None, fi
     console = app.console  # type: ignore[attr-defined]
     request = DoctorRequest(from_file=from_file, python=python, env_name=env_name)
     report = examine(request)
-    render_report(console, report, as_json=as_json, verbose=verbose)
+    if not (fix and as_json):  # --fix --json prints one report: the one after the fixes
+        render_report(console, report, as_json=as_json, verbose=verbose)
     if fix:
         report = _fix(console, report, request, yes=yes, dry_run=dry_run, as_json=as_json,
                       verbose=verbose)
@@ -78,10 +79,14 @@ def _fix(console: Console, report: Report, request: DoctorRequest, *, yes: bool,
     os_name = report.facts.platform.os if report.facts.platform else "linux"
     render_fix_plan(console, actions, to_stderr=as_json, os_name=os_name)
     if not actions or dry_run:
+        if as_json:
+            render_report(console, report, as_json=True, verbose=verbose)
         return report
     interactive = sys.stdin.isatty()
     if not yes and not interactive:
         console.eprint("Not applied: no terminal to ask on. Run again with --fix --yes to apply.")
+        if as_json:
+            render_report(console, report, as_json=True, verbose=verbose)
         return report
 
     def confirm(action: FixAction) -> bool:

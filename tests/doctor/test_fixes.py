@@ -92,3 +92,16 @@ def test_fix_dry_run_shows_the_commands_and_changes_nothing(tmp_path: Path,
     assert "for cpu-torch-on-gpu" in result.stdout
     assert "pip install --index-url https://download.pytorch.org/whl/cu130" in result.stdout
     assert "Checking again" not in result.stdout
+
+
+@pytest.mark.realtool
+def test_fix_with_json_prints_exactly_one_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    site = make_fake_torch(tmp_path / "site", import_body="raise ModuleNotFoundError(\"No module named "
+                           "'torch'\", name='torch')\n")
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    monkeypatch.setenv("PYTHONPATH", str(site))
+    result = run_cli(["doctor", "--python", sys.executable, "--fix", "--dry-run", "--json"])
+    assert result.code == ExitCode.FAILED
+    data = json.loads(result.stdout)  # one JSON document, nothing else on stdout
+    assert "torch-missing" in {f["id"] for f in data["findings"]}
+    assert "Fixes coursekit can apply:" in result.stderr

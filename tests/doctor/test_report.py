@@ -129,3 +129,11 @@ def test_odd_probe_data_in_a_report_is_a_finding_not_a_crash(tmp_path: Path) -> 
     assert result.code == ExitCode.ENVIRONMENT, result.stdout + result.stderr
     assert "The diagnosis rule 'torch_owners' itself failed" in result.stdout
     assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_from_stdin(tmp_path: Path) -> None:
+    text = json.dumps(report_data(make_report(finding_facts("disk-low"))))
+    result = run_cli(["doctor", "--from", "-", "--json"], input=text)
+    assert result.code == ExitCode.FAILED  # 2.1 GB free: below 3 GB disk-low is an error
+    data = json.loads(result.stdout)
+    assert data["source"] == "-" and "disk-low" in {f["id"] for f in data["findings"]}
