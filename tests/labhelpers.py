@@ -37,12 +37,16 @@ class _NoFigures(LabContext):
         return None
 
 
-def grade_in_process(spec: LabSpec, folder: Path, figures: bool = True) -> list[CheckResult]:
+def grade_in_process(spec: LabSpec, folder: Path, figures: bool = True,
+                     seeds: tuple[int, ...] | None = None) -> list[CheckResult]:
     """``run_checks`` with the lab's grader; forgets the student's modules afterwards."""
     before = set(sys.modules)
     cls = LabContext if figures else _NoFigures
+    ctx = cls(student_dir=folder, figures_dir=folder / "figures")
+    if seeds is not None:
+        ctx.seeds = seeds
     try:
-        return run_checks(spec.grader_path, cls(student_dir=folder, figures_dir=folder / "figures"))
+        return run_checks(spec.grader_path, ctx)
     finally:
         root = str(folder.resolve())
         for name in set(sys.modules) - before:

@@ -66,6 +66,14 @@ def test_solution_passes(spec: LabSpec, tmp_path: Path) -> None:
         assert pngs and all(p.stat().st_size > 1000 for p in pngs), "the lab's figures were drawn"
 
 
+@pytest.mark.parametrize("spec", LABS, ids=_id)
+def test_solution_passes_on_other_seeds(spec: LabSpec, tmp_path: Path) -> None:
+    """Thresholds must hold beyond the 3 fixed seeds, or the calibration is too tight."""
+    folder = student_folder(spec, tmp_path / "s", spec.solution_dir)
+    results = grade_in_process(spec, folder, figures=False, seeds=(101, 202, 303))
+    assert all(r.passed for r in results), summary(results)
+
+
 @pytest.mark.parametrize(("spec", "mistake"), MISTAKES,
                          ids=[f"{_id(s)}-{m.name}" for s, m in MISTAKES])
 def test_known_mistake_fails_and_is_named(spec: LabSpec, mistake: Path, tmp_path: Path) -> None:
