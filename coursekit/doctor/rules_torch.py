@@ -77,8 +77,13 @@ def driver_too_old(v: View) -> list[Finding]:
                     fix_action=_REINSTALL if advice else None)]
 
 
-def _line_with(text: str, needle: str) -> str:
-    return next((ln.strip() for ln in text.splitlines() if needle in ln), needle)
+def _line_with(text: str, needle: str, limit: int = 160) -> str:
+    """The line of ``text`` that contains ``needle``, cut after the sentence that holds it."""
+    line = next((ln.strip() for ln in text.splitlines() if needle in ln), needle)
+    end = line.find(". ", line.find(needle))
+    if end != -1:
+        line = line[:end + 1]
+    return line if len(line) <= limit else line[:limit - 3] + "..."
 
 
 _KERNEL_TEXTS = ("no kernel image is available", "is not compatible with the current PyTorch installation")

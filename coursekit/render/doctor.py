@@ -69,7 +69,8 @@ def status_info(cat: str, v: View) -> str:
     if cat == "gpu" and f.gpu:
         if not v.gpus:
             return "no NVIDIA GPU: CPU is fine for every lab" if f.platform and f.platform.os != "macos" else "Apple GPU (MPS)"
-        names = ", ".join(f"{g.name} ({g.compute_capability or g.gfx or '?'})" for g in v.gpus)
+        names = ", ".join(g.name + (f" ({g.compute_capability or g.gfx})" if g.compute_capability or g.gfx
+                                    else "") for g in v.gpus)
         return names + (f", driver {v.driver}" if v.driver else "")
     if cat == "env" and f.env:
         if not f.env.exists:
