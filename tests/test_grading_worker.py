@@ -84,8 +84,17 @@ def test_misbehaving_student_code_gets_a_clear_verdict(tmp_path: Path, student: 
 
 
 @pytest.mark.timeout(90)
-def test_endless_loop_is_killed_with_its_children(tmp_path: Path) -> None:
-    report = _grade(tmp_path, "hang-with-child", timeout_s=4)
+def test_endless_loop_is_killed_with_its_children(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    import coursekit.lab.checking
+
+    monkeypatch.setattr(coursekit.lab.checking, "HEARTBEAT_S", 1.0)
+    events: list[dict[str, object]] = []
+    folder = _folder(tmp_path, FIXTURE_STUDENTS / "hang-with-child" / "work.py")
+    report = grade(dataclasses.replace(FIXTURE, timeout_s=4), folder, sys.executable,
+                   on_event=events.append)
+    beats = [e for e in events if e["e"] == "still-running"]
+    assert beats and beats[-1]["name"] == "answer_is_42", "a long check shows a heartbeat"
     assert report.status is Status.NOT_YET
     by_name = {c.name: c.message for c in report.checks}
     assert "did not finish within the lab's time limit of 4 s" in by_name["answer_is_42"]

@@ -48,6 +48,25 @@ def matrix_or_none() -> Any:
         return None
 
 
+def course_python(default: str = "3.12") -> str:
+    """The Python version the course env spec asks for (``envs/course.toml``)."""
+    try:
+        from coursekit.envspec import load_spec
+
+        return str(load_spec().python)
+    except Exception:  # noqa: BLE001 - a broken spec is setup's error to report, not the doctor's
+        return default
+
+
+def torch_pythons() -> tuple[tuple[int, int], ...]:
+    """Every Python (major, minor) some release in the matrix publishes wheels for."""
+    matrix = matrix_or_none()
+    if matrix is None:
+        return tuple((3, m) for m in range(10, 15))  # torch 2.9-2.14: cp310-cp314
+    found = {version_tuple(p)[:2] for r in matrix.releases for p in r.python}
+    return tuple(sorted(p for p in found if len(p) == 2))
+
+
 def suggest_backend(view: View) -> BackendAdvice | None:
     """The selector's choice for the machine in ``view`` (None when it cannot say)."""
     host = view.host_info()

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from coursekit.doctor.advice import course_python, torch_pythons
 from coursekit.doctor.catalogue import CHECK_CATEGORY, WARNING
 from coursekit.doctor.view import Finding, View, finding, quote, version_tuple
 
 Rule = Callable[[View], list[Finding]]
-COURSE_PYTHON = "3.12"  # envs/course.toml [env] python
-_TORCH_PYTHONS = ((3, 10), (3, 14))  # torch 2.9-2.14 publish cp310-cp314 (torch-wheels.md §2)
 _GIB = 1024
 
 
@@ -88,9 +87,10 @@ def env_python_version(v: View) -> list[Finding]:
     if not version or (v.f.env and v.f.env.explicit):
         return []
     minor = ".".join(version.split(".")[:2])
-    if minor == COURSE_PYTHON:
+    wanted = course_python()
+    if minor == wanted:
         return []
-    return [finding("env-python-version", f"The env has Python {version}, the course uses {COURSE_PYTHON}",
+    return [finding("env-python-version", f"The env has Python {version}, the course uses {wanted}",
                     f"{v.env_python} is Python {version}", f"Recreate the env: {_recreate(v)}")]
 
 
@@ -106,13 +106,14 @@ def python_no_torch_wheel(v: View) -> list[Finding]:
     version = version_tuple(v.py.get("version"))
     if len(version) < 2 or v.torch_ok:
         return []
-    low, high = _TORCH_PYTHONS
-    if low <= version[:2] <= high:
+    pythons = torch_pythons()
+    if not pythons or version[:2] in pythons:
         return []
     shown = ".".join(map(str, version[:2]))
+    span = f"{pythons[0][0]}.{pythons[0][1]}-{pythons[-1][0]}.{pythons[-1][1]}"
     return [finding("python-no-torch-wheel", f"No PyTorch wheel exists for Python {shown}",
-                    f"current torch releases publish wheels for Python {low[0]}.{low[1]}-{high[0]}.{high[1]}",
-                    f"Recreate the env with Python {COURSE_PYTHON}: {_recreate(v)}")]
+                    f"the torch releases coursekit knows publish wheels for Python {span}",
+                    f"Recreate the env with Python {course_python()}: {_recreate(v)}")]
 
 
 def macos_rosetta(v: View) -> list[Finding]:

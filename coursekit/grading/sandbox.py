@@ -121,8 +121,12 @@ def run_sandboxed(
     cwd: Path,
     env: Mapping[str, str],
     poll_s: float = 0.05,
+    on_tick: Callable[[float], None] | None = None,
 ) -> SandboxOutcome:
-    """Start ``argv``, feed it ``stdin_text``, stream event lines, enforce the limits."""
+    """Start ``argv``, feed it ``stdin_text``, stream event lines, enforce the limits.
+
+    ``on_tick(elapsed_s)`` is called about once a second while the worker runs.
+    """
     kwargs: dict[str, object] = {}
     if sys.platform == "win32":
         kwargs["creationflags"] = subprocess.CREATE_NEW_PROCESS_GROUP
@@ -147,6 +151,7 @@ def run_sandboxed(
     timed_out = memory_exceeded = False
     peak = 0.0
     next_rss = 0.0
+    next_tick = start + 1.0
     try:
         while proc.poll() is None:
             for line in events.poll():
@@ -162,6 +167,9 @@ def run_sandboxed(
                     memory_exceeded = True
                     break
                 next_rss = now + 0.2
+            if on_tick is not None and now >= next_tick:
+                on_tick(now - start)
+                next_tick = now + 1.0
             time.sleep(poll_s)
     finally:
         if proc.poll() is None:

@@ -20,6 +20,7 @@ import secrets
 import shutil
 import signal
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +32,7 @@ from coursekit.lab.manifest import LabSpec
 
 Sandbox = Callable[..., SandboxOutcome]
 WORKER_THREADS = 1  # fixed: reproducible reductions, and 2-core laptops stay responsive
+HEARTBEAT_S = 5.0  # a check running longer than this shows "still running" lines
 
 
 class Status(enum.Enum):
@@ -290,12 +292,30 @@ def grade(spec: LabSpec, student_dir: Path, python: str, *,
                            fix="Reinstall coursekit: python -m pip install --force-reinstall coursekit")
     key = secrets.token_bytes(32)
     lines: list[str] = []
+    running: dict[str, Any] = {}
+    titles = {c.name: c.title for c in expected}
 
     def on_line(line: str) -> None:
         lines.append(line)
         parsed, _ = verify_events([line], key)
         for event in parsed:
+            if event.get("e") == "begin":
+                running.update(name=event.get("name"), since=time.monotonic(), last=0.0)
+            elif event.get("e") in ("result", "done"):
+                running.clear()
             on_event(event)
+
+    def on_tick(elapsed: float) -> None:
+        """A heartbeat every HEARTBEAT_S while one check runs long (an endless loop shows)."""
+        if not running:
+            return
+        busy = time.monotonic() - running["since"]
+        if busy - running["last"] >= HEARTBEAT_S:
+            running["last"] = busy
+            on_event({"e": "still-running", "name": running["name"],
+                      "title": titles.get(str(running["name"]), running["name"]),
+                      "check_s": round(busy), "elapsed_s": round(elapsed),
+                      "limit_s": spec.timeout_s})
 
     with tempfile.TemporaryDirectory(prefix="coursekit-grade-") as tmp:
         runtime = _runtime_copy(Path(tmp) / "rt")
@@ -308,7 +328,8 @@ def grade(spec: LabSpec, student_dir: Path, python: str, *,
         argv = [python, "-I", "-B", "-X", "faulthandler", "-X", "utf8", "-c", _BOOT, str(runtime)]
         outcome = sandbox(argv, stdin_text=json.dumps(cfg) + "\n", events_path=events_path,
                           timeout_s=spec.timeout_s, memory_mb=spec.memory_mb,
-                          on_event_line=on_line, cwd=student_dir, env=worker_env(dict(os.environ)))
+                          on_event_line=on_line, cwd=student_dir, env=worker_env(dict(os.environ)),
+                          on_tick=on_tick)
     events, forged = verify_events(lines, key)
     report = decide(spec, expected, events, forged, outcome)
     figures = tuple(sorted(p.name for p in (student_dir / "figures").glob("*.png"))) \
