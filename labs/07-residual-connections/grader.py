@@ -19,11 +19,12 @@ from coursekit.grading.api import CheckFailed, LabContext, check
 
 STUDENT_FILE = "residual.py"
 DEPTH, WIDTH, IN, CLASSES = 20, 64, 16, 4
-STEPS, BATCH, LR, MOMENTUM = 100, 128, 0.05, 0.9
-# Training loss on the 4096 examples after 100 steps, seeds 0-7: residual with zero-initialised
-# branches 0.18-0.37 (1/sqrt(20)-scaled 0.12-0.20); the plain net with He init 1.05-1.39
-# (chance ln 4 = 1.386); unscaled He branches: NaN. Margin 1.75x above / 1.6x below.
-# (80 steps was too tight: zero-init reached 0.54 on seed 5.)
+STEPS, BATCH, LR, MOMENTUM = 60, 128, 0.05, 0.9
+# Training loss on the 4096 examples after 60 steps, seeds 0-7: residual_net(..., zero_init=False)
+# (1/sqrt(20)-scaled branches) 0.19-0.30; the plain net with He init 1.23-1.43 (chance ln 4 =
+# 1.386); unscaled He branches: NaN. Margin 2.2x above / 1.9x below. Zero-initialised branches
+# start slower (0.37-0.76 after 60 steps, 0.18-0.37 after 100), so the training check uses the
+# scaled variant; zero-init is checked at initialisation (identity, gradient flow) instead.
 LOSS_MAX = 0.65
 # Gradient flow log10(||dL/dh_block1|| / ||dL/dh_block20||): zero-init -0.2..-0.1, scaled
 # +0.0..+0.2; unscaled He branches +3.0..+3.4; plain default init -15; plain He -0.6..+0.1.
@@ -217,12 +218,12 @@ def _draw_profiles(fig: Any, profiles: dict[str, list[float]]) -> None:
 
 @check(points=3)
 def residual_net_trains(lab: LabContext) -> str:
-    """The 20-block residual net trains where the plain one barely moves."""
+    """The 20-block residual net (scaled branches) trains where the plain one barely moves."""
     _setup()
     mod = lab.load(STUDENT_FILE)
     for seed in lab.seeded():
         x, y = make_data(seed)
-        net = _net(lab, mod, zero_init=True)
+        net = _net(lab, mod, zero_init=False)
         opt = _SGD(net.parameters(), lr=LR, momentum=MOMENTUM)
         for _ in range(STEPS):
             idx = torch.randint(0, len(x), (BATCH,))
@@ -235,5 +236,5 @@ def residual_net_trains(lab: LabContext) -> str:
         if not final <= LOSS_MAX:
             raise CheckFailed(f"seed {seed}: after {STEPS} steps (SGD {LR}, momentum {MOMENTUM}, batch {BATCH}) the "
                               f"loss is {final:.3f}; the residual net must reach {LOSS_MAX} (chance 1.386, the "
-                              "plain net 1.05-1.39).")
-    return f"loss {final:.3f} after {STEPS} steps (the plain He net stays at 1.05-1.39)"
+                              "plain net 1.23-1.43).")
+    return f"loss {final:.3f} after {STEPS} steps with scaled branches (the plain He net stays at 1.23-1.43)"

@@ -63,10 +63,12 @@ def make_data(seed: int, n: int = 4096, in_features: int = 16, n_classes: int = 
     return x, (x @ teacher).argmax(dim=1)
 
 
-def _demo(steps: int = 100) -> None:
-    """Finished helper: train the plain and the residual network the way the check does."""
+def _demo(steps: int = 60) -> None:
+    """Finished helper: train the plain and the two residual networks the way the check does."""
     x, y = make_data(0)
-    for name, build in (("plain + He", plain_net), ("residual", residual_net)):
+    builds = {"plain + He": plain_net, "residual, zero-init": residual_net,
+              "residual, scaled": lambda *a: residual_net(*a, zero_init=False)}
+    for name, build in builds.items():
         torch.manual_seed(0)
         model = build(20, 64, 16, 4)
         opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
@@ -77,7 +79,7 @@ def _demo(steps: int = 100) -> None:
             loss.backward()
             opt.step()
         with torch.no_grad():
-            print(f"{name:10s}: loss after {steps} steps {F.cross_entropy(model(x), y).item():.3f} (chance 1.386)")
+            print(f"{name:20s}: loss after {steps} steps {F.cross_entropy(model(x), y).item():.3f} (chance 1.386)")
 
 
 if __name__ == "__main__":

@@ -85,7 +85,7 @@ def _demo(steps: int = 150) -> None:
         model = small_gaussian_init_(sigmoid_net(10, 64, 16, 4, batch_norm))
         opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
         for step in range(steps):
-            idx = torch.randint(0, len(x), (128,))
+            idx = torch.randint(0, len(x), (64,))
             loss = train_step(model, opt, x[idx], y[idx])
             if step % 50 == 0 or step == steps - 1:
                 print(f"batch_norm={batch_norm!s:5s} step {step:3d} loss {loss:.3f}")

@@ -92,13 +92,13 @@ class IRNN(nn.Module):
         return self.out(self.rnn(x)[0])
 
 
-def running_sum_batch(n: int = 64, steps: int = 50) -> tuple[torch.Tensor, torch.Tensor]:
+def running_sum_batch(n: int = 64, steps: int = 30) -> tuple[torch.Tensor, torch.Tensor]:
     """Finished helper: inputs x_t ~ N(0, 1); targets are the running sums x_1 + ... + x_t."""
     x = torch.randn(n, steps, 1)
     return x, x.cumsum(dim=1)
 
 
-def _demo(steps: int = 150) -> None:
+def _demo(steps: int = 100) -> None:
     """Finished helper: train the IRNN with and without clipping."""
     for max_norm in (math.inf, 1.0):
         torch.manual_seed(0)
