@@ -137,3 +137,15 @@ def test_from_stdin(tmp_path: Path) -> None:
     assert result.code == ExitCode.FAILED  # 2.1 GB free: below 3 GB disk-low is an error
     data = json.loads(result.stdout)
     assert data["source"] == "-" and "disk-low" in {f["id"] for f in data["findings"]}
+
+
+def test_a_saved_schema_1_report_keeps_loading() -> None:
+    # Written by coursekit 0.1.0; later coursekits must still read it (add a migration, never
+    # break this test by editing the file).
+    from tests.doctor.fixtures import DATA
+
+    path = DATA / "reports" / "schema1-rtx5090-cu126.json"
+    result = run_cli(["doctor", "--from", str(path), "--json"])
+    assert result.code == ExitCode.FAILED
+    data = json.loads(result.stdout)
+    assert "gpu-arch-unsupported" in {f["id"] for f in data["findings"]}
