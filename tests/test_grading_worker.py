@@ -107,6 +107,17 @@ def test_endless_loop_is_killed_with_its_children(tmp_path: Path,
     assert not _alive(pid), "the student's child process survived the kill"
 
 
+def test_processes_left_running_are_killed_after_a_normal_finish(tmp_path: Path) -> None:
+    report = _grade(tmp_path, "leaves-child-running")
+    assert report.status is Status.PASSED, _messages(report)
+    pid = int((tmp_path / "lab01-fixture" / "child.pid").read_text())
+    for _ in range(50):
+        if not _alive(pid):
+            break
+        time.sleep(0.1)
+    assert not _alive(pid), "a process the student's code started outlived grading"
+
+
 def _alive(pid: int) -> bool:
     import psutil
 

@@ -172,8 +172,9 @@ def run_sandboxed(
                 next_tick = now + 1.0
             time.sleep(poll_s)
     finally:
-        if proc.poll() is None:
-            kill_tree(proc)  # type: ignore[arg-type, unused-ignore]
+        # Always, even after a clean exit: processes the student's code started (and left
+        # running) share the worker's process group and must not outlive grading.
+        kill_tree(proc)  # type: ignore[arg-type, unused-ignore]
         try:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
