@@ -69,8 +69,8 @@ def dead_share(activation: nn.Module, z: torch.Tensor) -> float:
 def healthy_mlp(depth: int, width: int, in_features: int) -> nn.Sequential:
     """``depth`` x (Linear -> activation): no vanishing gradient, no saturation, no dead units.
 
-    LeakyReLU never has a zero slope, so a unit cannot die; He init (gain sqrt 2, close
-    enough for a slope of 0.01) keeps the scale across depth; biases start at zero.
+    Which activation keeps a slope for every input? Which initialisation keeps the scale
+    across depth for it (lab 3)? The check pushes every bias to -1 and counts dead units.
     """
     # TODO: choose an activation that cannot die and does not saturate, and an init that keeps
     #       the scale across depth (lab 3); set the biases to zero.

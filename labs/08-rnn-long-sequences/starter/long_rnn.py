@@ -51,8 +51,8 @@ def long_memory(kind: str, input_size: int, hidden_size: int) -> nn.Module:
     """An nn.RNN ('rnn'), nn.LSTM ('lstm') or nn.GRU ('gru'), batch_first, whose gradient reaches
     50 steps back at initialisation (gradient_reach >= -2).
 
-    rnn: ReLU units with identity recurrent weights and zero biases (the IRNN, Le et al. 2015);
-    lstm: forget bias 3 (sigmoid(3) = 0.95 of the cell kept per step); gru: update bias 3.
+    Unknown kinds raise ValueError. The README's table of measured reaches shows which
+    initialisation (or gate bias) gets each model there.
     """
     # TODO: build the model for `kind` and give it a long memory (see the README's table).
     raise NotImplementedError
