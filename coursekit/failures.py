@@ -17,14 +17,15 @@ _NETWORK = ("timed out", "timeout", "connection", "temporary failure in name res
             "504", "could not fetch url", "max retries exceeded", "failed to establish",
             "error sending request", "dns error", "unexpected eof", "read error")
 _DISK = ("no space left on device", "errno 28", "disk quota exceeded", "not enough space")
-_SOLVER = ("could not solve", "cannot solve", "unsatisfiable", "conflict", "resolutionimpossible",
-           "no candidates were found", "packagesnotfounderror", "nothing provides")
+_SOLVER = ("could not solve", "cannot solve", "unsatisfiable", "no candidates were found",
+           "packagesnotfounderror", "nothing provides")
+_PIP_CONFLICT = ("resolutionimpossible", "conflicting dependencies", "cannot install")
 _NO_DIST = ("no matching distribution", "could not find a version that satisfies")
 
 
 @dataclass(frozen=True)
 class Failure:
-    """Why a step failed: ``kind`` is network, disk, solver, no-wheel, timeout or tool."""
+    """Why a step failed: ``kind`` is network, disk, solver, conflict, no-wheel, timeout or tool."""
 
     kind: str
     message: str
@@ -57,7 +58,12 @@ def classify(step_title: str, result: ToolResult, *, source: str = "") -> Failur
                        "Free some space (the course env needs about 10 GB: empty the pip cache "
                        f"with `python -m pip cache purge`, `conda clean --all`), then {again[0].lower()}"
                        f"{again[1:]}", line)
-    if _has(text, _SOLVER):
+    if _has(text, _PIP_CONFLICT) and "pip" in " ".join(result.argv):
+        return Failure("conflict", f"{step_title} failed: a package needs another torch than the "
+                       "one planned (pip refused to replace it)", "Update coursekit (its pins may "
+                       "be older than the course packages), or ask your instructor which "
+                       "versions to use.", line)
+    if _has(text, _SOLVER) or "conflict" in text:
         return Failure("solver", f"{step_title} failed: no compatible set of packages",
                        "Check --channel (a mirror may lack packages), then run `coursekit doctor`.",
                        line)

@@ -3,6 +3,7 @@ engine commands. (The real runs are in tests/integration.)"""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +50,14 @@ def test_failures_are_explained(stderr: str, kind: str, line: str) -> None:
     assert failure.message.startswith("Install torch")
     assert failure.fix
     assert failure.transient is (kind == "network")
+
+
+def test_pip_conflict_says_torch_was_held() -> None:
+    stderr = ("ERROR: Cannot install lightning==2.6.7 because these package versions have "
+              "conflicting dependencies.\nERROR: ResolutionImpossible: for help visit https://pip.pypa.io\n")
+    failure = classify("Install lightning", ToolResult(("/e/bin/python", "-m", "pip"), 1, "", stderr))
+    assert failure.kind == "conflict" and "another torch" in failure.message
+    assert failure.tool_line is not None and "ResolutionImpossible" in failure.tool_line
 
 
 def test_timeouts_and_missing_tools() -> None:
@@ -206,3 +215,39 @@ def test_setup_lock_refuses_a_second_setup_and_takes_over_stale_ones(tmp_path: P
     finally:
         other.kill()
         other.wait()
+
+
+def test_interactive_pip_shows_its_progress_and_keeps_a_log(tmp_path: Path) -> None:
+    from coursekit import execsteps, pipsafe
+    from coursekit.engines import EnvLocation
+    from coursekit.engines.state import EnvState
+
+    seen: list[tuple[list[str], bool, dict[str, str]]] = []
+
+    def runner(argv, *, timeout, env=None, cwd=None, input=None, capture=True):  # type: ignore[no-untyped-def]
+        seen.append(([str(a) for a in argv], capture, dict(env or {})))
+        return ToolResult(tuple(argv), 0)
+
+    ctx, _ = _ctx(FakeRunner())
+    ctx.runner = runner
+    ctx.home = tmp_path
+    ctx.environ = {"HOME": str(tmp_path), "PIP_CONFIG_FILE": "/dev/null", "PIP_INDEX_URL": "x"}
+    ctx.options = RunOptions(interactive=True)
+    ctx.location = EnvLocation("pt", tmp_path, tmp_path / "bin" / "python", "embedded", True)
+    state = EnvState(ctx.location)
+    execsteps._pip(ctx, STEP, ["torch==2.7.0+cu126"], pipsafe.IndexSource(url="https://x/cu126"),
+                   state)
+    argv, capture, env = seen[0]
+    assert capture is False and "--progress-bar" not in argv
+    assert argv[argv.index("--log") + 1] == str(tmp_path / "logs" / "install_torch.log")
+    assert "PIP_INDEX_URL" not in env and env["PIP_CONFIG_FILE"] == os.devnull
+
+
+@pytest.mark.parametrize(("exe", "kind"), [("C:/mf/condabin/conda.bat", "conda"),
+                                           ("C:/mf/Scripts/conda.exe", "conda"),
+                                           ("C:/mm/micromamba.exe", "micromamba"),
+                                           ("/opt/mf/bin/mamba", "mamba")])
+def test_engine_kind_from_windows_shims(exe: str, kind: str) -> None:
+    from coursekit.engines.discovery import _kind_of
+
+    assert _kind_of(exe) == kind

@@ -2,7 +2,8 @@
 
 ``/whl/<variant>/<project>/`` for ``cu126``, ``cu128`` and ``cpu`` (torch 2.7.0, torchvision
 0.22.0, torchaudio 2.7.0 with the variant's local tag), ``/simple/`` as a PyPI stand-in
-(lightning, and a plain ``torch`` 2.7.1 that a careless install would pull), and
+(lightning 2.6.6, and a lightning 2.6.7 requiring a plain ``torch`` 2.7.1 that only this
+"PyPI" has: a careless install would swap torch for it), and
 ``/evil/simple/`` a planted extra index serving a ``torch`` 2.7.0+cu126 marked EVIL and a
 higher 9.9.9. Wheels are built with ``zipfile`` and hold importable fake modules.
 """
@@ -134,10 +135,16 @@ def build_index(root: Path, torch: str = TORCH, vision: str = VISION, audio: str
         ]
         _write_index(base, files)
     simple = root / "simple"
+    major, minor, patch = (int(p) for p in TORCH.split("."))
+    newer = f"{major}.{minor}.{patch + 1}"
     _write_index(simple, [
         make_wheel(simple / "files", "lightning", "2.6.6", _pkg("lightning", "2.6.6"),
                    ("torch>=2.1.0",)),
-        make_wheel(simple / "files", "torch", "2.7.1", _torch("2.7.1", None)),
+        # The trap of pytorch-lightning#18968: the newest lightning wants a newer torch, which
+        # only plain PyPI has; an unheld pip would swap the CUDA build for it.
+        make_wheel(simple / "files", "lightning", "2.6.7", _pkg("lightning", "2.6.7"),
+                   (f"torch>={newer}",)),
+        make_wheel(simple / "files", "torch", newer, _torch(newer, None)),
     ])
     evil = root / "evil" / "simple"
     _write_index(evil, [

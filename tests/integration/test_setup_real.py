@@ -42,6 +42,9 @@ def test_fresh_setup_then_rerun_only_verifies(world: SetupWorld) -> None:
     assert code == 0, err
     assert world.states(data) == dict.fromkeys(STEPS, "done")
     _assert_healthy(world)
+    # lightning 2.6.7 wants a newer (plain PyPI) torch: pip had to keep torch and take 2.6.6.
+    assert [p.name for p in world.site_packages().glob("lightning-*.dist-info")] == [
+        "lightning-2.6.6.dist-info"]
     downloads = [r for r in world.index.requests if r.endswith(".whl")]
     code, data, err = world.run()
     assert code == 0, err
@@ -195,3 +198,18 @@ def test_nbdime_only_when_asked_and_with_absolute_drivers(healthy_world: SetupWo
     assert got == f'"{world.prefix / "bin" / "git-nbdiffdriver"}" diff'
     code, data, err = world.run("--nbdime", env=env)
     assert world.states(data)["nbdime_git"] == "ok"
+
+
+def test_offline_room_wheel_folder(world: SetupWorld) -> None:
+    """`--index-url FOLDER`: the trio and lightning all come from one folder, no index."""
+    folder = world.tmp / "wheelhouse"
+    folder.mkdir()
+    for wheel in [*(world.index.root / "whl" / "cpu" / "files").glob("*.whl"),
+                  *(world.index.root / "simple" / "files").glob("lightning-2.6.6-*.whl")]:
+        shutil.copy(wheel, folder)
+    env = {k: v for k, v in world.env.items() if k != "PIP_INDEX_URL"}
+    world.extra_args = ["--index-url", str(folder)]
+    code, data, err = world.run(env=env)
+    assert code == 0, err
+    _assert_healthy(world)
+    assert not [r for r in world.index.requests if r.endswith(".whl")]
