@@ -7,6 +7,7 @@ Thin adapter: parse flags, call :func:`coursekit.doctor.service.examine`, render
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -57,13 +58,20 @@ def doctor(app: object, verbose: bool, as_json: bool, from_file: Path | None, fi
         raise UsageError("--yes and --dry-run go with --fix.", "Add --fix, or drop them.")
     console = app.console  # type: ignore[attr-defined]
     request = DoctorRequest(from_file=from_file, python=python, env_name=env_name)
-    report = examine(request)
+    report = examine(request, on_slow=_slow_note(console))
     if not (fix and as_json):  # --fix --json prints one report: the one after the fixes
         render_report(console, report, as_json=as_json, verbose=verbose)
     if fix:
         report = _fix(console, report, request, yes=yes, dry_run=dry_run, as_json=as_json,
                       verbose=verbose)
     return int(exit_code(report))
+
+
+def _slow_note(console: Console) -> Callable[[list[str]], None]:
+    def note(pending: list[str]) -> None:
+        console.eprint(f"This is taking an unexpectedly long time (still running: {', '.join(pending)}; "
+                       "a first `import torch` after installing can take a minute) ...")
+    return note
 
 
 def _fix(console: Console, report: Report, request: DoctorRequest, *, yes: bool, dry_run: bool,
@@ -96,6 +104,6 @@ def _fix(console: Console, report: Report, request: DoctorRequest, *, yes: bool,
     outcomes = apply_fixes(actions, confirm, os_name=os_name, prefix=prefix)
     render_fix_outcomes(console, outcomes, to_stderr=as_json)
     console.eprint("Checking again ...") if as_json else console.print("Checking again ...")
-    after = examine(request)
+    after = examine(request, on_slow=_slow_note(console))
     render_report(console, after, as_json=as_json, verbose=verbose)
     return after

@@ -13,7 +13,7 @@ import os
 import platform
 import shutil
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,6 +45,7 @@ class CollectOptions:
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     probe_timeout_s: float = DEFAULT_TIMEOUT_S
     timeouts: Mapping[str, float] = field(default_factory=dict)  # per-check overrides (tests)
+    on_slow: Callable[[list[str]], None] | None = None  # told which checks are still running
 
 
 def platform_check(opts: CollectOptions) -> PlatformFacts:
@@ -180,7 +181,7 @@ def collect_facts(opts: CollectOptions | None = None,
                   checks: list[Check] | None = None) -> Facts:
     """Run every check concurrently and assemble the facts (never raises for a check)."""
     opts = opts or CollectOptions()
-    values, runs = run_checks(checks if checks is not None else default_checks(opts))
+    values, runs = run_checks(checks if checks is not None else default_checks(opts), opts.on_slow)
     now = _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
     sections: dict[str, Any] = {name: values.get(name) for name in
                                 ("platform", "gpu", "memory", "disk", "env", "probe", "kernels")}

@@ -57,12 +57,19 @@ def _worker(check: Check, inputs: Mapping[str, Any], out: queue.Queue[_Done]) ->
     out.put(_Done(check.name, value, error, int((time.perf_counter() - start) * 1000)))
 
 
-def run_checks(checks: Sequence[Check]) -> tuple[dict[str, Any], tuple[CheckRun, ...]]:
+SLOW_AFTER_S = 10.0
+"""flutter doctor's ``slowWarningDuration``: after this long, say which checks are still running."""
+
+
+def run_checks(checks: Sequence[Check], on_slow: Callable[[list[str]], None] | None = None,
+               slow_after_s: float = SLOW_AFTER_S) -> tuple[dict[str, Any], tuple[CheckRun, ...]]:
     """Run ``checks`` (dependencies first, the rest concurrently); return values and runs.
 
     The values dict holds only the checks that finished without error. The runs are in
-    the order of ``checks``.
+    the order of ``checks``. ``on_slow`` is called once, with the names still running, when
+    the run takes longer than ``slow_after_s``.
     """
+    slow_at = time.monotonic() + slow_after_s if on_slow else None
     by_name = {c.name: c for c in checks}
     values: dict[str, Any] = {}
     runs: dict[str, CheckRun] = {}
@@ -73,10 +80,13 @@ def run_checks(checks: Sequence[Check]) -> tuple[dict[str, Any], tuple[CheckRun,
         if not started:
             break  # nothing running and nothing could start: unknown deps
         now = time.monotonic()
-        wait = max(0.0, min(started.values()) - now)
+        wake = min([*started.values(), *([slow_at] if slow_at else [])])
         try:
-            item = done.get(timeout=wait)
+            item = done.get(timeout=max(0.0, wake - now))
         except queue.Empty:
+            if slow_at is not None and time.monotonic() >= slow_at and on_slow is not None:
+                on_slow(sorted(started))
+                slow_at = None
             _expire(by_name, runs, started)
             continue
         if item.name not in started:

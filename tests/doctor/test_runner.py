@@ -58,3 +58,14 @@ def test_checks_run_concurrently() -> None:
 def test_timings_are_recorded() -> None:
     _, runs = run_checks([Check("sleepy", lambda _: time.sleep(0.05), 5)])
     assert runs[0].duration_ms >= 40 and runs[0].timeout_s == 5
+
+
+def test_the_slow_note_names_the_checks_still_running() -> None:
+    release = threading.Event()
+    told: list[list[str]] = []
+    checks = [Check("probe", lambda _: release.wait(5), 10), Check("fast", lambda _: 1, 10)]
+    timer = threading.Timer(0.5, release.set)
+    timer.start()
+    values, _ = run_checks(checks, on_slow=told.append, slow_after_s=0.1)
+    timer.join()
+    assert len(told) == 1 and "probe" in told[0] and values["fast"] == 1
