@@ -145,8 +145,10 @@ def _create_env(ctx: Context, step: Step) -> tuple[bool, str]:
         argv = drivers.create_argv(ctx.engine, ctx.plan.env_name, _channels(ctx), missing,
                                    prefix=prefix, cache_dir=cache)
     else:
+        pip = state.one("pip")
         reinstall = [n for n, bad in (("python", not state.usable),
-                                      ("pip", state.usable and state.one("pip") is None)) if bad]
+                                      ("pip", state.usable and "pip" in state.conda
+                                       and (pip is None or not pip.intact))) if bad]
         argv = drivers.complete_argv(ctx.engine, ctx.location.prefix, _channels(ctx),
                                      missing or [f"python={ctx.plan.python}"],
                                      reinstall=reinstall, cache_dir=cache)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 
-from coursekit.engines import Engine, choose_engine
+from coursekit.engines import Engine, resolve_engine
 from coursekit.errors import EnvironmentProblem
 from coursekit.execute import RunOptions, carry_out
 from coursekit.plan import Plan
@@ -22,7 +22,7 @@ def plan_engine(name: str) -> str:
     """The engine kind the plan's commands are written for (``--dry-run`` never fails on
     a missing tool: it then shows conda's commands)."""
     try:
-        return choose_engine(name).kind
+        return resolve_engine(name).kind
     except EnvironmentProblem:
         return "conda" if name == "auto" else name
 
@@ -54,7 +54,7 @@ def execute_plan(plan: Plan, *, app: object, as_json: bool = False,
 
     console = app.console  # type: ignore[attr-defined]
     options = options or RunOptions(interactive=is_interactive())
-    engine = engine or choose_engine(options.engine)
+    engine = engine or resolve_engine(options.engine, plan.env_name)
     reporter = ProgressReporter(console, to_stderr=as_json)
     reporter.note(f"engine: {engine.display}")
     result = carry_out(plan, engine, options, reporter=reporter, confirm=_confirm(options))

@@ -4,6 +4,7 @@ Public API (doctor and labs use it to find the course env)::
 
     find_engines(env) -> list[Engine]          # installed tools, best first; runs nothing
     choose_engine("auto" | kind, env) -> Engine
+    resolve_engine("auto" | kind, "pt", runner=...) -> Engine  # auto: keep the engine that has pt
     locate_env(engine, "pt", runner=...) -> EnvLocation | None   # Python confirmed by running it
     find_env("pt", runner=...) -> EnvLocation | None             # through any engine
     env_python(prefix) -> Path                 # python.exe at the root on Windows, bin/python elsewhere
@@ -34,11 +35,12 @@ from coursekit.engines.discovery import (
     find_env,
     locate_env,
     locate_prefix,
+    resolve_engine,
 )
 
 __all__ = [
     "ENGINE_KINDS", "Engine", "EngineKind", "EnvLocation", "choose_engine", "confirm_env",
     "coursekit_home", "embedded_available", "embedded_env_prefix", "embedded_env_roots",
     "env_bin_dirs", "env_python", "env_script", "find_engines", "find_env", "is_conda_env",
-    "locate_env", "locate_prefix",
+    "locate_env", "locate_prefix", "resolve_engine",
 ]

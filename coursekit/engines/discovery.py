@@ -107,6 +107,38 @@ def choose_engine(name: str = "auto", env: Mapping[str, str] | None = None) -> E
     )
 
 
+def resolve_engine(name: str = "auto", env_name: str = "pt", *, runner: Runner = run_tool,
+                   env: Mapping[str, str] | None = None) -> Engine:
+    """:func:`choose_engine`, except that ``auto`` keeps using the engine that already has
+    env ``env_name``: with several tools installed (conda and a separate micromamba, or an env
+    the embedded engine made before conda was installed) a re-run must not create a second
+    env elsewhere. Only asks the tools (``env list``) when there is a choice."""
+    if name != "auto":
+        return choose_engine(name, env)
+    engines = find_engines(env)
+    externals = [e for e in engines if e.external]
+    if len(externals) > 1:
+        for engine in externals:
+            try:
+                if locate_prefix(engine, env_name, runner=runner, env=env) is not None:
+                    return engine
+            except EnvironmentProblem:
+                continue
+    embedded = Engine("embedded", None, "py-rattler")
+    if externals and embedded_available() and is_conda_env(embedded_env_prefix(env_name, env)):
+        if all(_knows_not(e, env_name, runner, env) for e in externals):
+            return embedded
+    return choose_engine("auto", env)
+
+
+def _knows_not(engine: Engine, env_name: str, runner: Runner,
+               env: Mapping[str, str] | None) -> bool:
+    try:
+        return locate_prefix(engine, env_name, runner=runner, env=env) is None
+    except EnvironmentProblem:
+        return True
+
+
 def coursekit_home(env: Mapping[str, str] | None = None) -> Path:
     """coursekit's own state folder: ``COURSEKIT_HOME`` or the per-user data folder."""
     value = _environ(env).get("COURSEKIT_HOME")

@@ -15,6 +15,7 @@ from coursekit.engines import (
     find_engines,
     find_env,
     locate_env,
+    resolve_engine,
 )
 from coursekit.errors import EnvironmentProblem, UsageError
 from tests.fakes import install_condatool
@@ -121,3 +122,35 @@ def test_tool_failure_is_an_environment_problem(tmp_path: Path) -> None:
     env = _env(tmp_path, bin_dir, FAKE_CONDA_ROOT=str(tmp_path / "r"), FAKE_CONDA_FAIL="env")
     with pytest.raises(EnvironmentProblem, match="simulated failure"):
         locate_env(choose_engine("conda", env), "pt", env=env)
+
+
+def _standin(tmp_path: Path, kind: str, bin_dir: Path) -> Path:
+    install_condatool(bin_dir, kind)
+    root = tmp_path / f"{kind}-root"
+    (root / "conda-meta").mkdir(parents=True)
+    return root
+
+
+def test_auto_keeps_the_engine_that_has_the_env(tmp_path: Path) -> None:
+    pytest.importorskip("rattler")
+    # Two tools with different roots (a conda install and a separate micromamba).
+    conda_bin, mm_bin = tmp_path / "conda-bin", tmp_path / "mm-bin"
+    conda_root = _standin(tmp_path, "conda", conda_bin)
+    mm_root = _standin(tmp_path, "micromamba", mm_bin)
+    env = _env(tmp_path, None, FAKE_CONDA_ROOT=str(conda_root), FAKE_MICROMAMBA_ROOT=str(mm_root))
+    env["PATH"] = os.pathsep.join([str(mm_bin), str(conda_bin), env["PATH"]])
+    assert resolve_engine("auto", "pt", env=env).kind == "micromamba"  # nobody has pt yet
+    (conda_root / "envs" / "pt" / "conda-meta").mkdir(parents=True)
+    assert resolve_engine("auto", "pt", env=env).kind == "conda"  # conda has it: keep it
+    assert resolve_engine("micromamba", "pt", env=env).kind == "micromamba"  # asked for
+
+
+def test_auto_keeps_an_env_the_embedded_engine_made(tmp_path: Path) -> None:
+    pytest.importorskip("rattler")
+    mm_bin = tmp_path / "mm-bin"
+    root = _standin(tmp_path, "micromamba", mm_bin)
+    env = _env(tmp_path, mm_bin, FAKE_CONDA_ROOT=str(root))
+    assert resolve_engine("auto", "pt", env=env).kind == "micromamba"
+    (embedded_env_prefix("pt", env) / "conda-meta").mkdir(parents=True)
+    assert resolve_engine("auto", "pt", env=env).kind == "embedded"
+    assert resolve_engine("micromamba", "pt", env=env).kind == "micromamba"

@@ -4,7 +4,8 @@ Installed into a test ``bin/`` folder under the name of the tool it plays (``con
 ``mamba``, ``micromamba``); it reads its own name from ``argv[0]`` and prints that tool's
 JSON shapes (env-pitfalls.md §5.7). Environment:
 
-* ``FAKE_CONDA_ROOT``: the root prefix; envs live in ``$FAKE_CONDA_ROOT/envs``.
+* ``FAKE_CONDA_ROOT``: the root prefix; envs live in ``$FAKE_CONDA_ROOT/envs``
+  (``FAKE_MICROMAMBA_ROOT`` etc. give one tool its own root).
 * ``FAKE_CONDA_LOG``: every argv is appended there as one JSON line.
 * ``FAKE_CONDA_SLEEP_AFTER=N``: ``create``/``install`` link N packages, then sleep an hour
   (a "closed the lid halfway" run for interrupt tests).
@@ -29,7 +30,7 @@ VERSIONS = {"conda": "25.11.0", "mamba": "2.3.2", "micromamba": "2.3.2"}
 
 
 def root() -> Path:
-    return Path(os.environ["FAKE_CONDA_ROOT"])
+    return Path(os.environ.get(f"FAKE_{TOOL.upper()}_ROOT") or os.environ["FAKE_CONDA_ROOT"])
 
 
 def envs() -> list[Path]:
