@@ -210,6 +210,14 @@ def _pip_config_files() -> list[str]:
     return [f for f in files if os.path.isfile(f)]
 
 
+def redact(value: str) -> str:
+    """Hide credentials in URLs (``https://user:token@host`` -> ``https://***@host``): reports
+    are sent to instructors, and index URLs in pip's config often carry tokens."""
+    import re
+
+    return re.sub(r"(://)[^/@\s]+@", r"\1***@", value)
+
+
 def pip_config_facts() -> JSON:
     """Index settings from pip's config files and PIP_* variables (no pip subprocess)."""
     import configparser
@@ -226,9 +234,10 @@ def pip_config_facts() -> JSON:
         for section in parser.sections():
             for key in _PIP_KEYS:
                 if parser.has_option(section, key):
+                    value = " ".join(parser.get(section, key).split())
                     settings.append({"file": path, "section": section, "key": key,
-                                     "value": " ".join(parser.get(section, key).split())})
-    env = {k: v for k, v in os.environ.items()
+                                     "value": redact(value)})
+    env = {k: redact(v) for k, v in os.environ.items()
            if k in ("PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_FIND_LINKS", "PIP_CONFIG_FILE")}
     return {"files": files, "settings": settings, "env": env}
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -166,3 +167,14 @@ def test_probe_runs_on_other_pythons(version: str) -> None:
     assert facts.status == "ok", facts.stderr
     assert facts.data["python"]["version"] == version
     assert facts.torch["status"] in ("missing", "ok") and facts.torch["child"] == "ok"
+
+
+def test_index_credentials_never_leave_the_machine(tmp_path: Path) -> None:
+    conf = tmp_path / "pip.conf"
+    conf.write_text("[global]\nextra-index-url = https://student:s3cret-token@pkgs.example.edu/simple\n")
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PIP_CONFIG_FILE": str(conf),
+           "PIP_INDEX_URL": "https://ci:tok@mirror.example/simple"}
+    facts = run_probe(Path(sys.executable), env=env)
+    text = json.dumps(facts.data["pip_config"])
+    assert "s3cret" not in text and "tok@" not in text
+    assert "https://***@pkgs.example.edu/simple" in text
