@@ -172,6 +172,9 @@ def _compare_layers(stats: list[Any], ref: list[dict[str, float]], net_name: str
         raise CheckFailed(f"{net_name}: layer_stats() returned {len(stats)} layers; the net has "
                           f"{len(ref)} activation modules. Hook every module that is an instance "
                           "of ACTIVATIONS, not the Linear layers.")
+    if len(ref) > 1 and _matches(stats[::-1], ref) and not _matches(stats, ref):
+        raise CheckFailed(f"{net_name}: your layers come in backward order (last layer first, "
+                          "as backward hooks fire); return them in forward order, input first.")
     for k, (s, r) in enumerate(zip(stats, ref)):
         try:
             got = {f: float(getattr(s, f)) for f in ("act_mean", "act_std", "grad_std",
@@ -190,6 +193,14 @@ def _compare_layers(stats: list[Any], ref: list[dict[str, float]], net_name: str
                                                                            "act_mean") else 1e-12):
                 raise CheckFailed(f"{net_name}, layer {k}: {field} = {got[field]:.6g}, "
                                   f"measured {r[field]:.6g}.")
+
+
+def _matches(stats: list[Any], ref: list[dict[str, float]]) -> bool:
+    try:
+        return all(_close(float(s.grad_norm), r["grad_norm"]) and _close(float(s.act_std), r["act_std"])
+                   for s, r in zip(stats, ref))
+    except (AttributeError, TypeError, ValueError):
+        return False
 
 
 @check(points=3)
