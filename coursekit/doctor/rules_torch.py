@@ -134,13 +134,30 @@ def cpu_torch_on_gpu(v: View) -> list[Finding]:
                     reinstall_hint(v), fix_action=_REINSTALL)]
 
 
+def _hides(value: str, count: int) -> bool:
+    """True when ``CUDA_VISIBLE_DEVICES=value`` leaves no installed GPU visible to CUDA.
+
+    CUDA reads the list up to the first invalid entry: "" and "-1" hide everything, an index
+    past the last GPU ends the list (CUDA programming guide, CUDA_VISIBLE_DEVICES); UUIDs
+    (``GPU-...``, ``MIG-...``) are taken as valid.
+    """
+    visible = 0
+    for entry in value.split(","):
+        entry = entry.strip()
+        if entry.startswith(("GPU-", "MIG-")):
+            visible += 1
+        elif entry.isdigit() and int(entry) < count:
+            visible += 1
+        else:
+            break
+    return visible == 0
+
+
 def cuda_hidden(v: View) -> list[Finding]:
     value = v.cuda_visible_devices
     if value is None or not v.nvidia:
         return []
-    hides = value.strip() in ("", "-1", "none", "NoDevFiles") or (
-        v.cuda_build and v.torch_ok and not v.torch.get("device_count"))
-    if not hides:
+    if not _hides(value, len(v.nvidia)):
         return []
     return [finding("cuda-hidden", f"CUDA_VISIBLE_DEVICES={value!r} hides the GPU from torch",
                     f"{len(v.nvidia)} NVIDIA GPU(s) installed; torch sees {v.torch.get('device_count', 0)}",

@@ -145,3 +145,11 @@ def test_kernel_fix_installs_ipykernel_first_when_the_env_lacks_it() -> None:
         '/home/student/miniforge3/envs/pt/bin/python -m ipykernel install --user --name pt '
         '--display-name "Python (pt)"')
     assert found["kernel-missing"].fix_action is None
+
+
+@pytest.mark.parametrize(("value", "hidden"), [("", True), ("-1", True), ("1", True), ("0", False),
+                                               ("0,1", False), ("GPU-8f3c", False), ("x,0", True)])
+def test_cuda_visible_devices_values(value: str, hidden: bool) -> None:
+    from coursekit.doctor.rules_torch import _hides
+
+    assert _hides(value, 1) is hidden
