@@ -144,12 +144,9 @@ def _hides(value: str, count: int) -> bool:
     visible = 0
     for entry in value.split(","):
         entry = entry.strip()
-        if entry.startswith(("GPU-", "MIG-")):
-            visible += 1
-        elif entry.isdigit() and int(entry) < count:
-            visible += 1
-        else:
+        if not (entry.startswith(("GPU-", "MIG-")) or (entry.isdigit() and int(entry) < count)):
             break
+        visible += 1
     return visible == 0
 
 
