@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from coursekit.doctor.probing import ProbeFacts
@@ -190,4 +190,4 @@ def from_data(cls: type[T], data: Any, where: str = "facts") -> T:
 
 
 __all__ = ["CheckRun", "DiskFacts", "EnvFacts", "Facts", "GpuFacts", "KernelFacts",
-           "MemoryFacts", "PlatformFacts", "ProbeFacts", "field", "from_data", "to_data"]
+           "MemoryFacts", "PlatformFacts", "ProbeFacts", "from_data", "to_data"]

@@ -6,7 +6,7 @@ import os
 
 from coursekit.doctor.advice import reinstall_hint
 from coursekit.doctor.rules_env import Rule, remove_and_setup
-from coursekit.doctor.view import Finding, View, finding, local_tag, quote, version_tuple
+from coursekit.doctor.view import Finding, View, finding, local_tag, version_tuple
 
 _REINSTALL = "reinstall-torch"
 _CONDA_TORCH = ("pytorch", "pytorch-cpu", "pytorch-gpu", "libtorch")
@@ -188,4 +188,3 @@ def mps_unavailable(v: View) -> list[Finding]:
 
 RULES: tuple[Rule, ...] = (torch_owners, torch_duplicate, torch_from_pypi, conda_after_pip, companions,
                            numpy, lightning, mps_unavailable)
-__all__ = ["RULES", "quote"]

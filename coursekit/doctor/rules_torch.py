@@ -13,7 +13,7 @@ import re
 
 from coursekit.doctor.advice import covers, driver_minimum, reinstall_hint, sm_name, suggest_backend
 from coursekit.doctor.rules_env import Rule
-from coursekit.doctor.view import Finding, View, finding, local_tag, version_tuple
+from coursekit.doctor.view import Finding, View, finding, version_tuple
 
 _REINSTALL = "reinstall-torch"
 
@@ -279,4 +279,3 @@ def _crash_line(stderr: str, returncode: object) -> str:
 RULES: tuple[Rule, ...] = (no_gpu, driver_state, driver_too_old, gpu_arch_unsupported, cpu_torch_on_gpu,
                            cuda_hidden, cuda_op_failed, cuda_unavailable, cuda_build_without_gpu,
                            wsl_libcuda, torch_import)
-__all__ = ["RULES", "local_tag"]
