@@ -11,6 +11,7 @@ on the student.
 from __future__ import annotations
 
 import ast
+import dataclasses
 import enum
 import hashlib
 import hmac
@@ -334,10 +335,5 @@ def grade(spec: LabSpec, student_dir: Path, python: str, *,
     report = decide(spec, expected, events, forged, outcome)
     figures = tuple(sorted(p.name for p in (student_dir / "figures").glob("*.png"))) \
         if (student_dir / "figures").is_dir() else ()
-    return _with(report, folder=student_dir, figures=figures)
+    return dataclasses.replace(report, folder=student_dir, figures=figures)
 
-
-def _with(report: GradeReport, **changes: Any) -> GradeReport:
-    import dataclasses
-
-    return dataclasses.replace(report, **changes)

@@ -73,8 +73,9 @@ def load(path: Path | None = None) -> Progress:
             where = f"moved it to {aside}"
         except OSError:
             where = "left it in place"
-        return Progress(warnings=[f"the progress file {path} was damaged ({exc}); {where} and "
-                                  "started afresh (your lab folders are untouched)."])
+        warning = (f"the progress file {path} was damaged ({exc}); {where} and started afresh "
+                   "(your lab folders are untouched).")
+        return Progress(warnings=[warning])
 
 
 def save(progress: Progress, path: Path | None = None) -> None:

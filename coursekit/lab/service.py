@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from coursekit.errors import UsageError
+from coursekit.errors import CoursekitError, ExitCode, UsageError
 from coursekit.lab import layout
 from coursekit.lab import progress as prog
 from coursekit.lab.checking import GradeReport, grade
@@ -219,9 +219,7 @@ def solution(number_text: str, cwd: Path, base: Path | None, labs_root: Path | N
                     tuple(progress.warnings))
 
 
-def _not_yet(spec: LabSpec) -> Exception:
-    from coursekit.errors import CoursekitError, ExitCode
-
+def _not_yet(spec: LabSpec) -> CoursekitError:
     return CoursekitError(f"the solution of lab {spec.number} is shown once the lab has passed "
                           "(coursekit lab --check).",
                           f"Keep going: coursekit lab {spec.number} --hint gives you the next hint.",
