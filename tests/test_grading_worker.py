@@ -54,6 +54,14 @@ def test_solution_passes_with_score_and_figure(tmp_path: Path) -> None:
     assert not (folder / "__pycache__").exists(), "the worker runs with -B"
 
 
+def test_a_grader_in_the_student_folder_changes_nothing(tmp_path: Path) -> None:
+    folder = _folder(tmp_path, FIXTURE_COURSE / "01-fixture" / "starter" / "work.py")
+    (folder / "grader.py").write_text("from coursekit.grading.api import check\n"
+                                      "@check(points=1)\ndef imports(lab):\n    return 'ok'\n")
+    report = grade(FIXTURE, folder, sys.executable)
+    assert report.status is Status.NOT_YET and report.max_score == 5
+
+
 def test_starter_is_not_yet(tmp_path: Path) -> None:
     report = _grade(tmp_path, "starter")
     assert report.status is Status.NOT_YET and report.exit_code == ExitCode.FAILED
