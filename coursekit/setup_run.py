@@ -39,6 +39,57 @@ def make_options(*, engine: str = "auto", channels: tuple[str, ...] = (),
                       interactive=is_interactive() and not yes)
 
 
+def _swap_channels(argv: tuple[str, ...], channels: tuple[str, ...]) -> tuple[str, ...]:
+    out: list[str] = []
+    skip = False
+    for i, arg in enumerate(argv):
+        if skip:
+            skip = False
+            continue
+        if arg == "-c" and i + 1 < len(argv):
+            skip = True
+            continue
+        out.append(arg)
+        if arg == "--override-channels":
+            out += [a for c in channels for a in ("-c", c)]
+    return tuple(out)
+
+
+def _swap_index(args: tuple[str, ...], source: tuple[str, ...]) -> tuple[str, ...]:
+    if "--index-url" in args:
+        i = args.index("--index-url")
+        return (*args[:i], *source, *args[i + 2:])
+    if "install" in args:  # plain PyPI plan: the override adds the one source
+        i = args.index("install") + 1
+        return (*args[:i], *source, *args[i:])
+    return args
+
+
+def with_overrides(plan: Plan, options: RunOptions) -> Plan:
+    """The plan as ``--channel``/``--index-url`` change it, so ``--dry-run`` shows the commands
+    that will run and the progress lines name the real source (pure)."""
+    import dataclasses
+
+    from coursekit.pipsafe import check_index
+
+    steps = list(plan.steps)
+    torch = plan.torch
+    if options.channels:
+        steps = [dataclasses.replace(s, argv=_swap_channels(s.argv, options.channels))
+                 if s.id == "create_env" else s for s in steps]
+    if options.index_url:
+        source = check_index(options.index_url)
+        old = f"from {torch.index_url}" if torch.index_url else "from PyPI"
+        args = tuple(source.pip_args())
+        steps = [dataclasses.replace(s, argv=_swap_index(s.argv, args),
+                                     python_args=_swap_index(s.python_args, args),
+                                     title=s.title.replace(old, f"from {source.label}"))
+                 if s.id == "install_torch" else s for s in steps]
+        torch = dataclasses.replace(torch, index_url=source.url or str(source.folder))
+    return dataclasses.replace(plan, steps=tuple(steps), torch=torch,
+                               channels=options.channels or plan.channels)
+
+
 def _confirm(options: RunOptions) -> Callable[[str], bool]:
     if not options.interactive:
         return lambda question: False

@@ -51,21 +51,19 @@ def setup(app: object, dry_run: bool, as_json: bool, os_name: str | None, arch: 
       coursekit setup --dry-run --json          the same, for scripts
       coursekit setup --dry-run --os windows --gpu-driver 581.57 --gpu-cc 8.9
     """
+    from coursekit import setup_run
     from coursekit.planner import SetupRequest, build_plan
     from coursekit.render.setup import render_plan
-    from coursekit.setup_run import make_options, plan_engine
 
-    options = make_options(engine=engine, channels=channels, index_url=index_url, force=force,
-                           nbdime=nbdime, yes=yes)
-    request = SetupRequest(engine=plan_engine(engine), torch=torch_version, backend=backend,
+    options = setup_run.make_options(engine=engine, channels=channels, index_url=index_url,
+                                     force=force, nbdime=nbdime, yes=yes)
+    request = SetupRequest(engine=setup_run.plan_engine(engine), torch=torch_version, backend=backend,
                            os=os_name, arch=arch,
                            gpu_driver=gpu_driver, gpu_cc=gpu_cc, gpu_rocm=gpu_rocm)
-    plan = build_plan(request)
+    plan = setup_run.with_overrides(build_plan(request), options)
     console = app.console  # type: ignore[attr-defined]
     if dry_run:
         render_plan(console, plan, as_json=as_json)
         return ExitCode.OK
-    from coursekit import setup_run
-
     result: int = setup_run.execute_plan(plan, app=app, as_json=as_json, options=options)
     return result
