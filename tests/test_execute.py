@@ -251,3 +251,54 @@ def test_engine_kind_from_windows_shims(exe: str, kind: str) -> None:
     from coursekit.engines.discovery import _kind_of
 
     assert _kind_of(exe) == kind
+
+
+def _env_with_python(tmp_path: Path, version: str) -> tuple[dict[str, str], Path]:
+    from coursekit.engines import embedded_env_prefix
+    from tests.helpers import make_fake_exe
+
+    env = {"HOME": str(tmp_path / "home"), "COURSEKIT_HOME": str(tmp_path / "ck"),
+           "PATH": "/usr/bin:/bin"}
+    prefix = embedded_env_prefix("pt", env)
+    (prefix / "conda-meta").mkdir(parents=True)
+    make_fake_exe(prefix / "bin", "python", f"""echo '{{"prefix": "{prefix}", "executable": "x", "version": "{version}"}}'\n""")
+    return env, prefix
+
+
+@pytest.mark.parametrize("answer", [True, False])
+def test_other_python_asks_and_only_a_yes_or_force_deletes(tmp_path: Path, answer: bool) -> None:
+    from coursekit.errors import CoursekitError
+    from coursekit.execsteps import prepare
+
+    env, prefix = _env_with_python(tmp_path, "3.11.7")
+    questions: list[str] = []
+
+    def confirm(question: str) -> bool:
+        questions.append(question)
+        return answer
+
+    ctx, _ = _ctx(FakeRunner())
+    from coursekit.proc import run_tool
+
+    ctx.runner, ctx.environ, ctx.confirm = run_tool, env, confirm
+    if answer:
+        prepare(ctx)
+        assert not prefix.exists() and ctx.location is None
+    else:
+        with pytest.raises(CoursekitError, match="needs Python 3.12") as info:
+            prepare(ctx)
+        assert "--force" in (info.value.fix or "") and prefix.exists()
+        assert info.value.exit_code == 1
+    assert "Python 3.11.7" in questions[0] and "Delete it" in questions[0]
+
+
+def test_same_python_is_never_questioned(tmp_path: Path) -> None:
+    from coursekit.execsteps import prepare
+    from coursekit.proc import run_tool
+
+    env, prefix = _env_with_python(tmp_path, "3.12.1")
+    ctx, _ = _ctx(FakeRunner())
+    ctx.runner, ctx.environ = run_tool, env
+    ctx.confirm = lambda q: pytest.fail("asked")  # type: ignore[assignment]
+    prepare(ctx)
+    assert ctx.location is not None and ctx.location.confirmed and prefix.exists()
