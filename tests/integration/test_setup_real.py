@@ -213,3 +213,22 @@ def test_offline_room_wheel_folder(world: SetupWorld) -> None:
     assert code == 0, err
     _assert_healthy(world)
     assert not [r for r in world.index.requests if r.endswith(".whl")]
+
+
+def test_solver_failure_names_the_step_and_the_missing_package(world: SetupWorld) -> None:
+    from tests.fakes.condachannel import PY312, index_channel, pip_pkg, python_pkg, write_package
+
+    bare = world.tmp / "bare-channel"
+    for pkg in (python_pkg(PY312, "3.12.1"), pip_pkg(PY312, "3.12")):
+        write_package(pkg, bare)
+    (bare / "noarch").mkdir()
+    index_channel(bare)
+    world.channel = bare
+    code, data, err = world.run()
+    assert code == 1
+    assert world.states(data)["create_env"] == "failed"
+    assert data["result"]["failure"]["kind"] == "solver"
+    assert "Create the conda env" in err and "no compatible set of packages" in err
+    assert "tool said: error: SolverError: Cannot solve the request" in err
+    assert "No candidates were found for" in err and "--channel" in err
+    assert not world.prefix.exists()  # nothing half-made
