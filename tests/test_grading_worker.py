@@ -91,6 +91,26 @@ def test_misbehaving_student_code_gets_a_clear_verdict(tmp_path: Path, student: 
     assert words in _messages(report), _messages(report)
 
 
+def test_after_a_crash_a_fresh_worker_grades_the_other_checks(tmp_path: Path) -> None:
+    events: list[dict[str, object]] = []
+    folder = _folder(tmp_path, FIXTURE_STUDENTS / "os-exit-in-check" / "work.py")
+    report = grade(FIXTURE, folder, sys.executable, on_event=events.append)
+    by_name = {c.name: c for c in report.checks}
+    assert by_name["imports"].passed and by_name["tensor_is_finite"].passed
+    assert "ended the grading process" in by_name["answer_is_42"].message
+    assert report.status is Status.NOT_YET and report.score == 3
+    assert [e["after"] for e in events if e["e"] == "restart"] == ["answer_is_42"]
+
+
+def test_restarts_are_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import coursekit.lab.checking
+
+    monkeypatch.setattr(coursekit.lab.checking, "MAX_RESTARTS", 1)
+    report = _grade(tmp_path, "crash")  # crashes at import, so in every check
+    assert [("SIGSEGV" in c.message) for c in report.checks] == [True, True, False]
+    assert report.checks[2].message.startswith("not run")
+
+
 @pytest.mark.timeout(90)
 def test_endless_loop_is_killed_with_its_children(tmp_path: Path,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:

@@ -34,6 +34,8 @@ from coursekit.lab.manifest import LabSpec
 Sandbox = Callable[..., SandboxOutcome]
 WORKER_THREADS = 1  # fixed: reproducible reductions, and 2-core laptops stay responsive
 HEARTBEAT_S = 5.0  # a check running longer than this shows "still running" lines
+MAX_RESTARTS = 2  # fresh workers after student code killed one (each costs an import of torch)
+MIN_RESTART_BUDGET_S = 5.0  # no restart when less of the lab's wall clock is left
 
 
 class Status(enum.Enum):
@@ -282,24 +284,38 @@ def worker_env(base: dict[str, str]) -> dict[str, str]:
     return env
 
 
+def _crashed_check(events: list[dict[str, Any]]) -> str | None:
+    """The check the worker was running when it died, or None (it finished, or never began one)."""
+    if any(e.get("e") in ("done", "fatal") for e in events):
+        return None
+    finished = {e.get("name") for e in events if e.get("e") == "result"}
+    begun = [e.get("name") for e in events if e.get("e") == "begin"]
+    return str(begun[-1]) if begun and begun[-1] not in finished else None
+
+
 def grade(spec: LabSpec, student_dir: Path, python: str, *,
           on_event: Callable[[dict[str, Any]], None] = lambda e: None,
           sandbox: Sandbox = run_sandboxed, seeds: tuple[int, ...] = (0, 1, 2)) -> GradeReport:
-    """Grade ``student_dir`` with ``spec``'s shipped grader in ``python`` (a sandboxed worker)."""
+    """Grade ``student_dir`` with ``spec``'s shipped grader in ``python`` (a sandboxed worker).
+
+    When student code kills the worker during a check (a crash, ``os._exit``, the memory cap),
+    that check fails and a fresh worker grades the remaining ones (check50's lesson: one bad
+    function must not hide the other results), at most MAX_RESTARTS times and always within the
+    lab's one wall clock. A timeout ends grading: its budget is spent.
+    """
     try:
         expected = expected_checks(spec.grader_path)
     except GraderSourceError as exc:
         return GradeReport(spec.number, spec.slug, spec.title, Status.ERROR, (), problem=str(exc),
                            fix="Reinstall coursekit: python -m pip install --force-reinstall coursekit")
     key = secrets.token_bytes(32)
-    lines: list[str] = []
-    running: dict[str, Any] = {}
+    state: dict[str, Any] = {"lines": [], "running": {}}
     titles = {c.name: c.title for c in expected}
 
     def on_line(line: str) -> None:
-        lines.append(line)
-        parsed, _ = verify_events([line], key)
-        for event in parsed:
+        state["lines"].append(line)
+        running = state["running"]
+        for event in verify_events([line], key)[0]:
             if event.get("e") == "begin":
                 running.update(name=event.get("name"), since=time.monotonic(), last=0.0)
             elif event.get("e") in ("result", "done"):
@@ -308,6 +324,7 @@ def grade(spec: LabSpec, student_dir: Path, python: str, *,
 
     def on_tick(elapsed: float) -> None:
         """A heartbeat every HEARTBEAT_S while one check runs long (an endless loop shows)."""
+        running = state["running"]
         if not running:
             return
         busy = time.monotonic() - running["since"]
@@ -318,22 +335,37 @@ def grade(spec: LabSpec, student_dir: Path, python: str, *,
                       "check_s": round(busy), "elapsed_s": round(elapsed),
                       "limit_s": spec.timeout_s})
 
+    merged: list[dict[str, Any]] = []
+    forged_any = False
+    deadline = time.monotonic() + spec.timeout_s
     with tempfile.TemporaryDirectory(prefix="coursekit-grade-") as tmp:
         runtime = _runtime_copy(Path(tmp) / "rt")
-        events_path = Path(tmp) / f"events-{secrets.token_hex(8)}.jsonl"
-        events_path.touch(mode=0o600)
-        cfg = {"key": key.hex(), "events": str(events_path), "grader": str(spec.grader_path),
-               "student_dir": str(student_dir.resolve()),
-               "figures_dir": str(student_dir.resolve() / "figures"), "seeds": list(seeds),
-               "memory_mb": spec.memory_mb, "threads": WORKER_THREADS}
         argv = [python, "-I", "-B", "-X", "faulthandler", "-X", "utf8", "-c", _BOOT, str(runtime)]
-        outcome = sandbox(argv, stdin_text=json.dumps(cfg) + "\n", events_path=events_path,
-                          timeout_s=spec.timeout_s, memory_mb=spec.memory_mb,
-                          on_event_line=on_line, cwd=student_dir, env=worker_env(dict(os.environ)),
-                          on_tick=on_tick)
-    events, forged = verify_events(lines, key)
-    report = decide(spec, expected, events, forged, outcome)
+        for attempt in range(MAX_RESTARTS + 1):
+            state["lines"], state["running"] = [], {}
+            events_path = Path(tmp) / f"events-{secrets.token_hex(8)}.jsonl"
+            events_path.touch(mode=0o600)
+            skip = sorted({str(e["name"]) for e in merged if e.get("e") == "result"})
+            cfg = {"key": key.hex(), "events": str(events_path), "grader": str(spec.grader_path),
+                   "student_dir": str(student_dir.resolve()),
+                   "figures_dir": str(student_dir.resolve() / "figures"), "seeds": list(seeds),
+                   "memory_mb": spec.memory_mb, "threads": WORKER_THREADS, "skip": skip}
+            outcome = sandbox(argv, stdin_text=json.dumps(cfg) + "\n", events_path=events_path,
+                              timeout_s=max(deadline - time.monotonic(), 1.0),
+                              memory_mb=spec.memory_mb, on_event_line=on_line, cwd=student_dir,
+                              env=worker_env(dict(os.environ)), on_tick=on_tick)
+            events, forged = verify_events(state["lines"], key)
+            forged_any = forged_any or forged
+            merged += events
+            crashed = _crashed_check(events)
+            if (forged or crashed is None or outcome.timed_out or attempt == MAX_RESTARTS
+                    or deadline - time.monotonic() < MIN_RESTART_BUDGET_S):
+                break
+            message = "your code " + _death_message(outcome, spec.timeout_s, spec.memory_mb)
+            merged.append({"e": "result", "name": crashed, "passed": False, "error": False,
+                           "message": message})
+            on_event({"e": "restart", "after": crashed, "title": titles.get(crashed, crashed)})
+    report = decide(spec, expected, merged, forged_any, outcome)
     figures = tuple(sorted(p.name for p in (student_dir / "figures").glob("*.png"))) \
         if (student_dir / "figures").is_dir() else ()
     return dataclasses.replace(report, folder=student_dir, figures=figures)
-

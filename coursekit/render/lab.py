@@ -68,6 +68,10 @@ def progress_event(console: Console, event: dict[str, Any]) -> None:
                                      f"{event.get('torch')} ...", "dim"))
     elif kind == "report":
         console.eprint(console.style(f"  ... {event.get('message')}", "dim"))
+    elif kind == "restart":
+        console.eprint(console.style(f"  ... your code stopped the grader during "
+                                     f"'{event.get('title')}'; grading the other checks "
+                                     "in a fresh process", "dim"))
     elif kind == "still-running":
         console.eprint(console.style(
             f"  ... still running: {event.get('title')} ({event.get('check_s')} s; the whole "
