@@ -232,3 +232,16 @@ def test_solver_failure_names_the_step_and_the_missing_package(world: SetupWorld
     assert "tool said: error: SolverError: Cannot solve the request" in err
     assert "No candidates were found for" in err and "--channel" in err
     assert not world.prefix.exists()  # nothing half-made
+
+
+def test_broken_python_in_the_env_is_relinked_not_recreated(healthy_world: SetupWorld) -> None:
+    world = healthy_world
+    (world.prefix / "bin" / "python3.12").unlink()  # its interpreter link is gone
+    marker = world.prefix / "my-notes.txt"  # something of the student's in the env
+    marker.write_text("keep me")
+    code, data, err = world.run()
+    assert code == 0, err
+    assert world.states(data)["create_env"] == "done"
+    assert world.states(data)["install_torch"] == "ok"
+    assert marker.read_text() == "keep me"
+    _assert_healthy(world)
