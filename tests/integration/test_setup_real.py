@@ -38,9 +38,13 @@ def _assert_healthy(world: SetupWorld) -> None:
 
 
 def test_fresh_setup_then_rerun_only_verifies(world: SetupWorld) -> None:
-    code, data, err = world.run()
-    assert code == 0, err
-    assert world.states(data) == dict.fromkeys(STEPS, "done")
+    proc = subprocess.run(world.argv(), env=world.env, capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    for i, step in enumerate(["Create the conda env", "Install torch", "lightning"], 1):
+        assert any(line.startswith(f"[{i}/5]") and step in line and ": done (" in line
+                   for line in proc.stdout.splitlines()), proc.stdout
+    assert f'export PATH="{world.prefix / "bin"}:$PATH"' in proc.stdout
+    assert "embedded (py-rattler)" in proc.stdout
     _assert_healthy(world)
     # lightning 2.6.7 wants a newer (plain PyPI) torch: pip had to keep torch and take 2.6.6.
     assert [p.name for p in world.site_packages().glob("lightning-*.dist-info")] == [
@@ -51,16 +55,6 @@ def test_fresh_setup_then_rerun_only_verifies(world: SetupWorld) -> None:
     assert world.states(data) == {**dict.fromkeys(STEPS[:-1], "ok"), "verify": "done"}
     assert data["result"]["verification"]["torch_version"] == world.torch_version
     assert [r for r in world.index.requests if r.endswith(".whl")] == downloads  # nothing fetched
-
-
-def test_progress_lines_and_activation_hint(world: SetupWorld) -> None:
-    proc = subprocess.run(world.argv(), env=world.env, capture_output=True, text=True, timeout=240)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    for i, step in enumerate(["Create the conda env", "Install torch", "lightning"], 1):
-        assert any(line.startswith(f"[{i}/5]") and step in line and ": done (" in line
-                   for line in proc.stdout.splitlines()), proc.stdout
-    assert f'export PATH="{world.prefix / "bin"}:$PATH"' in proc.stdout
-    assert "embedded (py-rattler)" in proc.stdout
 
 
 def test_damaged_torch_is_reinstalled(healthy_world: SetupWorld) -> None:
@@ -156,7 +150,7 @@ def test_missing_wheel_fails_with_step_tool_line_and_fix(world: SetupWorld) -> N
     assert "fix:" in err
 
 
-@pytest.mark.parametrize("kind", ["conda", "mamba", "micromamba"])
+@pytest.mark.parametrize("kind", ["conda", "micromamba"])  # mamba 2 answers like micromamba
 def test_setup_through_each_conda_tool(world: SetupWorld, kind: str) -> None:
     exe = install_condatool(world.tmp / "bin", kind)
     root = world.tmp / "root"
