@@ -34,9 +34,11 @@ from coursekit.render.doctor import render_report
               help="Examine this Python interpreter instead of the course env.")
 @click.option("--env", "env_name", default="pt", show_default=True, metavar="NAME",
               help="Name of the course env to examine.")
+@click.option("--list", "list_findings", is_flag=True,
+              help="List every finding the doctor knows (id, severity, category) and exit.")
 @click.pass_obj
 def doctor(app: object, verbose: bool, as_json: bool, from_file: Path | None, fix: bool, yes: bool,
-           dry_run: bool, python: Path | None, env_name: str) -> int:
+           dry_run: bool, python: Path | None, env_name: str, list_findings: bool) -> int:
     """Diagnose the course setup and print the command that fixes each problem.
 
     \b
@@ -51,6 +53,11 @@ def doctor(app: object, verbose: bool, as_json: bool, from_file: Path | None, fi
     """
     from coursekit.doctor.service import examine, exit_code
 
+    if list_findings:
+        from coursekit.render.doctor import render_catalogue
+
+        render_catalogue(app.console, as_json=as_json)  # type: ignore[attr-defined]
+        return 0
     if fix and from_file is not None:
         raise UsageError("--fix works on this machine, not on a report from --from.",
                          "Run `coursekit doctor --fix` on the machine the report came from.")

@@ -233,3 +233,18 @@ def render_fix_outcomes(console: Console, outcomes: Sequence[object], *, to_stde
     for o in outcomes:
         mark = "ok" if o.ok else "FAILED"  # type: ignore[attr-defined]
         say(f"  {o.key}: {mark} {o.message}")  # type: ignore[attr-defined]
+
+
+def render_catalogue(console: Console, *, as_json: bool) -> None:
+    """``--list``: every finding id with its default severity, category and meaning."""
+    from coursekit.doctor.catalogue import CATALOGUE
+
+    if as_json:
+        console.json([{"id": e.id, "severity": e.severity, "category": e.category,
+                       "summary": e.summary, "source": e.source} for e in CATALOGUE])
+        return
+    width = max(len(e.id) for e in CATALOGUE)
+    for cat, title in CATEGORIES.items():
+        console.print(console.style(title, "bold"))
+        for e in (e for e in CATALOGUE if e.category == cat):
+            console.print(f"  {e.id:<{width}}  {e.severity:<7}  {e.summary}")

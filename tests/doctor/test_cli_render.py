@@ -136,3 +136,12 @@ def test_kernel_fix_is_planned_for_a_missing_kernel() -> None:
     actions = plan_fixes(make_report(from_data(Facts, data)))
     assert [a.key for a in actions] == ["register-kernel"]
     assert actions[0].commands[0][-2:] == ("--display-name", "Python (pt)")
+
+
+def test_list_shows_every_finding() -> None:
+    from coursekit.doctor.catalogue import CATALOGUE
+
+    text = run_cli(["doctor", "--list"])
+    assert text.code == ExitCode.OK and all(e.id in text.stdout for e in CATALOGUE)
+    data = json.loads(run_cli(["doctor", "--list", "--json"]).stdout)
+    assert [d["id"] for d in data] == [e.id for e in CATALOGUE]
