@@ -12,10 +12,11 @@ cp1252 consoles); colour only on a terminal and never with ``NO_COLOR``.
 from __future__ import annotations
 
 import codecs
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from coursekit.doctor.catalogue import CATEGORIES, CHECK_CATEGORY, ERROR, WARNING
 from coursekit.doctor.facts import CheckRun, Facts
+from coursekit.doctor.fixes import FixAction, FixOutcome
 from coursekit.doctor.report import Report, report_data
 from coursekit.doctor.view import Finding, View
 from coursekit.render import Console
@@ -206,11 +207,11 @@ def render_report(console: Console, report: Report, *, as_json: bool, verbose: b
         render_text(console, report, verbose)
 
 
-def _out(console: Console, to_stderr: bool):  # type: ignore[no-untyped-def]
+def _out(console: Console, to_stderr: bool) -> Callable[..., None]:
     return console.eprint if to_stderr else console.print
 
 
-def render_fix_plan(console: Console, actions: Sequence[object], *, to_stderr: bool = False,
+def render_fix_plan(console: Console, actions: Sequence[FixAction], *, to_stderr: bool = False,
                     os_name: str = "linux") -> None:
     """The fixes ``--fix`` would apply, each with its commands."""
     from coursekit.render.setup import format_command
@@ -222,17 +223,17 @@ def render_fix_plan(console: Console, actions: Sequence[object], *, to_stderr: b
         return
     say("Fixes coursekit can apply:")
     for i, action in enumerate(actions, 1):
-        say(f"  {i}. {action.title}  (for {', '.join(action.findings)})")  # type: ignore[attr-defined]
-        for argv in action.commands:  # type: ignore[attr-defined]
+        say(f"  {i}. {action.title}  (for {', '.join(action.findings)})")
+        for argv in action.commands:
             say("       " + format_command(list(argv), os_name))
 
 
-def render_fix_outcomes(console: Console, outcomes: Sequence[object], *, to_stderr: bool = False) -> None:
+def render_fix_outcomes(console: Console, outcomes: Sequence[FixOutcome], *,
+                        to_stderr: bool = False) -> None:
     """What each applied fix did."""
     say = _out(console, to_stderr)
     for o in outcomes:
-        mark = "ok" if o.ok else "FAILED"  # type: ignore[attr-defined]
-        say(f"  {o.key}: {mark} {o.message}")  # type: ignore[attr-defined]
+        say(f"  {o.key}: {'ok' if o.ok else 'FAILED'} {o.message}")
 
 
 def render_catalogue(console: Console, *, as_json: bool) -> None:
