@@ -60,8 +60,10 @@ def platform_check(opts: CollectOptions) -> PlatformFacts:
         res = opts.runner(["sysctl", "-n", "hw.optional.arm64"], timeout=5, env=opts.environ)
         apple_silicon = res.ok and res.stdout.strip() == "1"
     bits = 64 if sys.maxsize > 2**32 else 32
+    # The hardware's architecture: coursekit itself may run under Rosetta (machine x86_64).
+    arch = "arm64" if apple_silicon else normalize_arch(platform.machine())
     return PlatformFacts(
-        os=system, arch=normalize_arch(platform.machine()), machine=platform.machine(),
+        os=system, arch=arch, machine=platform.machine(),
         macos_version=(platform.mac_ver()[0] or None) if system == "macos" else None,
         wsl=system == "linux" and is_wsl(opts.environ), apple_silicon=apple_silicon,
         coursekit_python=f"{platform.python_version()} ({bits}-bit) {sys.executable}",

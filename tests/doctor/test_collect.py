@@ -182,3 +182,20 @@ def test_a_broken_interpreter_is_an_error_finding(tmp_path: Path, monkeypatch: p
     assert result.code == ExitCode.FAILED, result.stdout + result.stderr
     assert "The env's Python cannot run the probe (crashed)" in result.stdout
     assert "init_fs_encoding" in result.stdout
+
+
+def test_platform_on_a_mac_under_rosetta(monkeypatch: pytest.MonkeyPatch) -> None:
+    from coursekit.doctor.collect import platform_check
+    from coursekit.proc import ToolResult
+
+    monkeypatch.setattr("platform.system", lambda: "Darwin")
+    monkeypatch.setattr("platform.machine", lambda: "x86_64")
+    monkeypatch.setattr("platform.mac_ver", lambda: ("14.5", ("", "", ""), "x86_64"))
+
+    def sysctl(argv, **kwargs):  # type: ignore[no-untyped-def]
+        assert list(argv) == ["sysctl", "-n", "hw.optional.arm64"]
+        return ToolResult(tuple(argv), 0, "1\n")
+
+    facts = platform_check(CollectOptions(runner=sysctl, environ={}))
+    assert (facts.os, facts.arch, facts.machine, facts.apple_silicon) == ("macos", "arm64", "x86_64", True)
+    assert facts.macos_version == "14.5"
