@@ -227,11 +227,28 @@ def _trio_status(ctx: Context, state: EnvState) -> tuple[list[str], list[str]]:
     return wrong, damaged
 
 
+def _refuse_duplicates(step: Step, state: EnvState) -> None:
+    """Two copies of torch (one in the env, one in ~/.local or on PYTHONPATH): pip in the env
+    cannot remove the other, and whichever comes first on sys.path wins in the notebook."""
+    for name in TRIO:
+        copies = state.copies(name)
+        if len(copies) > 1:
+            where = "; ".join(f"{c.version} in {c.location}" for c in copies)
+            outside = [c.location for c in copies
+                       if c.location and not c.location.startswith(str(state.location.prefix)
+                                                                    if state.location else "")]
+            raise StepFailed(Failure(
+                "tool", f"{step.title}: {name} is installed {len(copies)} times ({where})",
+                f"Delete the copy outside the env ({', '.join(str(o) for o in outside) or 'see above'}"
+                "), then run `coursekit setup` again.", None))
+
+
 def _install_torch(ctx: Context, step: Step) -> tuple[bool, str]:
     state = _state(ctx)
     wrong, damaged = _trio_status(ctx, state)
     if not wrong and not damaged:
         return False, f"torch {ctx.plan.torch.version}"
+    _refuse_duplicates(step, state)
     if state.conda_torch:
         raise StepFailed(Failure(
             "tool", f"{step.title}: conda-forge's torch ({' '.join(state.conda_torch)}) is "

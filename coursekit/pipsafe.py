@@ -154,6 +154,10 @@ def pip_env(base: Mapping[str, str], settings: PipSettings) -> dict[str, str]:
     env.pop("PYTHONHOME", None)
     env.pop("PYTHONPATH", None)  # coursekit's own paths must not leak into the env's pip
     env["PIP_CONFIG_FILE"] = os.devnull
+    # A torch in the user site (~/.local, from a `pip install --user`) would make pip answer
+    # "Requirement already satisfied" and install nothing into the env (conda's docs: never
+    # pip --user with conda envs); the verify step still reports such a second copy.
+    env["PYTHONNOUSERSITE"] = "1"
     env["PIP_NO_INPUT"] = "1"
     env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
     for key, value in settings.keep.items():

@@ -57,6 +57,7 @@ def test_child_env_has_no_user_pip_variables() -> None:
     env = pipsafe.pip_env({"PIP_EXTRA_INDEX_URL": "x", "PIP_INDEX_URL": "y", "HTTPS_PROXY": "h",
                            "PYTHONPATH": "/coursekit", "PATH": "/bin"}, settings)
     assert env == {"HTTPS_PROXY": "h", "PATH": "/bin", "PIP_CONFIG_FILE": os.devnull,
+                   "PYTHONNOUSERSITE": "1",
                    "PIP_NO_INPUT": "1", "PIP_DISABLE_PIP_VERSION_CHECK": "1",
                    "PIP_PROXY": "http://p:1", "PIP_TRUSTED_HOST": "a b"}
 

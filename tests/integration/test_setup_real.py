@@ -239,3 +239,19 @@ def test_broken_python_in_the_env_is_relinked_not_recreated(healthy_world: Setup
     assert world.states(data)["install_torch"] == "ok"
     assert marker.read_text() == "keep me"
     _assert_healthy(world)
+
+
+def test_a_second_torch_outside_the_env_is_reported(healthy_world: SetupWorld) -> None:
+    """Like a `pip install --user` torch in ~/.local (our test env is venv-like, so a .pth
+    file puts the other folder on sys.path instead)."""
+    world = healthy_world
+    other = world.tmp / "other-site"
+    subprocess.run([world.python, "-m", "pip", "install", "-q", "--no-deps", "--target",
+                    str(other), "--index-url", world.index.url("whl/cu126"),
+                    "torch==" + world.torch_version.replace("+cpu", "+cu126")],
+                   env=world.env, check=True)
+    (world.site_packages() / "zz-other.pth").write_text(f"{other}\n")
+    code, data, err = world.run()
+    assert code == 1
+    assert world.states(data)["install_torch"] == "failed"
+    assert "torch is installed 2 times" in err and f"Delete the copy outside the env ({other}" in err
