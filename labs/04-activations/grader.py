@@ -191,6 +191,14 @@ def _student_net(lab: LabContext, mod: ModuleType) -> nn.Sequential:
     if not isinstance(net, nn.Sequential) or sum(isinstance(m, nn.Linear) for m in net) != DEPTH:
         raise CheckFailed(f"healthy_mlp({DEPTH}, {WIDTH}, {IN}) must return an nn.Sequential of {DEPTH} "
                           "(Linear -> activation) pairs.")
+    x = torch.randn(4, IN, requires_grad=True)
+    for i, layer in enumerate(net):  # every layer returns a float tensor still connected to autograd
+        x = lab.call(layer, x, what=f"layer {i} ({type(layer).__name__}) of healthy_mlp")
+        if not isinstance(x, torch.Tensor) or tuple(x.shape) != (4, WIDTH) or not x.requires_grad:
+            got = f"a tensor of shape {tuple(x.shape)}" if isinstance(x, torch.Tensor) else type(x).__name__
+            raise CheckFailed(f"layer {i} ({type(layer).__name__}) of healthy_mlp returned {got}"
+                              + (" with no gradient" if isinstance(x, torch.Tensor) and tuple(x.shape) == (4, WIDTH) else "")
+                              + f"; every layer must return a (batch, {WIDTH}) tensor that autograd can go through.")
     return net
 
 
@@ -226,14 +234,15 @@ def healthy_mlp_passes_the_gradient(lab: LabContext) -> str:
     mod = lab.load(STUDENT_FILE)
     for seed in lab.seeded():
         net = _student_net(lab, mod)
-        flow, hs = _flow(net, torch.randn(256, IN))
+        flow, hs = lab.call(_flow, net, torch.randn(256, IN), what="healthy_mlp's forward and backward pass")
         acts = [m for m in net if not isinstance(m, nn.Linear)]
-        bounded = [a for a in acts if _is_bounded(a)]
+        bounded = [a for a in acts if lab.call(_is_bounded, a, what=f"{type(a).__name__}(x)")]
         sat = 0.0
         if bounded:  # saturated entry: slope below 6 % of the activation's largest slope
-            pre = _pre_and_post(net, torch.randn(256, IN))
-            peak = max(_slopes(bounded[0], torch.linspace(-4, 4, 801)).max().item(), 1e-12)
-            sat = sum((_slopes(a, z) < 0.06 * peak).float().mean().item() for a, z, _ in pre) / len(pre)
+            pre = lab.call(_pre_and_post, net, torch.randn(256, IN), what="healthy_mlp's forward pass")
+            peak = max(lab.call(_slopes, bounded[0], torch.linspace(-4, 4, 801), what="the activation's slope").max().item(), 1e-12)
+            sat = sum((lab.call(_slopes, a, z, what="the activation's slope") < 0.06 * peak).float().mean().item()
+                      for a, z, _ in pre) / len(pre)
         # Measured flow (seeds 0-5): solution (LeakyReLU + He) -0.03..0.00, ELU + He +0.30..+0.41;
         # sigmoid with default init -7.6, LeakyReLU/ReLU with default init -3.5, ELU default -2.3.
         if abs(flow) > 1.0:
@@ -269,8 +278,9 @@ def healthy_mlp_has_no_dead_units(lab: LabContext) -> str:
             for layer in net:
                 if isinstance(layer, nn.Linear) and layer.bias is not None:
                     layer.bias.fill_(-1.0)
-        pre = _pre_and_post(net, torch.randn(2048, IN))
-        dead = [(_slopes(a, z) <= DEAD_SLOPE).all(dim=0).float().mean().item() for a, z, _ in pre]
+        pre = lab.call(_pre_and_post, net, torch.randn(2048, IN), what="healthy_mlp's forward pass")
+        dead = [(lab.call(_slopes, a, z, what="the activation's slope") <= DEAD_SLOPE).all(dim=0).float().mean().item()
+                for a, z, _ in pre]
         share = sum(dead) / len(dead)
         per_seed.append(dead)
         # Measured (seeds 0-5): ReLU + He 0.72, ReLU default 0.90; LeakyReLU and ELU 0.000.

@@ -108,6 +108,9 @@ def bn_between_linear_and_activation(lab: LabContext) -> str:
         if len(bns) != 1 or len(linears) != 1:
             raise CheckFailed(f"bn_block(32, 64, ...) must hold one nn.Linear and one nn.BatchNorm1d; "
                               f"found {len(linears)} and {len(bns)}.")
+        if not any(m is act for m in block.modules()):
+            raise CheckFailed("bn_block must use the activation module it is given (the `activation` argument) "
+                              "as its last layer.")
         if bns[0].num_features != 64:
             raise CheckFailed(f"wrong feature size: BatchNorm1d({bns[0].num_features}) after a Linear that outputs "
                               "64 features; BatchNorm1d normalises the Linear's out_features, one mean and "

@@ -74,6 +74,8 @@ def make_data(seed: int, n: int = 4096) -> tuple[torch.Tensor, torch.Tensor]:
 def _block(lab: LabContext, mod: ModuleType, *args: Any, **kwargs: Any) -> tuple[nn.Module, nn.Linear, nn.Linear]:
     shown = ", ".join([*map(repr, args), *(f"{k}={v!r}" for k, v in kwargs.items())])
     block = lab.call(mod.ResidualBlock, *args, what=f"ResidualBlock({shown})", **kwargs)
+    if not isinstance(block, nn.Module):
+        raise CheckFailed(f"ResidualBlock({shown}) must be an nn.Module.")
     linears = [m for m in block.modules() if isinstance(m, nn.Linear)]
     if len(linears) != 2:
         raise CheckFailed(f"ResidualBlock({shown}) should hold two nn.Linear layers (fc1, fc2); found {len(linears)}.")
@@ -122,7 +124,7 @@ def zero_init_block_is_identity(lab: LabContext) -> str:
         block, fc1, fc2 = _block(lab, mod, WIDTH)
         x = torch.randn(256, WIDTH).relu()  # a block's input comes out of a ReLU
         with torch.no_grad():
-            out = lab.call(block, x, what="ResidualBlock(64)(x)")
+            out = _expect_tensor(lab.call(block, x, what="ResidualBlock(64)(x)"), tuple(x.shape), "ResidualBlock(64)(x)")
         if (out - x).abs().max().item() > 1e-6:
             raise CheckFailed(f"seed {seed}: ResidualBlock(64) (zero_init=True by default) changes its input by up "
                               f"to {(out - x).abs().max().item():.3g} at initialisation; zero_init must set the "
@@ -161,8 +163,19 @@ def _flow(lab: LabContext, mod: ModuleType, net: nn.Module, x: torch.Tensor) -> 
 
 
 def _net(lab: LabContext, mod: ModuleType, zero_init: bool) -> nn.Module:
-    return lab.call(mod.residual_net, DEPTH, WIDTH, IN, CLASSES, zero_init=zero_init,
-                    what=f"residual_net({DEPTH}, {WIDTH}, {IN}, {CLASSES}, zero_init={zero_init})")
+    what = f"residual_net({DEPTH}, {WIDTH}, {IN}, {CLASSES}, zero_init={zero_init})"
+    net = lab.call(mod.residual_net, DEPTH, WIDTH, IN, CLASSES, zero_init=zero_init, what=what)
+    if not isinstance(net, nn.Module):
+        raise CheckFailed(f"{what} must return an nn.Module, got {type(net).__name__}.")
+    _expect_tensor(lab.call(net, torch.randn(4, IN), what=f"{what}(x)"), (4, CLASSES), f"{what}(x)")
+    return net
+
+
+def _expect_tensor(out: Any, shape: tuple[int, ...], what: str) -> torch.Tensor:
+    if not isinstance(out, torch.Tensor) or tuple(out.shape) != shape or not out.is_floating_point():
+        got = f"shape {tuple(out.shape)}" if isinstance(out, torch.Tensor) else type(out).__name__
+        raise CheckFailed(f"{what} must return a float tensor of shape {shape}; got {got}.")
+    return out
 
 
 @check(points=2)

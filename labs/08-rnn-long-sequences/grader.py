@@ -148,7 +148,7 @@ def long_memory_reaches_back(lab: LabContext) -> str:
         x = torch.randn(BATCH, T, IN)
         for kind, cls in _KINDS.items():
             model = lab.call(mod.long_memory, kind, IN, HIDDEN, what=f"long_memory({kind!r}, {IN}, {HIDDEN})")
-            if type(model) is not cls or not getattr(model, "batch_first", False):
+            if not isinstance(model, cls) or not getattr(model, "batch_first", False):
                 raise CheckFailed(f"long_memory({kind!r}, ...) must return an nn.{cls.__name__} with batch_first=True; "
                                   f"got {type(model).__name__}.")
             reach = lab.call(_reach, model, x, what=f"long_memory({kind!r}, ...)(x)")
