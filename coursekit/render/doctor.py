@@ -128,7 +128,9 @@ def fact_lines(cat: str, facts: Facts, v: View) -> list[str]:
         lines.append("CUDA_VISIBLE_DEVICES is not set" if cvd is None else f"CUDA_VISIBLE_DEVICES={cvd!r}")
     elif cat == "env" and facts.env:
         e = facts.env
-        lines += [f"engines: {', '.join(e.engines) or 'none installed'}", f"python: {e.python}"]
+        lines.append(f"engines: {', '.join(e.engines) or 'none installed'}")
+        if e.python:
+            lines.append(f"python: {e.python}" + (f" ({e.python_version})" if e.python_version else ""))
         lines += list(e.engine_problems)
     elif cat == "torch" and v.torch:
         t = v.torch
@@ -153,6 +155,15 @@ def fact_lines(cat: str, facts: Facts, v: View) -> list[str]:
     return lines
 
 
+def _why_skipped(v: View) -> str:
+    env = v.f.env
+    if env is not None and not env.exists:
+        return "not checked: no course env yet"
+    if v.f.probe is not None and not v.f.probe.ok:
+        return f"not checked: the env's Python could not be examined ({v.f.probe.status})"
+    return "not checked"
+
+
 def _timing(runs: Sequence[CheckRun]) -> str:
     return " [" + ", ".join(f"{r.name} {r.duration_ms} ms" for r in runs) + "]" if runs else ""
 
@@ -169,6 +180,8 @@ def render_text(console: Console, report: Report, verbose: bool = False) -> None
         runs = [r for r in report.facts.checks if r.name in _CHECKS_OF.get(cat, [])]
         state = _category_state(cat, mine, runs, _facts_known(cat, v) or bool(mine))
         info = status_info(cat, v) if state != "crash" else "the check itself failed"
+        if state == "skip":
+            info = _why_skipped(v)
         head = f"[{g[state]}] {title}" + (f" ({info})" if info else "")
         console.print(console.style(head, _COLOUR[state]) + (_timing(runs) if verbose else ""))
         for f in mine:
