@@ -50,7 +50,8 @@ _E = Entry
 CATALOGUE: Final[tuple[Entry, ...]] = (
     # --- the doctor itself -------------------------------------------------------------------
     _E("check-failed", "platform", WARNING,
-       "A check crashed or ran past its time limit; its facts are missing (the others still ran).",
+       "A check crashed or ran past its time limit; its facts are missing (the others still ran). "
+       "Shown under the failed check's category.",
        "flutter doctor's crash validator; env-pitfalls.md §2"),
     _E("rule-failed", "platform", WARNING,
        "A diagnosis rule crashed on these facts (a malformed report, or a coursekit bug); the "
