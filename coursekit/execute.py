@@ -173,8 +173,8 @@ def _carry_out(ctx: Context) -> SetupResult:
     try:
         execsteps.prepare(ctx)  # finds the env; --force / wrong-Python handling
     except StepFailed as exc:
-        outcomes = tuple(StepOutcome(s.id, s.title, "not-run") for s in plan.steps)
-        return SetupResult(plan, engine, outcomes, ctx.location, None, exc.failure, "create_env",
+        none_run = tuple(StepOutcome(s.id, s.title, "not-run") for s in plan.steps)
+        return SetupResult(plan, engine, none_run, ctx.location, None, exc.failure, "create_env",
                            tuple(ctx.notes))
     outcomes: list[StepOutcome] = []
     failure: Failure | None = None

@@ -5,19 +5,22 @@ files are all there (an interrupted pip leaves a dist-info whose files are missi
     <env python> _stateprobe.py NAME [NAME ...]   ->   one JSON line on stdout
 """
 
+from __future__ import annotations
+
 import json
 import os
 import sys
+from typing import Any
 
 if sys.path and sys.path[0] and __name__ == "__main__":
     sys.path.pop(0)  # this folder is coursekit's package: keep it from shadowing the stdlib
 
 
-def _norm(name):
+def _norm(name: str) -> str:
     return name.lower().replace("_", "-").replace(".", "-")
 
 
-def _missing_files(dist):
+def _missing_files(dist: Any) -> int:
     # RECORD read directly: from Python 3.12 ``Distribution.files`` drops missing files.
     import csv
 
@@ -30,11 +33,11 @@ def _missing_files(dist):
     return missing
 
 
-def main(names):
+def main(names: list[str]) -> int:
     from importlib import metadata
 
     wanted = {_norm(n) for n in names} | {"pip"}
-    out = {}
+    out: dict[str, list[dict[str, Any]]] = {}
     for dist in metadata.distributions():
         try:
             name = _norm(dist.metadata["Name"] or "")

@@ -189,8 +189,8 @@ def locate_prefix(engine: Engine, name: str = "pt", *, runner: Runner = run_tool
                   env: Mapping[str, str] | None = None) -> Path | None:
     """The prefix of env ``name`` as ``engine`` knows it, or None; does not run the env."""
     if not engine.external:
-        prefix = embedded_env_prefix(name, env)
-        return prefix if is_conda_env(prefix) else None
+        own = embedded_env_prefix(name, env)
+        return own if is_conda_env(own) else None
     try:
         listing = parse_env_list(_tool_json(engine, ["env", "list", "--json"], runner, env))
         prefix = pick_env(listing, name)
