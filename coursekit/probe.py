@@ -5,6 +5,9 @@ interpreter of the env under test, never import it into coursekit's own process:
 
     <env python> /path/to/coursekit/probe.py [--timeout SECONDS]
 
+Not with ``-I``: the probe must see what the student's Python sees, user site
+(``~/.local``) and ``PYTHONPATH`` included, since a torch there shadows the env's.
+
 It prints ONE JSON object on stdout (the last line). Everything that can go wrong
 inside the env (an ``ImportError``, a DLL error, a segfault while importing torch,
 a hanging CUDA call) becomes data in that object, never a traceback: the risky
