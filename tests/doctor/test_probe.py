@@ -178,3 +178,22 @@ def test_index_credentials_never_leave_the_machine(tmp_path: Path) -> None:
     text = json.dumps(facts.data["pip_config"])
     assert "s3cret" not in text and "tok@" not in text
     assert "https://***@pkgs.example.edu/simple" in text
+
+
+def test_a_torch_in_the_user_site_is_seen_and_flagged(tmp_path: Path) -> None:
+    # `pip install --user torch` puts torch in ~/.local, ahead of the env's site-packages.
+    python = Path.home() / ".pyenv" / "versions" / "3.12.1" / "bin" / "python3.12"
+    if not python.exists():
+        pytest.skip("needs a non-venv Python 3.12 (user site enabled)")
+    user_site = tmp_path / "userbase" / "lib" / "python3.12" / "site-packages"
+    make_fake_torch(user_site, version="2.9.1+cpu", cuda=None, available=False)
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PYTHONUSERBASE": str(tmp_path / "userbase")}
+    facts = run_probe(python, env=env)
+    torch_copies = [d for d in facts.data["distributions"]["items"] if d["name"] == "torch"]
+    assert torch_copies and torch_copies[0]["in_user_site"] is True
+    from coursekit.doctor.diagnose import diagnose
+    from coursekit.doctor.facts import Facts
+
+    found = {f.id: f for f in diagnose(Facts(probe=facts))}
+    assert "user site" in found["torch-duplicate"].detail
+    assert "pip uninstall -y torch torchvision torchaudio" in (found["torch-duplicate"].fix or "")
