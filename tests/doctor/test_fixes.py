@@ -105,3 +105,15 @@ def test_fix_with_json_prints_exactly_one_report(tmp_path: Path, monkeypatch: py
     data = json.loads(result.stdout)  # one JSON document, nothing else on stdout
     assert "torch-missing" in {f["id"] for f in data["findings"]}
     assert "Fixes coursekit can apply:" in result.stderr
+
+
+@pytest.mark.realtool
+def test_fix_without_a_terminal_or_yes_applies_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    site = make_fake_torch(tmp_path / "site", import_body="raise ModuleNotFoundError(\"No module named "
+                           "'torch'\", name='torch')\n")
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    monkeypatch.setenv("PYTHONPATH", str(site))
+    result = run_cli(["doctor", "--python", sys.executable, "--fix"])
+    assert result.code == ExitCode.FAILED
+    assert "Not applied: no terminal to ask on. Run again with --fix --yes to apply." in result.stderr
+    assert "Checking again" not in result.stdout
