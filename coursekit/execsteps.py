@@ -54,9 +54,42 @@ def _locate(ctx: Context) -> None:
                                     env=ctx.environ) if (prefix / "conda-meta").is_dir() else None)
 
 
+# Rough sizes of a finished env (conda stack + the torch trio), for the free-space warning:
+# CUDA wheels pull several GB of nvidia-* libraries; pip also needs room for the download.
+NEEDED_GB = {"gpu": 10.0, "cpu": 4.0}
+
+
+def _free_gb(folder: Path) -> float | None:
+    for candidate in (folder, *folder.parents):
+        if candidate.exists():
+            return shutil.disk_usage(candidate).free / 1e9
+    return None
+
+
+def disk_note(ctx: Context) -> str | None:
+    """A warning before a long download when the disk is nearly full (None: enough room)."""
+    if ctx.location is not None and ctx.location.confirmed:
+        folder = ctx.location.prefix
+    elif not ctx.engine.external:
+        folder = embedded_env_prefix(ctx.plan.env_name, ctx.environ)
+    else:
+        folder = ctx.home
+    free = _free_gb(folder)
+    need = NEEDED_GB["gpu" if ctx.plan.torch.gpu else "cpu"]
+    if free is None or free >= need:
+        return None
+    return (f"only {free:.1f} GB free where the env goes ({folder}); a fresh env with this torch "
+            f"build needs about {need:.0f} GB. Free some space first, or setup may stop with "
+            "'disk full' (it can be re-run then).")
+
+
 def prepare(ctx: Context) -> None:
     """Find the env; an env with another Python is recreated only with --force (or a yes)."""
     _locate(ctx)
+    note = disk_note(ctx) if ctx.location is None or not ctx.location.confirmed else None
+    if note:
+        ctx.notes.append(note)
+        ctx.reporter.note(note)
     loc = ctx.location
     if loc is None or not loc.confirmed or loc.python_minor == ctx.plan.python:
         return

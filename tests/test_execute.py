@@ -302,3 +302,20 @@ def test_same_python_is_never_questioned(tmp_path: Path) -> None:
     ctx.confirm = lambda q: pytest.fail("asked")  # type: ignore[assignment]
     prepare(ctx)
     assert ctx.location is not None and ctx.location.confirmed and prefix.exists()
+
+
+def test_disk_note_only_when_the_disk_is_nearly_full(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    import shutil as _shutil
+
+    from coursekit import execsteps
+
+    ctx, _ = _ctx(FakeRunner())
+    ctx.environ = {"HOME": str(tmp_path), "COURSEKIT_HOME": str(tmp_path / "ck")}
+    usage = _shutil.disk_usage(tmp_path)
+    monkeypatch.setattr(execsteps.shutil, "disk_usage",
+                        lambda p: usage._replace(free=int(2.5e9)))
+    note = execsteps.disk_note(ctx)
+    assert note is not None and "only 2.5 GB free" in note and "about 10 GB" in note
+    monkeypatch.setattr(execsteps.shutil, "disk_usage", lambda p: usage._replace(free=int(50e9)))
+    assert execsteps.disk_note(ctx) is None
