@@ -115,6 +115,16 @@ def test_check_not_yet_text_and_broken_grader(course: Path) -> None:
     assert broken.code == ExitCode.ENVIRONMENT and "not your fault" in broken.stderr
 
 
+def test_no_python_with_torch_is_exit_3(course: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import coursekit.lab.interpreter as interp
+
+    monkeypatch.setattr(interp, "current_has_torch", lambda: False)
+    monkeypatch.setattr(interp, "find_pt_python", lambda: None)
+    run_cli(["lab", "1"])
+    result = run_cli(["lab", "1", "--check"])
+    assert result.code == ExitCode.ENVIRONMENT and "coursekit setup" in result.stderr
+
+
 def test_hints_are_progressive(course: Path) -> None:
     outs = [run_cli(["lab", "1", "--hint"]).stdout for _ in range(4)]
     assert "hint 1 of 3: first hint" in outs[0] and "hint 2 of 3" not in outs[0]

@@ -67,18 +67,21 @@ def current_has_torch() -> bool:
 
 
 def choose_python(explicit: str | None, *, current: str = sys.executable,
-                  has_torch: Callable[[], bool] = current_has_torch,
-                  find_pt: Callable[[], Path | None] = find_pt_python) -> PythonChoice:
-    """Apply the precedence; raises when no interpreter can grade."""
+                  has_torch: Callable[[], bool] | None = None,
+                  find_pt: Callable[[], Path | None] | None = None) -> PythonChoice:
+    """Apply the precedence; raises when no interpreter can grade.
+
+    ``has_torch`` and ``find_pt`` default to this module's probes, looked up at call time.
+    """
     if explicit:
         path = Path(explicit)
         if not path.is_file():
             raise UsageError(f"--python {explicit}: no such file.",
                              "Give the path of a Python interpreter that has torch installed.")
         return PythonChoice(str(path), "--python")
-    if has_torch():
+    if (has_torch or current_has_torch)():
         return PythonChoice(current, "this Python has torch")
-    pt = find_pt()
+    pt = (find_pt or find_pt_python)()
     if pt is not None:
         return PythonChoice(str(pt), f"the course env '{ENV_NAME}'")
     raise EnvironmentProblem(
