@@ -99,7 +99,8 @@ CATALOGUE: Final[tuple[Entry, ...]] = (
        unless=("driver-not-loaded", "driver-library-mismatch")),
     _E("driver-too-old", "gpu", ERROR,
        "The NVIDIA driver is older than the minimum for the installed torch's CUDA version.",
-       "NVIDIA CUDA release notes Table 2; envs/nvidia-drivers.toml"),
+       "NVIDIA CUDA release notes Table 2; envs/nvidia-drivers.toml",
+       unless=("jetson-sbsa-wheel",)),
     _E("gpu-arch-unsupported", "gpu", ERROR,
        "The installed torch has no kernels for this GPU's compute capability "
        "('sm_120 is not compatible', 'no kernel image is available').",
@@ -115,7 +116,10 @@ CATALOGUE: Final[tuple[Entry, ...]] = (
     _E("cuda-unavailable", "gpu", ERROR,
        "A CUDA build and an NVIDIA GPU, but torch.cuda.is_available() is False.",
        unless=("driver-too-old", "cuda-hidden", "wsl-libcuda", "driver-not-loaded",
-               "driver-library-mismatch", "gpu-arch-unsupported")),
+               "driver-library-mismatch", "gpu-arch-unsupported", "jetson-sbsa-wheel")),
+    _E("jetson-sbsa-wheel", "gpu", ERROR,
+       "NVIDIA Jetson with PyTorch's aarch64 CUDA wheel: an SBSA build that does not run on L4T.",
+       "bitsandbytes-foundation/bitsandbytes#1941, #1939; torch-wheels.md §5"),
     _E("cuda-build-without-gpu", "gpu", INFO,
        "A CUDA build of torch on a machine without an NVIDIA GPU: it works on CPU but wastes "
        "gigabytes.", unless=("driver-not-loaded", "driver-library-mismatch", "nvidia-smi-failed")),

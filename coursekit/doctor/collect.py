@@ -50,7 +50,7 @@ class CollectOptions:
 
 def platform_check(opts: CollectOptions) -> PlatformFacts:
     """OS, CPU architecture, macOS version (and Apple silicon), WSL, coursekit's Python."""
-    from coursekit.detect import is_wsl, normalize_arch
+    from coursekit.detect import is_jetson, is_wsl, normalize_arch
 
     system = {"Darwin": "macos", "Windows": "windows"}.get(platform.system(),
                                                             platform.system().lower())
@@ -67,7 +67,8 @@ def platform_check(opts: CollectOptions) -> PlatformFacts:
         macos_version=(platform.mac_ver()[0] or None) if system == "macos" else None,
         wsl=system == "linux" and is_wsl(opts.environ), apple_silicon=apple_silicon,
         coursekit_python=f"{platform.python_version()} ({bits}-bit) {sys.executable}",
-        cuda_visible_devices=opts.environ.get("CUDA_VISIBLE_DEVICES"))
+        cuda_visible_devices=opts.environ.get("CUDA_VISIBLE_DEVICES"),
+        jetson=system == "linux" and arch == "arm64" and is_jetson())
 
 
 def gpu_check(opts: CollectOptions) -> GpuFacts:

@@ -36,6 +36,7 @@ class PlatformFacts:
     apple_silicon: bool | None = None  # macOS: hw.optional.arm64 (true under Rosetta too)
     coursekit_python: str = ""  # "3.11.7 (64-bit) /usr/bin/python3"
     cuda_visible_devices: str | None = None
+    jetson: bool = False  # NVIDIA Jetson (L4T): PyTorch's aarch64 CUDA wheels do not run there
 
 
 @dataclass(frozen=True)

@@ -276,6 +276,17 @@ def _crash_line(stderr: str, returncode: object) -> str:
     return _first_line(stderr) or f"exit code {returncode}"
 
 
-RULES: tuple[Rule, ...] = (no_gpu, driver_state, driver_too_old, gpu_arch_unsupported, cpu_torch_on_gpu,
+def jetson_sbsa(v: View) -> list[Finding]:
+    p = v.f.platform
+    if not p or not p.jetson or not v.cuda_build or (v.torch.get("cuda_op") or {}).get("ok"):
+        return []
+    return [finding("jetson-sbsa-wheel", f"torch {v.torch_version} is PyTorch's aarch64 CUDA build, which does "
+                    "not run on a Jetson", "PyTorch's aarch64 CUDA wheels are SBSA builds; Jetson's L4T needs "
+                    "NVIDIA's Jetson builds (bitsandbytes-foundation/bitsandbytes#1941)",
+                    "Install NVIDIA's Jetson wheels (Jetson AI Lab, pypi.jetson-ai-lab.io) into the env; "
+                    "or run `coursekit setup --backend cpu` for the CPU build")]
+
+
+RULES: tuple[Rule, ...] = (no_gpu, jetson_sbsa, driver_state, driver_too_old, gpu_arch_unsupported, cpu_torch_on_gpu,
                            cuda_hidden, cuda_op_failed, cuda_unavailable, cuda_build_without_gpu,
                            wsl_libcuda, torch_import)

@@ -181,6 +181,6 @@ class View:
             return None
         p = self.f.platform
         return HostInfo(os=p.os, arch=p.arch, python="3.12", macos_version=p.macos_version,
-                        wsl=p.wsl, gpus=self.gpus,
+                        wsl=p.wsl, gpus=self.gpus, jetson=p.jetson,
                         cuda_driver_api=self.f.gpu.cuda_driver_api if self.f.gpu else None,
                         rocm_version=self.f.gpu.rocm_version if self.f.gpu else None)
