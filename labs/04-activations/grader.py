@@ -33,6 +33,11 @@ def _setup() -> None:
     torch.set_num_threads(1)
 
 
+def _over(value: float, limit: float) -> bool:
+    """value > limit, and True for NaN: a NaN from the student's code must never pass a check."""
+    return not value <= limit
+
+
 def _grid() -> torch.Tensor:
     """Inputs from -10 to 10, a few normal draws, exactly 0, and 100 (exp overflows there)."""
     return torch.cat([torch.linspace(-10, 10, 2001), 3 * torch.randn(500),
@@ -94,8 +99,8 @@ def leaky_relu_and_elu_by_hand(lab: LabContext) -> str:
             # At exactly x = 0 any slope between the two one-sided ones is a valid (sub)gradient.
             slope_gap = torch.where(x == 0, torch.zeros_like(dy), (dy - dy_ref).abs())
             err, err_slope = (y - y_ref).abs().max().item(), slope_gap.max().item()
-            if err > 1e-5 or err_slope > 1e-5:
-                i = int((y - y_ref).abs().argmax()) if err > 1e-5 else int(slope_gap.argmax())
+            if _over(err, 1e-5) or _over(err_slope, 1e-5):
+                i = int((y - y_ref).abs().nan_to_num(nan=1e9).argmax()) if _over(err, 1e-5) else int(slope_gap.argmax())
                 why = ""
                 if name == "elu" and abs(y[2001 + 500 + 1].item() - arg) < 0.01:  # x = -0.001
                     why = (" Near 0 from below it gives ~alpha, not ~0: ELU is alpha * (exp(x) - 1) for "
@@ -120,7 +125,7 @@ def make_activation_names(lab: LabContext) -> str:
             raise CheckFailed(f"make_activation({name!r}) must return an nn.Module, got {type(act).__name__}.")
         with torch.no_grad():
             y = lab.call(act, x, what=f"make_activation({name!r})(x)")
-        if not isinstance(y, torch.Tensor) or y.shape != x.shape or (y - ref(x)).abs().max().item() > 1e-5:
+        if not isinstance(y, torch.Tensor) or y.shape != x.shape or _over((y - ref(x)).abs().max().item(), 1e-5):
             raise CheckFailed(f"make_activation({name!r}) does not compute {name} (compared on -6..6).")
     return "all five activations compute the right function"
 
@@ -159,7 +164,7 @@ def measures_saturation_and_dead_units(lab: LabContext) -> str:
             for i, (_, _, h) in enumerate(_pre_and_post(net, torch.randn(512, 30))):
                 mine = ((h if kind == "tanh" else 2 * h - 1).abs() > 0.97).float().mean().item()
                 got = lab.call(mod.saturated_share, h.clone(), kind, what=f"saturated_share(h, {kind!r})")
-                if not isinstance(got, (int, float)) or abs(float(got) - mine) > 1e-6:
+                if not isinstance(got, (int, float)) or _over(abs(float(got) - mine), 1e-6):
                     why = ""
                     if kind == "sigmoid" and isinstance(got, (int, float)) and abs(got - (h > 0.97).float().mean().item()) < 1e-6:
                         why = (" You counted only the top end: sigmoid's outputs lie in (0, 1), so it saturates "
@@ -176,7 +181,7 @@ def measures_saturation_and_dead_units(lab: LabContext) -> str:
                 slope = _slopes(a, z)
                 mine = (slope <= DEAD_SLOPE).all(dim=0).float().mean().item()
                 got = lab.call(mod.dead_share, a, z.clone(), what=f"dead_share({name}, z)")
-                if not isinstance(got, (int, float)) or abs(float(got) - mine) > 1e-6:
+                if not isinstance(got, (int, float)) or _over(abs(float(got) - mine), 1e-6):
                     why = ""
                     if isinstance(got, (int, float)) and abs(got - (slope <= DEAD_SLOPE).float().mean().item()) < 1e-6:
                         why = (" You counted zero-slope entries one probe at a time: a unit is dead only when it "
@@ -245,7 +250,7 @@ def healthy_mlp_passes_the_gradient(lab: LabContext) -> str:
                       for a, z, _ in pre) / len(pre)
         # Measured flow (seeds 0-5): solution (LeakyReLU + He) -0.03..0.00, ELU + He +0.30..+0.41;
         # sigmoid with default init -7.6, LeakyReLU/ReLU with default init -3.5, ELU default -2.3.
-        if abs(flow) > 1.0:
+        if _over(abs(flow), 1.0):
             w = [m.weight for m in net if isinstance(m, nn.Linear)][1]
             default_like = abs(w.std().item() * math.sqrt(3 * w.shape[1]) - 1) < 0.1
             if any(isinstance(a, nn.Sigmoid) for a in acts) or (bounded and peak < 0.3):
@@ -259,7 +264,7 @@ def healthy_mlp_passes_the_gradient(lab: LabContext) -> str:
             raise CheckFailed(f"seed {seed}: the gradient dL/dh changes by 10^{flow:.2f} from the last to the "
                               f"first of {DEPTH} layers (allowed: 10^±1); {why}")
         # tanh with gain 5/3 0.05, tanh/sigmoid N(0, 1) 0.83/0.56; ReLU family: not bounded.
-        if sat > 0.01:
+        if _over(sat, 0.01):
             raise CheckFailed(f"seed {seed}: {sat:.1%} of the activations are saturated (slope under 6 % "
                               "of its peak); a bounded activation squashes large inputs: use one of the "
                               "ReLU family, or keep it in its linear range.")
@@ -284,7 +289,7 @@ def healthy_mlp_has_no_dead_units(lab: LabContext) -> str:
         share = sum(dead) / len(dead)
         per_seed.append(dead)
         # Measured (seeds 0-5): ReLU + He 0.72, ReLU default 0.90; LeakyReLU and ELU 0.000.
-        if share > 0.05:
+        if _over(share, 0.05):
             raise CheckFailed(f"seed {seed}: with every bias at -1, {share:.0%} of the units are dead (slope 0 "
                               f"on all 2048 probes; per layer {', '.join(f'{d:.2f}' for d in dead)}). Dying "
                               "ReLUs: a unit whose input is negative everywhere gets no gradient and never "

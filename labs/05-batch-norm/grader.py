@@ -34,6 +34,11 @@ def _setup() -> None:
     torch.set_num_threads(1)
 
 
+def _over(value: float, limit: float) -> bool:
+    """value > limit, and True for NaN: a NaN from the student's code must never pass a check."""
+    return not value <= limit
+
+
 class _SGD:
     """torch.optim.SGD's update (momentum buffer = grad on the first step, then m*buf + grad).
 
@@ -138,7 +143,7 @@ def bn_between_linear_and_activation(lab: LabContext) -> str:
         mean_err = z.mean(dim=0).abs().max().item()
         std_err = (z.std(dim=0, unbiased=False) - 1).abs().max().item()
         # solution: mean <= 1e-6, std within 1e-4 (eps 1e-5); an unnormalised input: mean ~3, std ~5.
-        if mean_err > 1e-3 or std_err > 1e-2:
+        if _over(mean_err, 1e-3) or _over(std_err, 1e-2):
             raise CheckFailed(f"seed {seed}: in train mode the activation's input should have mean 0 and std 1 "
                               f"per feature; worst mean {mean_err:.3g}, worst |std - 1| {std_err:.3g}.")
     return "Linear(bias=False) -> BatchNorm1d(64) -> Sigmoid; activation input mean 0, std 1 per feature"
@@ -251,7 +256,7 @@ def predict_uses_eval_mode(lab: LabContext) -> str:
         got = lab.call(mod.predict, net, x, what="predict(model, x)")
         changed = any(not torch.equal(a, b) for a, b in zip(before, _running(net)))
         if changed or not isinstance(got, torch.Tensor) or got.shape != want.shape or \
-                (got.detach() - want).abs().max().item() > 1e-5:
+                _over((got.detach() - want).abs().max().item(), 1e-5):
             raise CheckFailed(f"seed {seed}: predict(model, x) on 5 examples "
                               + ("changed BatchNorm's running statistics" if changed else
                                  "does not return the eval-mode logits")

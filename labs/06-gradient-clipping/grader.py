@@ -37,6 +37,11 @@ def _setup() -> None:
     torch.set_num_threads(1)
 
 
+def _over(value: float, limit: float) -> bool:
+    """value > limit, and True for NaN: a NaN from the student's code must never pass a check."""
+    return not value <= limit
+
+
 class _SGD:
     """torch.optim.SGD's update (momentum buffer = grad on the first step, then m*buf + grad).
 
@@ -127,19 +132,19 @@ def clip_by_global_norm_by_hand(lab: LabContext) -> str:
             raise CheckFailed(f"{label}: each parameter's gradient is within max_norm but together they are not "
                               f"(global norm {norm_after:.4g}): you clipped each parameter separately, which is "
                               "Keras' clipnorm. clip_grad_norm_ uses the global norm over all gradients.")
-        if norm_after > max_norm * (1 + 1e-5):  # the solution: 0.9999998 for max_norm 1
+        if _over(norm_after, max_norm * (1 + 1e-5)):  # the solution: 0.9999998 for max_norm 1
             raise CheckFailed(f"{label}: the clipped global norm is {norm_after:.6g}, above max_norm.")
-        if want < max_norm and (after - before).abs().max().item() > 1e-6:
+        if want < max_norm and _over((after - before).abs().max().item(), 1e-6):
             raise CheckFailed(f"{label}: the gradients were already within max_norm and must be left alone; "
                               f"yours now have norm {norm_after:.4g} (clipping only ever scales down).")
-        if cosine < 0.9999:
+        if not cosine >= 0.9999:
             raise CheckFailed(f"{label}: the direction changed (cosine {cosine:.4f}); norm clipping multiplies "
                               "every gradient by the same factor.")
-        if not isinstance(got, (int, float, torch.Tensor)) or abs(float(got) - want) > 1e-4 * max(1.0, want):
+        if not isinstance(got, (int, float, torch.Tensor)) or _over(abs(float(got) - want), 1e-4 * max(1.0, want)):
             why = (" That is the norm after clipping; return the norm before clipping, like clip_grad_norm_."
                    if isinstance(got, (int, float, torch.Tensor)) and abs(float(got) - norm_after) < 1e-4 else "")
             raise CheckFailed(f"{label}: clip_by_global_norm_ returned {got!r}; clip_grad_norm_ returns {want:.6g}.{why}")
-        if (after - _flat(ref)).abs().max().item() > 1e-5:
+        if _over((after - _flat(ref)).abs().max().item(), 1e-5):
             raise CheckFailed(f"{label}: the clipped gradients differ from clip_grad_norm_'s.")
     return "global norm (3, 4, 0) -> 5.0 returned, clipped to 1 with the direction kept (cosine 1.0000)"
 
@@ -157,7 +162,7 @@ def clip_by_value_by_hand(lab: LabContext) -> str:
         with _refuse_torch_clipping(mod):
             lab.call(mod.clip_by_value_, params, 1.0, what="clip_by_value_(params, 1.0)")
         _utils.clip_grad_value_(ref, 1.0)
-        if (_flat(params) - _flat(ref)).abs().max().item() > 1e-6:
+        if _over((_flat(params) - _flat(ref)).abs().max().item(), 1e-6):
             raise CheckFailed(f"seed {seed}: clip_by_value_(params, 1.0) differs from clip_grad_value_: every entry "
                               "must be clamped to [-1, 1], in place.")
         cosines.append(F.cosine_similarity(_flat(params), before, dim=0).item())
@@ -181,7 +186,7 @@ def keras_semantics(lab: LabContext) -> str:
         params = _params_with_grads(grads)
         lab.call(mod.keras_clip_, params, **{name: 1.0}, what=f"keras_clip_(params, {name}=1.0)")
         got = [[round(v, 4) for v in p.grad.tolist()] for p in params]
-        if (_flat(params) - torch.tensor([v for g in want for v in g])).abs().max().item() > 1e-4:
+        if _over((_flat(params) - torch.tensor([v for g in want for v in g])).abs().max().item(), 1e-4):
             raise CheckFailed(f"keras_clip_(params, {name}=1.0) on gradients (3, 4) and (0, 12) gave {got}; Keras' "
                               f"{name} {meaning}.")
     try:

@@ -38,6 +38,11 @@ def _setup() -> None:
     torch.set_num_threads(1)
 
 
+def _over(value: float, limit: float) -> bool:
+    """value > limit, and True for NaN: a NaN from the student's code must never pass a check."""
+    return not value <= limit
+
+
 class _SGD:
     """torch.optim.SGD's update with momentum; the first torch.optim optimizer built in a process
     imports torch._dynamo (1-2 s of CPU here), more than the whole check."""
@@ -125,7 +130,7 @@ def zero_init_block_is_identity(lab: LabContext) -> str:
         x = torch.randn(256, WIDTH).relu()  # a block's input comes out of a ReLU
         with torch.no_grad():
             out = _expect_tensor(lab.call(block, x, what="ResidualBlock(64)(x)"), tuple(x.shape), "ResidualBlock(64)(x)")
-        if (out - x).abs().max().item() > 1e-6:
+        if _over((out - x).abs().max().item(), 1e-6):
             raise CheckFailed(f"seed {seed}: ResidualBlock(64) (zero_init=True by default) changes its input by up "
                               f"to {(out - x).abs().max().item():.3g} at initialisation; zero_init must set the "
                               "branch's last Linear (fc2 weight and bias) to zero so the block starts as the identity.")
