@@ -13,10 +13,10 @@ import os
 import platform
 import shutil
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from coursekit import __version__
 from coursekit.doctor.facts import (
@@ -31,6 +31,9 @@ from coursekit.doctor.kernels import scan_kernels
 from coursekit.doctor.probing import DEFAULT_TIMEOUT_S, ProbeFacts, run_probe
 from coursekit.doctor.runner import Check, run_checks
 from coursekit.proc import Runner, run_tool
+
+if TYPE_CHECKING:
+    from coursekit.engines import Engine, EngineKind, EnvLocation
 
 _MIB = 1024 * 1024
 
@@ -91,20 +94,34 @@ def memory_check(opts: CollectOptions) -> MemoryFacts:
     return MemoryFacts(total_mib=int(mem.total // _MIB), available_mib=int(mem.available // _MIB))
 
 
+def _explicit_env(opts: CollectOptions, python: Path) -> EnvFacts:
+    # bin/python (Unix venv or conda) or python.exe at the root (Windows conda)
+    prefix = python.parent.parent if python.parent.name in ("bin", "Scripts") else python.parent
+    return EnvFacts(name=opts.env_name, exists=python.exists(), python=str(python),
+                    prefix=str(prefix), explicit=True, confirmed=python.exists(),
+                    problem=None if python.exists() else f"{python} does not exist")
+
+
+def _located(loc: EnvLocation, engines: Sequence[Engine], problems: Sequence[str]) -> EnvFacts:
+    return EnvFacts(name=loc.name, engines=tuple(e.display for e in engines), engine=loc.engine,
+                    exists=True, prefix=str(loc.prefix), python=str(loc.python),
+                    python_version=loc.python_version, confirmed=loc.confirmed,
+                    problem=loc.problem, engine_problems=tuple(problems))
+
+
 def env_check(opts: CollectOptions) -> EnvFacts:
     """Find the course env through the user's tools (or take ``--python``)."""
     if opts.python is not None:
-        python = Path(opts.python)
-        # bin/python (Unix venv or conda) or python.exe at the root (Windows conda)
-        prefix = python.parent.parent if python.parent.name in ("bin", "Scripts") else python.parent
-        return EnvFacts(name=opts.env_name, exists=python.exists(), python=str(python),
-                        prefix=str(prefix),
-                        explicit=True, confirmed=python.exists(),
-                        problem=None if python.exists() else f"{python} does not exist")
-    from coursekit.engines import Engine, find_engines, locate_env
+        return _explicit_env(opts, Path(opts.python))
+    from coursekit.engines import Engine, confirm_env, find_engines, locate_env
     from coursekit.errors import CoursekitError
 
     engines = find_engines(opts.environ)
+    fast = _known_prefix(engines, opts)
+    if fast is not None:
+        found = confirm_env(opts.env_name, fast[0], fast[1], runner=opts.runner, env=opts.environ)
+        if found.confirmed:
+            return _located(found, engines, ())
     problems: list[str] = []
     for engine in [*engines, Engine("embedded", None, "folders")]:
         try:
@@ -113,13 +130,36 @@ def env_check(opts: CollectOptions) -> EnvFacts:
             problems.append(exc.message)
             continue
         if loc is not None:
-            return EnvFacts(name=opts.env_name, engines=tuple(e.display for e in engines),
-                            engine=loc.engine, exists=True, prefix=str(loc.prefix),
-                            python=str(loc.python), python_version=loc.python_version,
-                            confirmed=loc.confirmed, problem=loc.problem,
-                            engine_problems=tuple(problems))
+            return _located(loc, engines, problems)
     return EnvFacts(name=opts.env_name, engines=tuple(e.display for e in engines),
                     engine_problems=tuple(problems))
+
+
+def _known_prefix(engines: Sequence[Engine], opts: CollectOptions) -> tuple[Path, EngineKind] | None:
+    """The env where its engine puts it by default, found by looking at folders only.
+
+    ``conda env list`` costs a second or more (conda starts a whole Python); the env is
+    nearly always ``<root>/envs/pt`` of the tool the student uses (``CONDA_EXE`` /
+    ``MAMBA_EXE`` is ``<root>/bin/conda``, ``<root>/condabin/conda``, ``<root>/Scripts/conda.exe``;
+    micromamba's root is ``MAMBA_ROOT_PREFIX``) or ``~/.conda/envs/pt``. Anything less
+    certain falls back to asking the tool.
+    """
+    from coursekit.engines import is_conda_env
+
+    candidates: list[tuple[Path, EngineKind]] = []
+    root_prefix = opts.environ.get("MAMBA_ROOT_PREFIX")
+    for engine in engines:
+        if engine.exe is None:
+            continue
+        if engine.kind == "micromamba":
+            if root_prefix:
+                candidates.append((Path(root_prefix) / "envs" / opts.env_name, engine.kind))
+            continue
+        candidates.append((engine.exe.parent.parent / "envs" / opts.env_name, engine.kind))
+    home = opts.environ.get("USERPROFILE" if sys.platform == "win32" else "HOME")
+    if home and engines and engines[0].exe is not None:
+        candidates.append((Path(home) / ".conda" / "envs" / opts.env_name, engines[0].kind))
+    return next(((p, k) for p, k in candidates if is_conda_env(p)), None)
 
 
 def probe_check(opts: CollectOptions, env: EnvFacts) -> ProbeFacts | None:

@@ -199,3 +199,43 @@ def test_platform_on_a_mac_under_rosetta(monkeypatch: pytest.MonkeyPatch) -> Non
     facts = platform_check(CollectOptions(runner=sysctl, environ={}))
     assert (facts.os, facts.arch, facts.machine, facts.apple_silicon) == ("macos", "arm64", "x86_64", True)
     assert facts.macos_version == "14.5"
+
+
+def _venv_env(prefix: Path) -> None:
+    import venv
+
+    venv.EnvBuilder(with_pip=False, symlinks=True).create(prefix)
+    (prefix / "conda-meta").mkdir()
+    (prefix / "conda-meta" / "history").write_text("")
+
+
+@pytest.mark.slow
+def test_env_in_the_tools_own_envs_folder_is_found_without_running_conda(tmp_path: Path) -> None:
+    root = tmp_path / "miniforge3"
+    log = tmp_path / "conda-calls.log"
+    conda = make_fake_exe(root / "bin", "conda", f"echo \"$*\" >> '{log}'\nsleep 30\n")
+    _venv_env(root / "envs" / "pt")
+    environ = _environ(tmp_path)
+    environ["CONDA_EXE"] = str(conda)
+    from coursekit.doctor.collect import env_check
+
+    env = env_check(CollectOptions(environ=environ))
+    assert env.exists and env.confirmed and env.engine == "conda", env
+    assert env.prefix == str(root / "envs" / "pt")
+    assert not log.exists()  # `conda env list` (a second or more) was not needed
+
+
+@pytest.mark.slow
+def test_env_elsewhere_is_asked_of_the_tool(tmp_path: Path) -> None:
+    prefix = tmp_path / "elsewhere" / "pt"
+    _venv_env(prefix)
+    listing = json.dumps({"envs": [str(prefix)], "envs_details": {  # conda >= 25.11
+        str(prefix): {"name": "pt", "base": False}}})
+    conda = make_fake_exe(tmp_path / "miniforge3" / "bin", "conda",
+                          f"case \"$1 $2\" in 'env list') echo '{listing}';; *) exit 2;; esac\n")
+    environ = _environ(tmp_path)
+    environ["CONDA_EXE"] = str(conda)
+    from coursekit.doctor.collect import env_check
+
+    env = env_check(CollectOptions(environ=environ))
+    assert env.exists and env.prefix == str(prefix), env
