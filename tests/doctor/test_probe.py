@@ -107,7 +107,7 @@ def test_crash_on_import_keeps_earlier_facts(tmp_path: Path) -> None:
 
 def test_hanging_import_is_a_timeout(tmp_path: Path) -> None:
     site = make_fake_torch(tmp_path, import_body="import time\ntime.sleep(60)\n")
-    facts = run_probe(Path(sys.executable), env=_env_with(site), timeout=4)
+    facts = run_probe(Path(sys.executable), env=_env_with(site), timeout=10)
     assert facts.status == "ok"
     assert facts.torch["status"] == "timeout"
 
@@ -151,7 +151,7 @@ def test_a_hanging_cuda_call_after_a_good_import_is_reported_with_its_stage(tmp_
     site = make_fake_torch(tmp_path, version="2.13.0+cu130", cuda="13.0",
                            extra="import time as _t\ndef _hang(self):\n    _t.sleep(60)\n"
                                  "_Cuda.is_available = _hang\n")
-    facts = run_probe(Path(sys.executable), env=_env_with(site), timeout=6)
+    facts = run_probe(Path(sys.executable), env=_env_with(site), timeout=12)
     assert facts.torch["status"] == "ok" and facts.torch["child"] == "timeout"
     found = {f.id: f for f in diagnose(Facts(probe=facts))}
     assert found["torch-import-timeout"].title == "The torch probe hung while initialising CUDA"
