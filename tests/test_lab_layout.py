@@ -113,6 +113,15 @@ def test_locate_from_course_folder_inside_lab_folder_and_subfolder(spec: LabSpec
     assert layout.locate(spec, tmp_path / "elsewhere", None, folder) == folder  # recorded
 
 
+def test_from_inside_another_lab_the_new_lab_goes_beside_it(spec: LabSpec, tmp_path: Path) -> None:
+    lab1 = layout.lay_out(spec, tmp_path / spec.folder_name).folder
+    other = dataclasses.replace(spec, number=7, slug="other")
+    target = layout.handout_target(other, lab1 / "figures", None)
+    assert target == tmp_path / "lab07-other"
+    folder = layout.lay_out(other, target).folder
+    assert layout.locate(other, lab1, None, None) == folder
+
+
 def test_folder_of_another_lab_is_refused(spec: LabSpec, tmp_path: Path) -> None:
     folder = layout.lay_out(spec, tmp_path / "x").folder
     other = dataclasses.replace(spec, number=7, slug="other")

@@ -168,6 +168,9 @@ def locate(spec: LabSpec, cwd: Path, base: Path | None, recorded: Path | None) -
         candidates += [base, base / spec.folder_name]
     else:
         candidates += [cwd, cwd / spec.folder_name, *cwd.parents]
+        home = _enclosing_lab_folder(cwd)
+        if home is not None:  # inside another lab's folder: look beside it
+            candidates.append(home.parent / spec.folder_name)
         if recorded is not None:
             candidates.append(recorded)
     for candidate in candidates:
@@ -182,7 +185,19 @@ def handout_target(spec: LabSpec, cwd: Path, base: Path | None) -> Path:
         return base
     if base is None and is_lab_folder(cwd, spec):
         return cwd
+    if base is None:
+        home = _enclosing_lab_folder(cwd)
+        if home is not None:  # inside another lab's folder: never nest labs, put it beside
+            return home.parent / spec.folder_name
     return (base if base is not None else cwd) / spec.folder_name
+
+
+def _enclosing_lab_folder(cwd: Path) -> Path | None:
+    """The lab folder (any lab) that ``cwd`` is in, found by its marker file."""
+    for folder in (cwd, *cwd.parents):
+        if (folder / MARKER).is_file():
+            return folder
+    return None
 
 
 def reveal_solution(spec: LabSpec, folder: Path) -> tuple[FileAction, ...]:
