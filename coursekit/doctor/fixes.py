@@ -4,11 +4,13 @@ Two fixes are automatic, both limited to the course env and both what ``courseki
 would do itself:
 
 ``reinstall-torch``
-    ``<env python> -m pip uninstall -y torch torchvision torchaudio`` then the setup plan's
-    own ``pip install --index-url <one index> torch==X+tag torchvision==Y+tag
-    torchaudio==Z+tag`` (the pins and index come from :func:`coursekit.plan.make_plan` for
-    this machine), run with the hardened pip environment of :mod:`coursekit.pipsafe`
-    (config files off, no ``PIP_*`` sources: an ``extra-index-url`` cannot sneak in).
+    the setup plan's own ``<env python> -m pip install --index-url <one index>
+    torch==X+tag torchvision==Y+tag torchaudio==Z+tag`` (pins and index from
+    :func:`coursekit.plan.make_plan` for this machine; pip replaces other versions itself, and
+    a failed download removes nothing), plus ``--force-reinstall --no-deps`` for pins already installed at that
+    exact version (broken files). Run with the hardened pip environment of
+    :mod:`coursekit.pipsafe` (config files off, no ``PIP_*`` sources: an
+    ``extra-index-url`` cannot sneak in).
 ``register-kernel``
     writes the user-level kernelspec ``pt`` for the env's Python with
     :func:`coursekit.kernel.write_kernel` (the same file ``python -m ipykernel install
@@ -57,6 +59,24 @@ class FixOutcome:
     commands_run: tuple[tuple[str, ...], ...] = field(default_factory=tuple)
 
 
+def _reinstall(v: View, python: str, findings: list[str]) -> FixAction | None:
+    advice = suggest_backend(v)
+    if advice is None or not advice.pins:
+        return None
+    source = ("--index-url", advice.index_url or "https://pypi.org/simple")
+    install = (python, "-m", "pip", "install", *source, "--progress-bar", "off")
+    # No uninstall first: pip downloads everything before it removes anything and restores
+    # the old files when installing fails, so a failed download never leaves the env
+    # without torch. Pins already installed at exactly that version are broken copies: reinstall
+    # just those files (--no-deps keeps the gigabytes of nvidia-* wheels).
+    same = [pin for pin in advice.pins if v.dist_version(pin.split("==")[0]) == pin.split("==")[1]]
+    commands = [(*install, *advice.pins)]
+    if same:
+        commands.append((*install, "--force-reinstall", "--no-deps", *same))
+    return FixAction("reinstall-torch", f"install torch {advice.torch} and its partners from "
+                     f"{advice.index_url or 'PyPI'}", tuple(findings), tuple(commands))
+
+
 def plan_fixes(report: Report) -> tuple[FixAction, ...]:
     """The automatic fixes for ``report``'s findings (pure; empty when none applies)."""
     v = View(report.facts)
@@ -70,16 +90,9 @@ def plan_fixes(report: Report) -> tuple[FixAction, ...]:
             wanted.setdefault(f.fix_action, []).append(f.id)
     actions = []
     if "reinstall-torch" in wanted:
-        advice = suggest_backend(v)
-        if advice is not None and advice.pins:
-            names = ("torch", "torchvision", "torchaudio")
-            source = ["--index-url", advice.index_url] if advice.index_url else ["--index-url",
-                                                                                 "https://pypi.org/simple"]
-            actions.append(FixAction(
-                "reinstall-torch", f"reinstall torch {advice.torch} and its partners from "
-                f"{advice.index_url or 'PyPI'}", tuple(wanted["reinstall-torch"]),
-                ((python, "-m", "pip", "uninstall", "-y", *names),
-                 (python, "-m", "pip", "install", *source, "--progress-bar", "off", *advice.pins))))
+        action = _reinstall(v, python, wanted["reinstall-torch"])
+        if action is not None:
+            actions.append(action)
     if "register-kernel" in wanted and env is not None and not env.explicit:
         actions.append(FixAction(
             "register-kernel", f"register the Jupyter kernel '{env.name}' for {python}",

@@ -120,7 +120,7 @@ def test_fix_dry_run_from_saved_facts_is_refused_but_plan_is_pure() -> None:
 
     actions = plan_fixes(make_report(finding_facts("cpu-torch-on-gpu")))
     assert [a.key for a in actions] == ["reinstall-torch"]
-    install = actions[0].commands[1]
+    install = actions[0].commands[0]
     assert install[:4] == ("/home/student/miniforge3/envs/pt/bin/python", "-m", "pip", "install")
     assert "https://download.pytorch.org/whl/cu130" in install
     assert any(a.startswith("torch==") and a.endswith("+cu130") for a in install)

@@ -42,10 +42,29 @@ def test_reinstall_runs_uninstall_then_one_index_install_with_hardened_pip() -> 
     outcomes = apply_fixes(actions, lambda a: True, runner=runner,
                            environ={"PATH": "/usr/bin", "PIP_EXTRA_INDEX_URL": "https://evil.example/simple"})
     assert [o.ok for o in outcomes] == [True]
-    (uninstall, _env1), (install, env2) = runner.calls
-    assert uninstall[-4:] == ["-y", "torch", "torchvision", "torchaudio"]
+    [(install, env)] = runner.calls  # no uninstall first: pip swaps versions transactionally
     assert install[install.index("--index-url") + 1] == "https://download.pytorch.org/whl/cu130"
-    assert env2["PIP_CONFIG_FILE"] == os.devnull and "PIP_EXTRA_INDEX_URL" not in env2
+    assert "--force-reinstall" not in install
+    assert env["PIP_CONFIG_FILE"] == os.devnull and "PIP_EXTRA_INDEX_URL" not in env
+
+
+def test_broken_copies_at_the_planned_version_are_reinstalled_without_deps() -> None:
+    from coursekit.doctor.advice import suggest_backend
+    from coursekit.doctor.facts import Facts, from_data
+    from coursekit.doctor.view import View
+    from tests.doctor.fixtures import finding_data, merge
+
+    facts = finding_facts("torchvision-mismatch")
+    pins = suggest_backend(View(facts)).pins  # type: ignore[union-attr]
+    items = [{"name": p.split("==")[0], "version": p.split("==")[1], "location": "/x", "installer": "pip"}
+             for p in pins]
+    items[1]["version"] = "0.0.1"  # torchvision at another version: swapped by the plain install
+    data = merge(finding_data("torchvision-mismatch"), {"probe": {"data": {"distributions": {"items": items}}}})
+    actions = plan_fixes(make_report(from_data(Facts, data)))
+    plain, forced = actions[0].commands
+    assert "--force-reinstall" in forced and "--no-deps" in forced
+    assert pins[1] not in forced and pins[0] in forced and pins[2] in forced
+    assert all(p in plain for p in pins)
 
 
 def test_a_failing_command_stops_the_fix_and_says_why() -> None:
