@@ -248,7 +248,8 @@ def find_env(name: str = "pt", *, runner: Runner = run_tool,
     """Env ``name`` through any installed engine (doctor and labs use this): the first
     engine that knows it wins; the embedded engine's folders are looked at last. A tool
     that fails is skipped (the doctor reports tools separately)."""
-    for engine in find_engines(env) + [Engine("embedded", None, "folders")]:
+    engines = [e for e in find_engines(env) if e.external]
+    for engine in engines + [Engine("embedded", None, "folders")]:
         try:
             location = locate_env(engine, name, runner=runner, env=env)
         except EnvironmentProblem:
