@@ -99,7 +99,7 @@ def _diagnose(ratio: float, fname: str, nonlinearity: str) -> str:
 
 @check(points=1)
 def gains(lab: LabContext) -> str:
-    """gain() returns PyTorch's gain for linear, sigmoid, tanh and relu."""
+    """gain() returns PyTorch's gain for linear, sigmoid, tanh and relu"""
     _setup()
     mod = lab.load(STUDENT_FILE)
     for name in ("linear", "sigmoid", "tanh", "relu"):
@@ -112,7 +112,7 @@ def gains(lab: LabContext) -> str:
 
 @check(points=3)
 def he_by_hand(lab: LabContext) -> str:
-    """He normal and He uniform, written by hand, match torch.nn.init.kaiming_*_."""
+    """He normal and He uniform, written by hand, match torch.nn.init.kaiming_*_"""
     _setup()
     mod = lab.load(STUDENT_FILE)
     worst = 0.0
@@ -144,7 +144,7 @@ def he_by_hand(lab: LabContext) -> str:
 
 @check(points=1)
 def xavier_by_hand(lab: LabContext) -> str:
-    """Xavier/Glorot normal and uniform, written by hand, use fan-in + fan-out and the gain."""
+    """Xavier/Glorot normal and uniform, written by hand, use fan-in + fan-out and the gain"""
     _setup()
     mod = lab.load(STUDENT_FILE)
     fan_in, fan_out = SHAPE[1], SHAPE[0]
@@ -204,7 +204,7 @@ def _student_init(lab: LabContext, mod: ModuleType, model: nn.Sequential) -> Non
 
 @check(points=3)
 def relu_net_keeps_scale(lab: LabContext) -> str:
-    """init_net keeps a 20-layer ReLU net's activations and gradients across depth."""
+    """init_net keeps a 20-layer ReLU net's activations and gradients across depth"""
     _setup()
     mod = lab.load(STUDENT_FILE)
     profiles = []
@@ -253,7 +253,7 @@ def _draw_profiles(fig: Any, profiles: list[tuple[list[float], list[float]]],
 
 @check(points=2)
 def tanh_net_xavier(lab: LabContext) -> str:
-    """init_net gives tanh layers Xavier/Glorot with the tanh gain 5/3, and they stay unsaturated."""
+    """init_net gives tanh layers Xavier/Glorot with the tanh gain 5/3, and they stay unsaturated"""
     _setup()
     mod = lab.load(STUDENT_FILE)
     for seed in lab.seeded():

@@ -80,7 +80,7 @@ def _value_and_slope(func: Callable[[torch.Tensor], Any], x: torch.Tensor) -> tu
 
 @check(points=2)
 def leaky_relu_and_elu_by_hand(lab: LabContext) -> str:
-    """leaky_relu and elu, written by hand, match torch.nn.functional in value and slope."""
+    """leaky_relu and elu, written by hand, match torch.nn.functional in value and slope"""
     _setup()
     mod = lab.load(STUDENT_FILE)
     for seed in lab.seeded():
@@ -113,7 +113,7 @@ def leaky_relu_and_elu_by_hand(lab: LabContext) -> str:
 
 @check(points=1)
 def make_activation_names(lab: LabContext) -> str:
-    """make_activation builds sigmoid, tanh, relu, leaky_relu (0.01) and elu (alpha 1)."""
+    """make_activation builds sigmoid, tanh, relu, leaky_relu (0.01) and elu (alpha 1)"""
     _setup()
     mod = lab.load(STUDENT_FILE)
     refs = {"sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": F.relu,
@@ -152,7 +152,7 @@ def _slopes(act: nn.Module, z: torch.Tensor) -> torch.Tensor:
 
 @check(points=2)
 def measures_saturation_and_dead_units(lab: LabContext) -> str:
-    """saturated_share and dead_share measure what the grader measures."""
+    """saturated_share and dead_share measure what the grader measures"""
     _setup()
     mod = lab.load(STUDENT_FILE)
     for seed in lab.seeded():
@@ -234,7 +234,7 @@ def _is_bounded(act: nn.Module) -> bool:
 
 @check(points=3)
 def healthy_mlp_passes_the_gradient(lab: LabContext) -> str:
-    """healthy_mlp: 10 layers that neither vanish (sigmoid) nor saturate."""
+    """healthy_mlp: 10 layers that neither vanish (sigmoid) nor saturate"""
     _setup()
     mod = lab.load(STUDENT_FILE)
     for seed in lab.seeded():
@@ -273,7 +273,7 @@ def healthy_mlp_passes_the_gradient(lab: LabContext) -> str:
 
 @check(points=3)
 def healthy_mlp_has_no_dead_units(lab: LabContext) -> str:
-    """healthy_mlp keeps every unit alive even when a bad update pushes every bias to -1."""
+    """healthy_mlp keeps every unit alive even when a bad update pushes every bias to -1"""
     _setup()
     mod = lab.load(STUDENT_FILE)
     per_seed = []

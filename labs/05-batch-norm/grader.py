@@ -100,7 +100,7 @@ def _run_order(block: nn.Module, x: torch.Tensor) -> list[nn.Module]:
 
 @check(points=2)
 def bn_between_linear_and_activation(lab: LabContext) -> str:
-    """bn_block runs Linear(bias=False) -> BatchNorm1d(out_features) -> activation."""
+    """bn_block runs Linear(bias=False) -> BatchNorm1d(out_features) -> activation"""
     _setup()
     mod = lab.load(STUDENT_FILE)
     for seed in lab.seeded():
@@ -193,7 +193,7 @@ def _loss(lab: LabContext, net: nn.Module, x: torch.Tensor, y: torch.Tensor) -> 
 
 @check(points=3)
 def deep_sigmoid_trains_with_bn(lab: LabContext) -> str:
-    """A 10-layer sigmoid net that does not train without BatchNorm trains with it."""
+    """A 10-layer sigmoid net that does not train without BatchNorm trains with it"""
     _setup()
     mod = lab.load(STUDENT_FILE)
     curves: dict[str, list[Any]] = {}
@@ -243,7 +243,7 @@ def _running(net: nn.Module) -> list[torch.Tensor]:
 
 @check(points=2)
 def predict_uses_eval_mode(lab: LabContext) -> str:
-    """predict uses eval mode: running statistics, unchanged, no gradient."""
+    """predict uses eval mode: running statistics, unchanged, no gradient"""
     _setup()
     mod = lab.load(STUDENT_FILE)
     for seed in lab.seeded():
@@ -270,7 +270,7 @@ def predict_uses_eval_mode(lab: LabContext) -> str:
 
 @check(points=1)
 def train_step_uses_train_mode(lab: LabContext) -> str:
-    """train_step trains in train mode, even right after predict."""
+    """train_step trains in train mode, even right after predict"""
     _setup()
     mod = lab.load(STUDENT_FILE)
     for seed in lab.seeded():

@@ -112,7 +112,7 @@ def _refuse_torch_clipping(mod: ModuleType) -> Iterator[None]:
 
 @check(points=2)
 def clip_by_global_norm_by_hand(lab: LabContext) -> str:
-    """clip_by_global_norm_ scales all gradients together, keeps the direction, returns the old norm."""
+    """clip_by_global_norm_ scales all gradients together, keeps the direction, returns the old norm"""
     _setup()
     mod = lab.load(STUDENT_FILE)
     cases = [([[3.0, 0.0], [4.0]], 1.0), ([[3.0, 0.0], [4.0]], 10.0)]
@@ -151,7 +151,7 @@ def clip_by_global_norm_by_hand(lab: LabContext) -> str:
 
 @check(points=1)
 def clip_by_value_by_hand(lab: LabContext) -> str:
-    """clip_by_value_ clamps every entry, like clip_grad_value_ (and turns the gradient)."""
+    """clip_by_value_ clamps every entry, like clip_grad_value_ (and turns the gradient)"""
     _setup()
     mod = lab.load(STUDENT_FILE)
     cosines = []
@@ -171,7 +171,7 @@ def clip_by_value_by_hand(lab: LabContext) -> str:
 
 @check(points=2)
 def keras_semantics(lab: LabContext) -> str:
-    """keras_clip_ does what Keras' clipnorm, clipvalue and global_clipnorm do."""
+    """keras_clip_ does what Keras' clipnorm, clipvalue and global_clipnorm do"""
     _setup()
     mod = lab.load(STUDENT_FILE)
     grads = [[3.0, 4.0], [0.0, 12.0]]  # per-variable norms 5 and 12; global norm 13
@@ -288,7 +288,7 @@ def _diagnose(events: list[str]) -> str | None:
 
 @check(points=3)
 def train_step_clips_and_trains(lab: LabContext) -> str:
-    """train_step clips after backward and before step, and the exploding IRNN trains."""
+    """train_step clips after backward and before step, and the exploding IRNN trains"""
     _setup()
     mod = lab.load(STUDENT_FILE)
     curves = []

@@ -89,7 +89,7 @@ def _block(lab: LabContext, mod: ModuleType, *args: Any, **kwargs: Any) -> tuple
 
 @check(points=2)
 def block_adds_the_skip_path(lab: LabContext) -> str:
-    """ResidualBlock computes relu(x + scale * fc2(relu(fc1(x))))."""
+    """ResidualBlock computes relu(x + scale * fc2(relu(fc1(x))))"""
     _setup()
     mod = lab.load(STUDENT_FILE)
     for seed in lab.seeded():
@@ -122,7 +122,7 @@ def block_adds_the_skip_path(lab: LabContext) -> str:
 
 @check(points=1)
 def zero_init_block_is_identity(lab: LabContext) -> str:
-    """With zero_init, every block starts as the identity and fc1 still has He init."""
+    """With zero_init, every block starts as the identity and fc1 still has He init"""
     _setup()
     mod = lab.load(STUDENT_FILE)
     for seed in lab.seeded():
@@ -185,7 +185,7 @@ def _expect_tensor(out: Any, shape: tuple[int, ...], what: str) -> torch.Tensor:
 
 @check(points=2)
 def gradient_reaches_the_first_block(lab: LabContext) -> str:
-    """The gradient reaches the first of 20 blocks, with zero-initialised or scaled branches."""
+    """The gradient reaches the first of 20 blocks, with zero-initialised or scaled branches"""
     _setup()
     mod = lab.load(STUDENT_FILE)
     profiles: dict[str, list[float]] = {}
@@ -236,7 +236,7 @@ def _draw_profiles(fig: Any, profiles: dict[str, list[float]]) -> None:
 
 @check(points=3)
 def residual_net_trains(lab: LabContext) -> str:
-    """The 20-block residual net (scaled branches) trains where the plain one barely moves."""
+    """The 20-block residual net (scaled branches) trains where the plain one barely moves"""
     _setup()
     mod = lab.load(STUDENT_FILE)
     for seed in lab.seeded():

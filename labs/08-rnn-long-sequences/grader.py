@@ -58,7 +58,7 @@ def _irnn(input_size: int, hidden: int) -> nn.RNN:
 
 @check(points=2)
 def measures_gradient_reach(lab: LabContext) -> str:
-    """gradient_reach measures what the grader measures on an RNN, an LSTM and an IRNN."""
+    """gradient_reach measures what the grader measures on an RNN, an LSTM and an IRNN"""
     _setup()
     mod = lab.load(STUDENT_FILE)
     for seed in lab.seeded():
@@ -124,7 +124,7 @@ def _gate_check(lab: LabContext, mod: ModuleType, fname: str, cls: type, gates: 
 
 @check(points=2)
 def lstm_forget_bias(lab: LabContext) -> str:
-    """set_forget_bias_ sets the LSTM's forget-gate bias in every layer, and nothing else."""
+    """set_forget_bias_ sets the LSTM's forget-gate bias in every layer, and nothing else"""
     _setup()
     _gate_check(lab, lab.load(STUDENT_FILE), "set_forget_bias_", nn.LSTM, ["input", "forget", "cell", "output"], "forget")
     return "forget gate bias_ih + bias_hh = 2.5 in both layers; input, cell, output gates untouched"
@@ -132,7 +132,7 @@ def lstm_forget_bias(lab: LabContext) -> str:
 
 @check(points=1)
 def gru_update_bias(lab: LabContext) -> str:
-    """set_update_bias_ sets the GRU's update-gate bias in every layer, and nothing else."""
+    """set_update_bias_ sets the GRU's update-gate bias in every layer, and nothing else"""
     _setup()
     _gate_check(lab, lab.load(STUDENT_FILE), "set_update_bias_", nn.GRU, ["reset", "update", "new"], "update")
     return "update gate bias_ih + bias_hh = 2.5 in both layers; reset and new gates untouched"
@@ -140,7 +140,7 @@ def gru_update_bias(lab: LabContext) -> str:
 
 @check(points=3)
 def long_memory_reaches_back(lab: LabContext) -> str:
-    """long_memory: the gradient reaches 50 steps back in an RNN, an LSTM and a GRU."""
+    """long_memory: the gradient reaches 50 steps back in an RNN, an LSTM and a GRU"""
     _setup()
     mod = lab.load(STUDENT_FILE)
     reaches: dict[str, float] = {}
@@ -255,7 +255,7 @@ def _record(mod: ModuleType, model: _EveryStep, opt: _SGD, events: list[str]) ->
 
 @check(points=2)
 def train_step_clips_recurrent_gradients(lab: LabContext) -> str:
-    """train_step clips the global norm after backward and before step; an IRNN stays finite."""
+    """train_step clips the global norm after backward and before step; an IRNN stays finite"""
     _setup()
     mod = lab.load(STUDENT_FILE)
     for seed in lab.seeded():
