@@ -57,3 +57,25 @@ def test_fix_yes_registers_a_removed_kernel(healthy_world: SetupWorld) -> None: 
     assert spec["argv"][0] == str(healthy_world.python)
     after = _doctor(healthy_world, "--json")
     assert "kernel-missing" not in {f["id"] for f in json.loads(after.stdout)["findings"]}
+
+
+def test_fix_reinstalls_a_broken_torch_with_real_pip(healthy_world: SetupWorld) -> None:  # noqa: F811
+    # The planned commands (pure plan) run by the real executor with real pip against the
+    # world's local PyTorch-style index (download.pytorch.org swapped for 127.0.0.1).
+    from coursekit.doctor.collect import CollectOptions, collect_facts
+    from coursekit.doctor.fixes import FixAction, apply_fixes, plan_fixes
+    from coursekit.doctor.report import make_report
+
+    (healthy_world.site_packages() / "torch" / "__init__.py").write_text("raise ImportError('broken')\n")
+    report = make_report(collect_facts(CollectOptions(environ=healthy_world.env)))
+    assert "torch-import-failed" in {f.id for f in report.findings}
+    [action] = [a for a in plan_fixes(report) if a.key == "reinstall-torch"]
+    local = healthy_world.index.url("whl/cpu")
+    commands = tuple(tuple(local if arg.startswith("https://download.pytorch.org/") else arg
+                           for arg in cmd) for cmd in action.commands)
+    assert any("--force-reinstall" in cmd for cmd in commands)  # same version, broken files
+    fixed = FixAction(action.key, action.title, action.findings, commands)
+    [outcome] = apply_fixes((fixed,), lambda a: True, environ=healthy_world.env)
+    assert outcome.ok, outcome.message
+    after = make_report(collect_facts(CollectOptions(environ=healthy_world.env)))
+    assert not {"torch-import-failed", "torch-missing"} & {f.id for f in after.findings}
