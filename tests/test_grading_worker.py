@@ -78,6 +78,7 @@ def test_starter_is_not_yet(tmp_path: Path) -> None:
     ("os-exit-in-check", "ended the grading process"),
     ("patch-torch", "replaced torch.isfinite"),
     ("patch-grader", "replaced coursekit.grading.api.CheckFailed"),
+    ("patch-tensor-method", "replaced torch.Tensor.sum"),
     ("forge-results", "tampered with"),
 ])
 def test_misbehaving_student_code_gets_a_clear_verdict(tmp_path: Path, student: str,

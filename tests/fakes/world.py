@@ -30,6 +30,7 @@ class SetupWorld:
     env: dict[str, str]
     torch_version: str
     extra_args: list[str] = field(default_factory=list)
+    channel_url: str | None = None  # the channel over HTTP instead of file://
 
     @property
     def home(self) -> Path:
@@ -52,7 +53,7 @@ class SetupWorld:
 
     def argv(self, *extra: str) -> list[str]:
         return [sys.executable, "-m", "coursekit", "setup", "--backend", BACKEND, "--yes",
-                "--channel", self.channel.as_uri(), "--index-url",
+                "--channel", self.channel_url or self.channel.as_uri(), "--index-url",
                 self.index.url(f"whl/{BACKEND}"), *self.extra_args, *extra]
 
     def run(self, *extra: str, env: dict[str, str] | None = None) -> tuple[int, dict, str]:

@@ -83,3 +83,20 @@ def test_half_written_kernel_is_replaced(healthy_world: SetupWorld) -> None:
     states = _rerun_healthy(world)
     assert states["register_kernel"] == "done" and states["install_torch"] == "ok"
     assert signal.SIGINT  # (keeps the import used on platforms without SIGKILL)
+
+
+def test_kill_during_the_embedded_engines_download(world: SetupWorld) -> None:
+    """The channel over HTTP with one package download hanging: py-rattler is killed
+    mid-download (partial files in its cache), then a plain re-run completes the env."""
+    from tests.fakes.pyindex import serve
+
+    with serve(world.channel) as channel:
+        channel.stall.add("/linux-64/pip-")
+        world.channel_url = channel.url("")
+        running = world.start()
+        running.wait_for(lambda: any("/linux-64/pip-" in r for r in channel.requests))
+        running.kill_all()
+        assert not list((world.prefix / "conda-meta").glob("pip-*.json"))  # really unfinished
+        channel.stall.clear()
+        states = _rerun_healthy(world)
+    assert states["create_env"] == "done"
