@@ -30,6 +30,15 @@ def spec_name(spec: str) -> str:
     return re.split(r"[\s=<>!~\[;]", spec.strip(), maxsplit=1)[0].lower().replace("_", "-")
 
 
+def trio_pins(ctx: Context) -> tuple[str, ...]:
+    """The exact torch pins this plan installs (the spec may list fewer than all three)."""
+    try:
+        holds = ctx.plan.step("install_torch").holds
+    except KeyError:
+        holds = ()
+    return holds or ctx.plan.torch.pins()
+
+
 def _names(ctx: Context) -> list[str]:
     return [*TRIO, *(spec_name(s) for s in ctx.plan.pip_dependents)]
 
@@ -250,8 +259,8 @@ def torch_source(ctx: Context, settings: pipsafe.PipSettings) -> pipsafe.IndexSo
 def _trio_status(ctx: Context, state: EnvState) -> tuple[list[str], list[str]]:
     """(pins that are wrong or missing, pins installed at the right version but damaged)."""
     wrong, damaged = [], []
-    for name, pin in zip(TRIO, ctx.plan.torch.pins()):
-        want = pin.split("==", 1)[1]
+    for pin in trio_pins(ctx):
+        name, want = pin.split("==", 1)
         dist = state.one(name)
         if dist is None or dist.version != want or dist.installer not in ("pip", None):
             wrong.append(pin)
@@ -291,7 +300,7 @@ def _install_torch(ctx: Context, step: Step) -> tuple[bool, str]:
     source = torch_source(ctx, _settings(ctx))
     if damaged:  # same version but files missing: pip would say "already satisfied"
         _pip(ctx, step, damaged, source, state, extra=["--force-reinstall", "--no-deps"])
-    _pip(ctx, step, list(ctx.plan.torch.pins()), source, state)
+    _pip(ctx, step, list(trio_pins(ctx)), source, state)
     wrong, damaged = _trio_status(ctx, _state(ctx, fresh=True))
     _check_after(ctx, step, not wrong and not damaged, f"still wrong: {' '.join(wrong + damaged)}")
     return True, f"torch {ctx.plan.torch.version} from {source.label}"
@@ -324,7 +333,7 @@ def _install_dependents(ctx: Context, step: Step) -> tuple[bool, str]:
     else:
         source = pipsafe.IndexSource(url=settings.index_url or "https://pypi.org/simple")
     # The trio held at its exact versions: pip must not swap the CUDA build (§5.2).
-    holds = step.holds or ctx.plan.torch.pins()
+    holds = step.holds or trio_pins(ctx)
     constraint = ctx.home / "state" / "torch-constraints.txt"
     constraint.parent.mkdir(parents=True, exist_ok=True)
     constraint.write_text("".join(f"{h}\n" for h in holds), encoding="utf-8")
@@ -368,7 +377,8 @@ def _verify(ctx: Context, step: Step) -> tuple[bool, str]:
 
     assert ctx.location is not None
     facts = run_probe(ctx.location.python, runner=ctx.runner, env=ctx.environ)
-    verdict = judge(ctx.plan.torch, facts.status, facts.data, ctx.os_name)
+    verdict = judge(ctx.plan.torch, facts.status, facts.data, ctx.os_name,
+                    pins=trio_pins(ctx))
     ctx.verification = verdict
     for note in verdict.notes:
         ctx.reporter.note(note)

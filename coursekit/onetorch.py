@@ -42,7 +42,8 @@ def _items(data: dict[str, Any], name: str) -> list[dict[str, Any]]:
     return [d for d in dists.get("items", []) if d.get("name") == name]
 
 
-def _dist_problems(data: dict[str, Any], torch: TorchChoice) -> list[Problem]:
+def _dist_problems(data: dict[str, Any], torch: TorchChoice,
+                   pins: tuple[str, ...]) -> list[Problem]:
     problems: list[Problem] = []
     copies = _items(data, "torch")
     if len(copies) > 1:
@@ -63,7 +64,11 @@ def _dist_problems(data: dict[str, Any], torch: TorchChoice) -> list[Problem]:
             f"conda-forge's torch ({names}) is in the env besides pip's: two owners of torch",
             f"conda remove -n pt --force {names}   then run `coursekit setup` again "
             "(or `coursekit setup --force` to recreate the env)."))
-    for name, want in (("torchvision", torch.torchvision), ("torchaudio", torch.torchaudio)):
+    wanted = dict(pin.split("==", 1) for pin in pins)
+    for name in ("torchvision", "torchaudio"):
+        if name not in wanted:
+            continue
+        want = wanted[name]
         versions = [c.get("version") for c in _items(data, name)]
         if versions != [want]:
             got = ", ".join(str(v) for v in versions) or "missing"
@@ -93,8 +98,10 @@ def _gpu(info: dict[str, Any], torch: TorchChoice, os_name: str) -> tuple[str | 
     return name, [], []
 
 
-def judge(torch: TorchChoice, status: str, data: dict[str, Any], os_name: str) -> Verification:
-    """Judge the probe's facts (``status``/``data`` of :class:`ProbeFacts`) against the plan."""
+def judge(torch: TorchChoice, status: str, data: dict[str, Any], os_name: str,
+          pins: tuple[str, ...] | None = None) -> Verification:
+    """Judge the probe's facts (``status``/``data`` of :class:`ProbeFacts`) against the plan;
+    ``pins``: the trio's exact pins as installed (default: all three of ``torch``)."""
     if status != "ok":
         return Verification(False, None, None, (Problem(
             f"the env's Python could not run coursekit's probe ({status})",
@@ -105,7 +112,7 @@ def judge(torch: TorchChoice, status: str, data: dict[str, Any], os_name: str) -
         return Verification(False, None, None, (Problem(
             f"import torch failed in the env: {error}", "Run `coursekit setup` again."),))
     version = str(info.get("version"))
-    problems = _dist_problems(data, torch)
+    problems = _dist_problems(data, torch, pins or torch.pins())
     if version != torch.version:
         problems.insert(0, Problem(
             f"torch is {version}, the plan installs {torch.version} (a later pip install "

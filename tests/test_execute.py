@@ -319,3 +319,10 @@ def test_disk_note_only_when_the_disk_is_nearly_full(tmp_path: Path,
     assert note is not None and "only 2.5 GB free" in note and "about 10 GB" in note
     monkeypatch.setattr(execsteps.shutil, "disk_usage", lambda p: usage._replace(free=int(50e9)))
     assert execsteps.disk_note(ctx) is None
+
+
+def test_verdict_only_checks_the_pins_the_spec_installs() -> None:
+    data = _facts()
+    data["distributions"]["items"] = data["distributions"]["items"][:1]  # torch only
+    assert not judge(TORCH, "ok", data, "linux").ok
+    assert judge(TORCH, "ok", data, "linux", pins=("torch==2.7.0+cu126",)).ok
