@@ -80,39 +80,44 @@ def _cap_memory(memory_mb: int) -> str:
     return f"RLIMIT_AS {limit // (1024 * 1024)} MB"
 
 
-def _snapshot(modules: list[Any]) -> list[tuple[str, Any, dict[str, Any]]]:
+def _snapshot(namespaces: list[tuple[str, Any]]) -> list[tuple[str, Any, dict[str, Any]]]:
     """Identity snapshot of the namespaces a student could patch to fake a measurement."""
-    snap = []
-    for obj in modules:
-        name = getattr(obj, "__name__", repr(obj))
-        snap.append((name, obj, dict(vars(obj))))
-    return snap
+    return [(name, obj, dict(vars(obj))) for name, obj in namespaces]
 
 
 def _tampered(snap: list[tuple[str, Any, dict[str, Any]]]) -> list[str]:
+    """Names rebound since the snapshot; on classes also names added (they shadow a base
+    class's method, e.g. ``torch.Tensor.__add__`` over ``TensorBase``). New names on modules
+    are normal: a submodule imported later registers itself on its package."""
     changed = []
     for name, obj, before in snap:
         now = vars(obj)
         for key, value in before.items():
-            if key.startswith("__") and key not in ("__init__", "__call__"):
-                continue
-            if now.get(key, _MISSING) is not value:
+            if key not in _VOLATILE and now.get(key, _MISSING) is not value:
                 changed.append(f"{name}.{key}")
+        if isinstance(obj, type):
+            changed += [f"{name}.{key}" for key in now if key not in before and key not in _VOLATILE]
     return changed
 
 
 _MISSING = object()
+# Attributes Python itself may rebind while grading (lazy submodules register on import).
+_VOLATILE = frozenset({"__warningregistry__", "__annotations__"})
 
 
-def _guarded_namespaces(api: types.ModuleType, grader: types.ModuleType) -> list[Any]:
+def _guarded_namespaces(api: types.ModuleType, grader: types.ModuleType) -> list[tuple[str, Any]]:
     import builtins
     import math
 
     import torch
     import torch.nn.functional
 
-    return [torch, torch.nn, torch.nn.functional, torch.nn.init, torch.autograd, torch.Tensor,
-            torch.nn.Module, torch.nn.Linear, builtins, math, api, grader, json, hmac, os]
+    return [("torch", torch), ("torch.nn", torch.nn), ("torch.nn.functional", torch.nn.functional),
+            ("torch.nn.init", torch.nn.init), ("torch.autograd", torch.autograd),
+            ("torch.Tensor", torch.Tensor), ("torch.nn.Module", torch.nn.Module),
+            ("torch.nn.Linear", torch.nn.Linear), ("builtins", builtins), ("math", math),
+            ("coursekit.grading.api", api), ("the grader", grader), ("json", json),
+            ("hmac", hmac), ("os", os)]
 
 
 def _setup_torch(threads: int) -> dict[str, Any]:
