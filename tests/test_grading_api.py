@@ -89,3 +89,20 @@ def test_seeded_seeds_and_flushes_denormals(tmp_path: Path) -> None:
     assert draws == again and len(set(draws)) == 3
     assert torch.tensor([1e-40]).item() == 0.0, "denormals flushed"
     torch.set_flush_denormal(False)
+
+
+def test_grading_runtime_imports_with_the_stdlib_alone(tmp_path: Path) -> None:
+    """The worker's private copy must import with no site-packages at all (-I -S)."""
+    import subprocess
+
+    from coursekit.lab.checking import _runtime_copy
+
+    runtime = _runtime_copy(tmp_path / "rt")
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); "
+            "import coursekit.grading.api, coursekit.grading.worker; "
+            "print(sorted(m for m in ('torch', 'click', 'psutil', 'matplotlib') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-I", "-S", "-c", code, str(runtime)],
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+    assert not (runtime / "coursekit" / "cli").exists(), "only the grading package is copied"
