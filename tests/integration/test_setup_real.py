@@ -3,6 +3,7 @@ over a local channel, real pip against a PyTorch-style index on 127.0.0.1."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -255,3 +256,30 @@ def test_a_second_torch_outside_the_env_is_reported(healthy_world: SetupWorld) -
     assert code == 1
     assert world.states(data)["install_torch"] == "failed"
     assert "torch is installed 2 times" in err and f"Delete the copy outside the env ({other}" in err
+
+
+@pytest.mark.parametrize("cuda", ["1", "0"])
+def test_gpu_build_runs_a_cuda_operation_and_names_the_gpu(world: SetupWorld, cuda: str) -> None:
+    """A CUDA plan (the fake torch answers like a GPU machine with FAKE_TORCH_CUDA=1)."""
+    from coursekit.engines import Engine
+    from coursekit.execute import RunOptions, carry_out
+    from tests.fakes.plans import make_test_plan
+    from tests.fakes.pyindex import AUDIO, TORCH, VISION, build_index, serve
+
+    root = build_index(world.tmp / "gpu-index", TORCH, VISION, AUDIO)
+    with serve(root) as index:
+        plan = make_test_plan(index.url("whl/cu126"), channel=world.channel.as_uri(), gpu=True,
+                              dependents=())
+        plan = dataclasses.replace(plan, steps=tuple(s for s in plan.steps
+                                                     if s.id != "install_dependents"))
+        env = dict(world.env, FAKE_TORCH_CUDA=cuda)
+        result = carry_out(plan, Engine("embedded", None, "py-rattler"), RunOptions(nbdime=False),
+                           environ=env, home=world.tmp / "ck")
+    assert result.verification is not None
+    if cuda == "1":
+        assert result.ok, result.failure
+        assert result.verification.device == "NVIDIA GeForce RTX 4090"
+    else:
+        assert not result.ok and result.failed_step == "verify"
+        assert result.failure is not None and "cannot use the GPU" in result.failure.message
+        assert "coursekit doctor" in result.failure.fix
