@@ -14,7 +14,7 @@ from coursekit.errors import ExitCode
 
 @click.command()
 @click.option("--dry-run", is_flag=True, help="Print the plan (steps to paste, and why) and change nothing.")
-@click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON (contract in the README).")
+@click.option("--json", "as_json", is_flag=True, help="Print the plan (with --dry-run) or the result as JSON (contracts in the README).")
 @click.option("--os", "os_name", type=click.Choice(["linux", "windows", "macos"]),
               help="Plan for another machine with this OS (turns detection off).")
 @click.option("--arch", type=click.Choice(["x86_64", "arm64"]),
@@ -50,6 +50,8 @@ def setup(app: object, dry_run: bool, as_json: bool, os_name: str | None, arch: 
       coursekit setup --dry-run                 the plan for this machine
       coursekit setup --dry-run --json          the same, for scripts
       coursekit setup --dry-run --os windows --gpu-driver 581.57 --gpu-cc 8.9
+      coursekit setup                           create or repair 'pt' (safe to re-run)
+      coursekit setup --index-url ./wheels      offline room: torch & co. from a folder
     """
     from coursekit import setup_run
     from coursekit.planner import SetupRequest, build_plan
