@@ -141,7 +141,9 @@ def test_starter_does_not_pass(lab: str, tmp_path: Path) -> None:
     results = _grade(lab, LABS / lab / "starter", tmp_path)
     assert not any(r.passed for r in results.values()), _summary(results)
     assert sum(r.points for r in results.values()) < sum(r.max_points for r in results.values())
-    assert all("not implemented yet" in r.message for r in results.values()), _summary(results)
+    # every check stops at a TODO, not at something the starter got wrong by accident
+    assert all("notimplementederror" in r.message.lower().replace(" ", "") or "not implemented" in r.message.lower()
+               for r in results.values()), _summary(results)
 
 
 @pytest.mark.torch
