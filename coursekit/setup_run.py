@@ -4,8 +4,9 @@ questions, progress display. The Click command stays a thin adapter; the work is
 
 from __future__ import annotations
 
+import contextlib
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from coursekit.engines import Engine, resolve_engine
 from coursekit.errors import EnvironmentProblem
@@ -98,6 +99,26 @@ def _confirm(options: RunOptions) -> Callable[[str], bool]:
     return lambda question: click.confirm(question, default=False)
 
 
+@contextlib.contextmanager
+def _stop_signals_interrupt() -> Iterator[None]:
+    """SIGTERM / SIGHUP (a closed terminal, a logout) stop setup like Ctrl-C: the running
+    tool and its children are killed (pip runs in its own session and would otherwise go on
+    installing into the env after setup is gone)."""
+    import signal
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    names = ("SIGTERM", "SIGHUP")
+    previous = {n: signal.signal(getattr(signal, n), interrupt)
+                for n in names if hasattr(signal, n)}
+    try:
+        yield
+    finally:
+        for name, handler in previous.items():
+            signal.signal(getattr(signal, name), handler)
+
+
 def execute_plan(plan: Plan, *, app: object, as_json: bool = False,
                  options: RunOptions | None = None, engine: Engine | None = None) -> int:
     """Carry out ``plan`` with progress on the terminal; returns the exit code."""
@@ -108,5 +129,6 @@ def execute_plan(plan: Plan, *, app: object, as_json: bool = False,
     engine = engine or resolve_engine(options.engine, plan.env_name)
     reporter = ProgressReporter(console, to_stderr=as_json)
     reporter.note(f"engine: {engine.display}")
-    result = carry_out(plan, engine, options, reporter=reporter, confirm=_confirm(options))
+    with _stop_signals_interrupt():
+        result = carry_out(plan, engine, options, reporter=reporter, confirm=_confirm(options))
     return render_result(console, result, as_json=as_json)

@@ -117,9 +117,9 @@ class RunningSetup:
                 pass
         self.proc.wait(timeout=30)
 
-    def interrupt(self) -> int:
-        """Ctrl-C: SIGINT to setup; returns its exit code."""
-        self.proc.send_signal(signal.SIGINT)
+    def interrupt(self, sig: int = signal.SIGINT) -> int:
+        """Ctrl-C (SIGINT, or another signal) to setup; returns its exit code."""
+        self.proc.send_signal(sig)
         code = self.proc.wait(timeout=60)
         self._reader.join(timeout=5)
         return code
