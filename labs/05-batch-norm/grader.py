@@ -255,14 +255,19 @@ def predict_uses_eval_mode(lab: LabContext) -> str:
         before = _running(net)
         got = lab.call(mod.predict, net, x, what="predict(model, x)")
         changed = any(not torch.equal(a, b) for a, b in zip(before, _running(net)))
-        if changed or not isinstance(got, torch.Tensor) or got.shape != want.shape or \
-                _over((got.detach() - want).abs().max().item(), 1e-5):
-            raise CheckFailed(f"seed {seed}: predict(model, x) on 5 examples "
-                              + ("changed BatchNorm's running statistics" if changed else
-                                 "does not return the eval-mode logits")
-                              + ": the model ran in train mode, normalising with these 5 examples' own "
-                              "statistics. Forgot eval() at test time: call model.eval() before predicting "
-                              "(and torch.no_grad()).")
+        if changed:
+            raise CheckFailed(f"seed {seed}: predict(model, x) on 5 examples changed BatchNorm's running statistics: "
+                              "the model ran in train mode, normalising with these 5 examples' own statistics. "
+                              "Forgot eval() at test time: call model.eval() before predicting (and torch.no_grad()).")
+        if not isinstance(got, torch.Tensor) or got.shape != want.shape:
+            raise CheckFailed(f"seed {seed}: predict(model, x) must return the logits, a tensor of shape "
+                              f"{tuple(want.shape)}; got {type(got).__name__}"
+                              + (f" of shape {tuple(got.shape)}" if isinstance(got, torch.Tensor) else "") + ".")
+        if _over((got.detach() - want).abs().max().item(), 1e-5):
+            why = (" It matches softmax(logits): return the logits themselves, model(x)."
+                   if not _over((got.detach() - want.softmax(dim=1)).abs().max().item(), 1e-5) else "")
+            raise CheckFailed(f"seed {seed}: predict(model, x) differs from the model's eval-mode output by "
+                              f"{(got.detach() - want).abs().max().item():.3g}.{why}")
         if got.requires_grad:
             raise CheckFailed("predict returns a tensor that requires grad: wrap the forward pass in torch.no_grad().")
     return "predict matches the eval-mode logits and leaves the running statistics unchanged"
