@@ -290,10 +290,13 @@ def healthy_mlp_has_no_dead_units(lab: LabContext) -> str:
         per_seed.append(dead)
         # Measured (seeds 0-5): ReLU + He 0.72, ReLU default 0.90; LeakyReLU and ELU 0.000.
         if _over(share, 0.05):
-            raise CheckFailed(f"seed {seed}: with every bias at -1, {share:.0%} of the units are dead (slope 0 "
-                              f"on all 2048 probes; per layer {', '.join(f'{d:.2f}' for d in dead)}). Dying "
-                              "ReLUs: a unit whose input is negative everywhere gets no gradient and never "
-                              "recovers; LeakyReLU or ELU keep a small slope for negative inputs.")
+            relu = any(isinstance(m, nn.ReLU) for m in net)
+            why = ("Dying ReLUs: a unit whose input is negative everywhere gets no gradient and never recovers; "
+                   "LeakyReLU or ELU keep a small slope for negative inputs." if relu else
+                   "A unit whose slope is ~0 for every input gets no gradient and never recovers; choose an "
+                   "activation with a slope for negative inputs (LeakyReLU, ELU).")
+            raise CheckFailed(f"seed {seed}: with every bias at -1, {share:.0%} of the units are dead (slope <= 1e-3 "
+                              f"on all 2048 probes; per layer {', '.join(f'{d:.2f}' for d in dead)}). {why}")
     torch.manual_seed(lab.seeds[0])  # the same stress on plain ReLU + He init, for the figure
     relu = _stack([IN] + [WIDTH] * DEPTH, nn.ReLU)
     with torch.no_grad():
