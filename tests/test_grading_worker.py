@@ -204,6 +204,7 @@ def test_python_without_torch_is_an_environment_error(tmp_path: Path) -> None:
     assert "coursekit doctor" in (report.fix or "")
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="the fake interpreter is a /bin/sh script")
 def test_python_that_dies_at_start_is_an_environment_error(tmp_path: Path) -> None:
     from tests.helpers import make_fake_exe
 
