@@ -125,7 +125,7 @@ def _dist_record(dist: Any, user_site: str | None) -> JSON:
             pass
     direct = dist.read_text("direct_url.json")
     try:
-        direct_url = json.loads(direct).get("url") if direct else None
+        direct_url = redact(str(json.loads(direct).get("url"))) if direct else None
     except ValueError:
         direct_url = None
     installer = (dist.read_text("INSTALLER") or "").strip() or None
