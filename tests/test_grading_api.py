@@ -106,3 +106,13 @@ def test_grading_runtime_imports_with_the_stdlib_alone(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
     assert not (runtime / "coursekit" / "cli").exists(), "only the grading package is copied"
+
+
+def test_errors_name_the_students_line_even_inside_library_code(tmp_path: Path) -> None:
+    # A course folder that happens to be called "coursekit" must not hide the student's frames.
+    student = tmp_path / "coursekit" / "lab01"
+    student.mkdir(parents=True)
+    (student / "m.py").write_text("import json\n\ndef f():\n    return json.loads('{')\n")
+    ctx = _ctx(student)
+    with pytest.raises(StudentCodeError, match=r"JSONDecodeError.*\(at m\.py line 4\)"):
+        ctx.call(ctx.load("m.py").f)

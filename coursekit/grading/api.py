@@ -158,7 +158,8 @@ class LabContext:
         except SystemExit as exc:
             raise StudentCodeError(f"{label} called sys.exit({exc.code!r}).") from None
         except Exception as exc:  # noqa: BLE001 - any student failure is a verdict
-            raise StudentCodeError(f"{label} raised {describe_exception(exc)}") from None
+            raise StudentCodeError(
+                f"{label} raised {describe_exception(exc, student_dir=self.student_dir)}") from None
 
     def seeded(self) -> Iterator[int]:
         """Iterate over the seeds, seeding torch (and random) before each; flushes denormals."""
@@ -198,28 +199,45 @@ class LabContext:
             return None
 
 
-def describe_exception(exc: BaseException, student_file: Path | None = None) -> str:
-    """``TypeError: ... (at file.py line 12)`` naming the innermost frame in the student's code."""
+def describe_exception(exc: BaseException, student_file: Path | None = None,
+                       student_dir: Path | None = None) -> str:
+    """``TypeError: ... (at file.py line 12)``, naming the innermost frame in the student's code.
+
+    With ``student_file`` or ``student_dir`` the frame must be in that file or folder; without
+    either, the innermost frame outside the coursekit package.
+    """
     where = ""
-    frames = traceback.extract_tb(exc.__traceback__)
-    for frame in reversed(frames):
-        mine = student_file is None or Path(frame.filename) == student_file
-        if mine and "coursekit" not in Path(frame.filename).parts:
-            where = f" (at {Path(frame.filename).name} line {frame.lineno})"
+    root = student_dir.resolve() if student_dir is not None else None
+    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        path = Path(frame.filename)
+        if student_file is not None:
+            mine = path == student_file
+        elif root is not None:
+            mine = _is_under(path, root)
+        else:
+            mine = not _is_under(path, _PACKAGE_ROOT)
+        if mine:
+            where = f" (at {path.name} line {frame.lineno})"
             break
     return f"{type(exc).__name__}: {exc}{where}"
+
+
+_PACKAGE_ROOT = Path(__file__).resolve().parent.parent  # coursekit/ (or the worker's copy)
+
+
+def _is_under(path: Path, root: Path) -> bool:
+    try:
+        path.resolve().relative_to(root)
+        return True
+    except (ValueError, OSError):
+        return False
 
 
 def _raised_in(exc: BaseException, folder: Path) -> bool:
     """True when any frame of ``exc``'s traceback runs a file inside ``folder``."""
     root = folder.resolve()
-    for frame in traceback.extract_tb(exc.__traceback__):
-        try:
-            Path(frame.filename).resolve().relative_to(root)
-            return True
-        except ValueError:
-            continue
-    return False
+    return any(_is_under(Path(frame.filename), root)
+               for frame in traceback.extract_tb(exc.__traceback__))
 
 
 def load_grader(path: Path) -> types.ModuleType:
@@ -254,9 +272,10 @@ def run_check(spec: CheckSpec, ctx: LabContext) -> CheckResult:
     except BaseException as exc:
         if _raised_in(exc, ctx.student_dir):  # the student's code raised: a verdict
             if isinstance(exc, SystemExit):
-                message = f"your code called sys.exit: {describe_exception(exc)}"
+                message = ("your code called sys.exit: "
+                           f"{describe_exception(exc, student_dir=ctx.student_dir)}")
             else:
-                message = f"your code raised {describe_exception(exc)}"
+                message = f"your code raised {describe_exception(exc, student_dir=ctx.student_dir)}"
             passed, error = False, False
         elif isinstance(exc, KeyboardInterrupt):
             raise
