@@ -160,6 +160,7 @@ def check(number_text: str, cwd: Path, base: Path | None, python: str | None, *,
     report = grade(spec, folder, choice.path, on_event=on_event)
     warnings = list(progress.warnings)
     if report.status.value != "error":
+        progress = prog.load()  # re-read: grading takes a while, another command may have saved
         prog.record_grade(progress, spec.slug, spec.number, report.score, report.max_score,
                           report.passed)
         prog.save(progress)
