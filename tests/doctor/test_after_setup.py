@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -67,7 +68,9 @@ def test_fix_reinstalls_a_broken_torch_with_real_pip(healthy_world: SetupWorld) 
     from coursekit.doctor.report import make_report
 
     (healthy_world.site_packages() / "torch" / "__init__.py").write_text("raise ImportError('broken')\n")
-    report = make_report(collect_facts(CollectOptions(environ=healthy_world.env)))
+    # No system folders on PATH: a real GPU on the test machine would change the planned build.
+    env = dict(healthy_world.env, PATH=str(Path(sys.executable).parent))
+    report = make_report(collect_facts(CollectOptions(environ=env)))
     assert "torch-import-failed" in {f.id for f in report.findings}
     [action] = [a for a in plan_fixes(report) if a.key == "reinstall-torch"]
     local = healthy_world.index.url("whl/cpu")
@@ -75,7 +78,7 @@ def test_fix_reinstalls_a_broken_torch_with_real_pip(healthy_world: SetupWorld) 
                            for arg in cmd) for cmd in action.commands)
     assert any("--force-reinstall" in cmd for cmd in commands)  # same version, broken files
     fixed = FixAction(action.key, action.title, action.findings, commands)
-    [outcome] = apply_fixes((fixed,), lambda a: True, environ=healthy_world.env)
+    [outcome] = apply_fixes((fixed,), lambda a: True, environ=env)
     assert outcome.ok, outcome.message
-    after = make_report(collect_facts(CollectOptions(environ=healthy_world.env)))
+    after = make_report(collect_facts(CollectOptions(environ=env)))
     assert not {"torch-import-failed", "torch-missing"} & {f.id for f in after.findings}

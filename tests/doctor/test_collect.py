@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -38,10 +39,22 @@ def fake_smi(folder: Path, query_line: str | None, *, fail_text: Path | None = N
     return make_fake_exe(folder, "nvidia-smi", script)
 
 
+def _tools(tmp_path: Path) -> Path:
+    """A folder with just the programs the fakes use: the machine's own nvidia-smi, rocminfo
+    or conda must not be found (these tests also run on GPU machines)."""
+    tools = tmp_path / "tools"
+    tools.mkdir(exist_ok=True)
+    for name in ("sleep",):
+        found = shutil.which(name)
+        if found and not (tools / name).exists():
+            (tools / name).symlink_to(found)
+    return tools
+
+
 def _environ(tmp_path: Path, site: Path | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
            if k not in ("CONDA_EXE", "MAMBA_EXE", "PYTHONPATH", "CUDA_VISIBLE_DEVICES")}
-    env["PATH"] = os.pathsep.join([str(tmp_path / "bin"), "/usr/bin", "/bin"])
+    env["PATH"] = os.pathsep.join([str(tmp_path / "bin"), str(_tools(tmp_path))])
     env["HOME"] = str(tmp_path / "home")
     env["JUPYTER_DATA_DIR"] = str(tmp_path / "jupyter")
     env["PIP_CONFIG_FILE"] = os.devnull
