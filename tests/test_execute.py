@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from coursekit.engines import Engine, drivers
-from coursekit.execsteps import _run, spec_name
+from coursekit.exectools import run_checked as _run
+from coursekit.exectools import spec_name
 from coursekit.execute import Context, RunOptions, SilentReporter, StepFailed
 from coursekit.failures import classify
 from coursekit.onetorch import judge
@@ -218,7 +219,7 @@ def test_setup_lock_refuses_a_second_setup_and_takes_over_stale_ones(tmp_path: P
 
 
 def test_interactive_pip_shows_its_progress_and_keeps_a_log(tmp_path: Path) -> None:
-    from coursekit import execsteps, pipsafe
+    from coursekit import execpip, pipsafe
     from coursekit.engines import EnvLocation
     from coursekit.engines.state import EnvState
 
@@ -235,7 +236,7 @@ def test_interactive_pip_shows_its_progress_and_keeps_a_log(tmp_path: Path) -> N
     ctx.options = RunOptions(interactive=True)
     ctx.location = EnvLocation("pt", tmp_path, tmp_path / "bin" / "python", "embedded", True)
     state = EnvState(ctx.location)
-    execsteps._pip(ctx, STEP, ["torch==2.7.0+cu126"], pipsafe.IndexSource(url="https://x/cu126"),
+    execpip._pip(ctx, STEP, ["torch==2.7.0+cu126"], pipsafe.IndexSource(url="https://x/cu126"),
                    state)
     argv, capture, env = seen[0]
     assert capture is False and "--progress-bar" not in argv
@@ -308,17 +309,17 @@ def test_disk_note_only_when_the_disk_is_nearly_full(tmp_path: Path,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     import shutil as _shutil
 
-    from coursekit import execsteps
+    from coursekit import preflight
 
     ctx, _ = _ctx(FakeRunner())
     ctx.environ = {"HOME": str(tmp_path), "COURSEKIT_HOME": str(tmp_path / "ck")}
     usage = _shutil.disk_usage(tmp_path)
-    monkeypatch.setattr(execsteps.shutil, "disk_usage",
+    monkeypatch.setattr(preflight.shutil, "disk_usage",
                         lambda p: usage._replace(free=int(2.5e9)))
-    note = execsteps.disk_note(ctx)
+    note = preflight.disk_note(ctx)
     assert note is not None and "only 2.5 GB free" in note and "about 10 GB" in note
-    monkeypatch.setattr(execsteps.shutil, "disk_usage", lambda p: usage._replace(free=int(50e9)))
-    assert execsteps.disk_note(ctx) is None
+    monkeypatch.setattr(preflight.shutil, "disk_usage", lambda p: usage._replace(free=int(50e9)))
+    assert preflight.disk_note(ctx) is None
 
 
 def test_verdict_only_checks_the_pins_the_spec_installs() -> None:
@@ -326,3 +327,23 @@ def test_verdict_only_checks_the_pins_the_spec_installs() -> None:
     data["distributions"]["items"] = data["distributions"]["items"][:1]  # torch only
     assert not judge(TORCH, "ok", data, "linux").ok
     assert judge(TORCH, "ok", data, "linux", pins=("torch==2.7.0+cu126",)).ok
+
+
+def test_a_students_own_pip_is_not_a_leftover(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from coursekit.preflight import leftover_installers
+
+    prefix = tmp_path / "env"
+    fake = [sys.executable, "-c", "import time; time.sleep(30)", str(prefix / "bin" / "python"),
+            "-m", "pip", "install", "torch"]
+    mine = subprocess.Popen(fake)  # same session as the test: a student's shell
+    orphan = subprocess.Popen(fake, start_new_session=True)  # as run_tool starts tools
+    try:
+        found = leftover_installers(prefix)
+        assert mine.pid not in found and orphan.pid in found
+    finally:
+        for p in (mine, orphan):
+            p.kill()
+            p.wait()

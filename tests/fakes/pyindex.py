@@ -15,7 +15,6 @@ import contextlib
 import functools
 import hashlib
 import threading
-import time
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -159,13 +158,15 @@ class IndexServer:
     """A running index: ``url("whl/cu126")`` -> ``http://127.0.0.1:PORT/whl/cu126``.
 
     ``requests`` lists every path asked for; a request whose path contains a string in
-    ``stall`` hangs (up to 60 s, or until ``stall`` no longer matches): a download that
-    never ends, for interrupt tests."""
+    ``stall`` when it arrives hangs until ``released`` is set (at most 60 s): a download that
+    never ends, for interrupt tests. Clearing ``stall`` lets new requests through while the
+    hanging ones keep hanging."""
 
     root: Path
     port: int
     requests: list[str] = field(default_factory=list)
     stall: set[str] = field(default_factory=set)
+    released: threading.Event = field(default_factory=threading.Event)
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}/{path.strip('/')}"
@@ -180,9 +181,8 @@ class _Handler(SimpleHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802 - stdlib name
         state = self.server_state
         state.requests.append(self.path)
-        deadline = time.monotonic() + 60
-        while any(s in self.path for s in state.stall) and time.monotonic() < deadline:
-            time.sleep(0.05)
+        if any(s in self.path for s in state.stall):  # hang until released (at most 60 s)
+            state.released.wait(timeout=60)
         super().do_GET()
 
 

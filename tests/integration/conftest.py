@@ -38,6 +38,8 @@ def setup_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IndexServe
 @pytest.fixture
 def world(tmp_path: Path, setup_channel: Path, setup_index: IndexServer) -> SetupWorld:
     setup_index.stall.clear()
+    setup_index.released.set()  # free requests hung by an earlier test
+    setup_index.released.clear()
     setup_index.requests.clear()
     torch = planned_trio()[0]
     return SetupWorld(tmp_path, setup_channel, setup_index, world_env(tmp_path, setup_index),
@@ -67,6 +69,8 @@ def healthy_world(_healthy_template: tuple[SetupWorld, Path]) -> SetupWorld:
     shutil.rmtree(world.tmp, ignore_errors=True)
     shutil.copytree(saved, world.tmp, symlinks=True)
     world.index.stall.clear()
+    world.index.released.set()
+    world.index.released.clear()
     world.index.requests.clear()
     world.extra_args = []
     return world

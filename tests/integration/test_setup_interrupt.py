@@ -101,3 +101,22 @@ def test_kill_during_the_embedded_engines_download(world: SetupWorld) -> None:
         channel.stall.clear()
         states = _rerun_healthy(world)
     assert states["create_env"] == "done"
+
+
+def test_pip_orphaned_by_a_killed_setup_is_stopped_by_the_next_run(world: SetupWorld) -> None:
+    """SIGKILL of setup alone: its pip (own session) hangs on in the download; the next run
+    stops it instead of installing beside it."""
+    world.index.stall.add("/files/torch-")
+    running = world.start()
+    running.wait_for(lambda: any("/files/torch-" in r for r in world.index.requests))
+    pip = [p for p in psutil.Process(running.proc.pid).children(recursive=True)
+           if "pip" in p.cmdline()]
+    assert pip
+    running.proc.kill()
+    running.proc.wait()
+    assert pip[0].is_running()
+    world.index.stall.clear()  # new downloads pass; the orphan's stays hung
+    code, data, err = world.run()
+    assert code == 0, err
+    assert any(f"process {pip[0].pid}" in n for n in data["result"]["notes"])
+    assert not pip[0].is_running() or pip[0].status() == psutil.STATUS_ZOMBIE
