@@ -179,8 +179,10 @@ class View:
         """The machine as the planner sees it (for the selector's backend advice)."""
         if not self.f.platform:
             return None
+        from coursekit.doctor.advice import course_python
+
         p = self.f.platform
-        return HostInfo(os=p.os, arch=p.arch, python="3.12", macos_version=p.macos_version,
+        return HostInfo(os=p.os, arch=p.arch, python=course_python(), macos_version=p.macos_version,
                         wsl=p.wsl, gpus=self.gpus, jetson=p.jetson,
                         cuda_driver_api=self.f.gpu.cuda_driver_api if self.f.gpu else None,
                         rocm_version=self.f.gpu.rocm_version if self.f.gpu else None)
