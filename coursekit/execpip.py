@@ -99,7 +99,8 @@ def _refuse_duplicates(step: Step, state: EnvState) -> None:
                                                                     if state.location else "")]
             raise StepFailed(Failure(
                 "tool", f"{step.title}: {name} is installed {len(copies)} times ({where})",
-                f"Delete the copy outside the env ({', '.join(str(o) for o in outside) or 'see above'}"
+                "Delete the copy outside the env "
+                f"({', '.join(str(o) for o in outside) or 'see above'}"
                 "), then run `coursekit setup` again.", None))
 
 

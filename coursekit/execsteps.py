@@ -98,7 +98,8 @@ def _create_env(ctx: Context, step: Step) -> tuple[bool, str]:
         return False, f"{ctx.location.prefix if ctx.location else ''} (Python {ctx.plan.python})"
     cache = ctx.home / "rattler-cache"
     if ctx.location is None:
-        prefix = None if ctx.engine.external else embedded_env_prefix(ctx.plan.env_name, ctx.environ)
+        prefix = (None if ctx.engine.external
+                  else embedded_env_prefix(ctx.plan.env_name, ctx.environ))
         argv = drivers.create_argv(ctx.engine, ctx.plan.env_name, channels(ctx), missing,
                                    prefix=prefix, cache_dir=cache)
     else:

@@ -56,8 +56,8 @@ def classify(step_title: str, result: ToolResult, *, source: str = "") -> Failur
     if _has(text, _DISK):
         return Failure("disk", f"{step_title} failed: the disk is full",
                        "Free some space (the course env needs about 10 GB: empty the pip cache "
-                       f"with `python -m pip cache purge`, `conda clean --all`), then {again[0].lower()}"
-                       f"{again[1:]}", line)
+                       "with `python -m pip cache purge`, `conda clean --all`), then "
+                       f"{again[0].lower()}{again[1:]}", line)
     if _has(text, _PIP_CONFLICT) and "pip" in " ".join(result.argv):
         return Failure("conflict", f"{step_title} failed: a package needs another torch than the "
                        "one planned (pip refused to replace it)", "Update coursekit (its pins may "

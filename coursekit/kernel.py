@@ -90,7 +90,7 @@ def check_kernel(kernels_dir: Path, python: Path, name: str = KERNEL_NAME) -> Ke
 
 
 def write_kernel(kernels_dir: Path, python: Path, prefix: Path, name: str = KERNEL_NAME) -> Path:
-    """Write (or replace) the kernelspec atomically, with ipykernel's logos when the env has them."""
+    """Write (or replace) the kernelspec atomically, with ipykernel's logos if the env has them."""
     folder = kernels_dir / name
     folder.mkdir(parents=True, exist_ok=True)
     for logo in _logos(prefix):

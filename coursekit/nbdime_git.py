@@ -56,7 +56,8 @@ def offer_nbdime(ctx: Context) -> StepOutcome | None:
         return None
     start = time.monotonic()
     if configured(ctx):
-        return StepOutcome("nbdime_git", TITLE, "ok", time.monotonic() - start, "already configured")
+        return StepOutcome("nbdime_git", TITLE, "ok", time.monotonic() - start,
+                           "already configured")
     if want is None:
         if not (ctx.options.interactive and ctx.confirm(QUESTION)):
             ctx.notes.append("To diff notebooks in git: `coursekit setup --nbdime` (changes your "

@@ -55,7 +55,7 @@ def _dist_problems(data: dict[str, Any], torch: TorchChoice,
         if copy.get("installer") not in ("pip", None):
             problems.append(Problem(f"torch {copy.get('version')} was installed by "
                                     f"{copy.get('installer')}, not pip",
-                                    "Run `coursekit setup` again; it reinstalls the planned build."))
+                                    "Run `coursekit setup` again: it reinstalls the build."))
     conda_pkgs = [p for p in (data.get("conda_meta") or {}).get("packages", [])
                   if p.get("name") in CONDA_TORCH]
     if conda_pkgs:
@@ -88,7 +88,8 @@ def _gpu(info: dict[str, Any], torch: TorchChoice, os_name: str) -> tuple[str | 
     if not info.get("cuda_available"):
         why = info.get("cuda_error") or "torch.cuda.is_available() is False"
         return None, [Problem(f"torch {torch.version} cannot use the GPU: {why}",
-                              "Run `coursekit doctor` to see why (driver, WSL, another torch).")], []
+                              "Run `coursekit doctor` to see why (driver, WSL, another torch)."
+                              )], []
     devices = info.get("devices") or []
     name = str(devices[0].get("name")) if devices else "GPU"
     op = info.get("cuda_op") or {}
@@ -116,7 +117,7 @@ def judge(torch: TorchChoice, status: str, data: dict[str, Any], os_name: str,
     if version != torch.version:
         problems.insert(0, Problem(
             f"torch is {version}, the plan installs {torch.version} (a later pip install "
-            "may have replaced it)", "Run `coursekit setup` again; it reinstalls the planned build."))
+            "may have replaced it)", "Run `coursekit setup` again: it reinstalls the build."))
     device, gpu_problems, notes = _gpu(info, torch, os_name)
     problems += gpu_problems
     return Verification(not problems, version, device, tuple(problems), tuple(notes))

@@ -36,8 +36,8 @@ def make_options(*, engine: str = "auto", channels: tuple[str, ...] = (),
 
     if index_url:
         check_index(index_url)
-    return RunOptions(engine=engine, channels=channels, index_url=index_url, force=force, nbdime=nbdime,
-                      interactive=is_interactive() and not yes)
+    return RunOptions(engine=engine, channels=channels, index_url=index_url, force=force,
+                      nbdime=nbdime, interactive=is_interactive() and not yes)
 
 
 def _swap_channels(argv: tuple[str, ...], channels: tuple[str, ...]) -> tuple[str, ...]:

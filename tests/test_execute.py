@@ -115,9 +115,9 @@ def test_network_gives_up_after_the_attempts() -> None:
     assert info.value.failure.kind == "network" and len(runner.calls) == 3
 
 
-@pytest.mark.parametrize(("spec", "name"), [("python=3.12", "python"), ("jupyterlab>=4", "jupyterlab"),
-                                            ("lightning>=2.6.6", "lightning"), ("scikit_learn", "scikit-learn"),
-                                            ("numpy 2.1.*", "numpy")])
+@pytest.mark.parametrize(("spec", "name"), [
+    ("python=3.12", "python"), ("jupyterlab>=4", "jupyterlab"), ("lightning>=2.6.6", "lightning"),
+    ("scikit_learn", "scikit-learn"), ("numpy 2.1.*", "numpy")])
 def test_spec_name(spec: str, name: str) -> None:
     assert spec_name(spec) == name
 
@@ -262,7 +262,8 @@ def _env_with_python(tmp_path: Path, version: str) -> tuple[dict[str, str], Path
            "PATH": "/usr/bin:/bin"}
     prefix = embedded_env_prefix("pt", env)
     (prefix / "conda-meta").mkdir(parents=True)
-    make_fake_exe(prefix / "bin", "python", f"""echo '{{"prefix": "{prefix}", "executable": "x", "version": "{version}"}}'\n""")
+    facts = f'{{"prefix": "{prefix}", "executable": "x", "version": "{version}"}}'
+    make_fake_exe(prefix / "bin", "python", f"echo '{facts}'\n")
     return env, prefix
 
 

@@ -7,7 +7,7 @@ Public API (doctor and labs use it to find the course env)::
     resolve_engine("auto" | kind, "pt", runner=...) -> Engine  # auto: keep the engine that has pt
     locate_env(engine, "pt", runner=...) -> EnvLocation | None   # Python confirmed by running it
     find_env("pt", runner=...) -> EnvLocation | None             # through any engine
-    env_python(prefix) -> Path                 # python.exe at the root on Windows, bin/python elsewhere
+    env_python(prefix) -> Path  # python.exe at the root on Windows, bin/python elsewhere
 
 py-rattler is imported only inside :mod:`coursekit.engines.embedded`, and only when used.
 """

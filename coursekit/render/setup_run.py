@@ -63,7 +63,8 @@ def render_result(console: Console, result: SetupResult, *, as_json: bool = Fals
     loc = result.location
     verdict = result.verification
     what = f": torch {verdict.torch_version} on {verdict.device}" if verdict else ""
-    console.print(console.style(f"The env '{result.plan.env_name}' is ready{what}.", "green", "bold")
+    ready = f"The env '{result.plan.env_name}' is ready{what}."
+    console.print(console.style(ready, "green", "bold")
                   + ("" if result.changed else " Nothing needed changing."))
     if loc is not None:
         console.print(f"  env:     {loc.prefix}")

@@ -88,7 +88,10 @@ def test_locate_env_through_each_tool(conda_standin: CondaStandIn, conda_channel
     assert location.python == location.prefix / "bin" / "python"
     assert location.python_minor == "3.12"
     assert find_env("pt", env=env) == location
-    assert [c[1:] for c in conda_standin.calls()][:2] == [["env", "list", "--json"], ["create", "-y", "-n", "pt", "--override-channels", "-c", conda_channel.as_uri(), "python 3.12.*", "pip"]]
+    assert [c[1:] for c in conda_standin.calls()][:2] == [
+        ["env", "list", "--json"],
+        ["create", "-y", "-n", "pt", "--override-channels", "-c", conda_channel.as_uri(),
+         "python 3.12.*", "pip"]]
 
 
 def test_broken_env_is_found_but_not_confirmed(tmp_path: Path) -> None:

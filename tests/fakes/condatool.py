@@ -85,13 +85,15 @@ def split_create(args: list[str]) -> tuple[list[str], list[str]]:
     while i < len(args):
         a = args[i]
         if a in ("-c", "--channel"):
-            channels.append(args[i + 1]); i += 2
+            channels.append(args[i + 1])
+            i += 2
         elif a in ("-n", "--name", "-p", "--prefix"):
             i += 2
         elif a.startswith("-"):
             i += 1
         else:
-            specs.append(a); i += 1
+            specs.append(a)
+            i += 1
     return channels, specs
 
 
