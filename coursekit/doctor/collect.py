@@ -67,6 +67,7 @@ def platform_check(opts: CollectOptions) -> PlatformFacts:
     arch = "arm64" if apple_silicon else normalize_arch(platform.machine())
     return PlatformFacts(
         os=system, arch=arch, machine=platform.machine(),
+        bits=64 if arch in ("x86_64", "arm64") else 32,
         macos_version=(platform.mac_ver()[0] or None) if system == "macos" else None,
         wsl=system == "linux" and is_wsl(opts.environ), apple_silicon=apple_silicon,
         coursekit_python=f"{platform.python_version()} ({bits}-bit) {sys.executable}",

@@ -31,6 +31,7 @@ class PlatformFacts:
     os: str  # "linux" | "windows" | "macos"
     arch: str  # "x86_64" | "arm64"
     machine: str = ""  # platform.machine() as reported
+    bits: int = 64  # the OS: 64 on x86_64/arm64 (a 32-bit Python can still run there)
     macos_version: str | None = None
     wsl: bool = False
     apple_silicon: bool | None = None  # macOS: hw.optional.arm64 (true under Rosetta too)

@@ -97,8 +97,10 @@ def env_python_version(v: View) -> list[Finding]:
 def python_32bit(v: View) -> list[Finding]:
     if v.py.get("bits") != 32:
         return []
+    os_bits = v.f.platform.bits if v.f.platform else None
+    where = f" on a {os_bits}-bit system" if os_bits else ""
     return [finding("python-32bit", "The env's Python is 32-bit; PyTorch needs 64-bit",
-                    f"{v.py.get('executable')} reports a {v.py.get('bits')}-bit build",
+                    f"{v.py.get('executable')} reports a {v.py.get('bits')}-bit build{where}",
                     "Install 64-bit Miniforge (https://conda-forge.org/download/), then run `coursekit setup`")]
 
 
