@@ -43,8 +43,8 @@ def _pip(ctx: Context, step: Step, requirements: Sequence[str], source: pipsafe.
         log.parent.mkdir(parents=True, exist_ok=True)
         log.unlink(missing_ok=True)
     args = pipsafe.install_args([*extra, *requirements], source, pip_version=state.pip_version,
-                                retries=ctx.options.pip_retries,
-                                timeout_s=ctx.options.pip_timeout_s,
+                                retries=settings.at_least("retries", ctx.options.pip_retries),
+                                timeout_s=settings.at_least("timeout", ctx.options.pip_timeout_s),
                                 interactive=ctx.options.interactive, constraint=constraint, log=log)
     env = pipsafe.pip_env(ctx.environ, settings)
     _pip_run(ctx, step, [str(ctx.location.python), *args], source, log, env)

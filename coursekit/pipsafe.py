@@ -40,6 +40,14 @@ class PipSettings:
     index_url: str | None  # the user's own index (a PyPI mirror), if any
     dropped: tuple[str, ...]  # "extra-index-url = URL (from FILE)" ...
 
+    def at_least(self, key: str, default: int) -> int:
+        """``default``, or the user's own larger ``timeout``/``retries`` (a slow network)."""
+        raw = self.keep.get(key) or (self.keep.get("default-timeout") if key == "timeout" else None)
+        try:
+            return max(default, int(float(raw))) if raw else default
+        except ValueError:
+            return default
+
 
 @dataclass(frozen=True)
 class IndexSource:

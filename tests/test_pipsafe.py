@@ -118,3 +118,9 @@ def test_planted_extra_index_cannot_serve_torch(torch_index: IndexServer, tmp_pa
     plain = subprocess.run([sys.executable, *args], env=user_env, capture_output=True, text=True)
     assert plain.returncode == 0, plain.stderr
     assert [r for r in torch_index.requests if "/evil/" in r]
+
+
+def test_a_users_longer_timeout_and_retries_win() -> None:
+    s = pipsafe.PipSettings({"default-timeout": "180", "retries": "2"}, None, ())
+    assert s.at_least("timeout", 60) == 180 and s.at_least("retries", 5) == 5
+    assert pipsafe.PipSettings({"timeout": "x"}, None, ()).at_least("timeout", 60) == 60
