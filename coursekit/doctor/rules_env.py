@@ -139,15 +139,23 @@ def macos_intel(v: View) -> list[Finding]:
 
 
 def disk_low(v: View) -> list[Finding]:
+    # Before torch is installed the download and unpacking need ~6 GB (a CUDA build); after,
+    # the labs only need room for datasets and checkpoints.
+    installed = v.torch_ok
+    warn_below, error_below = (2 * _GIB, _GIB // 2) if installed else (10 * _GIB, 3 * _GIB)
     out = []
     seen: set[tuple[int, int]] = set()
     for disk in v.f.disks or ():
-        if disk.free_mib >= 10 * _GIB or (disk.free_mib, disk.total_mib) in seen:
+        if disk.free_mib >= warn_below or (disk.free_mib, disk.total_mib) in seen:
             continue  # the same filesystem measured twice is reported once
         seen.add((disk.free_mib, disk.total_mib))
-        severity = "error" if disk.free_mib < 3 * _GIB else WARNING
-        fix = ("free space there; `python -m pip cache purge` empties pip's cache" if disk.label == "pip cache"
-               else "free at least 10 GB there (a CUDA build of torch and its libraries take ~6 GB)")
+        severity = "error" if disk.free_mib < error_below else WARNING
+        if disk.label == "pip cache":
+            fix = "free space there; `python -m pip cache purge` empties pip's cache"
+        elif installed:
+            fix = "free at least 2 GB there for datasets and checkpoints"
+        else:
+            fix = "free at least 10 GB there (a CUDA build of torch and its libraries take ~6 GB)"
         out.append(finding("disk-low", f"Only {disk.free_mib / _GIB:.1f} GB free for the {disk.label}",
                            f"{disk.path}: {disk.free_mib} MiB free of {disk.total_mib} MiB", fix,
                            severity=severity))

@@ -153,3 +153,15 @@ def test_cuda_visible_devices_values(value: str, hidden: bool) -> None:
     from coursekit.doctor.rules_torch import _hides
 
     assert _hides(value, 1) is hidden
+
+
+def test_disk_thresholds_depend_on_whether_torch_is_installed() -> None:
+    from coursekit.doctor.facts import Facts, from_data
+    from tests.doctor.fixtures import healthy_data, merge
+
+    disks = [{"label": "course env", "path": "/home/s", "free_mib": 5000, "total_mib": 250000}]
+    installed = merge(healthy_data("gpu_linux"), {"disks": disks})
+    assert "disk-low" not in {f.id for f in diagnose(from_data(Facts, installed))}
+    before = merge(installed, {"probe": {"data": {"torch": {"status": "missing"}}}})
+    found = {f.id: f for f in diagnose(from_data(Facts, before))}
+    assert found["disk-low"].severity == "warning"
