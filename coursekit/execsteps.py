@@ -111,7 +111,7 @@ def _create_env(ctx: Context, step: Step) -> tuple[bool, str]:
                                      missing or [f"python={ctx.plan.python}"],
                                      reinstall=reinstall, cache_dir=cache)
     run_checked(ctx, step, argv, timeout=TIMEOUTS["create_env"], network=True,
-         capture=not (ctx.options.interactive and ctx.engine.external))
+         capture=not ctx.options.interactive)  # at a terminal the tool shows its progress
     locate(ctx)
     _, still = _env_missing(ctx, env_state(ctx, fresh=True))
     check_after(ctx, step, not still, still)
