@@ -94,7 +94,7 @@ def gpu_arch_unsupported(v: View) -> list[Finding]:
         return []
     arch = [str(a) for a in v.torch.get("arch_list") or []]
     caps = [(d.get("name", "GPU"), str(d.get("capability"))) for d in v.torch.get("devices") or []]
-    caps += [(g.name, g.compute_capability) for g in v.nvidia if g.compute_capability
+    caps += [(g.name, g.compute_capability) for g in v.visible_nvidia if g.compute_capability
              and g.name not in {n for n, _ in caps}]
     bad = [(n, c) for n, c in caps if arch and not covers(arch, c)]
     texts = [t for t in _KERNEL_TEXTS if t in v.torch_texts]

@@ -140,6 +140,14 @@ class View:
         return tuple(g for g in self.gpus if g.vendor == "nvidia")
 
     @cached_property
+    def visible_nvidia(self) -> tuple[GpuInfo, ...]:
+        """The NVIDIA GPUs CUDA can see (``CUDA_VISIBLE_DEVICES`` applied, as the planner does:
+        a GPU hidden on purpose because no build has kernels for it is not a problem)."""
+        from coursekit.detect import visible_gpus
+
+        return visible_gpus(self.nvidia, self.cuda_visible_devices)[0]
+
+    @cached_property
     def driver(self) -> str | None:
         versions = [g.driver_version for g in self.nvidia if g.driver_version]
         return min(versions, key=version_tuple) if versions else None

@@ -165,3 +165,19 @@ def test_disk_thresholds_depend_on_whether_torch_is_installed() -> None:
     before = merge(installed, {"probe": {"data": {"torch": {"status": "missing"}}}})
     found = {f.id: f for f in diagnose(from_data(Facts, before))}
     assert found["disk-low"].severity == "warning"
+
+
+def test_a_gpu_hidden_on_purpose_is_not_an_arch_error() -> None:
+    # The planner's advice for mixed GPUs: hide the one no build serves (CUDA_VISIBLE_DEVICES=0).
+    from coursekit.doctor.facts import Facts, from_data
+    from tests.doctor.fixtures import healthy_data, merge
+
+    base = healthy_data("gpu_linux")
+    old = {"vendor": "nvidia", "name": "NVIDIA GeForce GTX 780", "driver_version": "580.95.05",
+           "compute_capability": "3.5", "gfx": None, "memory_mib": 3072, "index": 1}
+    gpus = [*base["gpu"]["gpus"], old]
+    hidden = merge(base, {"gpu": {"gpus": gpus}, "platform": {"cuda_visible_devices": "0"},
+                          "probe": {"data": {"env": {"CUDA_VISIBLE_DEVICES": "0"}}}})
+    assert "gpu-arch-unsupported" not in {f.id for f in diagnose(from_data(Facts, hidden))}
+    shown = merge(base, {"gpu": {"gpus": gpus}})
+    assert "gpu-arch-unsupported" in {f.id for f in diagnose(from_data(Facts, shown))}
