@@ -67,8 +67,10 @@ def prepare(ctx: Context) -> None:
 def run_step(ctx: Context, step: Step) -> tuple[bool, str]:
     """Do ``step`` unless it is already done; returns (did work, detail)."""
     handler = _HANDLERS.get(step.id)
-    if handler is None:
-        return False, "unknown step id: nothing to do"
+    if handler is None:  # a plan from a newer planner than this executor
+        raise StepFailed(Failure("tool", f"{step.title}: this coursekit cannot carry out step "
+                                 f"'{step.id}'", "Update coursekit, then run `coursekit setup` "
+                                 "again.", None))
     return handler(ctx, step)
 
 
@@ -132,6 +134,12 @@ def _register_kernel(ctx: Context, step: Step) -> tuple[bool, str]:
     from coursekit.kernel import DISPLAY_NAME, check_kernel, write_kernel
 
     assert ctx.location is not None
+    env = env_state(ctx)
+    if "ipykernel" not in env.conda and not env.copies("ipykernel"):
+        raise StepFailed(Failure("tool", f"{step.title}: ipykernel is not in the env, so a kernel "
+                                 "could not start", "Add `ipykernel` to the [conda] packages of "
+                                 "the env spec (envs/course.toml), then run `coursekit setup`.",
+                                 None))
     kernels = _kernels_dir(ctx)
     state = check_kernel(kernels, ctx.location.python)
     if state.ok:

@@ -34,7 +34,7 @@ def trio_pins(ctx: Context) -> tuple[str, ...]:
 
 def step_names(ctx: Context) -> list[str]:
     """The pip distributions the steps look at."""
-    return [*TRIO, *(spec_name(s) for s in ctx.plan.pip_dependents)]
+    return [*TRIO, "ipykernel", *(spec_name(s) for s in ctx.plan.pip_dependents)]
 
 
 def env_state(ctx: Context, fresh: bool = False) -> EnvState:

@@ -348,3 +348,11 @@ def test_a_students_own_pip_is_not_a_leftover(tmp_path: Path) -> None:
         for p in (mine, orphan):
             p.kill()
             p.wait()
+
+
+def test_a_step_this_executor_does_not_know_fails_clearly() -> None:
+    from coursekit.execsteps import run_step
+
+    ctx, _ = _ctx(FakeRunner())
+    with pytest.raises(StepFailed, match="cannot carry out step 'warm_cache'"):
+        run_step(ctx, Step("warm_cache", "Warm the cache", ()))
