@@ -23,9 +23,10 @@ from coursekit.render.doctor import render_report
 @click.command()
 @click.option("-v", "--verbose", is_flag=True, help="Also show the facts behind each category and each check's time.")
 @click.option("--json", "as_json", is_flag=True, help="Print the versioned JSON report (schema in the README).")
-@click.option("--from", "from_file", metavar="FILE",
+@click.option("--from", "from_files", metavar="FILE", multiple=True,
               type=click.Path(dir_okay=False, path_type=Path, allow_dash=True),
-              help="Diagnose a report saved with --json (e.g. a student's) instead of this machine.")
+              help="Diagnose a report saved with --json (e.g. a student's) instead of this machine; "
+                   "repeat it to triage many reports at once.")
 @click.option("--fix", is_flag=True, help="Apply the safe fixes it knows (reinstall the torch trio, register the kernel).")
 @click.option("--yes", "-y", is_flag=True, help="With --fix: do not ask before each fix.")
 @click.option("--dry-run", is_flag=True, help="With --fix: show the fix commands, run nothing.")
@@ -37,7 +38,7 @@ from coursekit.render.doctor import render_report
 @click.option("--list", "list_findings", is_flag=True,
               help="List every finding the doctor knows (id, severity, category) and exit.")
 @click.pass_obj
-def doctor(app: object, verbose: bool, as_json: bool, from_file: Path | None, fix: bool, yes: bool,
+def doctor(app: object, verbose: bool, as_json: bool, from_files: tuple[Path, ...], fix: bool, yes: bool,
            dry_run: bool, python: Path | None, env_name: str, list_findings: bool) -> int:
     """Diagnose the course setup and print the command that fixes each problem.
 
@@ -49,6 +50,7 @@ def doctor(app: object, verbose: bool, as_json: bool, from_file: Path | None, fi
       coursekit doctor                       check this machine
       coursekit doctor --json > report.json  a report to send to your instructor
       coursekit doctor --from report.json    an instructor reads a student's report
+      coursekit doctor --from a.json --from b.json   triage many reports
       coursekit doctor --fix                 apply the safe fixes, asking first
     """
     from coursekit.doctor.service import examine, exit_code
@@ -58,13 +60,21 @@ def doctor(app: object, verbose: bool, as_json: bool, from_file: Path | None, fi
 
         render_catalogue(app.console, as_json=as_json)  # type: ignore[attr-defined]
         return 0
-    if fix and from_file is not None:
+    if fix and from_files:
         raise UsageError("--fix works on this machine, not on a report from --from.",
                          "Run `coursekit doctor --fix` on the machine the report came from.")
     if (yes or dry_run) and not fix:
         raise UsageError("--yes and --dry-run go with --fix.", "Add --fix, or drop them.")
     console = app.console  # type: ignore[attr-defined]
-    request = DoctorRequest(from_file=from_file, python=python, env_name=env_name)
+    if len(from_files) > 1:
+        from coursekit.doctor.service import triage, triage_exit_code
+        from coursekit.render.doctor import render_triage
+
+        entries = triage(from_files)
+        render_triage(console, entries, as_json=as_json)
+        return int(triage_exit_code(entries))
+    request = DoctorRequest(from_file=from_files[0] if from_files else None, python=python,
+                            env_name=env_name)
     report = examine(request, on_slow=_slow_note(console))
     if not (fix and as_json):  # --fix --json prints one report: the one after the fixes
         render_report(console, report, as_json=as_json, verbose=verbose)

@@ -7,13 +7,13 @@ with the concurrent checks (or loads them with ``--from``) and diagnoses them.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from coursekit.doctor.collect import CollectOptions, collect_facts
 from coursekit.doctor.report import Report, load_report, make_report
-from coursekit.errors import ExitCode
+from coursekit.errors import CoursekitError, ExitCode
 from coursekit.proc import Runner, run_tool
 
 
@@ -50,3 +50,34 @@ def exit_code(report: Report) -> ExitCode:
     if report.checks_failed:
         return ExitCode.ENVIRONMENT
     return ExitCode.OK
+
+
+@dataclass(frozen=True)
+class TriageEntry:
+    """One student's report in a triage: diagnosed again, or why it could not be read."""
+
+    source: str
+    report: Report | None = None
+    error: str | None = None
+
+
+def triage(paths: Sequence[Path]) -> tuple[TriageEntry, ...]:
+    """Re-diagnose many saved reports (an instructor's ``--from a.json --from b.json ...``);
+    an unreadable or invalid file is an entry with its error, not the end of the run."""
+    entries = []
+    for path in paths:
+        try:
+            entries.append(TriageEntry(str(path), load_report(path)))
+        except CoursekitError as exc:
+            entries.append(TriageEntry(str(path), error=exc.message))
+    return tuple(entries)
+
+
+def triage_exit_code(entries: Sequence[TriageEntry]) -> ExitCode:
+    """2 when a file was invalid, else the worst of the reports' own exit codes."""
+    if any(e.report is None for e in entries):
+        return ExitCode.USAGE
+    codes = [exit_code(e.report) for e in entries if e.report is not None]
+    if ExitCode.FAILED in codes:
+        return ExitCode.FAILED
+    return ExitCode.ENVIRONMENT if ExitCode.ENVIRONMENT in codes else ExitCode.OK

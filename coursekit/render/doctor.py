@@ -18,6 +18,7 @@ from coursekit.doctor.catalogue import CATEGORIES, CHECK_CATEGORY, ERROR, WARNIN
 from coursekit.doctor.facts import CheckRun, Facts
 from coursekit.doctor.fixes import FixAction, FixOutcome
 from coursekit.doctor.report import Report, report_data
+from coursekit.doctor.service import TriageEntry
 from coursekit.doctor.view import Finding, View
 from coursekit.render import Console
 
@@ -262,3 +263,35 @@ def render_catalogue(console: Console, *, as_json: bool) -> None:
         console.print(console.style(title, "bold"))
         for e in (e for e in CATALOGUE if e.category == cat):
             console.print(f"  {e.id:<{width}}  {e.severity:<7}  {e.summary}")
+
+
+def render_triage(console: Console, entries: Sequence[TriageEntry], *, as_json: bool) -> None:
+    """Many students' reports at once: one row each, then how often each problem occurs."""
+    from collections import Counter
+
+    counts: Counter[str] = Counter()
+    rows: list[tuple[str, str, str | None, list[str]]] = []  # source, status, error, finding ids
+    for e in entries:
+        if e.report is None:
+            rows.append((e.source, "invalid", e.error, []))
+            continue
+        ids = [f.id for f in e.report.findings if f.severity in (ERROR, WARNING)]
+        counts.update(set(ids))
+        rows.append((e.source, e.report.summary.status, None, ids))
+    if as_json:
+        console.json({"kind": "coursekit-doctor-triage", "schema": 1,
+                      "reports": [{"source": src, "status": st, "error": err, "findings": ids}
+                                  for src, st, err, ids in rows],
+                      "counts": dict(counts.most_common())})
+        return
+    by_status = Counter(st for _, st, _, _ in rows)
+    console.print(f"{len(rows)} reports: " + ", ".join(f"{n} {st}" for st, n in sorted(by_status.items())))
+    width = max(len(src) for src, _, _, _ in rows)
+    for src, st, err, ids in rows:
+        what = err if st == "invalid" else (", ".join(ids) or "-")
+        console.print(f"  {src:<{width}}  {st:<7}  {what}")
+    if counts:
+        console.print("Problems across reports (errors and warnings):")
+        for fid, n in counts.most_common():
+            console.print(f"  {n:>4}  {fid}")
+    console.print("Details for one report: coursekit doctor --from FILE")

@@ -149,3 +149,21 @@ def test_a_saved_schema_1_report_keeps_loading() -> None:
     assert result.code == ExitCode.FAILED
     data = json.loads(result.stdout)
     assert "gpu-arch-unsupported" in {f["id"] for f in data["findings"]}
+
+
+def test_triage_of_many_reports(tmp_path: Path) -> None:
+    paths = []
+    for name, fid in (("alice", "cpu-torch-on-gpu"), ("bob", "no-gpu"), ("carol", "cpu-torch-on-gpu"),
+                      ("dan", "kernel-missing")):
+        paths.append(_save(tmp_path, report_data(make_report(finding_facts(fid))), f"{name}.json"))
+    args = [a for p in paths for a in ("--from", str(p))]
+    text = run_cli(["doctor", *args])
+    assert text.code == ExitCode.FAILED
+    assert "4 reports: 2 error, 1 ok, 1 warning" in text.stdout
+    assert "     2  cpu-torch-on-gpu" in text.stdout
+    broken = tmp_path / "eve.json"
+    broken.write_text("{ cut off")
+    data = json.loads(run_cli(["doctor", *args, "--from", str(broken), "--json"]).stdout)
+    assert data["counts"]["cpu-torch-on-gpu"] == 2
+    assert data["reports"][-1]["status"] == "invalid" and "not valid JSON" in data["reports"][-1]["error"]
+    assert run_cli(["doctor", *args, "--from", str(broken)]).code == ExitCode.USAGE
