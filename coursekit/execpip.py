@@ -111,11 +111,14 @@ def install_torch(ctx: Context, step: Step) -> tuple[bool, str]:
         return False, f"torch {ctx.plan.torch.version}"
     _refuse_duplicates(step, state)
     if state.conda_torch:
+        names = " ".join(state.conda_torch)
+        remove = (f"`{ctx.engine.kind} remove -n {ctx.plan.env_name} --force {names}`, then "
+                  "`coursekit setup` again; or " if ctx.engine.external else "")
         raise StepFailed(Failure(
-            "tool", f"{step.title}: conda-forge's torch ({' '.join(state.conda_torch)}) is "
-            "already in the env; pip's torch on top of it would give torch two owners",
-            f"conda remove -n {ctx.plan.env_name} --force {' '.join(state.conda_torch)}   then "
-            "`coursekit setup` again (or `coursekit setup --force`).", None))
+            "tool", f"{step.title}: conda-forge's torch ({names}) is already in the env; pip's "
+            "torch on top of it would give torch two owners",
+            f"Remove it: {remove}`coursekit setup --force` (recreates the env; what you "
+            "installed in it yourself is lost).", None))
     source = torch_source(ctx, _settings(ctx))
     if damaged:  # same version but files missing: pip would say "already satisfied"
         _pip(ctx, step, damaged, source, state, extra=["--force-reinstall", "--no-deps"])

@@ -31,7 +31,9 @@ from coursekit.preflight import disk_note, stop_leftovers
 
 
 def prepare(ctx: Context) -> None:
-    """Find the env; an env with another Python is recreated only with --force (or a yes)."""
+    """Find the env. It is deleted and recreated only with --force (or a yes at the
+    question), and only when it cannot be repaired in place: another Python version, or
+    conda-forge's torch inside it."""
     if not ctx.engine.external:
         stop_leftovers(ctx, embedded_env_prefix(ctx.plan.env_name, ctx.environ))
     locate(ctx)
@@ -42,26 +44,36 @@ def prepare(ctx: Context) -> None:
         ctx.notes.append(note)
         ctx.reporter.note(note)
     loc = ctx.location
-    if loc is None or not loc.confirmed or loc.python_minor == ctx.plan.python:
+    if loc is None or not loc.confirmed:
         return
-    question = (f"The env '{loc.name}' at {loc.prefix} has Python {loc.python_version}; the course "
-                f"needs {ctx.plan.python}. Delete it and create it again?")
-    if not (ctx.options.force or ctx.confirm(question)):
-        raise CoursekitError(
-            f"An env '{loc.name}' already exists at {loc.prefix} with Python "
-            f"{loc.python_version}, but the course needs Python {ctx.plan.python}.",
-            "Keep it and rename it first (`conda rename -n pt pt-old`), or let coursekit delete "
-            "and recreate it: `coursekit setup --force` (what you installed in it is lost).",
-            exit_code=ExitCode.FAILED)
-    ctx.reporter.note(f"Removing the env at {loc.prefix} (--force) ...")
-    argv = drivers.remove_argv(ctx.engine, loc.prefix)
+    if loc.python_minor != ctx.plan.python:
+        question = (f"The env '{loc.name}' at {loc.prefix} has Python {loc.python_version}; the "
+                    f"course needs {ctx.plan.python}. Delete it and create it again?")
+        if not (ctx.options.force or ctx.confirm(question)):
+            raise CoursekitError(
+                f"An env '{loc.name}' already exists at {loc.prefix} with Python "
+                f"{loc.python_version}, but the course needs Python {ctx.plan.python}.",
+                "Keep it and rename it first (`conda rename -n pt pt-old`), or let coursekit "
+                "delete and recreate it: `coursekit setup --force` (what you installed in it is "
+                "lost).", exit_code=ExitCode.FAILED)
+        _remove_env(ctx)
+    elif ctx.options.force and env_state(ctx).conda_torch:
+        _remove_env(ctx)
+
+
+def _remove_env(ctx: Context) -> None:
+    assert ctx.location is not None
+    prefix = ctx.location.prefix
+    ctx.reporter.note(f"Removing the env at {prefix} (--force) ...")
+    argv = drivers.remove_argv(ctx.engine, prefix)
     if argv is None:
-        shutil.rmtree(loc.prefix)
+        shutil.rmtree(prefix)
     else:
         result = ctx.runner(argv, timeout=600, env=ctx.environ)
         if not result.ok:
             raise StepFailed(classify("Removing the old env", result))
     ctx.location = None
+    ctx.state = None
 
 
 def run_step(ctx: Context, step: Step) -> tuple[bool, str]:

@@ -34,7 +34,8 @@ from coursekit.errors import ExitCode
               help="Conda channel to use instead of conda-forge (a mirror, file://...); repeatable.")
 @click.option("--index-url", metavar="URL",
               help="PyTorch wheel index instead of the planned one (https, http://localhost, or a folder of wheels).")
-@click.option("--force", is_flag=True, help="Delete and recreate an existing 'pt' env whose Python is wrong.")
+@click.option("--force", is_flag=True, help="Delete and recreate an existing 'pt' env that cannot be repaired in place "
+              "(another Python version, conda-forge's pytorch in it).")
 @click.option("--nbdime/--no-nbdime", default=None,
               help="Configure git (globally) to diff notebooks with nbdime; default: ask.")
 @click.option("--yes", "-y", is_flag=True, help="Ask nothing (scripts, classrooms); see --force and --nbdime.")

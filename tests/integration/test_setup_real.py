@@ -120,8 +120,12 @@ def test_conda_forge_pytorch_in_env_is_refused(world: SetupWorld) -> None:
     code, data, err = world.run()
     assert code == 1
     assert world.states(data)["install_torch"] == "failed"
-    assert "two owners" in err and "conda remove -n pt --force pytorch" in err
+    assert "two owners" in err and "coursekit setup --force" in err
     assert not list(world.site_packages().glob("torch-*.dist-info"))
+    code, data, err = world.run("--force")  # permission to recreate it without pytorch
+    assert code == 0, err
+    assert not list((world.prefix / "conda-meta").glob("pytorch-*.json"))
+    _assert_healthy(world)
 
 
 def test_planted_extra_index_cannot_serve_torch(world: SetupWorld) -> None:
