@@ -33,7 +33,9 @@ class ProgressReporter:
     def finish(self, outcome: StepOutcome) -> None:
         label, colour = _STATES[outcome.state]
         tag = self._index.get(outcome.id, "[+]")
-        detail = f"  {self.console.style(outcome.detail, 'dim')}" if outcome.detail else ""
+        # A failure's detail is the error block printed right after; don't say it twice.
+        show = outcome.detail and outcome.state != "failed"
+        detail = f"  {self.console.style(outcome.detail, 'dim')}" if show else ""
         self._print(f"{tag} {outcome.title}: {self.console.style(label, colour, 'bold')} "
                     f"({outcome.duration_s:.1f}s){detail}")
 
