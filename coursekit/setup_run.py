@@ -91,6 +91,21 @@ def with_overrides(plan: Plan, options: RunOptions) -> Plan:
                                channels=options.channels or plan.channels)
 
 
+def embedded_env_python(plan: Plan, *, described: bool) -> str | None:
+    """For a dry run of this machine with the built-in engine: the env Python's real path.
+
+    The plan's in-env commands start with the ``{env_python}`` placeholder; on this machine
+    its path is known (where the built-in engine puts ``pt``), so the shown commands can be
+    pasted. None when the plan is for another machine (``--os``/``--gpu-*``) or another engine.
+    """
+    if plan.engine != "embedded" or described:
+        return None
+    from coursekit.engines.base import env_python
+    from coursekit.engines.discovery import embedded_env_prefix
+
+    return str(env_python(embedded_env_prefix(plan.env_name)))
+
+
 def _confirm(options: RunOptions) -> Callable[[str], bool]:
     if not options.interactive:
         return lambda question: False

@@ -202,6 +202,21 @@ def test_embedded_engine_explains_the_placeholder() -> None:
     assert "{env_python} -m pip install" in out and "{env_python} stands for" in out
 
 
+def test_embedded_engine_on_this_machine_shows_the_real_env_python(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COURSEKIT_HOME", str(tmp_path))
+    monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.conda/envs to pick instead
+    monkeypatch.delenv("CONDA_EXE", raising=False)
+    monkeypatch.delenv("MAMBA_ROOT_PREFIX", raising=False)
+    out = run_cli(["setup", "--dry-run", "--engine", "embedded"]).stdout
+    python = tmp_path / "envs" / "pt" / ("python.exe" if sys.platform == "win32" else "bin/python")
+    assert "{env_python}" not in out
+    assert f"{python} -m pip install --index-url" in out
+    assert "coursekit creates the env itself" in out
+    as_json = json.loads(run_cli(["setup", "--dry-run", "--engine", "embedded", "--json"]).stdout)
+    assert as_json["steps"][1]["argv"][0] == "{env_python}"  # the JSON contract keeps the placeholder
+
+
 def test_help_documents_every_flag() -> None:
     out = run_cli(["setup", "--help"]).stdout
     for flag in ("--dry-run", "--json", "--os", "--arch", "--gpu-driver", "--gpu-cc", "--gpu-rocm",

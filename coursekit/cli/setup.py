@@ -66,7 +66,9 @@ def setup(app: object, dry_run: bool, as_json: bool, os_name: str | None, arch: 
     plan = setup_run.with_overrides(build_plan(request), options)
     console = app.console  # type: ignore[attr-defined]
     if dry_run:
-        render_plan(console, plan, as_json=as_json)
+        described = bool(os_name or arch or gpu_driver or gpu_cc or gpu_rocm)
+        render_plan(console, plan, as_json=as_json,
+                    env_python=setup_run.embedded_env_python(plan, described=described))
         return ExitCode.OK
     result: int = setup_run.execute_plan(plan, app=app, as_json=as_json, options=options)
     return result

@@ -32,10 +32,16 @@ def windows_join(argv: Sequence[str]) -> str:
     return " ".join(out)
 
 
-def format_command(argv: Sequence[str], os_name: str) -> str:
-    """The command as a student pastes it on ``os_name``."""
+_ENGINE_NAMES = {"embedded": "coursekit's built-in engine"}
+
+
+def format_command(argv: Sequence[str], os_name: str, env_python: str | None = None) -> str:
+    """The command as a student pastes it on ``os_name`` (``{env_python}`` filled in when known)."""
     quote = windows_join if os_name == "windows" else shlex.join
-    return " ".join(arg if arg == ENV_PYTHON else quote([arg]) for arg in argv)
+    return " ".join(
+        (quote([env_python]) if env_python else arg) if arg == ENV_PYTHON else quote([arg])
+        for arg in argv
+    )
 
 
 def plan_json(plan: Plan) -> dict[str, Any]:
@@ -57,8 +63,13 @@ def plan_json(plan: Plan) -> dict[str, Any]:
     }
 
 
-def render_plan(console: Console, plan: Plan, *, as_json: bool = False) -> None:
-    """Print the plan: JSON on stdout, or numbered steps, reasons and warnings."""
+def render_plan(console: Console, plan: Plan, *, as_json: bool = False,
+                env_python: str | None = None) -> None:
+    """Print the plan: JSON on stdout, or numbered steps, reasons and warnings.
+
+    ``env_python``: the env interpreter's real path, shown in place of ``{env_python}`` in
+    the text (the JSON keeps the placeholder: its contract is machine-independent).
+    """
     if as_json:
         console.json(plan_json(plan))
         return
@@ -66,7 +77,8 @@ def render_plan(console: Console, plan: Plan, *, as_json: bool = False) -> None:
     torch = plan.torch
     console.print(console.style(f"coursekit setup plan for {plan.host_summary}", "bold"))
     source = torch.index_url or "PyPI"
-    console.print(f"  env '{plan.env_name}': Python {plan.python} with {plan.engine}; "
+    console.print(f"  env '{plan.env_name}': Python {plan.python} with "
+                  f"{_ENGINE_NAMES.get(plan.engine, plan.engine)}; "
                   f"torch {torch.version} ({torch.backend}) from {source}")
     if plan.warnings:
         console.print()
@@ -77,8 +89,12 @@ def render_plan(console: Console, plan: Plan, *, as_json: bool = False) -> None:
     console.print(console.style("Steps (paste them in order):", "bold"))
     for number, step in enumerate(plan.steps, 1):
         console.print(f"  {number}. {step.title}")
-        console.print(f"     {console.style(format_command(step.argv, os_name), 'cyan')}")
-    if any(ENV_PYTHON in s.argv for s in plan.steps):
+        shown = format_command(step.argv, os_name, env_python)
+        console.print(f"     {console.style(shown, 'cyan')}")
+    if env_python:
+        console.print("  (coursekit creates the env itself; step 1 is the conda command that does the same "
+                      f"where conda is installed. The env's Python will be {env_python})")
+    elif any(ENV_PYTHON in s.argv for s in plan.steps):
         console.print(f"  ({ENV_PYTHON} stands for the Python of the env that coursekit's built-in engine "
                       "creates; with conda or micromamba installed the commands can be pasted as they are)")
     console.print()
