@@ -154,6 +154,9 @@ CATALOGUE: Final[tuple[Entry, ...]] = (
     _E("torchaudio-mismatch", "packages", ERROR,
        "torchaudio does not match torch (version pairing, build tag, library load errors).",
        "torch-wheels.md §4"),
+    _E("companion-missing", "packages", WARNING,
+       "torch is installed but torchvision or torchaudio, which the course installs with it, is not.",
+       "envs/course.toml [pip] packages"),
     _E("numpy-abi", "packages", ERROR,
        "An extension built for NumPy 1.x is loaded with NumPy 2.x ('compiled using NumPy 1.x "
        "cannot be run in NumPy 2.x').", "numpy 2.0 migration guide"),

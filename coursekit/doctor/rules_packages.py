@@ -123,8 +123,22 @@ def _companion(v: View, name: str) -> list[Finding]:
                     reinstall_hint(v), fix_action=_REINSTALL)]
 
 
+def _missing_companions(v: View) -> list[Finding]:
+    # Only when torch itself is there and imports: otherwise torch's own finding says it all.
+    if not v.torch_ok or not v.torch_version:
+        return []
+    missing = [n for n in ("torchvision", "torchaudio") if not v.dist_version(n)]
+    if not missing:
+        return []
+    return [finding("companion-missing", f"{' and '.join(missing)} not installed beside torch {v.torch_version}",
+                    f"the env has torch {v.torch_version} but no {', no '.join(missing)}; the course's "
+                    "notebooks import them, and installing one later without the torch index pulls "
+                    "another torch from PyPI", reinstall_hint(v), fix_action=_REINSTALL)]
+
+
 def companions(v: View) -> list[Finding]:
-    return _companion(v, "torchvision") + _companion(v, "torchaudio")
+    return (_companion(v, "torchvision") + _companion(v, "torchaudio")
+            + _missing_companions(v))
 
 
 def numpy(v: View) -> list[Finding]:
