@@ -16,6 +16,15 @@ LABS = Path(__file__).resolve().parent.parent / "labs"
 
 # (lab, student file, [(text in the solution, replacement)], why it is still right)
 ALTERNATIVES: dict[str, tuple[str, str, list[tuple[str, str]]]] = {
+    # One activation instance reused after every Linear (ReLU/Sigmoid hold no state): the
+    # graders once counted modules with .modules(), which lists a shared module once.
+    "shared-activation-module": ("02-vanishing-gradients", "vanishing.py", [
+        ("    layers: list[nn.Module] = []\n", "    layers: list[nn.Module] = []\n    act = ACTIVATION[activation]()\n"),
+        ("layers += [linear, ACTIVATION[activation]()]", "layers += [linear, act]")]),
+    "shared-sigmoid-module": ("05-batch-norm", "batchnorm.py", [
+        ("    n_in = in_features\n", "    n_in = in_features\n    sig = nn.Sigmoid()\n"),
+        ("bn_block(n_in, width, nn.Sigmoid())", "bn_block(n_in, width, sig)"),
+        ("[nn.Linear(n_in, width), nn.Sigmoid()]", "[nn.Linear(n_in, width), sig]")]),
     "he-via-init-normal": ("03-initialisation", "init.py", [(
         "    with torch.no_grad():\n        return weight.normal_(0.0, std)\n\n\ndef he_uniform_",
         "    return nn.init.normal_(weight, 0.0, std)  # by hand: std computed here\n\n\ndef he_uniform_")]),

@@ -40,7 +40,9 @@ def _build(lab: LabContext, mod: Any, depth: int, width: int, n_in: int, act: st
 
 
 def _leaves(model: Any) -> list[Any]:
-    return [m for m in model.modules() if not list(m.children())]
+    # remove_duplicate=False: one activation instance reused after every Linear is a correct
+    # net (ReLU and Sigmoid hold no state), and it must count once per place it is used.
+    return [m for _, m in model.named_modules(remove_duplicate=False) if not list(m.children())]
 
 
 def _linears(model: Any) -> list[Any]:

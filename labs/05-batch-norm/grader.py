@@ -154,8 +154,11 @@ def _student_net(lab: LabContext, mod: ModuleType, batch_norm: bool) -> nn.Modul
                    what=f"sigmoid_net({DEPTH}, {WIDTH}, {IN}, {CLASSES}, batch_norm={batch_norm})")
     if not isinstance(net, nn.Module):
         raise CheckFailed(f"sigmoid_net must return an nn.Module, got {type(net).__name__}.")
-    n_bn = sum(isinstance(m, nn.BatchNorm1d) for m in net.modules())
-    n_sig = sum(isinstance(m, nn.Sigmoid) for m in net.modules())
+    # remove_duplicate=False: one nn.Sigmoid() reused in every layer is a correct net (it holds
+    # no state) and counts once per place it is used; modules() would count it once in all.
+    every = [m for _, m in net.named_modules(remove_duplicate=False)]
+    n_bn = sum(isinstance(m, nn.BatchNorm1d) for m in every)
+    n_sig = sum(isinstance(m, nn.Sigmoid) for m in every)
     if n_sig != DEPTH or n_bn != (DEPTH if batch_norm else 0):
         raise CheckFailed(f"sigmoid_net(..., batch_norm={batch_norm}) should have {DEPTH} Sigmoid and "
                           f"{DEPTH if batch_norm else 0} BatchNorm1d layers; it has {n_sig} and {n_bn}.")
