@@ -143,7 +143,7 @@ def _kernels_dir(ctx: Context) -> Path:
 
 
 def _register_kernel(ctx: Context, step: Step) -> tuple[bool, str]:
-    from coursekit.kernel import DISPLAY_NAME, check_kernel, write_kernel
+    from coursekit.kernel import check_kernel, display_name_for, write_kernel
 
     assert ctx.location is not None
     env = env_state(ctx)
@@ -153,10 +153,11 @@ def _register_kernel(ctx: Context, step: Step) -> tuple[bool, str]:
                                  "the env spec (envs/course.toml), then run `coursekit setup`.",
                                  None))
     kernels = _kernels_dir(ctx)
-    state = check_kernel(kernels, ctx.location.python)
+    name = ctx.plan.env_name  # the plan's `ipykernel install --name` and the doctor agree on it
+    state = check_kernel(kernels, ctx.location.python, name)
     if state.ok:
-        return False, f"'{DISPLAY_NAME}' in {state.path.parent}"
-    path = write_kernel(kernels, ctx.location.python, ctx.location.prefix)
+        return False, f"'{display_name_for(name)}' in {state.path.parent}"
+    path = write_kernel(kernels, ctx.location.python, ctx.location.prefix, name)
     return True, f"{state.why}: wrote {path}"
 
 

@@ -28,6 +28,7 @@ from coursekit.proc import Runner, run_tool
 
 KERNEL_NAME = "pt"
 DISPLAY_NAME = "Python (pt)"
+"""The display name of the default kernel; an env named otherwise gets ``Python (<name>)``."""
 _DATA_DIR_SNIPPET = "from jupyter_core.paths import jupyter_data_dir; print(jupyter_data_dir())"
 
 
@@ -63,6 +64,12 @@ def data_dir(python: Path, env: Mapping[str, str], platform: str, *,
     return default_data_dir(env, platform)
 
 
+def display_name_for(name: str) -> str:
+    """``Python (<name>)``: what ``ipykernel install --name N --display-name "Python (N)"``
+    shows in Jupyter's launcher (the plan's register_kernel step uses the same)."""
+    return f"Python ({name})"
+
+
 def kernel_dict(python: Path, display_name: str = DISPLAY_NAME) -> dict[str, object]:
     """The kernelspec ipykernel would write for ``python``."""
     return {"argv": [str(python), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
@@ -84,7 +91,7 @@ def check_kernel(kernels_dir: Path, python: Path, name: str = KERNEL_NAME) -> Ke
         return KernelState(path, False, "kernel.json has no argv")
     if not Path(argv[0]).exists() or not same_path(argv[0], python):
         return KernelState(path, False, f"it starts {argv[0]}, not the env's Python")
-    if spec.get("display_name") != DISPLAY_NAME:
+    if spec.get("display_name") != display_name_for(name):
         return KernelState(path, False, f"display name is {spec.get('display_name')!r}")
     return KernelState(path, True)
 
@@ -97,7 +104,7 @@ def write_kernel(kernels_dir: Path, python: Path, prefix: Path, name: str = KERN
         shutil.copyfile(logo, folder / logo.name)
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=".kernel-", suffix=".json")
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(kernel_dict(python), fh, indent=1)
+        json.dump(kernel_dict(python, display_name_for(name)), fh, indent=1)
     os.replace(tmp, folder / "kernel.json")
     return folder / "kernel.json"
 

@@ -356,3 +356,34 @@ def test_a_step_this_executor_does_not_know_fails_clearly() -> None:
     ctx, _ = _ctx(FakeRunner())
     with pytest.raises(StepFailed, match="cannot carry out step 'warm_cache'"):
         run_step(ctx, Step("warm_cache", "Warm the cache", ()))
+
+
+def test_kernel_is_named_after_the_env_not_always_pt(tmp_path: Path) -> None:
+    """An instructor's spec with env.name = "dl": the kernel is 'dl' / 'Python (dl)', as the
+    plan's `ipykernel install --name dl` says and the doctor checks, and a student's own 'pt'
+    kernel is left alone."""
+    import dataclasses
+    import json
+
+    from coursekit.engines import EnvLocation
+    from coursekit.engines.state import EnvState
+    from coursekit.execsteps import run_step
+
+    data = tmp_path / "jupyter"
+    python = tmp_path / "dl" / "bin" / "python"
+    python.parent.mkdir(parents=True)
+    python.write_text("")
+    theirs = data / "kernels" / "pt" / "kernel.json"
+    theirs.parent.mkdir(parents=True)
+    theirs.write_text('{"argv": ["/elsewhere/python"], "display_name": "Python (pt)"}')
+    ctx, _ = _ctx(FakeRunner(ToolResult(("python",), 0, f"{data}\n"),
+                             ToolResult(("python",), 0, f"{data}\n")))
+    ctx.plan = dataclasses.replace(ctx.plan, env_name="dl")
+    ctx.location = EnvLocation("dl", tmp_path / "dl", python, "embedded", True, "3.12.1")
+    ctx.state = EnvState(ctx.location, {"ipykernel": "6.29.5"})
+    step = ctx.plan.step("register_kernel")
+    did, _ = run_step(ctx, step)
+    spec = json.loads((data / "kernels" / "dl" / "kernel.json").read_text())
+    assert did and spec["display_name"] == "Python (dl)" and spec["argv"][0] == str(python)
+    assert json.loads(theirs.read_text())["argv"] == ["/elsewhere/python"]
+    assert run_step(ctx, step) == (False, f"'Python (dl)' in {data / 'kernels' / 'dl'}")

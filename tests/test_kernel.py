@@ -79,3 +79,14 @@ def test_logos_are_copied_when_ipykernel_has_them(tmp_path: Path) -> None:
     (res / "logo-64x64.png").write_bytes(b"png")
     path = write_kernel(tmp_path / "kernels", prefix / "bin" / "python", prefix)
     assert (path.parent / "logo-64x64.png").read_bytes() == b"png"
+
+
+def test_a_kernel_named_otherwise_gets_its_own_display_name(tmp_path: Path) -> None:
+    python = tmp_path / "bin" / "python"
+    python.parent.mkdir(parents=True)
+    python.write_text("")
+    path = write_kernel(tmp_path / "k", python, tmp_path, name="dl")
+    assert path == tmp_path / "k" / "dl" / "kernel.json"
+    assert json.loads(path.read_text())["display_name"] == "Python (dl)"
+    assert check_kernel(tmp_path / "k", python, "dl").ok
+    assert check_kernel(tmp_path / "k", python).why == "not registered"

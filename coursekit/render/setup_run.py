@@ -71,7 +71,7 @@ def render_result(console: Console, result: SetupResult, *, as_json: bool = Fals
     if loc is not None:
         console.print(f"  env:     {loc.prefix}")
         console.print(f"  python:  {loc.python}")
-        console.print("  kernel:  'Python (pt)' in Jupyter and VS Code")
+        console.print(f"  kernel:  'Python ({result.plan.env_name})' in Jupyter and VS Code")
     if result.activate:
         console.print("Use it:")
         for line in result.activate:
