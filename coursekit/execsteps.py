@@ -198,8 +198,10 @@ def activation(ctx: Context) -> tuple[str, ...]:
     bins = env_bin_dirs(loc.prefix, ctx.os_name)
     jupyter = env_script(loc.prefix, "jupyter", ctx.os_name)
     if ctx.os_name == "windows":
+        # PowerShell lines: a quoted path runs only after the call operator `&`, and the
+        # label is a comment, so each line pastes as it is.
         path = ";".join(str(b) for b in bins)
-        return (f'$env:PATH = "{path};$env:PATH"   (PowerShell)', f'"{jupyter}" lab')
+        return (f'$env:PATH = "{path};$env:PATH"   # PowerShell', f'& "{jupyter}" lab')
     return (f'export PATH="{bins[0]}:$PATH"', f'"{jupyter}" lab')
 
 

@@ -387,3 +387,21 @@ def test_kernel_is_named_after_the_env_not_always_pt(tmp_path: Path) -> None:
     assert did and spec["display_name"] == "Python (dl)" and spec["argv"][0] == str(python)
     assert json.loads(theirs.read_text())["argv"] == ["/elsewhere/python"]
     assert run_step(ctx, step) == (False, f"'Python (dl)' in {data / 'kernels' / 'dl'}")
+
+
+def test_windows_activation_lines_paste_into_powershell(tmp_path: Path) -> None:
+    """PowerShell runs a quoted path only after `&` (`"C:\\...\\jupyter.exe" lab` is a parse
+    error), and text after a command must be a `#` comment."""
+    from coursekit.engines import EnvLocation
+    from coursekit.execsteps import activation
+
+    ctx, _ = _ctx(FakeRunner())
+    prefix = Path("C:/Users/Ada Lovelace/AppData/Local/coursekit/envs/pt")
+    ctx.location = EnvLocation("pt", prefix, prefix / "python.exe", "embedded", True, "3.12.1")
+    ctx.os_name = "windows"
+    path_line, jupyter_line = activation(ctx)
+    assert path_line.startswith('$env:PATH = "') and path_line.endswith('$env:PATH"   # PowerShell')
+    assert str(prefix / "Scripts") in path_line
+    assert jupyter_line == f'& "{prefix / "Scripts" / "jupyter.exe"}" lab'
+    ctx.os_name = "linux"
+    assert activation(ctx)[1] == f'"{prefix / "bin" / "jupyter"}" lab'
