@@ -41,15 +41,23 @@ class IndexCheck:
 
 
 def urllib_fetch(url: str, timeout: float) -> str:
-    """GET ``url`` with the standard library (no third-party HTTP client needed)."""
+    """GET ``url`` with the standard library (no third-party HTTP client needed).
+
+    Raises OSError for every failure, as :data:`Fetch` promises: http.client's own errors (a
+    reply cut off, something that is not HTTP) are not OSError and would otherwise escape.
+    """
+    import http.client
     import urllib.request
 
     from coursekit import __version__
 
     request = urllib.request.Request(url, headers={"User-Agent": f"coursekit/{__version__}",
                                                    "Accept": "text/html"})
-    with urllib.request.urlopen(request, timeout=timeout) as response:
-        data: bytes = response.read()
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            data: bytes = response.read()
+    except http.client.HTTPException as exc:
+        raise OSError(f"{type(exc).__name__}: {exc!r}") from exc
     return data.decode("utf-8", errors="replace")
 
 

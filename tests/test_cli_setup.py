@@ -250,3 +250,35 @@ def test_hardware_table_through_the_cli(flags: list[str], version: str) -> None:
     result = run_cli(["setup", "--dry-run", "--json", "--engine", "conda", *flags])
     assert result.code == 0, result.stderr
     assert json.loads(result.stdout)["torch"]["version"] == version
+
+
+def _one_reply_server(reply: bytes) -> tuple[socket.socket, int]:
+    """A 127.0.0.1 server that answers one connection with ``reply`` and hangs up."""
+    import threading
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(1)
+
+    def answer() -> None:
+        conn, _ = sock.accept()
+        with conn:
+            conn.recv(65536)
+            conn.sendall(reply)
+
+    threading.Thread(target=answer, daemon=True).start()
+    return sock, sock.getsockname()[1]
+
+
+@pytest.mark.parametrize("reply", [
+    b"HTTP/1.1 200 OK\r\nContent-Length: 5000\r\n\r\n<html>torch-2.",  # cut off (IncompleteRead)
+    b"SSH-2.0-OpenSSH_9.6\r\n",  # not HTTP at all: a captive portal, a wrong port (BadStatusLine)
+])
+def test_online_check_survives_a_broken_http_answer(reply: bytes) -> None:
+    """http.client's own errors are not OSError: they fell through check_index and `setup
+    --dry-run` ended in a traceback (exit 4) instead of 'matrix used, index not checked'."""
+    sock, port = _one_reply_server(reply)
+    with sock:
+        result = check_index(f"http://127.0.0.1:{port}/whl/cu130", "https://pypi.org/simple",
+                             "2.14.0+cu130", "3.12", "linux-x86_64", urllib_fetch, timeout=5)
+    assert result.found is None and "could not read" in result.message
