@@ -107,16 +107,30 @@ def parse_report(text: str, where: str = "report") -> Facts:
         raise SpecError(f"{where}: the report's facts are malformed: {exc}.", _FIX) from exc
 
 
+def decode_report(raw: bytes) -> str:
+    """The text of a saved report, in whichever Unicode encoding it was saved.
+
+    Windows PowerShell 5.1's ``coursekit doctor --json > report.json`` writes UTF-16 LE with a
+    BOM, and ``Out-File -Encoding utf8`` UTF-8 with a BOM; :func:`json.detect_encoding` (what
+    ``json.loads`` does with bytes, RFC 8259 Sec. 8.1) recognises both, and plain UTF-8.
+    """
+    return raw.decode(json.detect_encoding(raw))
+
+
 def load_report(path: Path) -> Report:
     """Read ``path`` (``-`` for stdin) and diagnose its facts again."""
     try:
         if str(path) == "-":
             import sys
 
-            text = sys.stdin.read()
+            stdin = getattr(sys.stdin, "buffer", None)
+            text = decode_report(stdin.read()) if stdin is not None else sys.stdin.read()
         else:
-            text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+            text = decode_report(path.read_bytes())
+    except OSError as exc:
         raise UsageError(f"cannot read {path}: {exc}", "Check the file name; give the report "
                          "file saved with `coursekit doctor --json > report.json`.") from exc
+    except UnicodeDecodeError as exc:
+        raise SpecError(f"{path}: not a text file in UTF-8 or UTF-16 ({exc.reason} at byte "
+                        f"{exc.start}).", _FIX) from exc
     return make_report(parse_report(text, str(path)), source=str(path))

@@ -167,3 +167,27 @@ def test_triage_of_many_reports(tmp_path: Path) -> None:
     assert data["counts"]["cpu-torch-on-gpu"] == 2
     assert data["reports"][-1]["status"] == "invalid" and "not valid JSON" in data["reports"][-1]["error"]
     assert run_cli(["doctor", *args, "--from", str(broken)]).code == ExitCode.USAGE
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-8-sig", "utf-16-be"])
+def test_from_a_windows_powershell_report(tmp_path: Path, encoding: str) -> None:
+    # Windows PowerShell 5.1's `coursekit doctor --json > report.json` saves UTF-16 LE with a
+    # BOM; `Out-File -Encoding utf8` saves UTF-8 with a BOM. Both are the student's report.
+    path = tmp_path / "report.json"
+    text = json.dumps(report_data(make_report(finding_facts("gpu-arch-unsupported"))))
+    path.write_bytes(text.encode(encoding))
+    result = run_cli(["doctor", "--from", str(path)])
+    assert result.code == ExitCode.FAILED, result.stderr
+    assert "fix: coursekit setup --backend cu130" in result.stdout
+    stdin = run_cli(["doctor", "--from", "-", "--json"], input=text.encode(encoding))  # type: ignore[arg-type]
+    assert stdin.code == ExitCode.FAILED, stdin.stderr
+    assert "gpu-arch-unsupported" in {f["id"] for f in json.loads(stdin.stdout)["findings"]}
+
+
+def test_from_a_binary_file_is_exit_2_and_says_so(tmp_path: Path) -> None:
+    path = tmp_path / "report.json"
+    path.write_bytes(b'{"kind": "\xff\xfe\xfd"}')
+    result = run_cli(["doctor", "--from", str(path)])
+    assert result.code == ExitCode.USAGE
+    assert "not a text file in UTF-8 or UTF-16" in result.stderr and "fix:" in result.stderr
+    assert "Traceback" not in result.stderr
