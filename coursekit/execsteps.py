@@ -67,7 +67,13 @@ def _remove_env(ctx: Context) -> None:
     ctx.reporter.note(f"Removing the env at {prefix} (--force) ...")
     argv = drivers.remove_argv(ctx.engine, prefix)
     if argv is None:
-        shutil.rmtree(prefix)
+        try:
+            shutil.rmtree(prefix)
+        except OSError as exc:  # Windows: a running kernel or editor holds python.exe or a DLL
+            raise StepFailed(Failure(
+                "tool", f"Removing the old env at {prefix} failed: {exc.strerror or exc}",
+                "Close Jupyter, VS Code and anything else using the env's Python, then run "
+                "`coursekit setup --force` again.", str(exc))) from exc
     else:
         result = ctx.runner(argv, timeout=600, env=ctx.environ)
         if not result.ok:

@@ -405,3 +405,27 @@ def test_windows_activation_lines_paste_into_powershell(tmp_path: Path) -> None:
     assert jupyter_line == f'& "{prefix / "Scripts" / "jupyter.exe"}" lab'
     ctx.os_name = "linux"
     assert activation(ctx)[1] == f'"{prefix / "bin" / "jupyter"}" lab'
+
+
+def test_an_env_that_cannot_be_deleted_is_a_failed_step_not_a_traceback(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """--force on Windows while a kernel still runs the env's python.exe: rmtree raises
+    PermissionError; setup reports it with a fix (exit 1) instead of crashing (exit 4)."""
+    from coursekit import execsteps
+    from coursekit.execute import _carry_out
+    from coursekit.proc import run_tool
+
+    env, prefix = _env_with_python(tmp_path, "3.11.7")
+
+    def locked(path: object, *args: object, **kw: object) -> None:
+        raise PermissionError(13, "Access is denied", str(prefix / "python.exe"))
+
+    monkeypatch.setattr(execsteps.shutil, "rmtree", locked)
+    ctx, _ = _ctx(FakeRunner())
+    ctx.runner, ctx.environ, ctx.options = run_tool, env, RunOptions(force=True)
+    result = _carry_out(ctx)
+    assert result.failure is not None and not result.ok
+    assert "Removing the old env" in result.failure.message and "Access is denied" in \
+        result.failure.message
+    assert "Close Jupyter" in result.failure.fix and "--force" in result.failure.fix
+    assert {o.state for o in result.outcomes} == {"not-run"} and prefix.exists()
