@@ -206,3 +206,17 @@ def test_lab_list_imports_no_heavy_module() -> None:
             "print(bad); sys.exit(1 if bad else 0)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_choose_python_makes_a_relative_path_absolute_and_keeps_a_venv_symlink(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The grader runs in another folder, where `--python venv/bin/python` would not start
+    # (it did: exit 3 "could not be started"); resolving the symlink would leave the venv.
+    real = tmp_path / "base" / "python3"
+    real.parent.mkdir()
+    real.write_text("")
+    link = tmp_path / "venv" / "bin" / "python"
+    link.parent.mkdir(parents=True)
+    link.symlink_to(real)
+    monkeypatch.chdir(tmp_path)
+    assert choose_python(str(Path("venv") / "bin" / "python")).path == str(link)

@@ -113,7 +113,10 @@ def _located(loc: EnvLocation, engines: Sequence[Engine], problems: Sequence[str
 def env_check(opts: CollectOptions) -> EnvFacts:
     """Find the course env through the user's tools (or take ``--python``)."""
     if opts.python is not None:
-        return _explicit_env(opts, Path(opts.python))
+        # Absolute, not resolved: a relative `--python python` (run inside env/bin) would be
+        # looked up on PATH by run_tool and examine another interpreter; resolving symlinks
+        # would leave a venv (whose bin/python links to the base Python).
+        return _explicit_env(opts, Path(os.path.abspath(opts.python)))
     from coursekit.engines import Engine, confirm_env, find_engines, locate_env
     from coursekit.errors import CoursekitError
 

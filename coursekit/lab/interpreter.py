@@ -78,7 +78,9 @@ def choose_python(explicit: str | None, *, current: str = sys.executable,
         if not path.is_file():
             raise UsageError(f"--python {explicit}: no such file.",
                              "Give the path of a Python interpreter that has torch installed.")
-        return PythonChoice(str(path), "--python")
+        # Absolute (the grader runs in another folder, where a relative path means nothing),
+        # not resolved: a venv's bin/python is a symlink to the base Python without its packages.
+        return PythonChoice(os.path.abspath(path), "--python")
     if (has_torch or current_has_torch)():
         return PythonChoice(current, "this Python has torch")
     pt = (find_pt or find_pt_python)()

@@ -252,3 +252,17 @@ def test_env_elsewhere_is_asked_of_the_tool(tmp_path: Path) -> None:
 
     env = env_check(CollectOptions(environ=environ))
     assert env.exists and env.prefix == str(prefix), env
+
+
+def test_a_relative_python_is_examined_where_it_is(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # `coursekit doctor --python python` inside env/bin: run_tool looks a bare name up on
+    # PATH, so it examined another interpreter; a venv's symlink must not be resolved either.
+    from coursekit.doctor.collect import env_check
+
+    real = make_fake_exe(tmp_path / "base", "python3", "exit 0\n")
+    (tmp_path / "env" / "bin").mkdir(parents=True)
+    (tmp_path / "env" / "bin" / "python").symlink_to(real)
+    monkeypatch.chdir(tmp_path / "env" / "bin")
+    env = env_check(CollectOptions(python=Path("python")))
+    assert env.python == str(tmp_path / "env" / "bin" / "python")
+    assert env.prefix == str(tmp_path / "env") and env.exists
