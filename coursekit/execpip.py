@@ -19,6 +19,7 @@ from coursekit.exectools import (
 )
 from coursekit.execute import Context, StepFailed
 from coursekit.failures import Failure
+from coursekit.onetorch import conda_torch_fix
 from coursekit.plan import Step
 from coursekit.proc import ToolResult
 
@@ -112,13 +113,10 @@ def install_torch(ctx: Context, step: Step) -> tuple[bool, str]:
     _refuse_duplicates(step, state)
     if state.conda_torch:
         names = " ".join(state.conda_torch)
-        remove = (f"`{ctx.engine.kind} remove -n {ctx.plan.env_name} --force {names}`, then "
-                  "`coursekit setup` again; or " if ctx.engine.external else "")
         raise StepFailed(Failure(
             "tool", f"{step.title}: conda-forge's torch ({names}) is already in the env; pip's "
             "torch on top of it would give torch two owners",
-            f"Remove it: {remove}`coursekit setup --force` (recreates the env; what you "
-            "installed in it yourself is lost).", None))
+            conda_torch_fix(names, ctx.engine.kind, ctx.plan.env_name), None))
     source = torch_source(ctx, _settings(ctx))
     if damaged:  # same version but files missing: pip would say "already satisfied"
         _pip(ctx, step, damaged, source, state, extra=["--force-reinstall", "--no-deps"])

@@ -174,7 +174,7 @@ def _verify(ctx: Context, step: Step) -> tuple[bool, str]:
     assert ctx.location is not None
     facts = run_probe(ctx.location.python, runner=ctx.runner, env=ctx.environ)
     verdict = judge(ctx.plan.torch, facts.status, facts.data, ctx.os_name,
-                    pins=trio_pins(ctx))
+                    pins=trio_pins(ctx), engine=ctx.engine.kind, env_name=ctx.plan.env_name)
     ctx.verification = verdict
     for note in verdict.notes:
         ctx.reporter.note(note)

@@ -13,9 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from coursekit.engines.state import CONDA_TORCH_PACKAGES
 from coursekit.plan import TorchChoice
-
-CONDA_TORCH = ("pytorch", "pytorch-cpu", "pytorch-gpu", "libtorch")
 
 
 @dataclass(frozen=True)
@@ -42,8 +41,17 @@ def _items(data: dict[str, Any], name: str) -> list[dict[str, Any]]:
     return [d for d in dists.get("items", []) if d.get("name") == name]
 
 
-def _dist_problems(data: dict[str, Any], torch: TorchChoice,
-                   pins: tuple[str, ...]) -> list[Problem]:
+def conda_torch_fix(names: str, engine: str, env_name: str) -> str:
+    """How to get rid of conda-forge's torch ``names`` in the env, with the user's own tool
+    (the built-in engine has no command a student could type: only ``--force``)."""
+    remove = (f"`{engine} remove -n {env_name} --force {names}`, then `coursekit setup` "
+              "again; or " if engine != "embedded" else "")
+    return (f"Remove it: {remove}`coursekit setup --force` (recreates the env; what you "
+            "installed in it yourself is lost).")
+
+
+def _dist_problems(data: dict[str, Any], torch: TorchChoice, pins: tuple[str, ...],
+                   engine: str, env_name: str) -> list[Problem]:
     problems: list[Problem] = []
     copies = _items(data, "torch")
     if len(copies) > 1:
@@ -57,13 +65,12 @@ def _dist_problems(data: dict[str, Any], torch: TorchChoice,
                                     f"{copy.get('installer')}, not pip",
                                     "Run `coursekit setup` again: it reinstalls the build."))
     conda_pkgs = [p for p in (data.get("conda_meta") or {}).get("packages", [])
-                  if p.get("name") in CONDA_TORCH]
+                  if p.get("name") in CONDA_TORCH_PACKAGES]
     if conda_pkgs:
         names = " ".join(sorted({str(p["name"]) for p in conda_pkgs}))
         problems.append(Problem(
             f"conda-forge's torch ({names}) is in the env besides pip's: two owners of torch",
-            f"conda remove -n pt --force {names}   then run `coursekit setup` again "
-            "(or `coursekit setup --force` to recreate the env)."))
+            conda_torch_fix(names, engine, env_name)))
     wanted = dict(pin.split("==", 1) for pin in pins)
     for name in ("torchvision", "torchaudio"):
         if name not in wanted:
@@ -100,9 +107,11 @@ def _gpu(info: dict[str, Any], torch: TorchChoice, os_name: str) -> tuple[str | 
 
 
 def judge(torch: TorchChoice, status: str, data: dict[str, Any], os_name: str,
-          pins: tuple[str, ...] | None = None) -> Verification:
+          pins: tuple[str, ...] | None = None, *, engine: str = "conda",
+          env_name: str = "pt") -> Verification:
     """Judge the probe's facts (``status``/``data`` of :class:`ProbeFacts`) against the plan;
-    ``pins``: the trio's exact pins as installed (default: all three of ``torch``)."""
+    ``pins``: the trio's exact pins as installed (default: all three of ``torch``);
+    ``engine``/``env_name``: the tool and env named in fix lines."""
     if status != "ok":
         return Verification(False, None, None, (Problem(
             f"the env's Python could not run coursekit's probe ({status})",
@@ -113,7 +122,7 @@ def judge(torch: TorchChoice, status: str, data: dict[str, Any], os_name: str,
         return Verification(False, None, None, (Problem(
             f"import torch failed in the env: {error}", "Run `coursekit setup` again."),))
     version = str(info.get("version"))
-    problems = _dist_problems(data, torch, pins or torch.pins())
+    problems = _dist_problems(data, torch, pins or torch.pins(), engine, env_name)
     if version != torch.version:
         problems.insert(0, Problem(
             f"torch is {version}, the plan installs {torch.version} (a later pip install "

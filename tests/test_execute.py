@@ -429,3 +429,24 @@ def test_an_env_that_cannot_be_deleted_is_a_failed_step_not_a_traceback(
         result.failure.message
     assert "Close Jupyter" in result.failure.fix and "--force" in result.failure.fix
     assert {o.state for o in result.outcomes} == {"not-run"} and prefix.exists()
+
+
+@pytest.mark.parametrize(("engine", "env_name", "command"), [
+    ("micromamba", "dl", "`micromamba remove -n dl --force pytorch`"),
+    ("conda", "pt", "`conda remove -n pt --force pytorch`"),
+    ("embedded", "pt", None),
+])
+def test_conda_torch_fix_names_the_users_tool_and_env(engine: str, env_name: str,
+                                                      command: str | None) -> None:
+    """A `conda install lightning` after setup put conda-forge's pytorch beside pip's torch:
+    the verdict's fix line names the student's own tool and env (the built-in engine has no
+    command to type), never a hard-coded `conda remove -n pt`."""
+    data = _facts()
+    data["conda_meta"]["packages"] = [{"name": "pytorch", "version": "2.7.0"}]
+    verdict = judge(TORCH, "ok", data, "linux", engine=engine, env_name=env_name)
+    fix = next(p.fix for p in verdict.problems if "two owners" in p.message)
+    assert "`coursekit setup --force`" in fix
+    if command is None:
+        assert "remove -n" not in fix
+    else:
+        assert command in fix
