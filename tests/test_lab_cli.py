@@ -220,3 +220,25 @@ def test_choose_python_makes_a_relative_path_absolute_and_keeps_a_venv_symlink(
     link.symlink_to(real)
     monkeypatch.chdir(tmp_path)
     assert choose_python(str(Path("venv") / "bin" / "python")).path == str(link)
+
+
+def test_an_unwritable_progress_folder_is_a_warning_and_the_grade_still_shows(
+        course: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("torch")
+    home = course / "not-a-folder"
+    home.write_text("COURSEKIT_HOME names a file")  # mkdir fails: exit 4 'a bug' before
+    monkeypatch.setenv("COURSEKIT_HOME", str(home))
+    handout = run_cli(["lab", "1"])
+    assert handout.code == ExitCode.OK, handout
+    assert "could not save your progress" in handout.stderr and "COURSEKIT_HOME" in handout.stderr
+    shutil.copy(FIXTURE_COURSE / "01-fixture" / "solution" / "work.py", course / "lab01-fixture" / "work.py")
+    result = run_cli(["lab", "1", "--check", "--python", sys.executable])
+    assert result.code == ExitCode.OK, result
+    assert "score 5/5" in result.stdout and "could not save your progress" in result.stderr
+
+
+def test_a_lab_folder_that_cannot_be_created_is_exit_3_not_a_crash(course: Path) -> None:
+    (course / "afile").write_text("")
+    result = run_cli(["lab", "1", "--dir", str(course / "afile" / "sub")])
+    assert result.code == ExitCode.ENVIRONMENT, result
+    assert "cannot write the lab folder" in result.stderr and "fix:" in result.stderr

@@ -117,7 +117,7 @@ def lay_out(spec: LabSpec, folder: Path) -> HandoutResult:
             hashes[rel] = starter if action in ("added", "updated", "unchanged") else str(
                 recorded.get(rel, starter))
         _write_marker(folder, spec, hashes)
-    except PermissionError as exc:
+    except OSError as exc:  # no permission, a read-only disk, a --dir path through a file
         raise EnvironmentProblem(f"cannot write the lab folder {folder}: {exc}",
                                  "Choose a folder you can write to with --dir.") from None
     return HandoutResult(spec, folder, created, tuple(actions))

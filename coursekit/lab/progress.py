@@ -79,8 +79,21 @@ def load(path: Path | None = None) -> Progress:
 
 
 def save(progress: Progress, path: Path | None = None) -> None:
-    """Write the progress file atomically (temp file + os.replace)."""
+    """Write the progress file atomically (temp file + os.replace).
+
+    A folder that cannot be written (read-only, full, ``COURSEKIT_HOME`` naming a file) adds a
+    warning to ``progress.warnings`` instead of raising: like a damaged file on load, it must
+    not take the lab itself (a handout, a grade already computed) down with it.
+    """
     path = path or progress_path()
+    try:
+        _write(progress, path)
+    except OSError as exc:
+        progress.warnings.append(f"could not save your progress to {path} ({exc}); set "
+                                 f"{EnvVars.HOME} to a folder you can write to.")
+
+
+def _write(progress: Progress, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     data = {"format_version": FORMAT_VERSION, "labs": progress.labs}
     fd, tmp = tempfile.mkstemp(prefix=".progress-", suffix=".tmp", dir=path.parent)

@@ -164,6 +164,7 @@ def check(number_text: str, cwd: Path, base: Path | None, python: str | None, *,
         prog.record_grade(progress, spec.slug, spec.number, report.score, report.max_score,
                           report.passed)
         prog.save(progress)
+        warnings += [w for w in progress.warnings if w not in warnings]
     if report.passed:
         nxt = list_labs(cwd, labs_root).next_step
     elif report.status.value == "error":
