@@ -44,7 +44,14 @@ class RunOptions:
     nbdime: bool | None = None
     """``--nbdime``/``--no-nbdime``: configure git for notebooks; None: ask when interactive."""
     interactive: bool = False
-    """A person is at a terminal: pip shows its progress, questions may be asked."""
+    """A person is at a terminal: the tools show their progress, questions may be asked."""
+    yes: bool = False
+    """``--yes``: ask nothing (the tools' progress is still shown at a terminal)."""
+
+    @property
+    def may_ask(self) -> bool:
+        """Questions go to a person: at a terminal and without ``--yes``."""
+        return self.interactive and not self.yes
     attempts: int = 3
     """Tries per network step."""
     backoff_s: float = 5.0

@@ -59,7 +59,7 @@ def offer_nbdime(ctx: Context) -> StepOutcome | None:
         return StepOutcome("nbdime_git", TITLE, "ok", time.monotonic() - start,
                            "already configured")
     if want is None:
-        if not (ctx.options.interactive and ctx.confirm(QUESTION)):
+        if not (ctx.options.may_ask and ctx.confirm(QUESTION)):
             ctx.notes.append("To diff notebooks in git: `coursekit setup --nbdime` (changes your "
                              "global git config).")
             return None

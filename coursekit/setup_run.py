@@ -37,7 +37,7 @@ def make_options(*, engine: str = "auto", channels: tuple[str, ...] = (),
     if index_url:
         check_index(index_url)
     return RunOptions(engine=engine, channels=channels, index_url=index_url, force=force,
-                      nbdime=nbdime, interactive=is_interactive() and not yes)
+                      nbdime=nbdime, interactive=is_interactive(), yes=yes)
 
 
 def _swap_channels(argv: tuple[str, ...], channels: tuple[str, ...]) -> tuple[str, ...]:
@@ -107,7 +107,7 @@ def embedded_env_python(plan: Plan, *, described: bool) -> str | None:
 
 
 def _confirm(options: RunOptions) -> Callable[[str], bool]:
-    if not options.interactive:
+    if not options.may_ask:
         return lambda question: False
     import click
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from coursekit.execute import RunOptions
 from coursekit.setup_run import with_overrides
 from tests.fakes.plans import make_test_plan
@@ -61,3 +63,41 @@ def test_plain_http_index_is_a_usage_error() -> None:
     res = run_cli(["setup", "--dry-run", "--index-url", "http://mirror.example.edu/whl/cpu"])
     assert res.code == 2
     assert "only https://" in res.stderr
+
+
+def test_yes_asks_nothing_but_keeps_the_tools_progress_at_a_terminal(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """`--yes` at a terminal: no question, but conda's and pip's progress still shown (it used
+    to count as "not at a terminal", so a 2.5 GB download ran for minutes without a sign)."""
+    from coursekit import setup_run
+
+    monkeypatch.setattr(setup_run, "is_interactive", lambda: True)
+    asked: list[str] = []
+    monkeypatch.setattr("click.confirm", lambda q, default=False: asked.append(q) or True)
+    quiet = setup_run.make_options(yes=True)
+    assert quiet.interactive and not quiet.may_ask
+    assert setup_run._confirm(quiet)("Delete it?") is False and asked == []
+    person = setup_run.make_options()
+    assert person.may_ask and setup_run._confirm(person)("Delete it?") is True
+    assert asked == ["Delete it?"]
+
+
+def test_yes_never_configures_nbdime_by_itself() -> None:
+    from coursekit.engines import Engine, EnvLocation
+    from coursekit.execute import Context, SilentReporter
+    from coursekit.nbdime_git import offer_nbdime
+    from coursekit.proc import ToolResult
+
+    calls: list[list[str]] = []
+
+    def runner(argv, **kw):  # type: ignore[no-untyped-def]
+        calls.append([str(a) for a in argv])
+        return ToolResult(tuple(calls[-1]), 0 if argv[1] == "--version" else 1)
+
+    ctx = Context(_plan(), Engine("embedded", None, "test"),
+                  RunOptions(interactive=True, yes=True), runner, {}, SilentReporter(),
+                  lambda q: pytest.fail("asked"), "linux", Path("/tmp/ck"))
+    ctx.location = EnvLocation("pt", Path("/e"), Path("/e/bin/python"), "embedded", True)
+    assert offer_nbdime(ctx) is None
+    assert calls and all(c[1] == "--version" or "--get" in c for c in calls)  # only looked
+    assert any("coursekit setup --nbdime" in n for n in ctx.notes)
