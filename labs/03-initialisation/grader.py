@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from coursekit.grading.api import CheckFailed, LabContext, check
+from coursekit.grading.torchkit import over, setup_torch
 
 STUDENT_FILE = "init.py"
 SHAPE = (100, 400)  # (out_features, in_features): fan_in 400 != fan_out 100 exposes a swapped fan
@@ -26,19 +27,6 @@ DEPTH, WIDTH, BATCH = 20, 256, 256
 # 0.29 (variance 1/n: ratio 0.707), 1.0 (fan-out: ratio 2.0), 0.41 (gain sqrt 2 for sigmoid).
 STD_TOL = 0.03
 _TORCH_INITS = ("kaiming_normal_", "kaiming_uniform_", "xavier_normal_", "xavier_uniform_")
-
-
-def _setup() -> None:
-    """Flush denormals (they make vanishing nets ~10x slower on CPU, course notes B.10) and use
-    one thread: these nets are small, and two threads on a busy 2-core laptop spin-wait (measured
-    2-5x more CPU time than one thread on the same grader)."""
-    torch.set_flush_denormal(True)
-    torch.set_num_threads(1)
-
-
-def _over(value: float, limit: float) -> bool:
-    """value > limit, and True for NaN: a NaN from the student's code must never pass a check."""
-    return not value <= limit
 
 
 @contextlib.contextmanager
@@ -100,12 +88,12 @@ def _diagnose(ratio: float, fname: str, nonlinearity: str) -> str:
 @check(points=1)
 def gains(lab: LabContext) -> str:
     """gain() returns PyTorch's gain for linear, sigmoid, tanh and relu"""
-    _setup()
+    setup_torch()
     mod = lab.load(STUDENT_FILE)
     for name in ("linear", "sigmoid", "tanh", "relu"):
         got = lab.call(mod.gain, name, what=f"gain({name!r})")
         want = nn.init.calculate_gain(name)
-        if not isinstance(got, (int, float)) or _over(abs(float(got) - want), 1e-6):
+        if not isinstance(got, (int, float)) or over(abs(float(got) - want), 1e-6):
             raise CheckFailed(f"gain({name!r}) returned {got!r}; torch.nn.init.calculate_gain gives {want:.6g}.")
     return "gains match torch.nn.init.calculate_gain"
 
@@ -113,7 +101,7 @@ def gains(lab: LabContext) -> str:
 @check(points=3)
 def he_by_hand(lab: LabContext) -> str:
     """He normal and He uniform, written by hand, match torch.nn.init.kaiming_*_"""
-    _setup()
+    setup_torch()
     mod = lab.load(STUDENT_FILE)
     worst = 0.0
     for seed in lab.seeded():
@@ -122,19 +110,19 @@ def he_by_hand(lab: LabContext) -> str:
             ref = nn.init.kaiming_normal_(torch.empty(SHAPE), nonlinearity=nonlinearity).std().item()
             w = _fill(lab, mod, "he_normal_", nonlinearity)
             ratio = w.std().item() / want_std
-            if _over(abs(ratio - 1), STD_TOL):
+            if over(abs(ratio - 1), STD_TOL):
                 raise CheckFailed(f"seed {seed}, he_normal_(w, '{nonlinearity}') on a {SHAPE} weight: std "
                                   f"{w.std().item():.4f}, torch.nn.init.kaiming_normal_ gives {ref:.4f}. "
                                   + _diagnose(ratio, "he_normal_", nonlinearity))
             # A normal sample of 40 000 reaches ~4 std; a uniform one stops at sqrt(3) = 1.73 std.
             if w.abs().max().item() / w.std().item() < 3.0:
                 raise CheckFailed("he_normal_ draws from a uniform distribution; use weight.normal_.")
-            if _over(abs(w.mean().item()), 0.05 * want_std):  # solution |mean| <= 0.006 std
+            if over(abs(w.mean().item()), 0.05 * want_std):  # solution |mean| <= 0.006 std
                 raise CheckFailed(f"he_normal_: the weights' mean is {w.mean().item():.2e}, not 0.")
             bound = nn.init.calculate_gain(nonlinearity) * math.sqrt(3 / SHAPE[1])
             u = _fill(lab, mod, "he_uniform_", nonlinearity)
             top = u.abs().max().item() / bound  # solution 0.9999...; max of 40 000 uniforms
-            if not 0.99 < top <= 1 + 1e-5 or _over(abs(u.std().item() / (bound / math.sqrt(3)) - 1), STD_TOL):
+            if not 0.99 < top <= 1 + 1e-5 or over(abs(u.std().item() / (bound / math.sqrt(3)) - 1), STD_TOL):
                 raise CheckFailed(f"seed {seed}, he_uniform_(w, '{nonlinearity}'): largest |w| "
                                   f"{u.abs().max().item():.4f}, the bound is gain*sqrt(3/fan_in) = {bound:.4f}. "
                                   + _diagnose(top, "he_uniform_", nonlinearity))
@@ -145,7 +133,7 @@ def he_by_hand(lab: LabContext) -> str:
 @check(points=1)
 def xavier_by_hand(lab: LabContext) -> str:
     """Xavier/Glorot normal and uniform, written by hand, use fan-in + fan-out and the gain"""
-    _setup()
+    setup_torch()
     mod = lab.load(STUDENT_FILE)
     fan_in, fan_out = SHAPE[1], SHAPE[0]
     for seed in lab.seeded():
@@ -155,7 +143,7 @@ def xavier_by_hand(lab: LabContext) -> str:
             u = _fill(lab, mod, "xavier_uniform_", g)
             for name, t in (("xavier_normal_", w), ("xavier_uniform_", u)):
                 ratio = t.std().item() / want
-                if _over(abs(ratio - 1), STD_TOL):
+                if over(abs(ratio - 1), STD_TOL):
                     hint = (" It ignores the gain argument." if abs(ratio * g - 1) < STD_TOL and g != 1 else
                             " Glorot & Bengio (2010) eq. 16: Var[W] = gain^2 * 2 / (fan_in + fan_out).")
                     raise CheckFailed(f"seed {seed}, {name}(w, gain={g:.3g}): std {t.std().item():.4f}, "
@@ -205,7 +193,7 @@ def _student_init(lab: LabContext, mod: ModuleType, model: nn.Sequential) -> Non
 @check(points=3)
 def relu_net_keeps_scale(lab: LabContext) -> str:
     """init_net keeps a 20-layer ReLU net's activations and gradients across depth"""
-    _setup()
+    setup_torch()
     mod = lab.load(STUDENT_FILE)
     profiles = []
     for seed in lab.seeded():
@@ -254,7 +242,7 @@ def _draw_profiles(fig: Any, profiles: list[tuple[list[float], list[float]]],
 @check(points=2)
 def tanh_net_xavier(lab: LabContext) -> str:
     """init_net gives tanh layers Xavier/Glorot with the tanh gain 5/3, and they stay unsaturated"""
-    _setup()
+    setup_torch()
     mod = lab.load(STUDENT_FILE)
     for seed in lab.seeded():
         model = _tanh_net(DEPTH)
@@ -266,7 +254,7 @@ def tanh_net_xavier(lab: LabContext) -> str:
             want = 5 / 3 * math.sqrt(2 / (fan_in + fan_out))
             # solution within 1.5 % (16 384 / 65 536 weights); He (sqrt 2 / sqrt fan_in) is
             # 1.34x (layer 0) and 0.85x (layer 1); Xavier gain 1 is 0.60x.
-            if _over(abs(std / want - 1), 0.07):
+            if over(abs(std / want - 1), 0.07):
                 he = math.sqrt(2 / fan_in)
                 if abs(std / he - 1) < 0.07:
                     why = ("that is He init (for ReLU) on a tanh net: tanh is symmetric and squashes, it "
@@ -280,7 +268,7 @@ def tanh_net_xavier(lab: LabContext) -> str:
         stds, grads = _depth_profile(model, torch.randn(BATCH, 64))
         act = math.log10(stds[-1] / stds[0])
         # solution act -0.01..+0.01 and last std 0.65; Xavier gain 1: act -0.50, std 0.16.
-        if _over(abs(act), 0.25):
+        if over(abs(act), 0.25):
             raise CheckFailed(f"seed {seed}: across 20 tanh layers the activation std changes by "
                               f"10^{act:.2f}; with the tanh gain 5/3 it stays within 10^±0.25.")
     return f"tanh weights match Xavier gain 5/3; activation std last/first 10^{act:.2f}, last std {stds[-1]:.2f}"

@@ -18,24 +18,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from coursekit.grading.api import CheckFailed, LabContext, check
+from coursekit.grading.torchkit import over, setup_torch
 
 STUDENT_FILE = "activations.py"
 DEPTH, WIDTH, IN = 10, 128, 32
 DEAD_SLOPE = 1e-3  # a unit is dead when its slope is <= 1e-3 on every probe
 _REFUSED = ("elu", "leaky_relu", "selu", "celu")  # F.relu is a fair building block
-
-
-def _setup() -> None:
-    """Flush denormals (they make vanishing nets ~10x slower on CPU, course notes B.10) and use
-    one thread: these nets are small, and two threads on a busy 2-core laptop spin-wait (measured
-    2-5x more CPU time than one thread on the same grader)."""
-    torch.set_flush_denormal(True)
-    torch.set_num_threads(1)
-
-
-def _over(value: float, limit: float) -> bool:
-    """value > limit, and True for NaN: a NaN from the student's code must never pass a check."""
-    return not value <= limit
 
 
 def _grid() -> torch.Tensor:
@@ -81,7 +69,7 @@ def _value_and_slope(func: Callable[[torch.Tensor], Any], x: torch.Tensor) -> tu
 @check(points=2)
 def leaky_relu_and_elu_by_hand(lab: LabContext) -> str:
     """leaky_relu and elu, written by hand, match torch.nn.functional in value and slope"""
-    _setup()
+    setup_torch()
     mod = lab.load(STUDENT_FILE)
     for seed in lab.seeded():
         x = _grid()
@@ -99,8 +87,8 @@ def leaky_relu_and_elu_by_hand(lab: LabContext) -> str:
             # At exactly x = 0 any slope between the two one-sided ones is a valid (sub)gradient.
             slope_gap = torch.where(x == 0, torch.zeros_like(dy), (dy - dy_ref).abs())
             err, err_slope = (y - y_ref).abs().max().item(), slope_gap.max().item()
-            if _over(err, 1e-5) or _over(err_slope, 1e-5):
-                i = int((y - y_ref).abs().nan_to_num(nan=1e9).argmax()) if _over(err, 1e-5) else int(slope_gap.argmax())
+            if over(err, 1e-5) or over(err_slope, 1e-5):
+                i = int((y - y_ref).abs().nan_to_num(nan=1e9).argmax()) if over(err, 1e-5) else int(slope_gap.argmax())
                 why = ""
                 if name == "elu" and abs(y[2001 + 500 + 1].item() - arg) < 0.01:  # x = -0.001
                     why = (" Near 0 from below it gives ~alpha, not ~0: ELU is alpha * (exp(x) - 1) for "
@@ -114,7 +102,7 @@ def leaky_relu_and_elu_by_hand(lab: LabContext) -> str:
 @check(points=1)
 def make_activation_names(lab: LabContext) -> str:
     """make_activation builds sigmoid, tanh, relu, leaky_relu (0.01) and elu (alpha 1)"""
-    _setup()
+    setup_torch()
     mod = lab.load(STUDENT_FILE)
     refs = {"sigmoid": torch.sigmoid, "tanh": torch.tanh, "relu": F.relu,
             "leaky_relu": lambda t: F.leaky_relu(t, 0.01), "elu": lambda t: F.elu(t, 1.0)}
@@ -125,7 +113,7 @@ def make_activation_names(lab: LabContext) -> str:
             raise CheckFailed(f"make_activation({name!r}) must return an nn.Module, got {type(act).__name__}.")
         with torch.no_grad():
             y = lab.call(act, x, what=f"make_activation({name!r})(x)")
-        if not isinstance(y, torch.Tensor) or y.shape != x.shape or _over((y - ref(x)).abs().max().item(), 1e-5):
+        if not isinstance(y, torch.Tensor) or y.shape != x.shape or over((y - ref(x)).abs().max().item(), 1e-5):
             raise CheckFailed(f"make_activation({name!r}) does not compute {name} (compared on -6..6).")
     return "all five activations compute the right function"
 
@@ -153,7 +141,7 @@ def _slopes(act: nn.Module, z: torch.Tensor) -> torch.Tensor:
 @check(points=2)
 def measures_saturation_and_dead_units(lab: LabContext) -> str:
     """saturated_share and dead_share measure what the grader measures"""
-    _setup()
+    setup_torch()
     mod = lab.load(STUDENT_FILE)
     for seed in lab.seeded():
         for kind, act in (("tanh", nn.Tanh), ("sigmoid", nn.Sigmoid)):
@@ -164,7 +152,7 @@ def measures_saturation_and_dead_units(lab: LabContext) -> str:
             for i, (_, _, h) in enumerate(_pre_and_post(net, torch.randn(512, 30))):
                 mine = ((h if kind == "tanh" else 2 * h - 1).abs() > 0.97).float().mean().item()
                 got = lab.call(mod.saturated_share, h.clone(), kind, what=f"saturated_share(h, {kind!r})")
-                if not isinstance(got, (int, float)) or _over(abs(float(got) - mine), 1e-6):
+                if not isinstance(got, (int, float)) or over(abs(float(got) - mine), 1e-6):
                     why = ""
                     if kind == "sigmoid" and isinstance(got, (int, float)) and abs(got - (h > 0.97).float().mean().item()) < 1e-6:
                         why = (" You counted only the top end: sigmoid's outputs lie in (0, 1), so it saturates "
@@ -181,7 +169,7 @@ def measures_saturation_and_dead_units(lab: LabContext) -> str:
                 slope = _slopes(a, z)
                 mine = (slope <= DEAD_SLOPE).all(dim=0).float().mean().item()
                 got = lab.call(mod.dead_share, a, z.clone(), what=f"dead_share({name}, z)")
-                if not isinstance(got, (int, float)) or _over(abs(float(got) - mine), 1e-6):
+                if not isinstance(got, (int, float)) or over(abs(float(got) - mine), 1e-6):
                     why = ""
                     if isinstance(got, (int, float)) and abs(got - (slope <= DEAD_SLOPE).float().mean().item()) < 1e-6:
                         why = (" You counted zero-slope entries one probe at a time: a unit is dead only when it "
@@ -235,7 +223,7 @@ def _is_bounded(act: nn.Module) -> bool:
 @check(points=3)
 def healthy_mlp_passes_the_gradient(lab: LabContext) -> str:
     """healthy_mlp: 10 layers that neither vanish (sigmoid) nor saturate"""
-    _setup()
+    setup_torch()
     mod = lab.load(STUDENT_FILE)
     for seed in lab.seeded():
         net = _student_net(lab, mod)
@@ -250,7 +238,7 @@ def healthy_mlp_passes_the_gradient(lab: LabContext) -> str:
                       for a, z, _ in pre) / len(pre)
         # Measured flow (seeds 0-5): solution (LeakyReLU + He) -0.03..0.00, ELU + He +0.30..+0.41;
         # sigmoid with default init -7.6, LeakyReLU/ReLU with default init -3.5, ELU default -2.3.
-        if _over(abs(flow), 1.0):
+        if over(abs(flow), 1.0):
             w = [m.weight for m in net if isinstance(m, nn.Linear)][1]
             default_like = abs(w.std().item() * math.sqrt(3 * w.shape[1]) - 1) < 0.1
             if any(isinstance(a, nn.Sigmoid) for a in acts) or (bounded and peak < 0.3):
@@ -264,7 +252,7 @@ def healthy_mlp_passes_the_gradient(lab: LabContext) -> str:
             raise CheckFailed(f"seed {seed}: the gradient dL/dh changes by 10^{flow:.2f} from the last to the "
                               f"first of {DEPTH} layers (allowed: 10^±1); {why}")
         # tanh with gain 5/3 0.05, tanh/sigmoid N(0, 1) 0.83/0.56; ReLU family: not bounded.
-        if _over(sat, 0.01):
+        if over(sat, 0.01):
             raise CheckFailed(f"seed {seed}: {sat:.1%} of the activations are saturated (slope under 6 % "
                               "of its peak); a bounded activation squashes large inputs: use one of the "
                               "ReLU family, or keep it in its linear range.")
@@ -274,7 +262,7 @@ def healthy_mlp_passes_the_gradient(lab: LabContext) -> str:
 @check(points=3)
 def healthy_mlp_has_no_dead_units(lab: LabContext) -> str:
     """healthy_mlp keeps every unit alive even when a bad update pushes every bias to -1"""
-    _setup()
+    setup_torch()
     mod = lab.load(STUDENT_FILE)
     per_seed = []
     for seed in lab.seeded():
@@ -289,7 +277,7 @@ def healthy_mlp_has_no_dead_units(lab: LabContext) -> str:
         share = sum(dead) / len(dead)
         per_seed.append(dead)
         # Measured (seeds 0-5): ReLU + He 0.72, ReLU default 0.90; LeakyReLU and ELU 0.000.
-        if _over(share, 0.05):
+        if over(share, 0.05):
             relu = any(isinstance(m, nn.ReLU) for m in net)
             why = ("Dying ReLUs: a unit whose input is negative everywhere gets no gradient and never recovers; "
                    "LeakyReLU or ELU keep a small slope for negative inputs." if relu else

@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from coursekit.grading.api import CheckFailed, LabContext, check
+from coursekit.grading.torchkit import SGD, over, setup_torch
 
 STUDENT_FILE = "batchnorm.py"
 DEPTH, WIDTH, IN, CLASSES = 10, 64, 16, 4
@@ -25,47 +26,6 @@ STEPS, BATCH, LR = 150, 64, 0.1
 # is ln 4 = 1.386). Margin: 2.2x above the worst BN run, 1.7x below chance. (Batches of 128
 # gave 0.17-0.41 and cost 25 % more.)
 LOSS_MAX = 0.8
-
-
-def _setup() -> None:
-    """Flush denormals (~10x slower vanishing nets on CPU, course notes B.10); one thread
-    (small nets; two threads on a busy 2-core laptop spin-wait)."""
-    torch.set_flush_denormal(True)
-    torch.set_num_threads(1)
-
-
-def _over(value: float, limit: float) -> bool:
-    """value > limit, and True for NaN: a NaN from the student's code must never pass a check."""
-    return not value <= limit
-
-
-class _SGD:
-    """torch.optim.SGD's update (momentum buffer = grad on the first step, then m*buf + grad).
-
-    The grader brings its own because the first torch.optim optimizer built in a process
-    imports torch._dynamo: 1-2 s of CPU on these machines, more than the checks themselves.
-    Student code only calls zero_grad() and step() on it.
-    """
-
-    def __init__(self, params: Any, lr: float, momentum: float = 0.0) -> None:
-        self.params = [p for p in params if p.requires_grad]
-        self.lr, self.momentum = lr, momentum
-        self.bufs: dict[int, torch.Tensor] = {}
-
-    def zero_grad(self, set_to_none: bool = True) -> None:
-        for p in self.params:
-            p.grad = None
-
-    @torch.no_grad()
-    def step(self, closure: Any = None) -> None:
-        for i, p in enumerate(self.params):
-            if p.grad is None:
-                continue
-            d = p.grad
-            if self.momentum:
-                buf = self.bufs.get(i)
-                d = self.bufs[i] = d.clone() if buf is None else buf.mul_(self.momentum).add_(d)
-            p.add_(d, alpha=-self.lr)
 
 
 def make_data(seed: int, n: int = 4096) -> tuple[torch.Tensor, torch.Tensor]:
@@ -101,7 +61,7 @@ def _run_order(block: nn.Module, x: torch.Tensor) -> list[nn.Module]:
 @check(points=2)
 def bn_between_linear_and_activation(lab: LabContext) -> str:
     """bn_block runs Linear(bias=False) -> BatchNorm1d(out_features) -> activation"""
-    _setup()
+    setup_torch()
     mod = lab.load(STUDENT_FILE)
     for seed in lab.seeded():
         act = nn.Sigmoid()
@@ -143,7 +103,7 @@ def bn_between_linear_and_activation(lab: LabContext) -> str:
         mean_err = z.mean(dim=0).abs().max().item()
         std_err = (z.std(dim=0, unbiased=False) - 1).abs().max().item()
         # solution: mean <= 1e-6, std within 1e-4 (eps 1e-5); an unnormalised input: mean ~3, std ~5.
-        if _over(mean_err, 1e-3) or _over(std_err, 1e-2):
+        if over(mean_err, 1e-3) or over(std_err, 1e-2):
             raise CheckFailed(f"seed {seed}: in train mode the activation's input should have mean 0 and std 1 "
                               f"per feature; worst mean {mean_err:.3g}, worst |std - 1| {std_err:.3g}.")
     return "Linear(bias=False) -> BatchNorm1d(64) -> Sigmoid; activation input mean 0, std 1 per feature"
@@ -178,7 +138,7 @@ def _check_bn_sizes(net: nn.Module) -> None:
 
 
 def _train(lab: LabContext, mod: ModuleType, net: nn.Module, x: torch.Tensor, y: torch.Tensor) -> list[Any]:
-    opt = _SGD(net.parameters(), lr=LR, momentum=0.9)
+    opt = SGD(net.parameters(), lr=LR, momentum=0.9)
     losses = []
     for _ in range(STEPS):
         idx = torch.randint(0, len(x), (BATCH,))
@@ -197,7 +157,7 @@ def _loss(lab: LabContext, net: nn.Module, x: torch.Tensor, y: torch.Tensor) -> 
 @check(points=3)
 def deep_sigmoid_trains_with_bn(lab: LabContext) -> str:
     """A 10-layer sigmoid net that does not train without BatchNorm trains with it"""
-    _setup()
+    setup_torch()
     mod = lab.load(STUDENT_FILE)
     curves: dict[str, list[Any]] = {}
     for seed in lab.seeded():
@@ -247,7 +207,7 @@ def _running(net: nn.Module) -> list[torch.Tensor]:
 @check(points=2)
 def predict_uses_eval_mode(lab: LabContext) -> str:
     """predict uses eval mode: running statistics, unchanged, no gradient"""
-    _setup()
+    setup_torch()
     mod = lab.load(STUDENT_FILE)
     for seed in lab.seeded():
         net, x = _trained_bn_net(lab, mod)
@@ -266,9 +226,9 @@ def predict_uses_eval_mode(lab: LabContext) -> str:
             raise CheckFailed(f"seed {seed}: predict(model, x) must return the logits, a tensor of shape "
                               f"{tuple(want.shape)}; got {type(got).__name__}"
                               + (f" of shape {tuple(got.shape)}" if isinstance(got, torch.Tensor) else "") + ".")
-        if _over((got.detach() - want).abs().max().item(), 1e-5):
+        if over((got.detach() - want).abs().max().item(), 1e-5):
             why = (" It matches softmax(logits): return the logits themselves, model(x)."
-                   if not _over((got.detach() - want.softmax(dim=1)).abs().max().item(), 1e-5) else "")
+                   if not over((got.detach() - want.softmax(dim=1)).abs().max().item(), 1e-5) else "")
             raise CheckFailed(f"seed {seed}: predict(model, x) differs from the model's eval-mode output by "
                               f"{(got.detach() - want).abs().max().item():.3g}.{why}")
         if got.requires_grad:
@@ -279,7 +239,7 @@ def predict_uses_eval_mode(lab: LabContext) -> str:
 @check(points=1)
 def train_step_uses_train_mode(lab: LabContext) -> str:
     """train_step trains in train mode, even right after predict"""
-    _setup()
+    setup_torch()
     mod = lab.load(STUDENT_FILE)
     for seed in lab.seeded():
         net, x = _trained_bn_net(lab, mod)
@@ -287,7 +247,7 @@ def train_step_uses_train_mode(lab: LabContext) -> str:
         modes: list[bool] = []
         hooks = [m.register_forward_hook(lambda m, i, o: modes.append(m.training))
                  for m in net.modules() if isinstance(m, nn.BatchNorm1d)]
-        opt = _SGD(net.parameters(), lr=LR)
+        opt = SGD(net.parameters(), lr=LR)
         xb, yb = make_data(seed, BATCH)
         try:
             lab.call(mod.train_step, net, opt, 3 * xb + 2, yb, what="train_step(model, optimizer, x, y)")

@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from coursekit.grading.api import CheckFailed, LabContext, check
+from coursekit.grading.torchkit import SGD, over, setup_torch
 
 STUDENT_FILE = "clipping.py"
 HIDDEN, T, BATCH, LR, STEPS = 32, 30, 64, 0.01, 100
@@ -28,47 +29,6 @@ HIDDEN, T, BATCH, LR, STEPS = 32, 30, 64, 0.01, 100
 # course notes B.9, gave the same picture at twice the cost.)
 REL_MSE_MAX = 0.6
 _utils = torch.nn.utils
-
-
-def _setup() -> None:
-    """Flush denormals (course notes B.10) and use one thread (small nets; two threads on a busy
-    2-core laptop spin-wait)."""
-    torch.set_flush_denormal(True)
-    torch.set_num_threads(1)
-
-
-def _over(value: float, limit: float) -> bool:
-    """value > limit, and True for NaN: a NaN from the student's code must never pass a check."""
-    return not value <= limit
-
-
-class _SGD:
-    """torch.optim.SGD's update (momentum buffer = grad on the first step, then m*buf + grad).
-
-    The grader brings its own because the first torch.optim optimizer built in a process
-    imports torch._dynamo: 1-2 s of CPU on these machines, more than the checks themselves.
-    Student code only calls zero_grad() and step() on it.
-    """
-
-    def __init__(self, params: Any, lr: float, momentum: float = 0.0) -> None:
-        self.params = [p for p in params if p.requires_grad]
-        self.lr, self.momentum = lr, momentum
-        self.bufs: dict[int, torch.Tensor] = {}
-
-    def zero_grad(self, set_to_none: bool = True) -> None:
-        for p in self.params:
-            p.grad = None
-
-    @torch.no_grad()
-    def step(self, closure: Any = None) -> None:
-        for i, p in enumerate(self.params):
-            if p.grad is None:
-                continue
-            d = p.grad
-            if self.momentum:
-                buf = self.bufs.get(i)
-                d = self.bufs[i] = d.clone() if buf is None else buf.mul_(self.momentum).add_(d)
-            p.add_(d, alpha=-self.lr)
 
 
 def _params_with_grads(grads: list[list[float]]) -> list[nn.Parameter]:
@@ -113,7 +73,7 @@ def _refuse_torch_clipping(mod: ModuleType) -> Iterator[None]:
 @check(points=2)
 def clip_by_global_norm_by_hand(lab: LabContext) -> str:
     """clip_by_global_norm_ scales all gradients together, keeps the direction, returns the old norm"""
-    _setup()
+    setup_torch()
     mod = lab.load(STUDENT_FILE)
     cases = [([[3.0, 0.0], [4.0]], 1.0), ([[3.0, 0.0], [4.0]], 10.0)]
     for seed in lab.seeded():
@@ -132,19 +92,19 @@ def clip_by_global_norm_by_hand(lab: LabContext) -> str:
             raise CheckFailed(f"{label}: each parameter's gradient is within max_norm but together they are not "
                               f"(global norm {norm_after:.4g}): you clipped each parameter separately, which is "
                               "Keras' clipnorm. clip_grad_norm_ uses the global norm over all gradients.")
-        if _over(norm_after, max_norm * (1 + 1e-5)):  # the solution: 0.9999998 for max_norm 1
+        if over(norm_after, max_norm * (1 + 1e-5)):  # the solution: 0.9999998 for max_norm 1
             raise CheckFailed(f"{label}: the clipped global norm is {norm_after:.6g}, above max_norm.")
-        if want < max_norm and _over((after - before).abs().max().item(), 1e-6):
+        if want < max_norm and over((after - before).abs().max().item(), 1e-6):
             raise CheckFailed(f"{label}: the gradients were already within max_norm and must be left alone; "
                               f"yours now have norm {norm_after:.4g} (clipping only ever scales down).")
         if not cosine >= 0.9999:
             raise CheckFailed(f"{label}: the direction changed (cosine {cosine:.4f}); norm clipping multiplies "
                               "every gradient by the same factor.")
-        if not isinstance(got, (int, float, torch.Tensor)) or _over(abs(float(got) - want), 1e-4 * max(1.0, want)):
+        if not isinstance(got, (int, float, torch.Tensor)) or over(abs(float(got) - want), 1e-4 * max(1.0, want)):
             why = (" That is the norm after clipping; return the norm before clipping, like clip_grad_norm_."
                    if isinstance(got, (int, float, torch.Tensor)) and abs(float(got) - norm_after) < 1e-4 else "")
             raise CheckFailed(f"{label}: clip_by_global_norm_ returned {got!r}; clip_grad_norm_ returns {want:.6g}.{why}")
-        if _over((after - _flat(ref)).abs().max().item(), 1e-5):
+        if over((after - _flat(ref)).abs().max().item(), 1e-5):
             raise CheckFailed(f"{label}: the clipped gradients differ from clip_grad_norm_'s.")
     return "global norm (3, 4, 0) -> 5.0 returned, clipped to 1 with the direction kept (cosine 1.0000)"
 
@@ -152,7 +112,7 @@ def clip_by_global_norm_by_hand(lab: LabContext) -> str:
 @check(points=1)
 def clip_by_value_by_hand(lab: LabContext) -> str:
     """clip_by_value_ clamps every entry, like clip_grad_value_ (and turns the gradient)"""
-    _setup()
+    setup_torch()
     mod = lab.load(STUDENT_FILE)
     cosines = []
     for seed in lab.seeded():
@@ -162,7 +122,7 @@ def clip_by_value_by_hand(lab: LabContext) -> str:
         with _refuse_torch_clipping(mod):
             lab.call(mod.clip_by_value_, params, 1.0, what="clip_by_value_(params, 1.0)")
         _utils.clip_grad_value_(ref, 1.0)
-        if _over((_flat(params) - _flat(ref)).abs().max().item(), 1e-6):
+        if over((_flat(params) - _flat(ref)).abs().max().item(), 1e-6):
             raise CheckFailed(f"seed {seed}: clip_by_value_(params, 1.0) differs from clip_grad_value_: every entry "
                               "must be clamped to [-1, 1], in place.")
         cosines.append(F.cosine_similarity(_flat(params), before, dim=0).item())
@@ -172,7 +132,7 @@ def clip_by_value_by_hand(lab: LabContext) -> str:
 @check(points=2)
 def keras_semantics(lab: LabContext) -> str:
     """keras_clip_ does what Keras' clipnorm, clipvalue and global_clipnorm do"""
-    _setup()
+    setup_torch()
     mod = lab.load(STUDENT_FILE)
     grads = [[3.0, 4.0], [0.0, 12.0]]  # per-variable norms 5 and 12; global norm 13
     cases = {
@@ -186,7 +146,7 @@ def keras_semantics(lab: LabContext) -> str:
         params = _params_with_grads(grads)
         lab.call(mod.keras_clip_, params, **{name: 1.0}, what=f"keras_clip_(params, {name}=1.0)")
         got = [[round(v, 4) for v in p.grad.tolist()] for p in params]
-        if _over((_flat(params) - torch.tensor([v for g in want for v in g])).abs().max().item(), 1e-4):
+        if over((_flat(params) - torch.tensor([v for g in want for v in g])).abs().max().item(), 1e-4):
             raise CheckFailed(f"keras_clip_(params, {name}=1.0) on gradients (3, 4) and (0, 12) gave {got}; Keras' "
                               f"{name} {meaning}.")
     try:
@@ -218,7 +178,7 @@ class _IRNN(nn.Module):
 
 
 @contextlib.contextmanager
-def _record(mod: ModuleType, model: nn.Module, opt: _SGD, events: list[str],
+def _record(mod: ModuleType, model: nn.Module, opt: SGD, events: list[str],
             pre_clip: list[float]) -> Iterator[None]:
     """Record, in order, when the backward pass reaches the weights, clipping happens, and step runs."""
     depth = [0]
@@ -289,12 +249,12 @@ def _diagnose(events: list[str]) -> str | None:
 @check(points=3)
 def train_step_clips_and_trains(lab: LabContext) -> str:
     """train_step clips after backward and before step, and the exploding IRNN trains"""
-    _setup()
+    setup_torch()
     mod = lab.load(STUDENT_FILE)
     curves = []
     for seed in lab.seeded():
         model = _IRNN()
-        opt = _SGD(model.parameters(), lr=LR)
+        opt = SGD(model.parameters(), lr=LR)
         norms: list[float] = []
         pre_clip: list[float] = []
         for step in range(STEPS):

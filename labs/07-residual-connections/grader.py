@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from coursekit.grading.api import CheckFailed, LabContext, check
+from coursekit.grading.torchkit import SGD, over, setup_torch
 
 STUDENT_FILE = "residual.py"
 DEPTH, WIDTH, IN, CLASSES = 20, 64, 16, 4
@@ -29,43 +30,6 @@ LOSS_MAX = 0.65
 # Gradient flow log10(||dL/dh_block1|| / ||dL/dh_block20||): zero-init -0.2..-0.1, scaled
 # +0.0..+0.2; unscaled He branches +3.0..+3.4; plain default init -15; plain He -0.6..+0.1.
 FLOW_MAX = 1.0
-
-
-def _setup() -> None:
-    """Flush denormals (course notes B.10) and use one thread (small nets; two threads on a busy
-    2-core laptop spin-wait)."""
-    torch.set_flush_denormal(True)
-    torch.set_num_threads(1)
-
-
-def _over(value: float, limit: float) -> bool:
-    """value > limit, and True for NaN: a NaN from the student's code must never pass a check."""
-    return not value <= limit
-
-
-class _SGD:
-    """torch.optim.SGD's update with momentum; the first torch.optim optimizer built in a process
-    imports torch._dynamo (1-2 s of CPU here), more than the whole check."""
-
-    def __init__(self, params: Any, lr: float, momentum: float = 0.0) -> None:
-        self.params = [p for p in params if p.requires_grad]
-        self.lr, self.momentum = lr, momentum
-        self.bufs: dict[int, torch.Tensor] = {}
-
-    def zero_grad(self) -> None:
-        for p in self.params:
-            p.grad = None
-
-    @torch.no_grad()
-    def step(self) -> None:
-        for i, p in enumerate(self.params):
-            if p.grad is None:
-                continue
-            d = p.grad
-            if self.momentum:
-                buf = self.bufs.get(i)
-                d = self.bufs[i] = d.clone() if buf is None else buf.mul_(self.momentum).add_(d)
-            p.add_(d, alpha=-self.lr)
 
 
 def make_data(seed: int, n: int = 4096) -> tuple[torch.Tensor, torch.Tensor]:
@@ -90,7 +54,7 @@ def _block(lab: LabContext, mod: ModuleType, *args: Any, **kwargs: Any) -> tuple
 @check(points=2)
 def block_adds_the_skip_path(lab: LabContext) -> str:
     """ResidualBlock computes relu(x + scale * fc2(relu(fc1(x))))"""
-    _setup()
+    setup_torch()
     mod = lab.load(STUDENT_FILE)
     for seed in lab.seeded():
         block, fc1, fc2 = _block(lab, mod, WIDTH, zero_init=False, scale=0.5)
@@ -123,14 +87,14 @@ def block_adds_the_skip_path(lab: LabContext) -> str:
 @check(points=1)
 def zero_init_block_is_identity(lab: LabContext) -> str:
     """With zero_init, every block starts as the identity and fc1 still has He init"""
-    _setup()
+    setup_torch()
     mod = lab.load(STUDENT_FILE)
     for seed in lab.seeded():
         block, fc1, fc2 = _block(lab, mod, WIDTH)
         x = torch.randn(256, WIDTH).relu()  # a block's input comes out of a ReLU
         with torch.no_grad():
             out = _expect_tensor(lab.call(block, x, what="ResidualBlock(64)(x)"), tuple(x.shape), "ResidualBlock(64)(x)")
-        if _over((out - x).abs().max().item(), 1e-6):
+        if over((out - x).abs().max().item(), 1e-6):
             raise CheckFailed(f"seed {seed}: ResidualBlock(64) (zero_init=True by default) changes its input by up "
                               f"to {(out - x).abs().max().item():.3g} at initialisation; zero_init must set the "
                               "branch's last Linear (fc2 weight and bias) to zero so the block starts as the identity.")
@@ -186,7 +150,7 @@ def _expect_tensor(out: Any, shape: tuple[int, ...], what: str) -> torch.Tensor:
 @check(points=2)
 def gradient_reaches_the_first_block(lab: LabContext) -> str:
     """The gradient reaches the first of 20 blocks, with zero-initialised or scaled branches"""
-    _setup()
+    setup_torch()
     mod = lab.load(STUDENT_FILE)
     profiles: dict[str, list[float]] = {}
     for seed in lab.seeded():
@@ -237,12 +201,12 @@ def _draw_profiles(fig: Any, profiles: dict[str, list[float]]) -> None:
 @check(points=3)
 def residual_net_trains(lab: LabContext) -> str:
     """The 20-block residual net (scaled branches) trains where the plain one barely moves"""
-    _setup()
+    setup_torch()
     mod = lab.load(STUDENT_FILE)
     for seed in lab.seeded():
         x, y = make_data(seed)
         net = _net(lab, mod, zero_init=False)
-        opt = _SGD(net.parameters(), lr=LR, momentum=MOMENTUM)
+        opt = SGD(net.parameters(), lr=LR, momentum=MOMENTUM)
         for _ in range(STEPS):
             idx = torch.randint(0, len(x), (BATCH,))
             loss = F.cross_entropy(lab.call(net, x[idx], what="residual_net(...)(x)"), y[idx])

@@ -14,10 +14,10 @@ from types import ModuleType
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from coursekit.grading.api import CheckFailed, LabContext, check
+from coursekit.grading.torchkit import SGD, setup_torch
 
 STUDENT_FILE = "long_rnn.py"
 IN, HIDDEN, T, BATCH = 8, 64, 50, 32
@@ -29,13 +29,6 @@ IN, HIDDEN, T, BATCH = 8, 64, 50, 32
 REACH_MIN = -2.0
 _utils = torch.nn.utils
 _KINDS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
-
-
-def _setup() -> None:
-    """Flush denormals (course notes B.10) and use one thread (small nets; two threads on a busy
-    2-core laptop spin-wait)."""
-    torch.set_flush_denormal(True)
-    torch.set_num_threads(1)
 
 
 def _reach(rnn: nn.Module, x: torch.Tensor) -> float:
@@ -59,7 +52,7 @@ def _irnn(input_size: int, hidden: int) -> nn.RNN:
 @check(points=2)
 def measures_gradient_reach(lab: LabContext) -> str:
     """gradient_reach measures what the grader measures on an RNN, an LSTM and an IRNN"""
-    _setup()
+    setup_torch()
     mod = lab.load(STUDENT_FILE)
     for seed in lab.seeded():
         models = {"tanh RNN": nn.RNN(IN, HIDDEN, batch_first=True), "LSTM": nn.LSTM(IN, HIDDEN, batch_first=True),
@@ -125,7 +118,7 @@ def _gate_check(lab: LabContext, mod: ModuleType, fname: str, cls: type, gates: 
 @check(points=2)
 def lstm_forget_bias(lab: LabContext) -> str:
     """set_forget_bias_ sets the LSTM's forget-gate bias in every layer, and nothing else"""
-    _setup()
+    setup_torch()
     _gate_check(lab, lab.load(STUDENT_FILE), "set_forget_bias_", nn.LSTM, ["input", "forget", "cell", "output"], "forget")
     return "forget gate bias_ih + bias_hh = 2.5 in both layers; input, cell, output gates untouched"
 
@@ -133,7 +126,7 @@ def lstm_forget_bias(lab: LabContext) -> str:
 @check(points=1)
 def gru_update_bias(lab: LabContext) -> str:
     """set_update_bias_ sets the GRU's update-gate bias in every layer, and nothing else"""
-    _setup()
+    setup_torch()
     _gate_check(lab, lab.load(STUDENT_FILE), "set_update_bias_", nn.GRU, ["reset", "update", "new"], "update")
     return "update gate bias_ih + bias_hh = 2.5 in both layers; reset and new gates untouched"
 
@@ -141,7 +134,7 @@ def gru_update_bias(lab: LabContext) -> str:
 @check(points=3)
 def long_memory_reaches_back(lab: LabContext) -> str:
     """long_memory: the gradient reaches 50 steps back in an RNN, an LSTM and a GRU"""
-    _setup()
+    setup_torch()
     mod = lab.load(STUDENT_FILE)
     reaches: dict[str, float] = {}
     for seed in lab.seeded():
@@ -193,24 +186,6 @@ def _draw(fig: Any, mod: ModuleType) -> None:
     ax.legend(fontsize=7)
 
 
-class _SGD:
-    """Plain SGD (p -= lr * grad); the first torch.optim optimizer built in a process imports
-    torch._dynamo (1-2 s of CPU here), more than the whole check."""
-
-    def __init__(self, params: Any, lr: float) -> None:
-        self.params, self.lr = [p for p in params if p.requires_grad], lr
-
-    def zero_grad(self) -> None:
-        for p in self.params:
-            p.grad = None
-
-    @torch.no_grad()
-    def step(self) -> None:
-        for p in self.params:
-            if p.grad is not None:
-                p.add_(p.grad, alpha=-self.lr)
-
-
 class _EveryStep(nn.Module):
     def __init__(self, rnn: nn.Module) -> None:
         super().__init__()
@@ -221,7 +196,7 @@ class _EveryStep(nn.Module):
 
 
 @contextlib.contextmanager
-def _record(mod: ModuleType, model: _EveryStep, opt: _SGD, events: list[str]) -> Iterator[None]:
+def _record(mod: ModuleType, model: _EveryStep, opt: SGD, events: list[str]) -> Iterator[None]:
     """Record the order of: the backward pass reaching W_hh, norm/value clipping, optimizer.step."""
     originals = {"clip_grad_norm_": (_utils.clip_grad_norm_, "clip-norm"),
                  "clip_grad_value_": (_utils.clip_grad_value_, "clip-value")}
@@ -256,11 +231,11 @@ def _record(mod: ModuleType, model: _EveryStep, opt: _SGD, events: list[str]) ->
 @check(points=2)
 def train_step_clips_recurrent_gradients(lab: LabContext) -> str:
     """train_step clips the global norm after backward and before step; an IRNN stays finite"""
-    _setup()
+    setup_torch()
     mod = lab.load(STUDENT_FILE)
     for seed in lab.seeded():
         model = _EveryStep(_irnn(1, 32))  # unclipped, SGD 0.01 makes it NaN at step 1-2 (lab 6)
-        opt = _SGD(model.parameters(), lr=0.01)
+        opt = SGD(model.parameters(), lr=0.01)
         for step in range(20):
             x = torch.randn(64, T, 1)
             events: list[str] = []
