@@ -3,7 +3,7 @@ trio held (env-pitfalls.md §5.1, §5.2, §5.6). Every call is hardened by :mod:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from coursekit import pipsafe
@@ -21,7 +21,6 @@ from coursekit.execute import Context, StepFailed
 from coursekit.failures import Failure
 from coursekit.onetorch import conda_torch_fix
 from coursekit.plan import Step
-from coursekit.proc import ToolResult
 
 
 def _settings(ctx: Context) -> pipsafe.PipSettings:
@@ -42,27 +41,13 @@ def _pip(ctx: Context, step: Step, requirements: Sequence[str], source: pipsafe.
     log = ctx.home / "logs" / f"{step.id}.log" if ctx.options.interactive else None
     if log is not None:
         log.parent.mkdir(parents=True, exist_ok=True)
-        log.unlink(missing_ok=True)
     args = pipsafe.install_args([*extra, *requirements], source, pip_version=state.pip_version,
                                 retries=settings.at_least("retries", ctx.options.pip_retries),
                                 timeout_s=settings.at_least("timeout", ctx.options.pip_timeout_s),
                                 interactive=ctx.options.interactive, constraint=constraint, log=log)
     env = pipsafe.pip_env(ctx.environ, settings)
-    _pip_run(ctx, step, [str(ctx.location.python), *args], source, log, env)
-
-
-def _pip_run(ctx: Context, step: Step, argv: list[str], source: pipsafe.IndexSource,
-             log: Path | None, env: Mapping[str, str]) -> ToolResult:
-    try:
-        return run_checked(ctx, step, argv, timeout=TIMEOUTS.get(step.id, 1800.0), network=True,
-                    source=source.label, capture=log is None, env=env)
-    except StepFailed as exc:
-        if log is not None and log.exists() and exc.failure.tool_line is None:
-            errors = [ln for ln in log.read_text(errors="replace").splitlines() if "ERROR" in ln]
-            if errors:
-                f = exc.failure
-                raise StepFailed(Failure(f.kind, f.message, f.fix, errors[-1].strip())) from exc
-        raise
+    run_checked(ctx, step, [str(ctx.location.python), *args], timeout=TIMEOUTS.get(step.id, 1800.0),
+                network=True, source=source.label, capture=log is None, env=env, log=log)
 
 
 def torch_source(ctx: Context, settings: pipsafe.PipSettings) -> pipsafe.IndexSource:

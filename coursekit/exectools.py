@@ -3,8 +3,10 @@ retries (network failures only) and a time limit through :func:`coursekit.proc.r
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 from coursekit.engines import embedded_env_prefix, locate_env
 from coursekit.engines.discovery import confirm_env
@@ -59,16 +61,39 @@ def locate(ctx: Context) -> None:
                                     env=ctx.environ) if (prefix / "conda-meta").is_dir() else None)
 
 
+# A pip --log line: "2026-11-23T19:26:22,670 ERROR: No matching distribution found for x".
+_LOG_LINE = re.compile(r"^\S+ ((?:WARNING|ERROR): .*)$")
+
+
+def logged_messages(log: Path) -> str:
+    """The WARNING/ERROR lines of pip's ``--log`` file, timestamps cut: what pip prints on
+    the terminal, without the debug lines (urllib3 'connection' chatter, resolver tracebacks
+    naming ResolutionImpossible for a plain missing wheel) that would mislead :func:`classify`."""
+    try:
+        text = log.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+    return "\n".join(m.group(1) for m in map(_LOG_LINE.match, text.splitlines()) if m)
+
+
 def run_checked(ctx: Context, step: Step, argv: Sequence[str], *, timeout: float, network: bool,
-         source: str = "", capture: bool = True, env: Mapping[str, str] | None = None
-         ) -> ToolResult:
-    """Run ``argv`` (retrying network failures); raise :class:`StepFailed` when it fails."""
+         source: str = "", capture: bool = True, env: Mapping[str, str] | None = None,
+         log: Path | None = None) -> ToolResult:
+    """Run ``argv`` (retrying network failures); raise :class:`StepFailed` when it fails.
+
+    ``log``: the pip ``--log`` file of an uncaptured run (at a terminal pip's output goes to
+    the screen): a failure is explained, and retried or not, from its messages there.
+    """
     attempts = ctx.options.attempts if network else 1
     wait = ctx.options.backoff_s
     for attempt in range(1, attempts + 1):
+        if log is not None:
+            log.unlink(missing_ok=True)  # pip appends: each attempt is judged on its own lines
         result = ctx.runner(list(argv), timeout=timeout, env=env or ctx.environ, capture=capture)
         if result.ok:
             return result
+        if log is not None and not (result.stdout or result.stderr):
+            result = dataclasses.replace(result, stderr=logged_messages(log))
         failure = classify(step.title, result, source=source)
         if not (failure.transient and attempt < attempts):
             raise StepFailed(failure)

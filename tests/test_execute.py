@@ -450,3 +450,65 @@ def test_conda_torch_fix_names_the_users_tool_and_env(engine: str, env_name: str
         assert "remove -n" not in fix
     else:
         assert command in fix
+
+
+def _pip_log_line(text: str) -> str:
+    return f"2026-11-23T19:26:22,670 {text}\n"
+
+
+def test_at_a_terminal_a_failure_is_judged_from_pips_log(tmp_path: Path) -> None:
+    """At a terminal pip's output goes to the screen (capture=False), so the result holds no
+    text: the failure used to be a generic 'tool' failure, never retried. Now pip's --log
+    decides: a network failure is retried, each attempt judged on a fresh log."""
+    log = tmp_path / "install_torch.log"
+    attempts: list[bool] = []
+
+    def runner(argv, *, timeout, env=None, cwd=None, input=None, capture=True):  # type: ignore[no-untyped-def]
+        attempts.append(log.exists())
+        if len(attempts) == 1:
+            log.write_text(_pip_log_line("Starting new HTTPS connection (1): x:443")
+                           + _pip_log_line("WARNING: Retrying (Retry(total=0)) after connection "
+                                           "broken by 'NewConnectionError(...)': /whl/torch/")
+                           + _pip_log_line("ERROR: No matching distribution found for torch"))
+            return ToolResult(tuple(argv), 1)
+        return ToolResult(tuple(argv), 0)
+
+    ctx, slept = _ctx(FakeRunner())
+    ctx.runner = runner
+    assert _run(ctx, STEP, ["pip"], timeout=10, network=True, capture=False, log=log).ok
+    assert attempts == [False, False] and slept == [2]
+
+
+@pytest.mark.parametrize(("source", "kind"), [("dead-port", "network"), ("empty-folder", "no-wheel")])
+def test_real_pip_at_a_terminal_is_explained_from_its_log(tmp_path: Path, source: str,
+                                                          kind: str) -> None:
+    """Real pip, output not captured: a refused connection is 'network' (retried) and a wheel
+    the source lacks is 'no-wheel', not 'conflict' (the debug log's traceback names
+    ResolutionImpossible; only pip's WARNING/ERROR lines are read)."""
+    import socket
+    import sys
+
+    from coursekit.exectools import logged_messages
+    from coursekit.proc import run_tool
+
+    if source == "dead-port":
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            where = ["--index-url", f"http://127.0.0.1:{sock.getsockname()[1]}/simple"]
+    else:
+        (tmp_path / "wheels").mkdir()
+        where = ["--no-index", "--find-links", str(tmp_path / "wheels")]
+    log = tmp_path / "install_torch.log"
+    argv = [sys.executable, "-m", "pip", "install", *where, "--retries", "1", "--timeout", "2",
+            "--log", str(log), "nosuchpkg-coursekit==1.0"]
+    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path), "PIP_CONFIG_FILE": os.devnull,
+           "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+    ctx, slept = _ctx(FakeRunner(), attempts=2)
+    ctx.runner = run_tool
+    with pytest.raises(StepFailed) as info:
+        _run(ctx, STEP, argv, timeout=120, network=True, capture=False, env=env, log=log)
+    failure = info.value.failure
+    assert failure.kind == kind, logged_messages(log)
+    assert failure.tool_line == "ERROR: No matching distribution found for nosuchpkg-coursekit==1.0"
+    assert slept == ([2] if kind == "network" else [])
+    assert "ResolutionImpossible" in log.read_text() or kind == "network"
