@@ -512,3 +512,23 @@ def test_real_pip_at_a_terminal_is_explained_from_its_log(tmp_path: Path, source
     assert failure.tool_line == "ERROR: No matching distribution found for nosuchpkg-coursekit==1.0"
     assert slept == ([2] if kind == "network" else [])
     assert "ResolutionImpossible" in log.read_text() or kind == "network"
+
+
+def test_every_failure_kind_is_documented() -> None:
+    """`--json` readers key on failure.kind: each kind the executor can report is in the README."""
+    import ast
+    import re
+
+    root = Path(__file__).resolve().parents[1]
+    kinds = set()
+    for name in ("failures", "execsteps", "execpip", "exectools"):
+        tree = ast.parse((root / "coursekit" / f"{name}.py").read_text())
+        kinds |= {node.args[0].value for node in ast.walk(tree)
+                  if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "Failure"
+                  and node.args and isinstance(node.args[0], ast.Constant)}
+    readme = " ".join((root / "README.md").read_text().split())
+    documented = re.search(r"`failure` \(`kind`: (.*?); `message`", readme)
+    assert documented is not None
+    assert kinds >= {"network", "disk", "solver", "conflict", "no-wheel", "timeout", "tool", "verify"}
+    assert {k for k in kinds if not re.search(rf"(?<![\w-]){re.escape(k)}(?![\w-])",
+                                              documented.group(1))} == set()
