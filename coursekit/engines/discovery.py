@@ -62,6 +62,7 @@ def find_engines(env: Mapping[str, str] | None = None) -> list[Engine]:
     def add(kind: EngineKind, exe: str | None, source: str) -> None:
         if not exe or not Path(exe).is_file():
             return
+        exe = behind_shim(exe)
         key = (kind, os.path.normcase(os.path.realpath(exe)))
         if key not in seen:
             seen.add(key)
@@ -78,6 +79,26 @@ def find_engines(env: Mapping[str, str] | None = None) -> list[Engine]:
     if embedded_available():
         found.append(Engine("embedded", None, "py-rattler"))
     return found
+
+
+def behind_shim(exe: str) -> str:
+    """The real program behind a Windows ``.bat``/``.cmd`` shim, when it is there.
+
+    conda's ``condabin\\conda.bat`` runs ``..\\Scripts\\conda.exe`` (conda/shell/condabin/
+    conda.bat; mamba 1's ``mamba.bat`` likewise ``..\\Scripts\\mamba.exe``). Running a
+    ``.bat`` hands its arguments to cmd.exe, which reads ``>`` in a spec such as
+    ``pandas>=2`` as a redirection (and ``&`` in a channel URL as a second command); the
+    ``.exe`` gets them as they are.
+    """
+    path = Path(exe)
+    if path.suffix.lower() not in (".bat", ".cmd"):
+        return exe
+    root = path.parent.parent
+    for candidate in (root / "Scripts" / f"{path.stem}.exe",
+                      root / "Library" / "bin" / f"{path.stem}.exe"):
+        if candidate.is_file():
+            return str(candidate)
+    return exe
 
 
 def embedded_available() -> bool:

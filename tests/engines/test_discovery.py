@@ -157,3 +157,26 @@ def test_auto_keeps_an_env_the_embedded_engine_made(tmp_path: Path) -> None:
     (embedded_env_prefix("pt", env) / "conda-meta").mkdir(parents=True)
     assert resolve_engine("auto", "pt", env=env).kind == "embedded"
     assert resolve_engine("micromamba", "pt", env=env).kind == "micromamba"
+
+
+@pytest.mark.parametrize(("shim", "real"), [
+    ("miniforge3/condabin/conda.bat", "miniforge3/Scripts/conda.exe"),  # conda's own layout
+    ("miniforge3/condabin/mamba.bat", "miniforge3/Library/bin/mamba.exe"),
+    ("tools/conda.bat", None),  # nothing behind it: the shim itself is still used
+])
+def test_windows_shims_are_replaced_by_the_program_behind_them(tmp_path: Path, shim: str,
+                                                               real: str | None) -> None:
+    """Running conda.bat hands the arguments to cmd.exe, where `pandas>=2` is a redirection
+    and `&` in a channel URL starts a second command; the .exe behind the shim gets them as
+    they are (and CONDA_EXE plus a PATH hit on the shim is one conda, not two)."""
+    for name in (shim, real):
+        if name:
+            (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+            (tmp_path / name).write_text("")
+    kind = Path(shim).stem
+    env = _env(tmp_path, None, CONDA_EXE=str(tmp_path / shim))
+    engines = [(e.kind, e.exe) for e in find_engines(env) if e.external]
+    assert engines == [(kind, tmp_path / (real or shim))]
+    if real is not None:  # the shim and the program it runs, named twice: one engine
+        env["MAMBA_EXE"] = str(tmp_path / real)
+        assert [(e.kind, e.exe) for e in find_engines(env) if e.external] == engines
