@@ -51,9 +51,13 @@ def leftover_installers(prefix: Path) -> list[int]:
     import psutil
 
     found = []
+    inside = (str(prefix), str(prefix) + os.sep)
     for proc in psutil.process_iter(["pid", "cmdline"]):
         cmd = proc.info.get("cmdline") or []
-        if str(prefix) not in " ".join(cmd) or proc.info["pid"] == os.getpid():
+        # The env's Python or the prefix itself as an argument: a substring test would also
+        # match a pip working on a neighbour env (`pt2`, `pt-old`).
+        if not any(a == inside[0] or a.startswith(inside[1]) for a in cmd) \
+                or proc.info["pid"] == os.getpid():
             continue
         if not (("pip" in cmd and "install" in cmd) or "coursekit.engines.embedded" in cmd):
             continue

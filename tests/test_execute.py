@@ -532,3 +532,25 @@ def test_every_failure_kind_is_documented() -> None:
     assert kinds >= {"network", "disk", "solver", "conflict", "no-wheel", "timeout", "tool", "verify"}
     assert {k for k in kinds if not re.search(rf"(?<![\w-]){re.escape(k)}(?![\w-])",
                                               documented.group(1))} == set()
+
+
+def test_an_installer_working_on_a_neighbour_env_is_not_a_leftover(tmp_path: Path) -> None:
+    """A pip for `pt-old` (its path starts with pt's) is no business of pt's setup."""
+    import subprocess
+    import sys
+
+    from coursekit.preflight import leftover_installers
+
+    prefix = tmp_path / "pt"
+    sleep = [sys.executable, "-c", "import time; time.sleep(30)"]
+    neighbour = subprocess.Popen([*sleep, str(tmp_path / "pt-old" / "bin" / "python"), "-m", "pip",
+                                  "install", "torch"], start_new_session=True)
+    embedded = subprocess.Popen([*sleep, "-m", "coursekit.engines.embedded", "create", "--prefix",
+                                 str(prefix)], start_new_session=True)
+    try:
+        found = leftover_installers(prefix)
+        assert neighbour.pid not in found and embedded.pid in found
+    finally:
+        for p in (neighbour, embedded):
+            p.kill()
+            p.wait()
