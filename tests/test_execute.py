@@ -554,3 +554,21 @@ def test_an_installer_working_on_a_neighbour_env_is_not_a_leftover(tmp_path: Pat
         for p in (neighbour, embedded):
             p.kill()
             p.wait()
+
+
+def test_a_dependent_with_a_dot_in_its_name_is_found_once_installed() -> None:
+    """The state probe keys distributions by their PEP 503 name (`ruamel-yaml`); looking one
+    up as the spec writes it (`ruamel.yaml>=0.18`) found nothing, so setup reinstalled it on
+    every run and then failed with 'the command succeeded but still missing ruamel.yaml'."""
+    import dataclasses
+
+    from coursekit.engines.state import Dist, EnvState
+    from coursekit.execpip import _dependents_missing
+
+    ctx, _ = _ctx(FakeRunner())
+    ctx.plan = dataclasses.replace(ctx.plan, pip_dependents=("ruamel.yaml>=0.18", "Torch_Geometric"))
+    state = EnvState(None, dists={
+        "ruamel-yaml": (Dist("ruamel-yaml", "0.18.6", "pip", "/sp"),),
+        "torch-geometric": (Dist("torch-geometric", "2.6.1", "pip", "/sp"),)})
+    assert state.one("ruamel.yaml") is not None and state.one("RUAMEL_yaml") is not None
+    assert _dependents_missing(ctx, state) == []

@@ -17,7 +17,9 @@ if sys.path and sys.path[0] and __name__ == "__main__":
 
 
 def _norm(name: str) -> str:
-    return name.lower().replace("_", "-").replace(".", "-")
+    import re
+
+    return re.sub(r"[-_.]+", "-", name).lower()  # PEP 503, as EnvState.copies looks names up
 
 
 def _missing_files(dist: Any) -> int:

@@ -5,6 +5,7 @@ done?" checks are pure functions over an :class:`EnvState`."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,7 +56,9 @@ class EnvState:
         return self.location is not None and self.location.confirmed
 
     def copies(self, name: str) -> tuple[Dist, ...]:
-        return self.dists.get(name.lower().replace("_", "-"), ())
+        """Every installed copy of ``name`` (PEP 503 name: ``ruamel.yaml`` is ``ruamel-yaml``,
+        as the state probe keys them)."""
+        return self.dists.get(re.sub(r"[-_.]+", "-", name).lower(), ())
 
     def one(self, name: str) -> Dist | None:
         """The only installed copy of ``name``, or None (missing or duplicated)."""
