@@ -102,7 +102,9 @@ def _env_missing(ctx: Context, state: EnvState) -> tuple[list[str], str]:
     """The conda specs still missing, and why the step is not done ('' when it is)."""
     if not state.exists:
         return _conda_specs(ctx), "no env yet"
-    missing = [s for s in _conda_specs(ctx) if spec_name(s) not in state.conda]
+    # spec_name folds '_' into '-'; conda keeps it (conda-forge's jupyter_server): fold both.
+    have = {spec_name(name) for name in state.conda}
+    missing = [s for s in _conda_specs(ctx) if spec_name(s) not in have]
     if not state.usable:
         return missing, state.probe_error or "the env's Python does not run"
     pip = state.one("pip")

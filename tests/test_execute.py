@@ -572,3 +572,21 @@ def test_a_dependent_with_a_dot_in_its_name_is_found_once_installed() -> None:
         "torch-geometric": (Dist("torch-geometric", "2.6.1", "pip", "/sp"),)})
     assert state.one("ruamel.yaml") is not None and state.one("RUAMEL_yaml") is not None
     assert _dependents_missing(ctx, state) == []
+
+
+def test_a_conda_package_with_an_underscore_counts_as_installed(tmp_path: Path) -> None:
+    """conda-forge names keep '_' (jupyter_server, nb_conda_kernels); spec_name folds it to
+    '-', so such a package in the spec was 'missing' on every run and failed create_env."""
+    import dataclasses
+
+    from coursekit.engines import EnvLocation
+    from coursekit.engines.state import Dist, EnvState
+    from coursekit.execsteps import _env_missing
+
+    ctx, _ = _ctx(FakeRunner())
+    ctx.plan = dataclasses.replace(ctx.plan, conda_packages=("jupyter_server", "nb_conda_kernels"))
+    location = EnvLocation("pt", tmp_path, tmp_path / "bin" / "python", "embedded", True, "3.12.1")
+    state = EnvState(location, {"python": "3.12.1", "pip": "25.1", "jupyter_server": "2.14",
+                                "nb_conda_kernels": "2.5"},
+                     {"pip": (Dist("pip", "25.1", "conda", "/sp"),)})
+    assert _env_missing(ctx, state) == ([], "")
