@@ -124,6 +124,16 @@ def read_settings(files: Sequence[Path], env: Mapping[str, str],
     keep: dict[str, str] = {}
     index_url: str | None = None
     dropped: list[str] = []
+
+    def take(key: str, value: str, shown: str) -> None:
+        nonlocal index_url
+        if key in KEEP_KEYS:
+            keep[key] = value
+        elif key == "index-url":
+            index_url = value
+        elif key in SOURCE_KEYS:
+            dropped.append(shown)
+
     for path in files:
         parser = configparser.RawConfigParser()
         try:
@@ -136,22 +146,10 @@ def read_settings(files: Sequence[Path], env: Mapping[str, str],
                 continue
             for key, value in parser.items(section):
                 value = " ".join(value.split())
-                if key in KEEP_KEYS:
-                    keep[key] = value
-                elif key == "index-url":
-                    index_url = value
-                elif key in SOURCE_KEYS:
-                    dropped.append(f"{key} = {value} (from {path})")
+                take(key, value, f"{key} = {value} (from {path})")
     for name, value in env.items():
-        if not name.startswith("PIP_") or name == "PIP_CONFIG_FILE":
-            continue
-        key = name[4:].lower().replace("_", "-")
-        if key in KEEP_KEYS:
-            keep[key] = value
-        elif key == "index-url":
-            index_url = value
-        elif key in SOURCE_KEYS:
-            dropped.append(f"{name}={value}")
+        if name.startswith("PIP_") and name != "PIP_CONFIG_FILE":
+            take(name[4:].lower().replace("_", "-"), value, f"{name}={value}")
     return PipSettings(keep=keep, index_url=index_url, dropped=tuple(dropped))
 
 
