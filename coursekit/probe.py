@@ -114,6 +114,15 @@ def python_facts() -> JSON:
     }
 
 
+def _read_meta(dist: Any, name: str) -> str | None:
+    """A file of ``dist``'s metadata folder, or None: one odd file (not UTF-8, unreadable) must
+    not cost the report every other package's facts."""
+    try:
+        return dist.read_text(name)
+    except Exception:  # noqa: BLE001 - UnicodeDecodeError, OSError, ...
+        return None
+
+
 def _dist_record(dist: Any, user_site: str | None) -> JSON:
     path = getattr(dist, "_path", None)
     location = str(path.parent) if path is not None else None
@@ -123,17 +132,19 @@ def _dist_record(dist: Any, user_site: str | None) -> JSON:
             mtime = os.stat(str(path)).st_mtime
         except OSError:
             pass
-    direct = dist.read_text("direct_url.json")
+    direct = _read_meta(dist, "direct_url.json")
     try:
-        direct_url = redact(str(json.loads(direct).get("url"))) if direct else None
+        data = json.loads(direct) if direct else None
     except ValueError:
-        direct_url = None
-    installer = (dist.read_text("INSTALLER") or "").strip() or None
+        data = None
+    url = data.get("url") if isinstance(data, dict) else None
+    direct_url = redact(str(url)) if url else None
+    installer = (_read_meta(dist, "INSTALLER") or "").strip() or None
     in_user = bool(user_site and location and os.path.normcase(location).startswith(
         os.path.normcase(user_site)))
     return {"name": _norm(dist.metadata["Name"] or ""), "version": dist.version,
             "location": location, "installer": installer,
-            "requested": dist.read_text("REQUESTED") is not None,
+            "requested": _read_meta(dist, "REQUESTED") is not None,
             "direct_url": direct_url, "mtime": mtime, "in_user_site": in_user}
 
 

@@ -197,3 +197,18 @@ def test_a_torch_in_the_user_site_is_seen_and_flagged(tmp_path: Path) -> None:
     found = {f.id: f for f in diagnose(Facts(probe=facts))}
     assert "user site" in found["torch-duplicate"].detail
     assert "pip uninstall -y torch torchvision torchaudio" in (found["torch-duplicate"].fix or "")
+
+
+def test_one_odd_metadata_file_does_not_cost_the_other_packages(tmp_path: Path) -> None:
+    # A direct_url.json that is not an object and an INSTALLER that is not UTF-8 (a half-written
+    # or foreign dist-info) once replaced the whole distributions section with an error.
+    info = tmp_path / "site" / "torch-2.9.1+cpu.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: torch\nVersion: 2.9.1+cpu\n")
+    (info / "direct_url.json").write_text('["not", "an", "object"]')
+    (info / "INSTALLER").write_bytes(b"\xff\xfe\x00")
+    facts = run_probe(Path(sys.executable), env=_env_with(tmp_path / "site"))
+    items = facts.data["distributions"]["items"]
+    odd = [d for d in items if d["name"] == "torch" and d["version"] == "2.9.1+cpu"]
+    assert odd and odd[0]["direct_url"] is None and odd[0]["installer"] is None
+    assert any(d["name"] == "pip" for d in items), "the other packages are still reported"
