@@ -158,7 +158,7 @@ def detect_nvidia(runner: Runner = run_tool, env: Mapping[str, str] | None = Non
     Linux driver installed inside WSL puts a failing ``nvidia-smi`` first (microsoft/WSL#11888).
     """
     tool_env = _tool_env(env)
-    system = os_name or _os_name(platform.system())
+    system = os_name or system_os()
     candidates = _smi_candidates(tool_env, system, wsl, root)
     if not candidates:
         return NvidiaDetection(notes=("nvidia-smi not found: no NVIDIA driver installed",))
@@ -231,7 +231,9 @@ def override_gfx(value: str) -> str | None:
     return f"gfx{major}{minor}{step:x}"
 
 
-def _os_name(system: str) -> str:
+def system_os(system: str | None = None) -> str:
+    """``linux``, ``windows`` or ``macos`` from ``platform.system()`` (this machine's when None)."""
+    system = system or platform.system()
     return {"Darwin": "macos", "Windows": "windows"}.get(system, system.lower())
 
 
@@ -273,7 +275,7 @@ def detect_host(runner: Runner = run_tool, env: Mapping[str, str] | None = None,
                 mac_version: str | None = None, root: Path = Path("/")) -> HostInfo:
     """Describe this machine: OS, CPU architecture, macOS version, WSL and every GPU."""
     environ = dict(os.environ if env is None else env)
-    os_name = _os_name(system or platform.system())
+    os_name = system_os(system)
     arch = normalize_arch(machine or platform.machine())
     macos = (mac_version or platform.mac_ver()[0] or None) if os_name == "macos" else None
     wsl = os_name == "linux" and is_wsl(environ, root)

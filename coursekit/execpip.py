@@ -8,9 +8,9 @@ from pathlib import Path
 
 from coursekit import pipsafe
 from coursekit.engines.state import EnvState
+from coursekit.envspec import TRIO
 from coursekit.exectools import (
     TIMEOUTS,
-    TRIO,
     check_after,
     env_state,
     run_checked,

@@ -11,13 +11,13 @@ from pathlib import Path
 from coursekit.engines import embedded_env_prefix, locate_env
 from coursekit.engines.discovery import confirm_env
 from coursekit.engines.state import EnvState, read_state
+from coursekit.envspec import TRIO
 from coursekit.execute import Context, StepFailed
 from coursekit.failures import Failure, classify
 from coursekit.plan import Step
 from coursekit.proc import ToolResult
 
 TIMEOUTS = {"create_env": 3600.0, "install_torch": 3600.0, "install_dependents": 1800.0}
-TRIO = ("torch", "torchvision", "torchaudio")
 
 
 def spec_name(spec: str) -> str:

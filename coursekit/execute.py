@@ -255,8 +255,6 @@ def _is_setup(pid: int) -> bool:
 
 
 def _this_os() -> str:
-    import sys
+    from coursekit.detect import system_os
 
-    if sys.platform == "win32":
-        return "windows"
-    return "macos" if sys.platform == "darwin" else "linux"
+    return system_os()

@@ -51,11 +51,10 @@ class SetupRequest:
 
 def host_from_flags(request: SetupRequest, python: str) -> HostInfo:
     """The machine the flags describe (validated; UsageError with a fix on malformed values)."""
-    from coursekit.detect import normalize_arch
+    from coursekit.detect import normalize_arch, system_os
 
     # Only GPUs given: this machine's OS and architecture. --os given: its usual architecture.
-    os_name = request.os or {"Darwin": "macos", "Windows": "windows"}.get(
-        _platform.system(), _platform.system().lower())
+    os_name = request.os or system_os()
     default_arch = ("arm64" if os_name == "macos" else "x86_64") if request.os else \
         normalize_arch(_platform.machine())
     arch = request.arch or default_arch
