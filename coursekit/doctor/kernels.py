@@ -62,9 +62,12 @@ def _kernel(scope: str, spec_dir: Path, env: EnvFacts) -> KernelFacts | None:
     try:
         spec = json.loads((spec_dir / "kernel.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
+        spec = None
+    if not isinstance(spec, dict):  # unreadable, or JSON of another shape: one kernel's fact
         return KernelFacts(name=spec_dir.name, directory=str(spec_dir), scope=scope,
                            display_name="(unreadable kernel.json)")
-    argv = spec.get("argv") or [""]
+    argv = spec.get("argv") if isinstance(spec.get("argv"), list) else None
+    argv = argv or [""]
     argv0 = str(argv[0])
     bare = argv0 in _BARE_PYTHON
     exists = bare or Path(argv0).is_file()

@@ -266,3 +266,16 @@ def test_a_relative_python_is_examined_where_it_is(tmp_path: Path, monkeypatch: 
     env = env_check(CollectOptions(python=Path("python")))
     assert env.python == str(tmp_path / "env" / "bin" / "python")
     assert env.prefix == str(tmp_path / "env") and env.exists
+
+
+def test_a_kernelspec_of_another_shape_is_one_unreadable_kernel_not_a_failed_check(tmp_path: Path) -> None:
+    # A list, or an argv that is a string, once raised AttributeError and failed the whole
+    # kernels check (exit 3, every kernel fact lost).
+    user = tmp_path / "jupyter" / "kernels"
+    for name, spec in (("listed", ["python", "-m", "ipykernel_launcher"]), ("stringy", {"argv": "python"})):
+        (user / name).mkdir(parents=True)
+        (user / name / "kernel.json").write_text(json.dumps(spec))
+    env = EnvFacts(exists=True, prefix=str(tmp_path / "env"), python=str(tmp_path / "env" / "python"))
+    kernels = {k.name: k for k in scan_kernels(env, {"JUPYTER_DATA_DIR": str(tmp_path / "jupyter")})}
+    assert kernels["listed"].display_name == "(unreadable kernel.json)"
+    assert kernels["stringy"].argv0 == "" and kernels["stringy"].argv0_exists is False
