@@ -120,8 +120,11 @@ def apply_fix(action: FixAction, *, runner: Runner = run_tool,
 
         python = Path(action.kernel_python)
         folder = kernel.data_dir(python, env, os_name, runner=runner) / "kernels"
-        path = kernel.write_kernel(folder, python, Path(action.kernel_prefix or python.parent.parent),
-                                   name=action.kernel_name)
+        try:
+            path = kernel.write_kernel(folder, python, Path(action.kernel_prefix or python.parent.parent),
+                                       name=action.kernel_name)
+        except OSError as exc:  # a read-only or foreign-owned Jupyter folder: say so, no crash
+            return FixOutcome(action.key, False, f"could not write the kernelspec in {folder}: {exc}")
         return FixOutcome(action.key, True, f"wrote {path}")
     pip_env = _pip_environment(env, prefix, os_name)
     ran: list[tuple[str, ...]] = []

@@ -136,3 +136,11 @@ def test_fix_without_a_terminal_or_yes_applies_nothing(tmp_path: Path, monkeypat
     assert result.code == ExitCode.FAILED
     assert "Not applied: no terminal to ask on. Run again with --fix --yes to apply." in result.stderr
     assert "Checking again" not in result.stdout
+
+
+def test_a_kernel_folder_that_cannot_be_written_is_a_failed_fix_not_a_crash(tmp_path: Path) -> None:
+    actions = plan_fixes(make_report(finding_facts("kernel-missing")))
+    (tmp_path / "jupyter").write_text("a file where Jupyter's folder should be")
+    environ = {"JUPYTER_DATA_DIR": str(tmp_path / "jupyter"), "HOME": str(tmp_path)}
+    outcomes = apply_fixes(actions, lambda a: True, runner=Recorder(fail=("-c",)), environ=environ)
+    assert not outcomes[0].ok and "could not write the kernelspec" in outcomes[0].message
