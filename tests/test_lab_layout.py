@@ -136,3 +136,14 @@ def test_reveal_solution_adds_only_missing_files(spec: LabSpec, tmp_path: Path) 
     actions = layout.reveal_solution(spec, folder)
     assert [(a.path, a.action) for a in actions] == [("solution/work.py", "kept")]
     assert (folder / "solution" / "work.py").read_text() == "mine\n"
+
+
+def test_a_solution_that_cannot_be_written_is_exit_3_not_a_crash(spec: LabSpec, tmp_path: Path) -> None:
+    from coursekit.errors import EnvironmentProblem
+
+    folder = tmp_path / "lab01-fixture"
+    layout.lay_out(spec, folder)
+    (folder / "solution").write_text("a file where the solution folder goes")
+    with pytest.raises(EnvironmentProblem, match="cannot write") as info:
+        layout.reveal_solution(spec, folder)
+    assert info.value.fix and "solution" in info.value.fix

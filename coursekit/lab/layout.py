@@ -208,7 +208,12 @@ def reveal_solution(spec: LabSpec, folder: Path) -> tuple[FileAction, ...]:
         dst = folder / "solution" / rel
         if dst.exists():
             actions.append(FileAction(f"solution/{rel}", "kept"))
-        else:
+            continue
+        try:
             _copy_new(src, dst)
-            actions.append(FileAction(f"solution/{rel}", "added"))
+        except OSError as exc:  # read-only folder, a file named solution: exit 3, not a crash
+            raise EnvironmentProblem(f"cannot write {dst}: {exc}",
+                                     f"Make {folder} writable (or move a file named 'solution' away) "
+                                     "and ask again.") from None
+        actions.append(FileAction(f"solution/{rel}", "added"))
     return tuple(actions)
