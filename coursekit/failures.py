@@ -7,15 +7,19 @@ only the first is worth retrying.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from coursekit.proc import ToolResult
 
 _NETWORK = ("timed out", "timeout", "connection", "temporary failure in name resolution",
             "name or service not known", "network is unreachable", "remote end closed",
-            "incompleteread", "connection reset", "ssl", "proxy", "http error 5", "503", "502",
-            "504", "could not fetch url", "max retries exceeded", "failed to establish",
+            "incompleteread", "connection reset", "ssl", "proxy", "http error 5",
+            "could not fetch url", "max retries exceeded", "failed to establish",
             "error sending request", "dns error", "unexpected eof", "read error")
+# A gateway status on its own ("HTTP 503 SERVICE UNAVAILABLE"), not a size such as pip's
+# "Downloading torch-...whl (503.2 MB)" or a number that merely contains 502.
+_GATEWAY = re.compile(r"(?<![\w.])50[234](?![\w.,])")
 _DISK = ("no space left on device", "errno 28", "disk quota exceeded", "not enough space")
 _SOLVER = ("could not solve", "cannot solve", "unsatisfiable", "no candidates were found",
            "packagesnotfounderror", "nothing provides")
@@ -71,7 +75,7 @@ def classify(step_title: str, result: ToolResult, *, source: str = "") -> Failur
         return Failure("no-wheel", f"{step_title} failed: {source or 'the index'} does not have "
                        "the planned package", "See `coursekit setup --dry-run` for the planned "
                        "versions, or give another source with --index-url.", line)
-    if _has(text, _NETWORK):
+    if _has(text, _NETWORK) or _GATEWAY.search(text):
         return Failure("network", f"{step_title} failed: a network problem",
                        f"Check your internet connection or proxy (HTTPS_PROXY); {again}", line)
     return Failure("tool", f"{step_title} failed (exit code {result.returncode})",

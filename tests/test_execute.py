@@ -590,3 +590,15 @@ def test_a_conda_package_with_an_underscore_counts_as_installed(tmp_path: Path) 
                                 "nb_conda_kernels": "2.5"},
                      {"pip": (Dist("pip", "25.1", "conda", "/sp"),)})
     assert _env_missing(ctx, state) == ([], "")
+
+
+@pytest.mark.parametrize(("stderr", "kind"), [
+    ("Downloading torch-2.7.0+cu126-cp312-cp312-manylinux_2_28_x86_64.whl (503.2 MB)\n"
+     "Segmentation fault\n", "tool"),  # a size, not an HTTP status: not retried as network
+    ("Fatal Python error: Aborted\nThread 0x00007f502 (most recent call first)\n", "tool"),
+    ("CondaHTTPError: HTTP 503 SERVICE UNAVAILABLE for url <https://conda.anaconda.org/x>\n",
+     "network"),
+    ("error: Download failed: HTTP status server error (502 Bad Gateway)\n", "network"),
+])
+def test_gateway_statuses_are_network_but_sizes_are_not(stderr: str, kind: str) -> None:
+    assert classify("Install torch", _result(stderr)).kind == kind
