@@ -165,7 +165,13 @@ def _register_kernel(ctx: Context, step: Step) -> tuple[bool, str]:
     state = check_kernel(kernels, ctx.location.python, name)
     if state.ok:
         return False, f"'{display_name_for(name)}' in {state.path.parent}"
-    path = write_kernel(kernels, ctx.location.python, ctx.location.prefix, name)
+    try:
+        path = write_kernel(kernels, ctx.location.python, ctx.location.prefix, name)
+    except OSError as exc:  # e.g. a root-owned ~/.local/share/jupyter left by `sudo jupyter`
+        raise StepFailed(Failure(
+            "tool", f"{step.title}: cannot write {state.path}: {exc.strerror or exc}",
+            f"Make {kernels} yours again (Linux/macOS: `sudo chown -R $USER {kernels}`), then "
+            "run `coursekit setup` again.", str(exc))) from exc
     return True, f"{state.why}: wrote {path}"
 
 

@@ -602,3 +602,24 @@ def test_a_conda_package_with_an_underscore_counts_as_installed(tmp_path: Path) 
 ])
 def test_gateway_statuses_are_network_but_sizes_are_not(stderr: str, kind: str) -> None:
     assert classify("Install torch", _result(stderr)).kind == kind
+
+
+def test_an_unwritable_kernels_folder_is_a_failed_step_not_a_traceback(tmp_path: Path) -> None:
+    """A ~/.local/share/jupyter that the student cannot write (root-owned after `sudo
+    jupyter ...`; here a file in the way, since the tests may run as root) fails the kernel
+    step with the folder and a fix, instead of an OSError traceback (exit 4)."""
+    from coursekit.engines import EnvLocation
+    from coursekit.engines.state import EnvState
+    from coursekit.execsteps import run_step
+
+    data = tmp_path / "jupyter"
+    data.mkdir()
+    (data / "kernels").write_text("not a folder")
+    ctx, _ = _ctx(FakeRunner(ToolResult(("python",), 0, f"{data}\n")))
+    python = tmp_path / "pt" / "bin" / "python"
+    ctx.location = EnvLocation("pt", tmp_path / "pt", python, "embedded", True, "3.12.1")
+    ctx.state = EnvState(ctx.location, {"ipykernel": "6.29.5"})
+    with pytest.raises(StepFailed) as info:
+        run_step(ctx, ctx.plan.step("register_kernel"))
+    failure = info.value.failure
+    assert "cannot write" in failure.message and str(data / "kernels") in failure.fix
