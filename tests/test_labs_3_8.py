@@ -46,6 +46,7 @@ MISTAKES: dict[str, dict[str, tuple[str, str]]] = {
         "wrong-feature-size": ("bn_between_linear_and_activation", "wrong feature size"),
         "no-eval": ("predict_uses_eval_mode", "Forgot eval() at test time"),
         "no-train-mode": ("train_step_uses_train_mode", "Call model.train()"),
+        "shared-block": ("deep_sigmoid_trains_with_bn", "used for several layers"),
     },
     "06-gradient-clipping": {
         "clip-before-backward": ("train_step_clips_and_trains", "clipping before backward"),

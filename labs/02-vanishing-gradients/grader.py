@@ -114,7 +114,11 @@ def layers(lab: LabContext) -> str:
         if kinds != want:
             raise CheckFailed(f'make_mlp(4, 64, 32, "{act}", ...) has layers {kinds}; expected '
                               f"{want}: one {cls.__name__} after every Linear, the last one too.")
-        sizes = [(m.in_features, m.out_features) for m in leaves if isinstance(m, nn.Linear)]
+        linears = [m for m in leaves if isinstance(m, nn.Linear)]
+        if len({id(m) for m in linears}) != len(linears):
+            raise CheckFailed("one nn.Linear object is used for several layers, so they share one weight "
+                              "matrix; create a new nn.Linear for every layer (inside the loop).")
+        sizes = [(m.in_features, m.out_features) for m in linears]
         if sizes != [(32, 64)] + [(64, 64)] * 3:
             raise CheckFailed(f"Linear sizes {sizes}; the first layer takes in_features=32, the "
                               "others width=64.")

@@ -117,6 +117,10 @@ def _student_net(lab: LabContext, mod: ModuleType, batch_norm: bool) -> nn.Modul
     # remove_duplicate=False: one nn.Sigmoid() reused in every layer is a correct net (it holds
     # no state) and counts once per place it is used; modules() would count it once in all.
     every = [m for _, m in net.named_modules(remove_duplicate=False)]
+    stateful = [m for m in every if isinstance(m, (nn.Linear, nn.BatchNorm1d))]
+    if len({id(m) for m in stateful}) != len(stateful):
+        raise CheckFailed("one nn.Linear or nn.BatchNorm1d object is used for several layers, so they share "
+                          "weights (and BatchNorm's running statistics); create new ones for every layer.")
     n_bn = sum(isinstance(m, nn.BatchNorm1d) for m in every)
     n_sig = sum(isinstance(m, nn.Sigmoid) for m in every)
     if n_sig != DEPTH or n_bn != (DEPTH if batch_norm else 0):
