@@ -61,6 +61,7 @@ MISTAKES: dict[str, dict[str, tuple[str, str]]] = {
         "scale-ignored": ("block_adds_the_skip_path", "the scale is ignored"),
         "no-zero-init": ("zero_init_block_is_identity", "zero_init must set the branch's last Linear"),
         "zero-both-linears": ("zero_init_block_is_identity", "only fc2 is zeroed"),
+        "repeated-block": ("gradient_reaches_the_first_block", "one block object used 20 times"),
     },
     "08-rnn-long-sequences": {
         "reach-reversed": ("measures_gradient_reach", "you computed last/first"),

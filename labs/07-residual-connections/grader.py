@@ -118,7 +118,12 @@ def _flow(lab: LabContext, mod: ModuleType, net: nn.Module, x: torch.Tensor) -> 
     if len(hooks) != DEPTH:
         for h in hooks:
             h.remove()
-        raise CheckFailed(f"residual_net({DEPTH}, ...) should hold {DEPTH} ResidualBlocks; it holds {len(hooks)}.")
+        used = sum(isinstance(m, mod.ResidualBlock) for _, m in net.named_modules(remove_duplicate=False))
+        repeated = (f" (one block object used {used} times: `[ResidualBlock(...)] * depth` repeats one "
+                    "object, so every block shares its weights; create each block in a loop)"
+                    if used > len(hooks) else "")
+        raise CheckFailed(f"residual_net({DEPTH}, ...) should hold {DEPTH} ResidualBlocks; it holds "
+                          f"{len(hooks)}{repeated}.")
     try:
         out = lab.call(net, x, what="residual_net(...)(x)")
         (out * torch.randn(out.shape[1:])).sum().backward()
