@@ -40,6 +40,7 @@ MISTAKES: dict[str, dict[str, tuple[str, str]]] = {
         "relu-dies": ("healthy_mlp_has_no_dead_units", "Dying ReLUs"),
         "sigmoid-vanishes": ("healthy_mlp_passes_the_gradient", "sigmoid's slope is at most 1/4"),
         "default-init": ("healthy_mlp_passes_the_gradient", "PyTorch's default init"),
+        "shared-linear": ("healthy_mlp_passes_the_gradient", "share one weight matrix"),
     },
     "05-batch-norm": {
         "bn-after-activation": ("bn_between_linear_and_activation", "You normalise after the activation"),

@@ -184,6 +184,10 @@ def _student_net(lab: LabContext, mod: ModuleType) -> nn.Sequential:
     if not isinstance(net, nn.Sequential) or sum(isinstance(m, nn.Linear) for m in net) != DEPTH:
         raise CheckFailed(f"healthy_mlp({DEPTH}, {WIDTH}, {IN}) must return an nn.Sequential of {DEPTH} "
                           "(Linear -> activation) pairs.")
+    linears = [m for m in net if isinstance(m, nn.Linear)]
+    if len({id(m) for m in linears}) != len(linears):  # `[nn.Linear(w, w), act] * depth`
+        raise CheckFailed("healthy_mlp uses one nn.Linear object for several layers, so they share one weight "
+                          "matrix; create a new nn.Linear for every layer (inside the loop).")
     x = torch.randn(4, IN, requires_grad=True)
     for i, layer in enumerate(net):  # every layer returns a float tensor still connected to autograd
         x = lab.call(layer, x, what=f"layer {i} ({type(layer).__name__}) of healthy_mlp")
