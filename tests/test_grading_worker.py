@@ -213,3 +213,33 @@ def test_python_that_dies_at_start_is_an_environment_error(tmp_path: Path) -> No
     report = grade(FIXTURE, folder, str(python))
     assert report.status is Status.ERROR and "your code had not run yet" in (report.problem or "")
     assert "broken env" in report.output_tail
+
+
+def test_a_temp_folder_that_cannot_be_removed_does_not_crash_the_grade(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Windows keeps a killed worker's files locked for a moment; rmtree then fails (WinError 32).
+    import errno
+
+    from coursekit.grading.sandbox import SandboxOutcome
+
+    real_rmtree = shutil.rmtree
+
+    def locked_rmtree(path: str, *args: object, onerror: object = None, onexc: object = None,
+                      **kwargs: object) -> None:
+        exc = OSError(errno.EBUSY, "The process cannot access the file", str(path))
+        if onexc is not None:
+            onexc(os.unlink, path, exc)  # type: ignore[operator]
+        elif onerror is not None:
+            onerror(os.unlink, path, (OSError, exc, None))  # type: ignore[operator]
+        else:
+            raise exc
+        real_rmtree(path, ignore_errors=True)
+
+    def no_python(*args: object, **kwargs: object) -> SandboxOutcome:
+        return SandboxOutcome(None, False, False, 0.0, "", "", 0, 0.0, start_error="no such file")
+
+    monkeypatch.setattr(shutil, "rmtree", locked_rmtree)
+    folder = tmp_path / "lab01-fixture"
+    folder.mkdir()
+    report = grade(FIXTURE, folder, sys.executable, sandbox=no_python)
+    assert report.status is Status.ERROR and "could not be started" in (report.problem or "")

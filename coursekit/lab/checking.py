@@ -338,7 +338,9 @@ def grade(spec: LabSpec, student_dir: Path, python: str, *,
     merged: list[dict[str, Any]] = []
     forged_any = False
     deadline = time.monotonic() + spec.timeout_s
-    with tempfile.TemporaryDirectory(prefix="coursekit-grade-") as tmp:
+    # ignore_cleanup_errors: on Windows a killed worker's files can stay locked for a moment
+    # (WinError 32); a temp folder left behind must not turn a finished grade into a crash.
+    with tempfile.TemporaryDirectory(prefix="coursekit-grade-", ignore_cleanup_errors=True) as tmp:
         runtime = _runtime_copy(Path(tmp) / "rt")
         argv = [python, "-I", "-B", "-X", "faulthandler", "-X", "utf8", "-c", _BOOT, str(runtime)]
         for attempt in range(MAX_RESTARTS + 1):
