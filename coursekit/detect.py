@@ -35,6 +35,8 @@ _BANNER_CUDA = re.compile(r"CUDA(?: UMD)? Version\s*:\s*([0-9]+\.[0-9]+)")
 _BANNER_DRIVER = re.compile(r"(?:Driver|KMD) Version\s*:\s*([0-9]+(?:\.[0-9]+)*)")
 _BAD_FIELD = re.compile(r'Field "([a-z_.]+)" is not a valid field to query')
 _GFX = re.compile(r"\b(gfx[0-9a-f]{3,4})\b")
+HIDES_EVERY_GPU: Final = "hides every NVIDIA GPU from torch"
+"""In a detection note: the planner turns it into a warning (never a silent CPU build)."""
 _WINDOWS_SMI: Final = (r"C:\Windows\System32\nvidia-smi.exe",
                        r"C:\Program Files\NVIDIA Corporation\NVSMI\nvidia-smi.exe")
 
@@ -219,6 +221,8 @@ def visible_gpus(gpus: tuple[GpuInfo, ...], value: str | None) -> tuple[tuple[Gp
     chosen = tuple(g for g in gpus if g.index in keep)
     if len(chosen) == len(gpus):
         return gpus, None
+    if not chosen:
+        return chosen, f"CUDA_VISIBLE_DEVICES={value!r} {HIDES_EVERY_GPU} ({len(gpus)} found)"
     return chosen, f"CUDA_VISIBLE_DEVICES={value!r}: planning for {len(chosen)} of {len(gpus)} NVIDIA GPUs"
 
 

@@ -91,6 +91,17 @@ def describe_machine(request: SetupRequest, python: str, runner: Runner,
     return detect_host(runner, env, python=python)
 
 
+def _hidden_gpu_warnings(host: HostInfo, plan: Plan) -> list[str]:
+    """CUDA_VISIBLE_DEVICES hiding every GPU (a leftover in a shell profile, often) makes the
+    plan a CPU build: say so loudly, the way a GPU machine's CPU build always is."""
+    from coursekit.detect import HIDES_EVERY_GPU
+
+    return [f"CPU build although this machine has an NVIDIA GPU: {note}. Unset "
+            "CUDA_VISIBLE_DEVICES (or give the GPU's index) and run `coursekit setup` again for "
+            "the CUDA build." for note in host.notes
+            if HIDES_EVERY_GPU in note and not plan.torch.gpu]
+
+
 def build_plan(request: SetupRequest, *, runner: Runner = run_tool, fetch: Fetch = urllib_fetch,
                env: Mapping[str, str] | None = None) -> Plan:
     """Load, describe, plan, confirm online: the whole of ``coursekit setup --dry-run``."""
@@ -104,6 +115,7 @@ def build_plan(request: SetupRequest, *, runner: Runner = run_tool, fetch: Fetch
     plan = make_plan(spec, host, engine=request.engine, torch=request.torch, backend=request.backend,
                      matrix=matrix)
     notes = tuple(f"detection: {n}" for n in host.notes)
+    plan = dataclasses.replace(plan, warnings=(*plan.warnings, *_hidden_gpu_warnings(host, plan)))
     if environ.get(EnvVars.OFFLINE):
         return dataclasses.replace(plan, reasons=(*notes, *plan.reasons,
                                    f"matrix used, index not checked (offline: {EnvVars.OFFLINE} is set)"))

@@ -282,3 +282,20 @@ def test_online_check_survives_a_broken_http_answer(reply: bytes) -> None:
         result = check_index(f"http://127.0.0.1:{port}/whl/cu130", "https://pypi.org/simple",
                              "2.14.0+cu130", "3.12", "linux-x86_64", urllib_fetch, timeout=5)
     assert result.found is None and "could not read" in result.message
+
+
+@pytest.mark.parametrize("value", ["", "-1"])
+def test_a_gpu_hidden_by_cuda_visible_devices_is_no_silent_cpu_build(tmp_path: Path,
+                                                                      value: str) -> None:
+    """CUDA_VISIBLE_DEVICES='' (or -1) hides every GPU: the plan is a CPU build, and it says so
+    as a warning with the fix, not only in a detection note among the reasons."""
+    from tests.test_detect import fake_smi
+
+    fake_smi(tmp_path / "bin", banner="banner-580-2gpu.txt", query="query-580-2gpu.csv")
+    env = {"PATH": str(tmp_path / "bin"), "CUDA_VISIBLE_DEVICES": value, "COURSEKIT_OFFLINE": "1"}
+    plan = build_plan(SetupRequest(), env=env)
+    assert plan.torch.backend == "cpu"
+    assert [w for w in plan.warnings if "CPU build although" in w and "Unset CUDA_VISIBLE_DEVICES"
+            in w and "(2 found)" in w]
+    visible = build_plan(SetupRequest(), env={**env, "CUDA_VISIBLE_DEVICES": "0"})
+    assert visible.torch.gpu and not [w for w in visible.warnings if "CPU build" in w]
