@@ -184,7 +184,8 @@ def build_steps(spec: EnvSpec, engine: str, choice: TorchChoice, host: HostInfo)
     create = (creator, "create", "-n", spec.name, "-y", "--override-channels", *channels,
               f"python={spec.python}", *spec.conda_packages)
     index = ("--index-url", choice.index_url) if choice.index_url else ()
-    pins = choice.pins()[: len(spec.torch_packages)]
+    # The pins of the packages the spec lists, whatever their order there (torch is required).
+    pins = tuple(p for p in choice.pins() if p.split("==", 1)[0] in spec.torch_packages)
 
     def in_env(step_id: str, title: str, args: tuple[str, ...], **kw: object) -> Step:
         return Step(step_id, title, (*run_prefix(engine, spec.name), *args), True, args, **kw)  # type: ignore[arg-type]

@@ -101,6 +101,20 @@ def test_no_dependents_means_no_dependents_step() -> None:
     assert "install_dependents" not in [s.id for s in plan.steps]
 
 
+@pytest.mark.parametrize("listed", [("torch", "torchaudio"), ("torchaudio", "torch"),
+                                    ("torchvision", "torch")])
+def test_the_spec_chooses_which_companions_are_pinned(listed: tuple[str, ...]) -> None:
+    """[pip] torch = ["torch", "torchaudio"]: torchaudio is installed, not torchvision (the pins
+    were cut by count, so the second package was always torchvision), in any order."""
+    from dataclasses import replace
+
+    plan = make_plan(replace(load_spec(), torch_packages=listed), GPU)
+    pinned = {p.split("==")[0] for p in plan.step("install_torch").holds}
+    assert pinned == set(listed)
+    assert plan.step("install_torch").argv[-len(listed):] == plan.step("install_torch").holds
+    assert plan.step("install_dependents").holds == plan.step("install_torch").holds
+
+
 @pytest.mark.slow
 @pytest.mark.realtool
 def test_real_pip_keeps_the_planned_torch(tmp_path: Path, clean_pip_env: dict[str, str]) -> None:  # noqa: F811
