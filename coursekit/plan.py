@@ -186,6 +186,7 @@ def build_steps(spec: EnvSpec, engine: str, choice: TorchChoice, host: HostInfo)
     index = ("--index-url", choice.index_url) if choice.index_url else ()
     # The pins of the packages the spec lists, whatever their order there (torch is required).
     pins = tuple(p for p in choice.pins() if p.split("==", 1)[0] in spec.torch_packages)
+    companions = [name for name in ("torchvision", "torchaudio") if name in spec.torch_packages]
 
     def in_env(step_id: str, title: str, args: tuple[str, ...], **kw: object) -> Step:
         return Step(step_id, title, (*run_prefix(engine, spec.name), *args), True, args, **kw)  # type: ignore[arg-type]
@@ -195,7 +196,7 @@ def build_steps(spec: EnvSpec, engine: str, choice: TorchChoice, host: HostInfo)
         Step("create_env", f"Create the conda env '{spec.name}' (Python {spec.python}, conda-forge packages "
              "that do not depend on torch)", create,
              why="lightning & co. are left to pip: conda-forge's would pull conda-forge's pytorch (§5.1)"),
-        in_env("install_torch", f"Install torch {choice.version}, torchvision, torchaudio {source}",
+        in_env("install_torch", f"Install {', '.join([f'torch {choice.version}', *companions])} {source}",
                ("-m", "pip", "install", *index, *pins), holds=pins,
                why="exact pins and exactly one --index-url, never --extra-index-url (torchtriton, Dec 2022)"),
     ]

@@ -113,6 +113,7 @@ def test_the_spec_chooses_which_companions_are_pinned(listed: tuple[str, ...]) -
     assert pinned == set(listed)
     assert plan.step("install_torch").argv[-len(listed):] == plan.step("install_torch").holds
     assert plan.step("install_dependents").holds == plan.step("install_torch").holds
+    assert ("torchvision" in plan.step("install_torch").title) == ("torchvision" in listed)
 
 
 @pytest.mark.slow
