@@ -77,14 +77,27 @@ class Console:
         return f"\033[{codes}m{text}\033[0m"
 
     def print(self, text: str = "") -> None:
-        print(text, file=self.out_stream, flush=True)
+        _write(self.out_stream, text)
 
     def eprint(self, text: str = "") -> None:
-        print(text, file=self.err_stream, flush=True)
+        _write(self.err_stream, text)
 
     def json(self, obj: Any) -> None:
         """Print ``obj`` as JSON on stdout (never coloured)."""
-        print(dumps(obj), file=self.out_stream, flush=True)
+        _write(self.out_stream, dumps(obj))
+
+
+def _write(stream: IO[str], text: str) -> None:
+    """Print a line; characters the terminal's encoding lacks (cp1252, ASCII) become escapes.
+
+    A grader message with "±" must never turn into a crash on a Windows console.
+    """
+    try:
+        print(text, file=stream, flush=True)
+    except UnicodeEncodeError:
+        encoding = getattr(stream, "encoding", None) or "ascii"
+        safe = text.encode(encoding, "backslashreplace").decode(encoding)
+        print(safe, file=stream, flush=True)
 
 
 def render_error(console: Console, message: str, fix: str | None) -> None:
