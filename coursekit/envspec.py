@@ -76,7 +76,8 @@ def read_toml(path: Path) -> dict[str, Any]:
         import tomli as tomllib
     try:
         with path.open("rb") as fh:
-            return tomllib.load(fh)
+            data: dict[str, Any] = tomllib.load(fh)
+            return data
     except FileNotFoundError:
         raise SpecError(f"{path}: file not found.",
                         f"Check the path (or unset {EnvVars.SPEC} to use the course's spec).") from None

@@ -58,11 +58,10 @@ def offer_nbdime(ctx: Context) -> StepOutcome | None:
     if configured(ctx):
         return StepOutcome("nbdime_git", TITLE, "ok", time.monotonic() - start,
                            "already configured")
-    if want is None:
-        if not (ctx.options.may_ask and ctx.confirm(QUESTION)):
-            ctx.notes.append("To diff notebooks in git: `coursekit setup --nbdime` (changes your "
-                             "global git config).")
-            return None
+    if want is None and not (ctx.options.may_ask and ctx.confirm(QUESTION)):
+        ctx.notes.append("To diff notebooks in git: `coursekit setup --nbdime` (changes your "
+                         "global git config).")
+        return None
     nbdime = env_script(ctx.location.prefix, "nbdime", ctx.os_name)
     steps = [[str(nbdime), "config-git", "--enable", "--global"]]
     steps += [["git", "config", "--global", key, value] for key, value in _drivers(ctx).items()]

@@ -118,7 +118,8 @@ def _read_meta(dist: Any, name: str) -> str | None:
     """A file of ``dist``'s metadata folder, or None: one odd file (not UTF-8, unreadable) must
     not cost the report every other package's facts."""
     try:
-        return dist.read_text(name)
+        text: str | None = dist.read_text(name)
+        return text
     except Exception:  # noqa: BLE001 - UnicodeDecodeError, OSError, ...
         return None
 

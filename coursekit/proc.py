@@ -94,7 +94,7 @@ def kill_tree(proc: subprocess.Popen[str]) -> None:
         import psutil  # lazy: psutil costs import time
 
         children = psutil.Process(proc.pid).children(recursive=True)
-    except Exception:  # the process may already be gone
+    except Exception:  # noqa: BLE001 - the process may already be gone (psutil.NoSuchProcess, ...)
         children = []
     if sys.platform != "win32":
         try:
@@ -104,7 +104,7 @@ def kill_tree(proc: subprocess.Popen[str]) -> None:
     for child in children:
         try:
             child.kill()
-        except Exception:  # already gone
+        except Exception:  # noqa: BLE001, S110 - already gone: nothing left to kill
             pass
     try:
         proc.kill()
@@ -143,7 +143,7 @@ def run_tool(
     _LOG.debug("run: %s", shown)
     start = time.monotonic()
     try:
-        proc = subprocess.Popen(  # noqa: S603 - argv list, never a shell
+        proc = subprocess.Popen(  # argv list, never a shell
             args,
             stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
             stdout=subprocess.PIPE if capture else None,

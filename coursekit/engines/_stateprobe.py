@@ -43,7 +43,7 @@ def main(names: list[str]) -> int:
     for dist in metadata.distributions():
         try:
             name = _norm(dist.metadata["Name"] or "")
-        except Exception:  # noqa: BLE001 - broken METADATA: skip like pip does
+        except Exception:  # noqa: BLE001, S112 - broken METADATA: skip like pip does
             continue
         if name not in wanted:
             continue
@@ -56,7 +56,7 @@ def main(names: list[str]) -> int:
             "has_record": dist.read_text("RECORD") is not None,
             "requires": list(dist.requires or []),
         })
-    print(json.dumps({"python": "%d.%d.%d" % sys.version_info[:3], "prefix": sys.prefix,
+    print(json.dumps({"python": ".".join(map(str, sys.version_info[:3])), "prefix": sys.prefix,
                       "dists": out}))
     return 0
 

@@ -146,9 +146,9 @@ def resolve_engine(name: str = "auto", env_name: str = "pt", *, runner: Runner =
             except EnvironmentProblem:
                 continue
     embedded = Engine("embedded", None, "py-rattler")
-    if externals and embedded_available() and is_conda_env(embedded_env_prefix(env_name, env)):
-        if all(_knows_not(e, env_name, runner, env) for e in externals):
-            return embedded
+    if (externals and embedded_available() and is_conda_env(embedded_env_prefix(env_name, env))
+            and all(_knows_not(e, env_name, runner, env) for e in externals)):
+        return embedded
     return choose_engine("auto", env)
 
 

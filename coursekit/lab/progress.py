@@ -63,7 +63,7 @@ def load(path: Path | None = None) -> Progress:
     try:
         data = json.loads(raw.decode("utf-8"))
         if not isinstance(data, dict) or not isinstance(data.get("labs"), dict):
-            raise ValueError("not a coursekit progress file")
+            raise ValueError("not a coursekit progress file")  # noqa: TRY004 - caught: set aside
         labs = {str(k): v for k, v in data["labs"].items() if isinstance(v, dict)}
         return Progress(labs)
     except ValueError as exc:
