@@ -89,7 +89,8 @@ def _gpu(info: dict[str, Any], torch: TorchChoice, os_name: str) -> tuple[str | 
     if os_name == "macos":
         if info.get("mps_available"):
             return "Apple GPU (MPS)", [], []
-        return "CPU", [], ["MPS is not available (Intel Mac or macOS < 12.3): torch uses the CPU."]
+        return "CPU", [], [("MPS is not available (Intel Mac, Rosetta, or macOS older than 14, "
+                            "which torch 2.10+ needs for MPS): torch uses the CPU.")]
     if not torch.gpu:
         return "CPU", [], []
     if not info.get("cuda_available"):
