@@ -191,7 +191,7 @@ def pip_extra_index(v: View) -> list[Finding]:
 
 def _kernel_cmd(v: View) -> str:
     name = v.env_name
-    return f'{v.env_python} -m ipykernel install --user --name {name} --display-name "Python ({name})"'
+    return f'{v.py_cmd} -m ipykernel install --user --name {name} --display-name "Python ({name})"'
 
 
 def kernels(v: View) -> list[Finding]:
@@ -206,7 +206,7 @@ def kernels(v: View) -> list[Finding]:
             # A kernelspec without ipykernel in the env would fail to start: install it first.
             out.append(finding("kernel-missing", f"No Jupyter kernel named '{env.name}', and the env "
                                "has no ipykernel", detail,
-                               f"{v.env_python} -m pip install ipykernel && {_kernel_cmd(v)}"))
+                               f"{v.py_cmd} -m pip install ipykernel && {_kernel_cmd(v)}"))
         else:
             out.append(finding("kernel-missing", f"No Jupyter kernel named '{env.name}'", detail,
                                _kernel_cmd(v), fix_action="register-kernel"))

@@ -56,7 +56,7 @@ def torch_duplicate(v: View) -> list[Finding]:
         where += f"; Python imports {imported}, outside the env {prefix}"
     user = [c for c in copies if c.get("in_user_site")]
     if user:
-        fix = (f"{v.env_python} -m pip uninstall -y torch torchvision torchaudio  (removes the ~/.local copy "
+        fix = (f"{v.py_cmd} -m pip uninstall -y torch torchvision torchaudio  (removes the ~/.local copy "
                "first; repeat until only the env's copy is left), then `coursekit doctor`")
     else:
         fix = "Remove the other folder from PYTHONPATH (or uninstall that copy), then `coursekit doctor`"
@@ -149,7 +149,7 @@ def numpy(v: View) -> list[Finding]:
     if hit:
         line = next(ln.strip() for ln in texts.splitlines() if hit in ln)
         return [finding("numpy-abi", f"A package built for NumPy 1.x is loaded with NumPy {npv or '2.x'}", line,
-                        f"Upgrade the package named in the error; or pin NumPy 1: {v.env_python} -m pip "
+                        f"Upgrade the package named in the error; or pin NumPy 1: {v.py_cmd} -m pip "
                         "install \"numpy<2\"")]
     broken = v.torch_ok and (v.imports("numpy") and not v.imports("numpy").get("ok")
                              or "Failed to initialize NumPy" in texts)
@@ -157,7 +157,7 @@ def numpy(v: View) -> list[Finding]:
         err = v.imports("numpy").get("error") or {}
         return [finding("numpy-missing", "NumPy is missing or broken in the env",
                         str(err.get("message") or _first(texts, "Failed to initialize NumPy")),
-                        f"{v.env_python} -m pip install numpy")]
+                        f"{v.py_cmd} -m pip install numpy")]
     return []
 
 
@@ -175,13 +175,13 @@ def lightning(v: View) -> list[Finding]:
                     "lightning-malware", f"{name} {version} is a malicious release (credential stealer)",
                     f"{name} {version} in {copy.get('location')}: GHSA-w37p-236h-pfx3; importing it ran code "
                     "that steals credentials",
-                    f"{v.env_python} -m pip uninstall -y {name}; then rotate every token, key and password used "
+                    f"{v.py_cmd} -m pip uninstall -y {name}; then rotate every token, key and password used "
                     f"on this machine; then install \"{name}>=2.6.6\" (coursekit setup does)"))
             elif version_tuple(version) < LIGHTNING_SAFE:
                 out.append(finding(
                     "lightning-old", f"{name} {version} predates the checkpoint security fix",
                     "GHSA-qqmf-gpg7-g8gw (loading an untrusted checkpoint can run code) is fixed in 2.6.6",
-                    f"{v.env_python} -m pip install \"{name}>=2.6.6\" torch=={v.torch_version}  (keeps torch)"))
+                    f"{v.py_cmd} -m pip install \"{name}>=2.6.6\" torch=={v.torch_version}  (keeps torch)"))
     return out
 
 

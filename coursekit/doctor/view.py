@@ -173,6 +173,16 @@ class View:
         return quote(self.py.get("executable") or "python")
 
     @cached_property
+    def py_cmd(self) -> str:
+        """The env's Python at the start of a fix line: quoted by :mod:`coursekit.shellquote`
+        for this machine's shell, as setup's commands are (``& "..."`` on Windows when quoted)."""
+        from coursekit.shellquote import program
+
+        if self.f.env and self.f.env.python:
+            return program(self.f.env.python, self.os)
+        return program(self.py.get("executable") or "python", self.os)
+
+    @cached_property
     def env_name(self) -> str:
         return self.f.env.name if self.f.env else "pt"
 

@@ -9,39 +9,27 @@ The JSON shape is a documented contract (README, section ``setup``): top-level `
 
 from __future__ import annotations
 
-import re
-import shlex
 from collections.abc import Sequence
 from typing import Any
 
 from coursekit.plan import ENV_PYTHON, Plan
 from coursekit.render import Console
+from coursekit.shellquote import as_command, quote_arg, windows_join
 
-# cmd.exe and PowerShell treat these specially outside double quotes (`>=` redirects in cmd).
-_WINDOWS_SPECIAL = re.compile(r"[\s<>|&^()%!\"'=;,`$@{}]")
-
-
-def windows_join(argv: Sequence[str]) -> str:
-    """Quote ``argv`` for pasting into cmd.exe or PowerShell: double quotes where needed."""
-    out = []
-    for arg in argv:
-        if arg and not _WINDOWS_SPECIAL.search(arg):
-            out.append(arg)
-        else:
-            out.append('"' + arg.replace('"', '\\"') + '"')
-    return " ".join(out)
-
+__all__ = ["format_command", "plan_json", "render_plan", "windows_join"]
 
 _ENGINE_NAMES = {"embedded": "coursekit's built-in engine"}
 
 
 def format_command(argv: Sequence[str], os_name: str, env_python: str | None = None) -> str:
-    """The command as a student pastes it on ``os_name`` (``{env_python}`` filled in when known)."""
-    quote = windows_join if os_name == "windows" else shlex.join
-    return " ".join(
-        (quote([env_python]) if env_python else arg) if arg == ENV_PYTHON else quote([arg])
-        for arg in argv
-    )
+    """The command as a student pastes it on ``os_name`` (``{env_python}`` filled in when known).
+
+    Quoting is :mod:`coursekit.shellquote`'s, the same as the doctor's fix lines; the
+    placeholder itself is shown bare.
+    """
+    words = [(quote_arg(env_python, os_name) if env_python else arg) if arg == ENV_PYTHON
+             else quote_arg(arg, os_name) for arg in argv]
+    return as_command(words, os_name)
 
 
 def plan_json(plan: Plan) -> dict[str, Any]:
