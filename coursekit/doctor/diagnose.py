@@ -34,14 +34,34 @@ class Summary:
         return ERROR if self.errors else (WARNING if self.warnings else "ok")
 
 
+@dataclass(frozen=True)
+class Hidden:
+    """A finding left out because another one explains it (the catalogue's ``unless``).
+
+    Kept so the report can say why a category with a problem shows no finding of its own
+    (e.g. torch missing in a Python 3.8 env: ``python-no-torch-wheel`` under Platform hides
+    ``torch-missing``, and PyTorch must not look ok).
+    """
+
+    finding: Finding
+    by: tuple[str, ...]  # ids of the findings that explain it, in catalogue order
+
+
 def diagnose(facts: Facts) -> tuple[Finding, ...]:
     """Every finding for ``facts``, most important first within each category."""
+    return diagnose_all(facts)[0]
+
+
+def diagnose_all(facts: Facts) -> tuple[tuple[Finding, ...], tuple[Hidden, ...]]:
+    """The findings (as :func:`diagnose`) and the ones a more specific finding hid."""
     view = View(facts)
     found = [f for rule in RULES for f in _run_rule(rule, view)]
     ids = {f.id for f in found}
     kept = [f for f in found if not set(entry(f.id).unless) & ids]
+    hidden = tuple(Hidden(f, tuple(u for u in entry(f.id).unless if u in ids))
+                   for f in found if set(entry(f.id).unless) & ids)
     order = list(CATEGORIES)
-    return tuple(sorted(kept, key=lambda f: (order.index(f.category), SEVERITIES.index(f.severity))))
+    return tuple(sorted(kept, key=lambda f: (order.index(f.category), SEVERITIES.index(f.severity)))), hidden
 
 
 def _run_rule(rule: Callable[[View], list[Finding]], view: View) -> list[Finding]:

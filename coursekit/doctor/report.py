@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from coursekit import __version__
-from coursekit.doctor.diagnose import Summary, diagnose, summarize
+from coursekit.doctor.diagnose import Hidden, Summary, diagnose_all, summarize
 from coursekit.doctor.facts import Facts, from_data, to_data
 from coursekit.doctor.view import Finding
 from coursekit.errors import SpecError, UsageError
@@ -48,6 +48,7 @@ class Report:
     findings: tuple[Finding, ...]
     summary: Summary
     source: str = "this machine"
+    hidden: tuple[Hidden, ...] = ()  # findings another finding explains (not in the JSON)
 
     @property
     def checks_failed(self) -> int:
@@ -58,8 +59,8 @@ class Report:
 
 def make_report(facts: Facts, source: str = "this machine") -> Report:
     """Diagnose ``facts`` (pure)."""
-    findings = diagnose(facts)
-    return Report(facts, findings, summarize(findings), source)
+    findings, hidden = diagnose_all(facts)
+    return Report(facts, findings, summarize(findings), source, hidden)
 
 
 def report_data(report: Report) -> dict[str, Any]:

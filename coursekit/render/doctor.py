@@ -1,7 +1,8 @@
 """Rendering of a doctor report, in the style of ``flutter doctor``.
 
 One status line per category: ``[✓]`` ok, ``[!]`` warning, ``[✗]`` error, ``[☠]`` the check
-itself failed, ``[-]`` not checked (a check it depends on failed or found nothing to check).
+itself failed, ``[-]`` not checked (a check it depends on failed or found nothing to check),
+or blocked by a finding in another category that explains its problem.
 Findings are indented under their category (``✗`` error, ``!`` warning, ``•`` info) with
 their evidence and a ``fix:`` line; ``-v`` adds the facts behind each category and every
 check's time. The summary says ``Doctor found N errors and M warnings`` or ``No issues
@@ -55,6 +56,26 @@ def _category_state(cat: str, findings: Sequence[Finding], runs: Sequence[CheckR
     if not facts_known:
         return "skip"
     return "ok"
+
+
+def _blocked_info(cat: str, state: str, report: Report, v: View) -> str | None:
+    """Why a category that would look ok is really blocked by a problem elsewhere (else None).
+
+    A finding hidden by a more specific one in *another* category (``torch-missing`` under
+    ``python-no-torch-wheel``) leaves its own category without findings; a green tick there
+    would say torch is fine. It shows as ``[-]`` with the reason instead.
+    """
+    if state != "ok":
+        return None
+    by = [i for h in report.hidden if h.finding.category == cat for i in h.by]
+    others = [f for f in report.findings if f.id in by and f.category != cat]
+    info = status_info(cat, v)
+    if others:
+        where = ", ".join(dict.fromkeys(f"{f.id} under {CATEGORIES[f.category]}" for f in others))
+        return (f"{info}; " if info else "") + f"blocked by {where}"
+    if cat == "torch" and v.probe_ok and v.torch.get("status") != "ok":
+        return f"not checked: {info}"  # no rule explains it: never a tick for a missing torch
+    return None
 
 
 def _gb(mib: int) -> str:
@@ -183,6 +204,9 @@ def render_text(console: Console, report: Report, verbose: bool = False) -> None
         info = status_info(cat, v) if state != "crash" else "the check itself failed"
         if state == "skip":
             info = _why_skipped(v)
+        blocked = _blocked_info(cat, state, report, v)
+        if blocked is not None:
+            state, info = "skip", blocked
         head = f"[{g[state]}] {title}" + (f" ({info})" if info else "")
         console.print(console.style(head, _COLOUR[state]) + (_timing(runs) if verbose else ""))
         for f in mine:
