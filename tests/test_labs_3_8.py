@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from coursekit.grading.api import CheckFailed, CheckResult, LabContext, collect_checks, load_grader, run_checks
+from tests.labhelpers import mistake_folder
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -98,9 +99,17 @@ def _restore_torch_threads() -> Iterator[None]:
     torch.set_num_threads(threads)
 
 
+def _layout(lab: str, variant: Path, student: Path) -> None:
+    """starter/ or solution/ as they are; a mistake is the solution with its diff applied."""
+    if variant.parent.name == "mistakes":
+        mistake_folder(LABS / lab, variant, student)
+    else:
+        shutil.copytree(variant, student)
+
+
 def _grade(lab: str, variant: Path, tmp_path: Path, seeds: tuple[int, ...] = (0, 1, 2)) -> dict[str, CheckResult]:
     student = tmp_path / "student"
-    shutil.copytree(variant, student)
+    _layout(lab, variant, student)
     ctx = LabContext(student_dir=student, figures_dir=tmp_path / "figures", seeds=seeds)
     results = run_checks(LABS / lab / "grader.py", ctx)
     assert results, f"{lab}: the grader defines no checks"
@@ -129,7 +138,8 @@ def test_lab_toml_describes_the_lab(lab: str) -> None:
         assert "TODO" in starter and "raise NotImplementedError" in starter
         assert (LABS / lab / "solution" / name).is_file()
         for mistake in MISTAKES[lab]:
-            assert (LABS / lab / "mistakes" / mistake / name).is_file()
+            folder = LABS / lab / "mistakes" / mistake
+            assert (folder / name).is_file() or (folder / f"{name}.diff").is_file()
 
 
 @pytest.mark.parametrize("lab", sorted(MISTAKES))
@@ -162,7 +172,7 @@ def _failures(lab: str, variant: Path, tmp_path: Path, names: set[str]) -> dict[
     """Run only the named checks (the whole grader runs in the starter/solution tests); return
     each check's failure message, or None when it passed."""
     student = tmp_path / "student"
-    shutil.copytree(variant, student)
+    _layout(lab, variant, student)
     ctx = LabContext(student_dir=student, figures_dir=tmp_path / "figures")
     specs = {spec.name: spec for spec in collect_checks(load_grader(LABS / lab / "grader.py"))}
     assert names <= set(specs), f"no checks named {names - set(specs)}"
