@@ -198,3 +198,19 @@ def test_query_name_with_comma_and_missing_values() -> None:
     assert len(gpus) == 1
     assert gpus[0].name == "NVIDIA A100-SXM4-40GB, Rev A"
     assert gpus[0].compute_capability == "8.0" and gpus[0].memory_mib is None
+
+
+def test_a_real_h200_capture_is_read(tmp_path: Path) -> None:
+    # Captured on a lent H200 machine (driver 580.159.04): banner and query as nvidia-smi printed them.
+    fake_smi(tmp_path / "bin", banner="banner-580-h200.txt", query="query-580-h200.csv")
+    found = detect_nvidia(env=env_for(tmp_path / "bin"), os_name="linux")
+    assert [(g.name, g.compute_capability, g.driver_version, g.memory_mib, g.index) for g in found.gpus] == [
+        ("NVIDIA H200", "9.0", "580.159.04", 143771, 0)]
+    assert found.cuda_driver_api == "13.0"
+    assert found.notes == ()
+
+
+def test_the_real_r580_unknown_field_message_names_the_field() -> None:
+    text = (DATA / "error-580-bad-field.txt").read_text()
+    bad = detect._BAD_FIELD.search(text)
+    assert bad is not None and bad.group(1) == "bogus_field"

@@ -71,6 +71,13 @@ def torch_from_pypi(v: View) -> list[Finding]:
     version = str(pip[0].get("version") or "")
     if local_tag(version):
         return []
+    op = v.torch.get("cuda_op") or {}
+    if p.os == "linux" and v.nvidia and v.torch_ok and v.torch.get("cuda_available") and op.get("ok"):
+        # PyPI's Linux x86_64 wheels are CUDA builds (torch.__version__ '2.11.0+cu130' while the
+        # dist-info says '2.11.0'): when the probe ran a CUDA operation on this machine's GPU the
+        # build serves it, and any real mismatch (driver, architecture) has a finding of its own.
+        # Seen on a real H200 (tests/data/gpu-h200/): a false warning before this check.
+        return []
     detail = f"torch {version} has no +cuXXX/+cpu tag, so it came from PyPI, not download.pytorch.org"
     lightning = v.dists("lightning") or v.dists("pytorch-lightning")
     torch_t, light_t = pip[0].get("mtime"), lightning[0].get("mtime") if lightning else None
