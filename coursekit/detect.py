@@ -16,7 +16,7 @@ import dataclasses
 import os
 import platform
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -274,6 +274,38 @@ def is_jetson(root: Path = Path("/")) -> bool:
         return False
 
 
+def detect_libc(confstr: Callable[[str], str | None] | None = None,
+                libc_ver: Callable[[], tuple[str, str]] = platform.libc_ver, root: Path = Path("/")) -> str | None:
+    """This Linux machine's C library: ``"2.39"`` for glibc 2.39, ``"musl"``, or None when unknown.
+
+    ``os.confstr("CS_GNU_LIBC_VERSION")`` answers ``"glibc 2.39"`` on glibc; musl has no such
+    name (ValueError) and no wheels at all (manylinux needs glibc; PEP 600).
+    """
+    ask = confstr if confstr is not None else getattr(os, "confstr", None)
+    text = ""
+    if ask is not None:
+        try:
+            text = ask("CS_GNU_LIBC_VERSION") or ""
+        except (ValueError, OSError):
+            text = ""
+    found = re.match(r"glibc (\d+)\.(\d+)", text)
+    if found:
+        return f"{found.group(1)}.{found.group(2)}"
+    try:
+        lib, version = libc_ver()
+    except OSError:
+        lib, version = "", ""
+    parts = version.split(".")
+    if lib == "glibc" and len(parts) >= 2 and parts[0].isdigit() and parts[1].isdigit():
+        return f"{parts[0]}.{parts[1]}"
+    try:
+        if lib == "musl" or any((root / "lib").glob("ld-musl-*")):
+            return "musl"
+    except OSError:
+        pass
+    return None
+
+
 def detect_host(runner: Runner = run_tool, env: Mapping[str, str] | None = None, *,
                 python: str = "3.12", system: str | None = None, machine: str | None = None,
                 mac_version: str | None = None, root: Path = Path("/")) -> HostInfo:
@@ -297,6 +329,8 @@ def detect_host(runner: Runner = run_tool, env: Mapping[str, str] | None = None,
         gpus, rocm = gpus + amd.gpus, amd.rocm_version
         notes.extend(amd.notes)
     jetson = os_name == "linux" and arch == "arm64" and is_jetson(root)
+    # Only this machine's own C library counts (a described --os linux host has none).
+    glibc = detect_libc(root=root) if os_name == "linux" and system is None else None
     return HostInfo(os=os_name, arch=arch, python=python, macos_version=macos, wsl=wsl, gpus=gpus,
                     cuda_driver_api=cuda, rocm_version=rocm, detected=True, notes=tuple(notes),
-                    jetson=jetson)
+                    jetson=jetson, glibc=glibc)

@@ -8,8 +8,10 @@ decision on these.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+
+from packaging.version import Version
 
 from coursekit.host import GpuInfo, HostInfo
 from coursekit.matrix import Matrix, Release, Variant, parse_cc, parse_driver
@@ -79,9 +81,32 @@ def coverage(variant: Variant, cc: str, platform: str) -> str | None:
     return None
 
 
+def glibc_failure(release: Release, variant: Variant, host: HostInfo) -> str | None:
+    """Why ``variant``'s Linux wheels cannot install on ``host``'s C library (None: they can, or unknown)."""
+    need = release.glibc_for(variant)
+    if host.os != "linux" or not host.glibc or not need:
+        return None
+    if host.glibc == "musl":
+        return "publishes no wheels for musl (Alpine): PyTorch's Linux wheels are manylinux (glibc) builds"
+    if Version(host.glibc) < Version(need):
+        return (f"needs glibc >= {need} (manylinux_{need.replace('.', '_')} wheels); this machine has "
+                f"glibc {host.glibc}")
+    return None
+
+
+def companion_failure(release: Release, variant: Variant, needs: Collection[str]) -> str | None:
+    """Why ``variant``'s index cannot serve the companions the spec asks for (None: it can)."""
+    missing = [c for c in variant.companions_missing if c in needs]
+    if not missing:
+        return None
+    return (f"has no {' or '.join(missing)} for torch {release.line} on its index (the course spec's "
+            "[pip] torch list asks for it)")
+
+
 def judge_cuda(matrix: Matrix, release: Release, variant: Variant, host: HostInfo,
-               python: str) -> Verdict:
-    """Run one CUDA variant through the three gates for ``host``."""
+               python: str, needs: Collection[str] = ()) -> Verdict:
+    """Run one CUDA variant through the gates for ``host``: driver, architecture, publishing
+    (platform, Python, C library and the companions in ``needs``)."""
     failures: list[str] = []
     platform, table = platform_key(host), driver_os(host)
     gpus = nvidia_gpus(host)
@@ -114,6 +139,7 @@ def judge_cuda(matrix: Matrix, release: Release, variant: Variant, host: HostInf
             covered.append(i)
     if platform not in variant.platforms or python not in release.python:
         failures.append(f"publishes no torch {release.line} for {platform}, Python {python}")
+    failures += [f for f in (glibc_failure(release, variant, host), companion_failure(release, variant, needs)) if f]
     return Verdict(variant, tuple(failures), full_support, tuple(covered))
 
 
@@ -136,10 +162,11 @@ def rank(release: Release, platform: str, verdict: Verdict) -> tuple[bool, bool,
             not variant.experimental, float(variant.cuda or 0))
 
 
-def best_cuda(matrix: Matrix, release: Release, host: HostInfo, python: str) -> tuple[Verdict | None, list[Verdict]]:
+def best_cuda(matrix: Matrix, release: Release, host: HostInfo, python: str,
+              needs: Collection[str] = ()) -> tuple[Verdict | None, list[Verdict]]:
     """The best qualifying CUDA variant of ``release`` (or None) and every verdict."""
     platform = platform_key(host)
-    verdicts = [judge_cuda(matrix, release, v, host, python)
+    verdicts = [judge_cuda(matrix, release, v, host, python, needs)
                 for v in release.variants if v.kind == "cuda" and platform in v.platforms]
     ok = [v for v in verdicts if v.ok]
     best = max(ok, key=lambda v: rank(release, platform, v)) if ok else None
@@ -154,11 +181,12 @@ def why_not(release: Release, verdicts: list[Verdict]) -> str:
     return f"torch {release.line}: " + " | ".join(parts)
 
 
-def driver_fix(matrix: Matrix, release: Release, host: HostInfo, python: str) -> str | None:
+def driver_fix(matrix: Matrix, release: Release, host: HostInfo, python: str,
+               needs: Collection[str] = ()) -> str | None:
     """"Install driver >= X" for the lowest driver that would let ``release`` serve every GPU."""
     table = driver_os(host)
     options = []
-    for verdict in best_cuda(matrix, release, host, python)[1]:
+    for verdict in best_cuda(matrix, release, host, python, needs)[1]:
         blocking = [f for f in verdict.failures if not f.startswith("needs NVIDIA driver")]
         if not blocking:
             minimum = matrix.drivers[verdict.variant.cuda or ""].minimum[table]

@@ -39,3 +39,4 @@ class HostInfo:
     detected: bool = True  # False when described by --os/--gpu-* flags
     notes: tuple[str, ...] = field(default_factory=tuple)  # what detection saw and could not use
     jetson: bool = False  # NVIDIA Jetson (L4T): PyTorch's aarch64 CUDA wheels (SBSA) do not run there
+    glibc: str | None = None  # Linux C library: "2.39" (glibc), "musl", or None when unknown

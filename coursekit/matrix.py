@@ -24,6 +24,9 @@ _GFX = re.compile(r"^gfx[0-9a-f]{3,4}$")
 _DRIVER = re.compile(r"^\d+(\.\d+){0,2}$")
 _VERSION = re.compile(r"^\d+\.\d+\.\d+$")
 _BACKEND = re.compile(r"^(cu\d{3}|rocm\d+\.\d+(\.\d+)?|cpu|pypi)$")
+_GLIBC = re.compile(r"^\d+\.\d+$")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+COMPANIONS: Final = ("torchvision", "torchaudio")
 
 
 def parse_cc(text: str) -> tuple[int, int]:
@@ -53,6 +56,12 @@ class Variant:
     note: str = ""
     unverified: str = ""
     """What is unverified when ``verified`` is false (shown in the plan's reasons)."""
+    companions_missing: tuple[str, ...] = ()
+    """Companions (``torchaudio``) this variant's index does not carry for the release."""
+    glibc: str | None = None
+    """The oldest glibc its Linux wheels run on (their manylinux baseline), None when unknown."""
+    eol_note: str = ""
+    """An end-of-line warning shown when a GPU depends on this variant alone."""
 
     @property
     def kind(self) -> str:
@@ -103,6 +112,10 @@ class Release:
     verified: bool = True
     sources: Mapping[str, str] = field(default_factory=dict)
     unverified: str = ""
+    glibc: str | None = None
+    """The oldest glibc its Linux wheels run on (manylinux baseline); a variant may say otherwise."""
+    released: str | None = None
+    """The date its first version was published (``YYYY-MM-DD``)."""
 
     @property
     def key(self) -> tuple[int, int]:
@@ -115,6 +128,10 @@ class Release:
 
     def variants_for(self, platform: str) -> tuple[Variant, ...]:
         return tuple(v for v in self.variants if platform in v.platforms)
+
+    def glibc_for(self, variant: Variant) -> str | None:
+        """The glibc a Linux wheel of ``variant`` needs (the variant's own, else the release's)."""
+        return variant.glibc or self.glibc
 
 
 @dataclass(frozen=True)
@@ -139,6 +156,8 @@ class Matrix:
     pypi_simple: str
     pre_turing_last_branch: str = "580"
     pre_turing_below_cc: str = "7.5"
+    check_ignore_backends: tuple[str, ...] = ()
+    """Backends ``coursekit matrix check`` does not report (the course does not use them)."""
 
     @property
     def newest(self) -> Release:
@@ -199,7 +218,39 @@ def _variant(data: Mapping[str, Any], where: str) -> Variant:
         experimental=bool(data.get("experimental", False)),
         no_local_tag_on=tuple(data.get("no_local_tag_on", [])),
         source=_source(data, "source", where), verified=_verified(data, where),
-        note=str(data.get("note", "")), unverified=str(data.get("unverified", "")))
+        note=str(data.get("note", "")), unverified=str(data.get("unverified", "")),
+        companions_missing=_companions_missing(data, where), glibc=_glibc(data, where),
+        eol_note=_eol_note(data, where))
+
+
+def _companions_missing(data: Mapping[str, Any], where: str) -> tuple[str, ...]:
+    missing = data.get("companions_missing", [])
+    if not isinstance(missing, list) or not all(m in COMPANIONS for m in missing):
+        raise SpecError(f"{where}: companions_missing must list some of {', '.join(COMPANIONS)}, "
+                        f"not {missing!r}.", 'Write companions_missing = ["torchaudio"].')
+    if missing:
+        _source(data, "companions_source", where)
+    return tuple(missing)
+
+
+def _glibc(data: Mapping[str, Any], where: str) -> str | None:
+    value = data.get("glibc")
+    if value is None:
+        return None
+    if not isinstance(value, str) or not _GLIBC.match(value):
+        raise SpecError(f"{where}: glibc = {value!r} is not a version such as \"2.28\".",
+                        'Write glibc = "2.28" (the manylinux_2_28 baseline).')
+    _source(data, "glibc_source", where)
+    return value
+
+
+def _eol_note(data: Mapping[str, Any], where: str) -> str:
+    note = data.get("eol_note", "")
+    if not isinstance(note, str):
+        raise SpecError(f"{where}: eol_note must be text.", 'Write eol_note = "..." with eol_source.')
+    if note:
+        _source(data, "eol_source", where)
+    return note
 
 
 def _verified(data: Mapping[str, Any], where: str) -> bool:
@@ -226,10 +277,16 @@ def _release(data: Mapping[str, Any], index: int) -> Release:
     sources = {k: _source(data, k, where) for k in ("python_source", "versions_source",
                                                     "pypi_default_source")}
     variants = tuple(_variant(v, where) for v in _need(data, "variant", where))
+    released = data.get("released")
+    if released is not None:
+        if not isinstance(released, str) or not _DATE.match(released):
+            raise SpecError(f"{where}: released = {released!r} is not a date.", 'Write released = "2026-10-14".')
+        _source(data, "released_source", where)
     return Release(line=line, python=_checked(_need(data, "python", where), re.compile(r"^3\.\d+$"), where),
                    versions=tuple(versions), pypi_default=dict(_need(data, "pypi_default", where)),
                    variants=variants, verified=_verified(data, where), sources=sources,
-                   unverified=str(data.get("unverified", "")))
+                   unverified=str(data.get("unverified", "")), glibc=_glibc(data, where),
+                   released=released)
 
 
 def _drivers(data: Mapping[str, Any]) -> dict[str, DriverRequirement]:
@@ -258,9 +315,15 @@ def parse_matrix(torch_data: Mapping[str, Any], driver_data: Mapping[str, Any]) 
         rocm[name] = _checked(_need(row, "gfx", f"rocm {name}"), _GFX, f"torch-matrix.toml rocm {name}")
         _source(row, "source", f"torch-matrix.toml rocm {name}")
     drivers = _drivers(driver_data)
+    ignore = torch_data.get("check_ignore_backends", [])
+    if not isinstance(ignore, list) or not all(isinstance(b, str) for b in ignore):
+        raise SpecError("torch-matrix.toml: check_ignore_backends must be a list of names.",
+                        'Write check_ignore_backends = ["xpu"] with check_ignore_source.')
+    if ignore:
+        _source(torch_data, "check_ignore_source", "torch-matrix.toml")
     matrix = Matrix(releases, rocm, drivers, str(_need(torch_data, "index_base", "torch-matrix.toml")),
                     str(torch_data.get("pypi_simple", "https://pypi.org/simple")),
-                    **_branches(driver_data))
+                    check_ignore_backends=tuple(ignore), **_branches(driver_data))
     for release in releases:
         for variant in release.variants:
             if variant.kind == "cuda" and variant.cuda not in drivers:

@@ -147,7 +147,8 @@ def make_plan(spec: EnvSpec, host: HostInfo, *, engine: str = "conda", torch: st
         matrix, host, python=spec.python,
         torch=torch or spec.torch_version, backend=backend or spec.torch_backend,
         pin_source="--torch" if torch else "the env spec's [torch] version",
-        backend_source="--backend" if backend else "the env spec's [torch] backend")
+        backend_source="--backend" if backend else "the env spec's [torch] backend",
+        needs=tuple(p for p in spec.torch_packages if p != "torch"))
     choice = torch_choice(selection, matrix)
     steps = build_steps(spec, engine, choice, host)
     return Plan(env_name=spec.name, python=spec.python, engine=engine, torch=choice, steps=steps,

@@ -6,7 +6,9 @@ A variant qualifies only if it passes three gates (torch-wheels.md §9 rule 2):
    compatibility; Windows numbers on Windows and WSL, whose driver is the Windows one);
 2. **architecture**: every GPU's compute capability has a cubin of the same major with a minor
    not above it, or PTX for a compute capability not above it (AMD: the gfx is in the list);
-3. **publishing**: the release publishes that variant for this OS, CPU architecture and Python.
+3. **publishing**: the release publishes that variant for this OS, CPU architecture and Python,
+   for this machine's C library (glibc at least the wheels' manylinux baseline; musl: none), and
+   its index carries every companion the course spec installs (no cu132 torchaudio).
 
 Among qualifying variants: full driver support (NVIDIA Table 3) first, then the release's PyPI
 default, then stable over experimental, then the newest CUDA. Without a pin, the newest release
@@ -17,17 +19,22 @@ always wins, with a warning when a gate fails.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
+
+from packaging.version import Version
 
 from coursekit.errors import EnvironmentProblem, UsageError
 from coursekit.gates import (
     Verdict,
     amd_gpus,
     best_cuda,
+    companion_failure,
     coverage,
     default_cuda,
     driver_fix,
     driver_os,
+    glibc_failure,
     judge_cuda,
     lowest_driver,
     nvidia_gpus,
@@ -37,7 +44,7 @@ from coursekit.gates import (
     why_not,
 )
 from coursekit.host import HostInfo
-from coursekit.matrix import Matrix, Release, TorchVersion, Variant, parse_cc, parse_driver
+from coursekit.matrix import COMPANIONS, Matrix, Release, TorchVersion, Variant, parse_cc, parse_driver
 
 __all__ = ["NoTorchForPlatform", "Selection", "Verdict", "candidate_releases", "coverage",
            "platform_key", "select_torch"]
@@ -63,6 +70,24 @@ class Selection:
         return self.variant.kind in ("cuda", "rocm", "pypi")
 
 
+def _installable(release: Release, host: HostInfo) -> bool:
+    """Some variant of ``release`` publishes wheels this machine's platform and C library take."""
+    return any(glibc_failure(release, v, host) is None for v in release.variants_for(platform_key(host)))
+
+
+def _glibc_problem(matrix: Matrix, host: HostInfo) -> NoTorchForPlatform:
+    if host.glibc == "musl":
+        what = "this Linux uses musl (Alpine), and PyTorch publishes Linux wheels for glibc only"
+    else:
+        need = min((r.glibc for r in matrix.releases if r.glibc), key=Version, default="2.28")
+        what = (f"this Linux has glibc {host.glibc}; every torch release from {matrix.releases[0].line} "
+                f"needs glibc >= {need} (manylinux_{need.replace('.', '_')} wheels: pytorch/pytorch#123649)")
+    return NoTorchForPlatform(
+        f"no PyTorch wheel installs here: {what}.",
+        "Use a newer OS (Ubuntu 20.04 or later, Debian 10 or later, RHEL 8 or later), a container "
+        "with one, WSL with a current Ubuntu on Windows, or the course's Colab notebooks.")
+
+
 def candidate_releases(matrix: Matrix, host: HostInfo, python: str,
                        pinned: str | None) -> list[tuple[Release, TorchVersion]]:
     """Releases to try, newest first: just the pinned one, or every one for this platform and Python."""
@@ -76,9 +101,14 @@ def candidate_releases(matrix: Matrix, host: HostInfo, python: str,
         if not release.variants_for(platform):
             raise NoTorchForPlatform(f"torch {version.torch} publishes no wheels for {platform}.",
                                      _platform_fix(host))
+        if not _installable(release, host):
+            raise _glibc_problem(matrix, host)
         return [(release, version)]
     found = [(r, r.latest) for r in reversed(matrix.releases)
              if python in r.python and r.variants_for(platform)]
+    if found and not any(_installable(r, host) for r, _ in found):
+        raise _glibc_problem(matrix, host)
+    found = [(r, v) for r, v in found if _installable(r, host)]
     if not found:
         raise NoTorchForPlatform(f"no PyTorch release from {matrix.releases[0].line} on publishes wheels "
                                  f"for {platform} with Python {python}.", _platform_fix(host))
@@ -94,15 +124,21 @@ def _platform_fix(host: HostInfo) -> str:
 
 def select_torch(matrix: Matrix, host: HostInfo, *, python: str, torch: str | None = None,
                  backend: str | None = None, pin_source: str = "--torch",
-                 backend_source: str = "--backend") -> Selection:
-    """Choose the torch release and variant for ``host`` (pure; raises UsageError on bad input)."""
+                 backend_source: str = "--backend",
+                 needs: Collection[str] = COMPANIONS) -> Selection:
+    """Choose the torch release and variant for ``host`` (pure; raises UsageError on bad input).
+
+    ``needs`` are the companions the course spec installs beside torch: a variant whose index
+    lacks one of them is not chosen (torchaudio refuses a torch built for another CUDA, so
+    mixing variants is no way out: NixOS/nixpkgs#558343).
+    """
     if backend is not None and backend not in matrix.backends():
         known = ", ".join(sorted(matrix.backends()))
         raise UsageError(f"unknown backend {backend!r}.", f"Use one of: {known}.")
     candidates = candidate_releases(matrix, host, python, torch)
     head = [f"torch {candidates[0][1].torch} pinned by {pin_source}"] if torch else []
     if backend is not None:
-        return _forced(matrix, host, python, candidates, backend, head, backend_source)
+        return _forced(matrix, host, python, candidates, backend, head, backend_source, needs)
     if host.os == "macos":
         return _macos(host, python, candidates, head)
     if host.jetson:
@@ -111,7 +147,7 @@ def select_torch(matrix: Matrix, host: HostInfo, *, python: str, torch: str | No
             "on Jetson's L4T (bitsandbytes-foundation/bitsandbytes#1941). For the GPU, install NVIDIA's "
             "Jetson wheels (Jetson AI Lab) into the env instead of step 2.")])
     if nvidia_gpus(host):
-        return _for_nvidia(matrix, host, python, candidates, head)
+        return _for_nvidia(matrix, host, python, candidates, head, needs)
     if amd_gpus(host):
         return _for_amd(matrix, host, python, candidates, head)
     return _cpu(host, python, candidates, [*head, "no GPU found: the CPU build"], [])
@@ -154,29 +190,30 @@ def _describe_cuda(matrix: Matrix, release: Release, verdict: Verdict, verdicts:
 
 
 def _for_nvidia(matrix: Matrix, host: HostInfo, python: str,
-                candidates: list[tuple[Release, TorchVersion]], head: list[str]) -> Selection:
+                candidates: list[tuple[Release, TorchVersion]], head: list[str],
+                needs: Collection[str]) -> Selection:
     newest = candidates[0][0]
     rejected: list[str] = []
     warnings: list[str] = []
     for release, version in candidates:
-        best, verdicts = best_cuda(matrix, release, host, python)
+        best, verdicts = best_cuda(matrix, release, host, python, needs)
         if best is None:
             rejected.append(why_not(release, verdicts) if not rejected else release.line)
             continue
         reasons = head or [f"torch {version.torch}: the newest release in the matrix that serves this machine"]
         reasons += _summarize(rejected) + _describe_cuda(matrix, release, best, verdicts, host, python)
         if release is not newest:
-            fix = driver_fix(matrix, newest, host, python)
+            fix = driver_fix(matrix, newest, host, python, needs)
             warnings.append(f"torch {version.torch}, not the newest {newest.latest.torch}: no build of "
                             f"{newest.line} serves this machine. "
                             + (f"To get it, {fix}." if fix else "Its builds have no kernels for this GPU."))
-        warnings += (_unknown_facts(host) + _partial_support(matrix, release, best, host, python)
-                     + _branch_warning(matrix, host))
+        warnings += (_unknown_facts(host) + _partial_support(matrix, release, best, host, python, needs)
+                     + _branch_warning(matrix, host) + _eol_warnings(release, best.variant, host))
         return _found(release, version, best.variant, host, reasons, warnings)
-    partial = _best_partial(matrix, newest, host, python)
+    partial = _best_partial(matrix, newest, host, python, needs)
     if partial is not None:
         return partial
-    fix = driver_fix(matrix, newest, host, python)
+    fix = driver_fix(matrix, newest, host, python, needs)
     lines = ", ".join(r.line for r, _ in candidates)
     hint = f"To use the GPU, {fix}." if fix else (
         f"No PyTorch build of {lines} has kernels for this GPU and driver; use the course's Colab "
@@ -193,13 +230,14 @@ def _summarize(rejected: list[str]) -> list[str]:
     return [rejected[0], f"torch {', '.join(rejected[1:])}: no qualifying CUDA build either"]
 
 
-def _best_partial(matrix: Matrix, release: Release, host: HostInfo, python: str) -> Selection | None:
+def _best_partial(matrix: Matrix, release: Release, host: HostInfo, python: str,
+                  needs: Collection[str]) -> Selection | None:
     """Several different GPUs and no build covers all: the build for the most (and newest) of them."""
     gpus = nvidia_gpus(host)
     if len({g.compute_capability for g in gpus}) < 2:
         return None
     platform = platform_key(host)
-    _, verdicts = best_cuda(matrix, release, host, python)
+    _, verdicts = best_cuda(matrix, release, host, python, needs)
     usable = [v for v in verdicts if v.covered
               and all(f.startswith("has no kernels") for f in v.failures)]
     if not usable:
@@ -221,7 +259,7 @@ def _best_partial(matrix: Matrix, release: Release, host: HostInfo, python: str)
 
 
 def _partial_support(matrix: Matrix, release: Release, verdict: Verdict, host: HostInfo,
-                     python: str) -> list[str]:
+                     python: str, needs: Collection[str]) -> list[str]:
     """A warning when the chosen build runs only under minor-version compatibility."""
     driver = lowest_driver(nvidia_gpus(host))
     if verdict.full_support or driver is None:
@@ -231,7 +269,7 @@ def _partial_support(matrix: Matrix, release: Release, verdict: Verdict, host: H
     text = (f"driver {driver} runs {verdict.variant.backend} through CUDA minor-version compatibility "
             f"(limited features); driver >= {full} gives full support")
     default = default_cuda(release, platform_key(host))
-    for other in best_cuda(matrix, release, host, python)[1]:
+    for other in best_cuda(matrix, release, host, python, needs)[1]:
         blocked_by_driver_only = other.failures and all(f.startswith("needs NVIDIA driver") for f in other.failures)
         if other.variant.backend == default and blocked_by_driver_only:
             minimum = matrix.drivers[other.variant.cuda or ""].minimum[table]
@@ -247,6 +285,19 @@ def _branch_warning(matrix: Matrix, host: HostInfo) -> list[str]:
            and parse_driver(g.driver_version)[0] > last]
     return [f"driver {g.driver_version} is newer than R{last}, the last branch for Maxwell, Pascal and "
             f"Volta: {g.name} ({sm(g.compute_capability or '0.0')}) needs the {last}.xx driver" for g in old]
+
+
+def _eol_warnings(release: Release, variant: Variant, host: HostInfo) -> list[str]:
+    """The variant's end-of-line note, for each GPU that no other CUDA line of the release serves."""
+    if not variant.eol_note:
+        return []
+    platform = platform_key(host)
+    others = [v for v in release.variants_for(platform) if v.kind == "cuda" and v is not variant]
+    only = [g for g in nvidia_gpus(host) if g.compute_capability
+            and coverage(variant, g.compute_capability, platform)
+            and not any(coverage(o, g.compute_capability, platform) for o in others)]
+    return [f"your GPU {g.name} ({sm(g.compute_capability or '0.0')}) is served only by {variant.backend} "
+            f"builds: {variant.eol_note}" for g in only]
 
 
 def _unknown_facts(host: HostInfo) -> list[str]:
@@ -331,11 +382,16 @@ def _cpu(host: HostInfo, python: str, candidates: list[tuple[Release, TorchVersi
 
 
 def _forced(matrix: Matrix, host: HostInfo, python: str, candidates: list[tuple[Release, TorchVersion]],
-            backend: str, head: list[str], source: str) -> Selection:
+            backend: str, head: list[str], source: str, needs: Collection[str]) -> Selection:
     platform = platform_key(host)
+    lacking: list[str] = []
     for release, version in candidates:
         variant = next((v for v in release.variants_for(platform) if v.backend == backend), None)
         if variant is None:
+            continue
+        missing = companion_failure(release, variant, needs)
+        if missing:
+            lacking.append(f"torch {release.line}: {backend} {missing}")
             continue
         reasons = [*head, (f"backend {backend} chosen by {source}; torch {version.torch} is the newest "
                    f"release that publishes it for {platform}")]
@@ -352,6 +408,12 @@ def _forced(matrix: Matrix, host: HostInfo, python: str, candidates: list[tuple[
             if missing or not amd_gpus(host):
                 warnings.append(f"{source} {backend}: no kernels for {', '.join(g or '?' for g in missing) or 'any known AMD GPU here'}")
         return _found(release, version, variant, host, reasons, warnings)
+    if lacking:
+        absent = sorted({c for r, _ in candidates for v in r.variants_for(platform) if v.backend == backend
+                         for c in v.companions_missing if c in needs})
+        raise UsageError(f"backend {backend!r} cannot install the course's packages: {lacking[0]}.",
+                         f"Choose another --backend, or (instructor) drop {' and '.join(absent)} from "
+                         "[pip] torch in the course spec if the course can do without it.")
     which = f"torch {candidates[0][1].torch}" if len(candidates) == 1 else "any torch in the matrix"
     have = sorted({v.backend for r, _ in candidates for v in r.variants_for(platform)})
     raise UsageError(f"backend {backend!r} publishes no wheels of {which} for {platform}.",

@@ -38,8 +38,10 @@ def warned(plan: Plan, *needles: str) -> bool:
 
 # (case, host, expected torch version, expected backend, text every warning must contain or None = no warning)
 TABLE = [
-    ("Pascal sm_61, driver 580", linux(nv("6.1", "580.95.05", "GTX 1080")), "2.14.0+cu126", "cu126", None),
-    ("Volta sm_70, driver 580", linux(nv("7.0", "580.95.05", "V100")), "2.14.0+cu126", "cu126", None),
+    ("Pascal sm_61, driver 580", linux(nv("6.1", "580.95.05", "GTX 1080")), "2.14.0+cu126", "cu126",
+     "GTX 1080 (sm_61) is served only by cu126 builds"),
+    ("Volta sm_70, driver 580", linux(nv("7.0", "580.95.05", "V100")), "2.14.0+cu126", "cu126",
+     "pytorch/pytorch#190385"),
     ("Turing sm_75, driver 580", linux(nv("7.5", "580.95.05", "RTX 2080")), "2.14.0+cu130", "cu130", None),
     ("Ampere sm_86, driver 535", linux(nv("8.6", "535.183.01", "RTX 3090")), "2.14.0+cu126", "cu126",
      "minor-version compatibility"),
@@ -53,7 +55,7 @@ TABLE = [
      "525.60.13"),
     ("driver 470, Turing", linux(nv("7.5", "470.82.01", "Tesla T4")), "2.7.1+cu118", "cu118", "525.60.13"),
     ("Ada + Pascal, driver 580", linux(nv("8.9", "580.95.05", "RTX 4090"), nv("6.1", "580.95.05", "GTX 1080", 1)),
-     "2.14.0+cu126", "cu126", None),
+     "2.14.0+cu126", "cu126", "GTX 1080 (sm_61) is served only by cu126"),
     ("Blackwell + Pascal, driver 580",
      linux(nv("12.0", "580.95.05", "RTX 5090"), nv("6.1", "580.95.05", "GTX 1080", 1)),
      "2.14.0+cu130", "cu130", "CUDA_VISIBLE_DEVICES=0"),
@@ -182,9 +184,52 @@ def test_python_gate_picks_a_release_for_that_python() -> None:
 
 
 def test_full_support_then_pypi_default_then_newest() -> None:
-    plan = decide(linux(nv("8.6", "595.58.03")))  # full support for cu126, cu130 and cu132
+    # Full support for cu126, cu130 and cu132; a spec without torchaudio can take any of them.
+    spec = replace(load_spec(), torch_packages=("torch", "torchvision"))
+    plan = decide(linux(nv("8.6", "595.58.03")), spec)
     assert plan.torch.backend == "cu130"
     assert any("also qualified: cu126, cu132" in r for r in plan.reasons)
+
+
+def test_a_variant_whose_index_lacks_a_companion_is_not_chosen() -> None:
+    # No cu132 torchaudio is published (pytorch/pytorch#193651): with torchaudio in the spec,
+    # cu132 is rejected, naming the companion, and no plan pins a torchaudio+cu132.
+    plan = decide(linux(nv("8.6", "595.58.03")))
+    assert plan.torch.backend == "cu130"
+    assert any(r.startswith("rejected cu132") and "no torchaudio" in r for r in plan.reasons), plan.reasons
+    assert "cu132" not in plan.torch.torchaudio
+
+
+def test_forcing_a_backend_without_a_companion_names_it_and_the_spec_change() -> None:
+    with pytest.raises(UsageError) as info:
+        decide(linux(nv("8.6", "595.58.03")), backend="cu132")
+    assert "torchaudio" in info.value.message and "[pip] torch" in (info.value.fix or "")
+    spec = replace(load_spec(), torch_packages=("torch", "torchvision"))
+    plan = decide(linux(nv("8.6", "595.58.03")), spec, backend="cu132")
+    assert plan.torch.backend == "cu132"
+    assert not [s for s in plan.steps if any("torchaudio" in a for a in (*s.argv, *s.python_args, *s.holds))]
+
+
+@pytest.mark.parametrize(("glibc", "ok"), [("2.27", False), ("2.17", False), ("2.28", True), ("2.39", True),
+                                           ("musl", False), (None, True)])
+def test_glibc_gate(glibc: str | None, ok: bool) -> None:
+    host = linux(nv("8.6", "580.95.05"), glibc=glibc)
+    if ok:
+        assert decide(host).torch.backend == "cu130"
+        return
+    from coursekit.select import NoTorchForPlatform
+
+    with pytest.raises(NoTorchForPlatform) as info:
+        decide(host)
+    assert info.value.exit_code == 3
+    text = info.value.message + " " + (info.value.fix or "")
+    assert ("musl" in text) if glibc == "musl" else ("glibc >= 2.28" in text and f"glibc {glibc}" in text)
+    assert "WSL" in text and "container" in text
+
+
+def test_glibc_gate_ignores_other_systems() -> None:
+    # A C library only matters on Linux: a Windows or macOS host never carries one.
+    assert decide(HostInfo("windows", "x86_64", glibc="2.17")).torch.backend == "cpu"
 
 
 @pytest.mark.parametrize(("bad", "kw"), [("backend", {"backend": "cu999"}), ("torch", {"torch": "1.13"}),

@@ -1,0 +1,374 @@
+"""``coursekit matrix check``: compare ``envs/torch-matrix.toml`` with what a wheel index serves.
+
+A maintainer's tool. PyTorch releases about every eight weeks and adds or drops CUDA lines on
+its own schedule; a table that is not checked goes stale (light-the-torch froze its table for
+most of 2025). This module reads the index and reports the drift:
+
+- releases on the index the matrix lacks (``new-release``, ``new-version``);
+- a version or companion the matrix pins that a variant's index does not carry, per platform and
+  Python (``missing``), or a whole variant gone (``variant-missing``);
+- a companion the matrix says is not published that now is (``companion-published``);
+- variants (local tags) on the index that a release of the matrix does not list (``new-variant``);
+- wheels for a Python the matrix does not list for that release (``python-unlisted``).
+
+Pages are read with the PEP 691 JSON simple API where the index serves it, else the PEP 503
+HTML page; a ``file://`` index is a folder (``<root>/<package>/`` holding wheel files, or an
+``index.html`` there). The network goes through one door, :data:`FetchPage`, so tests serve a
+local index. Everything else here is pure.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Final
+from urllib.parse import unquote, urlsplit
+
+from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+from packaging.version import InvalidVersion, Version
+
+from coursekit.errors import UsageError
+from coursekit.setup.plan.matrix import PLATFORMS, Matrix, Release, Variant
+
+PACKAGES: Final = ("torch", "torchvision", "torchaudio")
+DEFAULT_INDEX: Final = "https://download.pytorch.org/whl"
+TIMEOUT_S: Final = 20.0
+ACCEPT: Final = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.1"
+
+FetchPage = Callable[[str, float], "Page | None"]
+"""``fetch(url, timeout) -> Page``; None when the page does not exist (404 or no folder).
+Raises OSError when the index cannot be reached."""
+
+
+@dataclass(frozen=True)
+class Page:
+    """A simple-API project page: its content type and body."""
+
+    content_type: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Wheel:
+    """One wheel file, by what its name says."""
+
+    package: str
+    version: str  # public version, ``2.11.0``
+    local: str  # local tag, ``cu130`` or ``""``
+    python: str  # ``3.12``; ``""`` for a pure wheel
+    platform: str  # one of matrix.PLATFORMS, or ``""`` for others
+    filename: str
+
+
+@dataclass(frozen=True)
+class Drift:
+    """One difference between the matrix and the index."""
+
+    kind: str
+    release: str
+    message: str
+    package: str = ""
+    backend: str = ""
+    platforms: tuple[str, ...] = ()
+    pythons: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    """What ``coursekit matrix check`` found."""
+
+    index: str
+    drifts: tuple[Drift, ...]
+    pages_read: int
+    newest_on_index: str | None
+    newest_in_matrix: str
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def ok(self) -> bool:
+        return not self.drifts
+
+
+# --- reading pages --------------------------------------------------------------------------
+
+class _Anchors(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.names: list[str] = []
+        self._href: str | None = None
+        self._text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "a":
+            self._href = dict(attrs).get("href") or ""
+            self._text = []
+
+    def handle_data(self, data: str) -> None:
+        if self._href is not None:
+            self._text.append(data)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "a" and self._href is not None:
+            text = "".join(self._text).strip()
+            href = unquote(self._href.split("#", 1)[0].split("?", 1)[0]).rstrip("/")
+            self.names.append(text if text.endswith(".whl") else href.rsplit("/", 1)[-1])
+            self._href = None
+
+
+def filenames(page: Page) -> list[str]:
+    """The file names a project page lists (JSON or HTML)."""
+    if "json" in page.content_type:
+        try:
+            data = json.loads(page.text)
+        except ValueError:
+            return []
+        files = data.get("files") if isinstance(data, dict) else None
+        return [str(f.get("filename")) for f in files or [] if isinstance(f, dict) and f.get("filename")]
+    parser = _Anchors()
+    parser.feed(page.text)
+    return parser.names
+
+
+_PLATFORM_TAG: Final = (
+    (re.compile(r"^(manylinux[0-9a-z_]*|linux)_x86_64$"), "linux-x86_64"),
+    (re.compile(r"^(manylinux[0-9a-z_]*|linux)_aarch64$"), "linux-arm64"),
+    (re.compile(r"^win_amd64$"), "windows-x86_64"),
+    (re.compile(r"^macosx_\d+_\d+_(arm64|universal2)$"), "macos-arm64"),
+)
+
+
+def parse_wheel(name: str) -> Wheel | None:
+    """A wheel file name as a :class:`Wheel`; None for anything else (sdists, odd names, free-threaded)."""
+    if not name.endswith(".whl"):
+        return None
+    try:
+        project, version, _build, tags = parse_wheel_filename(name)
+    except (InvalidWheelFilename, InvalidVersion):
+        return None
+    tag = next(iter(tags))
+    if tag.abi.endswith("t") and tag.abi.startswith("cp"):  # free-threaded cp313t: not a course build
+        return None
+    python = ""
+    if tag.interpreter.startswith("cp") and tag.interpreter[2:].isdigit():
+        digits = tag.interpreter[2:]
+        python = f"{digits[0]}.{digits[1:]}"
+    platform = next((key for rx, key in _PLATFORM_TAG if rx.match(tag.platform)), "")
+    return Wheel(str(project), version.public, version.local or "", python, platform, name)
+
+
+def file_fetch(url: str, timeout: float) -> Page | None:
+    """Read a ``file://`` project page: the folder's ``index.html``, or its file names."""
+    parts = urlsplit(url)
+    if parts.netloc not in ("", "localhost"):
+        raise UsageError(f"{url}: a file:// URL names a host ({parts.netloc}).",
+                         "Use file:///absolute/path (three slashes) or an http(s):// index.")
+    folder = Path(unquote(parts.path))
+    if not folder.is_dir():
+        return None
+    index = folder / "index.html"
+    if index.is_file():
+        return Page("text/html", index.read_text(encoding="utf-8", errors="replace"))
+    links = "".join(f'<a href="{p.name}">{p.name}</a>\n' for p in sorted(folder.iterdir()) if p.is_file())
+    return Page("text/html", links)
+
+
+def urllib_fetch(url: str, timeout: float) -> Page | None:
+    """GET a project page, asking for PEP 691 JSON first; None on 404."""
+    if url.startswith("file:"):
+        return file_fetch(url, timeout)
+    import http.client
+    import urllib.error
+    import urllib.request
+
+    from coursekit import __version__
+
+    request = urllib.request.Request(url, headers={"User-Agent": f"coursekit/{__version__}", "Accept": ACCEPT})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            kind = str(response.headers.get("Content-Type", "text/html"))
+            body: bytes = response.read()
+    except urllib.error.HTTPError as exc:
+        if exc.code == 404:
+            return None
+        raise OSError(f"HTTP {exc.code} for {url}") from exc
+    except http.client.HTTPException as exc:
+        raise OSError(f"{type(exc).__name__}: {exc!r}") from exc
+    return Page(kind, body.decode("utf-8", errors="replace"))
+
+
+def validate_index(url: str) -> str:
+    """The index root without a trailing slash; exit 2 for what cannot be an index."""
+    url = url.strip()
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https", "file") or (parts.scheme != "file" and not parts.netloc):
+        raise UsageError(f"--index-url {url!r} is not an index URL.",
+                         f"Give an https:// index root such as {DEFAULT_INDEX}, or file:///path for a folder.")
+    if parts.scheme == "file" and parts.netloc not in ("", "localhost"):
+        raise UsageError(f"--index-url {url!r}: a file:// URL names a host ({parts.netloc}).",
+                         "Use file:///absolute/path (three slashes).")
+    return url.rstrip("/")
+
+
+# --- the comparison (pure) ------------------------------------------------------------------
+
+def _stable(version: str) -> bool:
+    try:
+        v = Version(version)
+    except InvalidVersion:
+        return False
+    return not (v.is_prerelease or v.is_devrelease)
+
+
+def _line(version: str) -> str:
+    v = Version(version)
+    return f"{v.major}.{v.minor}"
+
+
+def _tag_to_backend(release: Release, local: str, platform: str) -> str | None:
+    """Which of the release's variants a wheel with this local tag belongs to (None: unlisted)."""
+    for variant in release.variants_for(platform):
+        if variant.local_tag(platform) == local:
+            return variant.backend
+    return None
+
+
+def _expected(release: Release, variant: Variant, package: str) -> list[tuple[str, str]]:
+    """(version, local tag) pairs the matrix pins for ``package`` on ``variant``."""
+    versions = {getattr(v, package) for v in release.versions}
+    return [(v, "") for v in sorted(versions)]
+
+
+def compare(matrix: Matrix, root_pages: dict[str, Sequence[Wheel]],
+            variant_pages: dict[tuple[str, str], Sequence[Wheel] | None]) -> list[Drift]:
+    """The drift between ``matrix`` and the wheels read.
+
+    ``root_pages[package]`` are the wheels the index root lists for a package (every variant,
+    told apart by local tag); ``variant_pages[(backend, package)]`` those of one variant's index
+    (None when that page does not exist).
+    """
+    drifts: list[Drift] = []
+    known = {v.torch for r in matrix.releases for v in r.versions}
+    oldest = matrix.releases[0].key
+    by_line = {r.line: r for r in matrix.releases}
+    ignored = set(matrix.check_ignore_backends)
+
+    # Releases on the index that the matrix lacks.
+    torch_versions = sorted({w.version for w in root_pages.get("torch", ()) if _stable(w.version)}, key=Version)
+    for version in torch_versions:
+        line = _line(version)
+        if version in known or tuple(map(int, line.split("."))) < oldest:
+            continue
+        kind = "new-version" if line in by_line else "new-release"
+        what = f"a newer {line} version" if kind == "new-version" else f"a release line {line}"
+        drifts.append(Drift(kind, line, f"torch {version} is on the index ({what} the matrix lacks): "
+                                        "add it to envs/torch-matrix.toml with its sources", package="torch"))
+
+    for release in matrix.releases:
+        versions = {v.torch for v in release.versions}
+        # Variants and Pythons on the index that the release does not list.
+        unlisted: dict[tuple[str, str], set[str]] = defaultdict(set)
+        pythons: dict[str, set[str]] = defaultdict(set)
+        for w in root_pages.get("torch", ()):
+            if w.version not in versions or not w.platform:
+                continue
+            backend = _tag_to_backend(release, w.local, w.platform)
+            if backend is None and w.local not in ignored and (w.local or w.platform != "macos-arm64"):
+                unlisted[(w.local or "(no tag)", w.platform)].add(w.python)
+            if w.python and w.python not in release.python:
+                pythons[w.python].add(w.platform)
+        for (tag, platform), pys in sorted(unlisted.items()):
+            drifts.append(Drift("new-variant", release.line,
+                                f"torch {release.line} has {tag} wheels for {platform} that the matrix does not list",
+                                package="torch", backend=tag, platforms=(platform,), pythons=tuple(sorted(pys))))
+        for python, plats in sorted(pythons.items()):
+            drifts.append(Drift("python-unlisted", release.line,
+                                f"torch {release.line} has wheels for Python {python}, which the matrix does "
+                                f"not list for this release", package="torch", platforms=tuple(sorted(plats)),
+                                pythons=(python,)))
+        # What the matrix pins, variant by variant.
+        for variant in release.variants:
+            if variant.kind == "pypi" or variant.backend in ignored:
+                continue
+            torch_page = variant_pages.get((variant.backend, "torch"))
+            if not torch_page or not any(w.version in versions for w in torch_page):
+                drifts.append(Drift("variant-missing", release.line,
+                                    f"the {variant.backend} index has no torch {release.line} wheel at all",
+                                    package="torch", backend=variant.backend, platforms=variant.platforms))
+                continue
+            for package in PACKAGES:
+                page = variant_pages.get((variant.backend, package)) or ()
+                absent = package in variant.companions_missing
+                for version, _ in _expected(release, variant, package):
+                    missing_p: set[str] = set()
+                    missing_py: set[str] = set()
+                    present = False
+                    for platform in variant.platforms:
+                        tag = variant.local_tag(platform)
+                        have = {w.python for w in page
+                                if w.version == version and w.local == tag and w.platform == platform}
+                        present = present or bool(have)
+                        lacking = [py for py in release.python if py not in have and "" not in have]
+                        if lacking:
+                            missing_p.add(platform)
+                            missing_py.update(lacking)
+                    if absent and present:
+                        drifts.append(Drift("companion-published", release.line,
+                                            f"{package} {version} is now on the {variant.backend} index, which "
+                                            "the matrix says lacks it: remove it from companions_missing",
+                                            package=package, backend=variant.backend))
+                    elif not absent and missing_p:
+                        pys = sorted(missing_py, key=Version)
+                        drifts.append(Drift("missing", release.line,
+                                            f"{package} {version}{'+' + variant.backend if variant.kind != 'pypi' else ''} "
+                                            f"is not on the {variant.backend} index for "
+                                            f"{', '.join(sorted(missing_p))} (Python {', '.join(pys)})",
+                                            package=package, backend=variant.backend,
+                                            platforms=tuple(sorted(missing_p)), pythons=tuple(pys)))
+    return drifts
+
+
+def check(matrix: Matrix, index: str = DEFAULT_INDEX, fetch: FetchPage = urllib_fetch,
+          timeout: float = TIMEOUT_S) -> CheckReport:
+    """Read the index and compare it with ``matrix``; OSError when the root cannot be read."""
+    index = validate_index(index)
+    pages = 0
+
+    def read(url: str) -> list[Wheel] | None:
+        nonlocal pages
+        page = fetch(url, timeout)
+        pages += 1
+        if page is None:
+            return None
+        return [w for w in map(parse_wheel, filenames(page)) if w is not None]
+
+    root: dict[str, Sequence[Wheel]] = {}
+    for package in PACKAGES:
+        wheels = read(f"{index}/{package}/")
+        root[package] = wheels or []
+    if not root["torch"]:
+        raise OSError(f"{index}/torch/ lists no torch wheel: is {index} a PyTorch wheel index root?")
+    variant_pages: dict[tuple[str, str], Sequence[Wheel] | None] = {}
+    for backend in sorted({v.backend for r in matrix.releases for v in r.variants if v.kind != "pypi"}):
+        for package in PACKAGES:
+            variant_pages[(backend, package)] = read(f"{index}/{backend}/{package}/")
+    drifts = compare(matrix, root, variant_pages)
+    stable = [w.version for w in root["torch"] if _stable(w.version)]
+    newest = max(stable, key=Version) if stable else None
+    return CheckReport(index, tuple(drifts), pages, newest, matrix.newest.latest.torch)
+
+
+def summary_counts(drifts: Iterable[Drift]) -> dict[str, int]:
+    """Drift kinds and how many of each."""
+    counts: dict[str, int] = defaultdict(int)
+    for d in drifts:
+        counts[d.kind] += 1
+    return dict(sorted(counts.items()))
+
+
+__all__ = ["PLATFORMS", "CheckReport", "Drift", "Page", "Wheel", "check", "compare", "filenames",
+           "parse_wheel", "validate_index"]
