@@ -27,6 +27,7 @@ from coursekit.proc import Runner, run_tool
 _DRIVER = re.compile(r"^\d{2,4}(\.\d{1,3}){0,2}$")
 _CC = re.compile(r"^\d{1,2}\.\d$")
 _GFX = re.compile(r"^gfx[0-9a-f]{3,4}$")
+_GLIBC = re.compile(r"^\d\.\d{1,2}$")
 
 
 @dataclass(frozen=True)
@@ -42,11 +43,12 @@ class SetupRequest:
     gpu_cc: tuple[str, ...] = ()
     gpu_rocm: tuple[str, ...] = ()
     spec_path: Path | None = None
+    glibc: str | None = None
 
     @property
     def describes_machine(self) -> bool:
         """True when flags describe the machine: detection is off, only the GPUs given exist."""
-        return any((self.os, self.arch, self.gpu_driver, self.gpu_cc, self.gpu_rocm))
+        return any((self.os, self.arch, self.gpu_driver, self.gpu_cc, self.gpu_rocm, self.glibc))
 
 
 def host_from_flags(request: SetupRequest, python: str) -> HostInfo:
@@ -70,6 +72,12 @@ def host_from_flags(request: SetupRequest, python: str) -> HostInfo:
         if not _GFX.match(gfx):
             raise UsageError(f"--gpu-rocm {gfx!r} is not an AMD gfx target.",
                              "Write it as rocminfo prints it, e.g. --gpu-rocm gfx1100.")
+    if request.glibc is not None and not (request.glibc == "musl" or _GLIBC.match(request.glibc)):
+        raise UsageError(f"--glibc {request.glibc!r} is not a glibc version.",
+                         "Write it as `ldd --version` prints it, e.g. --glibc 2.27, or --glibc musl.")
+    if request.glibc is not None and os_name != "linux":
+        raise UsageError(f"--glibc describes a Linux machine's C library, not {os_name}'s.",
+                         "Add --os linux, or drop --glibc.")
     if os_name == "macos" and (request.gpu_cc or request.gpu_driver or request.gpu_rocm):
         raise UsageError("--gpu-cc/--gpu-driver/--gpu-rocm describe NVIDIA or AMD GPUs, which macOS "
                          "PyTorch cannot use.", "Drop them, or plan for --os linux or --os windows.")
@@ -78,7 +86,8 @@ def host_from_flags(request: SetupRequest, python: str) -> HostInfo:
     if request.gpu_driver and not nvidia:
         nvidia = [GpuInfo("nvidia", "NVIDIA GPU 0", driver_version=request.gpu_driver, index=0)]
     amd = [GpuInfo("amd", gfx, gfx=gfx, index=i) for i, gfx in enumerate(request.gpu_rocm)]
-    return HostInfo(os=os_name, arch=arch, python=python, gpus=(*nvidia, *amd), detected=False)
+    return HostInfo(os=os_name, arch=arch, python=python, gpus=(*nvidia, *amd), detected=False,
+                    glibc=request.glibc)
 
 
 def describe_machine(request: SetupRequest, python: str, runner: Runner,

@@ -299,3 +299,26 @@ def test_a_gpu_hidden_by_cuda_visible_devices_is_no_silent_cpu_build(tmp_path: P
             in w and "(2 found)" in w]
     visible = build_plan(SetupRequest(), env={**env, "CUDA_VISIBLE_DEVICES": "0"})
     assert visible.torch.gpu and not [w for w in visible.warnings if "CPU build" in w]
+
+
+@pytest.mark.parametrize("glibc", ["2.27", "2.17", "musl"])
+def test_dry_run_for_an_old_glibc_exits_3_with_the_reason(glibc: str) -> None:
+    result = run_cli(["setup", "--dry-run", "--os", "linux", "--glibc", glibc, "--gpu-driver", "580.95.05",
+                      "--gpu-cc", "8.6"], env={"COURSEKIT_OFFLINE": "1"})
+    assert result.code == 3, result.stdout + result.stderr
+    assert ("musl" if glibc == "musl" else "glibc >= 2.28") in result.stderr
+    assert "WSL" in result.stderr
+
+
+def test_dry_run_for_glibc_2_28_plans_a_cuda_build() -> None:
+    result = run_cli(["setup", "--dry-run", "--json", "--os", "linux", "--glibc", "2.28", "--gpu-driver",
+                      "580.95.05", "--gpu-cc", "8.6"], env={"COURSEKIT_OFFLINE": "1"})
+    assert result.code == 0, result.stderr
+    assert json.loads(result.stdout)["torch"]["backend"].startswith("cu")
+
+
+@pytest.mark.parametrize(("args", "needle"), [(["--glibc", "2.x", "--os", "linux"], "--glibc"),
+                                              (["--glibc", "2.28", "--os", "windows"], "--os linux")])
+def test_bad_glibc_flags_are_usage_errors(args: list[str], needle: str) -> None:
+    result = run_cli(["setup", "--dry-run", *args], env={"COURSEKIT_OFFLINE": "1"})
+    assert result.code == 2 and needle in result.stderr

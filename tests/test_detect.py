@@ -214,3 +214,35 @@ def test_the_real_r580_unknown_field_message_names_the_field() -> None:
     text = (DATA / "error-580-bad-field.txt").read_text()
     bad = detect._BAD_FIELD.search(text)
     assert bad is not None and bad.group(1) == "bogus_field"
+
+
+@pytest.mark.parametrize(("confstr", "libc_ver", "expected"), [
+    ("glibc 2.39", ("glibc", "2.39"), "2.39"),
+    ("glibc 2.27", ("", ""), "2.27"),  # Ubuntu 18.04
+    (None, ("glibc", "2.17"), "2.17"),  # no confstr answer: platform.libc_ver()
+    (None, ("glibc", "2.31.1"), "2.31"),
+    (None, ("musl", "1.2.4"), "musl"),
+    (None, ("", ""), None),
+])
+def test_detect_libc(tmp_path: Path, confstr: str | None, libc_ver: tuple[str, str], expected: str | None) -> None:
+    def ask(name: str) -> str | None:
+        assert name == "CS_GNU_LIBC_VERSION"
+        if confstr is None:
+            raise ValueError("unrecognized configuration name")  # what musl's Python raises
+        return confstr
+
+    assert detect.detect_libc(ask, lambda: libc_ver, root=tmp_path) == expected
+
+
+def test_musl_is_told_by_its_loader(tmp_path: Path) -> None:
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib" / "ld-musl-x86_64.so.1").write_text("")
+    assert detect.detect_libc(lambda n: None, lambda: ("", ""), root=tmp_path) == "musl"
+
+
+def test_this_linux_machine_reports_its_glibc() -> None:
+    import platform
+
+    host = detect_host(runner=lambda argv, *a, **k: ToolResult(tuple(argv), None, found=False), env={"PATH": ""})
+    if platform.system() == "Linux" and platform.libc_ver()[0] == "glibc":
+        assert host.glibc == ".".join(platform.libc_ver()[1].split(".")[:2])

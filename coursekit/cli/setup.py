@@ -24,6 +24,7 @@ from coursekit.errors import ExitCode
               help="An NVIDIA GPU's compute capability, e.g. 8.6 (repeat once per GPU).")
 @click.option("--gpu-rocm", metavar="gfxNNNN", multiple=True,
               help="An AMD GPU's gfx target, e.g. gfx1100 (repeat once per GPU).")
+@click.option("--glibc", metavar="X.Y", help="Its C library (Linux): glibc version as `ldd --version` prints it, or musl.")
 @click.option("--torch", "torch_version", metavar="VERSION",
               help="Install this torch release (2.13) or version (2.13.0) instead of the newest that fits.")
 @click.option("--backend", metavar="NAME", help="Force a wheel variant: cu126, cu130, cpu, rocm7.2, ...")
@@ -41,7 +42,7 @@ from coursekit.errors import ExitCode
 @click.option("--yes", "-y", is_flag=True, help="Ask nothing (scripts, classrooms); see --force and --nbdime.")
 @click.pass_obj
 def setup(app: object, dry_run: bool, as_json: bool, os_name: str | None, arch: str | None,
-          gpu_driver: str | None, gpu_cc: tuple[str, ...], gpu_rocm: tuple[str, ...],
+          gpu_driver: str | None, gpu_cc: tuple[str, ...], gpu_rocm: tuple[str, ...], glibc: str | None,
           torch_version: str | None, backend: str | None, engine: str, channels: tuple[str, ...],
           index_url: str | None, force: bool, nbdime: bool | None, yes: bool) -> int:
     """Create the course environment 'pt' with the PyTorch build that fits this machine.
@@ -62,13 +63,12 @@ def setup(app: object, dry_run: bool, as_json: bool, os_name: str | None, arch: 
                                      force=force, nbdime=nbdime, yes=yes)
     request = SetupRequest(engine=setup_run.plan_engine(engine), torch=torch_version, backend=backend,
                            os=os_name, arch=arch,
-                           gpu_driver=gpu_driver, gpu_cc=gpu_cc, gpu_rocm=gpu_rocm)
+                           gpu_driver=gpu_driver, gpu_cc=gpu_cc, gpu_rocm=gpu_rocm, glibc=glibc)
     plan = setup_run.with_overrides(build_plan(request), options)
     console = app.console  # type: ignore[attr-defined]
     if dry_run:
-        described = bool(os_name or arch or gpu_driver or gpu_cc or gpu_rocm)
         render_plan(console, plan, as_json=as_json,
-                    env_python=setup_run.embedded_env_python(plan, described=described))
+                    env_python=setup_run.embedded_env_python(plan, described=request.describes_machine))
         return ExitCode.OK
     result: int = setup_run.execute_plan(plan, app=app, as_json=as_json, options=options)
     return result
