@@ -128,10 +128,17 @@ def build_plan(request: SetupRequest, *, runner: Runner = run_tool, fetch: Fetch
     if environ.get(EnvVars.OFFLINE):
         return dataclasses.replace(plan, reasons=(*notes, *plan.reasons,
                                    f"matrix used, index not checked (offline: {EnvVars.OFFLINE} is set)"))
-    result = check_index(plan.torch.index_url, matrix.pypi_simple, plan.torch.version, spec.python,
-                         plan.extra.get("platform", ""), fetch)
+    pins = {"torch": plan.torch.version, "torchvision": plan.torch.torchvision,
+            "torchaudio": plan.torch.torchaudio}
+    results = [check_index(plan.torch.index_url, matrix.pypi_simple, pins[name], spec.python,
+                           plan.extra.get("platform", ""), fetch, package=name)
+               for name in ("torch", "torchvision", "torchaudio") if name in spec.torch_packages]
+    # Every pinned file is confirmed, not only torch: the first one missing (or unread) decides.
+    result = next((r for r in results if r.found is False), None) or next(
+        (r for r in results if r.found is None), None) or results[0]
     if result.found:
-        return dataclasses.replace(plan, reasons=(*notes, *plan.reasons, f"index confirmed: {result.message}"),
+        confirmed = "; ".join(r.message for r in results)
+        return dataclasses.replace(plan, reasons=(*notes, *plan.reasons, f"index confirmed: {confirmed}"),
                                    index_checked=True)
     if result.found is None:
         return dataclasses.replace(plan, reasons=(*notes, *plan.reasons,

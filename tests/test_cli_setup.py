@@ -132,11 +132,24 @@ WHEELS = ["torch-2.14.0%2Bcu130-cp312-cp312-manylinux_2_28_x86_64.whl",
           "torch-2.13.0%2Bcu130-cp312-cp312-manylinux_2_28_x86_64.whl"]
 
 
-def simple_root(tmp_path: Path, backend: str, wheels: list[str]) -> Path:
-    page = tmp_path / "root" / "whl" / backend / "torch"
-    page.mkdir(parents=True)
-    links = "".join(f'<a href="/whl/{backend}/{w}#sha256=00">{w.replace("%2B", "+")}</a><br/>\n' for w in wheels)
-    (page / "index.html").write_text(f"<!DOCTYPE html>\n<html><body>\n<h1>Links for torch</h1>\n{links}</body></html>\n")
+def companion_wheels(backend: str) -> dict[str, list[str]]:
+    """The newest release's torchvision and torchaudio wheels for Python 3.12 (Linux, Windows)."""
+    from coursekit.matrix import load_matrix
+
+    latest = load_matrix().newest.latest
+    return {name: [f"{name}-{getattr(latest, name)}%2B{backend}-cp312-cp312-{plat}.whl"
+                   for plat in ("manylinux_2_28_x86_64", "win_amd64")] for name in ("torchvision", "torchaudio")}
+
+
+def simple_root(tmp_path: Path, backend: str, wheels: list[str],
+                others: dict[str, list[str]] | None = None) -> Path:
+    pages = {"torch": wheels, **(companion_wheels(backend) if others is None else others)}
+    for name, files in pages.items():
+        page = tmp_path / "root" / "whl" / backend / name
+        page.mkdir(parents=True)
+        links = "".join(f'<a href="/whl/{backend}/{w}#sha256=00">{w.replace("%2B", "+")}</a><br/>\n' for w in files)
+        (page / "index.html").write_text(f"<!DOCTYPE html>\n<html><body>\n<h1>Links for {name}</h1>\n{links}"
+                                         "</body></html>\n")
     return tmp_path / "root"
 
 
@@ -172,6 +185,26 @@ def test_online_check_warns_when_the_index_lacks_it(tmp_path: Path) -> None:
         plan = build_plan(_request(), fetch=fetch, env={})
     assert not plan.index_checked
     assert any("lists no torch 2.14.0+cu130 wheel for Python 3.12" in w for w in plan.warnings)
+
+
+def test_online_check_confirms_every_pinned_file_not_only_torch(tmp_path: Path) -> None:
+    # torch is there, torchaudio is not: the plan must not be called confirmed.
+    others = companion_wheels("cu130")
+    others["torchaudio"] = []
+    with serve(simple_root(tmp_path, "cu130", WHEELS, others)) as server:
+        def fetch(url: str, timeout: float) -> str:
+            return urllib_fetch(url.replace("https://download.pytorch.org", server.url("")), timeout)
+
+        plan = build_plan(_request(), fetch=fetch, env={})
+    assert not plan.index_checked
+    assert any("lists no torchaudio" in w for w in plan.warnings), plan.warnings
+
+
+def test_find_wheel_does_not_match_inside_another_name() -> None:
+    page = "xtorch-2.14.0+cu130-cp312-cp312-manylinux_2_28_x86_64.whl"
+    assert find_wheel(page, "2.14.0+cu130", "3.12", "linux-x86_64") is None
+    page = "torchaudio-2.11.0+cu130-cp312-cp312-win_amd64.whl"
+    assert find_wheel(page, "2.11.0+cu130", "3.12", "windows-x86_64", "torchaudio") == page
 
 
 def test_online_check_unreachable_falls_back_to_the_matrix() -> None:
