@@ -33,7 +33,7 @@ from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 from packaging.version import InvalidVersion, Version
 
 from coursekit.errors import UsageError
-from coursekit.setup.plan.matrix import PLATFORMS, Matrix, Release, Variant
+from coursekit.matrix import PLATFORMS, Matrix, Release
 
 PACKAGES: Final = ("torch", "torchvision", "torchaudio")
 DEFAULT_INDEX: Final = "https://download.pytorch.org/whl"
@@ -237,10 +237,9 @@ def _tag_to_backend(release: Release, local: str, platform: str) -> str | None:
     return None
 
 
-def _expected(release: Release, variant: Variant, package: str) -> list[tuple[str, str]]:
-    """(version, local tag) pairs the matrix pins for ``package`` on ``variant``."""
-    versions = {getattr(v, package) for v in release.versions}
-    return [(v, "") for v in sorted(versions)]
+def _pinned(release: Release, package: str) -> list[str]:
+    """The versions of ``package`` the matrix pins for ``release``."""
+    return sorted({getattr(v, package) for v in release.versions}, key=Version)
 
 
 def compare(matrix: Matrix, root_pages: dict[str, Sequence[Wheel]],
@@ -303,7 +302,7 @@ def compare(matrix: Matrix, root_pages: dict[str, Sequence[Wheel]],
             for package in PACKAGES:
                 page = variant_pages.get((variant.backend, package)) or ()
                 absent = package in variant.companions_missing
-                for version, _ in _expected(release, variant, package):
+                for version in _pinned(release, package):
                     missing_p: set[str] = set()
                     missing_py: set[str] = set()
                     present = False
@@ -322,13 +321,13 @@ def compare(matrix: Matrix, root_pages: dict[str, Sequence[Wheel]],
                                             "the matrix says lacks it: remove it from companions_missing",
                                             package=package, backend=variant.backend))
                     elif not absent and missing_p:
-                        pys = sorted(missing_py, key=Version)
+                        py_list = sorted(missing_py, key=Version)
                         drifts.append(Drift("missing", release.line,
                                             f"{package} {version}{'+' + variant.backend if variant.kind != 'pypi' else ''} "
                                             f"is not on the {variant.backend} index for "
-                                            f"{', '.join(sorted(missing_p))} (Python {', '.join(pys)})",
+                                            f"{', '.join(sorted(missing_p))} (Python {', '.join(py_list)})",
                                             package=package, backend=variant.backend,
-                                            platforms=tuple(sorted(missing_p)), pythons=tuple(pys)))
+                                            platforms=tuple(sorted(missing_p)), pythons=tuple(py_list)))
     return drifts
 
 

@@ -44,7 +44,15 @@ from coursekit.gates import (
     why_not,
 )
 from coursekit.host import HostInfo
-from coursekit.matrix import COMPANIONS, Matrix, Release, TorchVersion, Variant, parse_cc, parse_driver
+from coursekit.matrix import (
+    COMPANIONS,
+    Matrix,
+    Release,
+    TorchVersion,
+    Variant,
+    parse_cc,
+    parse_driver,
+)
 
 __all__ = ["NoTorchForPlatform", "Selection", "Verdict", "candidate_releases", "coverage",
            "platform_key", "select_torch"]
@@ -389,9 +397,9 @@ def _forced(matrix: Matrix, host: HostInfo, python: str, candidates: list[tuple[
         variant = next((v for v in release.variants_for(platform) if v.backend == backend), None)
         if variant is None:
             continue
-        missing = companion_failure(release, variant, needs)
-        if missing:
-            lacking.append(f"torch {release.line}: {backend} {missing}")
+        lacks = companion_failure(release, variant, needs)
+        if lacks:
+            lacking.append(f"torch {release.line}: {backend} {lacks}")
             continue
         reasons = [*head, (f"backend {backend} chosen by {source}; torch {version.torch} is the newest "
                    f"release that publishes it for {platform}")]

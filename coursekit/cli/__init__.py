@@ -32,6 +32,10 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
     "lab": ("coursekit.cli.lab", "lab", "List, hand out and grade the labs."),
     "progress": ("coursekit.cli.lab", "progress", "Show every lab's state, score and what to do next."),
 }
+# Maintainer commands: listed under their own heading in `coursekit --help`.
+_MAINTAINER: dict[str, tuple[str, str, str]] = {
+    "matrix": ("coursekit.cli.matrix", "matrix", "Check envs/torch-matrix.toml against the PyTorch index."),
+}
 
 
 class AppContext:
@@ -53,10 +57,10 @@ class LazyGroup(click.Group):
     """A group whose subcommands are imported on first use."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return list(_COMMANDS)
+        return [*_COMMANDS, *_MAINTAINER]
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        entry = _COMMANDS.get(cmd_name)
+        entry = _COMMANDS.get(cmd_name) or _MAINTAINER.get(cmd_name)
         if entry is None:
             return None
         module = importlib.import_module(entry[0])
@@ -69,6 +73,8 @@ class LazyGroup(click.Group):
         rows = [(name, entry[2]) for name, entry in _COMMANDS.items()]
         with formatter.section("Commands"):
             formatter.write_dl(rows)
+        with formatter.section("Maintainer commands"):
+            formatter.write_dl([(name, entry[2]) for name, entry in _MAINTAINER.items()])
 
 
 def _debug_requested(args: Sequence[str]) -> bool:
