@@ -296,15 +296,21 @@ def _cuda_facts(torch: Any) -> JSON:
     return facts
 
 
-def _cuda_op(torch: Any) -> JSON:
-    # is_available() can say True while no kernel fits the GPU: run a real kernel.
-    try:
-        x = torch.ones((64, 64), device="cuda")
-        value = float((x @ x).sum().item())
-        torch.cuda.synchronize()
-        return {"ok": value == 64.0 * 64 * 64, "error": None}
-    except BaseException as exc:  # noqa: BLE001
-        return {"ok": False, "error": _error(exc)["message"]}
+def _cuda_op(torch: Any, count: int = 1) -> JSON:
+    # is_available() can say True while no kernel fits the GPU: run a real kernel on EVERY
+    # visible GPU (an old card beside a new one is where a build fails on one device only).
+    devices = []
+    for index in range(max(count, 1)):
+        try:
+            x = torch.ones((64, 64), device=f"cuda:{index}")
+            value = float((x @ x).sum().item())
+            torch.cuda.synchronize(index)
+            ok = value == 64.0 * 64 * 64
+            devices.append({"index": index, "ok": ok, "error": None if ok else "wrong result from a 64x64 matmul"})
+        except BaseException as exc:  # noqa: BLE001
+            devices.append({"index": index, "ok": False, "error": _error(exc)["message"]})
+    bad = next((d for d in devices if not d["ok"]), None)
+    return {"ok": bad is None, "error": bad["error"] if bad else None, "devices": devices}
 
 
 def _mps_facts(torch: Any) -> JSON:
@@ -356,7 +362,7 @@ def torch_child() -> int:
             cuda = _cuda_facts(torch)
             _emit("cuda", cuda)
             if cuda["cuda_available"] and cuda["device_count"]:
-                _emit("cuda-op", {"cuda_op": _cuda_op(torch)})
+                _emit("cuda-op", {"cuda_op": _cuda_op(torch, cuda["device_count"])})
             _emit("mps", _mps_facts(torch))
             try:
                 import numpy

@@ -166,8 +166,15 @@ def cuda_op_failed(v: View) -> list[Finding]:
     op = v.torch.get("cuda_op") or {}
     if not v.cuda_build or not op or op.get("ok"):
         return []
-    return [finding("cuda-op-failed", "A real CUDA operation failed although CUDA is available",
-                    str(op.get("error") or "wrong result from a 64x64 matmul"),
+    names = {d.get("index"): f"{d.get('name', 'GPU')} ({sm_name(str(d.get('capability')))})"
+             for d in v.torch.get("devices") or [] if isinstance(d, dict)}
+    failed = [d for d in op.get("devices") or [] if isinstance(d, dict) and not d.get("ok")]
+    where = ", ".join(f"GPU {d.get('index')} {names.get(d.get('index'), '')}".rstrip() for d in failed)
+    title = "A real CUDA operation failed although CUDA is available"
+    if failed and len(failed) < len(op.get("devices") or []):
+        title = f"A real CUDA operation failed on {where} (the other GPUs work)"
+    return [finding("cuda-op-failed", title,
+                    (f"{where}: " if where else "") + str(op.get("error") or "wrong result from a 64x64 matmul"),
                     "Update the NVIDIA driver and reboot; if it persists, " + reinstall_hint(v),
                     fix_action=_REINSTALL)]
 

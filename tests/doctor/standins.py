@@ -34,7 +34,7 @@ class _Cuda:
         return {capability!r}
     def get_device_name(self, i=0):
         return {device_name!r}
-    def synchronize(self):
+    def synchronize(self, device=None):
         pass
 
 cuda = _Cuda()

@@ -212,3 +212,59 @@ def test_one_odd_metadata_file_does_not_cost_the_other_packages(tmp_path: Path) 
     odd = [d for d in items if d["name"] == "torch" and d["version"] == "2.9.1+cpu"]
     assert odd and odd[0]["direct_url"] is None and odd[0]["installer"] is None
     assert any(d["name"] == "pip" for d in items), "the other packages are still reported"
+
+
+_TWO_GPUS = '''
+class _TwoCuda(_Cuda):
+    def device_count(self):
+        return 2
+    def get_device_capability(self, i=0):
+        return (8, 9) if i == 0 else (6, 1)
+    def get_device_name(self, i=0):
+        return "NVIDIA GeForce RTX 4090" if i == 0 else "NVIDIA GeForce GTX 1080 Ti"
+
+cuda = _TwoCuda()
+
+class _Failing(_T):
+    def __matmul__(self, other):
+        raise RuntimeError("CUDA error: no kernel image is available for execution on the device")
+
+def ones(shape, device="cpu"):
+    return _Failing() if device == "cuda:1" else _T()
+'''
+
+
+def test_the_cuda_operation_runs_on_every_gpu_and_names_the_one_that_fails(tmp_path: Path) -> None:
+    # An RTX 4090 beside a GTX 1080 Ti with a cu130 build (no sm_61): device 0 works, device 1 fails.
+    from coursekit.doctor.diagnose import diagnose
+    from coursekit.doctor.facts import Facts, from_data
+    from tests.doctor.fixtures import healthy_data, merge
+
+    site = make_fake_torch(tmp_path, version="2.14.0+cu130", cuda="13.0",
+                           arch_list=("sm_75", "sm_80", "sm_86", "sm_90", "sm_100", "sm_120"), extra=_TWO_GPUS)
+    facts = run_probe(Path(sys.executable), env=_env_with(site))
+    torch = facts.torch
+    assert [d["index"] for d in torch["devices"]] == [0, 1]
+    op = torch["cuda_op"]
+    assert op["ok"] is False and [d["ok"] for d in op["devices"]] == [True, False]
+    assert "no kernel image" in op["devices"][1]["error"]
+    data = merge(healthy_data("gpu_linux"), {"probe": {"data": {"torch": torch}}})
+    found = {f.id: f for f in diagnose(from_data(Facts, data))}
+    assert "gpu-arch-unsupported" in found and "GTX 1080 Ti (sm_61)" in found["gpu-arch-unsupported"].title
+
+
+def test_a_failure_on_one_gpu_of_two_is_named_with_that_gpu() -> None:
+    from coursekit.doctor.diagnose import diagnose
+    from coursekit.doctor.facts import Facts, from_data
+    from tests.doctor.fixtures import healthy_data, merge
+
+    devices = [{"index": 0, "name": "NVIDIA GeForce RTX 3060", "capability": "8.6"},
+               {"index": 1, "name": "NVIDIA GeForce RTX 3090", "capability": "8.6"}]
+    op = {"ok": False, "error": "CUDA error: an illegal memory access was encountered",
+          "devices": [{"index": 0, "ok": True, "error": None},
+                      {"index": 1, "ok": False, "error": "CUDA error: an illegal memory access was encountered"}]}
+    data = merge(healthy_data("gpu_linux"), {"probe": {"data": {"torch": {"devices": devices, "device_count": 2,
+                                                                          "cuda_op": op}}}})
+    found = {f.id: f for f in diagnose(from_data(Facts, data))}
+    f = found["cuda-op-failed"]
+    assert "GPU 1 NVIDIA GeForce RTX 3090 (sm_86)" in f.title and "the other GPUs work" in f.title
