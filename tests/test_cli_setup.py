@@ -175,11 +175,12 @@ def test_online_check_warns_when_the_index_lacks_it(tmp_path: Path) -> None:
 
 
 def test_online_check_unreachable_falls_back_to_the_matrix() -> None:
+    # The port stays bound (never listening) while it is used: nobody else can take it.
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    result = check_index(f"http://127.0.0.1:{port}/whl/cu130", "https://pypi.org/simple", "2.14.0+cu130",
-                         "3.12", "linux-x86_64", urllib_fetch, timeout=2)
+        result = check_index(f"http://127.0.0.1:{port}/whl/cu130", "https://pypi.org/simple", "2.14.0+cu130",
+                             "3.12", "linux-x86_64", urllib_fetch, timeout=10)
     assert result.found is None and "could not read" in result.message
 
     def down(url: str, timeout: float) -> str:
