@@ -51,7 +51,8 @@ def _ask(candidate: str | Path) -> dict[str, object] | None:
             "'.'.join(map(str, sys.version_info[:3])), 'base': sys.prefix == sys.base_prefix}))")
     try:
         out = subprocess.run([str(candidate), "-I", "-c", code], capture_output=True, text=True,
-                             timeout=30, env={k: v for k, v in os.environ.items() if not k.startswith("PYTHON")})
+                             timeout=30, check=False,
+                             env={k: v for k, v in os.environ.items() if not k.startswith("PYTHON")})
         data: dict[str, object] = json.loads(out.stdout)
         return data
     except (OSError, ValueError, subprocess.SubprocessError):
@@ -63,7 +64,7 @@ def _pyenv_roots() -> list[Path]:
     pyenv = shutil.which("pyenv")
     if pyenv:
         try:
-            out = subprocess.run([pyenv, "root"], capture_output=True, text=True, timeout=30)
+            out = subprocess.run([pyenv, "root"], capture_output=True, text=True, timeout=30, check=False)
             if out.returncode == 0 and out.stdout.strip():
                 roots.append(Path(out.stdout.strip()))
         except (OSError, subprocess.SubprocessError):
@@ -71,7 +72,7 @@ def _pyenv_roots() -> list[Path]:
     return roots
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def find_python(version: str, *, base: bool = True) -> Path | None:
     """A real interpreter whose version starts with ``version`` ("3.12", "3.12.1"); None if none.
 
