@@ -56,24 +56,40 @@ def _locate(path: str) -> str:
     return flat if (ROOT / flat).exists() else path
 
 
-def _strip_strings(line: str) -> str:
-    """A source line with every string literal's content removed (for message-only detection)."""
+def _tokens(line: str) -> list[tuple[int, str]] | None:
     try:
         tokens = list(tokenize.generate_tokens(io.StringIO(line.strip() + "\n").readline))
     except (tokenize.TokenError, IndentationError, SyntaxError):
-        return re.sub(r"(['\"]).*?\1", "''", line.strip())
-    return " ".join("''" if t.type == tokenize.STRING else t.string for t in tokens
-                    if t.type not in (tokenize.NEWLINE, tokenize.NL, tokenize.ENDMARKER,
-                                      tokenize.INDENT, tokenize.DEDENT))
+        return None
+    skip = (tokenize.NEWLINE, tokenize.NL, tokenize.ENDMARKER, tokenize.INDENT, tokenize.DEDENT)
+    return [(t.type, t.string) for t in tokens if t.type not in skip]
+
+
+def _prose(literal: str) -> bool:
+    """A string literal that reads as a message (words), not a key such as "linux" or "cu130"."""
+    return bool(re.search(r"[A-Za-z]\s+[A-Za-z{(]|[.:;!?]\s", literal))
 
 
 def message_only(diff: str) -> bool:
-    """True when the mutant's diff changes nothing but the text inside string literals."""
+    """True when the mutant changes nothing but the wording inside message strings.
+
+    Every changed token must be a string literal that reads as prose; a changed key
+    (``"linux"`` -> ``"XXlinuxXX"``), operator, number or name is behaviour.
+    """
     old = [line[1:] for line in diff.splitlines() if line.startswith("-") and not line.startswith("---")]
     new = [line[1:] for line in diff.splitlines() if line.startswith("+") and not line.startswith("+++")]
     if not old or len(old) != len(new):
         return False
-    return all(_strip_strings(a) == _strip_strings(b) for a, b in zip(old, new))
+    for a, b in zip(old, new):
+        ta, tb = _tokens(a), _tokens(b)
+        if ta is None or tb is None or len(ta) != len(tb):
+            return False
+        for (kind_a, text_a), (kind_b, text_b) in zip(ta, tb):
+            if text_a == text_b:
+                continue
+            if not (kind_a == kind_b == tokenize.STRING and _prose(text_a)):
+                return False
+    return True
 
 
 def _scratch(module: str, tests: tuple[str, ...]) -> Path:

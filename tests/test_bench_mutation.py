@@ -27,3 +27,8 @@ def test_every_listed_module_exists() -> None:
     for name, (module, tests) in mutation.MODULES.items():
         assert (mutation.ROOT / mutation._locate(module)).is_file(), name
         assert all((mutation.ROOT / t).is_file() for t in tests), name
+
+
+def test_a_changed_key_string_is_behaviour() -> None:
+    assert not mutation.message_only('-    if p.os == "linux":\n+    if p.os == "XXlinuxXX":\n')
+    assert not mutation.message_only('-    return "cu130"\n+    return "CU130"\n')
