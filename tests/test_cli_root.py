@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -89,10 +90,27 @@ def test_help_imports_no_heavy_module() -> None:
 
 
 def test_console_script_runs() -> None:
-    out = subprocess.run([sys.executable, "-m", "coursekit", "--version"],
-                         capture_output=True, text=True, check=True)
+    # The installed `coursekit` script (pip's entry point), not `python -m coursekit`.
+    from pathlib import Path
+
+    from tests.prereqs import missing
+
+    folder = Path(sys.executable).parent
+    script = next((p for p in (folder / "coursekit", folder / "coursekit.exe") if p.exists()), None)
+    if script is None:
+        missing("coursekit script", f"no installed coursekit script beside {sys.executable} (pip install -e .)")
+    out = subprocess.run([str(script), "--version"], capture_output=True, text=True, check=True,
+                         env={**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)})
     assert out.stdout.strip() == f"coursekit {__version__}"
 
 
-def test_root_group_is_click_group() -> None:
-    assert isinstance(cli, click.Group)
+def test_root_group_lists_and_loads_every_command() -> None:
+    from coursekit.cli import LazyGroup
+
+    assert isinstance(cli, LazyGroup)
+    ctx = click.Context(cli)
+    assert cli.list_commands(ctx)[: len(_COMMANDS)] == list(_COMMANDS)
+    for name in _COMMANDS:
+        command = cli.get_command(ctx, name)
+        assert isinstance(command, click.Command) and command.name == name
+    assert cli.get_command(ctx, "no-such-command") is None

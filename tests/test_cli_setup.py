@@ -208,11 +208,12 @@ def test_find_wheel_does_not_match_inside_another_name() -> None:
 
 
 def test_online_check_unreachable_falls_back_to_the_matrix() -> None:
+    # The port stays bound (never listening) while it is used: nobody else can take it.
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    result = check_index(f"http://127.0.0.1:{port}/whl/cu130", "https://pypi.org/simple", "2.14.0+cu130",
-                         "3.12", "linux-x86_64", urllib_fetch, timeout=2)
+        result = check_index(f"http://127.0.0.1:{port}/whl/cu130", "https://pypi.org/simple", "2.14.0+cu130",
+                             "3.12", "linux-x86_64", urllib_fetch, timeout=10)
     assert result.found is None and "could not read" in result.message
 
     def down(url: str, timeout: float) -> str:

@@ -95,7 +95,7 @@ def test_hang_is_cut_off_and_reported(tmp_path: Path, monkeypatch: pytest.Monkey
     sleep = shutil.which("sleep")
     assert sleep is not None
     make_fake_exe(tmp_path / "bin", "nvidia-smi", f"exec '{sleep}' 60\n")
-    monkeypatch.setattr(detect, "SMI_TIMEOUT_S", 0.5)
+    monkeypatch.setattr(detect, "SMI_TIMEOUT_S", 3.0)  # the fake sleeps 60 s
     found = detect_nvidia(env=env_for(tmp_path / "bin"), os_name="linux")
     assert found.gpus == ()
     assert any("did not answer" in n for n in found.notes)

@@ -491,10 +491,12 @@ def test_real_pip_at_a_terminal_is_explained_from_its_log(tmp_path: Path, source
     from coursekit.exectools import logged_messages
     from coursekit.proc import run_tool
 
+    # A bound, never-listening socket refuses connections; it stays bound until the test ends,
+    # so no other process can take the port in between.
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
     if source == "dead-port":
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            where = ["--index-url", f"http://127.0.0.1:{sock.getsockname()[1]}/simple"]
+        where = ["--index-url", f"http://127.0.0.1:{sock.getsockname()[1]}/simple"]
     else:
         (tmp_path / "wheels").mkdir()
         where = ["--no-index", "--find-links", str(tmp_path / "wheels")]
@@ -512,6 +514,7 @@ def test_real_pip_at_a_terminal_is_explained_from_its_log(tmp_path: Path, source
     assert failure.tool_line == "ERROR: No matching distribution found for nosuchpkg-coursekit==1.0"
     assert slept == ([2] if kind == "network" else [])
     assert "ResolutionImpossible" in log.read_text() or kind == "network"
+    sock.close()
 
 
 def test_every_failure_kind_is_documented() -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from coursekit.grading.api import CheckFailed, LabContext, StudentCodeError, run_checks
+from tests.prereqs import need_module
 
 
 def _ctx(tmp_path: Path, reports: list[str] | None = None) -> LabContext:
@@ -17,7 +18,7 @@ def _ctx(tmp_path: Path, reports: list[str] | None = None) -> LabContext:
 
 
 def test_a_figure_that_cannot_be_drawn_returns_none_and_reports(tmp_path: Path) -> None:
-    pytest.importorskip("matplotlib")
+    need_module("matplotlib")
     reports: list[str] = []
 
     def broken(fig: object) -> None:
@@ -36,7 +37,7 @@ def test_without_matplotlib_figures_are_skipped(tmp_path: Path, monkeypatch: pyt
 
 
 def test_figure_is_written(tmp_path: Path) -> None:
-    pytest.importorskip("matplotlib")
+    need_module("matplotlib")
     path = _ctx(tmp_path).figure("y.png", lambda fig: fig.add_subplot().plot([1, 2]))
     assert path is not None and path.read_bytes()[:4] == b"\x89PNG"
 
@@ -78,7 +79,7 @@ def test_run_checks_classifies_verdicts_and_grader_bugs(tmp_path: Path) -> None:
 
 
 def test_seeded_seeds_and_flushes_denormals(tmp_path: Path) -> None:
-    torch = pytest.importorskip("torch")
+    torch = need_module("torch")
     ctx = _ctx(tmp_path)
     draws = []
     for _seed in ctx.seeded():

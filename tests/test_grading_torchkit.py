@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-torch = pytest.importorskip("torch")
+from tests.prereqs import need_module
+
+torch = need_module("torch")
 
 from coursekit.grading.torchkit import SGD, over  # noqa: E402
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from coursekit.grading.api import LabContext, run_checks
+from tests.prereqs import need_module
 
 LABS = Path(__file__).resolve().parent.parent / "labs"
 
@@ -62,7 +63,7 @@ ALTERNATIVES: dict[str, tuple[str, str, list[tuple[str, str]]]] = {
 
 @pytest.fixture(autouse=True)
 def _restore_torch_threads() -> Iterator[None]:
-    torch = pytest.importorskip("torch")
+    torch = need_module("torch")
     threads = torch.get_num_threads()
     yield
     torch.set_num_threads(threads)

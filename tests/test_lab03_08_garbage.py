@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from coursekit.grading.api import LabContext, run_checks
+from tests.prereqs import need_module
 
 LABS = Path(__file__).resolve().parent.parent / "labs"
 FILES = {"03-initialisation": "init.py", "04-activations": "activations.py", "05-batch-norm": "batchnorm.py",
@@ -31,7 +32,7 @@ def _garbled(source: str, value: str) -> str:
 
 @pytest.fixture(autouse=True)
 def _restore_torch_threads() -> Iterator[None]:
-    torch = pytest.importorskip("torch")
+    torch = need_module("torch")
     threads = torch.get_num_threads()
     yield
     torch.set_num_threads(threads)

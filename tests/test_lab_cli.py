@@ -14,6 +14,7 @@ from coursekit.errors import EnvironmentProblem, ExitCode, UsageError
 from coursekit.lab.interpreter import choose_python, fallback_pt_python
 from tests.helpers import run_cli
 from tests.labhelpers import FIXTURE_COURSE
+from tests.prereqs import need_module
 
 
 @pytest.fixture
@@ -81,7 +82,7 @@ def test_check_with_missing_python_is_a_usage_error(course: Path) -> None:
 @pytest.mark.torch
 @pytest.mark.slow
 def test_check_pass_json_progress_and_solution(course: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    pytest.importorskip("torch")
+    need_module("torch")
     run_cli(["lab", "1"])
     folder = course / "lab01-fixture"
     assert run_cli(["lab", "1", "--solution"]).code == ExitCode.FAILED  # not passed yet
@@ -104,7 +105,7 @@ def test_check_pass_json_progress_and_solution(course: Path, monkeypatch: pytest
 @pytest.mark.torch
 @pytest.mark.slow
 def test_check_not_yet_text_and_broken_grader(course: Path) -> None:
-    pytest.importorskip("torch")
+    need_module("torch")
     run_cli(["lab", "1"])
     result = run_cli(["lab", "1", "--check"])  # the starter, from the course folder
     assert result.code == ExitCode.FAILED, result
@@ -224,7 +225,7 @@ def test_choose_python_makes_a_relative_path_absolute_and_keeps_a_venv_symlink(
 
 def test_an_unwritable_progress_folder_is_a_warning_and_the_grade_still_shows(
         course: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    pytest.importorskip("torch")
+    need_module("torch")
     home = course / "not-a-folder"
     home.write_text("COURSEKIT_HOME names a file")  # mkdir fails: exit 4 'a bug' before
     monkeypatch.setenv("COURSEKIT_HOME", str(home))

@@ -14,12 +14,13 @@ from coursekit.lab.checking import expected_checks
 from coursekit.lab.manifest import LabSpec, discover_labs
 from coursekit.resources import labs_dir
 from tests.labhelpers import grade_in_process, student_folder, summary
+from tests.prereqs import need_module
 
 LABS = discover_labs(labs_dir())
 MISTAKES = [(spec, m) for spec in LABS
             for m in sorted(p for p in (spec.content_dir / "mistakes").glob("*") if p.is_dir())]
 
-torch = pytest.importorskip("torch")
+torch = need_module("torch")
 pytestmark = [pytest.mark.torch, pytest.mark.slow]
 
 

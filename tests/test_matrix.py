@@ -88,21 +88,25 @@ def _broken(mutate: Any) -> None:
     parse_matrix(torch_data, driver_data)
 
 
-@pytest.mark.parametrize("mutate", [
-    lambda t, d: t["release"][0]["variant"][0].update(sm=["8.6", "nine"]),
-    lambda t, d: t["release"][0]["variant"][0].pop("source"),
-    lambda t, d: t["release"][0]["variant"][0].update(backend="cuda12"),
-    lambda t, d: t["release"][0].update(versions=[{"torch": "2.7", "torchvision": "0.22.0", "torchaudio": "2.7.0"}]),
-    lambda t, d: d["cuda"].pop("12.6"),
-    lambda t, d: d["cuda"]["12.6"]["minimum"].update(linux="525.x"),
-    lambda t, d: t["rocm"]["rocm6.3"].update(gfx=["GFX1100"]),
-    lambda t, d: t["rocm"].pop("rocm6.3"),
-    lambda t, d: t["release"][0].pop("python_source"),
-    lambda t, d: t["release"][1].pop("unverified"),
-    lambda t, d: t["release"][0]["variant"][0].update(verified="no"),
+@pytest.mark.parametrize(("mutate", "match"), [
+    (lambda t, d: t["release"][0]["variant"][0].update(sm=["8.6", "nine"]), r"sm: malformed list"),
+    (lambda t, d: t["release"][0]["variant"][0].pop("source"), r"`source` is missing"),
+    (lambda t, d: t["release"][0]["variant"][0].update(backend="cuda12"), r"unknown backend 'cuda12'"),
+    (lambda t, d: t["release"][0].update(versions=[{"torch": "2.7", "torchvision": "0.22.0", "torchaudio": "2.7.0"}]),
+     r"malformed versions entry"),
+    # A version of another line listed under this one (2.8.0 under 2.7).
+    (lambda t, d: t["release"][0].update(versions=[{"torch": "2.8.0", "torchvision": "0.23.0", "torchaudio": "2.8.0"}]),
+     r"release 2\.7: malformed versions entry"),
+    (lambda t, d: d["cuda"].pop("12.6"), r"no driver row for CUDA 12\.6"),
+    (lambda t, d: d["cuda"]["12.6"]["minimum"].update(linux="525.x"), r"malformed minimum\.linux = '525\.x'"),
+    (lambda t, d: t["rocm"]["rocm6.3"].update(gfx=["GFX1100"]), r"rocm rocm6\.3: malformed list"),
+    (lambda t, d: t["rocm"].pop("rocm6.3"), r"no \[rocm\] gfx list"),
+    (lambda t, d: t["release"][0].pop("python_source"), r"`python_source` is missing"),
+    (lambda t, d: t["release"][1].pop("unverified"), r"`verified = false` without `unverified`"),
+    (lambda t, d: t["release"][0]["variant"][0].update(verified="no"), r"`verified` must be true or false"),
 ])
-def test_malformed_matrix_is_a_spec_error(mutate: Any) -> None:
-    with pytest.raises(SpecError):
+def test_malformed_matrix_is_a_spec_error(mutate: Any, match: str) -> None:
+    with pytest.raises(SpecError, match=match):
         _broken(mutate)
 
 

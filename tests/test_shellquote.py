@@ -66,3 +66,11 @@ def test_doctor_fix_lines_on_posix_are_unchanged_for_plain_paths() -> None:
 
     found = {f.id: f for f in diagnose(finding_facts("numpy-missing"))}
     assert found["numpy-missing"].fix == "/home/student/miniforge3/envs/pt/bin/python -m pip install numpy"
+
+
+def test_a_double_quote_inside_a_windows_argument_is_escaped() -> None:
+    # Killed two surviving mutants (bench/mutation.py shellquote): the inner quote must be escaped.
+    from coursekit.shellquote import quote_arg
+
+    assert quote_arg('say "hi"', "windows") == '"say \\"hi\\""'
+    assert quote_arg('C:\\My "Files"', "windows") == '"C:\\My \\"Files\\""'

@@ -19,6 +19,7 @@ from coursekit.errors import ExitCode
 from tests.doctor.fixtures import DATA
 from tests.doctor.standins import make_fake_module, make_fake_torch
 from tests.helpers import make_fake_exe, run_cli
+from tests.prereqs import need_module
 
 pytestmark = pytest.mark.realtool
 TEXTS = DATA / "texts"
@@ -139,7 +140,7 @@ def test_no_env_and_no_conda(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
 @pytest.mark.torch
 @pytest.mark.slow
 def test_real_cpu_torch_is_healthy(tmp_path: Path) -> None:
-    pytest.importorskip("torch")
+    need_module("torch")
     facts = collect_facts(CollectOptions(python=Path(sys.executable), environ=_environ(tmp_path)))
     found = diagnose(facts)
     assert facts.probe is not None and facts.probe.torch["status"] == "ok"

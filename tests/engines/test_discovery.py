@@ -21,10 +21,11 @@ from coursekit.errors import EnvironmentProblem, UsageError
 from tests.fakes import install_condatool
 from tests.fakes.fixtures import CondaStandIn
 from tests.helpers import make_fake_exe
+from tests.prereqs import need_module
 
 
 def _env(tmp_path: Path, bin_dir: Path | None = None, **extra: str) -> dict[str, str]:
-    path = os.pathsep.join([str(bin_dir)] if bin_dir else [] + ["/usr/bin", "/bin"])
+    path = os.pathsep.join(([str(bin_dir)] if bin_dir else []) + ["/usr/bin", "/bin"])
     return {"PATH": path, "HOME": str(tmp_path / "home"),
             "COURSEKIT_HOME": str(tmp_path / "ck"), **extra}
 
@@ -55,7 +56,7 @@ def test_mamba_exe_names_micromamba(tmp_path: Path) -> None:
 
 
 def test_nothing_installed_gives_embedded(tmp_path: Path) -> None:
-    pytest.importorskip("rattler")
+    need_module("rattler")
     engine = choose_engine("auto", _env(tmp_path))
     assert engine.kind == "embedded" and engine.exe is None
 
@@ -135,7 +136,7 @@ def _standin(tmp_path: Path, kind: str, bin_dir: Path) -> Path:
 
 
 def test_auto_keeps_the_engine_that_has_the_env(tmp_path: Path) -> None:
-    pytest.importorskip("rattler")
+    need_module("rattler")
     # Two tools with different roots (a conda install and a separate micromamba).
     conda_bin, mm_bin = tmp_path / "conda-bin", tmp_path / "mm-bin"
     conda_root = _standin(tmp_path, "conda", conda_bin)
@@ -149,7 +150,7 @@ def test_auto_keeps_the_engine_that_has_the_env(tmp_path: Path) -> None:
 
 
 def test_auto_keeps_an_env_the_embedded_engine_made(tmp_path: Path) -> None:
-    pytest.importorskip("rattler")
+    need_module("rattler")
     mm_bin = tmp_path / "mm-bin"
     root = _standin(tmp_path, "micromamba", mm_bin)
     env = _env(tmp_path, mm_bin, FAKE_CONDA_ROOT=str(root))

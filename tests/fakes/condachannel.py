@@ -20,8 +20,27 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-PY312 = Path("/root/.pyenv/versions/3.12.1/bin/python3.12")
-PY311 = Path("/root/.pyenv/versions/3.11.7/bin/python3.11")
+
+def python312() -> Path | None:
+    """This machine's base Python 3.12 (found by discovery: tests/prereqs.py), or None."""
+    from tests.prereqs import find_python
+
+    return find_python("3.12")
+
+
+def python311() -> Path | None:
+    """This machine's base Python 3.11, or None."""
+    from tests.prereqs import find_python
+
+    return find_python("3.11")
+
+
+def version_of(python: Path) -> str:
+    """``3.12.1``: the interpreter's own full version (the channel's python package version)."""
+    import subprocess
+
+    return subprocess.run([str(python), "-I", "-c", "import platform; print(platform.python_version())"],
+                          capture_output=True, text=True, check=True, timeout=30).stdout.strip()
 
 # The course's conda packages (envs/course.toml) as metadata-only stand-ins.
 COURSE_PACKAGES = ("jupyterlab", "jupyterlab-git", "matplotlib", "nbdime", "pandas",
@@ -119,7 +138,10 @@ def build_channel(channel: Path, *, pythons: dict[str, Path] | None = None,
                   extra: list[Pkg] | None = None) -> Path:
     """Build and index a channel: ``python`` (3.12.1 by default), ``pip``, the course's
     packages, ``pytorch`` (conda-forge's torch, to test it is never chosen), ``extra``."""
-    pythons = pythons if pythons is not None else {"3.12.1": PY312}
+    if pythons is None:
+        py = python312()
+        assert py is not None, "no Python 3.12 (tests/prereqs.py)"
+        pythons = {version_of(py): py}
     pkgs: list[Pkg] = []
     for version, exe in pythons.items():
         minor = ".".join(version.split(".")[:2])

@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 
 from tests.fakes import install_condatool
-from tests.fakes.condachannel import PY312, build_channel
+from tests.fakes.condachannel import build_channel
 from tests.fakes.pyindex import IndexServer, build_index, serve
+from tests.prereqs import need_module, require_python
 
 __all__ = ["CondaStandIn", "conda_channel", "conda_standin", "clean_pip_env", "py312",
            "torch_index", "ck_env"]
@@ -22,16 +23,14 @@ __all__ = ["CondaStandIn", "conda_channel", "conda_standin", "clean_pip_env", "p
 
 @pytest.fixture(scope="session")
 def py312() -> Path:
-    """The machine's Python 3.12 (skip cleanly where it is missing)."""
-    if not PY312.exists():
-        pytest.skip(f"needs Python 3.12 at {PY312}")
-    return PY312
+    """The machine's Python 3.12 (skip where it is missing; under CI, fail)."""
+    return require_python("3.12")
 
 
 @pytest.fixture(scope="session")
 def conda_channel(tmp_path_factory: pytest.TempPathFactory, py312: Path) -> Path:
     """A local conda channel (python 3.12.1 + real pip + course packages), built once."""
-    pytest.importorskip("rattler")
+    need_module("rattler")
     return build_channel(tmp_path_factory.mktemp("conda-channel"))
 
 
@@ -78,7 +77,7 @@ def ck_env(clean_pip_env: dict[str, str], tmp_path: Path) -> dict[str, str]:
 def conda_standin(request: pytest.FixtureRequest, tmp_path: Path, ck_env: dict[str, str]
                   ) -> CondaStandIn:
     """Each of conda, mamba and micromamba as a stand-in first on PATH."""
-    pytest.importorskip("rattler")
+    need_module("rattler")
     kind = str(request.param)
     bin_dir = tmp_path / f"{kind}-bin"
     exe = install_condatool(bin_dir, kind)

@@ -8,21 +8,22 @@ from pathlib import Path
 
 import pytest
 
-from tests.fakes.condachannel import PY311, PY312, build_channel
+from tests.fakes.condachannel import build_channel, python311, version_of
 from tests.fakes.fixtures import *  # noqa: F403 - shared fixtures
 from tests.fakes.pyindex import IndexServer, build_index, serve
 from tests.fakes.world import SetupWorld, planned_trio, world_env
+from tests.prereqs import need_module, require_python
 
 
 @pytest.fixture(scope="session")
 def setup_channel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A channel with Python 3.12.1 (and 3.11.7 when present, for wrong-Python tests)."""
-    pytest.importorskip("rattler")
-    if not PY312.exists():
-        pytest.skip(f"needs Python 3.12 at {PY312}")
-    pythons = {"3.12.1": PY312}
-    if PY311.exists():
-        pythons["3.11.7"] = PY311
+    """A channel with this machine's Python 3.12 (and 3.11 when present, for wrong-Python tests)."""
+    need_module("rattler")
+    py312 = require_python("3.12")
+    pythons = {version_of(py312): py312}
+    py311 = python311()
+    if py311 is not None:
+        pythons[version_of(py311)] = py311
     return build_channel(tmp_path_factory.mktemp("setup-channel"), pythons=pythons)
 
 

@@ -102,12 +102,16 @@ def _embedded_create(world: SetupWorld, *specs: str) -> None:
 
 
 def test_other_python_is_kept_unless_force(world: SetupWorld) -> None:
-    if not list((world.channel / "linux-64").glob("python-3.11*")):
-        pytest.skip("no Python 3.11 on this machine")
+    from tests.fakes.condachannel import python311, version_of
+    from tests.prereqs import missing
+
+    py311 = python311()
+    if py311 is None or not list((world.channel / "linux-64").glob("python-3.11*")):
+        missing("python3.11", "no Python 3.11 on this machine")
     _embedded_create(world, "python=3.11", "pip")
     code, data, err = world.run()
     assert code == 1
-    assert "Python 3.11.7" in err and "--force" in err
+    assert f"Python {version_of(py311)}" in err and "--force" in err
     assert (world.prefix / "bin" / "python3.11").exists()  # untouched
     code, data, err = world.run("--force")
     assert code == 0, err
@@ -215,10 +219,18 @@ def test_offline_room_wheel_folder(world: SetupWorld) -> None:
 
 
 def test_solver_failure_names_the_step_and_the_missing_package(world: SetupWorld) -> None:
-    from tests.fakes.condachannel import PY312, index_channel, pip_pkg, python_pkg, write_package
+    from tests.fakes.condachannel import (
+        index_channel,
+        pip_pkg,
+        python_pkg,
+        version_of,
+        write_package,
+    )
+    from tests.prereqs import require_python
 
+    py312 = require_python("3.12")
     bare = world.tmp / "bare-channel"
-    for pkg in (python_pkg(PY312, "3.12.1"), pip_pkg(PY312, "3.12")):
+    for pkg in (python_pkg(py312, version_of(py312)), pip_pkg(py312, "3.12")):
         write_package(pkg, bare)
     (bare / "noarch").mkdir()
     index_channel(bare)
