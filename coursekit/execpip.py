@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from coursekit import pipsafe
-from coursekit.engines.state import EnvState
+from coursekit.setup.engines.state import EnvState
 from coursekit.envspec import TRIO
 from coursekit.exectools import (
     TIMEOUTS,

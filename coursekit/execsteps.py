@@ -1,6 +1,6 @@
 """The steps of ``coursekit setup``: for each, "is it already done?" and "do it".
 
-Checks are pure over :class:`~coursekit.engines.state.EnvState`; actions go through the
+Checks are pure over :class:`~coursekit.setup.engines.state.EnvState`; actions go through the
 subprocess door with a time limit, network ones with retries
 (:func:`coursekit.exectools.run_checked`). The pip steps are in :mod:`coursekit.execpip`.
 """
@@ -10,8 +10,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from coursekit.engines import drivers, embedded_env_prefix, env_bin_dirs, env_script
-from coursekit.engines.state import EnvState
+from coursekit.setup.engines import drivers, embedded_env_prefix, env_bin_dirs, env_script
+from coursekit.setup.engines.state import EnvState
 from coursekit.errors import CoursekitError, ExitCode
 from coursekit.execpip import install_dependents, install_torch
 from coursekit.exectools import (

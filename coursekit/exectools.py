@@ -8,9 +8,9 @@ import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from coursekit.engines import embedded_env_prefix, locate_env
-from coursekit.engines.discovery import confirm_env
-from coursekit.engines.state import EnvState, read_state
+from coursekit.setup.engines import embedded_env_prefix, locate_env
+from coursekit.setup.engines.discovery import confirm_env
+from coursekit.setup.engines.state import EnvState, read_state
 from coursekit.envspec import TRIO
 from coursekit.execute import Context, StepFailed
 from coursekit.failures import Failure, classify

@@ -1,6 +1,6 @@
 """Carrying out a setup :class:`~coursekit.plan.Plan`: resumable, idempotent, never destructive.
 
-Every step first looks at the env (:mod:`coursekit.engines.state`) and is skipped when its
+Every step first looks at the env (:mod:`coursekit.setup.engines.state`) and is skipped when its
 result is already there, so a second run on a healthy env only verifies, and a run after an
 interruption (Ctrl-C, a kill, a closed lid) does only what is missing or wrong. External
 commands go through :func:`coursekit.proc.run_tool` with a time limit; network steps are
@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Protocol
 
-from coursekit.engines import Engine, EnvLocation
-from coursekit.engines.state import EnvState
+from coursekit.setup.engines import Engine, EnvLocation
+from coursekit.setup.engines.state import EnvState
 from coursekit.errors import EnvironmentProblem
 from coursekit.failures import Failure
 from coursekit.onetorch import Verification
@@ -163,7 +163,7 @@ def carry_out(plan: Plan, engine: Engine, options: RunOptions | None = None, *,
               sleep: Callable[[float], None] = time.sleep) -> SetupResult:
     """Run ``plan``'s steps with ``engine``; returns what happened (never raises for a step
     failure; ``KeyboardInterrupt`` propagates after the reporter was told)."""
-    from coursekit.engines import coursekit_home
+    from coursekit.setup.engines import coursekit_home
 
     env = dict(os.environ if environ is None else environ)
     ctx = Context(plan, engine, options or RunOptions(), runner, env,

@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from coursekit.engines.base import same_path
+from coursekit.setup.engines.base import same_path
 from coursekit.proc import Runner, run_tool
 
 KERNEL_NAME = "pt"

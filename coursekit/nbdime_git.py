@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from coursekit.engines import env_script
+from coursekit.setup.engines import env_script
 
 if TYPE_CHECKING:
     from coursekit.execute import Context, StepOutcome

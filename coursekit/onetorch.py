@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from coursekit.engines.state import CONDA_TORCH_PACKAGES
+from coursekit.setup.engines.state import CONDA_TORCH_PACKAGES
 from coursekit.plan import TorchChoice
 
 

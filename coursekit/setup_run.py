@@ -8,7 +8,7 @@ import contextlib
 import sys
 from collections.abc import Callable, Iterator
 
-from coursekit.engines import Engine, resolve_engine
+from coursekit.setup.engines import Engine, resolve_engine
 from coursekit.errors import EnvironmentProblem
 from coursekit.execute import RunOptions, carry_out
 from coursekit.plan import Plan
@@ -100,8 +100,8 @@ def embedded_env_python(plan: Plan, *, described: bool) -> str | None:
     """
     if plan.engine != "embedded" or described:
         return None
-    from coursekit.engines.base import env_python
-    from coursekit.engines.discovery import embedded_env_prefix
+    from coursekit.setup.engines.base import env_python
+    from coursekit.setup.engines.discovery import embedded_env_prefix
 
     return str(env_python(embedded_env_prefix(plan.env_name)))
 

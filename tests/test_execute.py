@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from coursekit.engines import Engine, drivers
+from coursekit.setup.engines import Engine, drivers
 from coursekit.exectools import run_checked as _run
 from coursekit.exectools import spec_name
 from coursekit.execute import Context, RunOptions, SilentReporter, StepFailed
@@ -134,7 +134,7 @@ def test_engine_commands_never_recreate_an_existing_env(tmp_path: Path) -> None:
     embedded = Engine("embedded", None, "py-rattler")
     argv = drivers.complete_argv(embedded, tmp_path, ["conda-forge"], ["python=3.12"],
                                  reinstall=["python"])
-    assert argv[1:4] == ["-m", "coursekit.engines.embedded", "create"]
+    assert argv[1:4] == ["-m", "coursekit.setup.engines.embedded", "create"]
     assert argv[-3:] == ["--reinstall=python", "--", "python=3.12"]
     assert drivers.remove_argv(embedded, tmp_path) is None
     assert drivers.remove_argv(conda, tmp_path) == ["/c/bin/conda", "env", "remove", "-y", "-p",
@@ -220,8 +220,8 @@ def test_setup_lock_refuses_a_second_setup_and_takes_over_stale_ones(tmp_path: P
 
 def test_interactive_pip_shows_its_progress_and_keeps_a_log(tmp_path: Path) -> None:
     from coursekit import execpip, pipsafe
-    from coursekit.engines import EnvLocation
-    from coursekit.engines.state import EnvState
+    from coursekit.setup.engines import EnvLocation
+    from coursekit.setup.engines.state import EnvState
 
     seen: list[tuple[list[str], bool, dict[str, str]]] = []
 
@@ -249,13 +249,13 @@ def test_interactive_pip_shows_its_progress_and_keeps_a_log(tmp_path: Path) -> N
                                            ("C:/mm/micromamba.exe", "micromamba"),
                                            ("/opt/mf/bin/mamba", "mamba")])
 def test_engine_kind_from_windows_shims(exe: str, kind: str) -> None:
-    from coursekit.engines.discovery import _kind_of
+    from coursekit.setup.engines.discovery import _kind_of
 
     assert _kind_of(exe) == kind
 
 
 def _env_with_python(tmp_path: Path, version: str) -> tuple[dict[str, str], Path]:
-    from coursekit.engines import embedded_env_prefix
+    from coursekit.setup.engines import embedded_env_prefix
     from tests.helpers import make_fake_exe
 
     env = {"HOME": str(tmp_path / "home"), "COURSEKIT_HOME": str(tmp_path / "ck"),
@@ -365,8 +365,8 @@ def test_kernel_is_named_after_the_env_not_always_pt(tmp_path: Path) -> None:
     import dataclasses
     import json
 
-    from coursekit.engines import EnvLocation
-    from coursekit.engines.state import EnvState
+    from coursekit.setup.engines import EnvLocation
+    from coursekit.setup.engines.state import EnvState
     from coursekit.execsteps import run_step
 
     data = tmp_path / "jupyter"
@@ -392,7 +392,7 @@ def test_kernel_is_named_after_the_env_not_always_pt(tmp_path: Path) -> None:
 def test_windows_activation_lines_paste_into_powershell(tmp_path: Path) -> None:
     """PowerShell runs a quoted path only after `&` (`"C:\\...\\jupyter.exe" lab` is a parse
     error), and text after a command must be a `#` comment."""
-    from coursekit.engines import EnvLocation
+    from coursekit.setup.engines import EnvLocation
     from coursekit.execsteps import activation
 
     ctx, _ = _ctx(FakeRunner())
@@ -545,7 +545,7 @@ def test_an_installer_working_on_a_neighbour_env_is_not_a_leftover(tmp_path: Pat
     sleep = [sys.executable, "-c", "import time; time.sleep(30)"]
     neighbour = subprocess.Popen([*sleep, str(tmp_path / "pt-old" / "bin" / "python"), "-m", "pip",
                                   "install", "torch"], start_new_session=True)
-    embedded = subprocess.Popen([*sleep, "-m", "coursekit.engines.embedded", "create", "--prefix",
+    embedded = subprocess.Popen([*sleep, "-m", "coursekit.setup.engines.embedded", "create", "--prefix",
                                  str(prefix)], start_new_session=True)
     try:
         found = leftover_installers(prefix)
@@ -562,7 +562,7 @@ def test_a_dependent_with_a_dot_in_its_name_is_found_once_installed() -> None:
     every run and then failed with 'the command succeeded but still missing ruamel.yaml'."""
     import dataclasses
 
-    from coursekit.engines.state import Dist, EnvState
+    from coursekit.setup.engines.state import Dist, EnvState
     from coursekit.execpip import _dependents_missing
 
     ctx, _ = _ctx(FakeRunner())
@@ -579,8 +579,8 @@ def test_a_conda_package_with_an_underscore_counts_as_installed(tmp_path: Path) 
     '-', so such a package in the spec was 'missing' on every run and failed create_env."""
     import dataclasses
 
-    from coursekit.engines import EnvLocation
-    from coursekit.engines.state import Dist, EnvState
+    from coursekit.setup.engines import EnvLocation
+    from coursekit.setup.engines.state import Dist, EnvState
     from coursekit.execsteps import _env_missing
 
     ctx, _ = _ctx(FakeRunner())
@@ -608,8 +608,8 @@ def test_an_unwritable_kernels_folder_is_a_failed_step_not_a_traceback(tmp_path:
     """A ~/.local/share/jupyter that the student cannot write (root-owned after `sudo
     jupyter ...`; here a file in the way, since the tests may run as root) fails the kernel
     step with the folder and a fix, instead of an OSError traceback (exit 4)."""
-    from coursekit.engines import EnvLocation
-    from coursekit.engines.state import EnvState
+    from coursekit.setup.engines import EnvLocation
+    from coursekit.setup.engines.state import EnvState
     from coursekit.execsteps import run_step
 
     data = tmp_path / "jupyter"

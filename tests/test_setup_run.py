@@ -83,7 +83,7 @@ def test_yes_asks_nothing_but_keeps_the_tools_progress_at_a_terminal(
 
 
 def test_yes_never_configures_nbdime_by_itself() -> None:
-    from coursekit.engines import Engine, EnvLocation
+    from coursekit.setup.engines import Engine, EnvLocation
     from coursekit.execute import Context, SilentReporter
     from coursekit.nbdime_git import offer_nbdime
     from coursekit.proc import ToolResult

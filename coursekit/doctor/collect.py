@@ -33,7 +33,7 @@ from coursekit.doctor.runner import Check, run_checks
 from coursekit.proc import Runner, run_tool
 
 if TYPE_CHECKING:
-    from coursekit.engines import Engine, EngineKind, EnvLocation
+    from coursekit.setup.engines import Engine, EngineKind, EnvLocation
 
 _MIB = 1024 * 1024
 
@@ -117,7 +117,7 @@ def env_check(opts: CollectOptions) -> EnvFacts:
         # looked up on PATH by run_tool and examine another interpreter; resolving symlinks
         # would leave a venv (whose bin/python links to the base Python).
         return _explicit_env(opts, Path(os.path.abspath(opts.python)))
-    from coursekit.engines import Engine, confirm_env, find_engines, locate_env
+    from coursekit.setup.engines import Engine, confirm_env, find_engines, locate_env
     from coursekit.errors import CoursekitError
 
     engines = find_engines(opts.environ)
@@ -148,7 +148,7 @@ def _known_prefix(engines: Sequence[Engine], opts: CollectOptions) -> tuple[Path
     micromamba's root is ``MAMBA_ROOT_PREFIX``) or ``~/.conda/envs/pt``. Anything less
     certain falls back to asking the tool.
     """
-    from coursekit.engines import is_conda_env
+    from coursekit.setup.engines import is_conda_env
 
     candidates: list[tuple[Path, EngineKind]] = []
     root_prefix = opts.environ.get("MAMBA_ROOT_PREFIX")
@@ -193,7 +193,7 @@ def disk_check(opts: CollectOptions, env: EnvFacts) -> tuple[DiskFacts, ...]:
     if env.prefix:
         env_target = Path(env.prefix)
     else:
-        from coursekit.engines import embedded_env_prefix
+        from coursekit.setup.engines import embedded_env_prefix
 
         env_target = embedded_env_prefix(opts.env_name, opts.environ)
     disks = []

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from coursekit.engines import (
+from coursekit.setup.engines import (
     choose_engine,
     embedded_env_prefix,
     env_python,

@@ -7,8 +7,8 @@ import shutil
 
 import pytest
 
-from coursekit.engines import choose_engine, find_engines
-from coursekit.engines.condajson import parse_env_list, parse_info
+from coursekit.setup.engines import choose_engine, find_engines
+from coursekit.setup.engines.condajson import parse_env_list, parse_info
 from coursekit.proc import run_tool
 
 pytestmark = pytest.mark.realtool
@@ -28,7 +28,7 @@ def test_real_tool_json_is_understood(kind: str) -> None:
 
 
 def test_named_embedded_engine_without_py_rattler(monkeypatch: pytest.MonkeyPatch) -> None:
-    from coursekit.engines import discovery
+    from coursekit.setup.engines import discovery
     from coursekit.errors import EnvironmentProblem
 
     monkeypatch.setattr(discovery, "embedded_available", lambda: False)

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from coursekit.engines.base import EnvLocation
+from coursekit.setup.engines.base import EnvLocation
 from coursekit.proc import Runner, run_tool
 
 STATE_PROBE = Path(__file__).resolve().with_name("_stateprobe.py")
