@@ -7,8 +7,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from coursekit import pipsafe
-from coursekit.setup.engines.state import EnvState
-from coursekit.envspec import TRIO
 from coursekit.exectools import (
     TIMEOUTS,
     check_after,
@@ -20,7 +18,9 @@ from coursekit.exectools import (
 from coursekit.execute import Context, StepFailed
 from coursekit.failures import Failure
 from coursekit.onetorch import conda_torch_fix
-from coursekit.plan import Step
+from coursekit.setup.engines.state import EnvState
+from coursekit.setup.plan.envspec import TRIO
+from coursekit.setup.plan.model import Step
 
 
 def _settings(ctx: Context) -> pipsafe.PipSettings:

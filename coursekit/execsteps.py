@@ -10,8 +10,6 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from coursekit.setup.engines import drivers, embedded_env_prefix, env_bin_dirs, env_script
-from coursekit.setup.engines.state import EnvState
 from coursekit.errors import CoursekitError, ExitCode
 from coursekit.execpip import install_dependents, install_torch
 from coursekit.exectools import (
@@ -26,8 +24,10 @@ from coursekit.exectools import (
 )
 from coursekit.execute import Context, StepFailed, StepOutcome
 from coursekit.failures import Failure, classify
-from coursekit.plan import Step
 from coursekit.preflight import disk_note, stop_leftovers
+from coursekit.setup.engines import drivers, embedded_env_prefix, env_bin_dirs, env_script
+from coursekit.setup.engines.state import EnvState
+from coursekit.setup.plan.model import Step
 
 
 def prepare(ctx: Context) -> None:

@@ -1,4 +1,4 @@
-"""Carrying out a setup :class:`~coursekit.plan.Plan`: resumable, idempotent, never destructive.
+"""Carrying out a setup :class:`~coursekit.setup.plan.model.Plan`: resumable, idempotent, never destructive.
 
 Every step first looks at the env (:mod:`coursekit.setup.engines.state`) and is skipped when its
 result is already there, so a second run on a healthy env only verifies, and a run after an
@@ -18,13 +18,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Protocol
 
-from coursekit.setup.engines import Engine, EnvLocation
-from coursekit.setup.engines.state import EnvState
 from coursekit.errors import EnvironmentProblem
 from coursekit.failures import Failure
 from coursekit.onetorch import Verification
-from coursekit.plan import Plan
 from coursekit.proc import Runner, run_tool
+from coursekit.setup.engines import Engine, EnvLocation
+from coursekit.setup.engines.state import EnvState
+from coursekit.setup.plan.model import Plan
 
 StepState = Literal["done", "ok", "failed", "not-run", "interrupted", "skipped"]
 
@@ -255,6 +255,6 @@ def _is_setup(pid: int) -> bool:
 
 
 def _this_os() -> str:
-    from coursekit.detect import system_os
+    from coursekit.setup.plan.detect import system_os
 
     return system_os()

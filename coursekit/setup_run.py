@@ -8,10 +8,10 @@ import contextlib
 import sys
 from collections.abc import Callable, Iterator
 
-from coursekit.setup.engines import Engine, resolve_engine
 from coursekit.errors import EnvironmentProblem
 from coursekit.execute import RunOptions, carry_out
-from coursekit.plan import Plan
+from coursekit.setup.engines import Engine, resolve_engine
+from coursekit.setup.plan.model import Plan
 
 
 def is_interactive() -> bool:

@@ -9,14 +9,14 @@ from typing import Any
 
 import pytest
 
-from coursekit.setup.engines import Engine, drivers
 from coursekit.exectools import run_checked as _run
 from coursekit.exectools import spec_name
 from coursekit.execute import Context, RunOptions, SilentReporter, StepFailed
 from coursekit.failures import classify
 from coursekit.onetorch import judge
-from coursekit.plan import Step, TorchChoice
 from coursekit.proc import ToolResult
+from coursekit.setup.engines import Engine, drivers
+from coursekit.setup.plan.model import Step, TorchChoice
 from tests.fakes.plans import make_test_plan
 
 PIP_NO_DIST = ("ERROR: Could not find a version that satisfies the requirement torch==2.7.0+cu126 "
@@ -365,9 +365,9 @@ def test_kernel_is_named_after_the_env_not_always_pt(tmp_path: Path) -> None:
     import dataclasses
     import json
 
+    from coursekit.execsteps import run_step
     from coursekit.setup.engines import EnvLocation
     from coursekit.setup.engines.state import EnvState
-    from coursekit.execsteps import run_step
 
     data = tmp_path / "jupyter"
     python = tmp_path / "dl" / "bin" / "python"
@@ -392,8 +392,8 @@ def test_kernel_is_named_after_the_env_not_always_pt(tmp_path: Path) -> None:
 def test_windows_activation_lines_paste_into_powershell(tmp_path: Path) -> None:
     """PowerShell runs a quoted path only after `&` (`"C:\\...\\jupyter.exe" lab` is a parse
     error), and text after a command must be a `#` comment."""
-    from coursekit.setup.engines import EnvLocation
     from coursekit.execsteps import activation
+    from coursekit.setup.engines import EnvLocation
 
     ctx, _ = _ctx(FakeRunner())
     prefix = Path("C:/Users/Ada Lovelace/AppData/Local/coursekit/envs/pt")
@@ -562,8 +562,8 @@ def test_a_dependent_with_a_dot_in_its_name_is_found_once_installed() -> None:
     every run and then failed with 'the command succeeded but still missing ruamel.yaml'."""
     import dataclasses
 
-    from coursekit.setup.engines.state import Dist, EnvState
     from coursekit.execpip import _dependents_missing
+    from coursekit.setup.engines.state import Dist, EnvState
 
     ctx, _ = _ctx(FakeRunner())
     ctx.plan = dataclasses.replace(ctx.plan, pip_dependents=("ruamel.yaml>=0.18", "Torch_Geometric"))
@@ -579,9 +579,9 @@ def test_a_conda_package_with_an_underscore_counts_as_installed(tmp_path: Path) 
     '-', so such a package in the spec was 'missing' on every run and failed create_env."""
     import dataclasses
 
+    from coursekit.execsteps import _env_missing
     from coursekit.setup.engines import EnvLocation
     from coursekit.setup.engines.state import Dist, EnvState
-    from coursekit.execsteps import _env_missing
 
     ctx, _ = _ctx(FakeRunner())
     ctx.plan = dataclasses.replace(ctx.plan, conda_packages=("jupyter_server", "nb_conda_kernels"))
@@ -608,9 +608,9 @@ def test_an_unwritable_kernels_folder_is_a_failed_step_not_a_traceback(tmp_path:
     """A ~/.local/share/jupyter that the student cannot write (root-owned after `sudo
     jupyter ...`; here a file in the way, since the tests may run as root) fails the kernel
     step with the folder and a fix, instead of an OSError traceback (exit 4)."""
+    from coursekit.execsteps import run_step
     from coursekit.setup.engines import EnvLocation
     from coursekit.setup.engines.state import EnvState
-    from coursekit.execsteps import run_step
 
     data = tmp_path / "jupyter"
     data.mkdir()

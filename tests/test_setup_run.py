@@ -13,7 +13,7 @@ from tests.helpers import run_cli
 
 
 def _plan():  # type: ignore[no-untyped-def]
-    from coursekit.plan import Step
+    from coursekit.setup.plan.model import Step
 
     plan = make_test_plan("https://download.pytorch.org/whl/cu126", channel="conda-forge")
     create = Step("create_env", "Create", ("conda", "create", "-n", "pt", "-y",
@@ -83,10 +83,10 @@ def test_yes_asks_nothing_but_keeps_the_tools_progress_at_a_terminal(
 
 
 def test_yes_never_configures_nbdime_by_itself() -> None:
-    from coursekit.setup.engines import Engine, EnvLocation
     from coursekit.execute import Context, SilentReporter
     from coursekit.nbdime_git import offer_nbdime
     from coursekit.proc import ToolResult
+    from coursekit.setup.engines import Engine, EnvLocation
 
     calls: list[list[str]] = []
 

@@ -53,7 +53,7 @@ class CollectOptions:
 
 def platform_check(opts: CollectOptions) -> PlatformFacts:
     """OS, CPU architecture, macOS version (and Apple silicon), WSL, coursekit's Python."""
-    from coursekit.detect import is_jetson, is_wsl, normalize_arch
+    from coursekit.setup.plan.detect import is_jetson, is_wsl, normalize_arch
 
     system = {"Darwin": "macos", "Windows": "windows"}.get(platform.system(),
                                                             platform.system().lower())
@@ -77,7 +77,7 @@ def platform_check(opts: CollectOptions) -> PlatformFacts:
 
 def gpu_check(opts: CollectOptions) -> GpuFacts:
     """Every GPU the drivers' tools report (the planner's detection)."""
-    from coursekit.detect import detect_host
+    from coursekit.setup.plan.detect import detect_host
 
     # Every installed GPU: the planner applies CUDA_VISIBLE_DEVICES, the doctor reports it
     # separately (cuda-hidden), so it is removed here.
@@ -117,8 +117,8 @@ def env_check(opts: CollectOptions) -> EnvFacts:
         # looked up on PATH by run_tool and examine another interpreter; resolving symlinks
         # would leave a venv (whose bin/python links to the base Python).
         return _explicit_env(opts, Path(os.path.abspath(opts.python)))
-    from coursekit.setup.engines import Engine, confirm_env, find_engines, locate_env
     from coursekit.errors import CoursekitError
+    from coursekit.setup.engines import Engine, confirm_env, find_engines, locate_env
 
     engines = find_engines(opts.environ)
     fast = _known_prefix(engines, opts)

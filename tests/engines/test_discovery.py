@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from coursekit.errors import EnvironmentProblem, UsageError
 from coursekit.setup.engines import (
     choose_engine,
     embedded_env_prefix,
@@ -17,7 +18,6 @@ from coursekit.setup.engines import (
     locate_env,
     resolve_engine,
 )
-from coursekit.errors import EnvironmentProblem, UsageError
 from tests.fakes import install_condatool
 from tests.fakes.fixtures import CondaStandIn
 from tests.helpers import make_fake_exe

@@ -15,6 +15,8 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
+from coursekit.errors import EnvironmentProblem, UsageError
+from coursekit.proc import Runner, run_tool, which
 from coursekit.setup.engines.base import (
     ENGINE_KINDS,
     EXTERNAL_KINDS,
@@ -26,8 +28,6 @@ from coursekit.setup.engines.base import (
     same_path,
 )
 from coursekit.setup.engines.condajson import BadToolOutput, parse_env_list, parse_info, pick_env
-from coursekit.errors import EnvironmentProblem, UsageError
-from coursekit.proc import Runner, run_tool, which
 
 LIST_TIMEOUT_S = 120.0  # conda's first `env list` after boot can be slow on Windows AV
 PYTHON_TIMEOUT_S = 60.0
