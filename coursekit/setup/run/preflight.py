@@ -11,8 +11,8 @@ import os
 import shutil
 from pathlib import Path
 
-from coursekit.execute import Context
 from coursekit.setup.engines import embedded_env_prefix
+from coursekit.setup.run.context import Context
 
 # Rough sizes of a finished env (conda stack + the torch trio), for the free-space warning:
 # CUDA wheels pull several GB of nvidia-* libraries; pip also needs room for the download.
