@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from coursekit.errors import ExitCode
-from coursekit.indexcheck import check_index, find_wheel, urllib_fetch
-from coursekit.planner import SetupRequest, build_plan
+from coursekit.setup.plan.indexcheck import check_index, find_wheel, urllib_fetch
+from coursekit.setup.plan.request import SetupRequest, build_plan
 from tests.fakes.pyindex import serve
 from tests.helpers import make_fake_exe, run_cli
 from tests.test_detect import DATA, fake_smi
@@ -134,7 +134,7 @@ WHEELS = ["torch-2.14.0%2Bcu130-cp312-cp312-manylinux_2_28_x86_64.whl",
 
 def companion_wheels(backend: str) -> dict[str, list[str]]:
     """The newest release's torchvision and torchaudio wheels for Python 3.12 (Linux, Windows)."""
-    from coursekit.matrix import load_matrix
+    from coursekit.setup.plan.matrix import load_matrix
 
     latest = load_matrix().newest.latest
     return {name: [f"{name}-{getattr(latest, name)}%2B{backend}-cp312-cp312-{plat}.whl"

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from coursekit.errors import ExitCode
-from coursekit.matrix import Matrix, load_matrix
-from coursekit.matrix_check import (
+from coursekit.setup.plan.matrix import Matrix, load_matrix
+from coursekit.setup.plan.matrixcheck import (
     Page,
     check,
     file_fetch,

@@ -1,6 +1,6 @@
 """`coursekit matrix check`: a maintainer's command that compares the PyTorch matrix with an index.
 
-Thin adapter: parse the flags, call :func:`coursekit.matrix_check.check`, render the report.
+Thin adapter: parse the flags, call :func:`coursekit.setup.plan.matrixcheck.check`, render the report.
 """
 
 from __future__ import annotations
@@ -32,10 +32,10 @@ def check(app: object, index_url: str | None, timeout: float, as_json: bool) -> 
       coursekit matrix check --index-url file:///srv/mirror/whl --json
     """
     from coursekit.errors import EnvironmentProblem
-    from coursekit.matrix import load_matrix
-    from coursekit.matrix_check import DEFAULT_INDEX, urllib_fetch
-    from coursekit.matrix_check import check as run_check
     from coursekit.render.matrix import render_check
+    from coursekit.setup.plan.matrix import load_matrix
+    from coursekit.setup.plan.matrixcheck import DEFAULT_INDEX, urllib_fetch
+    from coursekit.setup.plan.matrixcheck import check as run_check
 
     index = DEFAULT_INDEX if index_url is None else index_url
     try:

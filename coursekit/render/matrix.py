@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from coursekit.matrix_check import CheckReport, summary_counts
 from coursekit.render import Console, to_jsonable
+from coursekit.setup.plan.matrixcheck import CheckReport, summary_counts
 
 SCHEMA = 1
 

@@ -25,7 +25,8 @@ from dataclasses import dataclass
 from packaging.version import Version
 
 from coursekit.errors import EnvironmentProblem, UsageError
-from coursekit.gates import (
+from coursekit.host import HostInfo
+from coursekit.setup.plan.gates import (
     Verdict,
     amd_gpus,
     best_cuda,
@@ -43,8 +44,7 @@ from coursekit.gates import (
     sm,
     why_not,
 )
-from coursekit.host import HostInfo
-from coursekit.matrix import (
+from coursekit.setup.plan.matrix import (
     COMPANIONS,
     Matrix,
     Release,

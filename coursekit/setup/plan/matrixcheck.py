@@ -33,7 +33,7 @@ from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 from packaging.version import InvalidVersion, Version
 
 from coursekit.errors import UsageError
-from coursekit.matrix import PLATFORMS, Matrix, Release
+from coursekit.setup.plan.matrix import PLATFORMS, Matrix, Release
 
 PACKAGES: Final = ("torch", "torchvision", "torchaudio")
 DEFAULT_INDEX: Final = "https://download.pytorch.org/whl"
