@@ -90,7 +90,7 @@ class RunningSetup:
         for line in self.proc.stdout:
             self.lines.append(line.rstrip("\n"))
 
-    def wait_for(self, ready: Callable[[], bool], timeout: float = 60) -> None:
+    def wait_for(self, ready: Callable[[], bool], timeout: float = 240) -> None:
         deadline = time.monotonic() + timeout
         while not ready():
             if self.proc.poll() is not None:
@@ -120,7 +120,7 @@ class RunningSetup:
     def interrupt(self, sig: int = signal.SIGINT) -> int:
         """Ctrl-C (SIGINT, or another signal) to setup; returns its exit code."""
         self.proc.send_signal(sig)
-        code = self.proc.wait(timeout=60)
+        code = self.proc.wait(timeout=240)  # generous: a loaded 2-core CI machine
         self._reader.join(timeout=5)
         return code
 
