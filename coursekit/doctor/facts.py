@@ -18,8 +18,8 @@ import typing
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from coursekit.doctor.probing import ProbeFacts
 from coursekit.host import GpuInfo
+from coursekit.probing import ProbeFacts
 
 T = TypeVar("T")
 
