@@ -21,7 +21,7 @@ from coursekit.resources import read_toml
 FORMAT_VERSION: Final = 1
 
 # conda-forge packages that require pytorch: listing one under [conda] would install
-# conda-forge's torch before pip's (env-pitfalls.md §5.1: lightning, pytorch-lightning and
+# conda-forge's torch before pip's (envs/SOURCES.md P5.1: lightning, pytorch-lightning and
 # torchmetrics recipes all require `pytorch`).
 TORCH_DEPENDENT_CONDA: Final = frozenset({
     "pytorch", "pytorch-cpu", "pytorch-gpu", "libtorch", "torch", "torchvision", "torchaudio",
