@@ -65,7 +65,7 @@ def ones(*shape, device="cpu"):
 cuda = _NS(is_available=lambda: _cuda_on, device_count=lambda: int(_cuda_on),
            get_device_name=lambda i=0: "NVIDIA GeForce RTX 4090",
            get_device_capability=lambda i=0: (8, 9), get_arch_list=lambda: ["sm_89"],
-           synchronize=lambda: None)
+           synchronize=lambda device=None: None)
 version = _NS(cuda={cuda!r}, hip=None)
 backends = _NS(mps=_NS(is_available=lambda: False, is_built=lambda: False))
 '''
