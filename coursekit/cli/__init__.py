@@ -3,6 +3,9 @@
 Each subcommand lives in its own module and is imported only when invoked, so
 ``coursekit --help`` stays instant. Commands parse, call one domain function,
 hand the result to ``coursekit.render`` and return an :class:`ExitCode`.
+
+May import everything: the wings for the work, :mod:`coursekit.render` to draw the result.
+Nothing imports it back.
 """
 
 from __future__ import annotations
