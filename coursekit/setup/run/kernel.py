@@ -23,11 +23,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from coursekit.constants import DEFAULT_ENV_NAME
 from coursekit.proc import Runner, run_tool
 from coursekit.setup.engines.base import same_path
 
-KERNEL_NAME = "pt"
-DISPLAY_NAME = "Python (pt)"
+KERNEL_NAME = DEFAULT_ENV_NAME
+DISPLAY_NAME = f"Python ({DEFAULT_ENV_NAME})"
 """The display name of the default kernel; an env named otherwise gets ``Python (<name>)``."""
 _DATA_DIR_SNIPPET = "from jupyter_core.paths import jupyter_data_dir; print(jupyter_data_dir())"
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from coursekit.constants import DEFAULT_ENV_NAME
 from coursekit.setup.engines.state import CONDA_TORCH_PACKAGES
 from coursekit.setup.plan.model import TorchChoice
 
@@ -109,7 +110,7 @@ def _gpu(info: dict[str, Any], torch: TorchChoice, os_name: str) -> tuple[str | 
 
 def judge(torch: TorchChoice, status: str, data: dict[str, Any], os_name: str,
           pins: tuple[str, ...] | None = None, *, engine: str = "conda",
-          env_name: str = "pt") -> Verification:
+          env_name: str = DEFAULT_ENV_NAME) -> Verification:
     """Judge the probe's facts (``status``/``data`` of :class:`ProbeFacts`) against the plan;
     ``pins``: the trio's exact pins as installed (default: all three of ``torch``);
     ``engine``/``env_name``: the tool and env named in fix lines."""
