@@ -19,7 +19,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from coursekit.errors import EnvironmentProblem, UsageError
+from packaging.version import Version
+
+from coursekit.errors import EnvironmentProblem, SpecError, UsageError
 from coursekit.gates import (
     Verdict,
     amd_gpus,
@@ -79,6 +81,12 @@ def candidate_releases(matrix: Matrix, host: HostInfo, python: str,
         return [(release, version)]
     found = [(r, r.latest) for r in reversed(matrix.releases)
              if python in r.python and r.variants_for(platform)]
+    if not found and not any(python in r.python for r in matrix.releases):
+        every = sorted({p for r in matrix.releases for p in r.python}, key=Version)
+        raise SpecError(f"env.python = \"{python}\": no PyTorch release in the matrix has wheels "
+                        f"for Python {python} (they cover {every[0]} to {every[-1]}).",
+                        f"Set env.python in the env spec to one of {', '.join(every)} "
+                        f"(the newest release supports {', '.join(matrix.releases[-1].python)}).")
     if not found:
         raise NoTorchForPlatform(f"no PyTorch release from {matrix.releases[0].line} on publishes wheels "
                                  f"for {platform} with Python {python}.", _platform_fix(host))
@@ -87,9 +95,10 @@ def candidate_releases(matrix: Matrix, host: HostInfo, python: str,
 
 def _platform_fix(host: HostInfo) -> str:
     if host.os == "macos" and host.arch == "x86_64":
-        return ("Intel Macs get no PyTorch wheels after 2.2 (pytorch/pytorch#114602): use the course's "
-                "Colab notebooks or a lab machine.")
-    return "Use a supported machine (Linux or Windows x86_64, Linux arm64, macOS arm64) or the course's Colab notebooks."
+        return ("Intel Macs get no PyTorch wheels after 2.2 (pytorch/pytorch#114602): use another "
+                "machine or a hosted notebook such as Google Colab (https://colab.research.google.com).")
+    return ("Use a supported machine (Linux or Windows x86_64, Linux arm64, macOS arm64) or a hosted "
+            "notebook such as Google Colab (https://colab.research.google.com).")
 
 
 def select_torch(matrix: Matrix, host: HostInfo, *, python: str, torch: str | None = None,
