@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from packaging.version import Version
 
 from coursekit.errors import EnvironmentProblem, SpecError, UsageError
-from coursekit.gates import (
+from coursekit.host import HostInfo
+from coursekit.setup.plan.gates import (
     Verdict,
     amd_gpus,
     best_cuda,
@@ -38,8 +39,14 @@ from coursekit.gates import (
     sm,
     why_not,
 )
-from coursekit.host import HostInfo
-from coursekit.matrix import Matrix, Release, TorchVersion, Variant, parse_cc, parse_driver
+from coursekit.setup.plan.matrix import (
+    Matrix,
+    Release,
+    TorchVersion,
+    Variant,
+    parse_cc,
+    parse_driver,
+)
 
 __all__ = ["NoTorchForPlatform", "Selection", "Verdict", "candidate_releases", "coverage",
            "platform_key", "select_torch"]
