@@ -68,7 +68,7 @@ def setup(app: object, dry_run: bool, as_json: bool, os_name: str | None, arch: 
     if dry_run:
         described = bool(os_name or arch or gpu_driver or gpu_cc or gpu_rocm)
         render_plan(console, plan, as_json=as_json,
-                    env_python=setup_run.embedded_env_python(plan, described=described))
+                    embedded=setup_run.embedded_target(plan, described=described))
         return ExitCode.OK
     result: int = setup_run.execute_plan(plan, app=app, as_json=as_json, options=options)
     return result

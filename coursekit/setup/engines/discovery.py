@@ -119,8 +119,9 @@ def choose_engine(name: str = "auto", env: Mapping[str, str] | None = None) -> E
         raise EnvironmentProblem(
             "No conda, mamba or micromamba is installed, and the embedded engine (py-rattler) "
             "is not available.",
-            "Install it with: python -m pip install 'coursekit[embedded]'  (or install "
-            "Miniforge: https://conda-forge.org/download/)",
+            "py-rattler is one of coursekit's own dependencies: reinstall coursekit "
+            "(python -m pip install --force-reinstall coursekit), or install "
+            "Miniforge: https://conda-forge.org/download/.",
         )
     raise EnvironmentProblem(
         f"--engine {name}: no '{name}' found (looked at MAMBA_EXE, CONDA_EXE and PATH).",

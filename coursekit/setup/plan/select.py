@@ -195,8 +195,8 @@ def _for_nvidia(matrix: Matrix, host: HostInfo, python: str,
     fix = driver_fix(matrix, newest, host, python)
     lines = ", ".join(r.line for r, _ in candidates)
     hint = f"To use the GPU, {fix}." if fix else (
-        f"No PyTorch build of {lines} has kernels for this GPU and driver; use the course's Colab "
-        "notebooks for GPU work.")
+        f"No PyTorch build of {lines} has kernels for this GPU and driver; for GPU work use a "
+        "hosted notebook such as Google Colab (https://colab.research.google.com).")
     return _cpu(host, python, candidates, [*head, *_summarize(rejected)],
                 [(f"CPU build although this machine has an NVIDIA GPU: no CUDA build of torch {lines} passes "
                  f"the driver and architecture checks (details under reasons). {hint}")])

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 from coursekit.errors import EnvironmentProblem
 from coursekit.setup.engines import Engine, resolve_engine
@@ -92,19 +93,59 @@ def with_overrides(plan: Plan, options: RunOptions) -> Plan:
                                channels=options.channels or plan.channels)
 
 
-def embedded_env_python(plan: Plan, *, described: bool) -> str | None:
-    """For a dry run of this machine with the built-in engine: the env Python's real path.
+@dataclass(frozen=True)
+class EmbeddedTarget:
+    """Where the built-in engine will put the env, as words a student pastes.
 
-    The plan's in-env commands start with the ``{env_python}`` placeholder; on this machine
-    its path is known (where the built-in engine puts ``pt``), so the shown commands can be
-    pasted. None when the plan is for another machine (``--os``/``--gpu-*``) or another engine.
+    ``quoted``: the words are already quoted for the target's shell (a described machine's
+    paths hold ``$HOME`` / ``$env:LOCALAPPDATA`` that the shell must expand); otherwise they
+    are plain paths that the renderer quotes.
     """
-    if plan.engine != "embedded" or described:
+
+    tool_python: str
+    """The Python coursekit runs in (it has py-rattler): runs the engine's helper."""
+    prefix: str
+    env_python: str
+    quoted: bool = False
+    note: str = ""
+
+
+# Where platformdirs' user_data_dir("coursekit", appauthor=False) is on each OS, written for
+# that OS's shell, for plans of another machine (--os/--gpu-*): the built-in engine puts envs
+# in <that>/envs (coursekit.setup.engines.discovery.embedded_env_roots).
+_DATA_DIR_TEXT = {
+    "linux": '"${XDG_DATA_HOME:-$HOME/.local/share}/coursekit/envs/%s"',
+    "macos": '"$HOME/Library/Application Support/coursekit/envs/%s"',
+    "windows": '"$env:LOCALAPPDATA\\coursekit\\envs\\%s"',
+}
+
+
+def embedded_target(plan: Plan, *, described: bool) -> EmbeddedTarget | None:
+    """For a dry run with the built-in engine: the real commands that create and use the env.
+
+    On this machine the paths are known (coursekit's own Python, where the engine puts
+    ``pt``), so every step pastes as shown. For another machine (``--os``/``--gpu-*``) the
+    default folder is written with the variables that machine's shell expands, and coursekit's
+    Python is ``python`` (the interpreter coursekit is installed in there). None for other
+    engines.
+    """
+    if plan.engine != "embedded":
         return None
     from coursekit.setup.engines.base import env_python
-    from coursekit.setup.engines.discovery import embedded_env_prefix
 
-    return str(env_python(embedded_env_prefix(plan.env_name)))
+    if not described:
+        from coursekit.setup.engines.discovery import embedded_env_prefix
+
+        prefix = embedded_env_prefix(plan.env_name)
+        return EmbeddedTarget(sys.executable, str(prefix), str(env_python(prefix)))
+    os_name = plan.extra.get("platform", "linux").split("-")[0]
+    folder = _DATA_DIR_TEXT.get(os_name, _DATA_DIR_TEXT["linux"]) % plan.env_name
+    inner = folder[:-1]
+    python = (inner + '\\python.exe"') if os_name == "windows" else (inner + '/bin/python"')
+    return EmbeddedTarget("python", folder, python, quoted=True,
+                          note="python: the Python coursekit is installed in on that machine; "
+                               "the folder is the default one (an existing ~/.conda/envs is "
+                               "used instead when there is one)")
 
 
 def _confirm(options: RunOptions) -> Callable[[str], bool]:
