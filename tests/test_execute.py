@@ -134,7 +134,8 @@ def test_engine_commands_never_recreate_an_existing_env(tmp_path: Path) -> None:
     embedded = Engine("embedded", None, "py-rattler")
     argv = drivers.complete_argv(embedded, tmp_path, ["conda-forge"], ["python=3.12"],
                                  reinstall=["python"])
-    assert argv[1:4] == ["-m", "coursekit.setup.engines.embedded", "create"]
+    assert argv[1:3] == ["-I", "-c"] and "coursekit.setup.engines.embedded" in argv[3]  # isolated
+    assert argv[5] == "create"
     assert argv[-3:] == ["--reinstall=python", "--", "python=3.12"]
     assert drivers.remove_argv(embedded, tmp_path) is None
     assert drivers.remove_argv(conda, tmp_path) == ["/c/bin/conda", "env", "remove", "-y", "-p",

@@ -235,7 +235,8 @@ def confirm_env(name: str, prefix: Path, engine: EngineKind, *, runner: Runner =
     if not python.exists():
         return EnvLocation(name, prefix, python, engine, False,
                            problem=f"the env has no Python at {python}")
-    result = runner([python, "-c", _CONFIRM_SNIPPET], timeout=PYTHON_TIMEOUT_S, env=env)
+    result = runner([python, "-I", "-c", _CONFIRM_SNIPPET], timeout=PYTHON_TIMEOUT_S,
+                    env=env)  # -I: a json.py in the current folder must not answer for the env
     if not result.ok:
         why = "timed out" if result.timed_out else (result.key_error_line() or "it failed")
         return EnvLocation(name, prefix, python, engine, False,
