@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from coursekit.errors import SpecError
-from coursekit.safeio import read_capped
+from coursekit.resources import read_capped
 
 MAX_BYTES = 16 * 1024 * 1024
 """A real report is 5-50 kB; 16 MiB leaves room for many notes and still bounds memory."""

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Any, Final
 
 from coursekit.constants import EnvVars
 from coursekit.errors import SpecError
+from coursekit.resources import read_toml
 
 FORMAT_VERSION: Final = 1
 
@@ -66,39 +66,6 @@ def default_spec_path(env: Mapping[str, str] | None = None) -> Path:
     from coursekit.resources import envs_dir
 
     return envs_dir() / "course.toml"
-
-
-MAX_SPEC_BYTES = 1024 * 1024
-"""The course's spec is 2 kB; a megabyte bounds what a wrong COURSEKIT_ENV_SPEC can cost."""
-
-
-def read_toml(path: Path, max_bytes: int = MAX_SPEC_BYTES) -> dict[str, Any]:
-    """Parse a TOML file, turning every failure into a SpecError naming the file: a missing
-    file, a FIFO, a device or folder, one over ``max_bytes``, bytes that are not UTF-8 (TOML
-    is UTF-8 only), bad syntax, nesting too deep to parse."""
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover - Python 3.10
-        import tomli as tomllib
-    from coursekit.safeio import read_capped
-
-    raw = read_capped(path, max_bytes, f"Check the path (or unset {EnvVars.SPEC} to use the "
-                      "course's spec).")
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise SpecError(f"{path}: not a UTF-8 text file ({exc.reason} at byte {exc.start}); "
-                        "TOML files are UTF-8.",
-                        "Save the file as UTF-8 (see envs/README.md for the format).") from None
-    try:
-        data: dict[str, Any] = tomllib.loads(text)
-        return data
-    except tomllib.TOMLDecodeError as exc:
-        raise SpecError(f"{path}: not valid TOML: {exc}.",
-                        "Fix the syntax at the line shown (see envs/README.md for the format).") from None
-    except RecursionError:
-        raise SpecError(f"{path}: nested too deeply to be a course spec.",
-                        "Fix the file (see envs/README.md for the format).") from None
 
 
 def load_spec(path: Path | None = None, env: Mapping[str, str] | None = None) -> EnvSpec:
