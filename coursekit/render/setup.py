@@ -11,14 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from coursekit.render import Console
-from coursekit.setup.plan.model import ENV_PYTHON, Plan
+from coursekit.setup.plan.model import ENV_PYTHON, EmbeddedTarget, Plan
 from coursekit.shellquote import as_command, quote_arg, windows_join
-
-if TYPE_CHECKING:
-    from coursekit.setup.run.service import EmbeddedTarget
 
 __all__ = ["format_command", "plan_json", "render_plan", "windows_join"]
 

@@ -10,11 +10,10 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 
 from coursekit.errors import EnvironmentProblem
 from coursekit.setup.engines import Engine, resolve_engine
-from coursekit.setup.plan.model import Plan
+from coursekit.setup.plan.model import EmbeddedTarget, Plan
 from coursekit.setup.run.context import Reporter, RunOptions, SetupResult
 from coursekit.setup.run.execute import carry_out
 
@@ -94,23 +93,6 @@ def with_overrides(plan: Plan, options: RunOptions) -> Plan:
         torch = dataclasses.replace(torch, index_url=source.url or str(source.folder))
     return dataclasses.replace(plan, steps=tuple(steps), torch=torch,
                                channels=options.channels or plan.channels)
-
-
-@dataclass(frozen=True)
-class EmbeddedTarget:
-    """Where the built-in engine will put the env, as words a student pastes.
-
-    ``quoted``: the words are already quoted for the target's shell (a described machine's
-    paths hold ``$HOME`` / ``$env:LOCALAPPDATA`` that the shell must expand); otherwise they
-    are plain paths that the renderer quotes.
-    """
-
-    tool_python: str
-    """The Python coursekit runs in (it has py-rattler): runs the engine's helper."""
-    prefix: str
-    env_python: str
-    quoted: bool = False
-    note: str = ""
 
 
 # Where platformdirs' user_data_dir("coursekit", appauthor=False) is on each OS, written for
