@@ -36,10 +36,12 @@ def make_options(*, engine: str = "auto", channels: tuple[str, ...] = (),
                  index_url: str | None = None, force: bool = False, nbdime: bool | None = None,
                  yes: bool = False) -> RunOptions:
     """RunOptions from the flags; ``--index-url`` is validated here (exit 2 before any work)."""
-    from coursekit.setup.run.pipsafe import check_index
+    from coursekit.setup.run.pipsafe import check_channel, check_index
 
-    if index_url:
+    if index_url is not None:
         check_index(index_url)
+    for channel in channels:
+        check_channel(channel)
     return RunOptions(engine=engine, channels=channels, index_url=index_url, force=force,
                       nbdime=nbdime, interactive=is_interactive(), yes=yes)
 
