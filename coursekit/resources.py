@@ -94,7 +94,7 @@ def read_capped(path: Path, max_bytes: int, fix: str) -> bytes:
             raise SpecError(f"{path} is not a regular file ({_kind(mode)}).", fix)
         fd = os.open(path, flags)
     except FileNotFoundError:
-        raise SpecError(f"{path}: file not found.", fix) from None
+        raise SpecError(f"cannot read {path}: file not found.", fix) from None
     except OSError as exc:
         raise SpecError(f"cannot read {path}: {exc.strerror or exc}.", fix) from None
     try:

@@ -13,7 +13,7 @@ import re
 
 from coursekit.doctor.advice import covers, driver_minimum, reinstall_hint, sm_name, suggest_backend
 from coursekit.doctor.rules_env import Rule
-from coursekit.doctor.view import Finding, View, finding, version_tuple
+from coursekit.doctor.view import Finding, View, as_version, finding
 
 _REINSTALL = "reinstall-torch"
 
@@ -62,7 +62,8 @@ def driver_too_old(v: View) -> list[Finding]:
     cuda = v.torch.get("cuda") if v.cuda_build else None
     text_hit = "driver on your system is too old" in v.torch_texts
     minimum = driver_minimum(str(cuda), _driver_table(v)) if cuda else None
-    low = bool(minimum and v.driver and version_tuple(v.driver) < version_tuple(minimum))
+    have, need = as_version(v.driver), as_version(minimum)
+    low = bool(have is not None and need is not None and have < need)
     if not (low or (text_hit and cuda)):
         return []
     advice = suggest_backend(v)

@@ -257,10 +257,10 @@ def _partial_support(matrix: Matrix, release: Release, verdict: Verdict, host: H
 
 def _branch_warning(matrix: Matrix, host: HostInfo) -> list[str]:
     """Drivers after R580 ignore Maxwell, Pascal and Volta (NixOS/nixos-hardware#1880, #1828)."""
-    last = parse_driver(matrix.pre_turing_last_branch)[0]
+    last = parse_driver(matrix.pre_turing_last_branch).major
     old = [g for g in nvidia_gpus(host) if g.compute_capability and g.driver_version
            and parse_cc(g.compute_capability) < parse_cc(matrix.pre_turing_below_cc)
-           and parse_driver(g.driver_version)[0] > last]
+           and parse_driver(g.driver_version).major > last]
     return [f"driver {g.driver_version} is newer than R{last}, the last branch for Maxwell, Pascal and "
             f"Volta: {g.name} ({sm(g.compute_capability or '0.0')}) needs the {last}.xx driver" for g in old]
 
@@ -319,7 +319,7 @@ def _best_rocm(matrix: Matrix, release: Release, gfx: list[str], need_all: bool)
     fits = [v for v in rocm if count(v) == len(gfx)] if need_all else rocm
     if not fits:
         return None
-    return max(fits, key=lambda v: (count(v), tuple(int(p) for p in v.backend[4:].split("."))))
+    return max(fits, key=lambda v: (count(v), Version(v.backend[4:])))  # rocm7.2 -> 7.2
 
 
 def _macos(host: HostInfo, python: str, candidates: list[tuple[Release, TorchVersion]],
