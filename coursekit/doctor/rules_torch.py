@@ -237,6 +237,12 @@ def _after_import(v: View) -> list[Finding]:
 def torch_import(v: View) -> list[Finding]:
     status = v.torch.get("status")
     if v.probe_ok and status == "ok":
+        if not v.torch.get("version") or not v.torch.get("file"):
+            # a torch/ folder without __init__.py imports as an empty namespace package
+            return [finding("torch-import-failed", "torch's files are missing: `import torch` finds "
+                            "an empty folder", f"torch.__file__ = {v.torch.get('file')}, "
+                            f"torch.__version__ = {v.torch.get('version')!r} (no torch/__init__.py)",
+                            reinstall_hint(v), fix_action=_REINSTALL)]
         return _after_import(v)
     if not v.probe_ok or status in (None, "ok", "not-run"):
         return []
