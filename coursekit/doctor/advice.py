@@ -102,7 +102,7 @@ def covers(arch_list: list[str], capability: str) -> bool:
 
     A cubin runs on the same major with an equal or higher minor; PTX (``compute_XY``) is
     JIT-compiled for any capability at or above it; arch-specific ``sm_90a`` cubins run only
-    on exactly that GPU (torch-wheels.md §3 coverage rules; torch's own _check_capability).
+    on exactly that GPU (envs/SOURCES.md W3 coverage rules; torch's own _check_capability).
     """
     gpu = version_tuple(capability)
     if len(gpu) != 2:

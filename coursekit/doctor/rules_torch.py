@@ -62,8 +62,8 @@ def driver_too_old(v: View) -> list[Finding]:
     cuda = v.torch.get("cuda") if v.cuda_build else None
     text_hit = "driver on your system is too old" in v.torch_texts
     minimum = driver_minimum(str(cuda), _driver_table(v)) if cuda else None
-    have, need = as_version(v.driver), as_version(minimum)
-    low = bool(have is not None and need is not None and have < need)
+    have, least = as_version(v.driver), as_version(minimum)
+    low = bool(have is not None and least is not None and have < least)
     if not (low or (text_hit and cuda)):
         return []
     advice = suggest_backend(v)

@@ -13,6 +13,7 @@ from typing import Any
 
 from packaging.version import InvalidVersion, Version
 
+from coursekit.constants import DEFAULT_ENV_NAME
 from coursekit.doctor.catalogue import entry
 from coursekit.doctor.facts import Facts
 from coursekit.host import GpuInfo, HostInfo
@@ -201,7 +202,7 @@ class View:
 
     @cached_property
     def env_name(self) -> str:
-        return self.f.env.name if self.f.env else "pt"
+        return self.f.env.name if self.f.env else DEFAULT_ENV_NAME
 
     @cached_property
     def cuda_visible_devices(self) -> str | None:

@@ -3,6 +3,9 @@
 Domain code returns dataclasses; command modules hand them to a renderer here
 (``coursekit.render.setup``, ``.doctor``, ``.lab``). Colour is used only on a
 terminal and never when ``NO_COLOR`` is set (https://no-color.org).
+
+May import the wings' result types and the core; no wing imports it back (a wing hands values
+up, or takes a reporter the command line passes down).
 """
 
 from __future__ import annotations

@@ -14,14 +14,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from coursekit.constants import EnvVars
-from coursekit.errors import SpecError
+from coursekit.constants import DEFAULT_ENV_NAME, EnvVars
+from coursekit.errors import CoursekitError, SpecError
 from coursekit.resources import read_toml
 
 FORMAT_VERSION: Final = 1
 
 # conda-forge packages that require pytorch: listing one under [conda] would install
-# conda-forge's torch before pip's (env-pitfalls.md §5.1: lightning, pytorch-lightning and
+# conda-forge's torch before pip's (envs/SOURCES.md P5.1: lightning, pytorch-lightning and
 # torchmetrics recipes all require `pytorch`).
 TORCH_DEPENDENT_CONDA: Final = frozenset({
     "pytorch", "pytorch-cpu", "pytorch-gpu", "libtorch", "torch", "torchvision", "torchaudio",
@@ -66,6 +66,16 @@ def default_spec_path(env: Mapping[str, str] | None = None) -> Path:
     from coursekit.resources import envs_dir
 
     return envs_dir() / "course.toml"
+
+
+def course_env_name(env: Mapping[str, str] | None = None) -> str:
+    """The course env's name: the spec's ``[env] name`` (``$COURSEKIT_ENV_SPEC`` or the bundled
+    spec). A spec that cannot be read gives :data:`~coursekit.constants.DEFAULT_ENV_NAME`:
+    ``coursekit setup`` reports the broken spec; the doctor and the labs still run."""
+    try:
+        return load_spec(env=env).name
+    except CoursekitError:
+        return DEFAULT_ENV_NAME
 
 
 def load_spec(path: Path | None = None, env: Mapping[str, str] | None = None) -> EnvSpec:

@@ -184,7 +184,7 @@ def _source(table: Mapping[str, Any], key: str, where: str) -> str:
     value = table.get(key)
     if not isinstance(value, str) or not value.strip():
         raise SpecError(f"{where}: `{key}` is missing: every number needs its source.",
-                        "Cite where the number comes from (see torch-wheels.md).")
+                        "Cite where the number comes from (see envs/SOURCES.md).")
     return value
 
 

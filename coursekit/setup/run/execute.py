@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from pathlib import Path
 
 from coursekit.errors import EnvironmentProblem
@@ -48,7 +48,7 @@ def carry_out(plan: Plan, engine: Engine, options: RunOptions | None = None, *,
                   reporter or SilentReporter(), confirm, os_name or _this_os(),
                   home or coursekit_home(env), sleep)
     with setup_lock(ctx.home / "state" / "setup.lock", on_orphan=ctx.reporter.note,
-                    environ=ctx.environ):
+                    environ=env):
         return _carry_out(ctx)
 
 
@@ -102,7 +102,7 @@ still found by this marker, so the next setup never runs a second installer in t
 
 @contextlib.contextmanager
 def setup_lock(path: Path, *, on_orphan: Callable[[str], None] = lambda note: None,
-               environ: dict[str, str] | None = None) -> Iterator[None]:
+               environ: MutableMapping[str, str] | None = None) -> Iterator[None]:
     """One setup at a time per user: two at once would race on the same env (students do
     start it twice). The lock is an OS file lock (``filelock``: ``flock``/``LockFileEx``), so
     it dies with its holder, even one killed with SIGKILL; the holder's pid is written beside

@@ -23,11 +23,14 @@ def is_interactive() -> bool:
     return sys.stdin.isatty() and sys.stdout.isatty()
 
 
-def plan_engine(name: str) -> str:
-    """The engine kind the plan's commands are written for (``--dry-run`` never fails on
-    a missing tool: it then shows conda's commands)."""
+def plan_engine(name: str, env_name: str | None = None) -> str:
+    """The engine kind the plan's commands are written for: ``auto`` keeps the engine that has
+    the course env (``env_name``; default: the env spec's name). ``--dry-run`` never fails on
+    a missing tool: it then shows conda's commands."""
+    from coursekit.setup.plan.envspec import course_env_name
+
     try:
-        return resolve_engine(name).kind
+        return resolve_engine(name, env_name or course_env_name()).kind
     except EnvironmentProblem:
         return "conda" if name == "auto" else name
 
