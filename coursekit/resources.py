@@ -7,6 +7,8 @@ carries them as ``coursekit/_data/{envs,labs}`` (see ``pyproject.toml``).
 
 from __future__ import annotations
 
+import os
+import stat
 import sys
 from pathlib import Path
 from typing import Any
@@ -40,21 +42,91 @@ def labs_dir() -> Path:
     return data_dir("labs")
 
 
-def read_toml(path: Path) -> dict[str, Any]:
-    """Parse a TOML file, turning every failure into a SpecError naming the file."""
+MAX_TOML_BYTES = 1024 * 1024
+"""The course's TOML files are 2-25 kB; a megabyte bounds what a wrong COURSEKIT_ENV_SPEC costs."""
+
+
+def read_toml(path: Path, max_bytes: int = MAX_TOML_BYTES) -> dict[str, Any]:
+    """Parse a TOML file, turning every failure into a SpecError naming the file: a missing
+    file, a FIFO, a device or folder, one over ``max_bytes``, bytes that are not UTF-8 (TOML
+    is UTF-8 only), bad syntax, nesting too deep to parse."""
     if sys.version_info >= (3, 11):
         import tomllib
     else:  # pragma: no cover - Python 3.10
         import tomli as tomllib
+    raw = read_capped(path, max_bytes, f"Check the path (or unset {EnvVars.SPEC} to use the "
+                      "course's spec).")
     try:
-        with path.open("rb") as fh:
-            data: dict[str, Any] = tomllib.load(fh)
-            return data
-    except FileNotFoundError:
-        raise SpecError(f"{path}: file not found.",
-                        f"Check the path (or unset {EnvVars.SPEC} to use the course's spec).") from None
-    except OSError as exc:
-        raise SpecError(f"{path}: cannot be read: {exc}.", "Check the file's permissions.") from None
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SpecError(f"{path}: not a UTF-8 text file ({exc.reason} at byte {exc.start}); "
+                        "TOML files are UTF-8.",
+                        "Save the file as UTF-8 (see envs/README.md for the format).") from None
+    try:
+        data: dict[str, Any] = tomllib.loads(text)
+        return data
     except tomllib.TOMLDecodeError as exc:
         raise SpecError(f"{path}: not valid TOML: {exc}.",
                         "Fix the syntax at the line shown (see envs/README.md for the format).") from None
+    except RecursionError:
+        raise SpecError(f"{path}: nested too deeply to be a course spec.",
+                        "Fix the file (see envs/README.md for the format).") from None
+
+
+# Reading a file a user points coursekit at, in bounded time and memory: a path may name a
+# FIFO (reading blocks until someone writes), /dev/zero or /dev/urandom (reading never ends), a
+# folder, or a file of gigabytes. read_capped refuses everything that is not a regular file of
+# at most max_bytes with a SpecError (exit 2) before reading it; a FIFO is opened non-blocking,
+# so even a swap between the check and the open cannot hang.
+
+
+def read_capped(path: Path, max_bytes: int, fix: str) -> bytes:
+    """The bytes of ``path`` (``-``: standard input), at most ``max_bytes`` of a regular file."""
+    if str(path) == "-":
+        stdin = getattr(sys.stdin, "buffer", None)
+        raw = stdin.read(max_bytes + 1) if stdin is not None else \
+            sys.stdin.read(max_bytes + 1).encode("utf-8", "surrogateescape")
+        return _capped(raw, "standard input", max_bytes, fix)
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    try:
+        mode = os.stat(path).st_mode
+        if not stat.S_ISREG(mode):
+            raise SpecError(f"{path} is not a regular file ({_kind(mode)}).", fix)
+        fd = os.open(path, flags)
+    except FileNotFoundError:
+        raise SpecError(f"cannot read {path}: file not found.", fix) from None
+    except OSError as exc:
+        raise SpecError(f"cannot read {path}: {exc.strerror or exc}.", fix) from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):  # swapped between stat and open
+            raise SpecError(f"{path} is not a regular file ({_kind(info.st_mode)}).", fix)
+        if info.st_size > max_bytes:
+            raise SpecError(f"{path}: {info.st_size} bytes, more than the {_size(max_bytes)} "
+                            "such a file can be.", fix)
+        with os.fdopen(os.dup(fd), "rb") as fh:
+            raw = fh.read(max_bytes + 1)
+    except OSError as exc:
+        raise SpecError(f"cannot read {path}: {exc.strerror or exc}.", fix) from None
+    finally:
+        os.close(fd)
+    return _capped(raw, str(path), max_bytes, fix)
+
+
+def _size(n: int) -> str:
+    return f"{n // (1024 * 1024)} MiB" if n >= 1024 * 1024 else f"{n // 1024} KiB"
+
+
+def _kind(mode: int) -> str:
+    for test, name in ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO/pipe"),
+                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+                       (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return name
+    return "not a file"
+
+
+def _capped(raw: bytes, where: str, max_bytes: int, fix: str) -> bytes:
+    if len(raw) > max_bytes:
+        raise SpecError(f"{where}: more than the {_size(max_bytes)} such a file can be.", fix)
+    return raw

@@ -223,18 +223,21 @@ def test_choose_python_makes_a_relative_path_absolute_and_keeps_a_venv_symlink(
     assert choose_python(str(Path("venv") / "bin" / "python")).path == str(link)
 
 
-def test_an_unwritable_progress_folder_is_a_warning_and_the_grade_still_shows(
+def test_an_unwritable_progress_folder_is_exit_3_and_the_grade_still_shows(
         course: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 10 item 10: the result is shown, then exit 3 with a fix line (was exit 4 once,
+    then a warning with exit 0, which a script could not tell from a saved result)."""
     need_module("torch")
     home = course / "not-a-folder"
-    home.write_text("COURSEKIT_HOME names a file")  # mkdir fails: exit 4 'a bug' before
+    home.write_text("COURSEKIT_HOME names a file")
     monkeypatch.setenv("COURSEKIT_HOME", str(home))
     handout = run_cli(["lab", "1"])
-    assert handout.code == ExitCode.OK, handout
+    assert handout.code == ExitCode.ENVIRONMENT, handout
     assert "could not save your progress" in handout.stderr and "COURSEKIT_HOME" in handout.stderr
+    assert "fix:" in handout.stderr
     shutil.copy(FIXTURE_COURSE / "01-fixture" / "solution" / "work.py", course / "lab01-fixture" / "work.py")
     result = run_cli(["lab", "1", "--check", "--python", sys.executable])
-    assert result.code == ExitCode.OK, result
+    assert result.code == ExitCode.ENVIRONMENT, result
     assert "score 5/5" in result.stdout and "could not save your progress" in result.stderr
 
 

@@ -63,6 +63,9 @@ def doctor(app: object, verbose: bool, as_json: bool, from_files: tuple[Path, ..
     if fix and from_files:
         raise UsageError("--fix works on this machine, not on a report from --from.",
                          "Run `coursekit doctor --fix` on the machine the report came from.")
+    if env_name is not None and not env_name.strip():
+        raise UsageError("--env is empty.", "Give the course env's name (default: pt), or leave "
+                         "--env out.")
     if (yes or dry_run) and not fix:
         raise UsageError("--yes and --dry-run go with --fix.", "Add --fix, or drop them.")
     console = app.console  # type: ignore[attr-defined]

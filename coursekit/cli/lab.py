@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
-from coursekit.errors import ExitCode, UsageError
+from coursekit.constants import EnvVars
+from coursekit.errors import EnvironmentProblem, ExitCode, UsageError
 
 
 @click.command()
@@ -47,16 +49,34 @@ def lab(app: object, number: str | None, do_check: bool, do_hint: bool, do_reset
         run = service.check(number, cwd, base, python,
                             on_event=lambda e: render.progress_event(console, e))
         render.check(console, run, as_json)
+        _unsaved(run.warnings)
         return run.report.exit_code
+    result: Any
     if do_hint:
-        render.hints(console, service.hints(number), as_json)
+        result = service.hints(number)
+        render.hints(console, result, as_json)
     elif do_reset:
-        render.handout(console, service.reset(number, cwd, base), as_json, verb="reset")
+        result = service.reset(number, cwd, base)
+        render.handout(console, result, as_json, verb="reset")
     elif do_solution:
-        render.solution(console, service.solution(number, cwd, base), as_json)
+        result = service.solution(number, cwd, base)
+        render.solution(console, result, as_json)
     else:
-        render.handout(console, service.handout(number, cwd, base), as_json)
+        result = service.handout(number, cwd, base)
+        render.handout(console, result, as_json)
+    _unsaved(result.warnings)
     return ExitCode.OK
+
+
+def _unsaved(warnings: tuple[str, ...]) -> None:
+    """A progress file that could not be written: the result was shown; exit 3 with the fix."""
+    from coursekit.lab.progress import save_failure
+
+    failure = save_failure(warnings)
+    if failure is not None:
+        raise EnvironmentProblem(failure.split(";")[0] + ".",
+                                 f"Set {EnvVars.HOME} to a folder you can write to (or free disk "
+                                 "space), then run the command again.")
 
 
 @click.command()

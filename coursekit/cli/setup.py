@@ -68,7 +68,7 @@ def setup(app: object, dry_run: bool, as_json: bool, os_name: str | None, arch: 
     console = app.console  # type: ignore[attr-defined]
     if dry_run:
         render_plan(console, plan, as_json=as_json,
-                    env_python=setup_run.embedded_env_python(plan, described=request.describes_machine))
+                    embedded=setup_run.embedded_target(plan, described=request.describes_machine))
         return ExitCode.OK
     from coursekit.render.setup_run import ProgressReporter, render_result
 

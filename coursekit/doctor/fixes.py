@@ -131,7 +131,9 @@ def apply_fix(action: FixAction, *, runner: Runner = run_tool,
     ran: list[tuple[str, ...]] = []
     for argv in action.commands:
         ran.append(argv)
-        result = runner(list(argv), timeout=PIP_TIMEOUT_S, env=pip_env, capture=True)
+        # the env's Python isolated (-I): nothing from the current folder or PYTHONPATH runs
+        run = [argv[0], "-I", *argv[1:]] if argv[1:3] == ("-m", "pip") else list(argv)
+        result = runner(run, timeout=PIP_TIMEOUT_S, env=pip_env, capture=True)
         if not result.ok:
             why = "timed out" if result.timed_out else (result.key_error_line() or f"exit {result.returncode}")
             return FixOutcome(action.key, False, f"{' '.join(argv[:5])} ... failed: {why}", tuple(ran))

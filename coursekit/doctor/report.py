@@ -25,10 +25,11 @@ from pathlib import Path
 from typing import Any, Final
 
 from coursekit import __version__
+from coursekit.doctor import untrusted
 from coursekit.doctor.diagnose import Hidden, Summary, diagnose_all, summarize
 from coursekit.doctor.facts import Facts, from_data, to_data
 from coursekit.doctor.view import Finding
-from coursekit.errors import SpecError, UsageError
+from coursekit.errors import CoursekitError, SpecError
 
 SCHEMA: Final = 1
 KIND: Final = "coursekit-doctor-report"
@@ -90,20 +91,22 @@ def _upgrade(data: dict[str, Any], where: str) -> dict[str, Any]:
 
 
 def parse_report(text: str, where: str = "report") -> Facts:
-    """The facts of a saved report (after upgrading old schemas); SpecError when invalid."""
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        stripped = text.rstrip()
-        cut = stripped.startswith("{") and not stripped.endswith("}")
-        hint = " (the file looks cut off: was it copied completely?)" if cut else ""
-        raise SpecError(f"{where}: not valid JSON at line {exc.lineno}, column {exc.colno}: "
-                        f"{exc.msg}{hint}.", _FIX) from exc
+    """The facts of a saved report (after upgrading old schemas); SpecError when invalid.
+
+    The text is untrusted (:mod:`coursekit.doctor.untrusted`): numbers and nesting are bounded,
+    the probe's section is type-checked, and every string is neutralised for printing."""
+    where = untrusted.neutral(where, 300)
+    data = untrusted.loads(text, where)
     if not isinstance(data, dict) or data.get("kind") != KIND:
         raise SpecError(f"{where}: not a coursekit doctor report (no \"kind\": \"{KIND}\").", _FIX)
+    data = untrusted.neutralise(data)
     data = _upgrade(data, where)
+    facts = data.get("facts")
+    probe = facts.get("probe") if isinstance(facts, dict) else None
+    if isinstance(probe, dict):
+        untrusted.check_shape(probe.get("data"), untrusted.PROBE_SHAPE, "facts.probe.data")
     try:
-        return from_data(Facts, data.get("facts"), "facts")
+        return from_data(Facts, facts, "facts")
     except (ValueError, TypeError) as exc:
         raise SpecError(f"{where}: the report's facts are malformed: {exc}.", _FIX) from exc
 
@@ -119,19 +122,20 @@ def decode_report(raw: bytes) -> str:
 
 
 def load_report(path: Path) -> Report:
-    """Read ``path`` (``-`` for stdin) and diagnose its facts again."""
+    """Read ``path`` (``-`` for stdin, at most 16 MiB of a regular file) and diagnose its facts
+    again. Anything wrong with the file is a SpecError/UsageError (exit 2), never a crash."""
+    raw = untrusted.read_bounded(path)
+    where = untrusted.neutral(str(path), 300)
     try:
-        if str(path) == "-":
-            import sys
-
-            stdin = getattr(sys.stdin, "buffer", None)
-            text = decode_report(stdin.read()) if stdin is not None else sys.stdin.read()
-        else:
-            text = decode_report(path.read_bytes())
-    except OSError as exc:
-        raise UsageError(f"cannot read {path}: {exc}", "Check the file name; give the report "
-                         "file saved with `coursekit doctor --json > report.json`.") from exc
-    except UnicodeDecodeError as exc:
-        raise SpecError(f"{path}: not a text file in UTF-8 or UTF-16 ({exc.reason} at byte "
-                        f"{exc.start}).", _FIX) from exc
-    return make_report(parse_report(text, str(path)), source=str(path))
+        text = decode_report(raw)
+    except (UnicodeDecodeError, LookupError) as exc:
+        reason = getattr(exc, "reason", str(exc))
+        raise SpecError(f"{where}: not a text file in UTF-8 or UTF-16 ({reason}).", _FIX) from exc
+    facts = parse_report(text, where)
+    try:
+        return make_report(facts, source=where)
+    except CoursekitError:
+        raise
+    except Exception as exc:
+        raise SpecError(f"{where}: the report's facts are malformed and cannot be diagnosed "
+                        f"({type(exc).__name__}: {untrusted.neutral(str(exc), 200)}).", _FIX) from exc

@@ -136,7 +136,7 @@ def macos_intel(v: View) -> list[Finding]:
         return []
     return [finding("macos-intel", "Intel Mac: the newest PyTorch for macOS x86_64 is 2.2",
                     f"{p.machine} Mac; PyTorch publishes macOS wheels for arm64 only since 2.3",
-                    "Use the course's Colab notebooks or a lab machine for the labs that need torch >= 2.3")]
+                    "Use another machine or a hosted notebook such as Google Colab (https://colab.research.google.com) for the labs that need torch >= 2.3")]
 
 
 def disk_low(v: View) -> list[Finding]:
@@ -169,7 +169,7 @@ def ram_low(v: View) -> list[Finding]:
         return []
     return [finding("ram-low", f"Only {mem.total_mib / _GIB:.1f} GB of RAM",
                     f"{mem.total_mib} MiB total, {mem.available_mib} MiB available",
-                    "Close other programs while working on labs, or use the course's Colab notebooks")]
+                    "Close other programs while working on labs, or use a hosted notebook such as Google Colab")]
 
 
 def pip_extra_index(v: View) -> list[Finding]:

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import os
 
+from packaging.version import Version
+
 from coursekit.doctor.advice import reinstall_hint
 from coursekit.doctor.rules_env import Rule, remove_and_setup
-from coursekit.doctor.view import Finding, View, finding, local_tag, version_tuple
+from coursekit.doctor.view import Finding, View, as_version, finding, local_tag, version_tuple
 
 _REINSTALL = "reinstall-torch"
 _CONDA_TORCH = ("pytorch", "pytorch-cpu", "pytorch-gpu", "libtorch")
 MALICIOUS_LIGHTNING = ("2.6.2", "2.6.3")  # GHSA-w37p-236h-pfx3
-LIGHTNING_SAFE = (2, 6, 6)  # GHSA-qqmf-gpg7-g8gw fixed in 2.6.6
+LIGHTNING_SAFE = Version("2.6.6")  # GHSA-qqmf-gpg7-g8gw fixed in 2.6.6 (2.6.6rc1 is before it)
 _NUMPY_ABI = ("compiled using NumPy 1.x cannot be run in", "_ARRAY_API not found",
               "numpy.core.multiarray failed to import", "numpy.dtype size changed")
 
@@ -184,7 +186,7 @@ def lightning(v: View) -> list[Finding]:
                     "that steals credentials",
                     f"{v.py_cmd} -m pip uninstall -y {name}; then rotate every token, key and password used "
                     f"on this machine; then install \"{name}>=2.6.6\" (coursekit setup does)"))
-            elif version_tuple(version) < LIGHTNING_SAFE:
+            elif (as_version(version) or Version("0")) < LIGHTNING_SAFE:
                 out.append(finding(
                     "lightning-old", f"{name} {version} predates the checkpoint security fix",
                     "GHSA-qqmf-gpg7-g8gw (loading an untrusted checkpoint can run code) is fixed in 2.6.6",
@@ -199,7 +201,8 @@ def mps_unavailable(v: View) -> list[Finding]:
     if v.py.get("machine") == "x86_64":
         return []  # macos-rosetta explains it
     mac = p.macos_version or v.py.get("mac_ver") or "unknown"
-    old = version_tuple(mac) and version_tuple(mac) < (14,)
+    mac_v = as_version(mac)
+    old = mac_v is not None and mac_v < Version("14")
     detail = f"macOS {mac}; torch {v.torch_version} mps built={v.torch.get('mps_built')}"
     fix = ("Update macOS to 14 (Sonoma) or later; until then the labs run on CPU" if old
            else "Reinstall torch from PyPI: " + reinstall_hint(v))

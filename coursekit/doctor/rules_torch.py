@@ -13,7 +13,7 @@ import re
 
 from coursekit.doctor.advice import covers, driver_minimum, reinstall_hint, sm_name, suggest_backend
 from coursekit.doctor.rules_env import Rule
-from coursekit.doctor.view import Finding, View, finding, version_tuple
+from coursekit.doctor.view import Finding, View, as_version, finding
 
 _REINSTALL = "reinstall-torch"
 
@@ -62,7 +62,8 @@ def driver_too_old(v: View) -> list[Finding]:
     cuda = v.torch.get("cuda") if v.cuda_build else None
     text_hit = "driver on your system is too old" in v.torch_texts
     minimum = driver_minimum(str(cuda), _driver_table(v)) if cuda else None
-    low = bool(minimum and v.driver and version_tuple(v.driver) < version_tuple(minimum))
+    have, least = as_version(v.driver), as_version(minimum)
+    low = bool(have is not None and least is not None and have < least)
     if not (low or (text_hit and cuda)):
         return []
     advice = suggest_backend(v)
@@ -243,6 +244,12 @@ def _after_import(v: View) -> list[Finding]:
 def torch_import(v: View) -> list[Finding]:
     status = v.torch.get("status")
     if v.probe_ok and status == "ok":
+        if not v.torch.get("version") or not v.torch.get("file"):
+            # a torch/ folder without __init__.py imports as an empty namespace package
+            return [finding("torch-import-failed", "torch's files are missing: `import torch` finds "
+                            "an empty folder", f"torch.__file__ = {v.torch.get('file')}, "
+                            f"torch.__version__ = {v.torch.get('version')!r} (no torch/__init__.py)",
+                            reinstall_hint(v), fix_action=_REINSTALL)]
         return _after_import(v)
     if not v.probe_ok or status in (None, "ok", "not-run"):
         return []

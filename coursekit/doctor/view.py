@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
+from packaging.version import InvalidVersion, Version
+
 from coursekit.constants import DEFAULT_ENV_NAME
 from coursekit.doctor.catalogue import entry
 from coursekit.doctor.facts import Facts
@@ -41,10 +43,25 @@ def finding(fid: str, title: str, detail: str, fix: str | None, *, severity: str
     return Finding(fid, severity or e.severity, e.category, title, detail, fix, fix_action)
 
 
+def as_version(text: object) -> Version | None:
+    """``packaging.version.Version`` of ``text`` (None when it is not a PEP 440 version).
+
+    Every ordering of versions goes through this: a hand-made tuple reads ``2.6.6rc1`` as
+    ``2.6.6`` and would pass it against the Lightning 2.6.6 security fix."""
+    try:
+        return Version(str(text).strip())
+    except InvalidVersion:
+        return None
+
+
 def version_tuple(text: str | None) -> tuple[int, ...]:
-    """``"2.13.0+cu130"`` -> ``(2, 13, 0)``; leading numeric parts only."""
+    """``"2.13.0+cu130"`` -> ``(2, 13, 0)``: the release numbers, for reading components
+    (major/minor), never for ordering (use :func:`as_version`); ``()`` when not a version."""
     if not text:
         return ()
+    parsed = as_version(text)
+    if parsed is not None:
+        return parsed.release
     parts = []
     for piece in text.split("+")[0].split("."):
         m = re.match(r"\d+", piece)
@@ -151,7 +168,7 @@ class View:
     @cached_property
     def driver(self) -> str | None:
         versions = [g.driver_version for g in self.nvidia if g.driver_version]
-        return min(versions, key=version_tuple) if versions else None
+        return min(versions, key=lambda t: as_version(t) or Version("0")) if versions else None
 
     @cached_property
     def gpu_notes(self) -> str:

@@ -13,6 +13,7 @@ would be the stronger tool, not implemented).
 from __future__ import annotations
 
 import os
+import secrets
 import subprocess
 import sys
 import threading
@@ -20,6 +21,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from coursekit.proc import kill_tree
 
@@ -94,7 +96,15 @@ class _EventTail:
         return [line.decode("utf-8", "replace") for line in lines]
 
 
-def _tree_rss_mb(pid: int) -> float:
+MARKER_VAR = "COURSEKIT_GRADING_RUN"
+"""Set in the worker's environment to a per-run token: every process the student's code starts
+inherits it, so one that left the worker's process group or session (``setsid``, a double fork)
+is still found and ended when grading ends."""
+
+
+def _tree_rss_mb(pid: int, seen: dict[int, float] | None = None) -> float:
+    """RSS of ``pid`` and its descendants; records each descendant (pid -> start time) in
+    ``seen`` so that one which later re-parents itself away from the tree is still known."""
     try:
         import psutil  # lazy: only the checking path pays for it
 
@@ -102,12 +112,52 @@ def _tree_rss_mb(pid: int) -> float:
         total = proc.memory_info().rss
         for child in proc.children(recursive=True):
             try:
+                if seen is not None:
+                    seen.setdefault(child.pid, child.create_time())
                 total += child.memory_info().rss
             except psutil.Error:
                 pass
         return float(total) / (1024 * 1024)
     except Exception:  # noqa: BLE001 - the process may be gone; polling is best effort
         return 0.0
+
+
+def end_leftovers(seen: dict[int, float], token: str, since: float) -> list[int]:
+    """Kill every process the run started that is still alive after the worker's tree was
+    killed: those sampled as descendants (same pid *and* start time, so a reused pid is never
+    hit) and any started since ``since`` (epoch seconds) whose environment carries ``token``.
+    Returns the pids killed."""
+    try:
+        import psutil
+    except ImportError:
+        return []
+    killed: list[int] = []
+    victims: dict[int, Any] = {}
+    for pid, started in seen.items():
+        try:
+            p = psutil.Process(pid)
+            if abs(p.create_time() - started) < 0.01:
+                victims[pid] = p
+        except psutil.Error:
+            continue
+    me = os.getpid()
+    for p in psutil.process_iter(["create_time"]):
+        try:
+            if p.pid == me or p.pid in victims or (p.info["create_time"] or 0) < since - 1:
+                continue
+            if p.environ().get(MARKER_VAR) == token:
+                victims[p.pid] = p
+        except psutil.Error:  # gone, or another user's process (AccessDenied)
+            continue
+    for pid, p in victims.items():
+        try:
+            p.kill()
+            killed.append(pid)
+        except psutil.Error:
+            pass
+    if victims:
+        psutil.wait_procs(list(victims.values()), timeout=5)
+    return killed
 
 
 def run_sandboxed(
@@ -133,10 +183,13 @@ def run_sandboxed(
     else:
         kwargs["start_new_session"] = True  # one process group: killed as a whole
     start = time.monotonic()
+    started_at = time.time()
+    token = secrets.token_hex(16)
+    seen: dict[int, float] = {}
     try:
         proc = subprocess.Popen(
             list(argv), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            cwd=os.fspath(cwd), env=dict(env), **kwargs)  # type: ignore[call-overload]
+            cwd=os.fspath(cwd), env={**env, MARKER_VAR: token}, **kwargs)  # type: ignore[call-overload]
     except OSError as exc:
         return SandboxOutcome(None, False, False, 0.0, "", "", 0, 0.0, start_error=str(exc))
     drain = _OutputDrain(proc.stdout)
@@ -161,7 +214,7 @@ def run_sandboxed(
                 timed_out = True
                 break
             if now >= next_rss:
-                rss = _tree_rss_mb(proc.pid)
+                rss = _tree_rss_mb(proc.pid, seen)
                 peak = max(peak, rss)
                 if rss > memory_mb:
                     memory_exceeded = True
@@ -179,6 +232,9 @@ def run_sandboxed(
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             pass
+        # ... and those that left the group or session (setsid, a double fork): found by the
+        # descendants sampled while the worker ran and by the marker in their environment.
+        end_leftovers(seen, token, started_at)
     for line in events.poll():
         on_event_line(line)
     drain.join(timeout=2)

@@ -85,18 +85,84 @@ def _snapshot(namespaces: list[tuple[str, Any]]) -> list[tuple[str, Any, dict[st
     return [(name, obj, dict(vars(obj))) for name, obj in namespaces]
 
 
+def _torch_dir() -> str | None:
+    """The folder torch's own source files live in (None before torch is imported)."""
+    torch = sys.modules.get("torch")
+    file = getattr(torch, "__file__", None)
+    return os.path.dirname(os.path.abspath(file)) + os.sep if isinstance(file, str) else None
+
+
+def _torch_own_rebind(before: Any, now: Any, torch_dir: str | None) -> bool:
+    """Whether ``now`` is what torch itself puts in place of ``before`` on a lazy import.
+
+    torch rebinds some of its own functions when a lazily-loaded submodule is imported: in
+    torch 2.13 ``import torch._dynamo`` (done by building any ``torch.optim`` optimizer, by
+    ``torch.func.grad``/``jacrev``, checkpointing, ``torch.compile``) replaces
+    ``torch.manual_seed`` with ``torch._disable_dynamo(torch.manual_seed)``. Importing that
+    module up front would cost every check run 1-2 s of CPU, so instead a rebind is torch's
+    own when the new object is a function whose code is in torch's own source folder and
+    which wraps (``__wrapped__``, as ``functools.wraps`` sets it) exactly the object the
+    snapshot holds. A student's wrapper (code in the student's file) or torch's wrapper
+    around the student's replacement is not. ``tests/test_grading_tamper.py`` scans torch's
+    lazy submodules so that a new kind of rebind in a later torch is noticed.
+    """
+    if torch_dir is None or not isinstance(now, types.FunctionType):
+        return False
+    try:
+        if not os.path.abspath(now.__code__.co_filename).startswith(torch_dir):
+            return False
+        inner = now
+        for _depth in range(8):  # torch's wrappers nest one or two deep; bounded anyway
+            inner = inner.__dict__.get("__wrapped__", _MISSING)
+            if inner is before:
+                return True
+            if not isinstance(inner, types.FunctionType):
+                return False
+    except Exception:  # noqa: BLE001 - a student object with odd attributes: not torch's
+        return False
+    return False
+
+
+def _describe(value: Any) -> str:
+    """``module.qualname`` of the object now in a guarded name (and where its code really is,
+    when a ``functools.wraps`` wrapper borrowed the original's name)."""
+    try:
+        module, qualname = getattr(value, "__module__", None), getattr(value, "__qualname__", None)
+        if not (isinstance(module, str) and isinstance(qualname, str)):
+            kind = type(value)
+            return f"an object of type {kind.__module__}.{kind.__qualname__}"
+        text = f"{module}.{qualname}"
+        code = getattr(value, "__code__", None)
+        if isinstance(code, types.CodeType):
+            real = getattr(code, "co_qualname", code.co_name)
+            if real != qualname:
+                text += f" (code: {real} in {os.path.basename(code.co_filename)})"
+        return text[:200]
+    except Exception:  # noqa: BLE001 - student objects may raise from any attribute
+        return "an object that cannot be described"
+
+
 def _tampered(snap: list[tuple[str, Any, dict[str, Any]]]) -> list[str]:
-    """Names rebound since the snapshot; on classes also names added (they shadow a base
-    class's method, e.g. ``torch.Tensor.__add__`` over ``TensorBase``). New names on modules
-    are normal: a submodule imported later registers itself on its package."""
+    """What was rebound since the snapshot, each as "replaced NAME with NEW" or "deleted NAME";
+    on classes also names added (they shadow a base class's method, e.g. ``torch.Tensor.__add__``
+    over ``TensorBase``). New names on modules are normal: a submodule imported later registers
+    itself on its package. torch's own rebinds on its lazy imports are not tampering
+    (:func:`_torch_own_rebind`)."""
+    torch_dir = _torch_dir()
     changed = []
     for name, obj, before in snap:
         now = vars(obj)
         for key, value in before.items():
-            if key not in _VOLATILE and now.get(key, _MISSING) is not value:
-                changed.append(f"{name}.{key}")
+            if key in _VOLATILE:
+                continue
+            new = now.get(key, _MISSING)
+            if new is value or _torch_own_rebind(value, new, torch_dir):
+                continue
+            changed.append(f"deleted {name}.{key}" if new is _MISSING
+                           else f"replaced {name}.{key} with {_describe(new)}")
         if isinstance(obj, type):
-            changed += [f"{name}.{key}" for key in now if key not in before and key not in _VOLATILE]
+            changed += [f"replaced {name}.{key} with {_describe(now[key])}" for key in now
+                        if key not in before and key not in _VOLATILE]
     return changed
 
 
@@ -170,11 +236,13 @@ def _run(cfg: dict[str, Any], emit: _Emitter) -> None:
             result = run_check(spec, ctx)
             changed = _tampered(snap)
             if changed:
-                tampered_names = ", ".join(changed[:5])
+                tampered_names = "; ".join(changed[:5]) + (
+                    f" and {len(changed) - 5} more" if len(changed) > 5 else "")
         if tampered_names is not None:
             emit({"e": "result", "name": spec.name, "passed": False, "error": False,
-                  "message": f"your code replaced {tampered_names} (monkey-patching); measurements "
-                             "made after that cannot be trusted. Remove the patch.",
+                  "message": f"your code {tampered_names} (monkey-patching); measurements made "
+                             "after that cannot be trusted. Remove the patch. (If your code does "
+                             "not do this, report this message to your instructor.)",
                   "duration_s": 0.0})
             continue
         emit({"e": "result", "name": result.name, "passed": result.passed, "error": result.error,

@@ -14,7 +14,7 @@ import datetime as _dt
 import hashlib
 import json
 import os
-import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,22 +58,55 @@ def read_marker(folder: Path) -> dict[str, object] | None:
 
 def _write_marker(folder: Path, spec: LabSpec, hashes: dict[str, str]) -> None:
     data = {"lab": spec.number, "slug": spec.slug, "version": spec.version, "starter_sha256": hashes}
-    tmp = folder / (MARKER + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, folder / MARKER)
+    if read_marker(folder) == data:
+        return  # nothing changed: a read-only, already handed-out lab is not an error
+    _atomic_write(folder / MARKER, (json.dumps(data, indent=2) + "\n").encode("utf-8"))
+
+
+def _atomic_write(dst: Path, data: bytes, *, exclusive: bool = False) -> None:
+    """Write ``dst`` through a temporary file in the same folder, then rename: a full disk or
+    an interrupt leaves the old file or none, never a cut-off one. ``exclusive``: never
+    replace an existing ``dst`` (a hard link publishes the file only if the name is free)."""
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=".coursekit-tmp", dir=dst.parent)
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        if not exclusive:
+            os.replace(tmp, dst)
+            return
+        try:
+            os.link(tmp, dst)  # atomic and refuses an existing name
+        except FileExistsError:
+            raise
+        except OSError:  # a file system without hard links: check, then rename
+            if dst.exists():
+                raise FileExistsError(str(dst)) from None
+            os.replace(tmp, dst)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _copy_new(src: Path, dst: Path) -> None:
-    """Copy ``src`` to ``dst`` only if ``dst`` does not exist (exclusive create: no race, no overwrite)."""
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    with open(src, "rb") as fin, open(dst, "xb") as fout:
-        shutil.copyfileobj(fin, fout)
+    """Create ``dst`` as a copy of ``src`` only if it does not exist (no overwrite), atomically."""
+    _atomic_write(dst, src.read_bytes(), exclusive=True)
 
 
 def _replace_unedited(src: Path, dst: Path) -> None:
-    tmp = dst.with_name(dst.name + ".coursekit-new")
-    shutil.copyfile(src, tmp)
-    os.replace(tmp, dst)
+    _atomic_write(dst, src.read_bytes())
+
+
+def _cut_off_copy(dst: Path, src: Path) -> bool:
+    """``dst`` is a strict beginning of ``src`` (0 bytes included): what an older coursekit left
+    when a hand-out failed part-way (a full disk), never the student's work on that file."""
+    try:
+        have, want = dst.read_bytes(), src.read_bytes()
+    except OSError:
+        return False
+    return len(have) < len(want) and want.startswith(have)
 
 
 def plan_file(relpath: str, exists: bool, current: str | None, recorded: str | None,
@@ -109,12 +142,14 @@ def lay_out(spec: LabSpec, folder: Path) -> HandoutResult:
             starter = sha256_file(src)
             current = sha256_file(dst) if dst.is_file() else None
             action = plan_file(rel, dst.exists(), current, recorded.get(rel), starter)
+            if action == "kept" and rel not in recorded and _cut_off_copy(dst, src):
+                action = "completed"  # an unfinished earlier hand-out: finish it
             if action == "added":
                 _copy_new(src, dst)
-            elif action == "updated":
+            elif action in ("updated", "completed"):
                 _replace_unedited(src, dst)
             actions.append(FileAction(rel, action))
-            hashes[rel] = starter if action in ("added", "updated", "unchanged") else str(
+            hashes[rel] = starter if action in ("added", "updated", "unchanged", "completed") else str(
                 recorded.get(rel, starter))
         _write_marker(folder, spec, hashes)
     except OSError as exc:  # no permission, a read-only disk, a --dir path through a file

@@ -65,6 +65,8 @@ def load(path: Path | None = None) -> Progress:
         if not isinstance(data, dict) or not isinstance(data.get("labs"), dict):
             raise ValueError("not a coursekit progress file")  # noqa: TRY004 - caught: set aside
         labs = {str(k): v for k, v in data["labs"].items() if isinstance(v, dict)}
+        for slug, rec in labs.items():
+            _check_record(slug, rec)
         return Progress(labs)
     except ValueError as exc:
         aside = path.with_name(f"{path.name}.corrupt-{_dt.datetime.now():%Y%m%d-%H%M%S}")
@@ -78,19 +80,48 @@ def load(path: Path | None = None) -> Progress:
         return Progress(warnings=[warning])
 
 
+# The fields a lab's record holds and their JSON types (bool is not an int here).
+_FIELDS: dict[str, type] = {"number": int, "folder": str, "handed_out_at": str, "last_score": int,
+                            "max_score": int, "best_score": int, "passed": bool, "passed_at": str,
+                            "last_checked_at": str, "hints_shown": int}
+
+
+def _check_record(slug: str, rec: dict[str, Any]) -> None:
+    """ValueError (the file is then set aside like a corrupt one) for a field of the wrong type:
+    a hand-edited ``"best_score": "7"`` must not crash the next grade after it was measured."""
+    for key, kind in _FIELDS.items():
+        if key not in rec or rec[key] is None:
+            continue
+        value = rec[key]
+        ok = isinstance(value, kind) and (kind is bool or not isinstance(value, bool))
+        if not ok:
+            raise ValueError(f"labs.{slug}.{key} is {type(value).__name__} {value!r:.40}, "
+                             f"not {kind.__name__}")
+
+
 def save(progress: Progress, path: Path | None = None) -> None:
     """Write the progress file atomically (temp file + os.replace).
 
     A folder that cannot be written (read-only, full, ``COURSEKIT_HOME`` naming a file) adds a
     warning to ``progress.warnings`` instead of raising: like a damaged file on load, it must
-    not take the lab itself (a handout, a grade already computed) down with it.
+    not take the lab itself (a handout, a grade already computed) down with it. The command
+    shows its result and then ends with exit 3 and a fix line (:func:`save_failure`).
     """
     path = path or progress_path()
     try:
         _write(progress, path)
     except OSError as exc:
-        progress.warnings.append(f"could not save your progress to {path} ({exc}); set "
+        progress.warnings.append(f"{UNSAVED} to {path} ({exc}); set "
                                  f"{EnvVars.HOME} to a folder you can write to.")
+
+
+UNSAVED = "could not save your progress"
+"""How a save failure's warning starts: the command shows its result, then ends with exit 3."""
+
+
+def save_failure(warnings: tuple[str, ...] | list[str]) -> str | None:
+    """The save-failure warning among ``warnings``, if any."""
+    return next((w for w in warnings if w.startswith(UNSAVED)), None)
 
 
 def _write(progress: Progress, path: Path) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from typing import IO, Any
 
@@ -71,11 +72,26 @@ class Console:
         _write(self.out_stream, dumps(obj))
 
 
+_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/?#@\s\"']+@")
+
+
+def redact_urls(text: str) -> str:
+    """Credentials in URLs hidden: ``https://user:token@host/x`` -> ``https://***@host/x``.
+
+    Every line coursekit prints passes through here (plans, JSON, errors, notes): a mirror's
+    token in ``--index-url``/``--channel`` or in pip's config must never reach a screen, a
+    pasted log or a report sent to an instructor. The commands setup runs keep the real URL.
+    """
+    return _USERINFO.sub(r"\1***@", text) if "@" in text else text
+
+
 def _write(stream: IO[str], text: str) -> None:
     """Print a line; characters the terminal's encoding lacks (cp1252, ASCII) become escapes.
 
-    A grader message with "±" must never turn into a crash on a Windows console.
+    A grader message with "±" must never turn into a crash on a Windows console. Credentials
+    in URLs are redacted (:func:`redact_urls`).
     """
+    text = redact_urls(text)
     try:
         print(text, file=stream, flush=True)
     except UnicodeEncodeError:

@@ -44,6 +44,10 @@ def glyphs(console: Console) -> dict[str, str]:
     return _UNICODE
 
 
+_NEEDS_ENV = frozenset({"torch", "packages", "jupyter", "pip"})
+"""Categories whose check is about the course env: without one they are not checked, never [✓]."""
+
+
 def _category_state(cat: str, findings: Sequence[Finding], runs: Sequence[CheckRun],
                     facts_known: bool) -> str:
     severities = {f.severity for f in findings}
@@ -103,6 +107,8 @@ def status_info(cat: str, v: View) -> str:
         t = v.torch
         if t.get("status") != "ok":
             return f"import torch: {t.get('status')}"
+        if not t.get("version") or not t.get("file"):
+            return "torch's files are missing"
         if t.get("cuda"):
             seen = ", ".join(d.get("name", "?") for d in t.get("devices") or []) or "no GPU"
             return f"{t.get('version')}, CUDA {t.get('cuda')}, sees {seen}"
@@ -201,6 +207,8 @@ def render_text(console: Console, report: Report, verbose: bool = False) -> None
         mine = [f for f in report.findings if f.category == cat]
         runs = [r for r in report.facts.checks if r.name in _CHECKS_OF.get(cat, [])]
         state = _category_state(cat, mine, runs, _facts_known(cat, v) or bool(mine))
+        if state == "ok" and cat in _NEEDS_ENV and v.f.env is not None and not v.f.env.exists:
+            state = "skip"  # e.g. kernels scanned, but the course kernel needs the env: not checked
         info = status_info(cat, v) if state != "crash" else "the check itself failed"
         if state == "skip":
             info = _why_skipped(v)

@@ -11,6 +11,7 @@ from coursekit.render import Console
 _STATE_STYLE = {"passed": ("green",), "in progress": ("yellow",), "not started": ("dim",)}
 _ACTION_TEXT = {"added": "added", "updated": "updated (you had not edited it)",
                 "unchanged": "unchanged", "kept": "kept (your version)",
+                "completed": "completed (an earlier hand-out stopped part-way)",
                 "kept-edited-newer-starter": "kept (your version; this lab version's starter "
                                              "differs, see --reset)"}
 

@@ -10,10 +10,11 @@ The JSON shape is a documented contract (README, section ``setup``): top-level `
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from coursekit.render import Console
-from coursekit.setup.plan.model import ENV_PYTHON, Plan
+from coursekit.setup.plan.model import ENV_PYTHON, EmbeddedTarget, Plan
 from coursekit.shellquote import as_command, quote_arg, windows_join
 
 __all__ = ["format_command", "plan_json", "render_plan", "windows_join"]
@@ -30,6 +31,38 @@ def format_command(argv: Sequence[str], os_name: str, env_python: str | None = N
     words = [(quote_arg(env_python, os_name) if env_python else arg) if arg == ENV_PYTHON
              else quote_arg(arg, os_name) for arg in argv]
     return as_command(words, os_name)
+
+
+def _word(text: str, os_name: str, quoted: bool) -> str:
+    return text if quoted else quote_arg(text, os_name)
+
+
+def _shown_steps(plan: Plan, os_name: str,
+                 embedded: EmbeddedTarget | None) -> list[tuple[str, str]]:
+    """(title, command) of each step as the student pastes it on ``os_name``."""
+    out = []
+    for step in plan.steps:
+        if embedded is None or plan.engine != "embedded":
+            out.append((step.title, format_command(step.argv, os_name)))
+            continue
+        if step.id == "create_env":
+            from coursekit.setup.engines.embedded import command
+
+            # the conda-style step's channels (--channel overrides included) and specs
+            channels = [b for a, b in zip(step.argv, step.argv[1:]) if a == "-c"]
+            first = next((i for i, a in enumerate(step.argv) if a.startswith("python=")), 0)
+            argv = command("{tool}", Path("{prefix}"), channels, step.argv[first:])
+            words = [_word(embedded.tool_python, os_name, embedded.quoted) if a == "{tool}"
+                     else _word(embedded.prefix, os_name, embedded.quoted) if a == "{prefix}"
+                     else quote_arg(a, os_name) for a in argv]
+            out.append(((f"Create the env '{plan.env_name}' (Python {plan.python}, conda-forge "
+                        "packages that do not depend on torch) with coursekit's built-in engine "
+                        "(py-rattler; no conda needed)"), as_command(words, os_name)))
+            continue
+        words = [_word(embedded.env_python, os_name, embedded.quoted) if a == ENV_PYTHON
+                 else quote_arg(a, os_name) for a in step.argv]
+        out.append((step.title, as_command(words, os_name)))
+    return out
 
 
 def plan_json(plan: Plan) -> dict[str, Any]:
@@ -52,11 +85,13 @@ def plan_json(plan: Plan) -> dict[str, Any]:
 
 
 def render_plan(console: Console, plan: Plan, *, as_json: bool = False,
-                env_python: str | None = None) -> None:
+                embedded: EmbeddedTarget | None = None) -> None:
     """Print the plan: JSON on stdout, or numbered steps, reasons and warnings.
 
-    ``env_python``: the env interpreter's real path, shown in place of ``{env_python}`` in
-    the text (the JSON keeps the placeholder: its contract is machine-independent).
+    ``embedded``: with the built-in engine, where it puts the env; the text then shows the
+    engine's own command for step 1 (not a ``conda create`` for an env conda will not own) and
+    the env's Python in place of ``{env_python}``, so every step pastes (the JSON keeps the
+    placeholder: its contract is machine-independent).
     """
     if as_json:
         console.json(plan_json(plan))
@@ -75,16 +110,11 @@ def render_plan(console: Console, plan: Plan, *, as_json: bool = False,
             console.print(f"  ! {console.style(warning, 'yellow')}")
     console.print()
     console.print(console.style("Steps (paste them in order):", "bold"))
-    for number, step in enumerate(plan.steps, 1):
-        console.print(f"  {number}. {step.title}")
-        shown = format_command(step.argv, os_name, env_python)
+    for number, (title, shown) in enumerate(_shown_steps(plan, os_name, embedded), 1):
+        console.print(f"  {number}. {title}")
         console.print(f"     {console.style(shown, 'cyan')}")
-    if env_python:
-        console.print("  (coursekit creates the env itself; step 1 is the conda command that does the same "
-                      f"where conda is installed. The env's Python will be {env_python})")
-    elif any(ENV_PYTHON in s.argv for s in plan.steps):
-        console.print(f"  ({ENV_PYTHON} stands for the Python of the env that coursekit's built-in engine "
-                      "creates; with conda or micromamba installed the commands can be pasted as they are)")
+    if embedded is not None and embedded.note:
+        console.print(f"  ({embedded.note})")
     console.print()
     console.print(console.style("Why:", "bold"))
     for reason in plan.reasons:

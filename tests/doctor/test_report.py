@@ -23,6 +23,8 @@ def _save(tmp_path: Path, data: object, name: str = "report.json") -> Path:
 
 @pytest.mark.parametrize("finding_id", [e.id for e in CATALOGUE])
 def test_round_trip_gives_the_same_findings(finding_id: str) -> None:
+    if finding_id == "rule-failed":
+        pytest.skip("its fixture is a malformed report, which --from now refuses (issue 10 item 5)")
     report = make_report(finding_facts(finding_id))
     text = json.dumps(report_data(report))
     again = make_report(parse_report(text))
@@ -123,11 +125,14 @@ def test_missing_optional_sections_still_load() -> None:
     assert facts.gpu is None and facts.probe is None
 
 
-def test_odd_probe_data_in_a_report_is_a_finding_not_a_crash(tmp_path: Path) -> None:
+def test_odd_probe_data_in_a_report_is_exit_2_naming_the_field(tmp_path: Path) -> None:
+    """A hand-edited report whose conda-meta entry lost its name: refused at load, naming the
+    field (issue 10 item 5: wrong types anywhere in a --from file are exit 2), where it used to
+    reach the rules and end as a 'rule-failed' finding (exit 3)."""
     data = report_data(make_report(finding_facts("rule-failed")))
     result = run_cli(["doctor", "--from", str(_save(tmp_path, data))])
-    assert result.code == ExitCode.ENVIRONMENT, result.stdout + result.stderr
-    assert "The diagnosis rule 'torch_owners' itself failed" in result.stdout
+    assert result.code == ExitCode.USAGE, result.stdout + result.stderr
+    assert "facts.probe.data.conda_meta.packages[0].name" in result.stderr
     assert "Traceback" not in result.stdout + result.stderr
 
 

@@ -35,4 +35,4 @@ def test_named_embedded_engine_without_py_rattler(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(discovery, "embedded_available", lambda: False)
     with pytest.raises(EnvironmentProblem) as info:
         choose_engine("embedded", {"PATH": "/nonexistent"})
-    assert "coursekit[embedded]" in (info.value.fix or "")
+    assert "reinstall coursekit" in (info.value.fix or "")

@@ -120,8 +120,9 @@ def choose_engine(name: str = "auto", env: Mapping[str, str] | None = None) -> E
         raise EnvironmentProblem(
             "No conda, mamba or micromamba is installed, and the embedded engine (py-rattler) "
             "is not available.",
-            "Install it with: python -m pip install 'coursekit[embedded]'  (or install "
-            "Miniforge: https://conda-forge.org/download/)",
+            "py-rattler is one of coursekit's own dependencies: reinstall coursekit "
+            "(python -m pip install --force-reinstall coursekit), or install "
+            "Miniforge: https://conda-forge.org/download/.",
         )
     raise EnvironmentProblem(
         f"--engine {name}: no '{name}' found (looked at MAMBA_EXE, CONDA_EXE and PATH).",
@@ -235,7 +236,8 @@ def confirm_env(name: str, prefix: Path, engine: EngineKind, *, runner: Runner =
     if not python.exists():
         return EnvLocation(name, prefix, python, engine, False,
                            problem=f"the env has no Python at {python}")
-    result = runner([python, "-c", _CONFIRM_SNIPPET], timeout=PYTHON_TIMEOUT_S, env=env)
+    result = runner([python, "-I", "-c", _CONFIRM_SNIPPET], timeout=PYTHON_TIMEOUT_S,
+                    env=env)  # -I: a json.py in the current folder must not answer for the env
     if not result.ok:
         why = "timed out" if result.timed_out else (result.key_error_line() or "it failed")
         return EnvLocation(name, prefix, python, engine, False,

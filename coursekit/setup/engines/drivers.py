@@ -34,7 +34,8 @@ def create_argv(engine: Engine, name: str, channels: Sequence[str], specs: Seque
     """Create env ``name`` (at ``prefix`` if given; the embedded engine always needs one)."""
     if not engine.external:
         assert prefix is not None, "the embedded engine needs a prefix"
-        return embedded.command(sys.executable, prefix, channels, specs, cache_dir=cache_dir)
+        return embedded.command(sys.executable, prefix, channels, specs, cache_dir=cache_dir,
+                                isolated=True)
     assert engine.exe is not None
     where = ["-p", str(prefix)] if prefix is not None else ["-n", name]
     return [str(engine.exe), "create", "-y", *where, *_channels(channels), *specs]
@@ -45,7 +46,8 @@ def complete_argv(engine: Engine, prefix: Path, channels: Sequence[str], specs: 
     """Add what is missing to the existing env at ``prefix``; ``reinstall`` names packages
     whose files are broken (conda ``--force-reinstall``)."""
     if not engine.external:
-        argv = embedded.command(sys.executable, prefix, channels, specs, cache_dir=cache_dir)
+        argv = embedded.command(sys.executable, prefix, channels, specs, cache_dir=cache_dir,
+                                isolated=True)
         extra = [f"--reinstall={name}" for name in reinstall]
         cut = argv.index("--")
         return [*argv[:cut], *extra, *argv[cut:]]

@@ -24,10 +24,25 @@ from typing import Any
 DEFAULT_CHANNELS = ("conda-forge",)
 
 
+# How setup starts the engine: isolated (-I: no current folder, PYTHONPATH or user site on the
+# path, so a json.py or asyncio.py planted where the student runs setup changes nothing), with
+# the folder that holds this very coursekit package put first explicitly.
+_BOOT = ("import sys; sys.path.insert(0, sys.argv.pop(1)); "
+         "from coursekit.setup.engines.embedded import main; sys.exit(main())")
+
+
 def command(python: str, prefix: Path, channels: Sequence[str], specs: Sequence[str],
-            *, cache_dir: Path | None = None) -> list[str]:
-    """The argv that runs this engine with ``python`` (one that has py-rattler)."""
-    argv = [python, "-m", "coursekit.setup.engines.embedded", "create", "--prefix", str(prefix)]
+            *, cache_dir: Path | None = None, isolated: bool = False) -> list[str]:
+    """The argv that runs this engine with ``python`` (one that has py-rattler).
+
+    ``isolated``: the form setup runs (``python -I -c BOOT PACKAGE_PARENT create ...``); the
+    plain ``python -m coursekit.setup.engines.embedded create ...`` is the one a student pastes.
+    """
+    if isolated:
+        parent = str(Path(__file__).resolve().parents[3])  # .../coursekit/setup/engines/ -> above coursekit/
+        argv = [python, "-I", "-c", _BOOT, parent, "create", "--prefix", str(prefix)]
+    else:
+        argv = [python, "-m", "coursekit.setup.engines.embedded", "create", "--prefix", str(prefix)]
     for channel in channels:
         argv += ["-c", channel]
     if cache_dir is not None:

@@ -120,8 +120,8 @@ def judge_cuda(matrix: Matrix, release: Release, variant: Variant, host: HostInf
         # No driver version, but the banner's "CUDA Version" (the newest CUDA the driver runs):
         # same major is enough under minor-version compatibility (NVIDIA Table 2).
         have, need = parse_driver(host.cuda_driver_api), parse_driver(variant.cuda or "0.0")
-        if need[0] > have[0]:
-            failures.append(f"needs a driver for CUDA {need[0]}.x; this driver runs CUDA "
+        if need.major > have.major:
+            failures.append(f"needs a driver for CUDA {need.major}.x; this driver runs CUDA "
                             f"{host.cuda_driver_api} (nvidia-smi)")
         full_support = need <= have
     covered = []

@@ -15,6 +15,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Final
 
+from packaging.version import Version
+
 from coursekit.errors import SpecError, UsageError
 from coursekit.resources import read_toml
 
@@ -35,9 +37,10 @@ def parse_cc(text: str) -> tuple[int, int]:
     return int(major), int(minor)
 
 
-def parse_driver(text: str) -> tuple[int, ...]:
-    """``"580.65.06"`` -> ``(580, 65, 6)``; compared component by component."""
-    return tuple(int(p) for p in text.split("."))
+def parse_driver(text: str) -> Version:
+    """``"580.65.06"`` -> ``Version("580.65.6")``: driver and CUDA versions are ordered with
+    ``packaging.version`` like every version in coursekit (``.major`` is the branch)."""
+    return Version(text)
 
 
 @dataclass(frozen=True)

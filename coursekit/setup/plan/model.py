@@ -101,6 +101,23 @@ class TorchChoice:
 
 
 @dataclass(frozen=True)
+class EmbeddedTarget:
+    """Where the built-in engine will put the env, as words a student pastes.
+
+    ``quoted``: the words are already quoted for the target's shell (a described machine's
+    paths hold ``$HOME`` / ``$env:LOCALAPPDATA`` that the shell must expand); otherwise they
+    are plain paths that the renderer quotes.
+    """
+
+    tool_python: str
+    """The Python coursekit runs in (it has py-rattler): runs the engine's helper."""
+    prefix: str
+    env_python: str
+    quoted: bool = False
+    note: str = ""
+
+
+@dataclass(frozen=True)
 class Plan:
     """Everything ``coursekit setup`` will do, and why."""
 

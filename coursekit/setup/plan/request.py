@@ -17,6 +17,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from packaging.version import Version
+
 from coursekit.constants import EnvVars
 from coursekit.errors import UsageError
 from coursekit.host import GpuInfo, HostInfo
@@ -25,6 +27,9 @@ from coursekit.setup.plan.indexcheck import Fetch, check_index, urllib_fetch
 from coursekit.setup.plan.model import Plan, make_plan
 
 _DRIVER = re.compile(r"^\d{2,4}(\.\d{1,3}){0,2}$")
+CC_RANGE = (Version("1.0"), Version("12.9"))
+"""Compute capabilities NVIDIA has shipped: 1.0 (Tesla, 2006) to 12.x (Blackwell: 12.0 GeForce
+RTX 50, 12.1 GB10), https://developer.nvidia.com/cuda-gpus. A later GPU family widens this."""
 _CC = re.compile(r"^\d{1,2}\.\d$")
 _GFX = re.compile(r"^gfx[0-9a-f]{3,4}$")
 _GLIBC = re.compile(r"^\d\.\d{1,2}$")
@@ -68,6 +73,11 @@ def host_from_flags(request: SetupRequest, python: str) -> HostInfo:
             raise UsageError(f"--gpu-cc {cc!r} is not a compute capability.",
                              "Write major.minor as `nvidia-smi --query-gpu=compute_cap --format=csv` "
                              "prints it, e.g. --gpu-cc 8.6.")
+        if not CC_RANGE[0] <= Version(cc) <= CC_RANGE[1]:
+            raise UsageError(f"--gpu-cc {cc}: no NVIDIA GPU has this compute capability (they "
+                             f"range from {CC_RANGE[0]} to {CC_RANGE[1]}).",
+                             "Copy it from `nvidia-smi --query-gpu=compute_cap --format=csv`, "
+                             "e.g. --gpu-cc 8.6.")
     for gfx in request.gpu_rocm:
         if not _GFX.match(gfx):
             raise UsageError(f"--gpu-rocm {gfx!r} is not an AMD gfx target.",

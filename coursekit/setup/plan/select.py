@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from packaging.version import Version
 
-from coursekit.errors import EnvironmentProblem, UsageError
+from coursekit.errors import EnvironmentProblem, SpecError, UsageError
 from coursekit.host import HostInfo
 from coursekit.setup.plan.gates import (
     Verdict,
@@ -93,7 +93,7 @@ def _glibc_problem(matrix: Matrix, host: HostInfo) -> NoTorchForPlatform:
     return NoTorchForPlatform(
         f"no PyTorch wheel installs here: {what}.",
         "Use a newer OS (Ubuntu 20.04 or later, Debian 10 or later, RHEL 8 or later), a container "
-        "with one, WSL with a current Ubuntu on Windows, or the course's Colab notebooks.")
+        "with one, WSL with a current Ubuntu on Windows, or a hosted notebook such as Google Colab.")
 
 
 def candidate_releases(matrix: Matrix, host: HostInfo, python: str,
@@ -114,6 +114,12 @@ def candidate_releases(matrix: Matrix, host: HostInfo, python: str,
         return [(release, version)]
     found = [(r, r.latest) for r in reversed(matrix.releases)
              if python in r.python and r.variants_for(platform)]
+    if not found and not any(python in r.python for r in matrix.releases):
+        every = sorted({p for r in matrix.releases for p in r.python}, key=Version)
+        raise SpecError(f"env.python = \"{python}\": no PyTorch release in the matrix has wheels "
+                        f"for Python {python} (they cover {every[0]} to {every[-1]}).",
+                        f"Set env.python in the env spec to one of {', '.join(every)} "
+                        f"(the newest release supports {', '.join(matrix.releases[-1].python)}).")
     if found and not any(_installable(r, host) for r, _ in found):
         raise _glibc_problem(matrix, host)
     found = [(r, v) for r, v in found if _installable(r, host)]
@@ -125,9 +131,10 @@ def candidate_releases(matrix: Matrix, host: HostInfo, python: str,
 
 def _platform_fix(host: HostInfo) -> str:
     if host.os == "macos" and host.arch == "x86_64":
-        return ("Intel Macs get no PyTorch wheels after 2.2 (pytorch/pytorch#114602): use the course's "
-                "Colab notebooks or a lab machine.")
-    return "Use a supported machine (Linux or Windows x86_64, Linux arm64, macOS arm64) or the course's Colab notebooks."
+        return ("Intel Macs get no PyTorch wheels after 2.2 (pytorch/pytorch#114602): use another "
+                "machine or a hosted notebook such as Google Colab (https://colab.research.google.com).")
+    return ("Use a supported machine (Linux or Windows x86_64, Linux arm64, macOS arm64) or a hosted "
+            "notebook such as Google Colab (https://colab.research.google.com).")
 
 
 def select_torch(matrix: Matrix, host: HostInfo, *, python: str, torch: str | None = None,
@@ -224,8 +231,8 @@ def _for_nvidia(matrix: Matrix, host: HostInfo, python: str,
     fix = driver_fix(matrix, newest, host, python, needs)
     lines = ", ".join(r.line for r, _ in candidates)
     hint = f"To use the GPU, {fix}." if fix else (
-        f"No PyTorch build of {lines} has kernels for this GPU and driver; use the course's Colab "
-        "notebooks for GPU work.")
+        f"No PyTorch build of {lines} has kernels for this GPU and driver; for GPU work use a "
+        "hosted notebook such as Google Colab (https://colab.research.google.com).")
     return _cpu(host, python, candidates, [*head, *_summarize(rejected)],
                 [(f"CPU build although this machine has an NVIDIA GPU: no CUDA build of torch {lines} passes "
                  f"the driver and architecture checks (details under reasons). {hint}")])
@@ -287,10 +294,10 @@ def _partial_support(matrix: Matrix, release: Release, verdict: Verdict, host: H
 
 def _branch_warning(matrix: Matrix, host: HostInfo) -> list[str]:
     """Drivers after R580 ignore Maxwell, Pascal and Volta (NixOS/nixos-hardware#1880, #1828)."""
-    last = parse_driver(matrix.pre_turing_last_branch)[0]
+    last = parse_driver(matrix.pre_turing_last_branch).major
     old = [g for g in nvidia_gpus(host) if g.compute_capability and g.driver_version
            and parse_cc(g.compute_capability) < parse_cc(matrix.pre_turing_below_cc)
-           and parse_driver(g.driver_version)[0] > last]
+           and parse_driver(g.driver_version).major > last]
     return [f"driver {g.driver_version} is newer than R{last}, the last branch for Maxwell, Pascal and "
             f"Volta: {g.name} ({sm(g.compute_capability or '0.0')}) needs the {last}.xx driver" for g in old]
 
@@ -362,7 +369,7 @@ def _best_rocm(matrix: Matrix, release: Release, gfx: list[str], need_all: bool)
     fits = [v for v in rocm if count(v) == len(gfx)] if need_all else rocm
     if not fits:
         return None
-    return max(fits, key=lambda v: (count(v), tuple(int(p) for p in v.backend[4:].split("."))))
+    return max(fits, key=lambda v: (count(v), Version(v.backend[4:])))  # rocm7.2 -> 7.2
 
 
 def _macos(host: HostInfo, python: str, candidates: list[tuple[Release, TorchVersion]],

@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from pathlib import Path
 
 from coursekit.errors import EnvironmentProblem
@@ -47,7 +47,8 @@ def carry_out(plan: Plan, engine: Engine, options: RunOptions | None = None, *,
     ctx = Context(plan, engine, options or RunOptions(), runner, env,
                   reporter or SilentReporter(), confirm, os_name or _this_os(),
                   home or coursekit_home(env), sleep)
-    with setup_lock(ctx.home / "state" / "setup.lock"):
+    with setup_lock(ctx.home / "state" / "setup.lock", on_orphan=ctx.reporter.note,
+                    environ=env):
         return _carry_out(ctx)
 
 
@@ -93,43 +94,78 @@ def _carry_out(ctx: Context) -> SetupResult:
                        failed_step, tuple(ctx.notes), execsteps.activation(ctx))
 
 
+OWNER_VAR = "COURSEKIT_SETUP_OWNER"
+"""Set to the setup's pid in the environment of every tool it starts (conda, the built-in
+engine, pip): a setup killed with SIGKILL leaves its lock to the OS, but its running child is
+still found by this marker, so the next setup never runs a second installer in the same env."""
+
+
 @contextlib.contextmanager
-def setup_lock(path: Path) -> Iterator[None]:
+def setup_lock(path: Path, *, on_orphan: Callable[[str], None] = lambda note: None,
+               environ: MutableMapping[str, str] | None = None) -> Iterator[None]:
     """One setup at a time per user: two at once would race on the same env (students do
-    start it twice). A lock left by a killed setup is taken over (its pid is gone)."""
+    start it twice). The lock is an OS file lock (``filelock``: ``flock``/``LockFileEx``), so
+    it dies with its holder, even one killed with SIGKILL; the holder's pid is written beside
+    it (``setup.lock.pid``) for the message. After taking it, tools a killed setup left
+    running (found by :data:`OWNER_VAR`) are stopped and reported through ``on_orphan``.
+    ``environ`` (the env the steps' tools get) receives :data:`OWNER_VAR`."""
+    from filelock import FileLock, Timeout
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    for _ in range(2):
+    pidfile = path.with_name(path.name + ".pid")
+    lock = FileLock(str(path))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
         try:
-            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-        except FileExistsError:
-            try:
-                pid = int(path.read_text().strip() or 0)
-            except (OSError, ValueError):
-                pid = 0
-            if pid and pid != os.getpid() and _is_setup(pid):
-                raise EnvironmentProblem(
-                    f"another `coursekit setup` is running (process {pid}).",
-                    "Wait for it to finish (or stop it), then run `coursekit setup` again.")
-            path.unlink(missing_ok=True)  # stale: its setup was killed
-            continue
-        with os.fdopen(fd, "w") as fh:
-            fh.write(str(os.getpid()))
-        try:
-            yield
-        finally:
-            path.unlink(missing_ok=True)
-        return
-    raise EnvironmentProblem(f"could not take the lock {path}", f"Delete {path} and try again.")
+            holder = pidfile.read_text(encoding="utf-8").strip()
+        except OSError:
+            holder = "?"
+        raise EnvironmentProblem(
+            f"another `coursekit setup` is running (process {holder}).",
+            "Wait for it to finish (or stop it), then run `coursekit setup` again.") from None
+    try:
+        pidfile.write_text(str(os.getpid()), encoding="utf-8")
+        for note in stop_orphans():
+            on_orphan(note)
+        if environ is not None:
+            environ[OWNER_VAR] = str(os.getpid())
+        yield
+    finally:
+        pidfile.unlink(missing_ok=True)
+        lock.release()
 
 
-def _is_setup(pid: int) -> bool:
-    """True when process ``pid`` is alive and is a coursekit (a reused pid is not)."""
+def stop_orphans(me: int | None = None) -> list[str]:
+    """Stop the tools an earlier, killed setup left running (their :data:`OWNER_VAR` names a
+    setup that is gone); one note per process stopped."""
     import psutil
 
-    try:
-        return "coursekit" in " ".join(psutil.Process(pid).cmdline())
-    except (psutil.Error, OSError):
-        return False
+    me = os.getpid() if me is None else me
+    notes = []
+    for proc in psutil.process_iter(["pid", "cmdline"]):
+        try:
+            owner = proc.environ().get(OWNER_VAR)
+        except psutil.Error:  # gone, or another user's process
+            continue
+        if not owner or owner == str(me) or proc.pid == me:
+            continue
+        try:
+            if psutil.pid_exists(int(owner)):
+                continue  # its setup is alive (another COURSEKIT_HOME): not ours to stop
+        except ValueError:
+            pass
+        command = " ".join((proc.info.get("cmdline") or [])[:6])
+        try:
+            for child in proc.children(recursive=True):
+                child.kill()
+            proc.kill()
+            proc.wait(timeout=10)
+        except psutil.Error:
+            continue
+        notes.append(f"stopped process {proc.pid} ({command}) that a setup killed earlier "
+                     "left running, so that two installers never work on one env")
+    return notes
 
 
 def _this_os() -> str:

@@ -25,11 +25,16 @@ _SOLVER = ("could not solve", "cannot solve", "unsatisfiable", "no candidates we
            "packagesnotfounderror", "nothing provides")
 _PIP_CONFLICT = ("resolutionimpossible", "conflicting dependencies", "cannot install")
 _NO_DIST = ("no matching distribution", "could not find a version that satisfies")
+# pip's HashMismatch ("THESE PACKAGES DO NOT MATCH THE HASHES ... Expected sha256 ... Got ...",
+# also when the index gives #sha256= in the link), conda's and rattler's checksum errors.
+_HASH = ("do not match the hashes", "hash mismatch", "hashes do not match", "sha256 mismatch",
+         "checksum mismatch", "md5 mismatch", "expected sha256", "does not match the expected")
 
 
 @dataclass(frozen=True)
 class Failure:
-    """Why a step failed: ``kind`` is network, disk, solver, conflict, no-wheel, timeout or tool."""
+    """Why a step failed: ``kind`` is network, disk, hash, solver, conflict, no-wheel, timeout or
+    tool."""
 
     kind: str
     message: str
@@ -57,6 +62,14 @@ def classify(step_title: str, result: ToolResult, *, source: str = "") -> Failur
     if result.timed_out:
         return Failure("timeout", f"{step_title} took too long and was stopped",
                        f"Check your connection; {again}", line)
+    if _has(text, _HASH):
+        return Failure("hash", f"{step_title} failed: a downloaded package does not match the "
+                       f"checksum {source or 'the index'} publishes, so the download or the "
+                       "mirror is corrupt or has been tampered with (nothing was installed from it)",
+                       "Run `coursekit setup` again (pip then downloads afresh; if it fails the same "
+                       "way, run `python -m pip cache purge` first or use --no-cache-dir), and check "
+                       "the mirror given with --index-url/--channel or in pip's config (`coursekit "
+                       "doctor` shows it); tell your instructor if a class mirror is affected.", line)
     if _has(text, _DISK):
         return Failure("disk", f"{step_title} failed: the disk is full",
                        "Free some space (the course env needs about 10 GB: empty the pip cache "

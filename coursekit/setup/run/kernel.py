@@ -59,7 +59,7 @@ def default_data_dir(env: Mapping[str, str], platform: str) -> Path:
 def data_dir(python: Path, env: Mapping[str, str], platform: str, *,
              runner: Runner = run_tool) -> Path:
     """Jupyter's user data folder as the env's own jupyter_core computes it."""
-    result = runner([python, "-c", _DATA_DIR_SNIPPET], timeout=60, env=env)
+    result = runner([python, "-I", "-c", _DATA_DIR_SNIPPET], timeout=60, env=env)  # -I: no cwd
     if result.ok and result.stdout.strip():
         return Path(result.stdout.strip().splitlines()[-1])
     return default_data_dir(env, platform)

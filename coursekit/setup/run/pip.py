@@ -46,7 +46,9 @@ def _pip(ctx: Context, step: Step, requirements: Sequence[str], source: pipsafe.
                                 timeout_s=settings.at_least("timeout", ctx.options.pip_timeout_s),
                                 interactive=ctx.options.interactive, constraint=constraint, log=log)
     env = pipsafe.pip_env(ctx.environ, settings)
-    run_checked(ctx, step, [str(ctx.location.python), *args], timeout=TIMEOUTS.get(step.id, 1800.0),
+    # -I: a pip/ or json.py in the current folder, PYTHONPATH or a user-site package must not
+    # change what runs as pip (the env's own pip, isolated; PIP_* settings still apply).
+    run_checked(ctx, step, [str(ctx.location.python), "-I", *args], timeout=TIMEOUTS.get(step.id, 1800.0),
                 network=True, source=source.label, capture=log is None, env=env, log=log)
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import configparser
 import os
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,12 +72,16 @@ class IndexSource:
 def check_index(value: str) -> IndexSource:
     """Validate ``--index-url``: https, http only to this machine, ``file://``, or a folder of
     wheels. Anything else is a usage error (exit 2): plain http can be tampered with."""
+    if not value.strip():
+        raise UsageError("--index-url is empty.", "Give an https:// index URL or a folder of "
+                         "wheels, or leave --index-url out to use the planned index.")
     parsed = urlparse(value)
     if parsed.scheme == "https" and parsed.netloc:
         return IndexSource(url=value.rstrip("/"))
     if parsed.scheme == "http" and (parsed.hostname or "") in LOCAL_HOSTS:
         return IndexSource(url=value.rstrip("/"))
     if parsed.scheme == "file":
+        _local_file_url(value, "--index-url")
         return IndexSource(url=value)
     if not parsed.scheme or len(parsed.scheme) == 1:  # a path (or a Windows drive letter)
         folder = Path(value).expanduser()
@@ -88,6 +93,47 @@ def check_index(value: str) -> IndexSource:
         f"--index-url {value}: only https://, http:// to this machine (localhost), file:// "
         "or a folder of wheels are allowed",
         "Use your mirror's https:// address (ask your IT department for it).")
+
+
+def _local_file_url(value: str, flag: str) -> None:
+    """``file:///path`` (or ``file://localhost/path``) only: ``file://host/share`` names another
+    machine, which pip and conda read differently (a UNC path on Windows, an error elsewhere)."""
+    host = urlparse(value).netloc
+    if host and host.lower() != "localhost":
+        raise UsageError(f"{flag} {value}: a file:// URL with a host ({host}) points at another "
+                         "machine.", "Use file:///path/on/this/machine (three slashes), or the "
+                         "mirror's https:// address.")
+
+
+_CHANNEL_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+
+
+def check_channel(value: str) -> str:
+    """Validate ``--channel``: an https URL, http only to this machine, ``file:///...``, an
+    existing folder (a local channel) or a plain channel name (``conda-forge``). The same rule
+    as ``--index-url``: plain http to another machine can be tampered with. Exit 2 otherwise."""
+    fix = ("Give the mirror's https:// channel URL, file:///path/to/channel, or a channel name "
+           "such as conda-forge.")
+    if not value.strip():
+        raise UsageError("--channel is empty.", fix)
+    parsed = urlparse(value)
+    if parsed.scheme == "https" and parsed.netloc:
+        return value
+    if parsed.scheme == "http":
+        if (parsed.hostname or "") in LOCAL_HOSTS:
+            return value
+        raise UsageError(f"--channel {value}: plain http:// to another machine can be tampered "
+                         "with.", fix)
+    if parsed.scheme == "file":
+        _local_file_url(value, "--channel")
+        return value
+    if not parsed.scheme or len(parsed.scheme) == 1:  # a name, a path or a Windows drive letter
+        if _CHANNEL_NAME.match(value) or Path(value).expanduser().is_dir():
+            return value
+        raise UsageError(f"--channel {value!r} is neither a URL, an existing folder nor a "
+                         "channel name.", fix)
+    raise UsageError(f"--channel {value}: only https://, http:// to this machine, file:// or a "
+                     "folder are allowed.", fix)
 
 
 def config_files(env: Mapping[str, str], prefix: Path | None, platform: str) -> list[Path]:

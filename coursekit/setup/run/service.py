@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 
 from coursekit.errors import EnvironmentProblem
 from coursekit.setup.engines import Engine, resolve_engine
-from coursekit.setup.plan.model import Plan
+from coursekit.setup.plan.model import EmbeddedTarget, Plan
 from coursekit.setup.run.context import Reporter, RunOptions, SetupResult
 from coursekit.setup.run.execute import carry_out
 
@@ -39,10 +39,12 @@ def make_options(*, engine: str = "auto", channels: tuple[str, ...] = (),
                  index_url: str | None = None, force: bool = False, nbdime: bool | None = None,
                  yes: bool = False) -> RunOptions:
     """RunOptions from the flags; ``--index-url`` is validated here (exit 2 before any work)."""
-    from coursekit.setup.run.pipsafe import check_index
+    from coursekit.setup.run.pipsafe import check_channel, check_index
 
-    if index_url:
+    if index_url is not None:
         check_index(index_url)
+    for channel in channels:
+        check_channel(channel)
     return RunOptions(engine=engine, channels=channels, index_url=index_url, force=force,
                       nbdime=nbdime, interactive=is_interactive(), yes=yes)
 
@@ -98,19 +100,42 @@ def with_overrides(plan: Plan, options: RunOptions) -> Plan:
                                channels=options.channels or plan.channels)
 
 
-def embedded_env_python(plan: Plan, *, described: bool) -> str | None:
-    """For a dry run of this machine with the built-in engine: the env Python's real path.
+# Where platformdirs' user_data_dir("coursekit", appauthor=False) is on each OS, written for
+# that OS's shell, for plans of another machine (--os/--gpu-*): the built-in engine puts envs
+# in <that>/envs (coursekit.setup.engines.discovery.embedded_env_roots).
+_DATA_DIR_TEXT = {
+    "linux": '"${XDG_DATA_HOME:-$HOME/.local/share}/coursekit/envs/%s"',
+    "macos": '"$HOME/Library/Application Support/coursekit/envs/%s"',
+    "windows": '"$env:LOCALAPPDATA\\coursekit\\envs\\%s"',
+}
 
-    The plan's in-env commands start with the ``{env_python}`` placeholder; on this machine
-    its path is known (where the built-in engine puts ``pt``), so the shown commands can be
-    pasted. None when the plan is for another machine (``--os``/``--gpu-*``) or another engine.
+
+def embedded_target(plan: Plan, *, described: bool) -> EmbeddedTarget | None:
+    """For a dry run with the built-in engine: the real commands that create and use the env.
+
+    On this machine the paths are known (coursekit's own Python, where the engine puts
+    ``pt``), so every step pastes as shown. For another machine (``--os``/``--gpu-*``) the
+    default folder is written with the variables that machine's shell expands, and coursekit's
+    Python is ``python`` (the interpreter coursekit is installed in there). None for other
+    engines.
     """
-    if plan.engine != "embedded" or described:
+    if plan.engine != "embedded":
         return None
     from coursekit.setup.engines.base import env_python
-    from coursekit.setup.engines.discovery import embedded_env_prefix
 
-    return str(env_python(embedded_env_prefix(plan.env_name)))
+    if not described:
+        from coursekit.setup.engines.discovery import embedded_env_prefix
+
+        prefix = embedded_env_prefix(plan.env_name)
+        return EmbeddedTarget(sys.executable, str(prefix), str(env_python(prefix)))
+    os_name = plan.extra.get("platform", "linux").split("-")[0]
+    folder = _DATA_DIR_TEXT.get(os_name, _DATA_DIR_TEXT["linux"]) % plan.env_name
+    inner = folder[:-1]
+    python = (inner + '\\python.exe"') if os_name == "windows" else (inner + '/bin/python"')
+    return EmbeddedTarget("python", folder, python, quoted=True,
+                          note="python: the Python coursekit is installed in on that machine; "
+                               "the folder is the default one (an existing ~/.conda/envs is "
+                               "used instead when there is one)")
 
 
 def _confirm(options: RunOptions) -> Callable[[str], bool]:
