@@ -160,9 +160,14 @@ def _reference(model: Any, x: Any, readout: Any) -> list[dict[str, Any]]:
 def _student_stats(lab: LabContext, mod: Any, model: Any, x: Any, readout: Any) -> list[Any]:
     stats = lab.call(mod.layer_stats, model, x, lambda out: (out @ readout).sum(),
                      what="layer_stats()")
-    if not isinstance(stats, (list, tuple)) or not stats:
+    if not isinstance(stats, (list, tuple)):
         raise CheckFailed(f"layer_stats() returned {type(stats).__name__}; return a list with one "
                           "LayerStats per activation module.")
+    if not stats:
+        raise CheckFailed("layer_stats() returned an empty list for a model whose activation "
+                          "modules sit inside blocks: hook every module that is an instance of "
+                          "ACTIVATIONS at any depth (model.named_modules(), not only the direct "
+                          "children).")
     return list(stats)
 
 
