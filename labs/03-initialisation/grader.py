@@ -282,8 +282,11 @@ def _named_std(std: float, fan_in: int, fan_out: int) -> str:
     return ""
 
 
-def _check_linears(model: nn.Sequential, net: str, tol: float = 0.07) -> None:
-    """Every Linear of ``model``: std for the activation after it, a normal shape, zero bias."""
+def _check_linears(model: nn.Sequential, net: str) -> None:
+    """Every Linear of ``model``: std for the activation after it, a normal shape, zero bias.
+
+    Tolerance 7 %, or 5 standard errors of a sample std (1/sqrt(2n)) for small layers: a
+    256 -> 1 output layer gets 22 %, still far from the 41 % of a wrong gain."""
     layers = list(model)
     for i, layer in enumerate(layers):
         if not isinstance(layer, nn.Linear):
@@ -292,6 +295,7 @@ def _check_linears(model: nn.Sequential, net: str, tol: float = 0.07) -> None:
         fan_out, fan_in = layer.weight.shape
         w = layer.weight.detach().double()
         std = w.std().item()
+        tol = max(0.07, 5 / math.sqrt(2 * w.numel()))
         want, rule = _expected(after, fan_in, fan_out)
         where = (f"{net}: layer {i} (Linear {fan_in} -> {fan_out}, followed by "
                  f"{type(after).__name__ if after is not None else 'nothing'})")
@@ -309,17 +313,11 @@ def _check_linears(model: nn.Sequential, net: str, tol: float = 0.07) -> None:
                               + f"; the README's rule is {rule}: std {want:.4f}.")
         centred = (w - w.mean()) / std
         kurt = (centred ** 4).mean().item()
-        if kurt < 2.4:  # normal 3.0, uniform 1.8
+        if w.numel() >= 1024 and kurt < 2.4:  # normal 3.0, uniform 1.8 (s.e. sqrt(24/n))
             raise CheckFailed(f"{where}: the weights look uniform (kurtosis {kurt:.2f}; normal 3.0, "
                               "uniform 1.8); init_net uses the normal initialisers.")
         if layer.bias is not None and layer.bias.detach().abs().max().item() != 0.0:
             raise CheckFailed(f"{where}: the bias is not zero; init_net sets every bias to zero.")
-
-
-def _zero_biases(model: nn.Sequential, net: str) -> None:
-    for i, layer in enumerate(model):
-        if isinstance(layer, nn.Linear) and layer.bias is not None and layer.bias.detach().abs().max().item() != 0:
-            raise CheckFailed(f"{net}: layer {i} (a Linear) has a non-zero bias; init_net sets every bias to zero.")
 
 
 def _mixed_net() -> nn.Sequential:
@@ -350,7 +348,6 @@ def relu_net_keeps_scale(lab: LabContext) -> str:
     for seed in lab.seeded():
         model = _relu_net()
         _student_init(lab, mod, model)
-        _zero_biases(model, "init_net on 20 x (Linear 256 + ReLU) + Linear + Sigmoid")
         out_std = model[-2].weight.std().item() * math.sqrt(WIDTH)  # 1.0 for gain 1
         # solution 0.98-1.03 over 6 seeds (256 weights); ReLU gain gives 1.41.
         if not 0.85 < out_std < 1.2:
@@ -370,6 +367,7 @@ def relu_net_keeps_scale(lab: LabContext) -> str:
             raise CheckFailed(f"seed {seed}: across 20 ReLU layers the activation std changes by 10^{act:.2f} "
                               f"and the gradient dL/dh by 10^{flow:.2f} (first/last); both must stay "
                               f"within 10^±0.5.{why}")
+        _check_linears(model, "init_net on 20 x (Linear 256 + ReLU) + Linear + Sigmoid")
     default = _relu_net()
     torch.manual_seed(lab.seeds[0])
     base = _depth_profile(default, torch.randn(BATCH, 64))
@@ -399,7 +397,7 @@ def tanh_net_xavier(lab: LabContext) -> str:
     for seed in lab.seeded():
         model = _tanh_net(DEPTH)
         _student_init(lab, mod, model)
-        _zero_biases(model, "init_net on 20 x (Linear 256 + Tanh)")
+        _check_linears(model, "init_net on 20 x (Linear 256 + Tanh)")
         linears = [m for m in model if isinstance(m, nn.Linear)]
         for i in (0, 1):  # the 64 -> 256 layer and a 256 -> 256 one
             fan_out, fan_in = linears[i].weight.shape

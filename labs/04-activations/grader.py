@@ -172,6 +172,10 @@ def _dead_cases() -> Iterator[tuple[str, nn.Module, torch.Tensor]]:
     z = torch.randn(64, 300) + torch.where(torch.rand(300) < 0.4, -12.0, 0.0)
     for name, a in (("relu", nn.ReLU()), ("elu", nn.ELU()), ("tanh", nn.Tanh())):
         yield f"one {name} layer, 64 probes x 300 units", a, z
+    # ELU units whose largest slope exp(z) lies between 5.5e-4 and 2.5e-3: the 1e-3 threshold
+    # of the README decides which of them are dead
+    z = -7.5 + 1.5 * torch.rand(300) - 0.3 * torch.rand(64, 300)
+    yield "one ELU layer whose slopes are all near the 1e-3 threshold", nn.ELU(), z
 
 
 @check(points=2)
@@ -211,7 +215,7 @@ def measures_saturation_and_dead_units(lab: LabContext) -> str:
                 if abs(got - (slope <= DEAD_SLOPE).float().mean().item()) < 1e-6:
                     why = (" You counted zero-slope entries one probe at a time: a unit is dead only when it "
                            "passes no gradient on ANY probe (all over dim 0).")
-                elif abs(got - (slope <= DEAD_SLOPE).all(dim=1).float().mean().item()) < 1e-6:
+                elif 0 < (alt := (slope <= DEAD_SLOPE).all(dim=1).float().mean().item()) < 1 and abs(got - alt) < 1e-6:
                     why = " You looked along the wrong dimension: z is (probes, units), a unit is a column."
                 elif abs(got - (z <= 0).all(dim=0).float().mean().item()) < 1e-6:
                     why = (" You tested z <= 0 instead of the slope: LeakyReLU and ELU still pass a gradient "
