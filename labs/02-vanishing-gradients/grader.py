@@ -109,6 +109,9 @@ LAYER_CONFIGS = ((4, 64, 32), (1, 48, 100), (7, 40, 24))
 @check(points=1)
 def layers(lab: LabContext) -> str:
     """make_mlp() stacks depth x (Linear -> activation) with the right sizes"""
+    from coursekit.grading.torchkit import setup_torch
+
+    setup_torch()
     from torch import nn
 
     mod = lab.load(FILE)
@@ -153,6 +156,9 @@ def _weight_report(w: Any) -> tuple[float, float, float]:
 @check(points=1)
 def default_init(lab: LabContext) -> str:
     """init="default" leaves PyTorch's own initialisation in place, biases included"""
+    from coursekit.grading.torchkit import setup_torch
+
+    setup_torch()
     mod = lab.load(FILE)
     for seed in lab.seeded():
         for act in ("sigmoid", "relu"):
@@ -179,6 +185,9 @@ def default_init(lab: LabContext) -> str:
 @check(points=2)
 def normal_init(lab: LabContext) -> str:
     """init="normal" draws the weights from N(0, 1) and zeroes the biases"""
+    from coursekit.grading.torchkit import setup_torch
+
+    setup_torch()
     mod = lab.load(FILE)
     for seed in lab.seeded():
         for act in ("sigmoid", "relu"):
@@ -207,6 +216,9 @@ def normal_init(lab: LabContext) -> str:
 @check(points=2)
 def sigmoid_normal_saturates(lab: LabContext) -> str:
     """cause 1, N(0,1) weights: a deep sigmoid net saturates (measured)"""
+    from coursekit.grading.torchkit import setup_torch
+
+    setup_torch()
     shares = []
     for seed in lab.seeded():
         m = _net(lab, lab.load(FILE), seed, "sigmoid", "normal")
@@ -223,6 +235,9 @@ def sigmoid_normal_saturates(lab: LabContext) -> str:
 @check(points=1)
 def sigmoid_vanishes(lab: LabContext) -> str:
     """cause 2, the sigmoid: even with PyTorch's default init the gradient vanishes (measured)"""
+    from coursekit.grading.torchkit import setup_torch
+
+    setup_torch()
     flows = []
     for seed in lab.seeded():
         m = _net(lab, lab.load(FILE), seed, "sigmoid", "default")
@@ -238,6 +253,9 @@ def sigmoid_vanishes(lab: LabContext) -> str:
 @check(points=2)
 def he_init(lab: LabContext) -> str:
     """init="he" is He normal for ReLU: std sqrt(2 / fan_in), zero biases"""
+    from coursekit.grading.torchkit import setup_torch
+
+    setup_torch()
     mod = lab.load(FILE)
     for seed, act in ((s, a) for s in lab.seeded() for a in ("relu", "sigmoid")):
         model = _build(lab, mod, 3, 256, 64, act, "he")
@@ -278,6 +296,9 @@ def he_init(lab: LabContext) -> str:
 @check(points=2)
 def relu_he_flows(lab: LabContext) -> str:
     """the fix, ReLU + He: the gradient reaches layer 1 undiminished (measured)"""
+    from coursekit.grading.torchkit import setup_torch
+
+    setup_torch()
     _draw_first_seed(lab)  # before judging: a student whose fix fails sees why in the figure
     he_flows, acts = [], []
     # the README's 20 x 256 net, and a shallower, narrower one with a wider input
