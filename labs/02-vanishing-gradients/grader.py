@@ -196,9 +196,14 @@ def normal_init(lab: LabContext) -> str:
                 std, mean, kurt = _weight_report(lin.weight)
                 fan_in = lin.in_features
                 if abs(std - 1 / math.sqrt(3 * fan_in)) < 0.1 / math.sqrt(3 * fan_in):
-                    raise CheckFailed(f"layer {k + 1}: weight std {std:.4f} = 1/sqrt(3*fan_in), "
-                                      "PyTorch's default: the weights were not re-initialised. Use "
-                                      "nn.init.normal_(linear.weight, 0.0, 1.0).")
+                    if kurt < 2.4:  # uniform, like nn.Linear's own draw
+                        raise CheckFailed(f"layer {k + 1}: weight std {std:.4f} = 1/sqrt(3*fan_in), "
+                                          "uniform: PyTorch's default, the weights were not "
+                                          "re-initialised. Use nn.init.normal_(linear.weight, 0.0, 1.0).")
+                    raise CheckFailed(f"layer {k + 1}: weight std {std:.4f} = 1/sqrt(3*fan_in) from a "
+                                      "normal draw: re-initialised, but with the scale of PyTorch's "
+                                      "default (kaiming_normal_ with a=sqrt(5)?). init=\"normal\" "
+                                      "means N(0, 1): nn.init.normal_(linear.weight, 0.0, 1.0).")
                 if not 0.95 <= std <= 1.05 or abs(mean) > 0.05:
                     raise CheckFailed(f'seed {seed}, make_mlp(3, 256, 64, "{act}", "normal"), layer '
                                       f"{k + 1}: weights have mean {mean:.3f} and std {std:.4f}; "
@@ -263,8 +268,12 @@ def he_init(lab: LabContext) -> str:
             std, mean, kurt = _weight_report(lin.weight)
             fan_in, fan_out = lin.in_features, lin.out_features
             he = math.sqrt(2 / fan_in)
+            default = ("PyTorch's default, uniform (the weights were not re-initialised)" if kurt < 2.4
+                       else "1/sqrt(3 * fan_in) from a normal draw: re-initialised, but with gain "
+                       "1/sqrt(3), e.g. kaiming_normal_ with a=sqrt(5) (nn.Linear's own a); He for "
+                       "ReLU has a=0, nonlinearity='relu'")
             named = {
-                "PyTorch's default (the weights were not re-initialised)": 1 / math.sqrt(3 * fan_in),
+                default: 1 / math.sqrt(3 * fan_in),
                 "sqrt(2 / fan_out): mode='fan_out'; use mode='fan_in'": math.sqrt(2 / fan_out),
                 "sqrt(1 / fan_in): gain 1, so nonlinearity was not 'relu' (or it is Xavier/LeCun)":
                     math.sqrt(1 / fan_in),

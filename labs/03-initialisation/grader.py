@@ -263,11 +263,13 @@ def _expected(after: nn.Module | None, fan_in: int, fan_out: int) -> tuple[float
     return 1 / math.sqrt(fan_in), "gain 1 ('linear'), He normal"
 
 
-def _named_std(std: float, fan_in: int, fan_out: int) -> str:
+def _named_std(std: float, fan_in: int, fan_out: int, uniform: bool = True) -> str:
     """What a measured std looks like, when it is a known initialiser (else '')."""
     xavier = math.sqrt(2 / (fan_in + fan_out))
     known = [
-        (1 / math.sqrt(3 * fan_in), "PyTorch's default U(+-1/sqrt(fan_in)): the layer was not initialised"),
+        (1 / math.sqrt(3 * fan_in), "PyTorch's default U(+-1/sqrt(fan_in)): the layer was not initialised"
+         if uniform else "1/sqrt(3 fan_in) from a normal draw (a gain of 1/sqrt(3), e.g. "
+         "kaiming_normal_ with a=sqrt(5)): re-initialised with the wrong gain"),
         (math.sqrt(2 / fan_in), "He with the ReLU gain sqrt(2)"),
         (5 / 3 * xavier, "Xavier with gain 5/3"),
         (xavier, "Xavier with gain 1"),
@@ -299,8 +301,10 @@ def _check_linears(model: nn.Sequential, net: str) -> None:
         want, rule = _expected(after, fan_in, fan_out)
         where = (f"{net}: layer {i} (Linear {fan_in} -> {fan_out}, followed by "
                  f"{type(after).__name__ if after is not None else 'nothing'})")
+        centred = (w - w.mean()) / std
+        kurt = (centred ** 4).mean().item()
         if not math.isfinite(std) or over(abs(std / want - 1), tol):
-            seen = _named_std(std, fan_in, fan_out)
+            seen = _named_std(std, fan_in, fan_out, uniform=kurt < 2.4)
             if isinstance(after, nn.Tanh) and seen.startswith("He with the ReLU gain sqrt(2)"):
                 seen = ("He init (for ReLU) on a tanh net: tanh is symmetric and squashes, it does not "
                         "zero half its inputs")
@@ -311,8 +315,6 @@ def _check_linears(model: nn.Sequential, net: str) -> None:
             raise CheckFailed(f"{where} has weight std {std:.4f}"
                               + (f", which is {seen}" if seen else "")
                               + f"; the README's rule is {rule}: std {want:.4f}.")
-        centred = (w - w.mean()) / std
-        kurt = (centred ** 4).mean().item()
         if w.numel() >= 1024 and kurt < 2.4:  # normal 3.0, uniform 1.8 (s.e. sqrt(24/n))
             raise CheckFailed(f"{where}: the weights look uniform (kurtosis {kurt:.2f}; normal 3.0, "
                               "uniform 1.8); init_net uses the normal initialisers.")
@@ -352,8 +354,11 @@ def relu_net_keeps_scale(lab: LabContext) -> str:
         # solution 0.98-1.03 over 6 seeds (256 weights); ReLU gain gives 1.41.
         if not 0.85 < out_std < 1.2:
             raise CheckFailed(f"seed {seed}: the output Linear (followed by a Sigmoid) has std "
-                              f"{out_std:.2f}/sqrt(fan_in); initialise it with nonlinearity='sigmoid' "
-                              "(gain 1), as kaiming_normal_(w, nonlinearity='sigmoid') does.")
+                              f"{out_std:.2f}/sqrt(fan_in)"
+                              + (" (the ReLU gain sqrt(2), or Xavier, which for one output is "
+                                 "sqrt(2/(256+1)) = 1.41/sqrt(fan_in) too)" if 1.3 < out_std < 1.5 else "")
+                              + "; initialise it with nonlinearity='sigmoid' (gain 1), as "
+                              "kaiming_normal_(w, nonlinearity='sigmoid') does.")
         x = torch.randn(BATCH, 64)
         stds, grads = _depth_profile(model, x)
         act = math.log10(stds[-1] / stds[0])

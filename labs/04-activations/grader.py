@@ -334,13 +334,19 @@ def healthy_mlp_passes_the_gradient(lab: LabContext) -> str:
         # sigmoid with default init -7.6, LeakyReLU/ReLU with default init -3.5, ELU default -2.3.
         if over(abs(flow), 1.0):
             w = [m.weight for m in net.modules() if isinstance(m, nn.Linear)][1]
+            wd = w.detach().double().flatten()
+            kurt = (((wd - wd.mean()) / wd.std()) ** 4).mean().item()  # normal 3.0, uniform 1.8
             default_like = abs(w.std().item() * math.sqrt(3 * w.shape[1]) - 1) < 0.1
             if any(isinstance(a, nn.Sigmoid) for a in acts) or (bounded and peak < 0.3):
                 why = ("sigmoid's slope is at most 1/4, so every layer divides the gradient by 4 or more: "
                        "choose an activation whose slope is 1 for positive inputs.")
-            elif default_like:
+            elif default_like and kurt < 2.4:
                 why = ("the weights have PyTorch's default init U(±1/sqrt(fan_in)), variance 1/(3 fan_in): "
                        "each ReLU-like layer divides the gradient's variance by 6; use He init.")
+            elif default_like:
+                why = ("the weights were re-initialised from a normal with variance 1/(3 fan_in) (the gain of "
+                       "kaiming_normal_ with a=sqrt(5)): each ReLU-like layer divides the gradient's variance "
+                       "by 6; He init for ReLU uses a=0 (gain sqrt(2)).")
             else:
                 why = "keep the scale with He init for ReLU-like activations (lab 3)."
             raise CheckFailed(f"seed {seed}: the gradient dL/dh changes by 10^{flow:.2f} from the last to the "
