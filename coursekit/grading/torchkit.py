@@ -66,3 +66,21 @@ class SGD:
                     d = self.bufs[i] = d.clone() if buf is None else buf.mul_(momentum).add_(d)
                 p.add_(d, alpha=-lr)
         return loss
+
+
+def as_number(value: Any, what: str) -> float:
+    """The course's one rule for a function that returns a number (every lab README states it):
+    a Python ``float`` or ``int``, or a tensor with exactly one element (a 0-dim tensor from
+    ``.mean()`` is fine); the grader reads it with ``float()``. Anything else (None, a bool, a
+    string, a tensor of several numbers) fails the check with a message naming what came back."""
+    from coursekit.grading.api import CheckFailed
+
+    if isinstance(value, torch.Tensor):
+        if value.numel() == 1 and value.dtype != torch.bool:
+            return float(value.detach().reshape(()).item())
+        raise CheckFailed(f"{what} returned a tensor of shape {tuple(value.shape)} "
+                          f"({value.dtype}); return one number: a float, or a one-element tensor.")
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    raise CheckFailed(f"{what} returned {type(value).__name__} {value!r:.40}; return one number: "
+                      "a float (use .item() on a one-element tensor), or the one-element tensor.")
