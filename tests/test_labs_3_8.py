@@ -71,7 +71,7 @@ MISTAKES: dict[str, dict[str, tuple[str, str]]] = {
         "forget-bias-input-gate": ("lstm_forget_bias", "changed the input gate of layer 0, not the forget gate"),
         "forget-bias-1": ("long_memory_reaches_back", "The forget-gate bias is 1"),
         "tanh-rnn": ("long_memory_reaches_back", "Use ReLU units with W_hh = I"),
-        "clip-after-step": ("train_step_clips_recurrent_gradients", "train_step clips after step"),
+        "clip-after-step": ("train_step_clips_recurrent_gradients", "clipping after step"),
     },
 }
 # Checks a mistake must fail besides the named one, where the behaviour shows it too.
