@@ -202,6 +202,16 @@ def long_memory_reaches_back(lab: LabContext) -> str:
                 raise CheckFailed(f"seed {seed}: {what}: the gradient reaching step 1 is 10^{reach:.2f} of the one "
                                   f"at step {T} (needed: 10^{REACH_MIN:g} or more; it is enough with 64 units). "
                                   + _why(kind, model))
+    for kind in ("transformer", "RNN"):  # the starter's docstring: unknown kinds raise ValueError
+        try:
+            got = mod.long_memory(kind, IN, HIDDEN)
+        except ValueError:
+            continue
+        except Exception as exc:  # noqa: BLE001 - any other exception is the student's verdict
+            raise CheckFailed(f"long_memory({kind!r}, {IN}, {HIDDEN}) raised {type(exc).__name__}; an unknown kind "
+                              "must raise ValueError (kinds are 'rnn', 'lstm', 'gru').") from None
+        raise CheckFailed(f"long_memory({kind!r}, {IN}, {HIDDEN}) returned {type(got).__name__}; an unknown kind must "
+                          "raise ValueError (kinds are 'rnn', 'lstm', 'gru').")
     lab.figure("gradient-reach.png", lambda fig: _draw(fig, mod))
     return ", ".join(f"{k} 10^{v:+.2f}" for k, v in reaches.items()) + f" at T = {T} (worst seed)"
 
