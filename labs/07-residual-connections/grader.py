@@ -95,6 +95,7 @@ def _one_formula(lab: LabContext, mod: ModuleType, seed: int, width: int, kwargs
     if not isinstance(got, torch.Tensor) or got.shape != want.shape:
         raise CheckFailed(f"{shown}(x) must return a tensor of shape {tuple(want.shape)}.")
     if (got - want).abs().max().item() <= 1e-5:
+        _check_gradients(lab, block, fc1, fc2, x, scale, shown)
         return
     variants = {
         "the skip path is missing: the block returns relu(branch) without x. Add the input back: "
@@ -110,6 +111,26 @@ def _one_formula(lab: LabContext, mod: ModuleType, seed: int, width: int, kwargs
     why = next((msg for msg, out in variants.items() if (got - out).abs().max().item() <= 1e-5),
                "expected relu(x + scale * fc2(relu(fc1(x)))).")
     raise CheckFailed(f"seed {seed}: {shown} differs from the formula by {(got - want).abs().max().item():.3g}: {why}")
+
+
+def _check_gradients(lab: LabContext, block: nn.Module, fc1: nn.Linear, fc2: nn.Linear, x: torch.Tensor,
+                     scale: float, shown: str) -> None:
+    """The gradient must flow as the formula says: into x along both paths and into fc1 and fc2
+    (a .detach() in the branch gives the right output and a broken backward pass)."""
+    r = torch.randn(x.shape, generator=torch.Generator().manual_seed(11))
+    xs = [x.detach().clone().requires_grad_(True) for _ in range(2)]
+    params = [fc1.weight, fc1.bias, fc2.weight, fc2.bias]
+    out = lab.call(block, xs[0], what=f"{shown}(x)")
+    got = torch.autograd.grad((out * r).sum(), [xs[0], *params], allow_unused=True)
+    ref = F.relu(xs[1] + scale * F.linear(F.relu(F.linear(xs[1], fc1.weight, fc1.bias)), fc2.weight, fc2.bias))
+    want = torch.autograd.grad((ref * r).sum(), [xs[1], *params])
+    names = ["the input x", "fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"]
+    for name, g, w in zip(names, got, want):
+        if g is None or over((g - w).abs().max().item(), 1e-4 * (1 + w.abs().max().item())):
+            raise CheckFailed(f"{shown}: the output is right but the gradient reaching {name} is not the formula's"
+                              f"{' (none at all)' if g is None else ''}: a .detach() (or .data) in the block cuts "
+                              "the backward pass; relu(x + scale * fc2(relu(fc1(x)))) must be differentiable "
+                              "all the way.")
 
 
 def _he_ratio(layer: nn.Linear) -> float:
