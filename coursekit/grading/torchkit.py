@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import math
-import numbers
 import types
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -79,18 +78,33 @@ class SGD:
         return loss
 
 
-def as_float(value: Any) -> float | None:
-    """The one rule every lab follows for "returns a number": a Python ``int``/``float`` or a
-    one-element tensor (``loss`` or ``loss.item()`` alike) is that number; anything else
-    (``bool``, a list, a tensor of several elements, ``None``) is ``None``, for the caller to
-    name in its message."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, numbers.Real):  # int, float, numpy scalars
+def as_number(value: Any, what: str) -> float:
+    """The course's one rule for a function that returns a number (every lab README states it):
+    a Python ``float`` or ``int``, or a tensor with exactly one element (a 0-dim tensor from
+    ``.mean()`` is fine); the grader reads it with ``float()``. Anything else (None, a bool, a
+    string, a tensor of several numbers) fails the check with a message naming what came back."""
+    from coursekit.grading.api import CheckFailed
+
+    if isinstance(value, torch.Tensor):
+        if value.numel() == 1 and value.dtype != torch.bool:
+            return float(value.detach().reshape(()).item())
+        raise CheckFailed(f"{what} returned a tensor of shape {tuple(value.shape)} "
+                          f"({value.dtype}); return one number: a float, or a one-element tensor.")
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
         return float(value)
-    if isinstance(value, torch.Tensor) and value.numel() == 1 and not value.is_complex():
-        return float(value.detach().reshape(()).item())
-    return None
+    raise CheckFailed(f"{what} returned {type(value).__name__} {value!r:.40}; return one number: "
+                      "a float (use .item() on a one-element tensor), or the one-element tensor.")
+
+
+def as_float(value: Any) -> float | None:
+    """:func:`as_number`'s rule without the message: the number, or ``None`` for anything that
+    is not one, for a caller that names the problem in its own words."""
+    from coursekit.grading.api import CheckFailed
+
+    try:
+        return as_number(value, "")
+    except CheckFailed:
+        return None
 
 
 # --- One clipped training step, judged where the parameters change (labs 6 and 8) -----------

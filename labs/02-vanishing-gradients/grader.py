@@ -85,19 +85,25 @@ def _measure(model: Any, x: Any, seed: int) -> dict[str, Any]:
             "saturated": sum(sat) / len(sat), "grads": grads, "sat": sat}
 
 
-def _net(lab: LabContext, mod: Any, seed: int, act: str, init: str) -> dict[str, Any]:
+def _net(lab: LabContext, mod: Any, seed: int, act: str, init: str,
+         shape: tuple[int, int, int] = (DEPTH, WIDTH, WIDTH)) -> dict[str, Any]:
     import torch
 
+    depth, width, n_in = shape
     torch.manual_seed(seed)
-    model = _build(lab, mod, DEPTH, WIDTH, WIDTH, act, init)
-    x = torch.randn(BATCH, WIDTH)
+    model = _build(lab, mod, depth, width, n_in, act, init)
+    x = torch.randn(BATCH, n_in)
     try:
         return _measure(model, x, seed)
     except CheckFailed:
         raise
     except Exception as exc:  # noqa: BLE001 - the student's net would not run: a verdict
-        raise CheckFailed(f'the net make_mlp({DEPTH}, {WIDTH}, {WIDTH}, "{act}", "{init}") '
+        raise CheckFailed(f'the net make_mlp({depth}, {width}, {n_in}, "{act}", "{init}") '
                           f"does not run: {type(exc).__name__}: {exc}") from None
+
+
+# (depth, width, in_features): square and non-square, one layer, an odd depth
+LAYER_CONFIGS = ((4, 64, 32), (1, 48, 100), (7, 40, 24))
 
 
 @check(points=1)
@@ -106,23 +112,34 @@ def layers(lab: LabContext) -> str:
     from torch import nn
 
     mod = lab.load(FILE)
-    for act, cls in (("sigmoid", nn.Sigmoid), ("relu", nn.ReLU)):
-        model = _build(lab, mod, 4, 64, 32, act, "default")
+    cases = [(c, a, "default") for c in LAYER_CONFIGS for a in ("sigmoid", "relu")]
+    cases += [(LAYER_CONFIGS[0], a, i) for a in ("sigmoid", "relu") for i in ("normal", "he")]
+    for (depth, width, n_in), act, init in cases:
+        cls = {"sigmoid": nn.Sigmoid, "relu": nn.ReLU}[act]
+        call = f'make_mlp({depth}, {width}, {n_in}, "{act}", "{init}")'
+        model = _build(lab, mod, depth, width, n_in, act, init)
         leaves = _leaves(model)
         kinds = [type(m).__name__ for m in leaves]
-        want = ["Linear", cls.__name__] * 4
+        want = ["Linear", cls.__name__] * depth
         if kinds != want:
-            raise CheckFailed(f'make_mlp(4, 64, 32, "{act}", ...) has layers {kinds}; expected '
-                              f"{want}: one {cls.__name__} after every Linear, the last one too.")
+            missing_last = kinds == want[:-1]
+            raise CheckFailed(f"{call} has layers {kinds}; expected {want}: one "
+                              f"{cls.__name__} after every Linear"
+                              + (" - the last activation is missing." if missing_last
+                                 else ", the last one too."))
         linears = [m for m in leaves if isinstance(m, nn.Linear)]
         if len({id(m) for m in linears}) != len(linears):
-            raise CheckFailed("one nn.Linear object is used for several layers, so they share one weight "
-                              "matrix; create a new nn.Linear for every layer (inside the loop).")
+            raise CheckFailed("one nn.Linear object is used for several layers, so they share one "
+                              "weight matrix; create a new nn.Linear for every layer (inside the loop).")
         sizes = [(m.in_features, m.out_features) for m in linears]
-        if sizes != [(32, 64)] + [(64, 64)] * 3:
-            raise CheckFailed(f"Linear sizes {sizes}; the first layer takes in_features=32, the "
-                              "others width=64.")
-    return "Linear -> activation, depth times"
+        want_sizes = [(n_in, width)] + [(width, width)] * (depth - 1)
+        if sizes != want_sizes:
+            raise CheckFailed(f"{call}: Linear sizes {sizes}; the first layer takes "
+                              f"in_features={n_in}, the others width={width} (expected {want_sizes}).")
+        if any(m.bias is None for m in linears):
+            raise CheckFailed(f"{call}: a Linear has no bias; keep nn.Linear's bias (the README's "
+                              "inits set it to zero, they do not remove it).")
+    return "Linear -> activation, depth times (depths 1, 4, 7; square and non-square)"
 
 
 def _weight_report(w: Any) -> tuple[float, float, float]:
@@ -133,30 +150,58 @@ def _weight_report(w: Any) -> tuple[float, float, float]:
     return std, mean, kurt
 
 
+@check(points=1)
+def default_init(lab: LabContext) -> str:
+    """init="default" leaves PyTorch's own initialisation in place, biases included"""
+    mod = lab.load(FILE)
+    for seed in lab.seeded():
+        for act in ("sigmoid", "relu"):
+            model = _build(lab, mod, 3, 256, 64, act, "default")
+            for k, lin in enumerate(_linears(model)):
+                bound = 1 / math.sqrt(lin.in_features)  # nn.Linear: U(+-1/sqrt(fan_in)) for both
+                std, _, kurt = _weight_report(lin.weight)
+                top = lin.weight.detach().abs().max().item()
+                if not (top <= bound * (1 + 1e-6) and abs(std * math.sqrt(3) / bound - 1) < 0.05
+                        and kurt < 2.4):
+                    raise CheckFailed(f'seed {seed}, make_mlp(3, 256, 64, "{act}", "default"), layer '
+                                      f"{k + 1}: weight std {std:.4f}, largest |w| {top:.4f}; PyTorch's "
+                                      f"default is U(+-1/sqrt(fan_in)) = U(+-{bound:.4f}). \"default\" "
+                                      "must leave nn.Linear's own initialisation alone.")
+                b = lin.bias.detach()
+                if b.abs().max().item() == 0.0 or b.abs().max().item() > bound * (1 + 1e-6):
+                    raise CheckFailed(f'make_mlp(3, 256, 64, "{act}", "default"), layer {k + 1}: the '
+                                      "biases were changed (zeroed?); \"default\" keeps PyTorch's own "
+                                      f"biases, U(+-1/sqrt(fan_in)) = U(+-{bound:.4f}). Only \"normal\" "
+                                      "and \"he\" set them to zero.")
+    return "weights and biases keep nn.Linear's U(+-1/sqrt(fan_in))"
+
+
 @check(points=2)
 def normal_init(lab: LabContext) -> str:
     """init="normal" draws the weights from N(0, 1) and zeroes the biases"""
     mod = lab.load(FILE)
     for seed in lab.seeded():
-        model = _build(lab, mod, 3, 256, 64, "sigmoid", "normal")
-        for k, lin in enumerate(_linears(model)):
-            std, mean, kurt = _weight_report(lin.weight)
-            fan_in = lin.in_features
-            if abs(std - 1 / math.sqrt(3 * fan_in)) < 0.1 / math.sqrt(3 * fan_in):
-                raise CheckFailed(f"layer {k + 1}: weight std {std:.4f} = 1/sqrt(3*fan_in), "
-                                  "PyTorch's default: the weights were not re-initialised. Use "
-                                  "nn.init.normal_(linear.weight, 0.0, 1.0).")
-            if not 0.95 <= std <= 1.05 or abs(mean) > 0.05:
-                raise CheckFailed(f"seed {seed}, layer {k + 1}: weights have mean {mean:.3f} and "
-                                  f"std {std:.4f}; N(0, 1) means mean 0 and std 1.")
-            if kurt < 2.4:
-                raise CheckFailed(f"layer {k + 1}: the weights look uniform (kurtosis {kurt:.2f}; "
-                                  "normal 3.0, uniform 1.8). Draw them from a normal "
-                                  "distribution: nn.init.normal_.")
-            if lin.bias is not None and lin.bias.detach().abs().max().item() != 0.0:
-                raise CheckFailed(f"layer {k + 1}: the biases are not zero; set them with "
-                                  "nn.init.zeros_(linear.bias).")
-    return "weights ~ N(0, 1), biases 0"
+        for act in ("sigmoid", "relu"):
+            model = _build(lab, mod, 3, 256, 64, act, "normal")
+            for k, lin in enumerate(_linears(model)):
+                std, mean, kurt = _weight_report(lin.weight)
+                fan_in = lin.in_features
+                if abs(std - 1 / math.sqrt(3 * fan_in)) < 0.1 / math.sqrt(3 * fan_in):
+                    raise CheckFailed(f"layer {k + 1}: weight std {std:.4f} = 1/sqrt(3*fan_in), "
+                                      "PyTorch's default: the weights were not re-initialised. Use "
+                                      "nn.init.normal_(linear.weight, 0.0, 1.0).")
+                if not 0.95 <= std <= 1.05 or abs(mean) > 0.05:
+                    raise CheckFailed(f'seed {seed}, make_mlp(3, 256, 64, "{act}", "normal"), layer '
+                                      f"{k + 1}: weights have mean {mean:.3f} and std {std:.4f}; "
+                                      "N(0, 1) means mean 0 and std 1.")
+                if kurt < 2.4:
+                    raise CheckFailed(f"layer {k + 1}: the weights look uniform (kurtosis {kurt:.2f}; "
+                                      "normal 3.0, uniform 1.8). Draw them from a normal "
+                                      "distribution: nn.init.normal_.")
+                if lin.bias is not None and lin.bias.detach().abs().max().item() != 0.0:
+                    raise CheckFailed(f'make_mlp(3, 256, 64, "{act}", "normal"), layer {k + 1}: the '
+                                      "biases are not zero; set them with nn.init.zeros_(linear.bias).")
+    return "weights ~ N(0, 1), biases 0 (sigmoid and relu nets)"
 
 
 @check(points=2)
@@ -194,8 +239,8 @@ def sigmoid_vanishes(lab: LabContext) -> str:
 def he_init(lab: LabContext) -> str:
     """init="he" is He normal for ReLU: std sqrt(2 / fan_in), zero biases"""
     mod = lab.load(FILE)
-    for seed in lab.seeded():
-        model = _build(lab, mod, 3, 256, 64, "relu", "he")
+    for seed, act in ((s, a) for s in lab.seeded() for a in ("relu", "sigmoid")):
+        model = _build(lab, mod, 3, 256, 64, act, "he")
         for k, lin in enumerate(_linears(model)):
             std, mean, kurt = _weight_report(lin.weight)
             fan_in, fan_out = lin.in_features, lin.out_features
@@ -212,10 +257,12 @@ def he_init(lab: LabContext) -> str:
             if abs(std - he) > 0.1 * he:
                 for what, value in named.items():
                     if abs(std - value) < 0.05 * value:
-                        raise CheckFailed(f"layer {k + 1} ({fan_in} -> {fan_out}): weight std "
+                        raise CheckFailed(f'make_mlp(3, 256, 64, "{act}", "he"), layer {k + 1} '
+                                          f"({fan_in} -> {fan_out}): weight std "
                                           f"{std:.4f} is {what}. He normal has std "
                                           f"sqrt(2 / fan_in) = {he:.4f}.")
-                raise CheckFailed(f"seed {seed}, layer {k + 1}: weight std {std:.4f}; He normal "
+                raise CheckFailed(f'seed {seed}, make_mlp(3, 256, 64, "{act}", "he"), layer {k + 1}: '
+                                  f"weight std {std:.4f}; He normal "
                                   f"has std sqrt(2 / fan_in) = {he:.4f}.")
             if kurt < 2.4:
                 raise CheckFailed(f"layer {k + 1}: the weights are uniform (kurtosis {kurt:.2f}; "
@@ -233,18 +280,20 @@ def relu_he_flows(lab: LabContext) -> str:
     """the fix, ReLU + He: the gradient reaches layer 1 undiminished (measured)"""
     _draw_first_seed(lab)  # before judging: a student whose fix fails sees why in the figure
     he_flows, acts = [], []
-    for seed in lab.seeded():
-        m = _net(lab, lab.load(FILE), seed, "relu", "he")
+    # the README's 20 x 256 net, and a shallower, narrower one with a wider input
+    for seed, shape in ((s, c) for s in lab.seeded() for c in ((DEPTH, WIDTH, WIDTH), (12, 160, 320))):
+        m = _net(lab, lab.load(FILE), seed, "relu", "he", shape)
         if not (abs(m["flow"]) <= HEALTHY_FLOW and abs(m["act"]) <= HEALTHY_FLOW):
             hint = ("vanishing: is it He init?" if m["flow"] < -HEALTHY_FLOW
                     else "exploding: the weights are too large" if m["flow"] > HEALTHY_FLOW
                     else "the activations shrink or grow layer by layer")
-            raise CheckFailed(f"seed {seed}: ReLU + He net has gradient flow {m['flow']:+.2f} and "
+            raise CheckFailed(f"seed {seed}: the ReLU + He net make_mlp{shape} has gradient flow {m['flow']:+.2f} and "
                               f"activation ratio {m['act']:+.2f} (log10, last/first); both "
                               f"should be within +-{HEALTHY_FLOW:g}: {hint} "
                               "(see figures/vanishing.png)")
-        he_flows.append(m["flow"])
-        acts.append(m["act"])
+        if shape == (DEPTH, WIDTH, WIDTH):
+            he_flows.append(m["flow"])
+            acts.append(m["act"])
     return (f"flow {min(he_flows):+.2f}..{max(he_flows):+.2f}, activation ratio "
             f"{min(acts):+.2f}..{max(acts):+.2f} (sigmoid + default: about -16). "
             "Figure: figures/vanishing.png")
