@@ -7,8 +7,9 @@ mistake (PyTorch 2.13.0 CPU, seeds 0-5) in a comment beside them.
 
 from __future__ import annotations
 
-import copy
+import contextlib
 import math
+from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
 
@@ -161,6 +162,18 @@ def _run_leaves(net: nn.Module, x: torch.Tensor) -> list[nn.Module]:
     return order
 
 
+@contextlib.contextmanager
+def _buffers_kept(net: nn.Module) -> Iterator[None]:
+    """Put every buffer (running statistics, batch counts) back as it was: cheaper than a deepcopy."""
+    saved = [(b, b.detach().clone()) for b in net.buffers()]
+    try:
+        yield
+    finally:
+        with torch.no_grad():
+            for b, v in saved:
+                b.copy_(v)
+
+
 def _expected_layers(depth: int, width: int, n_in: int, n_classes: int, batch_norm: bool) -> list[str]:
     hidden = ["Linear", "BatchNorm1d", "Sigmoid"] if batch_norm else ["Linear", "Sigmoid"]
     return hidden * depth + ["Linear"]
@@ -186,10 +199,10 @@ def _check_structure(lab: LabContext, net: nn.Module, depth: int, width: int, n_
         elif isinstance(m, nn.BatchNorm1d) and last_out is not None and m.num_features != last_out:
             raise CheckFailed(f"wrong feature size: in {what} a BatchNorm1d({m.num_features}) follows a Linear that "
                               f"outputs {last_out} features; BatchNorm1d(num_features) takes the Linear's out_features.")
-    probe = copy.deepcopy(net)  # the forward pass below must not touch the net's running statistics
-    probe.train()
-    x = torch.randn(32, n_in, generator=torch.Generator().manual_seed(0))  # and not the global RNG
-    order = lab.call(_run_leaves, probe, x, what=f"{what}(x)")
+    x = torch.randn(32, n_in, generator=torch.Generator().manual_seed(0))  # not the global RNG
+    with _buffers_kept(net):  # the forward pass below must not touch the running statistics
+        net.train()
+        order = lab.call(_run_leaves, net, x, what=f"{what}(x)")
     kinds = [type(m).__name__ for m in order]
     want = _expected_layers(depth, width, n_in, n_classes, batch_norm)
     if kinds != want:
@@ -373,12 +386,11 @@ def _judge_updates(lab: LabContext, mod: ModuleType, seed: int) -> None:
     xb, yb = make_data(seed + 100, 2 * BATCH)
     for step in range(2):
         x, y = xb[step * BATCH:(step + 1) * BATCH], yb[step * BATCH:(step + 1) * BATCH]
-        ref = copy.deepcopy(net)
-        ref.train()
-        ref.zero_grad(set_to_none=True)
-        loss = F.cross_entropy(ref(x), y)
-        loss.backward()
-        fresh = _flat([torch.zeros_like(p) if p.grad is None else p.grad for p in ref.parameters()])
+        params = list(net.parameters())
+        with _buffers_kept(net):  # the same train-mode forward the student's step will run
+            net.train()
+            loss = F.cross_entropy(net(x), y)
+            fresh = _flat(list(torch.autograd.grad(loss, params)))
         leftover = _flat([torch.zeros_like(p) if p.grad is None else p.grad for p in net.parameters()])
         used: list[torch.Tensor] = []
         opt.before_update = lambda: used.append(
