@@ -7,7 +7,6 @@ can ``from coursekit.grading.torchkit import SGD, over, setup_torch`` in the cou
 from __future__ import annotations
 
 import contextlib
-import copy
 import math
 import types
 from collections.abc import Callable, Iterable, Iterator
@@ -158,7 +157,7 @@ def record_step(mod: types.ModuleType, model: torch.nn.Module, opt: SGD, watched
 
     originals = {n: getattr(utils, n) for n in _CLIPPERS}
     saved = dict(vars(mod))
-    hook = watched.register_hook(lambda g: rec.events.append("backward"))
+    hook = watched.register_hook(lambda g: rec.events.append("backward"))  # type: ignore[no-untyped-call]
     try:
         for n, f in originals.items():
             setattr(utils, n, recorder(_CLIPPERS[n], f))
@@ -251,12 +250,10 @@ def run_clipped_step(call: Callable[[], Any], mod: types.ModuleType, model: torc
     """Run ``call()`` (the student's train_step on ``model``, ``opt``, ``x``, ``y``) under
     :func:`record_step` and judge its update against the grader's own MSE gradient. Also checks
     the returned loss (a number under :func:`as_float`'s rule) is this batch's MSE before the step."""
-    ref = copy.deepcopy(model)
-    for p in ref.parameters():
-        p.grad = None
-    loss = torch.nn.functional.mse_loss(ref(x), y)
-    loss.backward()
-    fresh = [torch.zeros_like(p) if p.grad is None else p.grad for p in ref.parameters()]
+    params = list(model.parameters())
+    loss = torch.nn.functional.mse_loss(model(x), y)  # .grad untouched: autograd.grad returns them
+    grads = torch.autograd.grad(loss, params, allow_unused=True)
+    fresh = [torch.zeros_like(p) if g is None else g for p, g in zip(params, grads)]
     leftover = [torch.zeros_like(p) if p.grad is None else p.grad.detach().clone() for p in model.parameters()]
     with record_step(mod, model, opt, watched, student_clippers) as rec:
         got = call()
