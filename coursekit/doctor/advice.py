@@ -1,7 +1,7 @@
 """What the planner would do: the backend to name in fix lines, driver minimums, arch coverage.
 
 The doctor does not keep its own PyTorch tables: it asks the planner's matrix
-(:mod:`coursekit.matrix`, ``envs/*.toml``) and selector (:mod:`coursekit.select`), so a
+(:mod:`coursekit.setup.plan.matrix`, ``envs/*.toml``) and selector (:mod:`coursekit.setup.plan.select`), so a
 fix line says exactly what ``coursekit setup`` would install. All functions are pure
 over their inputs; a matrix that fails to load gives no advice rather than an error
 (the doctor must still report everything else).
@@ -35,7 +35,7 @@ class BackendAdvice:
 
 @lru_cache(maxsize=1)
 def _matrix() -> Any:
-    from coursekit.matrix import load_matrix
+    from coursekit.setup.plan.matrix import load_matrix
 
     return load_matrix()
 
@@ -46,16 +46,6 @@ def matrix_or_none() -> Any:
         return _matrix()
     except Exception:  # noqa: BLE001 - advice is optional; the findings still stand
         return None
-
-
-def course_python(default: str = "3.12") -> str:
-    """The Python version the course env spec asks for (``envs/course.toml``)."""
-    try:
-        from coursekit.envspec import load_spec
-
-        return str(load_spec().python)
-    except Exception:  # noqa: BLE001 - a broken spec is setup's error to report, not the doctor's
-        return default
 
 
 def torch_pythons() -> tuple[tuple[int, int], ...]:
@@ -74,8 +64,8 @@ def suggest_backend(view: View) -> BackendAdvice | None:
     if host is None or matrix is None:
         return None
     try:
-        from coursekit.envspec import load_spec
-        from coursekit.plan import make_plan
+        from coursekit.setup.plan.envspec import load_spec
+        from coursekit.setup.plan.model import make_plan
 
         # The same pure planner `coursekit setup` runs, with the course's env spec pins.
         plan = make_plan(load_spec(), host, matrix=matrix)
@@ -112,7 +102,7 @@ def covers(arch_list: list[str], capability: str) -> bool:
 
     A cubin runs on the same major with an equal or higher minor; PTX (``compute_XY``) is
     JIT-compiled for any capability at or above it; arch-specific ``sm_90a`` cubins run only
-    on exactly that GPU (torch-wheels.md §3 coverage rules; torch's own _check_capability).
+    on exactly that GPU (envs/SOURCES.md W3 coverage rules; torch's own _check_capability).
     """
     gpu = version_tuple(capability)
     if len(gpu) != 2:

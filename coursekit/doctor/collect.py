@@ -1,6 +1,6 @@
 """Collect the doctor's facts: the checks, their dependencies and time limits.
 
-Order (env-pitfalls.md §6): platform, GPU driver and memory need nothing; the env check
+Order (envs/SOURCES.md P6): platform, GPU driver and memory need nothing; the env check
 finds the course env (or takes ``--python``); the probe, disk and kernel checks need the
 env. Every check is small, injected with the subprocess door (``runner``) and the
 environment variables (``environ``), and returns one facts section.
@@ -28,12 +28,12 @@ from coursekit.doctor.facts import (
     PlatformFacts,
 )
 from coursekit.doctor.kernels import scan_kernels
-from coursekit.doctor.probing import DEFAULT_TIMEOUT_S, ProbeFacts, run_probe
 from coursekit.doctor.runner import Check, run_checks
+from coursekit.probing import DEFAULT_TIMEOUT_S, ProbeFacts, run_probe
 from coursekit.proc import Runner, run_tool
 
 if TYPE_CHECKING:
-    from coursekit.engines import Engine, EngineKind, EnvLocation
+    from coursekit.setup.engines import Engine, EngineKind, EnvLocation
 
 _MIB = 1024 * 1024
 
@@ -42,7 +42,8 @@ _MIB = 1024 * 1024
 class CollectOptions:
     """What to look at and how long each check may take."""
 
-    env_name: str = "pt"
+    env_name: str = ""
+    """The course env to examine; empty: the env spec's ``[env] name``."""
     python: Path | None = None  # --python: diagnose this interpreter instead of the env
     runner: Runner = run_tool
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
@@ -50,10 +51,16 @@ class CollectOptions:
     timeouts: Mapping[str, float] = field(default_factory=dict)  # per-check overrides (tests)
     on_slow: Callable[[list[str]], None] | None = None  # told which checks are still running
 
+    def __post_init__(self) -> None:
+        if not self.env_name:
+            from coursekit.setup.plan.envspec import course_env_name
+
+            object.__setattr__(self, "env_name", course_env_name(self.environ))
+
 
 def platform_check(opts: CollectOptions) -> PlatformFacts:
     """OS, CPU architecture, macOS version (and Apple silicon), WSL, coursekit's Python."""
-    from coursekit.detect import is_jetson, is_wsl, normalize_arch
+    from coursekit.setup.plan.detect import is_jetson, is_wsl, normalize_arch
 
     system = {"Darwin": "macos", "Windows": "windows"}.get(platform.system(),
                                                             platform.system().lower())
@@ -77,7 +84,7 @@ def platform_check(opts: CollectOptions) -> PlatformFacts:
 
 def gpu_check(opts: CollectOptions) -> GpuFacts:
     """Every GPU the drivers' tools report (the planner's detection)."""
-    from coursekit.detect import detect_host
+    from coursekit.setup.plan.detect import detect_host
 
     # Every installed GPU: the planner applies CUDA_VISIBLE_DEVICES, the doctor reports it
     # separately (cuda-hidden), so it is removed here.
@@ -117,8 +124,8 @@ def env_check(opts: CollectOptions) -> EnvFacts:
         # looked up on PATH by run_tool and examine another interpreter; resolving symlinks
         # would leave a venv (whose bin/python links to the base Python).
         return _explicit_env(opts, Path(os.path.abspath(opts.python)))
-    from coursekit.engines import Engine, confirm_env, find_engines, locate_env
     from coursekit.errors import CoursekitError
+    from coursekit.setup.engines import Engine, confirm_env, find_engines, locate_env
 
     engines = find_engines(opts.environ)
     fast = _known_prefix(engines, opts)
@@ -148,7 +155,7 @@ def _known_prefix(engines: Sequence[Engine], opts: CollectOptions) -> tuple[Path
     micromamba's root is ``MAMBA_ROOT_PREFIX``) or ``~/.conda/envs/pt``. Anything less
     certain falls back to asking the tool.
     """
-    from coursekit.engines import is_conda_env
+    from coursekit.setup.engines import is_conda_env
 
     candidates: list[tuple[Path, EngineKind]] = []
     root_prefix = opts.environ.get("MAMBA_ROOT_PREFIX")
@@ -193,7 +200,7 @@ def disk_check(opts: CollectOptions, env: EnvFacts) -> tuple[DiskFacts, ...]:
     if env.prefix:
         env_target = Path(env.prefix)
     else:
-        from coursekit.engines import embedded_env_prefix
+        from coursekit.setup.engines import embedded_env_prefix
 
         env_target = embedded_env_prefix(opts.env_name, opts.environ)
     disks = []
@@ -210,7 +217,7 @@ _DEFAULT_TIMEOUTS = {"platform": 10.0, "gpu": 60.0, "memory": 10.0, "env": 300.0
 
 
 def default_checks(opts: CollectOptions) -> list[Check]:
-    """The doctor's checks with their dependencies (env-pitfalls.md §6 order)."""
+    """The doctor's checks with their dependencies (envs/SOURCES.md P6 order)."""
     limits = {**_DEFAULT_TIMEOUTS, "probe": opts.probe_timeout_s + 15.0, **opts.timeouts}
     return [
         Check("platform", lambda _: platform_check(opts), limits["platform"]),

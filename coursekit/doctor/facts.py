@@ -18,8 +18,9 @@ import typing
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from coursekit.doctor.probing import ProbeFacts
+from coursekit.constants import DEFAULT_ENV_NAME
 from coursekit.host import GpuInfo
+from coursekit.probing import ProbeFacts
 
 T = TypeVar("T")
 
@@ -42,7 +43,7 @@ class PlatformFacts:
 
 @dataclass(frozen=True)
 class GpuFacts:
-    """What the drivers' tools said (through :func:`coursekit.detect.detect_host`)."""
+    """What the drivers' tools said (through :func:`coursekit.setup.plan.detect.detect_host`)."""
 
     gpus: tuple[GpuInfo, ...] = ()
     cuda_driver_api: str | None = None  # the CUDA version the driver supports ("12.8")
@@ -73,7 +74,7 @@ class DiskFacts:
 class EnvFacts:
     """The course env: which engine knows it, where it is, whether its Python runs."""
 
-    name: str = "pt"
+    name: str = DEFAULT_ENV_NAME
     engines: tuple[str, ...] = ()  # "conda (/opt/miniforge3/bin/conda)", best first
     engine: str | None = None  # the engine kind that found the env
     exists: bool = False
@@ -133,7 +134,7 @@ class Facts:
 
 def to_data(obj: Any) -> Any:
     """Facts (or any part of them) as plain JSON values."""
-    from coursekit.render import to_jsonable
+    from coursekit.jsondata import to_jsonable
 
     return to_jsonable(obj)
 

@@ -1,0 +1,246 @@
+"""The setup plan: what ``coursekit setup`` will do, as data.
+
+A :class:`Plan` is built by :func:`coursekit.setup.plan.select.make_plan` (pure) and either printed
+(``--dry-run``, ``--json``) or carried out by the setup executor. Its steps always come in
+this order, which keeps exactly one torch in the env (envs/SOURCES.md P5.1, P5.2, P5.6):
+
+``create_env``
+    ``<engine> create -n pt --override-channels -c conda-forge python=3.12 <packages>``: only
+    conda-forge packages that do **not** depend on pytorch (lightning would pull conda-forge's
+    pytorch before the pip step).
+``install_torch``
+    ``python -m pip install --index-url <one index> torch==X+tag torchvision==Y+tag
+    torchaudio==Z+tag``: exact pins, local tag included, one ``--index-url`` and never
+    ``--extra-index-url`` (the Dec-2022 torchtriton attack came through that door).
+``install_dependents``
+    ``python -m pip install lightning ... torch==X+tag torchvision==Y+tag torchaudio==Z+tag``
+    from PyPI. The trio's exact pins are repeated in the same command: pip keeps an installed
+    distribution that satisfies an exact pin, so it can neither upgrade nor swap the CUDA
+    build for PyPI's; a dependent that needs another torch makes pip fail with a conflict
+    instead (pytorch-lightning#18968). ``Step.holds`` lists those pins, for executors that
+    prefer writing them to a ``--constraint`` file.
+``register_kernel``
+    ``python -m ipykernel install --user --name pt --display-name "Python (pt)"``.
+``verify``
+    ``python -c <script>``: torch imports, has the chosen version and, on a GPU build, sees the GPU.
+
+**Commands and the env's Python.** ``Step.argv`` is the exact command a student could paste
+for the chosen engine. Steps that run inside the env (``Step.in_env``) are
+``<engine> run -n pt python <python_args>`` for conda, mamba and micromamba; for the
+``embedded`` engine (no CLI a student could call) they start with the placeholder
+:data:`ENV_PYTHON` (``{env_python}``). An executor that knows the env's interpreter path runs
+``(path, *step.python_args)`` instead of ``argv`` for those steps, and ``argv`` for the others.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Final
+
+from coursekit.errors import UsageError
+from coursekit.host import HostInfo
+
+if TYPE_CHECKING:
+    from coursekit.setup.plan.envspec import EnvSpec
+    from coursekit.setup.plan.matrix import Matrix
+    from coursekit.setup.plan.select import Selection
+
+ENV_PYTHON: Final = "{env_python}"
+"""Placeholder for the env's Python in ``argv`` when the engine has no ``run`` command."""
+
+STEP_IDS: Final = ("create_env", "install_torch", "install_dependents", "register_kernel", "verify")
+"""The stable step ids, in plan order. Executors and the doctor key on these strings."""
+
+ENGINES: Final = ("conda", "mamba", "micromamba", "embedded")
+"""Engines the planner knows how to write commands for."""
+
+
+@dataclass(frozen=True)
+class Step:
+    """One numbered step of the plan."""
+
+    id: str
+    """One of :data:`STEP_IDS` (stable; others key on it)."""
+    title: str
+    """What the step does, for humans."""
+    argv: tuple[str, ...]
+    """The exact command a student could paste (see the module docstring for ``in_env``)."""
+    in_env: bool = False
+    """True when the command runs the env's Python; then ``python_args`` are its arguments."""
+    python_args: tuple[str, ...] = ()
+    """Arguments after the env's Python (``-m pip install ...``), for executors with its path."""
+    holds: tuple[str, ...] = ()
+    """Exact requirement pins this step must not change (the torch trio), e.g. ``torch==2.13.0+cu130``."""
+    why: str = ""
+    """One line on why this step looks the way it does."""
+
+
+@dataclass(frozen=True)
+class TorchChoice:
+    """The PyTorch build the plan installs."""
+
+    version: str
+    """Exact torch version pip installs, local tag included: ``2.13.0+cu130`` (``2.13.0`` on PyPI)."""
+    backend: str
+    """``cu126``, ``cu130``, ``cpu``, ``rocm6.4`` ... or ``pypi`` (plain PyPI, macOS)."""
+    index_url: str | None
+    """The one ``--index-url`` for the trio; None for plain PyPI."""
+    torchvision: str
+    """Exact torchvision version (with the same local tag)."""
+    torchaudio: str
+    """Exact torchaudio version (with the same local tag)."""
+    release: str = ""
+    """The release line, ``2.13``."""
+    gpu: bool = False
+    """True when the build uses the GPU (CUDA or ROCm; on macOS, MPS)."""
+
+    def pins(self) -> tuple[str, str, str]:
+        """The trio as exact pip requirements."""
+        return (f"torch=={self.version}", f"torchvision=={self.torchvision}",
+                f"torchaudio=={self.torchaudio}")
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything ``coursekit setup`` will do, and why."""
+
+    env_name: str
+    python: str
+    engine: str
+    torch: TorchChoice
+    steps: tuple[Step, ...]
+    reasons: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+    channels: tuple[str, ...] = ("conda-forge",)
+    conda_packages: tuple[str, ...] = ()
+    pip_dependents: tuple[str, ...] = ()
+    host_summary: str = ""
+    """One line describing the machine planned for (``linux x86_64, NVIDIA sm_86 driver 535``)."""
+    index_checked: bool = False
+    """True when the chosen index was confirmed online to list the wheel."""
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def step(self, step_id: str) -> Step:
+        """The step with id ``step_id`` (KeyError if absent)."""
+        for s in self.steps:
+            if s.id == step_id:
+                return s
+        raise KeyError(step_id)
+
+
+def make_plan(spec: EnvSpec, host: HostInfo, *, engine: str = "conda", torch: str | None = None,
+              backend: str | None = None, matrix: Matrix | None = None) -> Plan:
+    """Plan the setup of ``spec`` on ``host`` (pure). Raises UsageError on bad input.
+
+    ``torch`` and ``backend`` are the command-line overrides; they win over the spec's
+    ``[torch]`` pins, which win over detection.
+    """
+    from coursekit.setup.plan.select import platform_key, select_torch
+
+    if engine not in ENGINES:
+        raise UsageError(f"unknown engine {engine!r}.", f"Use one of: {', '.join(ENGINES)}.")
+    if matrix is None:
+        from coursekit.setup.plan.matrix import load_matrix
+
+        matrix = load_matrix()
+    selection = select_torch(
+        matrix, host, python=spec.python,
+        torch=torch or spec.torch_version, backend=backend or spec.torch_backend,
+        pin_source="--torch" if torch else "the env spec's [torch] version",
+        backend_source="--backend" if backend else "the env spec's [torch] backend")
+    choice = torch_choice(selection, matrix)
+    steps = build_steps(spec, engine, choice, host)
+    return Plan(env_name=spec.name, python=spec.python, engine=engine, torch=choice, steps=steps,
+                reasons=selection.reasons, warnings=selection.warnings, channels=spec.channels,
+                conda_packages=spec.conda_packages, pip_dependents=spec.after_torch,
+                host_summary=describe_host(host), extra={"platform": platform_key(host)})
+
+
+def torch_choice(selection: Selection, matrix: Matrix) -> TorchChoice:
+    """The exact pins (local tag included) and index for a selection."""
+    tag = selection.variant.local_tag(selection.platform)
+    suffix = f"+{tag}" if tag else ""
+    v = selection.version
+    return TorchChoice(version=v.torch + suffix, backend=selection.variant.backend,
+                       index_url=matrix.index_url(selection.variant.backend),
+                       torchvision=v.torchvision + suffix, torchaudio=v.torchaudio + suffix,
+                       release=selection.release.line, gpu=selection.gpu)
+
+
+def run_prefix(engine: str, env_name: str) -> tuple[str, ...]:
+    """How a student runs the env's Python with ``engine`` (``conda run -n pt python``)."""
+    if engine == "embedded":
+        return (ENV_PYTHON,)
+    if engine == "conda":
+        # conda buffers the child's output unless told not to (conda/cli/main_run.py).
+        return ("conda", "run", "--no-capture-output", "-n", env_name, "python")
+    return (engine, "run", "-n", env_name, "python")
+
+
+def build_steps(spec: EnvSpec, engine: str, choice: TorchChoice, host: HostInfo) -> tuple[Step, ...]:
+    """The five steps, in the order that keeps exactly one torch (see the module docstring)."""
+    creator = "conda" if engine == "embedded" else engine
+    channels = tuple(a for c in spec.channels for a in ("-c", c))
+    create = (creator, "create", "-n", spec.name, "-y", "--override-channels", *channels,
+              f"python={spec.python}", *spec.conda_packages)
+    index = ("--index-url", choice.index_url) if choice.index_url else ()
+    # The pins of the packages the spec lists, whatever their order there (torch is required).
+    pins = tuple(p for p in choice.pins() if p.split("==", 1)[0] in spec.torch_packages)
+    companions = [name for name in ("torchvision", "torchaudio") if name in spec.torch_packages]
+
+    def in_env(step_id: str, title: str, args: tuple[str, ...], **kw: object) -> Step:
+        return Step(step_id, title, (*run_prefix(engine, spec.name), *args), True, args, **kw)  # type: ignore[arg-type]
+
+    source = f"from {choice.index_url}" if choice.index_url else "from PyPI"
+    steps = [
+        Step("create_env", f"Create the conda env '{spec.name}' (Python {spec.python}, conda-forge packages "
+             "that do not depend on torch)", create,
+             why="lightning & co. are left to pip: conda-forge's would pull conda-forge's pytorch (envs/SOURCES.md P5.1)"),
+        in_env("install_torch", f"Install {', '.join([f'torch {choice.version}', *companions])} {source}",
+               ("-m", "pip", "install", *index, *pins), holds=pins,
+               why="exact pins and exactly one --index-url, never --extra-index-url (torchtriton, Dec 2022)"),
+    ]
+    if spec.after_torch:
+        names = ", ".join(spec.after_torch)
+        steps.append(in_env("install_dependents", f"Install {names} from PyPI, holding torch at {choice.version}",
+                            ("-m", "pip", "install", *spec.after_torch, *pins), holds=pins,
+                            why="the trio's exact pins stop pip from swapping the CUDA build for PyPI's"))
+    steps.append(in_env("register_kernel", f"Register the Jupyter kernel '{spec.name}'",
+                        ("-m", "ipykernel", "install", "--user", "--name", spec.name,
+                         "--display-name", f"Python ({spec.name})")))
+    steps.append(in_env("verify", "Check that torch imports" + (" and sees the GPU" if choice.gpu and host.os != "macos" else ""),
+                        ("-c", verify_script(choice, host), choice.version)))
+    return tuple(steps)
+
+
+def verify_script(choice: TorchChoice, host: HostInfo) -> str:
+    """A one-line Python check: the right torch and, on a CUDA/ROCm build, a GPU that computes.
+
+    The expected version comes in as ``sys.argv[1]`` (see :func:`build_steps`), so the script has
+    no quotes of its own and pastes the same into bash, cmd.exe and PowerShell.
+    """
+    gpu = choice.gpu and host.os != "macos"
+    checks = ["import sys, torch", "v = torch.__version__", "cuda = torch.cuda.is_available()",
+              "print(v, cuda)", "ok = v == sys.argv[1]"]
+    if gpu:
+        checks.append("ok = ok and cuda and torch.ones(2).cuda().sum().item() == 2")
+    checks.append("sys.exit(0 if ok else 1)")
+    return "; ".join(checks)
+
+
+def describe_host(host: HostInfo) -> str:
+    """One line: ``linux x86_64 (WSL), NVIDIA RTX 3090 sm_86 driver 535.183.01``."""
+    parts = [f"{host.os} {host.arch}" + (" (WSL)" if host.wsl else "")
+             + (f" macOS {host.macos_version}" if host.macos_version else "")]
+    for gpu in host.gpus:
+        bits = [gpu.name]
+        if gpu.compute_capability:
+            bits.append(f"sm_{gpu.compute_capability.replace('.', '')}")
+        if gpu.gfx and gpu.gfx != gpu.name:
+            bits.append(gpu.gfx)
+        if gpu.driver_version:
+            bits.append(f"driver {gpu.driver_version}")
+        parts.append(" ".join(bits))
+    if not host.gpus:
+        parts.append("no GPU")
+    return ", ".join(parts) + ("" if host.detected else " (described by flags)")

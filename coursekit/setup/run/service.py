@@ -1,0 +1,152 @@
+"""What ``coursekit setup`` calls: engine choice, options, questions, the run itself.
+
+The Click command stays a thin adapter and draws: it passes a
+:class:`~coursekit.setup.run.context.Reporter` down and renders the returned
+:class:`~coursekit.setup.run.context.SetupResult`; the work is in
+:func:`coursekit.setup.run.execute.carry_out`."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Callable, Iterator
+
+from coursekit.errors import EnvironmentProblem
+from coursekit.setup.engines import Engine, resolve_engine
+from coursekit.setup.plan.model import Plan
+from coursekit.setup.run.context import Reporter, RunOptions, SetupResult
+from coursekit.setup.run.execute import carry_out
+
+
+def is_interactive() -> bool:
+    """A person at a terminal: pip's progress bar is shown and questions may be asked."""
+    return sys.stdin.isatty() and sys.stdout.isatty()
+
+
+def plan_engine(name: str, env_name: str | None = None) -> str:
+    """The engine kind the plan's commands are written for: ``auto`` keeps the engine that has
+    the course env (``env_name``; default: the env spec's name). ``--dry-run`` never fails on
+    a missing tool: it then shows conda's commands."""
+    from coursekit.setup.plan.envspec import course_env_name
+
+    try:
+        return resolve_engine(name, env_name or course_env_name()).kind
+    except EnvironmentProblem:
+        return "conda" if name == "auto" else name
+
+
+def make_options(*, engine: str = "auto", channels: tuple[str, ...] = (),
+                 index_url: str | None = None, force: bool = False, nbdime: bool | None = None,
+                 yes: bool = False) -> RunOptions:
+    """RunOptions from the flags; ``--index-url`` is validated here (exit 2 before any work)."""
+    from coursekit.setup.run.pipsafe import check_index
+
+    if index_url:
+        check_index(index_url)
+    return RunOptions(engine=engine, channels=channels, index_url=index_url, force=force,
+                      nbdime=nbdime, interactive=is_interactive(), yes=yes)
+
+
+def _swap_channels(argv: tuple[str, ...], channels: tuple[str, ...]) -> tuple[str, ...]:
+    out: list[str] = []
+    skip = False
+    for i, arg in enumerate(argv):
+        if skip:
+            skip = False
+            continue
+        if arg == "-c" and i + 1 < len(argv):
+            skip = True
+            continue
+        out.append(arg)
+        if arg == "--override-channels":
+            out += [a for c in channels for a in ("-c", c)]
+    return tuple(out)
+
+
+def _swap_index(args: tuple[str, ...], source: tuple[str, ...]) -> tuple[str, ...]:
+    if "--index-url" in args:
+        i = args.index("--index-url")
+        return (*args[:i], *source, *args[i + 2:])
+    if "install" in args:  # plain PyPI plan: the override adds the one source
+        i = args.index("install") + 1
+        return (*args[:i], *source, *args[i:])
+    return args
+
+
+def with_overrides(plan: Plan, options: RunOptions) -> Plan:
+    """The plan as ``--channel``/``--index-url`` change it, so ``--dry-run`` shows the commands
+    that will run and the progress lines name the real source (pure)."""
+    import dataclasses
+
+    from coursekit.setup.run.pipsafe import check_index
+
+    steps = list(plan.steps)
+    torch = plan.torch
+    if options.channels:
+        steps = [dataclasses.replace(s, argv=_swap_channels(s.argv, options.channels))
+                 if s.id == "create_env" else s for s in steps]
+    if options.index_url:
+        source = check_index(options.index_url)
+        old = f"from {torch.index_url}" if torch.index_url else "from PyPI"
+        args = tuple(source.pip_args())
+        steps = [dataclasses.replace(s, argv=_swap_index(s.argv, args),
+                                     python_args=_swap_index(s.python_args, args),
+                                     title=s.title.replace(old, f"from {source.label}"))
+                 if s.id == "install_torch" else s for s in steps]
+        torch = dataclasses.replace(torch, index_url=source.url or str(source.folder))
+    return dataclasses.replace(plan, steps=tuple(steps), torch=torch,
+                               channels=options.channels or plan.channels)
+
+
+def embedded_env_python(plan: Plan, *, described: bool) -> str | None:
+    """For a dry run of this machine with the built-in engine: the env Python's real path.
+
+    The plan's in-env commands start with the ``{env_python}`` placeholder; on this machine
+    its path is known (where the built-in engine puts ``pt``), so the shown commands can be
+    pasted. None when the plan is for another machine (``--os``/``--gpu-*``) or another engine.
+    """
+    if plan.engine != "embedded" or described:
+        return None
+    from coursekit.setup.engines.base import env_python
+    from coursekit.setup.engines.discovery import embedded_env_prefix
+
+    return str(env_python(embedded_env_prefix(plan.env_name)))
+
+
+def _confirm(options: RunOptions) -> Callable[[str], bool]:
+    if not options.may_ask:
+        return lambda question: False
+    import click
+
+    return lambda question: click.confirm(question, default=False)
+
+
+@contextlib.contextmanager
+def _stop_signals_interrupt() -> Iterator[None]:
+    """SIGTERM / SIGHUP (a closed terminal, a logout) stop setup like Ctrl-C: the running
+    tool and its children are killed (pip runs in its own session and would otherwise go on
+    installing into the env after setup is gone)."""
+    import signal
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    names = ("SIGTERM", "SIGHUP")
+    previous = {n: signal.signal(getattr(signal, n), interrupt)
+                for n in names if hasattr(signal, n)}
+    try:
+        yield
+    finally:
+        for name, handler in previous.items():
+            signal.signal(getattr(signal, name), handler)
+
+
+def execute_plan(plan: Plan, *, reporter: Reporter, options: RunOptions | None = None,
+                 engine: Engine | None = None) -> SetupResult:
+    """Carry out ``plan``, telling ``reporter`` (the command line's progress display) as it
+    goes; returns the result for the caller to render (this wing draws nothing)."""
+    options = options or RunOptions(interactive=is_interactive())
+    engine = engine or resolve_engine(options.engine, plan.env_name)
+    reporter.note(f"engine: {engine.display}")
+    with _stop_signals_interrupt():
+        return carry_out(plan, engine, options, reporter=reporter, confirm=_confirm(options))
