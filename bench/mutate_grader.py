@@ -13,6 +13,7 @@ stopping at the first failure). A mutant is **killed** when a check fails, **sur
 check passes, **equivalent** when ``labs/<lab>/mutants-equivalent.toml`` lists its id with the
 reason it behaves the same for every input the README allows, and **grader-error** when the
 grader itself broke (a hole too: a student's unexpected code must fail a named check).
+Listed mutants are graded too; one that a check kills is **stale-equivalent** (fix the list).
 
 Mutant ids are stable: ``<file stem>.<function>:<operator>:<n>`` where n counts that operator's
 sites inside the function in source order.
@@ -94,7 +95,7 @@ class Outcome:
     """What the grader said about one mutant."""
 
     id: str
-    status: str                      # killed | survived | equivalent | grader-error
+    status: str                      # killed | survived | equivalent | grader-error | stale-equivalent
     check: str = ""                  # the first failing check (killed / grader-error)
     message: str = ""
     why: str = ""                    # equivalent: the reason from mutants-equivalent.toml
@@ -110,6 +111,7 @@ class LabReport:
 
     @property
     def score(self) -> float:
+        """killed / (mutants - equivalent)."""
         live = len(self.outcomes) - self.count("equivalent")
         return self.count("killed") / live if live else 1.0
 
@@ -326,10 +328,15 @@ OPERATORS = (op_constants, op_siblings, op_swap_args, op_keywords, op_compare, o
 
 
 def _walk(node: ast.AST) -> list[ast.AST]:
-    """Every node under ``node`` in a fixed (depth-first, source) order."""
+    """Every node under ``node`` in a fixed (depth-first, source) order, skipping type
+    annotations (never evaluated under ``from __future__ import annotations``)."""
     out = [node]
-    for child in ast.iter_child_nodes(node):
-        out += _walk(child)
+    for name, value in ast.iter_fields(node):
+        if name in ("annotation", "returns", "type_comment"):
+            continue
+        for child in value if isinstance(value, list) else [value]:
+            if isinstance(child, ast.AST):
+                out += _walk(child)
     return out
 
 
@@ -485,20 +492,28 @@ def _grade_job(args: tuple[str, Mutant]) -> Outcome:
 
 
 def run_lab(lab: Path, k: int | None = None, jobs: int = 1) -> LabReport:
-    """Grade every (or a fixed sample of k) mutant of ``lab`` and classify it."""
+    """Grade every (or a fixed sample of k) mutant of ``lab`` and classify it. Mutants listed
+    as equivalent are graded too: one that a check now kills is reported ``stale-equivalent``
+    (its entry in mutants-equivalent.toml is wrong or out of date)."""
     mutants = sample(lab_mutants(lab), k)
     equiv = equivalents(lab)
-    todo = [m for m in mutants if m.id not in equiv]
-    report = LabReport(lab.name, [Outcome(m.id, "equivalent", why=equiv[m.id])
-                                  for m in mutants if m.id in equiv])
+    jobs_args = [(str(lab), m) for m in mutants]
     if jobs > 1:
         import multiprocessing
 
         ctx = multiprocessing.get_context("fork" if sys.platform == "linux" else "spawn")
         with ProcessPoolExecutor(jobs, mp_context=ctx) as pool:
-            report.outcomes += list(pool.map(_grade_job, [(str(lab), m) for m in todo]))
+            outcomes = list(pool.map(_grade_job, jobs_args))
     else:
-        report.outcomes += [_grade_job((str(lab), m)) for m in todo]
+        outcomes = [_grade_job(a) for a in jobs_args]
+    report = LabReport(lab.name)
+    for o in outcomes:
+        if o.id in equiv:
+            if o.status == "survived":
+                o = Outcome(o.id, "equivalent", why=equiv[o.id])
+            else:
+                o = Outcome(o.id, "stale-equivalent", o.check, o.message, equiv[o.id])
+        report.outcomes.append(o)
     return report
 
 
@@ -522,9 +537,9 @@ def main(argv: list[str] | None = None) -> int:
         by_id = {m.id: m for m in lab_mutants(lab)}
         print(f"{lab.name:28s} {len(report.outcomes):7d} {report.count('killed'):6d} "
               f"{report.count('equivalent'):5d} {report.count('survived'):8d} "
-              f"{report.count('grader-error'):6d}  {100 * report.score:.1f} %", flush=True)
+              f"{report.count('grader-error') + report.count('stale-equivalent'):6d}  {100 * report.score:.1f} %", flush=True)
         for o in report.outcomes:
-            if o.status in ("survived", "grader-error"):
+            if o.status in ("survived", "grader-error", "stale-equivalent"):
                 any_survivor = True
                 print(f"    {o.status}: {o.id}  ({by_id[o.id].description}) {o.message[:150]}")
             elif args.verbose and o.status == "killed":

@@ -166,3 +166,22 @@ def test_correct_alternative_passes(spec: LabSpec, alt: Path, seeds: tuple[int, 
     folder = student_folder(spec, tmp_path / "s", spec.solution_dir, alt)
     results = grade_in_process(spec, folder, figures=False, seeds=seeds)
     assert all(r.passed for r in results), summary(results)
+
+
+def _code_without_docstring(path: Path) -> str:
+    import ast
+
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    if tree.body and isinstance(tree.body[0], ast.Expr) and isinstance(tree.body[0].value, ast.Constant):
+        tree.body = tree.body[1:]
+    return ast.unparse(tree)
+
+
+def test_lab2_flowtools_is_lab1s_solution() -> None:
+    """Lab 2 hands out a finished copy of lab 1's tools: it must not drift from lab 1's
+    reference (issue 16 item 5), and starter and solution copies are the same file."""
+    lab1 = next(s for s in LABS if s.number == 1)
+    lab2 = next(s for s in LABS if s.number == 2)
+    copy = lab2.starter_dir / "flowtools.py"
+    assert copy.read_bytes() == (lab2.solution_dir / "flowtools.py").read_bytes()
+    assert _code_without_docstring(copy) == _code_without_docstring(lab1.solution_dir / "diagnostics.py")

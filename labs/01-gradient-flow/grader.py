@@ -196,6 +196,9 @@ def _sig_normal() -> Any:
 @check(points=2)
 def saturation_share(lab: LabContext) -> str:
     """saturation() counts saturated tanh and sigmoid outputs"""
+    from coursekit.grading.torchkit import setup_torch
+
+    setup_torch()
     import torch
 
     mod = lab.load(FILE)
@@ -228,6 +231,9 @@ def saturation_share(lab: LabContext) -> str:
 @check(points=1)
 def dead_units(lab: LabContext) -> str:
     """dead_share() finds units that never fire"""
+    from coursekit.grading.torchkit import setup_torch
+
+    setup_torch()
     import torch
 
     mod = lab.load(FILE)
@@ -308,6 +314,9 @@ def _matches(stats: list[Any], ref: list[dict[str, Any]]) -> bool:
 @check(points=3)
 def layer_statistics(lab: LabContext) -> str:
     """layer_stats() measures activations and dL/dh at every activation module"""
+    from coursekit.grading.torchkit import setup_torch
+
+    setup_torch()
     import torch
 
     mod = lab.load(FILE)
@@ -336,6 +345,9 @@ def _stats_row(mod: Any, name: str, norm: float) -> Any:
 @check(points=1)
 def flow_ratio(lab: LabContext) -> str:
     """gradient_flow() is log10(first/last) of the dL/dh norms"""
+    from coursekit.grading.torchkit import setup_torch
+
+    setup_torch()
     import torch
 
     mod = lab.load(FILE)
@@ -370,6 +382,9 @@ def flow_ratio(lab: LabContext) -> str:
 @check(points=1)
 def update_ratio(lab: LabContext) -> str:
     """update_to_data() is log10(std(update) / std(data))"""
+    from coursekit.grading.torchkit import setup_torch
+
+    setup_torch()
     import torch
 
     mod = lab.load(FILE)
@@ -398,6 +413,9 @@ def update_ratio(lab: LabContext) -> str:
 @check(points=2)
 def deep_relu_flow(lab: LabContext) -> str:
     """your tools see the gradient vanish in a 20-layer ReLU MLP with PyTorch's default init"""
+    from coursekit.grading.torchkit import setup_torch
+
+    setup_torch()
     import torch
     from torch import nn
 

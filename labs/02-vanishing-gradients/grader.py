@@ -109,6 +109,9 @@ LAYER_CONFIGS = ((4, 64, 32), (1, 48, 100), (7, 40, 24))
 @check(points=1)
 def layers(lab: LabContext) -> str:
     """make_mlp() stacks depth x (Linear -> activation) with the right sizes"""
+    from coursekit.grading.torchkit import setup_torch
+
+    setup_torch()
     from torch import nn
 
     mod = lab.load(FILE)
@@ -153,6 +156,9 @@ def _weight_report(w: Any) -> tuple[float, float, float]:
 @check(points=1)
 def default_init(lab: LabContext) -> str:
     """init="default" leaves PyTorch's own initialisation in place, biases included"""
+    from coursekit.grading.torchkit import setup_torch
+
+    setup_torch()
     mod = lab.load(FILE)
     for seed in lab.seeded():
         for act in ("sigmoid", "relu"):
@@ -179,6 +185,9 @@ def default_init(lab: LabContext) -> str:
 @check(points=2)
 def normal_init(lab: LabContext) -> str:
     """init="normal" draws the weights from N(0, 1) and zeroes the biases"""
+    from coursekit.grading.torchkit import setup_torch
+
+    setup_torch()
     mod = lab.load(FILE)
     for seed in lab.seeded():
         for act in ("sigmoid", "relu"):
@@ -187,9 +196,14 @@ def normal_init(lab: LabContext) -> str:
                 std, mean, kurt = _weight_report(lin.weight)
                 fan_in = lin.in_features
                 if abs(std - 1 / math.sqrt(3 * fan_in)) < 0.1 / math.sqrt(3 * fan_in):
-                    raise CheckFailed(f"layer {k + 1}: weight std {std:.4f} = 1/sqrt(3*fan_in), "
-                                      "PyTorch's default: the weights were not re-initialised. Use "
-                                      "nn.init.normal_(linear.weight, 0.0, 1.0).")
+                    if kurt < 2.4:  # uniform, like nn.Linear's own draw
+                        raise CheckFailed(f"layer {k + 1}: weight std {std:.4f} = 1/sqrt(3*fan_in), "
+                                          "uniform: PyTorch's default, the weights were not "
+                                          "re-initialised. Use nn.init.normal_(linear.weight, 0.0, 1.0).")
+                    raise CheckFailed(f"layer {k + 1}: weight std {std:.4f} = 1/sqrt(3*fan_in) from a "
+                                      "normal draw: re-initialised, but with the scale of PyTorch's "
+                                      "default (kaiming_normal_ with a=sqrt(5)?). init=\"normal\" "
+                                      "means N(0, 1): nn.init.normal_(linear.weight, 0.0, 1.0).")
                 if not 0.95 <= std <= 1.05 or abs(mean) > 0.05:
                     raise CheckFailed(f'seed {seed}, make_mlp(3, 256, 64, "{act}", "normal"), layer '
                                       f"{k + 1}: weights have mean {mean:.3f} and std {std:.4f}; "
@@ -207,6 +221,9 @@ def normal_init(lab: LabContext) -> str:
 @check(points=2)
 def sigmoid_normal_saturates(lab: LabContext) -> str:
     """cause 1, N(0,1) weights: a deep sigmoid net saturates (measured)"""
+    from coursekit.grading.torchkit import setup_torch
+
+    setup_torch()
     shares = []
     for seed in lab.seeded():
         m = _net(lab, lab.load(FILE), seed, "sigmoid", "normal")
@@ -223,6 +240,9 @@ def sigmoid_normal_saturates(lab: LabContext) -> str:
 @check(points=1)
 def sigmoid_vanishes(lab: LabContext) -> str:
     """cause 2, the sigmoid: even with PyTorch's default init the gradient vanishes (measured)"""
+    from coursekit.grading.torchkit import setup_torch
+
+    setup_torch()
     flows = []
     for seed in lab.seeded():
         m = _net(lab, lab.load(FILE), seed, "sigmoid", "default")
@@ -238,6 +258,9 @@ def sigmoid_vanishes(lab: LabContext) -> str:
 @check(points=2)
 def he_init(lab: LabContext) -> str:
     """init="he" is He normal for ReLU: std sqrt(2 / fan_in), zero biases"""
+    from coursekit.grading.torchkit import setup_torch
+
+    setup_torch()
     mod = lab.load(FILE)
     for seed, act in ((s, a) for s in lab.seeded() for a in ("relu", "sigmoid")):
         model = _build(lab, mod, 3, 256, 64, act, "he")
@@ -245,8 +268,12 @@ def he_init(lab: LabContext) -> str:
             std, mean, kurt = _weight_report(lin.weight)
             fan_in, fan_out = lin.in_features, lin.out_features
             he = math.sqrt(2 / fan_in)
+            default = ("PyTorch's default, uniform (the weights were not re-initialised)" if kurt < 2.4
+                       else "1/sqrt(3 * fan_in) from a normal draw: re-initialised, but with gain "
+                       "1/sqrt(3), e.g. kaiming_normal_ with a=sqrt(5) (nn.Linear's own a); He for "
+                       "ReLU has a=0, nonlinearity='relu'")
             named = {
-                "PyTorch's default (the weights were not re-initialised)": 1 / math.sqrt(3 * fan_in),
+                default: 1 / math.sqrt(3 * fan_in),
                 "sqrt(2 / fan_out): mode='fan_out'; use mode='fan_in'": math.sqrt(2 / fan_out),
                 "sqrt(1 / fan_in): gain 1, so nonlinearity was not 'relu' (or it is Xavier/LeCun)":
                     math.sqrt(1 / fan_in),
@@ -278,6 +305,9 @@ def he_init(lab: LabContext) -> str:
 @check(points=2)
 def relu_he_flows(lab: LabContext) -> str:
     """the fix, ReLU + He: the gradient reaches layer 1 undiminished (measured)"""
+    from coursekit.grading.torchkit import setup_torch
+
+    setup_torch()
     _draw_first_seed(lab)  # before judging: a student whose fix fails sees why in the figure
     he_flows, acts = [], []
     # the README's 20 x 256 net, and a shallower, narrower one with a wider input
