@@ -8,7 +8,7 @@ from tests.prereqs import need_module
 
 torch = need_module("torch")
 
-from coursekit.grading.torchkit import SGD, over  # noqa: E402
+from coursekit.grading.torchkit import SGD, StepRecord, as_float, clipped_update_error, over  # noqa: E402
 
 
 def _model() -> torch.nn.Module:
@@ -45,3 +45,59 @@ def test_sgd_matches_torch_optim_sgd(momentum: float, set_to_none: bool) -> None
 
 def test_over_treats_nan_as_over() -> None:
     assert over(float("nan"), 1.0) and over(2.0, 1.0) and not over(1.0, 1.0)
+
+
+def _clip_case(kind: str) -> tuple[StepRecord, list[torch.Tensor], list[torch.Tensor]]:
+    """One recorded update of gradient (3, 4) + (0, 12) (global norm 13) at max_norm 1."""
+    fresh = [torch.tensor([3.0, 4.0]), torch.tensor([0.0, 12.0])]
+    leftover = [torch.tensor([1.0, 1.0]), torch.tensor([1.0, 1.0])]
+    used = {
+        "right": [g / (13 + 1e-6) for g in fresh],
+        "unclipped": fresh,
+        "stale": [(g + o) / (torch.cat([a + b for a, b in zip(fresh, leftover)]).norm() + 1e-6)
+                  for g, o in zip(fresh, leftover)],
+        "per-parameter": [fresh[0] / 5, fresh[1] / 12],
+        "value": [g.clamp(-1, 1) for g in fresh],
+        "norm-2": [2 * g / 13 for g in fresh],
+    }[kind]
+    events = ["backward", "update"] if kind == "unclipped" else ["backward", "clip-norm", "update"]
+    return StepRecord(events=events, grads=[used]), fresh, leftover if kind == "stale" else [
+        torch.zeros(2), torch.zeros(2)]
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize(("kind", "phrase"), [
+    ("right", None), ("unclipped", "no clipping"), ("stale", "previous step's"),
+    ("per-parameter", "each parameter clipped separately"), ("value", "value clipping"),
+    ("norm-2", "it must be 1"),
+])
+def test_clipped_update_is_judged_where_the_parameters_change(kind: str, phrase: str | None) -> None:
+    rec, fresh, leftover = _clip_case(kind)
+    why = clipped_update_error(rec, fresh, leftover, 1.0)
+    assert (why is None) if phrase is None else (why is not None and phrase in why), why
+
+
+@pytest.mark.torch
+def test_before_update_sees_the_gradients_a_closure_left() -> None:
+    model = _model()
+    opt = SGD(model.parameters(), lr=0.1)
+    seen: list[float] = []
+    opt.before_update = lambda: seen.append(sum(float(p.grad.abs().sum()) for p in model.parameters()))
+
+    def closure() -> torch.Tensor:
+        loss = model(torch.ones(2, 4)).sum()
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    assert len(seen) == 1 and seen[0] > 0  # called after the closure ran, before the update
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize(("value", "want"), [
+    (2.5, 2.5), (3, 3.0), (torch.tensor(1.5), 1.5), (torch.tensor([0.25]), 0.25),
+    (torch.tensor(2.0, requires_grad=True) * 1, 2.0), (True, None), (None, None), ([1.0], None),
+    (torch.tensor([1.0, 2.0]), None),
+])
+def test_as_float_is_the_one_number_rule(value: object, want: float | None) -> None:
+    assert as_float(value) == want

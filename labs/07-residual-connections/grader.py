@@ -7,6 +7,7 @@ carry the margins measured with the reference solution and each typical mistake 
 
 from __future__ import annotations
 
+import copy
 import math
 from types import ModuleType
 from typing import Any
@@ -27,8 +28,9 @@ STEPS, BATCH, LR, MOMENTUM = 60, 128, 0.05, 0.9
 # start slower (0.37-0.76 after 60 steps, 0.18-0.37 after 100), so the training check uses the
 # scaled variant; zero-init is checked at initialisation (identity, gradient flow) instead.
 LOSS_MAX = 0.65
-# Gradient flow log10(||dL/dh_block1|| / ||dL/dh_block20||): zero-init -0.2..-0.1, scaled
-# +0.0..+0.2; unscaled He branches +3.0..+3.4; plain default init -15; plain He -0.6..+0.1.
+# Gradient flow log10(||dL/dh_block1|| / ||dL/dh_block20||), seeds 0-7 (the README's figures):
+# zero-init -0.15, scaled +0.06..+0.15; unscaled He branches +2.6..+3.3; plain default init -15;
+# plain He -0.6..+0.1.
 FLOW_MAX = 1.0
 
 
@@ -41,14 +43,29 @@ def make_data(seed: int, n: int = 4096) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def _block(lab: LabContext, mod: ModuleType, *args: Any, **kwargs: Any) -> tuple[nn.Module, nn.Linear, nn.Linear]:
+    """The student's block and its README-named layers block.fc1 and block.fc2 (by name, not by
+    creation order: defining fc2 first is fine)."""
     shown = ", ".join([*map(repr, args), *(f"{k}={v!r}" for k, v in kwargs.items())])
     block = lab.call(mod.ResidualBlock, *args, what=f"ResidualBlock({shown})", **kwargs)
     if not isinstance(block, nn.Module):
         raise CheckFailed(f"ResidualBlock({shown}) must be an nn.Module.")
-    linears = [m for m in block.modules() if isinstance(m, nn.Linear)]
-    if len(linears) != 2:
-        raise CheckFailed(f"ResidualBlock({shown}) should hold two nn.Linear layers (fc1, fc2); found {len(linears)}.")
-    return block, linears[0], linears[1]
+    width = args[0]
+    layers = []
+    for name in ("fc1", "fc2"):
+        layer = getattr(block, name, None)
+        if not isinstance(layer, nn.Linear):
+            raise CheckFailed(f"ResidualBlock({shown}) must have an nn.Linear attribute named {name} (the README's "
+                              f"branch is fc2(relu(fc1(x)))); {name} is {type(layer).__name__}.")
+        if (layer.in_features, layer.out_features) != (width, width) or layer.bias is None:
+            raise CheckFailed(f"ResidualBlock({shown}).{name} must be nn.Linear({width}, {width}) with a bias; it is "
+                              f"Linear({layer.in_features}, {layer.out_features}, bias={layer.bias is not None}).")
+        layers.append(layer)
+    return block, layers[0], layers[1]
+
+
+# (width, zero_init, scale): the README's case, a zero-initialised block given a scale (the scale
+# applies in every mode), and the default scale of 1
+_FORMULA_CASES: tuple[tuple[int, bool, float | None], ...] = ((64, False, 0.5), (24, True, 0.3), (40, False, None))
 
 
 @check(points=2)
@@ -57,31 +74,90 @@ def block_adds_the_skip_path(lab: LabContext) -> str:
     setup_torch()
     mod = lab.load(STUDENT_FILE)
     for seed in lab.seeded():
-        block, fc1, fc2 = _block(lab, mod, WIDTH, zero_init=False, scale=0.5)
-        with torch.no_grad():  # weights of our choosing, so the formula is tested, not the init
-            for layer in (fc1, fc2):
-                layer.weight.normal_(0, 0.2)
-                layer.bias.normal_(0, 0.1)
-            x = torch.randn(32, WIDTH).relu()
-            branch = fc2(F.relu(fc1(x)))
-            want = F.relu(x + 0.5 * branch)
-            got = lab.call(block, x, what="ResidualBlock(...)(x)")
-        if not isinstance(got, torch.Tensor) or got.shape != want.shape:
-            raise CheckFailed(f"ResidualBlock(...)(x) must return a tensor of shape {tuple(want.shape)}.")
-        if (got - want).abs().max().item() <= 1e-5:
-            continue
-        variants = {
-            "the skip path is missing: the block returns relu(branch) without x. Add the input back: "
-            "relu(x + scale * branch) — that identity path is what carries the gradient": F.relu(0.5 * branch),
-            "the scale is ignored: the block must multiply the branch by scale (relu(x + scale * branch))":
-                F.relu(x + branch),
-            "the final ReLU is missing: the block is relu(x + scale * branch)": x + 0.5 * branch,
-        }
-        why = next((msg for msg, out in variants.items() if (got - out).abs().max().item() <= 1e-5),
-                   "expected relu(x + scale * fc2(relu(fc1(x)))).")
-        raise CheckFailed(f"seed {seed}: ResidualBlock(64, zero_init=False, scale=0.5) differs from the formula "
-                          f"by {(got - want).abs().max().item():.3g}: {why}")
-    return "relu(x + scale * fc2(relu(fc1(x)))) to 1e-5"
+        for width, zero_init, scale in _FORMULA_CASES:
+            kwargs: dict[str, Any] = {"zero_init": zero_init} if scale is None else {"zero_init": zero_init,
+                                                                                      "scale": scale}
+            _one_formula(lab, mod, seed, width, kwargs, 1.0 if scale is None else scale)
+    return "relu(x + scale * fc2(relu(fc1(x)))) to 1e-5 (scales 0.5, 0.3 with zero_init, default 1)"
+
+
+def _one_formula(lab: LabContext, mod: ModuleType, seed: int, width: int, kwargs: dict[str, Any],
+                 scale: float) -> None:
+    block, fc1, fc2 = _block(lab, mod, width, **kwargs)
+    shown = "ResidualBlock(" + ", ".join([str(width), *(f"{k}={v!r}" for k, v in kwargs.items())]) + ")"
+    with torch.no_grad():  # weights of our choosing, so the formula is tested, not the init
+        for layer in (fc1, fc2):
+            layer.weight.normal_(0, 0.2)
+            layer.bias.normal_(0, 0.1)
+        x = torch.randn(32, width).relu()
+        branch = fc2(F.relu(fc1(x)))
+        want = F.relu(x + scale * branch)
+        got = lab.call(block, x, what=f"{shown}(x)")
+    if not isinstance(got, torch.Tensor) or got.shape != want.shape:
+        raise CheckFailed(f"{shown}(x) must return a tensor of shape {tuple(want.shape)}.")
+    if (got - want).abs().max().item() <= 1e-5:
+        _check_gradients(lab, block, fc1, fc2, x, scale, shown)
+        return
+    variants = {
+        "the skip path is missing: the block returns relu(branch) without x. Add the input back: "
+        "relu(x + scale * branch) — that identity path is what carries the gradient": F.relu(scale * branch),
+        "the scale is ignored: the block must multiply the branch by scale (relu(x + scale * branch)), "
+        "with zero_init too": F.relu(x + branch),
+        "the final ReLU is missing: the block is relu(x + scale * branch)": x + scale * branch,
+        "the scale multiplies the sum: it multiplies the branch only, relu(x + scale * branch)":
+            F.relu(scale * (x + branch)),
+        "fc1 and fc2 are swapped: the branch is fc2(relu(fc1(x)))": F.relu(x + scale * fc1(F.relu(fc2(x)))),
+        "the ReLU between fc1 and fc2 is missing: the branch is fc2(relu(fc1(x)))": F.relu(x + scale * fc2(fc1(x))),
+    }
+    why = next((msg for msg, out in variants.items() if (got - out).abs().max().item() <= 1e-5),
+               "expected relu(x + scale * fc2(relu(fc1(x)))).")
+    raise CheckFailed(f"seed {seed}: {shown} differs from the formula by {(got - want).abs().max().item():.3g}: {why}")
+
+
+def _check_gradients(lab: LabContext, block: nn.Module, fc1: nn.Linear, fc2: nn.Linear, x: torch.Tensor,
+                     scale: float, shown: str) -> None:
+    """The gradient must flow as the formula says: into x along both paths and into fc1 and fc2
+    (a .detach() in the branch gives the right output and a broken backward pass)."""
+    r = torch.randn(x.shape, generator=torch.Generator().manual_seed(11))
+    xs = [x.detach().clone().requires_grad_(True) for _ in range(2)]
+    params = [fc1.weight, fc1.bias, fc2.weight, fc2.bias]
+    out = lab.call(block, xs[0], what=f"{shown}(x)")
+    got = torch.autograd.grad((out * r).sum(), [xs[0], *params], allow_unused=True)
+    ref = F.relu(xs[1] + scale * F.linear(F.relu(F.linear(xs[1], fc1.weight, fc1.bias)), fc2.weight, fc2.bias))
+    want = torch.autograd.grad((ref * r).sum(), [xs[1], *params])
+    names = ["the input x", "fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"]
+    for name, g, w in zip(names, got, want):
+        if g is None or over((g - w).abs().max().item(), 1e-4 * (1 + w.abs().max().item())):
+            raise CheckFailed(f"{shown}: the output is right but the gradient reaching {name} is not the formula's"
+                              f"{' (none at all)' if g is None else ''}: a .detach() (or .data) in the block cuts "
+                              "the backward pass; relu(x + scale * fc2(relu(fc1(x)))) must be differentiable "
+                              "all the way.")
+
+
+def _he_ratio(layer: nn.Linear) -> float:
+    """The weight's std over He's sqrt(2 / fan_in): 1.0 for He normal or uniform."""
+    return layer.weight.detach().std().item() * math.sqrt(layer.in_features / 2)
+
+
+def _check_init(seed: int, what: str, fc1: nn.Linear, fc2: nn.Linear, zero_init: bool) -> None:
+    """fc1: He init and zero bias in both modes; fc2: zero (weight and bias) with zero_init, He otherwise."""
+    he1 = _he_ratio(fc1)  # solution 0.98-1.02 at width 64; default nn.Linear init 0.41
+    if not 0.8 < he1 < 1.25:
+        zero = " (if fc1 were zero too, fc1 and fc2 would both get a zero gradient and the branch could never " \
+               "start learning)" if he1 == 0 else ""
+        raise CheckFailed(f"seed {seed}: {what}: fc1's weight std is {he1:.2f} x sqrt(2/fan_in); only fc2 is zeroed, "
+                          f"fc1 keeps He init{zero}.")
+    if fc1.bias.detach().abs().max().item() != 0:
+        raise CheckFailed(f"{what}: fc1's bias must start at zero (He init on fc1, zero bias).")
+    if zero_init:
+        if fc2.weight.detach().abs().max().item() != 0 or fc2.bias.detach().abs().max().item() != 0:
+            raise CheckFailed(f"{what}: zero_init must set the branch's last Linear (fc2 weight and bias) to zero so "
+                              "the block starts as the identity.")
+    else:
+        he2 = _he_ratio(fc2)
+        if not 0.8 < he2 < 1.25:
+            raise CheckFailed(f"seed {seed}: {what}: fc2's weight std is {he2:.2f} x sqrt(2/fan_in); without zero_init "
+                              "fc2 gets He init too (the scale keeps the sum of the branches bounded).")
 
 
 @check(points=1)
@@ -90,20 +166,98 @@ def zero_init_block_is_identity(lab: LabContext) -> str:
     setup_torch()
     mod = lab.load(STUDENT_FILE)
     for seed in lab.seeded():
-        block, fc1, fc2 = _block(lab, mod, WIDTH)
-        x = torch.randn(256, WIDTH).relu()  # a block's input comes out of a ReLU
+        for width in (WIDTH, 24):
+            block, fc1, fc2 = _block(lab, mod, width)
+            x = torch.randn(256, width).relu()  # a block's input comes out of a ReLU
+            with torch.no_grad():
+                out = _expect_tensor(lab.call(block, x, what=f"ResidualBlock({width})(x)"), tuple(x.shape),
+                                     f"ResidualBlock({width})(x)")
+            if over((out - x).abs().max().item(), 1e-6):
+                raise CheckFailed(f"seed {seed}: ResidualBlock({width}) (zero_init=True by default) changes its input by "
+                                  f"up to {(out - x).abs().max().item():.3g} at initialisation; zero_init must set the "
+                                  "branch's last Linear (fc2 weight and bias) to zero so the block starts as the "
+                                  "identity.")
+            _check_init(seed, f"ResidualBlock({width})", fc1, fc2, zero_init=True)
+            _, fc1, fc2 = _block(lab, mod, width, zero_init=False, scale=0.5)
+            _check_init(seed, f"ResidualBlock({width}, zero_init=False, scale=0.5)", fc1, fc2, zero_init=False)
+    return "ResidualBlock(64) and (24) return their input unchanged; fc1 He with zero bias; fc2 He without zero_init"
+
+
+def _measured_scale(lab: LabContext, block: nn.Module) -> float:
+    """The factor a block applies to its branch, measured: on a copy with weights of our choosing,
+    (out - x) = scale * branch wherever out > 0."""
+    probe = copy.deepcopy(block)
+    fc1, fc2 = getattr(probe, "fc1"), getattr(probe, "fc2")
+    g = torch.Generator().manual_seed(7)
+    with torch.no_grad():
+        for layer in (fc1, fc2):
+            layer.weight.copy_(torch.randn(layer.weight.shape, generator=g) * 0.2)
+            layer.bias.copy_(torch.randn(layer.bias.shape, generator=g) * 0.1)
+        x = torch.randn(64, fc1.in_features, generator=g).relu()
+        branch = fc2(F.relu(fc1(x)))
+        out = lab.call(probe, x, what="a ResidualBlock of residual_net(...)(x)")
+        live = out > 0
+        return ((out - x)[live] * branch[live]).sum().item() / max(branch[live].pow(2).sum().item(), 1e-30)
+
+
+# Another configuration than the graded depth-20 net: other depth, width, inputs and classes
+_OTHER_NET = (5, 24, 7, 3)
+
+
+def _check_net_structure(lab: LabContext, mod: ModuleType, zero_init: bool) -> None:
+    """residual_net(5, 24, 7, 3): stem Linear(in, width) with He init + ReLU, 5 blocks with the README's
+    scale and init, and Linear(width, n_classes) whose output is the net's (no activation after)."""
+    depth, width, n_in, n_classes = _OTHER_NET
+    what = f"residual_net({depth}, {width}, {n_in}, {n_classes}, zero_init={zero_init})"
+    net = lab.call(mod.residual_net, depth, width, n_in, n_classes, zero_init=zero_init, what=what)
+    if not isinstance(net, nn.Module):
+        raise CheckFailed(f"{what} must return an nn.Module, got {type(net).__name__}.")
+    blocks = [m for _, m in net.named_modules(remove_duplicate=False) if isinstance(m, mod.ResidualBlock)]
+    distinct = len({id(b) for b in blocks})
+    if len(blocks) != depth or distinct != depth:
+        repeated = (f" (one block object used {len(blocks)} times: `[ResidualBlock(...)] * depth` repeats one "
+                    "object, so every block shares its weights; create each block in a loop)"
+                    if distinct == 1 < len(blocks) else "")
+        raise CheckFailed(f"{what} should hold {depth} distinct ResidualBlocks; it holds {distinct}{repeated}.")
+    inside = {id(m) for b in blocks for m in b.modules()}
+    outer = [m for m in net.modules() if isinstance(m, nn.Linear) and id(m) not in inside]
+    if len(outer) != 2:
+        raise CheckFailed(f"{what}: besides the blocks the net has {len(outer)} Linear layers; expected two, the stem "
+                          f"Linear({n_in}, {width}) and the output Linear({width}, {n_classes}).")
+    stem, head = sorted(outer, key=lambda m: (m.in_features != n_in, m.out_features == n_classes))
+    if (stem.in_features, stem.out_features) != (n_in, width) or (head.in_features, head.out_features) != (width, n_classes):
+        raise CheckFailed(f"{what}: the stem must be Linear({n_in}, {width}) and the output Linear({width}, {n_classes}); "
+                          f"found Linear({stem.in_features}, {stem.out_features}) and "
+                          f"Linear({head.in_features}, {head.out_features}).")
+    he = _he_ratio(stem)
+    if not 0.75 < he < 1.3 or stem.bias is None or stem.bias.detach().abs().max().item() != 0:
+        raise CheckFailed(f"{what}: the stem Linear needs He init (std {he:.2f} x sqrt(2/fan_in)) and a zero bias.")
+    want_scale = 1.0 if zero_init else 1 / math.sqrt(depth)
+    for i, block in enumerate(blocks):
+        _check_init(0, f"{what}, block {i + 1}", block.fc1, block.fc2, zero_init)
+        got = _measured_scale(lab, block)
+        if not abs(got - want_scale) <= 1e-3 * want_scale:
+            raise CheckFailed(f"{what}: block {i + 1} scales its branch by {got:.4g}; with zero_init={zero_init} the "
+                              f"README's scale is {'1' if zero_init else f'1/sqrt(depth) = {want_scale:.4g}'}.")
+    seen: dict[str, torch.Tensor] = {}
+    hooks = [blocks[0].register_forward_pre_hook(lambda m, i: seen.setdefault("first", i[0].detach())),
+             blocks[-1].register_forward_hook(lambda m, i, o: seen.setdefault("last", o.detach())),
+             stem.register_forward_hook(lambda m, i, o: seen.setdefault("stem", o.detach()))]
+    x = torch.randn(16, n_in, generator=torch.Generator().manual_seed(3))
+    try:
         with torch.no_grad():
-            out = _expect_tensor(lab.call(block, x, what="ResidualBlock(64)(x)"), tuple(x.shape), "ResidualBlock(64)(x)")
-        if over((out - x).abs().max().item(), 1e-6):
-            raise CheckFailed(f"seed {seed}: ResidualBlock(64) (zero_init=True by default) changes its input by up "
-                              f"to {(out - x).abs().max().item():.3g} at initialisation; zero_init must set the "
-                              "branch's last Linear (fc2 weight and bias) to zero so the block starts as the identity.")
-        std = fc1.weight.std().item() * math.sqrt(WIDTH / 2)  # 1.0 for He; solution 0.98-1.02
-        if not 0.8 < std < 1.25:
-            raise CheckFailed(f"seed {seed}: fc1's weight std is {std:.2f} x sqrt(2/fan_in); only fc2 is zeroed, "
-                              "fc1 keeps He init (if fc1 were zero too, fc1 and fc2 would both get a zero "
-                              "gradient and the branch could never start learning).")
-    return "ResidualBlock(64) returns its input unchanged; fc1 has He init"
+            out = _expect_tensor(lab.call(net, x, what=f"{what}(x)"), (16, n_classes), f"{what}(x)")
+    finally:
+        for h in hooks:
+            h.remove()
+    if "first" in seen and "stem" in seen and over((seen["first"] - seen["stem"].relu()).abs().max().item(), 1e-6):
+        raise CheckFailed(f"{what}: the first block's input must be relu(stem(x)): a ReLU after the stem Linear.")
+    if "last" in seen:
+        with torch.no_grad():
+            logits = head(seen["last"])
+        if over((out - logits).abs().max().item(), 1e-5):
+            raise CheckFailed(f"{what}: the net's output is not the last Linear's: end with Linear({width}, {n_classes}) "
+                              "and no activation after it (the loss takes logits).")
 
 
 def _flow(lab: LabContext, mod: ModuleType, net: nn.Module, x: torch.Tensor) -> tuple[float, list[float]]:
@@ -158,6 +312,8 @@ def gradient_reaches_the_first_block(lab: LabContext) -> str:
     setup_torch()
     mod = lab.load(STUDENT_FILE)
     profiles: dict[str, list[float]] = {}
+    for zero_init in (True, False):
+        _check_net_structure(lab, mod, zero_init)
     for seed in lab.seeded():
         x = torch.randn(256, IN)
         for zero_init in (True, False):
@@ -165,7 +321,7 @@ def gradient_reaches_the_first_block(lab: LabContext) -> str:
             profiles.setdefault(f"residual, zero_init={zero_init}", norms)
             if not abs(flow) <= FLOW_MAX:
                 why = ("the branches are added unscaled: each adds about as much variance as the skip path "
-                       "carries, so the signal and the gradient grow with every block (10^+3 over 20 "
+                       "carries, so the signal and the gradient grow with every block (10^+2.6...+3.3 over 20 "
                        "blocks). Scale each branch by 1/sqrt(depth) when it is not zero-initialised."
                        if flow > FLOW_MAX else "the gradient fades before reaching the first block.")
                 raise CheckFailed(f"seed {seed}: residual_net(..., zero_init={zero_init}): the gradient changes by "
