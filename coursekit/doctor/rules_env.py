@@ -214,7 +214,7 @@ def kernels(v: View) -> list[Finding]:
         k = mine[0]
         why = "does not exist" if not k.argv0_exists else f"is not the env's Python ({env.python})"
         out.append(finding("kernel-wrong-python", f"The '{env.name}' kernel runs another Python",
-                           f"{k.directory}/kernel.json runs {k.argv0}, which {why}", _kernel_cmd(v),
+                           f"{v.pure(k.directory) / 'kernel.json'} runs {k.argv0}, which {why}", _kernel_cmd(v),
                            fix_action="register-kernel"))
     for k in v.f.kernels:
         if k.name == "python3" and k.scope in ("user", "JUPYTER_PATH") and k.same_env is False and k.argv0_exists:
@@ -223,7 +223,7 @@ def kernels(v: View) -> list[Finding]:
                                f"Pick the 'Python ({env.name})' kernel in notebooks, or delete {quote(k.directory)}"))
         elif k.name != env.name and not k.argv0_exists:
             out.append(finding("kernel-broken", f"The '{k.name}' kernel's Python no longer exists",
-                               f"{k.directory}/kernel.json runs {k.argv0 or '(nothing)'}",
+                               f"{v.pure(k.directory) / 'kernel.json'} runs {k.argv0 or '(nothing)'}",
                                f"jupyter kernelspec remove {k.name}   (or delete {quote(k.directory)})"))
     return out
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 from coursekit.doctor.advice import reinstall_hint
 from coursekit.doctor.rules_env import Rule, remove_and_setup
 from coursekit.doctor.view import Finding, View, finding, local_tag, version_tuple
@@ -38,16 +36,11 @@ def torch_owners(v: View) -> list[Finding]:
                     "Recreate the env: " + remove_and_setup(v))]
 
 
-def _inside(path: str, prefix: str) -> bool:
-    a, b = os.path.normcase(os.path.realpath(path)), os.path.normcase(os.path.realpath(prefix))
-    return a == b or a.startswith(b.rstrip(os.sep) + os.sep)
-
-
 def torch_duplicate(v: View) -> list[Finding]:
     copies = v.dists("torch")
     prefix = v.py.get("prefix")
     imported = v.torch.get("file") if v.torch_ok else None
-    outside = bool(imported and prefix and not _inside(str(imported), str(prefix)))
+    outside = bool(imported and prefix and not v.inside(str(imported), str(prefix)))
     if len(copies) < 2 and not outside:
         return []
     where = "; ".join(f"torch {c.get('version')} in {c.get('location')}"

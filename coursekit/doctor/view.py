@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cached_property
+from pathlib import PurePath, PurePosixPath, PureWindowsPath
 from typing import Any
 
 from coursekit.doctor.catalogue import entry
@@ -63,6 +64,32 @@ def quote(path: str) -> str:
     return f'"{path}"' if " " in path else path
 
 
+def pure_path(path: str, os_name: str) -> PurePath:
+    """``path`` as a path of the report's OS: Windows rules for a Windows report, POSIX for the
+    rest, whatever machine triages it (never ``os.path``, never the local file system)."""
+    return PureWindowsPath(path) if os_name == "windows" else PurePosixPath(path)
+
+
+def inside(path: str, prefix: str, os_name: str) -> bool:
+    """True when ``path`` is ``prefix`` or below it, by the rules of the report's OS (Windows:
+    ``\\`` or ``/``, any case; elsewhere case-sensitive). Purely lexical: ``..`` parts are
+    normalised away textually, links are not followed (the report's files are not here)."""
+    a, b = pure_path(path, os_name), pure_path(prefix, os_name)
+    a_parts, b_parts = _normal_parts(a, os_name), _normal_parts(b, os_name)
+    return a_parts[:len(b_parts)] == b_parts
+
+
+def _normal_parts(p: PurePath, os_name: str) -> tuple[str, ...]:
+    parts: list[str] = []
+    for part in p.parts:
+        if part == "..":
+            if len(parts) > 1:
+                parts.pop()
+        elif part != ".":
+            parts.append(part.lower() if os_name == "windows" else part)
+    return tuple(parts)
+
+
 class View:
     """Read-only derived facts over :class:`Facts` (each computed once)."""
 
@@ -76,6 +103,22 @@ class View:
             return self.f.platform.os
         plat = self.py.get("platform", "")
         return {"win32": "windows", "darwin": "macos"}.get(plat, plat or "unknown")
+
+    @cached_property
+    def report_os(self) -> str:
+        """The OS the facts were collected on: what paths in them follow."""
+        plat = self.py.get("platform", "")
+        if plat:
+            return {"win32": "windows", "darwin": "macos", "cygwin": "windows"}.get(plat, "linux")
+        return self.os
+
+    def inside(self, path: str, prefix: str) -> bool:
+        """:func:`inside` with the report's OS."""
+        return inside(path, prefix, self.report_os)
+
+    def pure(self, path: str) -> PurePath:
+        """A path from the report, with the report's OS flavour."""
+        return pure_path(path, self.report_os)
 
     @cached_property
     def probe_ok(self) -> bool:
