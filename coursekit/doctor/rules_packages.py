@@ -86,10 +86,9 @@ def conda_after_pip(v: View) -> list[Finding]:
                     "If anything breaks, recreate the env: " + remove_and_setup(v))]
 
 
-_VISION_OFFSET = 15  # torchvision 0.(N+15) pairs with torch 2.N since 2.0 (torch-wheels.md §4)
-
-
 def _companion(v: View, name: str) -> list[Finding]:
+    from coursekit.doctor import pairing
+
     fid = f"{name}-mismatch"
     tv = v.torch_version
     installed = v.dist_version(name)
@@ -99,13 +98,10 @@ def _companion(v: View, name: str) -> list[Finding]:
     if not installed or not tv:
         return []
     problems = []
-    t, c = version_tuple(tv), version_tuple(installed)
-    if len(t) >= 2 and len(c) >= 2:
-        if name == "torchvision" and (c[0], c[1]) != (0, t[1] + _VISION_OFFSET) and t[0] == 2:
-            problems.append(f"torchvision {installed} is for torch 2.{c[1] - _VISION_OFFSET}, not {tv}")
-        # torchaudio: same minor up to 2.11; from torch 2.12 on, 2.11.x serves every torch (pytorch/audio#4212)
-        if name == "torchaudio" and c[:2] != t[:2] and not (t[:2] >= (2, 12) and c[:2] == (2, 11)):
-            problems.append(f"torchaudio {installed} is not built for torch {tv}")
+    if pairing.matches(name, installed, tv) is False:  # None: the tables do not know: no verdict
+        built_for = pairing.torch_line_for(name, installed)
+        problems.append(f"{name} {installed} is for torch {built_for}, not {tv}" if built_for
+                        else f"{name} {installed} is not built for torch {tv}")
     if local_tag(installed) and local_tag(tv) and local_tag(installed) != local_tag(tv):
         problems.append(f"{name} is +{local_tag(installed)} but torch is +{local_tag(tv)}")
     if v.torch_ok and result and not result.get("ok") and "No module named" not in message:
