@@ -86,6 +86,62 @@ def suggest_backend(view: View) -> BackendAdvice | None:
                          choice.pins(), choice.index_url)
 
 
+@dataclass(frozen=True)
+class ArchOption:
+    """A CUDA build in the planner's matrix with kernels for one GPU."""
+
+    line: str  # "2.14"
+    backend: str  # "cu126"
+    driver_minimum: str | None  # for this OS
+
+
+def arch_options(view: View, capability: str) -> tuple[ArchOption, ...]:
+    """Every CUDA build (newest release first) whose kernels cover a GPU of ``capability``
+    on the report's platform: the planner's own architecture gate (:func:`coursekit.gates.coverage`).
+    Empty when the matrix cannot be read or nothing covers it."""
+    host = view.host_info()
+    matrix = matrix_or_none()
+    if host is None or matrix is None or len(version_tuple(capability)) != 2:
+        return ()
+    from coursekit.gates import coverage, driver_os, platform_key
+
+    platform, table = platform_key(host), driver_os(host)
+    out = []
+    for release in sorted(matrix.releases, key=lambda r: r.key, reverse=True):
+        for variant in release.variants_for(platform):
+            if variant.kind != "cuda":
+                continue
+            try:
+                how = coverage(variant, capability, platform)
+            except ValueError:
+                return ()
+            if how is not None:
+                req = matrix.drivers.get(variant.cuda or "")
+                out.append(ArchOption(release.line, variant.backend, req.minimum.get(table) if req else None))
+    return tuple(out)
+
+
+def served(view: View, capability: str) -> bool | None:
+    """Whether any CUDA build coursekit can install has kernels for ``capability`` (None: unknown)."""
+    if matrix_or_none() is None or view.host_info() is None or len(version_tuple(capability)) != 2:
+        return None
+    return bool(arch_options(view, capability))
+
+
+def oldest_arch(view: View) -> str | None:
+    """The lowest compute capability any CUDA build in the matrix has kernels for ("5.0")."""
+    matrix = matrix_or_none()
+    host = view.host_info()
+    if matrix is None or host is None:
+        return None
+    from coursekit.gates import platform_key
+
+    platform = platform_key(host)
+    caps = [c for r in matrix.releases for var in r.variants_for(platform) if var.kind == "cuda"
+            for c in var.sm]
+    return min(caps, key=version_tuple) if caps else None
+
+
 def driver_minimum(cuda: str, driver_table: str) -> str | None:
     """The lowest NVIDIA driver that runs CUDA ``cuda`` ("12.8") on ``linux``/``windows``.
 

@@ -11,7 +11,16 @@ from __future__ import annotations
 
 import re
 
-from coursekit.doctor.advice import covers, driver_minimum, reinstall_hint, sm_name, suggest_backend
+from coursekit.doctor.advice import (
+    arch_options,
+    covers,
+    driver_minimum,
+    oldest_arch,
+    reinstall_hint,
+    served,
+    sm_name,
+    suggest_backend,
+)
 from coursekit.doctor.rules_env import Rule
 from coursekit.doctor.view import Finding, View, finding, version_tuple
 
@@ -65,6 +74,8 @@ def driver_too_old(v: View) -> list[Finding]:
     low = bool(minimum and v.driver and version_tuple(v.driver) < version_tuple(minimum))
     if not (low or (text_hit and cuda)):
         return []
+    if _unserved(v):
+        return []  # no build has kernels for this GPU whatever the driver: gpu-arch-unsupported says so
     advice = suggest_backend(v)
     other = f", or run `{advice.command}` (torch {advice.torch} runs on this driver)" if advice else ""
     need = f">= {minimum}" if minimum else "newer"
@@ -89,26 +100,59 @@ def _line_with(text: str, needle: str, limit: int = 160) -> str:
 _KERNEL_TEXTS = ("no kernel image is available", "is not compatible with the current PyTorch installation")
 
 
+def _unserved(v: View) -> list[tuple[str, str]]:
+    """Visible NVIDIA GPUs (name, capability) that no CUDA build coursekit can install has
+    kernels for (the planner's architecture gate)."""
+    return [(g.name, g.compute_capability) for g in v.visible_nvidia
+            if g.compute_capability and served(v, g.compute_capability) is False]
+
+
+def arch_fix(v: View, bad: list[tuple[str, str]]) -> str:
+    """The fix line for GPUs the installed torch has no kernels for, through the planner's gate:
+    a build that has kernels for every one of them, or the CPU build with the reason."""
+    unserved = _unserved(v)
+    if unserved:
+        oldest = oldest_arch(v)
+        gpus = ", ".join(f"{n} ({sm_name(c)})" for n, c in unserved)
+        floor = f"; the oldest builds start at {sm_name(oldest)}" if oldest else ""
+        return (f"coursekit setup --backend cpu  (no PyTorch build coursekit can install has kernels "
+                f"for {gpus}{floor}; the labs run on the CPU)")
+    advice = suggest_backend(v)
+    caps = [c for _, c in bad]
+    if advice and advice.backend.startswith("cu") and all(
+            any(o.backend == advice.backend and advice.torch.startswith(o.line + ".") for o in arch_options(v, c))
+            for c in caps):
+        return f"{advice.command}  (torch {advice.torch} has kernels for it), or coursekit doctor --fix"
+    options = [arch_options(v, c) for c in caps]
+    common = [o for o in options[0] if all(any((o.line, o.backend) == (x.line, x.backend) for x in opts)
+                                           for opts in options[1:])] if options else []
+    if common:
+        best = common[0]
+        need = (f"NVIDIA driver >= {best.driver_minimum}, then " if best.driver_minimum and v.driver
+                and version_tuple(v.driver) < version_tuple(best.driver_minimum) else "")
+        return (f"{need}coursekit setup --torch {best.line} --backend {best.backend}  (torch {best.line} "
+                f"{best.backend} has kernels for it)")
+    return "coursekit setup  (picks a build with kernels for this GPU, or the CPU build)"
+
+
 def gpu_arch_unsupported(v: View) -> list[Finding]:
     if not v.cuda_build:
         return []
     arch = [str(a) for a in v.torch.get("arch_list") or []]
-    caps = [(d.get("name", "GPU"), str(d.get("capability"))) for d in v.torch.get("devices") or []]
-    caps += [(g.name, g.compute_capability) for g in v.visible_nvidia if g.compute_capability
-             and g.name not in {n for n, _ in caps}]
+    caps = [(g.name, g.compute_capability) for g in v.visible_nvidia if g.compute_capability]
+    for _, name, cap in v.torch_capabilities:
+        if name not in {n for n, _ in caps}:
+            caps.append((name, cap))
     bad = [(n, c) for n, c in caps if arch and not covers(arch, c)]
     texts = [t for t in _KERNEL_TEXTS if t in v.torch_texts]
     if not bad and not texts:
         return []
-    advice = suggest_backend(v)
     gpu = ", ".join(f"{n} ({sm_name(c)})" for n, c in bad) or "this GPU"
     detail = f"torch {v.torch_version} has kernels for {' '.join(arch) or 'unknown archs'}"
     if texts:
         detail += "; torch says: " + _line_with(v.torch_texts, texts[0])
-    fix = (f"{advice.command}  (torch {advice.torch} has kernels for it), or coursekit doctor --fix"
-           if advice else "coursekit setup  (picks a build with kernels for this GPU)")
     return [finding("gpu-arch-unsupported", f"torch {v.torch_version} has no kernels for {gpu}", detail,
-                    fix, fix_action=_REINSTALL)]
+                    arch_fix(v, bad or caps), fix_action=_REINSTALL)]
 
 
 def _rocm_capable(v: View) -> bool:

@@ -64,6 +64,10 @@ def quote(path: str) -> str:
     return f'"{path}"' if " " in path else path
 
 
+_FOUND_GPU = re.compile(r"Found GPU(\d+) (.+?) which is of (?:cuda|compute) capability(?: \(CC\))? (\d+)\.(\d+)")
+_SM_NOT_COMPATIBLE = re.compile(r"(?m)^\s*(?:[\w.]*Warning: )?(.+?) with CUDA capability sm_(\d+) is not compatible")
+
+
 def pure_path(path: str, os_name: str) -> PurePath:
     """``path`` as a path of the report's OS: Windows rules for a Windows report, POSIX for the
     rest, whatever machine triages it (never ``os.path``, never the local file system)."""
@@ -175,8 +179,52 @@ class View:
         return {p["name"]: p for p in meta.get("packages", []) if isinstance(p, dict)}
 
     @cached_property
+    def torch_capabilities(self) -> tuple[tuple[int | None, str, str], ...]:
+        """(index, name, "major.minor") of every GPU torch itself described: its device list,
+        else its own warnings ("Found GPU0 GeForce GTX 770 which is of cuda capability 3.0",
+        "... of compute capability (CC) 6.1", "NVIDIA GeForce RTX 5090 with CUDA capability
+        sm_120 is not compatible ..."); torch/cuda/__init__.py ``_check_capability``."""
+        out: list[tuple[int | None, str, str]] = []
+        for d in self.torch.get("devices") or []:
+            if isinstance(d, dict) and d.get("capability"):
+                idx = d.get("index")
+                out.append((idx if isinstance(idx, int) else None, str(d.get("name") or "GPU"),
+                            str(d["capability"])))
+        if out:
+            return tuple(out)
+        text = self.torch_texts
+        for m in _FOUND_GPU.finditer(text):
+            out.append((int(m.group(1)), m.group(2).strip(), f"{m.group(3)}.{m.group(4)}"))
+        if not out:
+            for m in _SM_NOT_COMPATIBLE.finditer(text):
+                number = int(m.group(2))
+                out.append((None, m.group(1).strip(), f"{number // 10}.{number % 10}"))
+        return tuple(out)
+
+    @cached_property
     def gpus(self) -> tuple[GpuInfo, ...]:
-        return self.f.gpu.gpus if self.f.gpu else ()
+        """The GPUs of the facts, NVIDIA compute capabilities filled in from torch when
+        nvidia-smi did not give them (R470 has no ``compute_cap``); with no NVIDIA GPU in the
+        facts, the GPUs torch itself described (a report with only torch's warning)."""
+        import dataclasses
+
+        gpus = self.f.gpu.gpus if self.f.gpu else ()
+        caps = self.torch_capabilities
+        if not caps:
+            return gpus
+        nvidia = [g for g in gpus if g.vendor == "nvidia"]
+        if not nvidia:
+            return (*gpus, *(GpuInfo("nvidia", name, compute_capability=cc, index=idx) for idx, name, cc in caps))
+        out = []
+        for g in gpus:
+            if g.vendor == "nvidia" and not g.compute_capability:
+                cc = next((c for i, n, c in caps if n == g.name or n.endswith(g.name) or g.name.endswith(n)),
+                          None)
+                if cc is None and len(caps) == len(nvidia):
+                    cc = caps[nvidia.index(g)][2]
+                g = dataclasses.replace(g, compute_capability=cc) if cc else g
+            out.append(g)
+        return tuple(out)
 
     @cached_property
     def nvidia(self) -> tuple[GpuInfo, ...]:

@@ -64,3 +64,48 @@ def test_pairs_the_tables_do_not_know_are_not_errors(torch: str, vision: str, au
 def test_pairing_says_which_torch_a_companion_is_for() -> None:
     f = with_versions("1.13.1", "0.15.1", "0.13.1")["torchvision-mismatch"]
     assert "is for torch 2.0" in f.detail
+
+
+# --- bug 3: backend advice through the planner's architecture gate --------------------------------
+
+def _old_gpu(name: str, cc: str | None, driver: str, warning: str, torch: str = "2.7.1+cu118",
+             arch: tuple[str, ...] = ("sm_37", "sm_50", "sm_60", "sm_70", "sm_75", "sm_80", "sm_86", "sm_90")) -> dict[str, Finding]:
+    gpu = {"vendor": "nvidia", "name": name, "driver_version": driver, "compute_capability": cc,
+           "gfx": None, "memory_mib": 2048, "index": 0}
+    return found("gpu_linux", {"gpu": {"gpus": [gpu], "cuda_driver_api": None}, "probe": {"data": {"torch": {
+        "version": torch, "cuda": "11.8", "cuda_available": True, "arch_list": list(arch), "devices": [],
+        "cuda_op": {"ok": False, "error": "CUDA error: no kernel image is available for execution on the device"},
+        "warnings": [warning]}}}})
+
+
+@pytest.mark.parametrize(("name", "cc", "warning"), [
+    ("NVIDIA GeForce GT 730", None, "\n    Found GPU0 NVIDIA GeForce GT 730 which is of cuda capability 3.0.\n    PyTorch no "
+     "longer supports this GPU because it is too old.\n    The minimum cuda capability supported by this library is 3.7.\n"),
+    ("GeForce GTX 670M", None, "Found GPU0 GeForce GTX 670M which is of cuda capability 2.1.\n    PyTorch no longer "
+     "supports this GPU because it is too old."),
+    ("NVIDIA GeForce GTX 770", "3.0", ""),
+])
+def test_a_gpu_no_build_supports_gets_the_cpu_build_with_the_reason(name: str, cc: str | None, warning: str) -> None:
+    f = _old_gpu(name, cc, "470.82.01", warning)
+    fix = f["gpu-arch-unsupported"].fix or ""
+    assert "--backend cpu" in fix and "no PyTorch build" in fix and "has kernels for it" not in fix
+    assert "driver-too-old" not in f  # a newer driver would not help this GPU
+
+
+def test_capability_from_torchs_warning_reaches_the_planner() -> None:
+    # GTX 1080 (sm_61) on driver 470 without compute_cap in nvidia-smi: the planner's choice for
+    # driver 470 with sm_61 is torch 2.7 cu118 (sm_60 cubins, driver >= 450.80.02), never cu128+.
+    f = _old_gpu("NVIDIA GeForce GTX 1080", None, "470.82.01",
+                 "Found GPU0 NVIDIA GeForce GTX 1080 which is of compute capability (CC) 6.1.",
+                 torch="2.9.0+cu128", arch=("sm_70", "sm_75", "sm_80", "sm_86", "sm_90", "sm_100", "sm_120"))
+    fix = f["gpu-arch-unsupported"].fix or ""
+    assert "--backend cu118" in fix and "cu130" not in fix and "cu128" not in fix
+
+
+def test_sm_not_compatible_warning_names_the_gpu() -> None:
+    f = _old_gpu("NVIDIA GeForce RTX 5090", None, "580.95.05",
+                 "NVIDIA GeForce RTX 5090 with CUDA capability sm_120 is not compatible with the current PyTorch "
+                 "installation.\nThe current PyTorch install supports CUDA capabilities sm_50 sm_60 sm_70 sm_75 sm_80 "
+                 "sm_86 sm_90.", torch="2.6.0+cu126", arch=("sm_50", "sm_60", "sm_70", "sm_75", "sm_80", "sm_86", "sm_90"))
+    assert "(sm_120)" in f["gpu-arch-unsupported"].title
+    assert "--backend cu1" in (f["gpu-arch-unsupported"].fix or "")
