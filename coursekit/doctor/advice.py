@@ -145,18 +145,26 @@ def oldest_arch(view: View) -> str | None:
 def driver_minimum(cuda: str, driver_table: str) -> str | None:
     """The lowest NVIDIA driver that runs CUDA ``cuda`` ("12.8") on ``linux``/``windows``.
 
-    Falls back to another version of the same CUDA major: minor-version compatibility
-    gives every 12.x (and every 13.x) the same minimum (NVIDIA release notes Table 2).
+    Every CUDA a torch build may carry, 8.0 to 13.x (``envs/nvidia-drivers.toml``, NVIDIA CUDA
+    Toolkit Release Notes Tables 2 and 3). A version without a row of its own takes its family's
+    minimum from 11.1 on (minor-version compatibility, Table 2), else the nearest lower row.
     """
     matrix = matrix_or_none()
     if matrix is None:
         return None
     drivers = matrix.drivers
     req = drivers.get(cuda)
-    if req is None:
-        major = cuda.split(".")[0]
-        same = [k for k in drivers if k.split(".")[0] == major]
-        req = drivers[same[0]] if same else None
+    wanted = version_tuple(cuda)
+    if req is None and wanted:
+        same = sorted((k for k in drivers if version_tuple(k)[:1] == wanted[:1]), key=version_tuple)
+        if same and wanted[0] >= 11:
+            # minor-version compatibility (11.1+): the family minimum, i.e. that of its newest row
+            req = drivers[same[-1]]
+        elif same:
+            # before CUDA 11 each toolkit needs its own driver: the nearest row below, else the
+            # lowest one of that major (lenient: never a false "too old")
+            lower = [k for k in same if version_tuple(k) <= wanted]
+            req = drivers[lower[-1] if lower else same[0]]
     return req.minimum.get(driver_table) if req is not None else None
 
 

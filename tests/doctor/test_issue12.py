@@ -109,3 +109,25 @@ def test_sm_not_compatible_warning_names_the_gpu() -> None:
                  "sm_86 sm_90.", torch="2.6.0+cu126", arch=("sm_50", "sm_60", "sm_70", "sm_75", "sm_80", "sm_86", "sm_90"))
     assert "(sm_120)" in f["gpu-arch-unsupported"].title
     assert "--backend cu1" in (f["gpu-arch-unsupported"].fix or "")
+
+
+# --- item 4: driver minimums for every CUDA a torch may carry -------------------------------------
+
+@pytest.mark.parametrize(("cuda", "table", "minimum"), [
+    ("10.2", "linux", "440.33"), ("10.2", "windows", "441.22"), ("10.1", "linux", "418.39"),
+    ("10.0", "windows", "411.31"), ("9.2", "linux", "396.26"), ("9.0", "linux", "384.81"),
+    ("11.0", "linux", "450.36.06"), ("11.7", "linux", "450.80.02"), ("11.3", "windows", "452.39"),
+    ("12.1", "linux", "525.60.13"), ("12.4", "windows", "528.33"), ("13.0", "linux", "580")])
+def test_driver_minimum_for_every_cuda(cuda: str, table: str, minimum: str) -> None:
+    from coursekit.doctor.advice import driver_minimum
+
+    assert driver_minimum(cuda, table) == minimum
+
+
+def test_driver_too_old_fires_for_an_old_cuda_10_build() -> None:
+    gpu = {"vendor": "nvidia", "name": "GeForce GTX 1060", "driver_version": "418.87.00",
+           "compute_capability": "6.1", "gfx": None, "memory_mib": 6144, "index": 0}
+    f = found("gpu_linux", {"gpu": {"gpus": [gpu], "cuda_driver_api": "10.1"}, "probe": {"data": {"torch": {
+        "version": "1.7.1+cu102", "cuda": "10.2", "cuda_available": False, "device_count": 0, "devices": [],
+        "arch_list": ["sm_37", "sm_50", "sm_60", "sm_70", "sm_75"], "cuda_op": None}}}})
+    assert ">= 440.33" in (f["driver-too-old"].fix or "")
