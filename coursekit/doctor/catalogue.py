@@ -30,7 +30,8 @@ CATEGORIES: Final = {
 """Categories in display order (one status line each)."""
 
 CHECK_CATEGORY: Final = {"platform": "platform", "gpu": "gpu", "memory": "resources",
-                         "disk": "resources", "env": "env", "probe": "torch", "kernels": "jupyter"}
+                         "disk": "resources", "env": "env", "probe": "torch", "kernels": "jupyter",
+                         "shell": "env", "project": "env", "pip_log": "pip"}
 """Which category a crashed or timed-out check is shown under."""
 
 

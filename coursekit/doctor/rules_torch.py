@@ -255,6 +255,7 @@ _DLL = re.compile(r"WinError 126|DLL load failed|\.dll\b", re.IGNORECASE)
 
 _STAGES = (("numpy", "importing numpy"), ("torch-import", "importing torch"),
            ("cuda", "initialising CUDA"), ("cuda-op", "running a CUDA operation"),
+           ("cudnn", "running a cuDNN convolution"),
            ("mps", "checking MPS"), ("numpy-bridge", "converting a NumPy array"),
            ("torchvision", "importing torchvision"), ("torchaudio", "importing torchaudio"),
            ("warnings", "finishing"))

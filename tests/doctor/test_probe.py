@@ -63,7 +63,7 @@ def test_script_folder_does_not_shadow_the_stdlib(tmp_path: Path) -> None:
 
     out = subprocess.run([sys.executable, str(folder / "probe.py"), "--timeout", "60"],
                          capture_output=True, text=True, check=True)
-    assert '"probe_schema": 1' in out.stdout
+    assert '"probe_schema": 2' in out.stdout
 
 
 def test_stand_in_cuda_torch_with_kernel_error(tmp_path: Path) -> None:
@@ -212,3 +212,20 @@ def test_one_odd_metadata_file_does_not_cost_the_other_packages(tmp_path: Path) 
     odd = [d for d in items if d["name"] == "torch" and d["version"] == "2.9.1+cpu"]
     assert odd and odd[0]["direct_url"] is None and odd[0]["installer"] is None
     assert any(d["name"] == "pip" for d in items), "the other packages are still reported"
+
+
+def test_probe_runs_a_cudnn_convolution(tmp_path: Path) -> None:
+    # WSL without /usr/lib/wsl/lib on the loader's path: the matmul works, the convolution fails.
+    from tests.doctor.standins import make_fake_torch
+
+    text = ("Could not load library libcudnn_cnn_infer.so.8. Error: libcuda.so: cannot open shared "
+            "object file: No such file or directory")
+    site = make_fake_torch(tmp_path / "site", conv_error=text)
+    import os
+
+    env = dict(os.environ, PYTHONPATH=str(site))
+    probe = run_probe(Path(sys.executable), env=env, timeout=90)
+    torch = probe.data["torch"]
+    assert torch["cuda_op"]["ok"] is True
+    assert torch["cudnn_op"] == {"ok": False, "version": 91002, "error": text}
+    assert "cudnn" in torch["stages"]
