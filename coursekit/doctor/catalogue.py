@@ -82,13 +82,19 @@ CATALOGUE: Final[tuple[Entry, ...]] = (
        "pytorch/pytorch#164943, #177819; RELEASE.md (MPS on macOS 14+)"),
     _E("wsl-libcuda", "gpu", ERROR,
        "WSL: the CUDA build cannot load libcuda from /usr/lib/wsl/lib.",
-       "microsoft/WSL#8587, #8794; bitsandbytes#337", unless=("driver-too-old",)),
+       "microsoft/WSL#8587, #8794; bitsandbytes#337", unless=("driver-too-old", "driver-missing")),
     _E("windows-dll-error", "torch", ERROR,
        "Windows could not load one of torch's DLLs ([WinError 126], fbgemm.dll, c10.dll).",
        "pytorch/pytorch#131662 and similar"),
     # --- GPU and driver ------------------------------------------------------------------------
     _E("no-gpu", "gpu", INFO,
-       "No NVIDIA or AMD GPU: the CPU build is the right one, and every lab runs on CPU."),
+       "No NVIDIA or AMD GPU: the CPU build is the right one, and every lab runs on CPU.",
+       unless=("driver-missing",)),
+    _E("driver-missing", "gpu", ERROR,
+       "No NVIDIA driver, told apart from no GPU: torch's 'Found no NVIDIA driver on your system' "
+       "or NVIDIA devices on the PCI bus with no driver; the fix installs the driver (the CPU build "
+       "only if there is no NVIDIA GPU).", "torch/cuda/__init__.py; env-pitfalls.md §5.10",
+       unless=("driver-not-loaded", "driver-library-mismatch")),
     _E("driver-not-loaded", "gpu", ERROR,
        "nvidia-smi cannot talk to the NVIDIA driver (not installed, not loaded, or a broken "
        "Linux driver inside WSL).", "microsoft/WSL#11888; env-pitfalls.md §5.10"),
@@ -100,7 +106,7 @@ CATALOGUE: Final[tuple[Entry, ...]] = (
        unless=("driver-not-loaded", "driver-library-mismatch")),
     _E("driver-too-old", "gpu", ERROR,
        "The NVIDIA driver is older than the minimum for the installed torch's CUDA version.",
-       "NVIDIA CUDA release notes Table 2; envs/nvidia-drivers.toml",
+       "NVIDIA CUDA Toolkit Release Notes Tables 2 and 3 (CUDA 8.0-13.x); envs/nvidia-drivers.toml",
        unless=("jetson-sbsa-wheel",)),
     _E("gpu-arch-unsupported", "gpu", ERROR,
        "The installed torch has no kernels for this GPU's compute capability "
@@ -113,22 +119,41 @@ CATALOGUE: Final[tuple[Entry, ...]] = (
        "CUDA_VISIBLE_DEVICES hides the GPU from torch."),
     _E("cuda-op-failed", "gpu", ERROR,
        "torch.cuda.is_available() is True but a real CUDA operation failed.",
-       unless=("gpu-arch-unsupported", "driver-too-old")),
+       unless=("gpu-arch-unsupported", "driver-too-old", "cuda-libs-shadowed", "cuda-libs-missing")),
+    _E("cudnn-failed", "gpu", ERROR,
+       "A real cuDNN convolution failed although a matmul worked (CNN labs fail).",
+       "microsoft/WSL#8587 ('Could not load library libcudnn_cnn_infer.so.8')",
+       unless=("wsl-libcuda", "cuda-libs-shadowed", "cuda-libs-missing", "gpu-arch-unsupported",
+               "driver-too-old", "cuda-op-failed")),
     _E("cuda-unavailable", "gpu", ERROR,
        "A CUDA build and an NVIDIA GPU, but torch.cuda.is_available() is False.",
        unless=("driver-too-old", "cuda-hidden", "wsl-libcuda", "driver-not-loaded",
-               "driver-library-mismatch", "gpu-arch-unsupported", "jetson-sbsa-wheel")),
+               "driver-library-mismatch", "gpu-arch-unsupported", "jetson-sbsa-wheel", "driver-missing",
+               "cuda-libs-shadowed", "cuda-libs-missing")),
     _E("jetson-sbsa-wheel", "gpu", ERROR,
        "NVIDIA Jetson with PyTorch's aarch64 CUDA wheel: an SBSA build that does not run on L4T.",
        "bitsandbytes-foundation/bitsandbytes#1941, #1939; torch-wheels.md §5"),
     _E("cuda-build-without-gpu", "gpu", INFO,
        "A CUDA build of torch on a machine without an NVIDIA GPU: it works on CPU but wastes "
-       "gigabytes.", unless=("driver-not-loaded", "driver-library-mismatch", "nvidia-smi-failed")),
+       "gigabytes.", unless=("driver-not-loaded", "driver-library-mismatch", "nvidia-smi-failed",
+                             "driver-missing")),
     # --- PyTorch -------------------------------------------------------------------------------
     _E("torch-missing", "torch", ERROR, "torch is not installed in the env.",
-       unless=("python-32bit", "python-no-torch-wheel", "macos-rosetta")),
+       unless=("python-32bit", "python-no-torch-wheel", "macos-rosetta", "macos-intel", "pip-memory-error",
+               "pip-hash-mismatch")),
     _E("torch-import-failed", "torch", ERROR, "import torch raises an error.",
-       unless=("windows-dll-error", "numpy-abi")),
+       unless=("windows-dll-error", "numpy-abi", "numpy-too-new", "cuda-libs-shadowed", "cuda-libs-missing")),
+    _E("cuda-libs-shadowed", "torch", ERROR,
+       "A CUDA library torch's nvidia-* wheels bring is shadowed by another CUDA (LD_LIBRARY_PATH, "
+       "a system CUDA): 'undefined symbol: __nvJitLinkComplete_12_4, version libnvJitLink.so.12'.",
+       "pytorch/pytorch#134929, #111469, #152783; infiniflow/ragflow#4466"),
+    _E("cuda-libs-missing", "torch", ERROR,
+       "A CUDA library torch needs cannot be found ('libcudnn.so.9: cannot open shared object file', "
+       "'libcublas.so.*[0-9] not found in the system path'): its nvidia-* wheel is missing.",
+       "torch/__init__.py _preload_cuda_deps", unless=("cuda-libs-shadowed",)),
+    _E("torch-stale", "torch", WARNING,
+       "torch is older than the course's release line (an old lock file, requirements file or installer "
+       "picked it).", "envs/course.toml [torch]; envs/torch-matrix.toml"),
     _E("torch-import-crashed", "torch", ERROR,
        "import torch kills the Python process (segfault, illegal instruction, abort)."),
     _E("torch-import-timeout", "torch", ERROR, "import torch (or a CUDA call) hangs."),
@@ -160,10 +185,13 @@ CATALOGUE: Final[tuple[Entry, ...]] = (
        "envs/course.toml [pip] packages"),
     _E("numpy-abi", "packages", ERROR,
        "An extension built for NumPy 1.x is loaded with NumPy 2.x ('compiled using NumPy 1.x "
-       "cannot be run in NumPy 2.x').", "numpy 2.0 migration guide"),
+       "cannot be run in NumPy 2.x').", "numpy 2.0 migration guide", unless=("numpy-too-new",)),
+    _E("numpy-too-new", "packages", ERROR,
+       "torch older than 2.3 with NumPy 2 ('Numpy is not available', '_ARRAY_API not found'): those "
+       "torch wheels are built against NumPy 1.x.", "numpy 2.0 migration guide; issue 12"),
     _E("numpy-missing", "packages", WARNING,
-       "NumPy is missing or broken: torch warns 'Failed to initialize NumPy'.",
-       unless=("numpy-abi",)),
+       "NumPy is missing or broken: torch warns 'Failed to initialize NumPy', or the probe's "
+       "torch.from_numpy fails.", unless=("numpy-abi", "numpy-too-new")),
     _E("lightning-malware", "packages", ERROR,
        "lightning/pytorch-lightning 2.6.2 or 2.6.3: malicious releases on PyPI (credential "
        "stealer on import).", "GHSA-w37p-236h-pfx3; Lightning-AI/pytorch-lightning#21691"),
@@ -171,6 +199,12 @@ CATALOGUE: Final[tuple[Entry, ...]] = (
        "lightning older than 2.6.6 (checkpoint code-execution advisory).",
        "GHSA-qqmf-gpg7-g8gw", unless=("lightning-malware",)),
     # --- Jupyter -------------------------------------------------------------------------------
+    _E("path-not-env", "env", WARNING,
+       "The env is active, yet `python` or `pip` on PATH belongs to another Python: `pip install` "
+       "goes elsewhere.", "jupyter troubleshoot; env-pitfalls.md §2"),
+    _E("uv-project-torch", "env", WARNING,
+       "A uv project around the current folder takes torch from another index (or PyPI): `uv run` "
+       "re-syncs torch to that build.", "astral-sh/uv docs/guides/integration/pytorch.md; astral-sh/uv#17236"),
     _E("kernel-missing", "jupyter", WARNING,
        "No Jupyter kernel named after the env: notebooks cannot pick the course's Python.",
        "env-pitfalls.md §5.8"),
@@ -183,6 +217,12 @@ CATALOGUE: Final[tuple[Entry, ...]] = (
     _E("kernel-broken", "jupyter", WARNING,
        "A registered kernel's interpreter does not exist any more."),
     # --- pip configuration ---------------------------------------------------------------------
+    _E("pip-memory-error", "pip", ERROR,
+       "pip's last install died with MemoryError: it reads a whole cached wheel into memory; "
+       "`--no-cache-dir` streams it.", "pytorch/pytorch#25164, #61516"),
+    _E("pip-hash-mismatch", "pip", ERROR,
+       "pip's last install refused a download whose hash did not match (interrupted download, proxy, "
+       "corrupt cache).", "pip's hash-checking mode"),
     _E("pip-extra-index", "pip", WARNING,
        "pip is configured with an extra index: it mixes indexes and takes the highest version "
        "(dependency confusion).", "env-pitfalls.md §5.6; CVE-2018-20225; torchtriton Dec 2022"),

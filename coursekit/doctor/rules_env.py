@@ -133,9 +133,13 @@ def macos_intel(v: View) -> list[Finding]:
     p = v.f.platform
     if not p or p.os != "macos" or p.apple_silicon is not False:
         return []
+    # No torch at all: the missing wheel is the root cause, an error (and torch-missing's reason).
+    missing = not v.torch_ok and not v.dists("torch") and v.probe_ok
     return [finding("macos-intel", "Intel Mac: the newest PyTorch for macOS x86_64 is 2.2",
-                    f"{p.machine} Mac; PyTorch publishes macOS wheels for arm64 only since 2.3",
-                    "Use the course's Colab notebooks or a lab machine for the labs that need torch >= 2.3")]
+                    f"{p.machine} Mac; PyTorch publishes macOS wheels for arm64 only since 2.3"
+                    + ("; that is why pip found no torch for the course" if missing else ""),
+                    "Use the course's Colab notebooks or a lab machine for the labs that need torch >= 2.3",
+                    severity="error" if missing else None)]
 
 
 def disk_low(v: View) -> list[Finding]:
@@ -156,9 +160,19 @@ def disk_low(v: View) -> list[Finding]:
             fix = "free at least 2 GB there for datasets and checkpoints"
         else:
             fix = "free at least 10 GB there (a CUDA build of torch and its libraries take ~6 GB)"
+        if disk.label == "temp folder":
+            fix = ("free space there, or give pip a temp folder with room: export TMPDIR=/path/with/space "
+                   "(PowerShell: $env:TMP = 'D:\\tmp'), then install again")
         out.append(finding("disk-low", f"Only {disk.free_mib / _GIB:.1f} GB free for the {disk.label}",
                            f"{disk.path}: {disk.free_mib} MiB free of {disk.total_mib} MiB", fix,
                            severity=severity))
+    log = v.f.pip_log.tail if v.f.pip_log else ""
+    if not out and ("No space left on device" in log or "[Errno 28]" in log):
+        line = next(ln.strip() for ln in log.splitlines() if "No space left" in ln or "Errno 28" in ln)
+        out.append(finding("disk-low", "pip ran out of disk space while installing", line,
+                           "free at least 10 GB where pip unpacks (the temp folder) and where the env lives; or "
+                           "export TMPDIR=/path/with/space (PowerShell: $env:TMP = 'D:\\tmp') and install again",
+                           severity="error"))
     return out
 
 
@@ -204,9 +218,11 @@ def kernels(v: View) -> list[Finding]:
         detail = f"kernels found: {', '.join(sorted({k.name for k in v.f.kernels})) or 'none'}"
         if v.probe_ok and not v.dists("ipykernel"):
             # A kernelspec without ipykernel in the env would fail to start: install it first.
+            # Two commands: on Windows as two lines (Windows PowerShell 5.1 rejects `&&`).
+            sep = "\n" if v.os == "windows" else " && "
             out.append(finding("kernel-missing", f"No Jupyter kernel named '{env.name}', and the env "
                                "has no ipykernel", detail,
-                               f"{v.py_cmd} -m pip install ipykernel && {_kernel_cmd(v)}"))
+                               f"{v.py_cmd} -m pip install ipykernel{sep}{_kernel_cmd(v)}"))
         else:
             out.append(finding("kernel-missing", f"No Jupyter kernel named '{env.name}'", detail,
                                _kernel_cmd(v), fix_action="register-kernel"))

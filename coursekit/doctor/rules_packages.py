@@ -130,24 +130,45 @@ def companions(v: View) -> list[Finding]:
             + _missing_companions(v))
 
 
+NUMPY2_FROM = (2, 3)  # the line: torch wheels before 2.3 are built against NumPy 1.x
+
+
 def numpy(v: View) -> list[Finding]:
     texts = v.torch_texts + "\n" + "\n".join(
         str((v.imports(n).get("error") or {}).get("message") or "") for n in ("numpy", "torchvision", "torchaudio"))
-    hit = next((t for t in _NUMPY_ABI if t in texts), None)
     npv = v.dist_version("numpy")
+    tv = v.torch_version
+    bridge_ok = v.torch.get("numpy_ok")
+    old_torch = bool(tv and len(version_tuple(tv)) >= 2 and version_tuple(tv)[:2] < NUMPY2_FROM)
+    if old_torch and npv and version_tuple(npv)[:1] >= (2,) and bridge_ok is not True:
+        said = next((ln.strip() for ln in texts.splitlines()
+                     if any(t in ln for t in ("Numpy is not available", "_ARRAY_API not found",
+                                              "compiled using NumPy 1.x"))), "")
+        return [finding("numpy-too-new", f"torch {tv} cannot use NumPy {npv}",
+                        f"torch before 2.3 is built against NumPy 1.x; with NumPy 2 `tensor.numpy()` and "
+                        f"`torch.from_numpy` fail" + (f" ({said})" if said else ""),
+                        f"{v.py_cmd} -m pip install \"numpy<2\"  (keeps torch {tv}); or install the course's "
+                        f"torch, which supports NumPy 2: {reinstall_hint(v)}")]
+    hit = next((t for t in _NUMPY_ABI if t in texts), None)
     if hit:
         line = next(ln.strip() for ln in texts.splitlines() if hit in ln)
         return [finding("numpy-abi", f"A package built for NumPy 1.x is loaded with NumPy {npv or '2.x'}", line,
                         f"Upgrade the package named in the error; or pin NumPy 1: {v.py_cmd} -m pip "
                         "install \"numpy<2\"")]
     broken = v.torch_ok and (v.imports("numpy") and not v.imports("numpy").get("ok")
-                             or "Failed to initialize NumPy" in texts)
+                             or "Failed to initialize NumPy" in texts or bridge_ok is False)
     if broken:
         err = v.imports("numpy").get("error") or {}
-        return [finding("numpy-missing", "NumPy is missing or broken in the env",
-                        str(err.get("message") or _first(texts, "Failed to initialize NumPy")),
-                        f"{v.py_cmd} -m pip install numpy")]
+        why = (str(err.get("message") or "") or str(v.torch.get("numpy_error") or "")
+               or _first(texts, "Failed to initialize NumPy"))
+        return [finding("numpy-missing", "NumPy is missing or broken in the env", _first_line(why),
+                        f"{v.py_cmd} -m pip install --force-reinstall numpy")]
     return []
+
+
+def _first_line(text: str) -> str:
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    return lines[-1] if lines else text
 
 
 def _first(text: str, needle: str) -> str:

@@ -46,6 +46,44 @@ def no_gpu(v: View) -> list[Finding]:
                     v.gpu_notes or "no GPU reported", None)]
 
 
+_NO_DRIVER = "Found no NVIDIA driver on your system"
+
+
+def driver_missing(v: View) -> list[Finding]:
+    """No NVIDIA driver at all, told apart from no GPU: torch's own "Found no NVIDIA driver on your
+    system" (a CUDA build asked), or NVIDIA devices on the PCI bus that no driver reports."""
+    p = v.f.platform
+    if p and p.os == "macos":
+        return []
+    said = _NO_DRIVER in v.torch_texts
+    pci = v.f.gpu.pci_nvidia if v.f.gpu else None
+    listed = [g for g in v.nvidia if g.driver_version]
+    if listed and not said:
+        return []
+    if not (said or (pci and not v.nvidia)):
+        return []
+    wsl = bool(p and p.wsl)
+    os_name = v.report_os
+    if wsl:
+        install = ("Install or update the NVIDIA driver on Windows (https://www.nvidia.com/drivers); WSL uses "
+                   "the Windows driver, never install a Linux driver inside WSL; then `wsl --shutdown`")
+    elif os_name == "windows":
+        install = "Install the NVIDIA driver (https://www.nvidia.com/drivers), then restart Windows"
+    else:
+        install = ("Install the NVIDIA driver (Ubuntu: `sudo ubuntu-drivers install`; others: "
+                   "https://www.nvidia.com/drivers), then reboot")
+    evidence = []
+    if said:
+        evidence.append("torch says: " + _line_with(v.torch_texts, _NO_DRIVER))
+    if pci:
+        evidence.append(f"{pci} NVIDIA device(s) on the PCI bus")
+    if "nvidia-smi not found" in v.gpu_notes:
+        evidence.append("nvidia-smi is not installed")
+    build = f"torch {v.torch_version} is a CUDA build" if v.cuda_build else "an NVIDIA GPU is present"
+    return [finding("driver-missing", "No NVIDIA driver is installed", f"{build}; " + "; ".join(evidence),
+                    install + ". Only if this machine has no NVIDIA GPU: coursekit setup --backend cpu")]
+
+
 def driver_state(v: View) -> list[Finding]:
     notes = v.gpu_notes
     if not notes:
@@ -216,6 +254,17 @@ def cuda_op_failed(v: View) -> list[Finding]:
                     fix_action=_REINSTALL)]
 
 
+def cudnn_failed(v: View) -> list[Finding]:
+    op = v.torch.get("cudnn_op") or {}
+    if not v.cuda_build or not op or op.get("ok") is not False:
+        return []
+    error = _first_line(str(op.get("error") or "")) or "wrong result from a 3x3 convolution"
+    return [finding("cudnn-failed", "A cuDNN convolution failed although a matmul worked",
+                    f"{error} (cuDNN {op.get('version') or 'unknown'}); torch.nn.Conv2d and every CNN lab need it",
+                    "Remove other CUDA/cuDNN folders from LD_LIBRARY_PATH, update the NVIDIA driver and reboot; "
+                    "if it persists, " + reinstall_hint(v), fix_action=_REINSTALL)]
+
+
 def cuda_unavailable(v: View) -> list[Finding]:
     amd = [g for g in v.gpus if g.vendor == "amd"]
     hip_case = bool(v.torch_ok and v.torch.get("hip") and amd)
@@ -239,13 +288,29 @@ def cuda_build_without_gpu(v: View) -> list[Finding]:
 
 def wsl_libcuda(v: View) -> list[Finding]:
     p = v.f.platform
-    if not p or not p.wsl or not v.cuda_build or v.torch.get("cuda_available"):
+    if not p or not p.wsl or not v.cuda_build:
         return []
-    if "libcuda" not in v.torch_texts and "/usr/lib/wsl/lib" in str((v.data.get("env") or {}).get("LD_LIBRARY_PATH")):
+    conv_failed = (v.torch.get("cudnn_op") or {}).get("ok") is False
+    if v.torch.get("cuda_available") and not conv_failed:
         return []
-    return [finding("wsl-libcuda", "WSL: torch cannot load libcuda.so from /usr/lib/wsl/lib",
-                    _line_with(v.torch_texts, "libcuda") if "libcuda" in v.torch_texts
-                    else "/usr/lib/wsl/lib is not on LD_LIBRARY_PATH",
+    lib = p.wsl_lib
+    text = "libcuda" in v.torch_texts
+    ld = str((v.data.get("env") or {}).get("LD_LIBRARY_PATH"))
+    if lib is not None and lib.exists and not any(n.startswith("libcuda.so") for n in lib.libcuda):
+        return [finding("wsl-libcuda", "WSL: /usr/lib/wsl/lib has no libcuda (the Windows driver's CUDA library)",
+                        "/usr/lib/wsl/lib holds " + (", ".join(lib.libcuda) or "no libcuda*") +
+                        (("; torch says: " + _line_with(v.torch_texts, "libcuda")) if text else ""),
+                        "Install or update the NVIDIA driver on Windows (https://www.nvidia.com/drivers), run "
+                        "`wsl --update` and `wsl --shutdown` in PowerShell; never install a Linux NVIDIA driver "
+                        "inside WSL")]
+    on_path = lib.on_loader_path if lib is not None else None
+    if not text and (on_path or (on_path is None and "/usr/lib/wsl/lib" in ld)):
+        return []
+    if not text and not conv_failed and on_path is None:
+        return []
+    detail = (_line_with(v.torch_texts, "libcuda") if text
+              else "/usr/lib/wsl/lib is neither on LD_LIBRARY_PATH nor in /etc/ld.so.conf.d")
+    return [finding("wsl-libcuda", "WSL: torch cannot load libcuda.so from /usr/lib/wsl/lib", detail,
                     "echo 'export LD_LIBRARY_PATH=/usr/lib/wsl/lib:$LD_LIBRARY_PATH' >> ~/.bashrc, open a new "
                     "terminal; never install a Linux NVIDIA driver inside WSL")]
 
@@ -332,6 +397,6 @@ def jetson_sbsa(v: View) -> list[Finding]:
                     "or run `coursekit setup --backend cpu` for the CPU build")]
 
 
-RULES: tuple[Rule, ...] = (no_gpu, jetson_sbsa, driver_state, driver_too_old, gpu_arch_unsupported, cpu_torch_on_gpu,
-                           cuda_hidden, cuda_op_failed, cuda_unavailable, cuda_build_without_gpu,
-                           wsl_libcuda, torch_import)
+RULES: tuple[Rule, ...] = (no_gpu, jetson_sbsa, driver_missing, driver_state, driver_too_old, gpu_arch_unsupported,
+                           cpu_torch_on_gpu, cuda_hidden, cuda_op_failed, cudnn_failed, cuda_unavailable,
+                           cuda_build_without_gpu, wsl_libcuda, torch_import)

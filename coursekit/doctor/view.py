@@ -252,6 +252,7 @@ class View:
         """Every error and warning text the torch child produced, for pattern matching."""
         t = self.torch
         parts = [str(t.get("cuda_error") or ""), str((t.get("cuda_op") or {}).get("error") or ""),
+                 str((t.get("cudnn_op") or {}).get("error") or ""), str(t.get("numpy_error") or ""),
                  str(t.get("stderr") or ""), "\n".join(map(str, t.get("warnings") or [])),
                  str((t.get("error") or {}).get("message") or "")]
         return "\n".join(p for p in parts if p)
