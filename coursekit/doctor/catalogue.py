@@ -45,6 +45,10 @@ class Entry:
     summary: str
     source: str = ""
     unless: tuple[str, ...] = ()
+    blocks: bool = False
+    """The labs cannot work until it is fixed (a missing kernel, pip going to another Python, a
+    stale torch), as opposed to advice (a conda-owned torch, a Python other than the course's):
+    among findings of one severity, blocking ones are listed first."""
 
 
 _E = Entry
@@ -71,6 +75,13 @@ CATALOGUE: Final[tuple[Entry, ...]] = (
        "The env's Python is 32-bit: PyTorch publishes 64-bit wheels only.", "torch-wheels.md §2"),
     _E("python-no-torch-wheel", "platform", ERROR,
        "No PyTorch wheel exists for the env's Python version.", "torch-wheels.md §2"),
+    _E("platform-no-torch-wheel", "platform", ERROR,
+       "No PyTorch build coursekit knows exists for this OS and CPU (Windows on ARM64, 32-bit ARM, "
+       "...): pip finds no torch.", "envs/torch-matrix.toml platforms; pytorch/pytorch#133804"),
+    _E("python-ms-store", "platform", WARNING,
+       "The env's Python is the Microsoft Store's: its sandboxed folder under AppData\\Local\\Packages "
+       "makes torch's paths exceed Windows' 260-character limit ([Errno 2] during pip install).",
+       "pytorch/pytorch#23823"),
     _E("macos-rosetta", "platform", ERROR,
        "On Apple silicon, the env's Python is x86_64 (Rosetta): no PyTorch wheels after 2.2, no MPS.",
        "pytorch/pytorch#114602, #131766"),
@@ -94,7 +105,7 @@ CATALOGUE: Final[tuple[Entry, ...]] = (
        "No NVIDIA driver, told apart from no GPU: torch's 'Found no NVIDIA driver on your system' "
        "or NVIDIA devices on the PCI bus with no driver; the fix installs the driver (the CPU build "
        "only if there is no NVIDIA GPU).", "torch/cuda/__init__.py; env-pitfalls.md §5.10",
-       unless=("driver-not-loaded", "driver-library-mismatch")),
+       unless=("driver-not-loaded", "driver-library-mismatch"), blocks=True),
     _E("driver-not-loaded", "gpu", ERROR,
        "nvidia-smi cannot talk to the NVIDIA driver (not installed, not loaded, or a broken "
        "Linux driver inside WSL).", "microsoft/WSL#11888; env-pitfalls.md §5.10"),
@@ -119,17 +130,17 @@ CATALOGUE: Final[tuple[Entry, ...]] = (
        "CUDA_VISIBLE_DEVICES hides the GPU from torch."),
     _E("cuda-op-failed", "gpu", ERROR,
        "torch.cuda.is_available() is True but a real CUDA operation failed.",
-       unless=("gpu-arch-unsupported", "driver-too-old", "cuda-libs-shadowed", "cuda-libs-missing")),
+       unless=("gpu-arch-unsupported", "driver-too-old", "cuda-lib-shadowed", "cuda-lib-missing")),
     _E("cudnn-failed", "gpu", ERROR,
        "A real cuDNN convolution failed although a matmul worked (CNN labs fail).",
        "microsoft/WSL#8587 ('Could not load library libcudnn_cnn_infer.so.8')",
-       unless=("wsl-libcuda", "cuda-libs-shadowed", "cuda-libs-missing", "gpu-arch-unsupported",
+       unless=("wsl-libcuda", "cuda-lib-shadowed", "cuda-lib-missing", "gpu-arch-unsupported",
                "driver-too-old", "cuda-op-failed")),
     _E("cuda-unavailable", "gpu", ERROR,
        "A CUDA build and an NVIDIA GPU, but torch.cuda.is_available() is False.",
        unless=("driver-too-old", "cuda-hidden", "wsl-libcuda", "driver-not-loaded",
                "driver-library-mismatch", "gpu-arch-unsupported", "jetson-sbsa-wheel", "driver-missing",
-               "cuda-libs-shadowed", "cuda-libs-missing")),
+               "cuda-lib-shadowed", "cuda-lib-missing")),
     _E("jetson-sbsa-wheel", "gpu", ERROR,
        "NVIDIA Jetson with PyTorch's aarch64 CUDA wheel: an SBSA build that does not run on L4T.",
        "bitsandbytes-foundation/bitsandbytes#1941, #1939; torch-wheels.md §5"),
@@ -140,17 +151,17 @@ CATALOGUE: Final[tuple[Entry, ...]] = (
     # --- PyTorch -------------------------------------------------------------------------------
     _E("torch-missing", "torch", ERROR, "torch is not installed in the env.",
        unless=("python-32bit", "python-no-torch-wheel", "macos-rosetta", "macos-intel", "pip-memory-error",
-               "pip-hash-mismatch")),
+               "pip-hash-mismatch", "platform-no-torch-wheel", "python-ms-store")),
     _E("torch-import-failed", "torch", ERROR, "import torch raises an error.",
-       unless=("windows-dll-error", "numpy-abi", "numpy-too-new", "cuda-libs-shadowed", "cuda-libs-missing")),
-    _E("cuda-libs-shadowed", "torch", ERROR,
+       unless=("windows-dll-error", "numpy-abi", "cuda-lib-shadowed", "cuda-lib-missing")),
+    _E("cuda-lib-shadowed", "torch", ERROR,
        "A CUDA library torch's nvidia-* wheels bring is shadowed by another CUDA (LD_LIBRARY_PATH, "
        "a system CUDA): 'undefined symbol: __nvJitLinkComplete_12_4, version libnvJitLink.so.12'.",
        "pytorch/pytorch#134929, #111469, #152783; infiniflow/ragflow#4466"),
-    _E("cuda-libs-missing", "torch", ERROR,
+    _E("cuda-lib-missing", "torch", ERROR,
        "A CUDA library torch needs cannot be found ('libcudnn.so.9: cannot open shared object file', "
        "'libcublas.so.*[0-9] not found in the system path'): its nvidia-* wheel is missing.",
-       "torch/__init__.py _preload_cuda_deps", unless=("cuda-libs-shadowed",)),
+       "torch/__init__.py _preload_cuda_deps", unless=("cuda-lib-shadowed",)),
     _E("torch-stale", "torch", WARNING,
        "torch is older than the course's release line (an old lock file, requirements file or installer "
        "picked it).", "envs/course.toml [torch]; envs/torch-matrix.toml"),
@@ -169,7 +180,8 @@ CATALOGUE: Final[tuple[Entry, ...]] = (
     _E("torch-from-pypi", "torch", WARNING,
        "torch came from PyPI (no +cuXXX/+cpu tag): pip's 'Requirement already satisfied' or an "
        "add-on such as lightning replaced the course's build.",
-       "env-pitfalls.md §5.2; Lightning-AI/pytorch-lightning#18968"),
+       "env-pitfalls.md §5.2; Lightning-AI/pytorch-lightning#18968",
+       unless=("torch-stale",)),
     _E("conda-after-pip", "torch", INFO,
        "conda changed the env after pip installed torch: conda does not know pip's packages and "
        "can break them.", "conda docs 'Using pip in an environment'; env-pitfalls.md §5.5"),
@@ -185,13 +197,12 @@ CATALOGUE: Final[tuple[Entry, ...]] = (
        "envs/course.toml [pip] packages"),
     _E("numpy-abi", "packages", ERROR,
        "An extension built for NumPy 1.x is loaded with NumPy 2.x ('compiled using NumPy 1.x "
-       "cannot be run in NumPy 2.x').", "numpy 2.0 migration guide", unless=("numpy-too-new",)),
-    _E("numpy-too-new", "packages", ERROR,
-       "torch older than 2.3 with NumPy 2 ('Numpy is not available', '_ARRAY_API not found'): those "
-       "torch wheels are built against NumPy 1.x.", "numpy 2.0 migration guide; issue 12"),
+       "cannot be run in NumPy 2.x'), torch older than 2.3 with NumPy 2 included ('Numpy is not "
+       "available', '_ARRAY_API not found').", "numpy 2.0 migration guide; pytorch/pytorch#132179 "
+       "(2.3 is the first torch that supports NumPy 2)"),
     _E("numpy-missing", "packages", WARNING,
        "NumPy is missing or broken: torch warns 'Failed to initialize NumPy', or the probe's "
-       "torch.from_numpy fails.", unless=("numpy-abi", "numpy-too-new")),
+       "torch.from_numpy fails.", unless=("numpy-abi",), blocks=True),
     _E("lightning-malware", "packages", ERROR,
        "lightning/pytorch-lightning 2.6.2 or 2.6.3: malicious releases on PyPI (credential "
        "stealer on import).", "GHSA-w37p-236h-pfx3; Lightning-AI/pytorch-lightning#21691"),
@@ -199,21 +210,21 @@ CATALOGUE: Final[tuple[Entry, ...]] = (
        "lightning older than 2.6.6 (checkpoint code-execution advisory).",
        "GHSA-qqmf-gpg7-g8gw", unless=("lightning-malware",)),
     # --- Jupyter -------------------------------------------------------------------------------
-    _E("path-not-env", "env", WARNING,
+    _E("python-not-env", "env", WARNING,
        "The env is active, yet `python` or `pip` on PATH belongs to another Python: `pip install` "
-       "goes elsewhere.", "jupyter troubleshoot; env-pitfalls.md §2"),
-    _E("uv-project-torch", "env", WARNING,
+       "goes elsewhere.", "jupyter troubleshoot; env-pitfalls.md §2", blocks=True),
+    _E("uv-project-resync", "env", WARNING,
        "A uv project around the current folder takes torch from another index (or PyPI): `uv run` "
-       "re-syncs torch to that build.", "astral-sh/uv docs/guides/integration/pytorch.md; astral-sh/uv#17236"),
+       "re-syncs torch to that build.", "astral-sh/uv docs/guides/integration/pytorch.md; astral-sh/uv#17236", blocks=True),
     _E("kernel-missing", "jupyter", WARNING,
        "No Jupyter kernel named after the env: notebooks cannot pick the course's Python.",
-       "env-pitfalls.md §5.8"),
+       "env-pitfalls.md §5.8", blocks=True),
     _E("kernel-wrong-python", "jupyter", ERROR,
        "The course kernel runs another interpreter, or one that no longer exists.",
        "env-pitfalls.md §5.8; jupyter/notebook#4629"),
     _E("kernel-shadowing", "jupyter", WARNING,
        "A user-level 'python3' kernel points at another Python and shadows the env's own "
-       "('No module named torch' in notebooks).", "env-pitfalls.md §5.8; pytorch/pytorch#16103"),
+       "('No module named torch' in notebooks).", "env-pitfalls.md §5.8; pytorch/pytorch#16103", blocks=True),
     _E("kernel-broken", "jupyter", WARNING,
        "A registered kernel's interpreter does not exist any more."),
     # --- pip configuration ---------------------------------------------------------------------

@@ -63,8 +63,10 @@ def diagnose_all(facts: Facts) -> tuple[tuple[Finding, ...], tuple[Hidden, ...]]
     order = list(CATEGORIES)
     # Most severe first, so findings[0] is the root cause to fix first (issue 12: a platform with
     # no wheels before torch-missing, a driver before the build); then category order (platform,
-    # GPU, env, torch, ...: roughly the order in which a problem blocks the next), then rule order.
-    return tuple(sorted(kept, key=lambda f: (SEVERITIES.index(f.severity), order.index(f.category)))), hidden
+    # GPU, env, torch, ...: roughly the order in which a problem blocks the next), then rule order;
+    # within a severity, findings that stop the labs (the catalogue's ``blocks``) before advice.
+    return tuple(sorted(kept, key=lambda f: (SEVERITIES.index(f.severity), not entry(f.id).blocks,
+                                             order.index(f.category)))), hidden
 
 
 def _run_rule(rule: Callable[[View], list[Finding]], view: View) -> list[Finding]:

@@ -90,8 +90,65 @@ def env_python_version(v: View) -> list[Finding]:
     wanted = course_python()
     if minor == wanted:
         return []
+    # Only advice while the course's torch still publishes wheels for this Python; a warning
+    # when it does not (then torch cannot be installed or upgraded in this env).
+    served = version_tuple(minor)[:2] in course_torch_pythons()
+    detail = f"{v.env_python} is Python {version}" + (
+        "; the course's torch publishes wheels for it, so this is advice" if served else
+        "; the course's torch publishes no wheel for it")
     return [finding("env-python-version", f"The env has Python {version}, the course uses {wanted}",
-                    f"{v.env_python} is Python {version}", f"Recreate the env: {_recreate(v)}")]
+                    detail, f"Recreate the env: {_recreate(v)}", severity="info" if served else None)]
+
+
+def course_torch_pythons() -> tuple[tuple[int, ...], ...]:
+    """The Pythons of the newest release line in the planner's matrix (what setup installs)."""
+    from coursekit.doctor.advice import matrix_or_none
+
+    matrix = matrix_or_none()
+    if matrix is None or not matrix.releases:
+        return ()
+    newest = max(matrix.releases, key=lambda r: r.key)
+    return tuple(version_tuple(p)[:2] for p in newest.python)
+
+
+def platform_no_torch_wheel(v: View) -> list[Finding]:
+    """No build in the planner's matrix serves this OS and CPU at all (Windows on ARM64, ...)."""
+    from coursekit.doctor.advice import matrix_or_none
+
+    p = v.f.platform
+    matrix = matrix_or_none()
+    if not p or matrix is None or v.torch_ok or p.os == "macos":
+        return []  # macOS x86_64 and Rosetta have findings of their own
+    key = f"{p.os}-{p.arch}"
+    platforms = {pl for r in matrix.releases for var in r.variants for pl in var.platforms}
+    if not platforms or key in platforms:
+        return []
+    return [finding("platform-no-torch-wheel", f"No PyTorch build for {p.os} on {p.machine or p.arch}",
+                    f"the torch releases coursekit installs publish wheels for {', '.join(sorted(platforms))}, "
+                    f"not {key}; pip says 'No matching distribution found for torch'",
+                    "Use the course's Colab notebooks or a lab machine (an x86_64 or Apple silicon computer)")]
+
+
+_STORE = "PythonSoftwareFoundation.Python."
+
+
+def python_ms_store(v: View) -> list[Finding]:
+    """The Microsoft Store's Python: long sandboxed package paths break torch's install."""
+    paths = [str(x) for x in (v.py.get("executable"), v.py.get("prefix"), v.py.get("user_site"),
+                              v.f.env.python if v.f.env else None, v.f.env.prefix if v.f.env else None) if x]
+    hit = next((x for x in paths if _STORE in x and ("WindowsApps" in x or "Packages" in x)), None)
+    if v.report_os != "windows" or hit is None:
+        return []
+    missing = not v.torch_ok and not v.dists("torch") and v.probe_ok
+    return [finding("python-ms-store", "The env's Python is the Microsoft Store's",
+                    f"{hit}: packages go under AppData\\Local\\Packages\\{_STORE}..., where torch's deepest "
+                    "files exceed Windows' 260-character path limit (pip fails with [Errno 2])"
+                    + ("; that is why torch is not installed" if missing else ""),
+                    "Install Miniforge (https://conda-forge.org/download/) and run `coursekit setup`; or enable "
+                    "long paths (PowerShell as administrator: New-ItemProperty -Path "
+                    "'HKLM:\\SYSTEM\\CurrentControlSet\\Control\\FileSystem' -Name LongPathsEnabled -Value 1 "
+                    "-PropertyType DWORD -Force) and install again",
+                    severity="error" if missing else None)]
 
 
 def python_32bit(v: View) -> list[Finding]:
@@ -245,5 +302,6 @@ def kernels(v: View) -> list[Finding]:
 
 
 RULES: tuple[Rule, ...] = (check_failed, env_missing, env_python_broken, probe_timeout,
-                           env_python_version, python_32bit, python_no_torch_wheel, macos_rosetta,
+                           env_python_version, python_32bit, python_ms_store, platform_no_torch_wheel,
+                           python_no_torch_wheel, macos_rosetta,
                            macos_intel, disk_low, ram_low, pip_extra_index, kernels)

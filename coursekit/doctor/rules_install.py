@@ -125,11 +125,11 @@ def cuda_libs(v: View) -> list[Finding]:
                    f", os; print(os.path.dirname(nvidia.{folder.replace('-', '_')}.__file__))')/lib:$LD_LIBRARY_PATH\"; "
                    "if it persists, " + f"{v.py_cmd} -m pip install --force-reinstall {_torch_pins(v)}")
             why = f"{lib} resolves to a library other than the {wheel} wheel's"
-        return [finding("cuda-libs-shadowed", f"Another CUDA's {lib} shadows the one torch brought",
+        return [finding("cuda-lib-shadowed", f"Another CUDA's {lib} shadows the one torch brought",
                         f"{why}: {line}", fix)]
     missing = known and not present
     if missing or "cannot open shared object file" in line or "not found in the system path" in line:
-        return [finding("cuda-libs-missing", f"torch cannot find {lib} (the {wheel} wheel)",
+        return [finding("cuda-lib-missing", f"torch cannot find {lib} (the {wheel} wheel)",
                         line + (f"; no {wheel}* wheel is installed" if missing else
                                 f"; {wheel} is installed but its library did not load"),
                         f"{v.py_cmd} -m pip install {_torch_pins(v)}  (pip installs the nvidia-* wheels torch "
@@ -151,7 +151,7 @@ def path_not_env(v: View) -> list[Finding]:
     if not wrong:
         return []
     detail = "; ".join(f"`{w}` runs {p}" for w, p in wrong) + f", although the env {env.prefix} is active"
-    return [finding("path-not-env", f"`{wrong[0][0]}` on PATH is not the env's, although the env is active",
+    return [finding("python-not-env", f"`{wrong[0][0]}` on PATH is not the env's, although the env is active",
                     detail + ": `pip install` puts packages into another Python",
                     f"Use `python -m pip` (never bare `pip`); remove the alias or the PATH entry "
                     f"({wrong[0][1]}) from your shell profile, open a new terminal and `conda activate {env.name}`")]
@@ -187,7 +187,7 @@ def uv_project(v: View) -> list[Finding]:
            f"\"pytorch-{tag}\", url = \"https://download.pytorch.org/whl/{tag}\", explicit = true; and "
            f"[tool.uv.sources] torch = [{{ index = \"pytorch-{tag}\" }}]; then `uv lock`. Or run the course's "
            "notebooks from the env, not with `uv run`")
-    return [finding("uv-project-torch", "A uv project here would swap torch for another build", detail, fix)]
+    return [finding("uv-project-resync", "A uv project here would swap torch for another build", detail, fix)]
 
 
 def torch_stale(v: View) -> list[Finding]:

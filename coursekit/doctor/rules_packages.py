@@ -130,7 +130,7 @@ def companions(v: View) -> list[Finding]:
             + _missing_companions(v))
 
 
-NUMPY2_FROM = (2, 3)  # the line: torch wheels before 2.3 are built against NumPy 1.x
+NUMPY2_FROM = (2, 3)  # torch 2.3 is the first release that supports NumPy 2 (pytorch/pytorch#132179)
 
 
 def numpy(v: View) -> list[Finding]:
@@ -144,7 +144,7 @@ def numpy(v: View) -> list[Finding]:
         said = next((ln.strip() for ln in texts.splitlines()
                      if any(t in ln for t in ("Numpy is not available", "_ARRAY_API not found",
                                               "compiled using NumPy 1.x"))), "")
-        return [finding("numpy-too-new", f"torch {tv} cannot use NumPy {npv}",
+        return [finding("numpy-abi", f"torch {tv} cannot use NumPy {npv}",
                         f"torch before 2.3 is built against NumPy 1.x; with NumPy 2 `tensor.numpy()` and "
                         f"`torch.from_numpy` fail" + (f" ({said})" if said else ""),
                         f"{v.py_cmd} -m pip install \"numpy<2\"  (keeps torch {tv}); or install the course's "

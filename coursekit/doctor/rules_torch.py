@@ -60,8 +60,9 @@ def driver_missing(v: View) -> list[Finding]:
     listed = [g for g in v.nvidia if g.driver_version]
     if listed and not said:
         return []
-    if not (said or (pci and not v.nvidia)):
-        return []
+    no_smi = "nvidia-smi not found" in v.gpu_notes
+    if pci == 0 or not (said or (pci and not v.nvidia) or (v.cuda_build and no_smi and not v.nvidia)):
+        return []  # the PCI bus shows no NVIDIA GPU: cuda-build-without-gpu says it
     wsl = bool(p and p.wsl)
     os_name = v.report_os
     if wsl:
@@ -80,8 +81,11 @@ def driver_missing(v: View) -> list[Finding]:
     if "nvidia-smi not found" in v.gpu_notes:
         evidence.append("nvidia-smi is not installed")
     build = f"torch {v.torch_version} is a CUDA build" if v.cuda_build else "an NVIDIA GPU is present"
+    # An error when the PCI bus shows an NVIDIA GPU; without that fact (Windows, a schema-1 report)
+    # a GPU-less machine with a CUDA build says the same, so it is a warning.
     return [finding("driver-missing", "No NVIDIA driver is installed", f"{build}; " + "; ".join(evidence),
-                    install + ". Only if this machine has no NVIDIA GPU: coursekit setup --backend cpu")]
+                    install + ". Only if this machine has no NVIDIA GPU: coursekit setup --backend cpu",
+                    severity=None if pci else "warning")]
 
 
 def driver_state(v: View) -> list[Finding]:
@@ -110,6 +114,13 @@ def driver_too_old(v: View) -> list[Finding]:
     text_hit = "driver on your system is too old" in v.torch_texts
     minimum = driver_minimum(str(cuda), _driver_table(v)) if cuda else None
     low = bool(minimum and v.driver and version_tuple(v.driver) < version_tuple(minimum))
+    api = v.f.gpu.cuda_driver_api if v.f.gpu else None
+    if cuda and not v.driver and api and v.nvidia:
+        # No driver number, but nvidia-smi's "CUDA Version" (the newest CUDA this driver runs):
+        # before CUDA 11 every minor needs its own driver; from 11 on the same major is enough
+        # (minor-version compatibility, NVIDIA Table 2).
+        need, have = version_tuple(str(cuda))[:2], version_tuple(api)[:2]
+        low = len(need) == 2 and len(have) == 2 and (need[0] > have[0] or (need[0] < 11 and need > have))
     if not (low or (text_hit and cuda)):
         return []
     if _unserved(v):
@@ -118,7 +129,7 @@ def driver_too_old(v: View) -> list[Finding]:
     other = f", or run `{advice.command}` (torch {advice.torch} runs on this driver)" if advice else ""
     need = f">= {minimum}" if minimum else "newer"
     detail = (f"torch {v.torch_version} uses CUDA {cuda}, which needs driver {need}; this machine has "
-              f"{v.driver or 'an unknown driver'}")
+              f"{v.driver or (f'a driver for CUDA {api}' if api else 'an unknown driver')}")
     if text_hit:
         detail += "; torch says: " + _line_with(v.torch_texts, "too old")
     return [finding("driver-too-old", f"The NVIDIA driver is too old for torch {v.torch_version}", detail,
@@ -306,7 +317,7 @@ def wsl_libcuda(v: View) -> list[Finding]:
     on_path = lib.on_loader_path if lib is not None else None
     if not text and (on_path or (on_path is None and "/usr/lib/wsl/lib" in ld)):
         return []
-    if not text and not conv_failed and on_path is None:
+    if not text and not conv_failed and lib is not None and lib.exists and on_path:
         return []
     detail = (_line_with(v.torch_texts, "libcuda") if text
               else "/usr/lib/wsl/lib is neither on LD_LIBRARY_PATH nor in /etc/ld.so.conf.d")

@@ -20,8 +20,10 @@ def found(base: str, patch: dict[str, Any]) -> dict[str, Finding]:
     return {f.id: f for f in diagnose(facts(base, patch))}
 
 
-def with_versions(torch: str, vision: str | None, audio: str | None, base: str = "cpu_linux") -> dict[str, Finding]:
+def with_versions(torch: str, vision: str | None, audio: str | None, base: str = "cpu_linux",
+                  bridge: bool | None = True) -> dict[str, Finding]:
     data = healthy_data(base)
+    data["probe"]["data"]["torch"]["numpy_ok"] = bridge
     items = [d for d in data["probe"]["data"]["distributions"]["items"]
              if d["name"] not in ("torch", "torchvision", "torchaudio")]
     loc = data["probe"]["data"]["python"]["prefix"] + "/lib/python3.12/site-packages"
@@ -131,3 +133,108 @@ def test_driver_too_old_fires_for_an_old_cuda_10_build() -> None:
         "version": "1.7.1+cu102", "cuda": "10.2", "cuda_available": False, "device_count": 0, "devices": [],
         "arch_list": ["sm_37", "sm_50", "sm_60", "sm_70", "sm_75"], "cuda_op": None}}}})
     assert ">= 440.33" in (f["driver-too-old"].fix or "")
+
+
+# --- item 5: no driver told apart from no GPU ------------------------------------------------------
+
+def _cuda_build_without_smi(pci: int | None, warning: str = "") -> dict[str, Finding]:
+    return found("gpu_linux", {"gpu": {"gpus": [], "cuda_driver_api": None, "pci_nvidia": pci,
+                                       "notes": ["nvidia-smi not found: no NVIDIA driver installed"]},
+                               "probe": {"data": {"torch": {"cuda_available": False, "device_count": 0, "devices": [],
+                                                            "cuda_op": None, "warnings": [warning] if warning else []}}}})
+
+
+def test_no_driver_with_an_nvidia_gpu_on_the_bus_is_an_error_whose_fix_installs_the_driver() -> None:
+    f = _cuda_build_without_smi(1, "CUDA initialization: Found no NVIDIA driver on your system. Please check that "
+                                   "you have an NVIDIA GPU and installed a driver")
+    d = f["driver-missing"]
+    assert d.severity == "error" and (d.fix or "").startswith("Install the NVIDIA driver")
+    assert "no-gpu" not in f and "cuda-build-without-gpu" not in f
+
+
+def test_no_driver_and_unknown_gpu_is_a_warning_no_gpu_on_the_bus_is_information() -> None:
+    assert _cuda_build_without_smi(None)["driver-missing"].severity == "warning"
+    f = _cuda_build_without_smi(0)
+    assert "driver-missing" not in f and f["cuda-build-without-gpu"].severity == "info"
+
+
+def test_pci_reader_counts_nvidia_display_controllers(tmp_path: Any) -> None:
+    from coursekit.doctor.hostfacts import pci_nvidia
+
+    for name, vendor, klass in (("0000:01:00.0", "0x10de", "0x030000"), ("0000:01:00.1", "0x10de", "0x040300"),
+                                ("0000:00:02.0", "0x8086", "0x030000")):
+        d = tmp_path / "sys/bus/pci/devices" / name
+        d.mkdir(parents=True)
+        (d / "vendor").write_text(vendor + "\n")
+        (d / "class").write_text(klass + "\n")
+    assert pci_nvidia(tmp_path) == 1
+    assert pci_nvidia(tmp_path / "nowhere") is None
+
+
+# --- item 7: ranking: no wheels for the platform is the top finding -------------------------------
+
+@pytest.mark.parametrize(("fid", "top"), [("platform-no-torch-wheel", "platform-no-torch-wheel"),
+                                         ("python-ms-store", "python-ms-store"),
+                                         ("python-no-torch-wheel", "python-no-torch-wheel"),
+                                         ("python-32bit", "python-32bit")])
+def test_no_wheel_for_the_platform_explains_torch_missing_and_comes_first(fid: str, top: str) -> None:
+    from tests.doctor.fixtures import finding_facts
+
+    found_ = diagnose(finding_facts(fid))
+    assert found_[0].id == top
+    assert "torch-missing" not in {f.id for f in found_}
+
+
+def test_intel_mac_without_torch_is_an_error_that_explains_torch_missing() -> None:
+    data = healthy_data("macos_arm64")
+    data = merge(data, {"platform": {"arch": "x86_64", "machine": "x86_64", "apple_silicon": False},
+                        "probe": {"data": {"torch": {"status": "missing", "version": None}}}})
+    data["probe"]["data"]["distributions"]["items"] = [
+        d for d in data["probe"]["data"]["distributions"]["items"] if d["name"] != "torch"]
+    f = diagnose(from_data(Facts, data))
+    assert f[0].id == "macos-intel" and f[0].severity == "error"
+    assert "torch-missing" not in {x.id for x in f}
+
+
+# --- item 13: kernel-missing on Windows without && -------------------------------------------------
+
+def test_kernel_missing_fix_on_windows_is_two_lines_without_ampersands() -> None:
+    data = healthy_data("windows_x86_64")
+    data["kernels"] = [k for k in data["kernels"] if k["name"] != "pt"]
+    data["probe"]["data"]["distributions"]["items"] = [
+        d for d in data["probe"]["data"]["distributions"]["items"] if d["name"] != "ipykernel"]
+    fix = {f.id: f for f in diagnose(from_data(Facts, data))}["kernel-missing"].fix or ""
+    assert "&&" not in fix
+    first, second = fix.split("\n")
+    assert first.endswith("-m pip install ipykernel") and "-m ipykernel install --user --name pt" in second
+
+
+# --- item 4 (cont.): the driver's CUDA version when its number is unknown --------------------------
+
+@pytest.mark.parametrize(("torch_cuda", "api", "old"), [("10.1", "10.0", True), ("10.0", "9.0", True),
+                                                      ("11.8", "11.4", False), ("12.6", "11.8", True),
+                                                      ("10.2", "10.2", False)])
+def test_driver_too_old_from_the_drivers_cuda_version(torch_cuda: str, api: str, old: bool) -> None:
+    gpu = {"vendor": "nvidia", "name": "NVIDIA GeForce GTX 1080", "driver_version": None,
+           "compute_capability": "6.1", "gfx": None, "memory_mib": None, "index": 0}
+    f = found("gpu_linux", {"gpu": {"gpus": [gpu], "cuda_driver_api": api}, "probe": {"data": {"torch": {
+        "version": "1.13.1+cu117", "cuda": torch_cuda, "arch_list": ["sm_60", "sm_61", "sm_70"],
+        "cuda_available": False, "device_count": 0, "devices": [], "cuda_op": None}}}})
+    assert ("driver-too-old" in f) is old
+
+
+# --- item 6: NumPy ------------------------------------------------------------------------------------
+
+def test_torch_before_2_3_with_numpy_2_is_numpy_abi_with_a_numpy_1_pin() -> None:
+    # a report without the bridge fact (schema 1): the versions decide; the base has NumPy 2.3.4
+    f = with_versions("2.2.2+cpu", "0.17.2+cpu", "2.2.2+cpu", bridge=None)
+    assert '"numpy<2"' in (f["numpy-abi"].fix or "")
+    assert "numpy-abi" not in with_versions("2.3.0+cpu", "0.18.0+cpu", "2.3.0+cpu", bridge=None)
+    # the probe saw the bridge work (a conda-forge build against NumPy 2): no error
+    assert "numpy-abi" not in with_versions("2.2.2+cpu", "0.17.2+cpu", "2.2.2+cpu", bridge=True)
+
+
+def test_the_numpy_bridge_fact_is_read() -> None:
+    f = found("cpu_linux", {"probe": {"data": {"torch": {"numpy_ok": False,
+                                                          "numpy_error": "Numpy is not available"}}}})
+    assert f["numpy-missing"].detail == "Numpy is not available"
