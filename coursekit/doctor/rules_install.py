@@ -215,7 +215,7 @@ def course_line() -> tuple[int, int] | None:
     from coursekit.doctor.advice import matrix_or_none
 
     try:
-        from coursekit.envspec import load_spec
+        from coursekit.setup.plan.envspec import load_spec
 
         pinned = load_spec().torch_version
     except Exception:  # noqa: BLE001 - a broken spec is setup's error to report

@@ -330,7 +330,7 @@ def _covers(sm: tuple[str, ...], ptx: tuple[str, ...], cap: str) -> bool:
 
 def _variant_for(backend: str, platform_key: str, torch: str | None) -> Any:
     """The matrix variant ``backend`` names (of release ``torch``, else the newest with it)."""
-    from coursekit.matrix import load_matrix
+    from coursekit.setup.plan.matrix import load_matrix
 
     matrix = load_matrix()
     releases = list(matrix.releases)
@@ -346,7 +346,7 @@ def _variant_for(backend: str, platform_key: str, torch: str | None) -> Any:
 
 
 def _any_cuda_covers(cap: str, platform_key: str) -> bool:
-    from coursekit.matrix import load_matrix
+    from coursekit.setup.plan.matrix import load_matrix
 
     for release in load_matrix().releases:
         for variant in release.variants:
@@ -358,7 +358,7 @@ def _any_cuda_covers(cap: str, platform_key: str) -> bool:
 
 
 def _driver_minimum(cuda: str, table: str) -> str | None:
-    from coursekit.matrix import load_matrix
+    from coursekit.setup.plan.matrix import load_matrix
 
     drivers = load_matrix().drivers
     req = drivers.get(cuda) or next((d for k, d in drivers.items() if k.split(".")[0] ==
