@@ -131,6 +131,12 @@ def test_wrong_fix_lines_catch_other_os_syntax() -> None:
     lin = _facts("linux-nvidia")
     assert wrong_fix_lines(lin, [_f("C:\\Users\\student\\python.exe -m pip install numpy")])
     assert not wrong_fix_lines(lin, [_f("python -m pip install ipykernel && python -m ipykernel install")])
+    both = "unset CUDA_VISIBLE_DEVICES  (PowerShell: Remove-Item Env:CUDA_VISIBLE_DEVICES)"
+    assert not wrong_fix_lines(lin, [_f(both)]) and not wrong_fix_lines(win, [_f(both)])
+    assert wrong_fix_lines(lin, [_f("Remove-Item Env:CUDA_VISIBLE_DEVICES")])
+    assert wrong_fix_lines(win, [_f("Install the NVIDIA driver (Ubuntu: `sudo ubuntu-drivers install`)")])
+    mac = _facts("macos-arm64")
+    assert wrong_fix_lines(mac, [_f("Install the NVIDIA driver, then reboot")])
 
 
 def test_wrong_fix_lines_check_the_backend_against_gpu_and_driver() -> None:
