@@ -158,6 +158,25 @@ def test_wrong_fix_lines_check_the_backend_against_gpu_and_driver() -> None:
     assert wrong_fix_lines(blackwell, [_f(url)])
 
 
+def test_verdicts_hit_partial_miss(tmp_path: Path) -> None:
+    from tests.doctor.realcorpus import build_report
+
+    def verdict(accepted: list[str], category: str = "cpu-build") -> str:
+        corpus = {"source": "https://example.org", "title": "t", "category": category,
+                  "root_cause": "r", "stated": "s", "accepted": accepted, "base": "linux-nvidia",
+                  "python": "3.11.9", "torch": "2.14.0+cpu", "patch": {}}
+        path = tmp_path / "r.json"
+        path.write_text(json.dumps(build_report(corpus)), encoding="utf-8")
+        return score(path).verdict
+
+    # A CPU build on an RTX 3060 (error) in an env with Python 3.11 (warning).
+    assert verdict(["cpu-torch-on-gpu"]) == "hit"
+    assert verdict(["env-python-version"]) == "partial"
+    assert verdict(["driver-too-old"]) == "miss"
+    assert verdict(["an-id-nobody-has", "cpu-torch-on-gpu"]) == "hit"
+    assert verdict([], category="healthy") == "miss"  # an error on a 'healthy' report
+
+
 def test_triaged_on_windows_swaps_the_path_rules_and_restores_them() -> None:
     before = os.path
     with triaged_on("windows"):
