@@ -17,7 +17,8 @@ object that ``--from`` ignores::
       "python": "3.10.12",                   # optional: the env's Python (paths follow)
       "torch": "2.5.1+cu124",                # optional: the torch build (companions match it,
                                              # NumPy and lightning stay plausible for its era)
-      "patch": {...}                         # the stated facts, merged into the base
+      "patch": {...},                        # the stated facts, merged into the base
+      "patch_v2": {...}                      # optional: stated facts only schema 2 can carry
     }
 
 ``facts`` is always exactly ``build_facts(corpus)`` (a test checks it): whatever the source
@@ -26,7 +27,8 @@ answer can hide in a report. Lists of named objects (distributions, conda packag
 kernels) are patched with an object keyed by name (``null`` removes the entry); an object
 with ``"$replace": true`` replaces the base's object (e.g. the torch section of a failed import).
 
-Rebuild after editing a sidecar: ``python -m tests.doctor.realcorpus build``.
+Rebuild after editing a sidecar, and once the report schema changes (a test says so):
+``python -m tests.doctor.realcorpus build``.
 
 Scoring (the issue-12 yardstick): every report goes through ``coursekit doctor --from``'s
 own code path (:func:`coursekit.doctor.service.examine`), triaged on a POSIX and on a
@@ -240,8 +242,20 @@ def base_data(name: str) -> dict[str, Any]:
     return data
 
 
-def build_facts(corpus: dict[str, Any]) -> dict[str, Any]:
-    """The ``facts`` of a report: its base, with its Python, torch build and patch applied."""
+def current_schema() -> int:
+    """The report schema this coursekit writes (1 on main; 2 once issue 12's new facts land)."""
+    from coursekit.doctor.report import SCHEMA
+
+    return int(SCHEMA)
+
+
+def build_facts(corpus: dict[str, Any], schema: int | None = None) -> dict[str, Any]:
+    """The ``facts`` of a report: its base, with its Python, torch build and patch applied.
+
+    ``patch_v2`` holds stated facts that only report schema 2 has a place for (``shell``,
+    ``project``, ``pip_log``, ``gpu.pci_nvidia``, ``platform.wsl_lib``, the probe's cuDNN
+    convolution): merged only when building for schema >= 2 (default: the running coursekit's).
+    """
     data = base_data(corpus["base"])
     if corpus.get("python"):
         data = _with_python(data, corpus["python"])
@@ -250,15 +264,17 @@ def build_facts(corpus: dict[str, Any]) -> dict[str, Any]:
     if corpus.get("torch") or corpus.get("python"):
         _typical_neighbours(data, Version(corpus.get("torch") or data["probe"]["data"]["torch"]["version"]))
     result: dict[str, Any] = merge(data, corpus.get("patch") or {})
+    if (current_schema() if schema is None else schema) >= 2 and corpus.get("patch_v2"):
+        result = merge(result, corpus["patch_v2"])
     return result
 
 
 def build_report(corpus: dict[str, Any]) -> dict[str, Any]:
-    """A schema-1 ``--json`` report with these facts (``--from`` re-diagnoses them; the saved
+    """A ``--json`` report of the running coursekit's schema with these facts (``--from`` re-diagnoses them; the saved
     findings are left empty so that no verdict of today's rules is frozen into the data)."""
     from coursekit.doctor.report import KIND
 
-    return {"kind": KIND, "schema": 1, "coursekit_version": "0.1.0", "source": "this machine",
+    return {"kind": KIND, "schema": current_schema(), "coursekit_version": "0.1.0", "source": "this machine",
             "summary": {"status": "ok", "errors": 0, "warnings": 0, "infos": 0, "checks_failed": 0},
             "findings": [], "facts": build_facts(corpus), "corpus": corpus}
 

@@ -65,8 +65,20 @@ def test_report_is_well_formed(path: Path) -> None:
     assert (corpus["category"] == "healthy") == (accepted == [])
     assert all(_ID.fullmatch(i) for i in accepted)
     # The facts are the base machine plus what the source states, nothing else.
-    assert data["facts"] == build_facts(corpus), "rebuild: python -m tests.doctor.realcorpus build"
+    assert data["facts"] == build_facts(corpus, data["schema"]), \
+        "rebuild: python -m tests.doctor.realcorpus build"
     assert data["kind"] == "coursekit-doctor-report"
+    assert set(corpus.get("patch_v2") or {}) <= {"shell", "project", "pip_log", "gpu", "platform", "disks",
+                                                 "probe"}
+
+
+def test_reports_use_the_current_schema() -> None:
+    """Stated facts that only a newer schema can carry (``patch_v2``) reach the doctor only in
+    reports built for it: after the schema changes, rebuild the corpus."""
+    from tests.doctor.realcorpus import current_schema
+
+    stale = [p.stem for p in REPORTS if load(p)["schema"] != current_schema()]
+    assert not stale, f"rebuild with `python -m tests.doctor.realcorpus build`: {stale}"
 
 
 @pytest.mark.parametrize("path", REPORTS, ids=_ids)
