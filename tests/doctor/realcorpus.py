@@ -564,7 +564,7 @@ def score(path: Path) -> Outcome:
         verdicts.append(this)
         if flavour == FLAVOURS[0]:
             first = best.id if best else None
-            wrong = wrong_fix_lines(report.facts, report.findings)
+        wrong += [w for w in wrong_fix_lines(report.facts, report.findings) if w not in wrong]
     verdict = max(verdicts, key=rank.__getitem__)
     return Outcome(path.stem, corpus["category"], report_os(corpus, data["facts"]), accepted, verdict,
                    first, found, tuple(wrong), failed)
@@ -572,6 +572,12 @@ def score(path: Path) -> Outcome:
 
 def score_all() -> list[Outcome]:
     return [score(p) for p in report_paths()]
+
+
+def hit_rate(outcomes: list[Outcome]) -> float:
+    """Share of failure reports whose accepted finding is the top finding (issue 12: >= 0.9)."""
+    failing = [o for o in outcomes if o.accepted]
+    return sum(o.verdict == "hit" for o in failing) / len(failing) if failing else 1.0
 
 
 def table(outcomes: list[Outcome]) -> str:
@@ -591,7 +597,15 @@ def table(outcomes: list[Outcome]) -> str:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
              for r in rows]
-    lines.append(f"hit rate {hits}/{n} = {100 * hits / n:.0f} %" if n else "no reports")
+    failing = [o for o in outcomes if o.accepted]
+    failing_hits = sum(o.verdict == "hit" for o in failing)
+    if failing:
+        lines.append(f"failure reports: right root cause on top in {failing_hits}/{len(failing)} = "
+                     f"{100 * failing_hits / len(failing):.0f} %")
+    healthy = [o for o in outcomes if not o.accepted]
+    if healthy:
+        lines.append(f"healthy reports without an error on every triage OS: "
+                     f"{sum(o.verdict == 'hit' for o in healthy)}/{len(healthy)}")
     return "\n".join(lines)
 
 
