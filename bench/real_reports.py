@@ -18,6 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from coursekit.doctor.catalogue import BY_ID
 from tests.doctor.realcorpus import by_os, score_all, table
 
 
@@ -27,6 +28,16 @@ def main(argv: list[str]) -> int:
     print()
     print(by_os(outcomes))
     print()
+    wanted: dict[str, list[str]] = {}
+    for o in outcomes:
+        for fid in o.accepted:
+            if fid not in BY_ID:
+                wanted.setdefault(fid, []).append(o.name)
+    if wanted:
+        print("ids the doctor should have (not in the catalogue):")
+        for fid, names in sorted(wanted.items()):
+            print(f"  {fid}: {len(names)} report(s): {', '.join(names)}")
+        print()
     for o in outcomes:
         if o.verdict != "hit" or o.wrong_fixes or "-v" in argv:
             should = ", ".join(o.accepted) or "no error (healthy)"

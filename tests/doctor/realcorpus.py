@@ -15,8 +15,10 @@ object that ``--from`` ignores::
       "gap": "a deciding fact the report format has no place for (optional)",
       "base": "linux-nvidia",                # a typical healthy machine in bases/ (unknown facts)
       "python": "3.10.12",                   # optional: the env's Python (paths follow)
-      "torch": "2.5.1+cu124",                # optional: the torch build (companions match it)
-      "patch": {...}                         # the stated facts, merged into the base
+      "torch": "2.5.1+cu124",                # optional: the torch build (companions match it,
+                                             # NumPy and lightning stay plausible for its era)
+      "patch": {...},                        # the stated facts, merged into the base
+      "patch_v2": {...}                      # optional: stated facts only schema 2 can carry
     }
 
 ``facts`` is always exactly ``build_facts(corpus)`` (a test checks it): whatever the source
@@ -25,7 +27,8 @@ answer can hide in a report. Lists of named objects (distributions, conda packag
 kernels) are patched with an object keyed by name (``null`` removes the entry); an object
 with ``"$replace": true`` replaces the base's object (e.g. the torch section of a failed import).
 
-Rebuild after editing a sidecar: ``python -m tests.doctor.realcorpus build``.
+Rebuild after editing a sidecar, and once the report schema changes (a test says so):
+``python -m tests.doctor.realcorpus build``.
 
 Scoring (the issue-12 yardstick): every report goes through ``coursekit doctor --from``'s
 own code path (:func:`coursekit.doctor.service.examine`), triaged on a POSIX and on a
@@ -204,28 +207,74 @@ def _with_torch(base: dict[str, Any], torch: str) -> dict[str, Any]:
     return data
 
 
+def typical_numpy(python: str, torch: Version) -> str:
+    """The NumPy a working env of that era has: 1.x beside torch < 2.3 (NumPy 2 support came
+    in 2.3, pytorch/pytorch#107302), else the newest 2.x the Python supports."""
+    py = Version(python)
+    old = {(3, 6): "1.19.5", (3, 7): "1.21.6", (3, 8): "1.24.4"}.get((py.major, py.minor))
+    if old:  # the last NumPy for that Python
+        return old
+    if (torch.major, torch.minor) < (2, 3):
+        return "1.26.4"
+    return {(3, 9): "2.0.2", (3, 10): "2.2.6"}.get((py.major, py.minor), "2.3.4")
+
+
+def _typical_neighbours(data: dict[str, Any], torch: Version) -> None:
+    """Keep the base's neighbours of torch plausible for an older torch: a NumPy of its era,
+    and no lightning 2.6 (it requires torch >= 2.1) beside a torch older than 2.1."""
+    probe = data["probe"]["data"]
+    numpy = typical_numpy(str(probe["python"]["version"]), torch)
+    items = probe["distributions"]["items"]
+    for item in items:
+        if item["name"] == "numpy":
+            item["version"] = numpy
+    if "numpy" in probe.get("imports", {}):
+        probe["imports"]["numpy"]["version"] = numpy
+    for pkg in probe.get("conda_meta", {}).get("packages", []):
+        if pkg["name"] == "numpy":
+            pkg["version"] = numpy
+    if (torch.major, torch.minor) < (2, 1):
+        probe["distributions"]["items"] = [i for i in items if i["name"] != "lightning"]
+
+
 def base_data(name: str) -> dict[str, Any]:
     data: dict[str, Any] = json.loads((BASES / f"{name}.json").read_text(encoding="utf-8"))
     return data
 
 
-def build_facts(corpus: dict[str, Any]) -> dict[str, Any]:
-    """The ``facts`` of a report: its base, with its Python, torch build and patch applied."""
+def current_schema() -> int:
+    """The report schema this coursekit writes (1 on main; 2 once issue 12's new facts land)."""
+    from coursekit.doctor.report import SCHEMA
+
+    return int(SCHEMA)
+
+
+def build_facts(corpus: dict[str, Any], schema: int | None = None) -> dict[str, Any]:
+    """The ``facts`` of a report: its base, with its Python, torch build and patch applied.
+
+    ``patch_v2`` holds stated facts that only report schema 2 has a place for (``shell``,
+    ``project``, ``pip_log``, ``gpu.pci_nvidia``, ``platform.wsl_lib``, the probe's cuDNN
+    convolution): merged only when building for schema >= 2 (default: the running coursekit's).
+    """
     data = base_data(corpus["base"])
     if corpus.get("python"):
         data = _with_python(data, corpus["python"])
     if corpus.get("torch"):
         data = _with_torch(data, corpus["torch"])
+    if corpus.get("torch") or corpus.get("python"):
+        _typical_neighbours(data, Version(corpus.get("torch") or data["probe"]["data"]["torch"]["version"]))
     result: dict[str, Any] = merge(data, corpus.get("patch") or {})
+    if (current_schema() if schema is None else schema) >= 2 and corpus.get("patch_v2"):
+        result = merge(result, corpus["patch_v2"])
     return result
 
 
 def build_report(corpus: dict[str, Any]) -> dict[str, Any]:
-    """A schema-1 ``--json`` report with these facts (``--from`` re-diagnoses them; the saved
+    """A ``--json`` report of the running coursekit's schema with these facts (``--from`` re-diagnoses them; the saved
     findings are left empty so that no verdict of today's rules is frozen into the data)."""
     from coursekit.doctor.report import KIND
 
-    return {"kind": KIND, "schema": 1, "coursekit_version": "0.1.0", "source": "this machine",
+    return {"kind": KIND, "schema": current_schema(), "coursekit_version": "0.1.0", "source": "this machine",
             "summary": {"status": "ok", "errors": 0, "warnings": 0, "infos": 0, "checks_failed": 0},
             "findings": [], "facts": build_facts(corpus), "corpus": corpus}
 
@@ -328,12 +377,20 @@ def _covers(sm: tuple[str, ...], ptx: tuple[str, ...], cap: str) -> bool:
     return any(_vt(p) <= gpu for p in ptx)
 
 
+def _matrix() -> Any:
+    """The planner's PyTorch matrix (envs/*.toml), through the doctor's own accessor so the
+    scorer follows wherever the planner's modules live."""
+    from coursekit.doctor.advice import matrix_or_none
+
+    matrix = matrix_or_none()
+    if matrix is None:
+        raise RuntimeError("the PyTorch matrix (envs/torch-matrix.toml) does not load")
+    return matrix
+
+
 def _variant_for(backend: str, platform_key: str, torch: str | None) -> Any:
     """The matrix variant ``backend`` names (of release ``torch``, else the newest with it)."""
-    from coursekit.setup.plan.matrix import load_matrix
-
-    matrix = load_matrix()
-    releases = list(matrix.releases)
+    releases = list(_matrix().releases)
     if torch:
         public = torch.split("+")[0]
         picked = [r for r in releases if any(v.torch == public for v in r.versions)]
@@ -346,9 +403,7 @@ def _variant_for(backend: str, platform_key: str, torch: str | None) -> Any:
 
 
 def _any_cuda_covers(cap: str, platform_key: str) -> bool:
-    from coursekit.setup.plan.matrix import load_matrix
-
-    for release in load_matrix().releases:
+    for release in _matrix().releases:
         for variant in release.variants:
             if variant.backend.startswith("cu") and platform_key in variant.platforms and _covers(
                     tuple(variant.sm), tuple(variant.ptx) if platform_key in variant.ptx_platforms
@@ -358,9 +413,7 @@ def _any_cuda_covers(cap: str, platform_key: str) -> bool:
 
 
 def _driver_minimum(cuda: str, table: str) -> str | None:
-    from coursekit.setup.plan.matrix import load_matrix
-
-    drivers = load_matrix().drivers
+    drivers = _matrix().drivers
     req = drivers.get(cuda) or next((d for k, d in drivers.items() if k.split(".")[0] ==
                                      cuda.split(".")[0]), None)
     return req.minimum.get(table) if req is not None else None
@@ -370,15 +423,29 @@ _POSIX_ON_WINDOWS = (
     (re.compile(r"&&"), "'&&' (Windows PowerShell 5.1 rejects it)"),
     (re.compile(r"(?<![\w.:/])~/"), "a POSIX home path '~/'"),
     (re.compile(r"(?<![\w.:/])/(usr|home|etc|opt|proc|tmp)/"), "a POSIX absolute path"),
-    (re.compile(r"\bsudo\b|\bapt(-get)?\s+(install|remove)"), "a Linux package command"),
+    (re.compile(r"\bsudo\b|\bapt(-get)?\s+(install|remove|purge)|ubuntu-drivers"), "a Linux package command"),
     (re.compile(r"\bexport\s+\w+="), "POSIX 'export'"),
     (re.compile(r"\.bashrc\b"), "a bash profile"),
 )
 _WINDOWS_ON_POSIX = (
     (re.compile(r"\b[A-Za-z]:\\"), "a Windows drive path"),
-    (re.compile(r"\$env:|Remove-Item\s+Env:(?!.*\bunset\b)"), "PowerShell-only syntax"),
     (re.compile(r"vc_redist|Visual C\+\+ Redistributable"), "a Windows-only installer"),
 )
+_POWERSHELL_ONLY = re.compile(r"\$env:|Remove-Item\s+Env:")
+_POSIX_SHELL = re.compile(r"\bunset\b|\bexport\b")
+
+
+def _syntax_problems(fix: str, os_name: str) -> list[str]:
+    """Shell syntax of another OS in a fix line (an alternative for the other shell, offered
+    beside the right one, is not wrong)."""
+    if os_name == "windows":
+        return [why for pattern, why in _POSIX_ON_WINDOWS if pattern.search(fix)]
+    out = [why for pattern, why in _WINDOWS_ON_POSIX if pattern.search(fix)]
+    if _POWERSHELL_ONLY.search(fix) and not _POSIX_SHELL.search(fix):
+        out.append("PowerShell-only syntax")
+    if os_name == "macos" and re.search(r"\bapt(-get)?\b|ubuntu-drivers|nvidia driver|NVIDIA driver", fix):
+        out.append("Linux/NVIDIA driver advice on a Mac")
+    return out
 
 
 def wrong_fix_lines(facts: Any, findings: Any) -> list[str]:
@@ -404,10 +471,8 @@ def wrong_fix_lines(facts: Any, findings: Any) -> list[str]:
         fix = f.fix or ""
         if not fix:
             continue
-        rules = _POSIX_ON_WINDOWS if os_name == "windows" else _WINDOWS_ON_POSIX
-        for pattern, why in rules:
-            if pattern.search(fix):
-                out.append(f"{f.id}: {why} in a fix for {os_name}: {fix}")
+        for why in _syntax_problems(fix, os_name):
+            out.append(f"{f.id}: {why} in a fix for {os_name}: {fix}")
         torch_named = re.search(r"torch (\d+\.\d+\.\d+)", fix)
         backends = [a or b for a, b in _BACKEND.findall(fix)] + _INDEX.findall(fix)
         for backend in backends:
@@ -499,7 +564,7 @@ def score(path: Path) -> Outcome:
         verdicts.append(this)
         if flavour == FLAVOURS[0]:
             first = best.id if best else None
-            wrong = wrong_fix_lines(report.facts, report.findings)
+        wrong += [w for w in wrong_fix_lines(report.facts, report.findings) if w not in wrong]
     verdict = max(verdicts, key=rank.__getitem__)
     return Outcome(path.stem, corpus["category"], report_os(corpus, data["facts"]), accepted, verdict,
                    first, found, tuple(wrong), failed)
@@ -507,6 +572,12 @@ def score(path: Path) -> Outcome:
 
 def score_all() -> list[Outcome]:
     return [score(p) for p in report_paths()]
+
+
+def hit_rate(outcomes: list[Outcome]) -> float:
+    """Share of failure reports whose accepted finding is the top finding (issue 12: >= 0.9)."""
+    failing = [o for o in outcomes if o.accepted]
+    return sum(o.verdict == "hit" for o in failing) / len(failing) if failing else 1.0
 
 
 def table(outcomes: list[Outcome]) -> str:
@@ -526,7 +597,15 @@ def table(outcomes: list[Outcome]) -> str:
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
              for r in rows]
-    lines.append(f"hit rate {hits}/{n} = {100 * hits / n:.0f} %" if n else "no reports")
+    failing = [o for o in outcomes if o.accepted]
+    failing_hits = sum(o.verdict == "hit" for o in failing)
+    if failing:
+        lines.append(f"failure reports: right root cause on top in {failing_hits}/{len(failing)} = "
+                     f"{100 * failing_hits / len(failing):.0f} %")
+    healthy = [o for o in outcomes if not o.accepted]
+    if healthy:
+        lines.append(f"healthy reports without an error on every triage OS: "
+                     f"{sum(o.verdict == 'hit' for o in healthy)}/{len(healthy)}")
     return "\n".join(lines)
 
 
