@@ -40,6 +40,21 @@ def _matrix() -> Any:
     return load_matrix()
 
 
+@lru_cache(maxsize=1)
+def _spec() -> Any:
+    from coursekit.setup.plan.envspec import load_spec
+
+    return load_spec()
+
+
+def spec_or_none() -> Any:
+    """The course env spec (``envs/course.toml``, read once), or None when it cannot be loaded."""
+    try:
+        return _spec()
+    except Exception:  # noqa: BLE001 - a broken spec is setup's error to report, not the doctor's
+        return None
+
+
 def matrix_or_none() -> Any:
     """The planner's matrix, or None when it cannot be loaded."""
     try:
@@ -50,12 +65,8 @@ def matrix_or_none() -> Any:
 
 def course_python(default: str = "3.12") -> str:
     """The Python version the course env spec asks for (``envs/course.toml``)."""
-    try:
-        from coursekit.setup.plan.envspec import load_spec
-
-        return str(load_spec().python)
-    except Exception:  # noqa: BLE001 - a broken spec is setup's error to report, not the doctor's
-        return default
+    spec = spec_or_none()
+    return str(spec.python) if spec is not None else default
 
 
 def torch_pythons() -> tuple[tuple[int, int], ...]:
@@ -68,17 +79,26 @@ def torch_pythons() -> tuple[tuple[int, int], ...]:
 
 
 def suggest_backend(view: View) -> BackendAdvice | None:
-    """The selector's choice for the machine in ``view`` (None when it cannot say)."""
+    """The selector's choice for the machine in ``view`` (None when it cannot say); planned once
+    per view (every rule that names a fix asks)."""
+    cache = view.__dict__
+    if "_advice" not in cache:
+        cache["_advice"] = _plan(view)
+    advice: BackendAdvice | None = cache["_advice"]
+    return advice
+
+
+def _plan(view: View) -> BackendAdvice | None:
     host = view.host_info()
     matrix = matrix_or_none()
-    if host is None or matrix is None:
+    spec = spec_or_none()
+    if host is None or matrix is None or spec is None:
         return None
     try:
-        from coursekit.setup.plan.envspec import load_spec
         from coursekit.setup.plan.model import make_plan
 
         # The same pure planner `coursekit setup` runs, with the course's env spec pins.
-        plan = make_plan(load_spec(), host, matrix=matrix)
+        plan = make_plan(spec, host, matrix=matrix)
     except Exception:  # noqa: BLE001 - no advice beats a crashed doctor
         return None
     choice = plan.torch

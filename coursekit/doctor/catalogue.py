@@ -74,7 +74,8 @@ CATALOGUE: Final[tuple[Entry, ...]] = (
     _E("python-32bit", "platform", ERROR,
        "The env's Python is 32-bit: PyTorch publishes 64-bit wheels only.", "torch-wheels.md §2"),
     _E("python-no-torch-wheel", "platform", ERROR,
-       "No PyTorch wheel exists for the env's Python version.", "torch-wheels.md §2"),
+       "No PyTorch wheel exists for the env's Python version.", "torch-wheels.md §2",
+       unless=("pip-memory-error", "pip-hash-mismatch")),
     _E("platform-no-torch-wheel", "platform", ERROR,
        "No PyTorch build coursekit knows exists for this OS and CPU (Windows on ARM64, 32-bit ARM, "
        "...): pip finds no torch.", "envs/torch-matrix.toml platforms; pytorch/pytorch#133804"),
@@ -106,6 +107,10 @@ CATALOGUE: Final[tuple[Entry, ...]] = (
        "or NVIDIA devices on the PCI bus with no driver; the fix installs the driver (the CPU build "
        "only if there is no NVIDIA GPU).", "torch/cuda/__init__.py; env-pitfalls.md §5.10",
        unless=("driver-not-loaded", "driver-library-mismatch"), blocks=True),
+    _E("wsl-linux-driver", "gpu", WARNING,
+       "WSL: an nvidia-smi outside /usr/lib/wsl/lib (a Linux driver or nvidia-utils installed inside WSL) "
+       "shadows the Windows driver; an error when it fails.",
+       "microsoft/WSL#11888, #5265; docs.nvidia.com/cuda/wsl-user-guide"),
     _E("driver-not-loaded", "gpu", ERROR,
        "nvidia-smi cannot talk to the NVIDIA driver (not installed, not loaded, or a broken "
        "Linux driver inside WSL).", "microsoft/WSL#11888; env-pitfalls.md §5.10"),
@@ -151,7 +156,8 @@ CATALOGUE: Final[tuple[Entry, ...]] = (
     # --- PyTorch -------------------------------------------------------------------------------
     _E("torch-missing", "torch", ERROR, "torch is not installed in the env.",
        unless=("python-32bit", "python-no-torch-wheel", "macos-rosetta", "macos-intel", "pip-memory-error",
-               "pip-hash-mismatch", "platform-no-torch-wheel", "python-ms-store")),
+               "pip-hash-mismatch", "platform-no-torch-wheel", "python-ms-store", "python-not-env",
+               "windows-long-path")),
     _E("torch-import-failed", "torch", ERROR, "import torch raises an error.",
        unless=("windows-dll-error", "numpy-abi", "cuda-lib-shadowed", "cuda-lib-missing")),
     _E("cuda-lib-shadowed", "torch", ERROR,
@@ -161,12 +167,13 @@ CATALOGUE: Final[tuple[Entry, ...]] = (
     _E("cuda-lib-missing", "torch", ERROR,
        "A CUDA library torch needs cannot be found ('libcudnn.so.9: cannot open shared object file', "
        "'libcublas.so.*[0-9] not found in the system path'): its nvidia-* wheel is missing.",
-       "torch/__init__.py _preload_cuda_deps", unless=("cuda-lib-shadowed",)),
+       "torch/__init__.py _preload_cuda_deps", unless=("cuda-lib-shadowed", "wsl-libcuda")),
     _E("torch-stale", "torch", WARNING,
        "torch is older than the course's release line (an old lock file, requirements file or installer "
        "picked it).", "envs/course.toml [torch]; envs/torch-matrix.toml"),
     _E("torch-import-crashed", "torch", ERROR,
-       "import torch kills the Python process (segfault, illegal instruction, abort)."),
+       "import torch kills the Python process (segfault, illegal instruction, abort).",
+       unless=("wsl-libcuda",)),
     _E("torch-import-timeout", "torch", ERROR, "import torch (or a CUDA call) hangs."),
     _E("torch-conda-and-pip", "torch", ERROR,
        "Two owners of torch: conda-forge pytorch/libtorch and a pip torch in the same env.",
@@ -211,11 +218,12 @@ CATALOGUE: Final[tuple[Entry, ...]] = (
        "GHSA-qqmf-gpg7-g8gw", unless=("lightning-malware",)),
     # --- Jupyter -------------------------------------------------------------------------------
     _E("python-not-env", "env", WARNING,
-       "The env is active, yet `python` or `pip` on PATH belongs to another Python: `pip install` "
-       "goes elsewhere.", "jupyter troubleshoot; env-pitfalls.md §2", blocks=True),
+       "`python` or `pip` on PATH belongs to another Python (the env not active, or shadowed): what a "
+       "student types runs elsewhere and `pip install` goes there; an error when that is why torch is "
+       "missing.", "jupyter troubleshoot; env-pitfalls.md §2", blocks=True),
     _E("uv-project-resync", "env", WARNING,
        "A uv project around the current folder takes torch from another index (or PyPI): `uv run` "
-       "re-syncs torch to that build.", "astral-sh/uv docs/guides/integration/pytorch.md; astral-sh/uv#17236", blocks=True),
+       "re-syncs torch to that build (an error when it already put a CPU torch on a GPU machine).", "astral-sh/uv docs/guides/integration/pytorch.md; astral-sh/uv#17236", blocks=True),
     _E("kernel-missing", "jupyter", WARNING,
        "No Jupyter kernel named after the env: notebooks cannot pick the course's Python.",
        "env-pitfalls.md §5.8", blocks=True),
@@ -234,6 +242,10 @@ CATALOGUE: Final[tuple[Entry, ...]] = (
     _E("pip-hash-mismatch", "pip", ERROR,
        "pip's last install refused a download whose hash did not match (interrupted download, proxy, "
        "corrupt cache).", "pip's hash-checking mode"),
+    _E("windows-long-path", "pip", ERROR,
+       "pip's last install failed on a path longer than Windows' 260 characters (long paths not "
+       "enabled): '[Errno 2] No such file or directory', '[WinError 206]'.",
+       "pytorch/pytorch#23823; pip's 'Windows Long Path support' hint"),
     _E("pip-extra-index", "pip", WARNING,
        "pip is configured with an extra index: it mixes indexes and takes the highest version "
        "(dependency confusion).", "env-pitfalls.md §5.6; CVE-2018-20225; torchtriton Dec 2022"),

@@ -68,6 +68,19 @@ def pip_hash_mismatch(v: View) -> list[Finding]:
                     f"{v.py_cmd} -m pip cache purge\n{v.py_cmd} -m pip install --no-cache-dir {_torch_pins(v)}")]
 
 
+def windows_long_path(v: View) -> list[Finding]:
+    text = _log(v)
+    hint = "Windows Long Path support" in text
+    long_errno2 = re.search(r"\[(?:Errno 2|WinError 206)\][^\n]*?'([^'\n]{250,})'", text)
+    if v.report_os != "windows" or not (hint or long_errno2 or "[WinError 206]" in text):
+        return []
+    line = _line(text, "Long Path") if hint else _line(text, "WinError 206" if "WinError 206" in text else "Errno 2")
+    return [finding("windows-long-path", "pip failed on a path longer than Windows allows", line,
+                    "Enable long paths (PowerShell as administrator: New-ItemProperty -Path "
+                    "'HKLM:\\SYSTEM\\CurrentControlSet\\Control\\FileSystem' -Name LongPathsEnabled -Value 1 "
+                    "-PropertyType DWORD -Force), then install again; or keep the env in a short folder (C:\\ml)")]
+
+
 _LIB = re.compile(r"(lib[A-Za-z0-9_]+)\.so(?:\.[\d*\[\]-]+)*")
 _WHEEL_FOR = {"libcudnn": "nvidia-cudnn", "libcublas": "nvidia-cublas", "libcublasLt": "nvidia-cublas",
               "libcusparse": "nvidia-cusparse", "libcusparseLt": "nvidia-cusparselt",
@@ -83,6 +96,9 @@ def _lib_error(v: View) -> tuple[str, str] | None:
     for line in v.torch_texts.splitlines():
         if ("cannot open shared object file" in line or "undefined symbol" in line
                 or "not found in the system path" in line or "version `" in line):
+            unopened = re.search(r"(lib[A-Za-z0-9_]+)\.so[\w.]*: cannot open shared object file", line)
+            if unopened and unopened.group(1) not in _WHEEL_FOR:
+                continue  # libcuda & co. belong to the driver, not to an nvidia-* wheel
             versioned = re.search(r"version `?(lib[A-Za-z0-9_]+)\.so", line)
             if versioned and versioned.group(1) in _WHEEL_FOR:
                 return versioned.group(1), line.strip()
@@ -138,38 +154,65 @@ def cuda_libs(v: View) -> list[Finding]:
     return []
 
 
-def path_not_env(v: View) -> list[Finding]:
-    """The env is activated, yet ``python`` or ``pip`` on PATH is another interpreter's."""
+def python_not_env(v: View) -> list[Finding]:
+    """``python`` or ``pip`` on PATH is another interpreter's: what a student types runs elsewhere."""
     sh, env = v.f.shell, v.f.env
-    if sh is None or env is None or not env.exists or env.explicit or not env.prefix or not sh.conda_prefix:
+    if sh is None or env is None or not env.exists or env.explicit or not env.prefix:
         return []
-    if not v.inside(sh.conda_prefix, env.prefix) or not v.inside(env.prefix, sh.conda_prefix):
-        return []  # another env (or base) is active: nothing says the student meant this one
     wrong = [(what, path) for what, path, ok in (("python", sh.path_python, sh.path_python_is_env),
                                                  ("pip", sh.path_pip, sh.path_pip_is_env))
              if path and ok is False]
     if not wrong:
         return []
-    detail = "; ".join(f"`{w}` runs {p}" for w, p in wrong) + f", although the env {env.prefix} is active"
-    return [finding("python-not-env", f"`{wrong[0][0]}` on PATH is not the env's, although the env is active",
-                    detail + ": `pip install` puts packages into another Python",
-                    f"Use `python -m pip` (never bare `pip`); remove the alias or the PATH entry "
-                    f"({wrong[0][1]}) from your shell profile, open a new terminal and `conda activate {env.name}`")]
+    active = bool(sh.conda_prefix and v.inside(sh.conda_prefix, env.prefix) and v.inside(env.prefix, sh.conda_prefix))
+    missing = not v.torch_ok and not v.dists("torch") and v.probe_ok
+    detail = "; ".join(f"`{w}` runs {p}" for w, p in wrong)
+    if active:
+        detail += f", although the env {env.prefix} is active: `pip install` puts packages into another Python"
+        fix = (f"Use `python -m pip` (never bare `pip`); remove the alias or the PATH entry ({wrong[0][1]}) from "
+               f"your shell profile, open a new terminal and `conda activate {env.name}`")
+    else:
+        detail += f", not the course env's ({env.prefix}), which is not active in this shell"
+        fix = (f"`conda activate {env.name}` in every new terminal (or run the env's Python by its path: "
+               f"{v.env_python}); install with `python -m pip`, never a bare `pip`")
+    if missing:
+        detail += "; that is where `pip install torch` went, not into the env"
+    return [finding("python-not-env", f"`{wrong[0][0]}` on PATH is not the course env's", detail, fix,
+                    severity="error" if missing else None)]
+
+
+def _extras(sources: tuple[str, ...]) -> dict[str, str]:
+    """``{"cu128": "pytorch-cu128"}`` from ``("index=pytorch-cu128, extra=cu128", ...)``."""
+    out = {}
+    for src in sources:
+        fields = dict(part.split("=", 1) for part in re.split(r"[,\s]+", src) if "=" in part)
+        if "extra" in fields:
+            out[fields["extra"]] = fields.get("index", "")
+    return out
 
 
 def uv_project(v: View) -> list[Finding]:
     """A uv project whose torch configuration differs from the env's build: ``uv run`` re-syncs it."""
     proj = v.f.project
-    if proj is None or not (proj.torch_requirement or proj.locked_torch):
+    if proj is None or not (proj.torch_requirement or proj.locked_torch or proj.torch_sources):
         return []
     installed = local_tag(v.torch_version)
     pytorch_index = [i for i in proj.indexes if "download.pytorch.org" in i]
+    extras = _extras(proj.torch_sources)
     wants = ""
-    if proj.torch_backend:
-        return []  # uv pip --torch-backend picks by itself: no fixed build to compare
-    if proj.locked_torch:
+    note = ""
+    if extras and len(extras) == len(proj.torch_sources):
+        # Every torch source is gated by an extra: `uv run`/`uv sync` without `--extra` takes torch
+        # from the default index (PyPI: CPU-only on Windows). [tool.uv.pip] torch-backend applies
+        # to `uv pip` only, not to `uv sync` (astral-sh/uv#17236).
+        wants = "PyPI (no --extra selected)"
+        if proj.torch_backend:
+            note = f"; [tool.uv.pip] torch-backend = {proj.torch_backend} applies to `uv pip` only (astral-sh/uv#17236)"
+    elif proj.locked_torch:
         wants = local_tag(proj.locked_torch.split()[0]) or ("PyPI" if "pypi.org" in proj.locked_torch
                                                            or "(" not in proj.locked_torch else "")
+    elif proj.torch_backend:
+        return []  # no lock and uv pip's own detection: no fixed build to compare
     elif not (proj.torch_sources and pytorch_index):
         wants = "PyPI"
     tags = [re.search(r"/whl/(\w+)", i) for i in pytorch_index]
@@ -178,16 +221,26 @@ def uv_project(v: View) -> list[Finding]:
         wants = "/".join(sorted(index_tags))
     if not wants or wants == installed:
         return []
-    detail = (f"{proj.root} is a uv project that takes torch from {wants} "
-              f"({'uv.lock: torch ' + proj.locked_torch if proj.locked_torch else proj.torch_requirement}); "
-              f"`uv run` / `uv sync` there replaces the env's torch {v.torch_version or ''} with that build "
-              "(astral-sh/uv docs, 'Using uv with PyTorch')")
-    tag = installed or "cpu"
-    fix = (f"In {v.pure(proj.root) / 'pyproject.toml'} route torch to the PyTorch index: [[tool.uv.index]] name = "
-           f"\"pytorch-{tag}\", url = \"https://download.pytorch.org/whl/{tag}\", explicit = true; and "
-           f"[tool.uv.sources] torch = [{{ index = \"pytorch-{tag}\" }}]; then `uv lock`. Or run the course's "
-           "notebooks from the env, not with `uv run`")
-    return [finding("uv-project-resync", "A uv project here would swap torch for another build", detail, fix)]
+    root = v.pure(proj.root)
+    detail = (f"{root} is a uv project that takes torch from {wants} "
+              f"({'uv.lock: torch ' + proj.locked_torch if proj.locked_torch else proj.torch_requirement or 'pyproject.toml'}); "
+              f"`uv run` / `uv sync` there replaces torch {v.torch_version or ''} with that build{note}")
+    advice = suggest_backend(v)
+    tag = advice.backend if advice and advice.backend not in ("pypi",) else (installed or "cpu")
+    if extras:
+        pick = tag if tag in extras else next((e for e in extras if e.startswith("cu")), next(iter(extras)))
+        fix = (f"Always select the build: `uv sync --extra {pick}` and `uv run --extra {pick} ...` in {root} "
+               f"(or set default extras there); then check with `coursekit doctor`")
+    else:
+        fix = (f"In {root / 'pyproject.toml'} route torch to the PyTorch index: [[tool.uv.index]] name = "
+               f"\"pytorch-{tag}\", url = \"https://download.pytorch.org/whl/{tag}\", explicit = true; and "
+               f"[tool.uv.sources] torch = [{{ index = \"pytorch-{tag}\" }}]; then `uv lock`. Or run the course's "
+               "notebooks from the env, not with `uv run`")
+    # An error when the env's torch is already the wrong build that uv put there.
+    uv_made = any(d.get("installer") == "uv" for d in v.dists("torch"))
+    wrong_now = uv_made and v.torch_ok and not v.cuda_build and bool(v.nvidia) and v.report_os != "macos"
+    return [finding("uv-project-resync", "A uv project here swaps torch for another build", detail, fix,
+                    severity="error" if wrong_now else None)]
 
 
 def torch_stale(v: View) -> list[Finding]:
@@ -212,14 +265,10 @@ def torch_stale(v: View) -> list[Finding]:
 def course_line() -> tuple[int, int] | None:
     """The oldest torch line the course accepts: the env spec's ``[torch] version`` pin, else the
     oldest release line in the planner's matrix (``envs/torch-matrix.toml``)."""
-    from coursekit.doctor.advice import matrix_or_none
+    from coursekit.doctor.advice import matrix_or_none, spec_or_none
 
-    try:
-        from coursekit.setup.plan.envspec import load_spec
-
-        pinned = load_spec().torch_version
-    except Exception:  # noqa: BLE001 - a broken spec is setup's error to report
-        pinned = None
+    spec = spec_or_none()
+    pinned = spec.torch_version if spec is not None else None
     if pinned:
         parts = version_tuple(str(pinned))[:2]
         return (parts[0], parts[1]) if len(parts) == 2 else None
@@ -229,4 +278,4 @@ def course_line() -> tuple[int, int] | None:
     return min(r.key for r in matrix.releases)
 
 
-RULES: tuple[Rule, ...] = (pip_memory_error, pip_hash_mismatch, cuda_libs, path_not_env, uv_project, torch_stale)
+RULES: tuple[Rule, ...] = (pip_memory_error, pip_hash_mismatch, windows_long_path, cuda_libs, python_not_env, uv_project, torch_stale)

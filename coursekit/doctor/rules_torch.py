@@ -88,6 +88,22 @@ def driver_missing(v: View) -> list[Finding]:
                     severity=None if pci else "warning")]
 
 
+def wsl_linux_driver(v: View) -> list[Finding]:
+    """WSL with an nvidia-smi outside /usr/lib/wsl/lib: a Linux driver or nvidia-utils installed inside
+    WSL, which shadows the Windows driver's projection (microsoft/WSL#11888, docs.nvidia.com/cuda/wsl-user-guide)."""
+    p = v.f.platform
+    smi = v.f.gpu.smi_path if v.f.gpu else None
+    if not p or not p.wsl or not smi or smi.startswith("/usr/lib/wsl/"):
+        return []
+    failing = "couldn't communicate" in v.gpu_notes or "failed" in v.gpu_notes or not v.nvidia
+    return [finding("wsl-linux-driver", "WSL: a Linux nvidia-smi/driver is installed inside WSL",
+                    f"{smi} runs instead of /usr/lib/wsl/lib/nvidia-smi, the Windows driver's own; "
+                    "WSL must use the Windows driver only" + (f" ({_first_line(v.gpu_notes)})" if v.gpu_notes else ""),
+                    "sudo apt remove --purge 'nvidia-*' 'libnvidia-*' inside WSL (keep the Windows driver), then "
+                    "`wsl --shutdown` in PowerShell; never install a Linux NVIDIA driver inside WSL",
+                    severity="error" if failing else None)]
+
+
 def driver_state(v: View) -> list[Finding]:
     notes = v.gpu_notes
     if not notes:
@@ -302,10 +318,10 @@ def wsl_libcuda(v: View) -> list[Finding]:
     if not p or not p.wsl or not v.cuda_build:
         return []
     conv_failed = (v.torch.get("cudnn_op") or {}).get("ok") is False
-    if v.torch.get("cuda_available") and not conv_failed:
+    text = "libcuda" in v.torch_texts
+    if v.torch.get("cuda_available") and not conv_failed and not text:
         return []
     lib = p.wsl_lib
-    text = "libcuda" in v.torch_texts
     ld = str((v.data.get("env") or {}).get("LD_LIBRARY_PATH"))
     if lib is not None and lib.exists and not any(n.startswith("libcuda.so") for n in lib.libcuda):
         return [finding("wsl-libcuda", "WSL: /usr/lib/wsl/lib has no libcuda (the Windows driver's CUDA library)",
@@ -408,6 +424,6 @@ def jetson_sbsa(v: View) -> list[Finding]:
                     "or run `coursekit setup --backend cpu` for the CPU build")]
 
 
-RULES: tuple[Rule, ...] = (no_gpu, jetson_sbsa, driver_missing, driver_state, driver_too_old, gpu_arch_unsupported,
+RULES: tuple[Rule, ...] = (no_gpu, jetson_sbsa, driver_missing, wsl_linux_driver, driver_state, driver_too_old, gpu_arch_unsupported,
                            cpu_torch_on_gpu, cuda_hidden, cuda_op_failed, cudnn_failed, cuda_unavailable,
                            cuda_build_without_gpu, wsl_libcuda, torch_import)

@@ -102,8 +102,6 @@ def test_accepted_ids_outside_the_catalogue_are_listed() -> None:
         assert _ID.fullmatch(i)
 
 
-@pytest.mark.xfail(strict=False, reason="issue 12: the rules are fixed on branch i12-rules; the lead "
-                   "removes this mark when that branch (which merges this corpus) lands")
 def test_corpus_meets_the_issue_threshold() -> None:
     outcomes = score_all()
     wrong = [w for o in outcomes for w in o.wrong_fixes]
