@@ -238,3 +238,184 @@ def test_the_numpy_bridge_fact_is_read() -> None:
     f = found("cpu_linux", {"probe": {"data": {"torch": {"numpy_ok": False,
                                                           "numpy_error": "Numpy is not available"}}}})
     assert f["numpy-missing"].detail == "Numpy is not available"
+
+
+# --- item 11: the new facts' readers ---------------------------------------------------------------
+
+def test_shell_facts_say_whether_python_and_pip_are_the_envs(tmp_path: Any) -> None:
+    import os
+
+    from coursekit.doctor.hostfacts import shell_facts
+
+    env, other = tmp_path / "envs" / "pt", tmp_path / "usr"
+    for folder, names in ((env / "bin", ("python",)), (other / "bin", ("pip", "python"))):
+        folder.mkdir(parents=True)
+        for n in names:
+            exe = folder / n
+            exe.write_text("#!/bin/sh\n")
+            exe.chmod(0o755)
+    path = os.pathsep.join([str(env / "bin"), str(other / "bin")])
+    sh = shell_facts({"PATH": path, "CONDA_PREFIX": str(env)}, str(env), str(tmp_path), os_name="linux")
+    assert sh.path_python_is_env is True and sh.path_pip_is_env is False
+    assert sh.path_pip == str(other / "bin" / "pip") and sh.conda_prefix == str(env)
+
+
+def test_project_facts_find_the_uv_project_and_its_torch_index(tmp_path: Any) -> None:
+    from coursekit.doctor.hostfacts import project_facts
+
+    root = tmp_path / "course"
+    (root / "src").mkdir(parents=True)
+    (root / "pyproject.toml").write_text(
+        '[project]\nname = "x"\ndependencies = ["torch>=2.9", "numpy"]\n'
+        '[tool.uv.sources]\ntorch = [{ index = "pytorch-cu128", extra = "cu128" }]\n'
+        '[[tool.uv.index]]\nname = "pytorch-cu128"\nurl = "https://download.pytorch.org/whl/cu128"\nexplicit = true\n'
+        '[tool.uv.pip]\ntorch-backend = "auto"\n')
+    (root / "uv.lock").write_text('version = 1\n[[package]]\nname = "torch"\nversion = "2.9.1"\n'
+                                  'source = { registry = "https://pypi.org/simple" }\n')
+    proj = project_facts(root / "src", stop=tmp_path)
+    assert proj is not None and proj.root == str(root) and proj.uv_lock
+    assert proj.torch_requirement == "torch>=2.9" and proj.torch_backend == "auto"
+    assert proj.torch_sources == ("index=pytorch-cu128, extra=cu128",)
+    assert proj.indexes == ("pytorch-cu128=https://download.pytorch.org/whl/cu128 explicit",)
+    assert proj.locked_torch == "2.9.1 (https://pypi.org/simple)"
+    assert project_facts(tmp_path / "elsewhere", stop=tmp_path) is None
+
+
+def test_pip_log_facts_keep_the_newest_logs_tail_redacted(tmp_path: Any) -> None:
+    import os
+
+    from coursekit.doctor.hostfacts import pip_log_facts
+
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    (logs / "old.log").write_text("old\n")
+    os.utime(logs / "old.log", (1, 1))
+    (logs / "pip-torch.log").write_text("x" * 20000 + "\nLooking in indexes: https://me:tok@example.org/simple\nMemoryError\n")
+    facts = pip_log_facts(tmp_path, {})
+    assert facts is not None and facts.path.endswith("pip-torch.log")
+    assert facts.tail.endswith("MemoryError\n") and "me:tok" not in facts.tail and len(facts.tail) <= 4000
+    assert pip_log_facts(tmp_path / "none", {}) is None
+
+
+def test_wsl_lib_facts_read_libcuda_and_the_loader_path(tmp_path: Any) -> None:
+    from coursekit.doctor.hostfacts import wsl_lib_facts
+
+    lib = tmp_path / "usr/lib/wsl/lib"
+    lib.mkdir(parents=True)
+    (lib / "libcuda.so.1").write_text("")
+    (lib / "libcuda.so").symlink_to("libcuda.so.1")
+    (lib / "nvidia-smi").write_text("")
+    facts = wsl_lib_facts({}, tmp_path)
+    assert facts.libcuda == ("libcuda.so -> libcuda.so.1", "libcuda.so.1") and facts.on_loader_path is False
+    assert wsl_lib_facts({"LD_LIBRARY_PATH": "/usr/lib/wsl/lib"}, tmp_path).on_loader_path is True
+    conf = tmp_path / "etc/ld.so.conf.d"
+    conf.mkdir(parents=True)
+    (conf / "ld.wsl.conf").write_text("/usr/lib/wsl/lib\n")
+    assert wsl_lib_facts({}, tmp_path).on_loader_path is True
+
+
+def test_wsl_with_libcuda_on_the_loader_path_and_working_cuda_is_quiet() -> None:
+    lib = {"exists": True, "libcuda": ["libcuda.so", "libcuda.so.1"], "on_loader_path": True, "nvidia_smi": True}
+    assert "wsl-libcuda" not in found("gpu_linux", {"platform": {"wsl": True, "wsl_lib": lib}})
+    gone = dict(lib, libcuda=[])
+    f = found("gpu_linux", {"platform": {"wsl": True, "wsl_lib": gone}, "probe": {"data": {"torch": {
+        "cuda_available": False, "device_count": 0, "devices": [], "cuda_op": None}}}})
+    assert "no libcuda" in f["wsl-libcuda"].title and "wsl --update" in (f["wsl-libcuda"].fix or "")
+
+
+def test_temp_folder_disk_and_pips_no_space_error() -> None:
+    disks = [{"label": "temp folder", "path": "/tmp", "free_mib": 800, "total_mib": 4000}]
+    f = found("cpu_linux", {"disks": disks, "probe": {"data": {"torch": {"status": "missing"}}}})
+    assert "TMPDIR" in (f["disk-low"].fix or "") and f["disk-low"].severity == "error"
+    f = found("cpu_linux", {"pip_log": {"path": "/x/pip.log", "tail": "ERROR: Could not install packages due to an "
+                                        "OSError: [Errno 28] No space left on device\n"}})
+    assert f["disk-low"].severity == "error" and "Errno 28" in f["disk-low"].detail
+
+
+def test_a_schema_1_report_is_upgraded_and_its_missing_facts_raise_nothing() -> None:
+    import json
+
+    from coursekit.doctor.report import make_report, parse_report, report_data
+    from tests.doctor.fixtures import healthy
+
+    data = report_data(make_report(healthy("gpu_linux")))
+    data["schema"] = 1
+    for key in ("shell", "project", "pip_log"):
+        data["facts"].pop(key, None)
+    facts = parse_report(json.dumps(data))
+    assert facts.shell is None and facts.project is None and facts.pip_log is None
+    assert make_report(facts).findings == ()
+
+
+# --- item 9: shared-library errors name the cause ---------------------------------------------------
+
+def _import_error(message: str, ld: str | None, names: list[str] | None) -> dict[str, Finding]:
+    torch = {"status": "import-error", "error": {"type": "ImportError", "message": message, "traceback": ""},
+             "version": None, "cuda": None, "cuda_available": False, "devices": [], "cuda_op": None}
+    dists: dict[str, Any] = {"nvidia_wheels": len(names or [])}
+    if names is not None:
+        dists["nvidia_names"] = names
+    return found("gpu_linux", {"probe": {"data": {"torch": torch, "env": {"LD_LIBRARY_PATH": ld},
+                                                  "distributions": dists}}})
+
+
+NVJIT = ("/env/lib/python3.12/site-packages/torch/lib/../../nvidia/cusparse/lib/libcusparse.so.12: undefined "
+         "symbol: __nvJitLinkComplete_12_4, version libnvJitLink.so.12")
+
+
+def test_ld_library_path_shadowing_is_named_with_its_folder() -> None:
+    f = _import_error(NVJIT, "/usr/local/cuda-12.1/lib64:", ["nvidia-nvjitlink-cu12 12.4.127"])
+    assert "libnvJitLink" in f["cuda-lib-shadowed"].title
+    assert (f["cuda-lib-shadowed"].fix or "").startswith("unset LD_LIBRARY_PATH")
+    assert "torch-import-failed" not in f
+
+
+def test_a_missing_nvidia_wheel_is_named_and_reinstalled_with_its_dependencies() -> None:
+    f = _import_error("libcudnn.so.9: cannot open shared object file: No such file or directory", None,
+                      ["nvidia-cublas-cu12 12.8.4.1"])
+    assert "nvidia-cudnn" in f["cuda-lib-missing"].title and "--index-url" in (f["cuda-lib-missing"].fix or "")
+
+
+def test_libcuda_is_the_drivers_not_a_wheels() -> None:
+    f = _import_error("libcuda.so.1: cannot open shared object file: No such file or directory", None, [])
+    assert "cuda-lib-missing" not in f and "cuda-lib-shadowed" not in f
+
+
+# --- item 8: MemoryError -> --no-cache-dir -----------------------------------------------------------
+
+def test_memory_error_fix_is_no_cache_dir_not_close_programs() -> None:
+    from tests.doctor.fixtures import finding_facts
+
+    top = diagnose(finding_facts("pip-memory-error"))[0]
+    assert top.id == "pip-memory-error" and "--no-cache-dir" in (top.fix or "")
+    assert "close" not in (top.fix or "").lower()
+
+
+# --- item 11: uv project and PATH -------------------------------------------------------------------
+
+def test_uv_sync_with_extra_gated_torch_names_the_extra() -> None:
+    proj = {"root": "C:\\Users\\s\\track", "uv_lock": True, "torch_requirement": None,
+            "torch_sources": ["index=pytorch-cpu extra=cpu", "index=pytorch-cu130 extra=cu130"],
+            "indexes": ["pytorch-cpu=https://download.pytorch.org/whl/cpu explicit",
+                        "pytorch-cu130=https://download.pytorch.org/whl/cu130 explicit"],
+            "torch_backend": "auto", "locked_torch": None}
+    f = found("windows_x86_64", {"project": proj})
+    assert "--extra cu130" in (f["uv-project-resync"].fix or "")
+    assert "torch-backend" in f["uv-project-resync"].detail
+
+
+def test_a_uv_project_that_matches_the_env_is_quiet() -> None:
+    proj = {"root": "/home/student/course", "uv_lock": True, "torch_requirement": "torch>=2.13",
+            "torch_sources": ["index=pytorch-cu130"], "indexes": ["pytorch-cu130=https://download.pytorch.org/whl/cu130"],
+            "torch_backend": None, "locked_torch": "2.13.0+cu130 (https://download.pytorch.org/whl/cu130)"}
+    assert "uv-project-resync" not in found("gpu_linux", {"project": proj})
+
+
+def test_pip_of_another_python_explains_a_missing_torch() -> None:
+    from tests.doctor.fixtures import finding_data
+
+    data = merge(finding_data("python-not-env"), {"probe": {"data": {"torch": {"status": "missing"}}}})
+    data["probe"]["data"]["distributions"]["items"] = [
+        d for d in data["probe"]["data"]["distributions"]["items"] if d["name"] != "torch"]
+    top = diagnose(from_data(Facts, data))[0]
+    assert top.id == "python-not-env" and top.severity == "error"
