@@ -167,7 +167,7 @@ def distribution_facts(user_site: str | None) -> JSON:
             continue
         if name.startswith("nvidia-"):
             nvidia += 1
-            nvidia_names.append("{} {}".format(name, dist.version))
+            nvidia_names.append(f"{name} {dist.version}")
         if name not in _DISTS:
             continue
         record = _dist_record(dist, user_site)

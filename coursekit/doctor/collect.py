@@ -27,7 +27,13 @@ from coursekit.doctor.facts import (
     MemoryFacts,
     PlatformFacts,
 )
-from coursekit.doctor.hostfacts import pci_nvidia, pip_log_facts, project_facts, shell_facts, wsl_lib_facts
+from coursekit.doctor.hostfacts import (
+    pci_nvidia,
+    pip_log_facts,
+    project_facts,
+    shell_facts,
+    wsl_lib_facts,
+)
 from coursekit.doctor.kernels import scan_kernels
 from coursekit.doctor.probing import DEFAULT_TIMEOUT_S, ProbeFacts, run_probe
 from coursekit.doctor.runner import Check, run_checks

@@ -49,12 +49,12 @@ def shell_facts(environ: Mapping[str, str], env_prefix: str | None, cwd: str,
 
 
 def _read_toml(path: Path) -> dict[str, Any] | None:
-    import tomllib
+    from coursekit.errors import CoursekitError
+    from coursekit.setup.plan.envspec import read_toml
 
     try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
-    except (OSError, ValueError):
+        return read_toml(path)
+    except (CoursekitError, OSError, ValueError):
         return None
 
 
@@ -69,17 +69,19 @@ def project_facts(cwd: Path, stop: Path | None = None) -> ProjectFacts | None:
     for folder in (cwd, *cwd.parents):
         lock = folder / "uv.lock"
         pyproject = folder / "pyproject.toml"
-        data = _read_toml(pyproject) if pyproject.is_file() else None
-        uv = (data or {}).get("tool", {}).get("uv") if isinstance((data or {}).get("tool"), dict) else None
+        data = (_read_toml(pyproject) if pyproject.is_file() else None) or {}
+        tool = data.get("tool")
+        uv = tool.get("uv") if isinstance(tool, dict) else None
         if lock.is_file() or isinstance(uv, dict):
-            return _project(folder, data or {}, uv if isinstance(uv, dict) else {}, lock)
+            return _project(folder, data, uv if isinstance(uv, dict) else {}, lock)
         if stop is not None and folder == stop:
             break
     return None
 
 
 def _project(folder: Path, data: dict[str, Any], uv: dict[str, Any], lock: Path) -> ProjectFacts:
-    project = data.get("project") if isinstance(data.get("project"), dict) else {}
+    found = data.get("project")
+    project: dict[str, Any] = found if isinstance(found, dict) else {}
     deps = [d for d in project.get("dependencies", []) if isinstance(d, str)]
     torch_req = next((d for d in deps if _torch_name(d)), None)
     sources = uv.get("sources", {}).get("torch") if isinstance(uv.get("sources"), dict) else None
@@ -87,7 +89,8 @@ def _project(folder: Path, data: dict[str, Any], uv: dict[str, Any], lock: Path)
     torch_sources = tuple(", ".join(f"{k}={v}" for k, v in e.items()) for e in entries if isinstance(e, dict))
     indexes = tuple(f"{i.get('name', '?')}={i.get('url', '?')}" + (" explicit" if i.get("explicit") else "")
                     for i in uv.get("index", []) if isinstance(i, dict))
-    pip_table = uv.get("pip") if isinstance(uv.get("pip"), dict) else {}
+    raw_pip = uv.get("pip")
+    pip_table: dict[str, Any] = raw_pip if isinstance(raw_pip, dict) else {}
     locked = None
     lock_data = _read_toml(lock) if lock.is_file() else None
     for package in (lock_data or {}).get("package", []):

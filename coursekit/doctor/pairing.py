@@ -28,13 +28,13 @@ Line = tuple[int, int]
 
 VISION: Final[dict[Line, Line]] = {
     **{(1, n): (0, n + 1) for n in range(4, 14)},  # 1.4 <-> 0.5 ... 1.13 <-> 0.14
-    **{(2, n): (0, n + 15) for n in range(0, 15)},  # 2.0 <-> 0.15 ... 2.14 <-> 0.29
+    **{(2, n): (0, n + 15) for n in range(15)},  # 2.0 <-> 0.15 ... 2.14 <-> 0.29
 }
 """torch line -> torchvision line (pytorch/vision README compatibility table)."""
 
 AUDIO: Final[dict[Line, Line]] = {
     **{(1, n): (0, n) for n in range(4, 14)},  # 1.4 <-> 0.4 ... 1.13 <-> 0.13
-    **{(2, n): (2, n) for n in range(0, 12)},  # 2.0 <-> 2.0.x ... 2.11 <-> 2.11
+    **{(2, n): (2, n) for n in range(12)},  # 2.0 <-> 2.0.x ... 2.11 <-> 2.11
 }
 """torch line -> torchaudio line (torchaudio compatibility matrix)."""
 

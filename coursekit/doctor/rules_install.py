@@ -43,7 +43,7 @@ def _torch_pins(v: View) -> str:
 
 def pip_memory_error(v: View) -> list[Finding]:
     text = _log(v)
-    if not re.search(r"^\s*MemoryError\b|\bMemoryError\s*$|ERROR: Exception:[\s\S]*MemoryError", text, re.M):
+    if not re.search(r"^\s*MemoryError\b|\bMemoryError\s*$|ERROR: Exception:[\s\S]*MemoryError", text, re.MULTILINE):
         return []
     return [finding("pip-memory-error", "pip ran out of memory while installing torch",
                     f"{_line(text, 'MemoryError')} in {v.f.pip_log.path if v.f.pip_log else 'the pip log'}; pip "
@@ -275,7 +275,8 @@ def course_line() -> tuple[int, int] | None:
     matrix = matrix_or_none()
     if matrix is None or not matrix.releases:
         return None
-    return min(r.key for r in matrix.releases)
+    oldest: tuple[int, int] = min(r.key for r in matrix.releases)
+    return oldest
 
 
 RULES: tuple[Rule, ...] = (pip_memory_error, pip_hash_mismatch, windows_long_path, cuda_libs, python_not_env, uv_project, torch_stale)

@@ -145,8 +145,8 @@ def numpy(v: View) -> list[Finding]:
                      if any(t in ln for t in ("Numpy is not available", "_ARRAY_API not found",
                                               "compiled using NumPy 1.x"))), "")
         return [finding("numpy-abi", f"torch {tv} cannot use NumPy {npv}",
-                        f"torch before 2.3 is built against NumPy 1.x; with NumPy 2 `tensor.numpy()` and "
-                        f"`torch.from_numpy` fail" + (f" ({said})" if said else ""),
+                        "torch before 2.3 is built against NumPy 1.x; with NumPy 2 `tensor.numpy()` and "
+                        "`torch.from_numpy` fail" + (f" ({said})" if said else ""),
                         f"{v.py_cmd} -m pip install \"numpy<2\"  (keeps torch {tv}); or install the course's "
                         f"torch, which supports NumPy 2: {reinstall_hint(v)}")]
     hit = next((t for t in _NUMPY_ABI if t in texts), None)

@@ -143,13 +143,13 @@ def driver_too_old(v: View) -> list[Finding]:
         return []  # no build has kernels for this GPU whatever the driver: gpu-arch-unsupported says so
     advice = suggest_backend(v)
     other = f", or run `{advice.command}` (torch {advice.torch} runs on this driver)" if advice else ""
-    need = f">= {minimum}" if minimum else "newer"
-    detail = (f"torch {v.torch_version} uses CUDA {cuda}, which needs driver {need}; this machine has "
+    needed = f">= {minimum}" if minimum else "newer"
+    detail = (f"torch {v.torch_version} uses CUDA {cuda}, which needs driver {needed}; this machine has "
               f"{v.driver or (f'a driver for CUDA {api}' if api else 'an unknown driver')}")
     if text_hit:
         detail += "; torch says: " + _line_with(v.torch_texts, "too old")
     return [finding("driver-too-old", f"The NVIDIA driver is too old for torch {v.torch_version}", detail,
-                    f"Install NVIDIA driver {need} (https://www.nvidia.com/drivers){other}",
+                    f"Install NVIDIA driver {needed} (https://www.nvidia.com/drivers){other}",
                     fix_action=_REINSTALL if advice else None)]
 
 
