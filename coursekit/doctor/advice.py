@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from coursekit.doctor.course import spec_or_none
 from coursekit.doctor.view import View, version_tuple
 
 
@@ -40,33 +41,12 @@ def _matrix() -> Any:
     return load_matrix()
 
 
-@lru_cache(maxsize=1)
-def _spec() -> Any:
-    from coursekit.setup.plan.envspec import load_spec
-
-    return load_spec()
-
-
-def spec_or_none() -> Any:
-    """The course env spec (``envs/course.toml``, read once), or None when it cannot be loaded."""
-    try:
-        return _spec()
-    except Exception:  # noqa: BLE001 - a broken spec is setup's error to report, not the doctor's
-        return None
-
-
 def matrix_or_none() -> Any:
     """The planner's matrix, or None when it cannot be loaded."""
     try:
         return _matrix()
     except Exception:  # noqa: BLE001 - advice is optional; the findings still stand
         return None
-
-
-def course_python(default: str = "3.12") -> str:
-    """The Python version the course env spec asks for (``envs/course.toml``)."""
-    spec = spec_or_none()
-    return str(spec.python) if spec is not None else default
 
 
 def torch_pythons() -> tuple[tuple[int, int], ...]:
@@ -196,7 +176,7 @@ def covers(arch_list: list[str], capability: str) -> bool:
 
     A cubin runs on the same major with an equal or higher minor; PTX (``compute_XY``) is
     JIT-compiled for any capability at or above it; arch-specific ``sm_90a`` cubins run only
-    on exactly that GPU (torch-wheels.md §3 coverage rules; torch's own _check_capability).
+    on exactly that GPU (envs/SOURCES.md W3 coverage rules; torch's own _check_capability).
     """
     gpu = version_tuple(capability)
     if len(gpu) != 2:

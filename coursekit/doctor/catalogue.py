@@ -57,7 +57,7 @@ CATALOGUE: Final[tuple[Entry, ...]] = (
     _E("check-failed", "platform", WARNING,
        "A check crashed or ran past its time limit; its facts are missing (the others still ran). "
        "Shown under the failed check's category.",
-       "flutter doctor's crash validator; env-pitfalls.md §2"),
+       "flutter doctor's crash validator; envs/SOURCES.md P2"),
     _E("rule-failed", "platform", WARNING,
        "A diagnosis rule crashed on these facts (a malformed report, or a coursekit bug); the "
        "other rules still ran."),
@@ -72,9 +72,9 @@ CATALOGUE: Final[tuple[Entry, ...]] = (
        "The env's Python did not finish the probe in time (a hang at start-up)."),
     # --- platform ------------------------------------------------------------------------------
     _E("python-32bit", "platform", ERROR,
-       "The env's Python is 32-bit: PyTorch publishes 64-bit wheels only.", "torch-wheels.md §2"),
+       "The env's Python is 32-bit: PyTorch publishes 64-bit wheels only.", "envs/SOURCES.md W2"),
     _E("python-no-torch-wheel", "platform", ERROR,
-       "No PyTorch wheel exists for the env's Python version.", "torch-wheels.md §2",
+       "No PyTorch wheel exists for the env's Python version.", "envs/SOURCES.md W2",
        unless=("pip-memory-error", "pip-hash-mismatch")),
     _E("platform-no-torch-wheel", "platform", ERROR,
        "No PyTorch build coursekit knows exists for this OS and CPU (Windows on ARM64, 32-bit ARM, "
@@ -105,7 +105,7 @@ CATALOGUE: Final[tuple[Entry, ...]] = (
     _E("driver-missing", "gpu", ERROR,
        "No NVIDIA driver, told apart from no GPU: torch's 'Found no NVIDIA driver on your system' "
        "or NVIDIA devices on the PCI bus with no driver; the fix installs the driver (the CPU build "
-       "only if there is no NVIDIA GPU).", "torch/cuda/__init__.py; env-pitfalls.md §5.10",
+       "only if there is no NVIDIA GPU).", "torch/cuda/__init__.py; envs/SOURCES.md P5.10",
        unless=("driver-not-loaded", "driver-library-mismatch"), blocks=True),
     _E("wsl-linux-driver", "gpu", WARNING,
        "WSL: an nvidia-smi outside /usr/lib/wsl/lib (a Linux driver or nvidia-utils installed inside WSL) "
@@ -113,10 +113,10 @@ CATALOGUE: Final[tuple[Entry, ...]] = (
        "microsoft/WSL#11888, #5265; docs.nvidia.com/cuda/wsl-user-guide"),
     _E("driver-not-loaded", "gpu", ERROR,
        "nvidia-smi cannot talk to the NVIDIA driver (not installed, not loaded, or a broken "
-       "Linux driver inside WSL).", "microsoft/WSL#11888; env-pitfalls.md §5.10"),
+       "Linux driver inside WSL).", "microsoft/WSL#11888; envs/SOURCES.md P5.10"),
     _E("driver-library-mismatch", "gpu", ERROR,
        "The NVIDIA driver was updated but the old kernel module is still loaded.",
-       "greshake/i3status-rust#771; env-pitfalls.md §5.10"),
+       "greshake/i3status-rust#771; envs/SOURCES.md P5.10"),
     _E("nvidia-smi-failed", "gpu", WARNING,
        "nvidia-smi hung or failed for another reason; GPU facts are incomplete.",
        unless=("driver-not-loaded", "driver-library-mismatch")),
@@ -127,7 +127,7 @@ CATALOGUE: Final[tuple[Entry, ...]] = (
     _E("gpu-arch-unsupported", "gpu", ERROR,
        "The installed torch has no kernels for this GPU's compute capability "
        "('sm_120 is not compatible', 'no kernel image is available').",
-       "torch-wheels.md §3, §10; astral-sh/uv#14742"),
+       "envs/SOURCES.md W3, W10; astral-sh/uv#14742"),
     _E("cpu-torch-on-gpu", "torch", ERROR,
        "torch is a CPU build on a machine with a usable NVIDIA GPU ('Torch not compiled with "
        "CUDA enabled').", "pytorch/pytorch#51858; Lightning-AI/pytorch-lightning#18968"),
@@ -148,7 +148,7 @@ CATALOGUE: Final[tuple[Entry, ...]] = (
                "cuda-lib-shadowed", "cuda-lib-missing")),
     _E("jetson-sbsa-wheel", "gpu", ERROR,
        "NVIDIA Jetson with PyTorch's aarch64 CUDA wheel: an SBSA build that does not run on L4T.",
-       "bitsandbytes-foundation/bitsandbytes#1941, #1939; torch-wheels.md §5"),
+       "bitsandbytes-foundation/bitsandbytes#1941, #1939; envs/SOURCES.md W5"),
     _E("cuda-build-without-gpu", "gpu", INFO,
        "A CUDA build of torch on a machine without an NVIDIA GPU: it works on CPU but wastes "
        "gigabytes.", unless=("driver-not-loaded", "driver-library-mismatch", "nvidia-smi-failed",
@@ -177,28 +177,28 @@ CATALOGUE: Final[tuple[Entry, ...]] = (
     _E("torch-import-timeout", "torch", ERROR, "import torch (or a CUDA call) hangs."),
     _E("torch-conda-and-pip", "torch", ERROR,
        "Two owners of torch: conda-forge pytorch/libtorch and a pip torch in the same env.",
-       "env-pitfalls.md §5.1; pytorch/pytorch#51858; nv-morpheus/Morpheus#1943"),
+       "envs/SOURCES.md P5.1; pytorch/pytorch#51858; nv-morpheus/Morpheus#1943"),
     _E("torch-from-conda", "torch", WARNING,
        "torch comes from conda-forge (pulled in by lightning?), not from the PyTorch wheel index.",
-       "env-pitfalls.md §5.1", unless=("torch-conda-and-pip",)),
+       "envs/SOURCES.md P5.1", unless=("torch-conda-and-pip",)),
     _E("torch-duplicate", "torch", ERROR,
        "More than one torch is importable (user site ~/.local, PYTHONPATH), or the one imported "
-       "is not the env's.", "env-pitfalls.md §5.5"),
+       "is not the env's.", "envs/SOURCES.md P5.5"),
     _E("torch-from-pypi", "torch", WARNING,
        "torch came from PyPI (no +cuXXX/+cpu tag): pip's 'Requirement already satisfied' or an "
        "add-on such as lightning replaced the course's build.",
-       "env-pitfalls.md §5.2; Lightning-AI/pytorch-lightning#18968",
+       "envs/SOURCES.md P5.2; Lightning-AI/pytorch-lightning#18968",
        unless=("torch-stale",)),
     _E("conda-after-pip", "torch", INFO,
        "conda changed the env after pip installed torch: conda does not know pip's packages and "
-       "can break them.", "conda docs 'Using pip in an environment'; env-pitfalls.md §5.5"),
+       "can break them.", "conda docs 'Using pip in an environment'; envs/SOURCES.md P5.5"),
     # --- companion packages --------------------------------------------------------------------
     _E("torchvision-mismatch", "packages", ERROR,
        "torchvision does not match torch (version pairing, +cpu vs +cuXXX, 'operator "
-       "torchvision::nms does not exist', undefined symbols).", "torch-wheels.md §4"),
+       "torchvision::nms does not exist', undefined symbols).", "envs/SOURCES.md W4"),
     _E("torchaudio-mismatch", "packages", ERROR,
        "torchaudio does not match torch (version pairing, build tag, library load errors).",
-       "torch-wheels.md §4"),
+       "envs/SOURCES.md W4"),
     _E("companion-missing", "packages", WARNING,
        "torch is installed but torchvision or torchaudio, which the course installs with it, is not.",
        "envs/course.toml [pip] packages"),
@@ -220,19 +220,19 @@ CATALOGUE: Final[tuple[Entry, ...]] = (
     _E("python-not-env", "env", WARNING,
        "`python` or `pip` on PATH belongs to another Python (the env not active, or shadowed): what a "
        "student types runs elsewhere and `pip install` goes there; an error when that is why torch is "
-       "missing.", "jupyter troubleshoot; env-pitfalls.md §2", blocks=True),
+       "missing.", "jupyter troubleshoot; envs/SOURCES.md P2", blocks=True),
     _E("uv-project-resync", "env", WARNING,
        "A uv project around the current folder takes torch from another index (or PyPI): `uv run` "
        "re-syncs torch to that build (an error when it already put a CPU torch on a GPU machine).", "astral-sh/uv docs/guides/integration/pytorch.md; astral-sh/uv#17236", blocks=True),
     _E("kernel-missing", "jupyter", WARNING,
        "No Jupyter kernel named after the env: notebooks cannot pick the course's Python.",
-       "env-pitfalls.md §5.8", blocks=True),
+       "envs/SOURCES.md P5.8", blocks=True),
     _E("kernel-wrong-python", "jupyter", ERROR,
        "The course kernel runs another interpreter, or one that no longer exists.",
-       "env-pitfalls.md §5.8; jupyter/notebook#4629"),
+       "envs/SOURCES.md P5.8; jupyter/notebook#4629"),
     _E("kernel-shadowing", "jupyter", WARNING,
        "A user-level 'python3' kernel points at another Python and shadows the env's own "
-       "('No module named torch' in notebooks).", "env-pitfalls.md §5.8; pytorch/pytorch#16103", blocks=True),
+       "('No module named torch' in notebooks).", "envs/SOURCES.md P5.8; pytorch/pytorch#16103", blocks=True),
     _E("kernel-broken", "jupyter", WARNING,
        "A registered kernel's interpreter does not exist any more."),
     # --- pip configuration ---------------------------------------------------------------------
@@ -248,7 +248,7 @@ CATALOGUE: Final[tuple[Entry, ...]] = (
        "pytorch/pytorch#23823; pip's 'Windows Long Path support' hint"),
     _E("pip-extra-index", "pip", WARNING,
        "pip is configured with an extra index: it mixes indexes and takes the highest version "
-       "(dependency confusion).", "env-pitfalls.md §5.6; CVE-2018-20225; torchtriton Dec 2022"),
+       "(dependency confusion).", "envs/SOURCES.md P5.6; CVE-2018-20225; torchtriton Dec 2022"),
     # --- disk and memory -----------------------------------------------------------------------
     _E("disk-low", "resources", WARNING,
        "Little free disk space where the env or pip's cache lives (a CUDA torch needs ~6 GB)."),

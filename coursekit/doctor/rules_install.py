@@ -265,7 +265,8 @@ def torch_stale(v: View) -> list[Finding]:
 def course_line() -> tuple[int, int] | None:
     """The oldest torch line the course accepts: the env spec's ``[torch] version`` pin, else the
     oldest release line in the planner's matrix (``envs/torch-matrix.toml``)."""
-    from coursekit.doctor.advice import matrix_or_none, spec_or_none
+    from coursekit.doctor.advice import matrix_or_none
+    from coursekit.doctor.course import spec_or_none
 
     spec = spec_or_none()
     pinned = spec.torch_version if spec is not None else None

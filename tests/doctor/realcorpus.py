@@ -322,7 +322,8 @@ def triaged_on(flavour: str) -> Iterator[None]:
 
 def triage(path: Path, flavour: str = "posix") -> Any:
     """``coursekit doctor --from PATH`` (the CLI's own domain call) on a ``flavour`` machine."""
-    from coursekit.doctor.advice import matrix_or_none, spec_or_none
+    from coursekit.doctor.advice import matrix_or_none
+    from coursekit.doctor.course import spec_or_none
     from coursekit.doctor.service import DoctorRequest, examine
 
     # The course's own data files (envs/*.toml) are read from this machine, not the report: load
