@@ -48,16 +48,6 @@ def matrix_or_none() -> Any:
         return None
 
 
-def course_python(default: str = "3.12") -> str:
-    """The Python version the course env spec asks for (``envs/course.toml``)."""
-    try:
-        from coursekit.setup.plan.envspec import load_spec
-
-        return str(load_spec().python)
-    except Exception:  # noqa: BLE001 - a broken spec is setup's error to report, not the doctor's
-        return default
-
-
 def torch_pythons() -> tuple[tuple[int, int], ...]:
     """Every Python (major, minor) some release in the matrix publishes wheels for."""
     matrix = matrix_or_none()
@@ -112,7 +102,7 @@ def covers(arch_list: list[str], capability: str) -> bool:
 
     A cubin runs on the same major with an equal or higher minor; PTX (``compute_XY``) is
     JIT-compiled for any capability at or above it; arch-specific ``sm_90a`` cubins run only
-    on exactly that GPU (torch-wheels.md §3 coverage rules; torch's own _check_capability).
+    on exactly that GPU (envs/SOURCES.md W3 coverage rules; torch's own _check_capability).
     """
     gpu = version_tuple(capability)
     if len(gpu) != 2:

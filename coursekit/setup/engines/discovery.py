@@ -1,6 +1,6 @@
 """Finding the user's conda-compatible tool and the course env it manages.
 
-Order (env-pitfalls.md §5.7): the tool named by ``MAMBA_EXE`` / ``CONDA_EXE`` (set by
+Order (envs/SOURCES.md P5.7): the tool named by ``MAMBA_EXE`` / ``CONDA_EXE`` (set by
 ``micromamba shell init`` / ``conda init``, so they name the tool the user actually
 activates with) before PATH; among kinds micromamba, then mamba, then conda. When none is
 installed, the embedded py-rattler engine. Nothing here is cached: tests put stand-ins on

@@ -10,7 +10,7 @@ checked without starting anything. The folder is where Jupyter itself looks: the
 ``jupyter_core.paths.jupyter_data_dir()`` when jupyter_core is installed there, else the
 same rule computed here (``JUPYTER_DATA_DIR``; ``~/Library/Jupyter``; ``%APPDATA%\\jupyter``;
 ``$XDG_DATA_HOME/jupyter`` or ``~/.local/share/jupyter``). A user kernel named ``pt`` is
-found by every Jupyter and by VS Code (env-pitfalls.md §5.8).
+found by every Jupyter and by VS Code (envs/SOURCES.md P5.8).
 """
 
 from __future__ import annotations

@@ -2,9 +2,9 @@
 
 Pure: takes the planned :class:`~coursekit.setup.plan.model.TorchChoice` and the facts the doctor's
 probe (:mod:`coursekit.probe`, run by the env's Python) reported, and returns problems with
-fixes. The rules come from env-pitfalls.md: one owner of ``torch`` (pip, never also
-conda-forge's ``pytorch``, §5.1), the planned local tag (a later pip install must not have
-swapped the CUDA build, §5.2), torchvision/torchaudio paired with it, and a real CUDA
+fixes. The rules come from envs/SOURCES.md: one owner of ``torch`` (pip, never also
+conda-forge's ``pytorch``, envs/SOURCES.md P5.1), the planned local tag (a later pip install must not have
+swapped the CUDA build, envs/SOURCES.md P5.2), torchvision/torchaudio paired with it, and a real CUDA
 operation on a GPU build (``is_available()`` can be True while no kernel fits the GPU).
 """
 
