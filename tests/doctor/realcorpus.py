@@ -114,7 +114,8 @@ def companions(torch: str) -> tuple[str, str]:
 _PYPI_CUDA = {(1, 6): "10.2", (1, 7): "10.2", (1, 8): "10.2", (1, 9): "10.2", (1, 10): "10.2", (1, 11): "10.2", (1, 12): "10.2", (1, 13): "11.7", (2, 0): "11.7",
               (2, 1): "12.1", (2, 2): "12.1", (2, 3): "12.1", (2, 4): "12.1", (2, 5): "12.4",
               (2, 6): "12.4", (2, 7): "12.6", (2, 8): "12.8", (2, 9): "12.8", (2, 10): "12.8"}
-"""The CUDA of PyPI's untagged Linux x86_64 torch wheel (torch-wheels.md §2; 2.11+: 13.0)."""
+"""The CUDA of PyPI's untagged Linux x86_64 torch wheel (envs/SOURCES.md W2, note 2; older releases from
+their release notes; 2.11+: 13.0)."""
 
 
 def cuda_of(torch: str, os_name: str) -> str | None:
