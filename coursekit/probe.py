@@ -50,7 +50,9 @@ JSON fields (``probe_schema`` 2; 2 added ``cudnn_op`` and ``nvidia_names``):
   libcuda on the loader's path), ``mps_built``, ``mps_available``,
   ``warnings`` (texts of warnings raised by torch), ``numpy_ok`` (``torch.from_numpy``
   works), ``numpy_error`` (its error text: "Numpy is not available"), ``stages`` (names of the stages that finished).
-- ``imports``: for numpy, torchvision, torchaudio: ``{ok, version, error}``.
+- ``imports``: for numpy, torchvision, torchaudio: ``{ok, version, error}``; torchvision also
+  ``op_error`` (schema 2: a CPU ``torchvision.ops.nms`` call failed, e.g. "operator
+  torchvision::nms does not exist"; null when it ran).
 - ``env``: ``CUDA_VISIBLE_DEVICES``, ``LD_LIBRARY_PATH``, ``PYTHONPATH``,
   ``PYTHONNOUSERSITE``, ``CONDA_PREFIX`` as this Python sees them.
 """
@@ -328,6 +330,17 @@ def _cudnn_op(torch: Any) -> JSON:
         return {"ok": False, "version": version, "error": _error(exc)["message"]}
 
 
+def _vision_op(torch: Any) -> str | None:
+    # torchvision can import and still lack its C++ operators (a wheel for another torch or CUDA):
+    # "operator torchvision::nms does not exist" appears only when an op runs.
+    try:
+        torchvision = sys.modules["torchvision"]  # imported by _try_import just before
+        torchvision.ops.nms(torch.zeros((1, 4)), torch.zeros(1), 0.5)
+        return None
+    except BaseException as exc:  # noqa: BLE001
+        return str(_error(exc)["message"])
+
+
 def _mps_facts(torch: Any) -> JSON:
     mps = getattr(getattr(torch, "backends", None), "mps", None)
     try:
@@ -386,7 +399,10 @@ def torch_child() -> int:
                 _emit("numpy-bridge", {"numpy_ok": True})
             except BaseException as exc:  # noqa: BLE001
                 _emit("numpy-bridge", {"numpy_ok": False, "numpy_error": _error(exc)["message"]})
-        _emit("torchvision", {"torchvision": _try_import("torchvision")})
+        vision = _try_import("torchvision")
+        if vision["ok"] and torch is not None:
+            vision["op_error"] = _vision_op(torch)
+        _emit("torchvision", {"torchvision": vision})
         _emit("torchaudio", {"torchaudio": _try_import("torchaudio")})
         _emit("warnings", {"warnings": [str(w.message)[:_TAIL] for w in caught]})
     return 0

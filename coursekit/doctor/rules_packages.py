@@ -106,6 +106,9 @@ def _companion(v: View, name: str) -> list[Finding]:
         problems.append(f"{name} is +{local_tag(installed)} but torch is +{local_tag(tv)}")
     if v.torch_ok and result and not result.get("ok") and "No module named" not in message:
         problems.append(f"import {name} fails: {message}")
+    op_error = result.get("op_error") if result.get("ok") else None
+    if v.torch_ok and op_error:
+        problems.append(f"{name}'s operators do not load: {str(op_error).strip().splitlines()[-1]}")
     if not problems:
         return []
     return [finding(fid, f"{name} {installed} does not match torch {tv}", "; ".join(problems),

@@ -419,3 +419,10 @@ def test_pip_of_another_python_explains_a_missing_torch() -> None:
         d for d in data["probe"]["data"]["distributions"]["items"] if d["name"] != "torch"]
     top = diagnose(from_data(Facts, data))[0]
     assert top.id == "python-not-env" and top.severity == "error"
+
+
+def test_torchvision_whose_operators_do_not_load_is_a_mismatch_even_when_versions_pair() -> None:
+    # torch 1.4.0+cu92 with a PyPI torchvision 0.5.0 (another CUDA): imports, then nms fails.
+    f = found("gpu_linux", {"probe": {"data": {"imports": {"torchvision": {
+        "op_error": "No such operator torchvision::nms"}}}}})
+    assert "operators do not load" in f["torchvision-mismatch"].detail

@@ -229,3 +229,16 @@ def test_probe_runs_a_cudnn_convolution(tmp_path: Path) -> None:
     assert torch["cuda_op"]["ok"] is True
     assert torch["cudnn_op"] == {"ok": False, "version": 91002, "error": text}
     assert "cudnn" in torch["stages"]
+
+
+def test_probe_runs_a_torchvision_operator(tmp_path: Path) -> None:
+    from tests.doctor.standins import make_fake_module, make_fake_torch
+
+    site = make_fake_torch(tmp_path / "site", cuda=None, available=False, extra="zeros = lambda *a, **k: None\n")
+    make_fake_module(site, "torchvision", "__version__ = '0.28.0'\nclass ops:\n    @staticmethod\n"
+                     "    def nms(*a):\n        raise RuntimeError('operator torchvision::nms does not exist')\n",
+                     version="0.28.0")
+    env = dict(os.environ, PYTHONPATH=str(site))
+    probe = run_probe(Path(sys.executable), env=env, timeout=90)
+    vision = probe.data["imports"]["torchvision"]
+    assert vision["ok"] is True and vision["op_error"] == "operator torchvision::nms does not exist"
