@@ -50,7 +50,7 @@ def shell_facts(environ: Mapping[str, str], env_prefix: str | None, cwd: str,
 
 def _read_toml(path: Path) -> dict[str, Any] | None:
     from coursekit.errors import CoursekitError
-    from coursekit.setup.plan.envspec import read_toml
+    from coursekit.resources import read_toml
 
     try:
         return read_toml(path)
