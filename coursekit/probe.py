@@ -19,9 +19,9 @@ Pythons (3.8+) and must not import coursekit.
 Never import ``lightning``/``pytorch_lightning`` here: versions 2.6.2 and 2.6.3 on
 PyPI ran a credential stealer on import (GHSA-w37p-236h-pfx3); metadata is enough.
 
-JSON fields (``probe_schema`` 1):
+JSON fields (``probe_schema`` 2; 2 added ``cudnn_op`` and ``nvidia_names``):
 
-- ``probe_schema``: 1.
+- ``probe_schema``: 2.
 - ``python``: ``executable``, ``version`` ("3.12.1"), ``implementation``, ``bits``
   (32/64), ``machine`` (``platform.machine()``), ``platform`` (``sys.platform``),
   ``mac_ver`` ("14.5" or ""), ``prefix``, ``base_prefix``, ``user_site``,
@@ -30,7 +30,8 @@ JSON fields (``probe_schema`` 1):
   installed copy found on ``sys.path``: ``name``, ``version``, ``location``,
   ``installer`` (INSTALLER file: "pip", "conda", "uv" or null), ``requested``,
   ``direct_url``, ``mtime`` (of the dist-info folder, epoch seconds), ``in_user_site``.
-  ``nvidia_wheels``: how many ``nvidia-*`` distributions are installed.
+  ``nvidia_wheels``: how many ``nvidia-*`` distributions are installed; ``nvidia_names``: their
+  names and versions ("nvidia-cudnn-cu12 9.10.2.21").
 - ``conda_meta``: ``present`` (the prefix has ``conda-meta/``), ``packages``
   (interesting conda packages: ``name``, ``version``, ``build``, ``channel``),
   ``history_mtime``.
@@ -44,10 +45,14 @@ JSON fields (``probe_schema`` 1):
   ``cuda`` (``torch.version.cuda``), ``hip``, ``debug``, ``arch_list``,
   ``cuda_available``, ``device_count``, ``devices`` ([{index, name,
   capability: "8.6"}]), ``cuda_error`` (text of a failed CUDA init), ``cuda_op``
-  ({ok, error}: a real matmul on device 0), ``mps_built``, ``mps_available``,
+  ({ok, error}: a real matmul on device 0), ``cudnn_op`` ({ok, version, error}: a real cuDNN
+  convolution on device 0; a matmul alone passes where convolutions fail, e.g. WSL without
+  libcuda on the loader's path), ``mps_built``, ``mps_available``,
   ``warnings`` (texts of warnings raised by torch), ``numpy_ok`` (``torch.from_numpy``
-  works), ``stages`` (names of the stages that finished).
-- ``imports``: for numpy, torchvision, torchaudio: ``{ok, version, error}``.
+  works), ``numpy_error`` (its error text: "Numpy is not available"), ``stages`` (names of the stages that finished).
+- ``imports``: for numpy, torchvision, torchaudio: ``{ok, version, error}``; torchvision also
+  ``op_error`` (schema 2: a CPU ``torchvision.ops.nms`` call failed, e.g. "operator
+  torchvision::nms does not exist"; null when it ran).
 - ``env``: ``CUDA_VISIBLE_DEVICES``, ``LD_LIBRARY_PATH``, ``PYTHONPATH``,
   ``PYTHONNOUSERSITE``, ``CONDA_PREFIX`` as this Python sees them.
 """
@@ -74,7 +79,7 @@ from typing import Any, Dict  # noqa: UP035 - see JSON below
 # typing.Dict: this alias is evaluated at run time and the file must run on Pythons < 3.9.
 JSON = Dict[str, Any]  # noqa: UP006
 
-PROBE_SCHEMA = 1
+PROBE_SCHEMA = 2
 MARK = "@@coursekit-probe@@ "
 _DISTS = ("torch", "torchvision", "torchaudio", "numpy", "lightning", "pytorch-lightning",
           "torchmetrics", "ipykernel", "jupyterlab", "triton", "pytorch-triton", "torchtriton",
@@ -155,6 +160,7 @@ def distribution_facts(user_site: str | None) -> JSON:
 
     found = []
     nvidia = 0
+    nvidia_names = []
     seen = set()
     for dist in metadata.distributions():
         try:
@@ -163,6 +169,7 @@ def distribution_facts(user_site: str | None) -> JSON:
             continue
         if name.startswith("nvidia-"):
             nvidia += 1
+            nvidia_names.append(f"{name} {dist.version}")
         if name not in _DISTS:
             continue
         record = _dist_record(dist, user_site)
@@ -170,7 +177,7 @@ def distribution_facts(user_site: str | None) -> JSON:
         if key not in seen:  # the same folder reachable twice on sys.path
             seen.add(key)
             found.append(record)
-    return {"items": found, "nvidia_wheels": nvidia}
+    return {"items": found, "nvidia_wheels": nvidia, "nvidia_names": sorted(set(nvidia_names))}
 
 
 def conda_meta_facts(prefix: str) -> JSON:
@@ -313,6 +320,33 @@ def _cuda_op(torch: Any, count: int = 1) -> JSON:
     return {"ok": bad is None, "error": bad["error"] if bad else None, "devices": devices}
 
 
+def _cudnn_op(torch: Any) -> JSON:
+    # A 3x3 convolution goes through cuDNN (libcudnn_cnn*, which loads libcuda by name): it fails
+    # where a matmul (cuBLAS) works, e.g. WSL without /usr/lib/wsl/lib on the loader's path
+    # ("Could not load library libcudnn_cnn_infer.so.8"), or a system cuDNN shadowing the wheel's.
+    version = None
+    try:
+        version = torch.backends.cudnn.version()
+        x = torch.ones((1, 1, 8, 8), device="cuda")
+        w = torch.ones((1, 1, 3, 3), device="cuda")
+        value = float(torch.nn.functional.conv2d(x, w).sum().item())
+        torch.cuda.synchronize()
+        return {"ok": value == 36.0 * 9, "version": version, "error": None}
+    except BaseException as exc:  # noqa: BLE001
+        return {"ok": False, "version": version, "error": _error(exc)["message"]}
+
+
+def _vision_op(torch: Any) -> str | None:
+    # torchvision can import and still lack its C++ operators (a wheel for another torch or CUDA):
+    # "operator torchvision::nms does not exist" appears only when an op runs.
+    try:
+        torchvision = sys.modules["torchvision"]  # imported by _try_import just before
+        torchvision.ops.nms(torch.zeros((1, 4)), torch.zeros(1), 0.5)
+        return None
+    except BaseException as exc:  # noqa: BLE001
+        return str(_error(exc)["message"])
+
+
 def _mps_facts(torch: Any) -> JSON:
     mps = getattr(getattr(torch, "backends", None), "mps", None)
     try:
@@ -363,6 +397,7 @@ def torch_child() -> int:
             _emit("cuda", cuda)
             if cuda["cuda_available"] and cuda["device_count"]:
                 _emit("cuda-op", {"cuda_op": _cuda_op(torch, cuda["device_count"])})
+                _emit("cudnn", {"cudnn_op": _cudnn_op(torch)})
             _emit("mps", _mps_facts(torch))
             try:
                 import numpy
@@ -370,7 +405,10 @@ def torch_child() -> int:
                 _emit("numpy-bridge", {"numpy_ok": True})
             except BaseException as exc:  # noqa: BLE001
                 _emit("numpy-bridge", {"numpy_ok": False, "numpy_error": _error(exc)["message"]})
-        _emit("torchvision", {"torchvision": _try_import("torchvision")})
+        vision = _try_import("torchvision")
+        if vision["ok"] and torch is not None:
+            vision["op_error"] = _vision_op(torch)
+        _emit("torchvision", {"torchvision": vision})
         _emit("torchaudio", {"torchaudio": _try_import("torchaudio")})
         _emit("warnings", {"warnings": [str(w.message)[:_TAIL] for w in caught]})
     return 0

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from coursekit.doctor.course import spec_or_none
 from coursekit.doctor.view import View, version_tuple
 
 
@@ -58,17 +59,26 @@ def torch_pythons() -> tuple[tuple[int, int], ...]:
 
 
 def suggest_backend(view: View) -> BackendAdvice | None:
-    """The selector's choice for the machine in ``view`` (None when it cannot say)."""
+    """The selector's choice for the machine in ``view`` (None when it cannot say); planned once
+    per view (every rule that names a fix asks)."""
+    cache = view.__dict__
+    if "_advice" not in cache:
+        cache["_advice"] = _plan(view)
+    advice: BackendAdvice | None = cache["_advice"]
+    return advice
+
+
+def _plan(view: View) -> BackendAdvice | None:
     host = view.host_info()
     matrix = matrix_or_none()
-    if host is None or matrix is None:
+    spec = spec_or_none()
+    if host is None or matrix is None or spec is None:
         return None
     try:
-        from coursekit.setup.plan.envspec import load_spec
         from coursekit.setup.plan.model import make_plan
 
         # The same pure planner `coursekit setup` runs, with the course's env spec pins.
-        plan = make_plan(load_spec(), host, matrix=matrix)
+        plan = make_plan(spec, host, matrix=matrix)
     except Exception:  # noqa: BLE001 - no advice beats a crashed doctor
         return None
     choice = plan.torch
@@ -76,21 +86,85 @@ def suggest_backend(view: View) -> BackendAdvice | None:
                          choice.pins(), choice.index_url)
 
 
+@dataclass(frozen=True)
+class ArchOption:
+    """A CUDA build in the planner's matrix with kernels for one GPU."""
+
+    line: str  # "2.14"
+    backend: str  # "cu126"
+    driver_minimum: str | None  # for this OS
+
+
+def arch_options(view: View, capability: str) -> tuple[ArchOption, ...]:
+    """Every CUDA build (newest release first) whose kernels cover a GPU of ``capability``
+    on the report's platform: the planner's own architecture gate (:func:`coursekit.setup.plan.gates.coverage`).
+    Empty when the matrix cannot be read or nothing covers it."""
+    host = view.host_info()
+    matrix = matrix_or_none()
+    if host is None or matrix is None or len(version_tuple(capability)) != 2:
+        return ()
+    from coursekit.setup.plan.gates import coverage, driver_os, platform_key
+
+    platform, table = platform_key(host), driver_os(host)
+    out = []
+    for release in sorted(matrix.releases, key=lambda r: r.key, reverse=True):
+        for variant in release.variants_for(platform):
+            if variant.kind != "cuda":
+                continue
+            try:
+                how = coverage(variant, capability, platform)
+            except ValueError:
+                return ()
+            if how is not None:
+                req = matrix.drivers.get(variant.cuda or "")
+                out.append(ArchOption(release.line, variant.backend, req.minimum.get(table) if req else None))
+    return tuple(out)
+
+
+def served(view: View, capability: str) -> bool | None:
+    """Whether any CUDA build coursekit can install has kernels for ``capability`` (None: unknown)."""
+    if matrix_or_none() is None or view.host_info() is None or len(version_tuple(capability)) != 2:
+        return None
+    return bool(arch_options(view, capability))
+
+
+def oldest_arch(view: View) -> str | None:
+    """The lowest compute capability any CUDA build in the matrix has kernels for ("5.0")."""
+    matrix = matrix_or_none()
+    host = view.host_info()
+    if matrix is None or host is None:
+        return None
+    from coursekit.setup.plan.gates import platform_key
+
+    platform = platform_key(host)
+    caps = [c for r in matrix.releases for var in r.variants_for(platform) if var.kind == "cuda"
+            for c in var.sm]
+    return min(caps, key=version_tuple) if caps else None
+
+
 def driver_minimum(cuda: str, driver_table: str) -> str | None:
     """The lowest NVIDIA driver that runs CUDA ``cuda`` ("12.8") on ``linux``/``windows``.
 
-    Falls back to another version of the same CUDA major: minor-version compatibility
-    gives every 12.x (and every 13.x) the same minimum (NVIDIA release notes Table 2).
+    Every CUDA a torch build may carry, 8.0 to 13.x (``envs/nvidia-drivers.toml``, NVIDIA CUDA
+    Toolkit Release Notes Tables 2 and 3). A version without a row of its own takes its family's
+    minimum from 11.1 on (minor-version compatibility, Table 2), else the nearest lower row.
     """
     matrix = matrix_or_none()
     if matrix is None:
         return None
     drivers = matrix.drivers
     req = drivers.get(cuda)
-    if req is None:
-        major = cuda.split(".")[0]
-        same = [k for k in drivers if k.split(".")[0] == major]
-        req = drivers[same[0]] if same else None
+    wanted = version_tuple(cuda)
+    if req is None and wanted:
+        same = sorted((k for k in drivers if version_tuple(k)[:1] == wanted[:1]), key=version_tuple)
+        if same and wanted[0] >= 11:
+            # minor-version compatibility (11.1+): the family minimum, i.e. that of its newest row
+            req = drivers[same[-1]]
+        elif same:
+            # before CUDA 11 each toolkit needs its own driver: the nearest row below, else the
+            # lowest one of that major (lenient: never a false "too old")
+            lower = [k for k in same if version_tuple(k) <= wanted]
+            req = drivers[lower[-1] if lower else same[0]]
     return req.minimum.get(driver_table) if req is not None else None
 
 

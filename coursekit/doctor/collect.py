@@ -27,6 +27,13 @@ from coursekit.doctor.facts import (
     MemoryFacts,
     PlatformFacts,
 )
+from coursekit.doctor.hostfacts import (
+    pci_nvidia,
+    pip_log_facts,
+    project_facts,
+    shell_facts,
+    wsl_lib_facts,
+)
 from coursekit.doctor.kernels import scan_kernels
 from coursekit.doctor.runner import Check, run_checks
 from coursekit.probing import DEFAULT_TIMEOUT_S, ProbeFacts, run_probe
@@ -45,6 +52,8 @@ class CollectOptions:
     env_name: str = ""
     """The course env to examine; empty: the env spec's ``[env] name``."""
     python: Path | None = None  # --python: diagnose this interpreter instead of the env
+    cwd: Path | None = None  # where a uv project is looked for (default: the current folder)
+    root: Path = Path("/")  # where /sys and /usr/lib/wsl are read (tests: a temporary tree)
     runner: Runner = run_tool
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     probe_timeout_s: float = DEFAULT_TIMEOUT_S
@@ -72,14 +81,16 @@ def platform_check(opts: CollectOptions) -> PlatformFacts:
     bits = 64 if sys.maxsize > 2**32 else 32
     # The hardware's architecture: coursekit itself may run under Rosetta (machine x86_64).
     arch = "arm64" if apple_silicon else normalize_arch(platform.machine())
+    wsl = system == "linux" and is_wsl(opts.environ)
     return PlatformFacts(
         os=system, arch=arch, machine=platform.machine(),
         bits=64 if arch in ("x86_64", "arm64") else 32,
         macos_version=(platform.mac_ver()[0] or None) if system == "macos" else None,
-        wsl=system == "linux" and is_wsl(opts.environ), apple_silicon=apple_silicon,
+        wsl=wsl, apple_silicon=apple_silicon,
         coursekit_python=f"{platform.python_version()} ({bits}-bit) {sys.executable}",
         cuda_visible_devices=opts.environ.get("CUDA_VISIBLE_DEVICES"),
-        jetson=system == "linux" and arch == "arm64" and is_jetson())
+        jetson=system == "linux" and arch == "arm64" and is_jetson(),
+        wsl_lib=wsl_lib_facts(opts.environ, opts.root) if wsl else None)
 
 
 def gpu_check(opts: CollectOptions) -> GpuFacts:
@@ -90,8 +101,9 @@ def gpu_check(opts: CollectOptions) -> GpuFacts:
     # separately (cuda-hidden), so it is removed here.
     environ = {k: v for k, v in opts.environ.items() if k != "CUDA_VISIBLE_DEVICES"}
     host = detect_host(opts.runner, environ)
+    pci = pci_nvidia(opts.root) if sys.platform.startswith("linux") else None
     return GpuFacts(gpus=host.gpus, cuda_driver_api=host.cuda_driver_api,
-                    rocm_version=host.rocm_version, notes=host.notes)
+                    rocm_version=host.rocm_version, notes=host.notes, pci_nvidia=pci)
 
 
 def memory_check(opts: CollectOptions) -> MemoryFacts:
@@ -204,7 +216,8 @@ def disk_check(opts: CollectOptions, env: EnvFacts) -> tuple[DiskFacts, ...]:
 
         env_target = embedded_env_prefix(opts.env_name, opts.environ)
     disks = []
-    for label, target in (("course env", env_target), ("pip cache", _pip_cache_dir(opts.environ))):
+    for label, target in (("course env", env_target), ("pip cache", _pip_cache_dir(opts.environ)),
+                          ("temp folder", _temp_dir(opts.environ))):
         where = _nearest_existing(target)
         usage = shutil.disk_usage(where)
         disks.append(DiskFacts(label, str(where), int(usage.free // _MIB),
@@ -212,8 +225,38 @@ def disk_check(opts: CollectOptions, env: EnvFacts) -> tuple[DiskFacts, ...]:
     return tuple(disks)
 
 
+def _temp_dir(environ: Mapping[str, str]) -> Path:
+    """Where pip unpacks and builds wheels: Python's temp folder (TMPDIR, TEMP, TMP, then the
+    platform default; ``tempfile.gettempdir``'s order), read from the student's variables."""
+    import tempfile
+
+    for var in ("TMPDIR", "TEMP", "TMP"):
+        if environ.get(var):
+            return Path(environ[var])
+    return Path(tempfile.gettempdir())
+
+
+def shell_check(opts: CollectOptions, env: EnvFacts) -> Any:
+    """Which python/pip a student typing them gets (PATH), and the activated env."""
+    cwd = str(opts.cwd or Path.cwd())
+    return shell_facts(opts.environ, env.prefix if env.exists else None, cwd)
+
+
+def project_check(opts: CollectOptions) -> Any:
+    """A uv project around the current folder (None when there is none)."""
+    home = opts.environ.get("USERPROFILE" if sys.platform == "win32" else "HOME")
+    return project_facts(opts.cwd or Path.cwd(), Path(home) if home else None)
+
+
+def pip_log_check(opts: CollectOptions) -> Any:
+    """The newest pip log (coursekit setup's, or pip's --log file)."""
+    from coursekit.setup.engines import coursekit_home
+
+    return pip_log_facts(coursekit_home(opts.environ), opts.environ)
+
+
 _DEFAULT_TIMEOUTS = {"platform": 10.0, "gpu": 60.0, "memory": 10.0, "env": 300.0,
-                     "disk": 15.0, "kernels": 15.0}
+                     "disk": 15.0, "kernels": 15.0, "shell": 10.0, "project": 10.0, "pip_log": 10.0}
 
 
 def default_checks(opts: CollectOptions) -> list[Check]:
@@ -228,6 +271,9 @@ def default_checks(opts: CollectOptions) -> list[Check]:
         Check("disk", lambda d: disk_check(opts, d["env"]), limits["disk"], ("env",)),
         Check("kernels", lambda d: scan_kernels(d["env"], opts.environ), limits["kernels"],
               ("env",)),
+        Check("shell", lambda d: shell_check(opts, d["env"]), limits["shell"], ("env",)),
+        Check("project", lambda _: project_check(opts), limits["project"]),
+        Check("pip_log", lambda _: pip_log_check(opts), limits["pip_log"]),
     ]
 
 
@@ -238,8 +284,10 @@ def collect_facts(opts: CollectOptions | None = None,
     values, runs = run_checks(checks if checks is not None else default_checks(opts), opts.on_slow)
     now = _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
     sections: dict[str, Any] = {name: values.get(name) for name in
-                                ("platform", "gpu", "memory", "disk", "env", "probe", "kernels")}
+                                ("platform", "gpu", "memory", "disk", "env", "probe", "kernels",
+                                 "shell", "project", "pip_log")}
     return Facts(platform=sections["platform"], gpu=sections["gpu"], memory=sections["memory"],
                  disks=sections["disk"], env=sections["env"], probe=sections["probe"],
-                 kernels=sections["kernels"], checks=runs, coursekit_version=__version__,
+                 kernels=sections["kernels"], shell=sections["shell"], project=sections["project"],
+                 pip_log=sections["pip_log"], checks=runs, coursekit_version=__version__,
                  collected_at=now)

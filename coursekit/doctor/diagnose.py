@@ -2,7 +2,7 @@
 
 :func:`diagnose` runs every rule (``rules_env``, ``rules_torch``, ``rules_packages``) on a
 :class:`~coursekit.doctor.view.View` of the facts, drops findings made redundant by a more
-specific one (the catalogue's ``unless``), and orders them by category then severity.
+specific one (the catalogue's ``unless``), and orders them most severe first (then by category).
 It never looks at the machine: the same facts (e.g. a student's report loaded with
 ``--from``) always give the same findings.
 """
@@ -12,12 +12,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from coursekit.doctor import rules_env, rules_packages, rules_torch
+from coursekit.doctor import rules_env, rules_install, rules_packages, rules_torch
 from coursekit.doctor.catalogue import CATEGORIES, ERROR, INFO, SEVERITIES, WARNING, entry
 from coursekit.doctor.facts import Facts
 from coursekit.doctor.view import Finding, View, finding
 
-RULES = (*rules_env.RULES, *rules_torch.RULES, *rules_packages.RULES)
+RULES = (*rules_env.RULES, *rules_torch.RULES, *rules_packages.RULES, *rules_install.RULES)
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,7 @@ class Hidden:
 
 
 def diagnose(facts: Facts) -> tuple[Finding, ...]:
-    """Every finding for ``facts``, most important first within each category."""
+    """Every finding for ``facts``, most severe first (``[0]`` is the one to fix first)."""
     return diagnose_all(facts)[0]
 
 
@@ -61,7 +61,12 @@ def diagnose_all(facts: Facts) -> tuple[tuple[Finding, ...], tuple[Hidden, ...]]
     hidden = tuple(Hidden(f, tuple(u for u in entry(f.id).unless if u in ids))
                    for f in found if set(entry(f.id).unless) & ids)
     order = list(CATEGORIES)
-    return tuple(sorted(kept, key=lambda f: (order.index(f.category), SEVERITIES.index(f.severity)))), hidden
+    # Most severe first, so findings[0] is the root cause to fix first (issue 12: a platform with
+    # no wheels before torch-missing, a driver before the build); then category order (platform,
+    # GPU, env, torch, ...: roughly the order in which a problem blocks the next), then rule order;
+    # within a severity, findings that stop the labs (the catalogue's ``blocks``) before advice.
+    return tuple(sorted(kept, key=lambda f: (SEVERITIES.index(f.severity), not entry(f.id).blocks,
+                                             order.index(f.category)))), hidden
 
 
 def _run_rule(rule: Callable[[View], list[Finding]], view: View) -> list[Finding]:

@@ -26,6 +26,16 @@ T = TypeVar("T")
 
 
 @dataclass(frozen=True)
+class WslLibFacts:
+    """WSL2: the Windows driver's libraries projected into ``/usr/lib/wsl/lib`` (microsoft/WSL#8587)."""
+
+    exists: bool = False  # the folder exists
+    libcuda: tuple[str, ...] = ()  # libcuda* entries: "libcuda.so.1", "libcuda.so -> libcuda.so.1"
+    on_loader_path: bool | None = None  # in LD_LIBRARY_PATH or an /etc/ld.so.conf.d file (ld.wsl.conf)
+    nvidia_smi: bool = False  # /usr/lib/wsl/lib/nvidia-smi exists
+
+
+@dataclass(frozen=True)
 class PlatformFacts:
     """The machine and the Python running coursekit."""
 
@@ -39,6 +49,7 @@ class PlatformFacts:
     coursekit_python: str = ""  # "3.11.7 (64-bit) /usr/bin/python3"
     cuda_visible_devices: str | None = None
     jetson: bool = False  # NVIDIA Jetson (L4T): PyTorch's aarch64 CUDA wheels do not run there
+    wsl_lib: WslLibFacts | None = None  # schema 2: WSL only
 
 
 @dataclass(frozen=True)
@@ -50,6 +61,7 @@ class GpuFacts:
     rocm_version: str | None = None
     notes: tuple[str, ...] = ()  # e.g. "nvidia-smi failed: ... couldn't communicate ..."
     smi_path: str | None = None
+    pci_nvidia: int | None = None  # schema 2: NVIDIA display controllers on the PCI bus (Linux sysfs; None: not read)
 
 
 @dataclass(frozen=True)
@@ -64,7 +76,7 @@ class MemoryFacts:
 class DiskFacts:
     """Free space where something big will be written."""
 
-    label: str  # "course env" | "pip cache"
+    label: str  # "course env" | "pip cache" | "temp folder" (schema 2: where pip unpacks wheels)
     path: str  # the folder measured (the nearest existing parent of the target)
     free_mib: int
     total_mib: int
@@ -85,6 +97,40 @@ class EnvFacts:
     problem: str | None = None  # why it is not confirmed
     engine_problems: tuple[str, ...] = ()  # tools that failed while looking
     explicit: bool = False  # --python PATH: an interpreter chosen by the user, not the env
+
+
+@dataclass(frozen=True)
+class ShellFacts:
+    """Schema 2: the shell coursekit ran from: which ``python``/``pip`` a student typing them gets."""
+
+    path_python: str | None = None  # first python (python.exe, python3) on PATH
+    path_python_is_env: bool | None = None  # it is the course env's Python (None: no env known)
+    path_pip: str | None = None  # first pip on PATH
+    path_pip_is_env: bool | None = None
+    conda_prefix: str | None = None  # CONDA_PREFIX (the activated env)
+    cwd: str = ""
+
+
+@dataclass(frozen=True)
+class ProjectFacts:
+    """Schema 2: a uv project around the current folder (``uv run`` re-syncs torch to it)."""
+
+    root: str  # the folder with pyproject.toml (and/or uv.lock)
+    uv_lock: bool = False
+    torch_requirement: str | None = None  # from [project] dependencies ("torch>=2.5")
+    torch_sources: tuple[str, ...] = ()  # [tool.uv.sources] torch entries ("index=pytorch-cu130")
+    indexes: tuple[str, ...] = ()  # [[tool.uv.index]]: "name=url" (+ " explicit")
+    torch_backend: str | None = None  # [tool.uv.pip] torch-backend
+    locked_torch: str | None = None  # torch in uv.lock: "2.9.1" or "2.9.1+cu128 (https://...)"
+
+
+@dataclass(frozen=True)
+class PipLogFacts:
+    """Schema 2: the newest pip log (coursekit setup's ``logs/*.log``, or pip's ``--log`` file)."""
+
+    path: str
+    mtime: float | None = None
+    tail: str = ""  # its last lines (errors are near the end), credentials redacted
 
 
 @dataclass(frozen=True)
@@ -123,6 +169,9 @@ class Facts:
     env: EnvFacts | None = None
     probe: ProbeFacts | None = None
     kernels: tuple[KernelFacts, ...] | None = None
+    shell: ShellFacts | None = None  # schema 2
+    project: ProjectFacts | None = None  # schema 2: None also when there is no uv project
+    pip_log: PipLogFacts | None = None  # schema 2
     checks: tuple[CheckRun, ...] = ()
     coursekit_version: str = ""
     collected_at: str = ""  # ISO 8601, UTC
@@ -193,4 +242,5 @@ def from_data(cls: type[T], data: Any, where: str = "facts") -> T:
 
 
 __all__ = ["CheckRun", "DiskFacts", "EnvFacts", "Facts", "GpuFacts", "KernelFacts",
-           "MemoryFacts", "PlatformFacts", "ProbeFacts", "from_data", "to_data"]
+           "MemoryFacts", "PipLogFacts", "PlatformFacts", "ProbeFacts", "ProjectFacts", "ShellFacts",
+           "WslLibFacts", "from_data", "to_data"]

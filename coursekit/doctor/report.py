@@ -31,12 +31,20 @@ from coursekit.doctor.facts import Facts, from_data, to_data
 from coursekit.doctor.view import Finding
 from coursekit.errors import CoursekitError, SpecError
 
-SCHEMA: Final = 1
+SCHEMA: Final = 2
 KIND: Final = "coursekit-doctor-report"
-MIGRATIONS: Final[dict[int, Callable[[dict[str, Any]], dict[str, Any]]]] = {}
-"""``{N: upgrade}``: turns a schema-N report into schema N+1. Empty while only schema 1 exists;
-add an entry (and a fixture of the old version under tests/data/doctor/reports/) when the
-schema changes."""
+
+
+def _schema1_to_2(data: dict[str, Any]) -> dict[str, Any]:
+    """Schema 2 only added facts (``shell``, ``project``, ``pip_log``, ``gpu.pci_nvidia``,
+    ``platform.wsl_lib``, a "temp folder" disk, the probe's cuDNN convolution): a schema-1
+    report lacks them, and a missing fact stays unknown (None), which no rule reads as a problem."""
+    return {**data, "schema": 2}
+
+
+MIGRATIONS: Final[dict[int, Callable[[dict[str, Any]], dict[str, Any]]]] = {1: _schema1_to_2}
+"""``{N: upgrade}``: turns a schema-N report into schema N+1; keep a fixture of every old
+version under tests/data/doctor/reports/."""
 
 _FIX = "Ask the student to run `coursekit doctor --json > report.json` again and send that file."
 

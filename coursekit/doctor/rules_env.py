@@ -91,8 +91,65 @@ def env_python_version(v: View) -> list[Finding]:
     wanted = course_python()
     if minor == wanted:
         return []
+    # Only advice while the course's torch still publishes wheels for this Python; a warning
+    # when it does not (then torch cannot be installed or upgraded in this env).
+    served = version_tuple(minor)[:2] in course_torch_pythons()
+    detail = f"{v.env_python} is Python {version}" + (
+        "; the course's torch publishes wheels for it, so this is advice" if served else
+        "; the course's torch publishes no wheel for it")
     return [finding("env-python-version", f"The env has Python {version}, the course uses {wanted}",
-                    f"{v.env_python} is Python {version}", f"Recreate the env: {_recreate(v)}")]
+                    detail, f"Recreate the env: {_recreate(v)}", severity="info" if served else None)]
+
+
+def course_torch_pythons() -> tuple[tuple[int, ...], ...]:
+    """The Pythons of the newest release line in the planner's matrix (what setup installs)."""
+    from coursekit.doctor.advice import matrix_or_none
+
+    matrix = matrix_or_none()
+    if matrix is None or not matrix.releases:
+        return ()
+    newest = max(matrix.releases, key=lambda r: r.key)
+    return tuple(version_tuple(p)[:2] for p in newest.python)
+
+
+def platform_no_torch_wheel(v: View) -> list[Finding]:
+    """No build in the planner's matrix serves this OS and CPU at all (Windows on ARM64, ...)."""
+    from coursekit.doctor.advice import matrix_or_none
+
+    p = v.f.platform
+    matrix = matrix_or_none()
+    if not p or matrix is None or v.torch_ok or p.os == "macos":
+        return []  # macOS x86_64 and Rosetta have findings of their own
+    key = f"{p.os}-{p.arch}"
+    platforms = {pl for r in matrix.releases for var in r.variants for pl in var.platforms}
+    if not platforms or key in platforms:
+        return []
+    return [finding("platform-no-torch-wheel", f"No PyTorch build for {p.os} on {p.machine or p.arch}",
+                    f"the torch releases coursekit installs publish wheels for {', '.join(sorted(platforms))}, "
+                    f"not {key}; pip says 'No matching distribution found for torch'",
+                    "Use the course's Colab notebooks or a lab machine (an x86_64 or Apple silicon computer)")]
+
+
+_STORE = "PythonSoftwareFoundation.Python."
+
+
+def python_ms_store(v: View) -> list[Finding]:
+    """The Microsoft Store's Python: long sandboxed package paths break torch's install."""
+    paths = [str(x) for x in (v.py.get("executable"), v.py.get("prefix"), v.py.get("user_site"),
+                              v.f.env.python if v.f.env else None, v.f.env.prefix if v.f.env else None) if x]
+    hit = next((x for x in paths if _STORE in x and ("WindowsApps" in x or "Packages" in x)), None)
+    if v.report_os != "windows" or hit is None:
+        return []
+    missing = not v.torch_ok and not v.dists("torch") and v.probe_ok
+    return [finding("python-ms-store", "The env's Python is the Microsoft Store's",
+                    f"{hit}: packages go under AppData\\Local\\Packages\\{_STORE}..., where torch's deepest "
+                    "files exceed Windows' 260-character path limit (pip fails with [Errno 2])"
+                    + ("; that is why torch is not installed" if missing else ""),
+                    "Install Miniforge (https://conda-forge.org/download/) and run `coursekit setup`; or enable "
+                    "long paths (PowerShell as administrator: New-ItemProperty -Path "
+                    "'HKLM:\\SYSTEM\\CurrentControlSet\\Control\\FileSystem' -Name LongPathsEnabled -Value 1 "
+                    "-PropertyType DWORD -Force) and install again",
+                    severity="error" if missing else None)]
 
 
 def python_32bit(v: View) -> list[Finding]:
@@ -134,9 +191,13 @@ def macos_intel(v: View) -> list[Finding]:
     p = v.f.platform
     if not p or p.os != "macos" or p.apple_silicon is not False:
         return []
+    # No torch at all: the missing wheel is the root cause, an error (and torch-missing's reason).
+    missing = not v.torch_ok and not v.dists("torch") and v.probe_ok
     return [finding("macos-intel", "Intel Mac: the newest PyTorch for macOS x86_64 is 2.2",
-                    f"{p.machine} Mac; PyTorch publishes macOS wheels for arm64 only since 2.3",
-                    "Use another machine or a hosted notebook such as Google Colab (https://colab.research.google.com) for the labs that need torch >= 2.3")]
+                    f"{p.machine} Mac; PyTorch publishes macOS wheels for arm64 only since 2.3"
+                    + ("; that is why pip found no torch for the course" if missing else ""),
+                    "Use another machine or a hosted notebook such as Google Colab (https://colab.research.google.com) for the labs that need torch >= 2.3",
+                    severity="error" if missing else None)]
 
 
 def disk_low(v: View) -> list[Finding]:
@@ -157,9 +218,19 @@ def disk_low(v: View) -> list[Finding]:
             fix = "free at least 2 GB there for datasets and checkpoints"
         else:
             fix = "free at least 10 GB there (a CUDA build of torch and its libraries take ~6 GB)"
+        if disk.label == "temp folder":
+            fix = ("free space there, or give pip a temp folder with room: export TMPDIR=/path/with/space "
+                   "(PowerShell: $env:TMP = 'D:\\tmp'), then install again")
         out.append(finding("disk-low", f"Only {disk.free_mib / _GIB:.1f} GB free for the {disk.label}",
                            f"{disk.path}: {disk.free_mib} MiB free of {disk.total_mib} MiB", fix,
                            severity=severity))
+    log = v.f.pip_log.tail if v.f.pip_log else ""
+    if not out and ("No space left on device" in log or "[Errno 28]" in log):
+        line = next(ln.strip() for ln in log.splitlines() if "No space left" in ln or "Errno 28" in ln)
+        out.append(finding("disk-low", "pip ran out of disk space while installing", line,
+                           "free at least 10 GB where pip unpacks (the temp folder) and where the env lives; or "
+                           "export TMPDIR=/path/with/space (PowerShell: $env:TMP = 'D:\\tmp') and install again",
+                           severity="error"))
     return out
 
 
@@ -205,9 +276,11 @@ def kernels(v: View) -> list[Finding]:
         detail = f"kernels found: {', '.join(sorted({k.name for k in v.f.kernels})) or 'none'}"
         if v.probe_ok and not v.dists("ipykernel"):
             # A kernelspec without ipykernel in the env would fail to start: install it first.
+            # Two commands: on Windows as two lines (Windows PowerShell 5.1 rejects `&&`).
+            sep = "\n" if v.os == "windows" else " && "
             out.append(finding("kernel-missing", f"No Jupyter kernel named '{env.name}', and the env "
                                "has no ipykernel", detail,
-                               f"{v.py_cmd} -m pip install ipykernel && {_kernel_cmd(v)}"))
+                               f"{v.py_cmd} -m pip install ipykernel{sep}{_kernel_cmd(v)}"))
         else:
             out.append(finding("kernel-missing", f"No Jupyter kernel named '{env.name}'", detail,
                                _kernel_cmd(v), fix_action="register-kernel"))
@@ -215,7 +288,7 @@ def kernels(v: View) -> list[Finding]:
         k = mine[0]
         why = "does not exist" if not k.argv0_exists else f"is not the env's Python ({env.python})"
         out.append(finding("kernel-wrong-python", f"The '{env.name}' kernel runs another Python",
-                           f"{k.directory}/kernel.json runs {k.argv0}, which {why}", _kernel_cmd(v),
+                           f"{v.pure(k.directory) / 'kernel.json'} runs {k.argv0}, which {why}", _kernel_cmd(v),
                            fix_action="register-kernel"))
     for k in v.f.kernels:
         if k.name == "python3" and k.scope in ("user", "JUPYTER_PATH") and k.same_env is False and k.argv0_exists:
@@ -224,11 +297,12 @@ def kernels(v: View) -> list[Finding]:
                                f"Pick the 'Python ({env.name})' kernel in notebooks, or delete {quote(k.directory)}"))
         elif k.name != env.name and not k.argv0_exists:
             out.append(finding("kernel-broken", f"The '{k.name}' kernel's Python no longer exists",
-                               f"{k.directory}/kernel.json runs {k.argv0 or '(nothing)'}",
+                               f"{v.pure(k.directory) / 'kernel.json'} runs {k.argv0 or '(nothing)'}",
                                f"jupyter kernelspec remove {k.name}   (or delete {quote(k.directory)})"))
     return out
 
 
 RULES: tuple[Rule, ...] = (check_failed, env_missing, env_python_broken, probe_timeout,
-                           env_python_version, python_32bit, python_no_torch_wheel, macos_rosetta,
+                           env_python_version, python_32bit, python_ms_store, platform_no_torch_wheel,
+                           python_no_torch_wheel, macos_rosetta,
                            macos_intel, disk_low, ram_low, pip_extra_index, kernels)

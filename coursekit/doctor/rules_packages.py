@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 from packaging.version import Version
 
 from coursekit.doctor.advice import reinstall_hint
@@ -40,16 +38,11 @@ def torch_owners(v: View) -> list[Finding]:
                     "Recreate the env: " + remove_and_setup(v))]
 
 
-def _inside(path: str, prefix: str) -> bool:
-    a, b = os.path.normcase(os.path.realpath(path)), os.path.normcase(os.path.realpath(prefix))
-    return a == b or a.startswith(b.rstrip(os.sep) + os.sep)
-
-
 def torch_duplicate(v: View) -> list[Finding]:
     copies = v.dists("torch")
     prefix = v.py.get("prefix")
     imported = v.torch.get("file") if v.torch_ok else None
-    outside = bool(imported and prefix and not _inside(str(imported), str(prefix)))
+    outside = bool(imported and prefix and not v.inside(str(imported), str(prefix)))
     if len(copies) < 2 and not outside:
         return []
     where = "; ".join(f"torch {c.get('version')} in {c.get('location')}"
@@ -102,10 +95,9 @@ def conda_after_pip(v: View) -> list[Finding]:
                     "If anything breaks, recreate the env: " + remove_and_setup(v))]
 
 
-_VISION_OFFSET = 15  # torchvision 0.(N+15) pairs with torch 2.N since 2.0 (envs/SOURCES.md W4)
-
-
 def _companion(v: View, name: str) -> list[Finding]:
+    from coursekit.doctor import pairing
+
     fid = f"{name}-mismatch"
     tv = v.torch_version
     installed = v.dist_version(name)
@@ -115,17 +107,17 @@ def _companion(v: View, name: str) -> list[Finding]:
     if not installed or not tv:
         return []
     problems = []
-    t, c = version_tuple(tv), version_tuple(installed)
-    if len(t) >= 2 and len(c) >= 2:
-        if name == "torchvision" and (c[0], c[1]) != (0, t[1] + _VISION_OFFSET) and t[0] == 2:
-            problems.append(f"torchvision {installed} is for torch 2.{c[1] - _VISION_OFFSET}, not {tv}")
-        # torchaudio: same minor up to 2.11; from torch 2.12 on, 2.11.x serves every torch (pytorch/audio#4212)
-        if name == "torchaudio" and c[:2] != t[:2] and not (t[:2] >= (2, 12) and c[:2] == (2, 11)):
-            problems.append(f"torchaudio {installed} is not built for torch {tv}")
+    if pairing.matches(name, installed, tv) is False:  # None: the tables do not know: no verdict
+        built_for = pairing.torch_line_for(name, installed)
+        problems.append(f"{name} {installed} is for torch {built_for}, not {tv}" if built_for
+                        else f"{name} {installed} is not built for torch {tv}")
     if local_tag(installed) and local_tag(tv) and local_tag(installed) != local_tag(tv):
         problems.append(f"{name} is +{local_tag(installed)} but torch is +{local_tag(tv)}")
     if v.torch_ok and result and not result.get("ok") and "No module named" not in message:
         problems.append(f"import {name} fails: {message}")
+    op_error = result.get("op_error") if result.get("ok") else None
+    if v.torch_ok and op_error:
+        problems.append(f"{name}'s operators do not load: {str(op_error).strip().splitlines()[-1]}")
     if not problems:
         return []
     return [finding(fid, f"{name} {installed} does not match torch {tv}", "; ".join(problems),
@@ -150,24 +142,45 @@ def companions(v: View) -> list[Finding]:
             + _missing_companions(v))
 
 
+NUMPY2_FROM = (2, 3)  # torch 2.3 is the first release that supports NumPy 2 (pytorch/pytorch#132179)
+
+
 def numpy(v: View) -> list[Finding]:
     texts = v.torch_texts + "\n" + "\n".join(
         str((v.imports(n).get("error") or {}).get("message") or "") for n in ("numpy", "torchvision", "torchaudio"))
-    hit = next((t for t in _NUMPY_ABI if t in texts), None)
     npv = v.dist_version("numpy")
+    tv = v.torch_version
+    bridge_ok = v.torch.get("numpy_ok")
+    old_torch = bool(tv and len(version_tuple(tv)) >= 2 and version_tuple(tv)[:2] < NUMPY2_FROM)
+    if old_torch and npv and version_tuple(npv)[:1] >= (2,) and bridge_ok is not True:
+        said = next((ln.strip() for ln in texts.splitlines()
+                     if any(t in ln for t in ("Numpy is not available", "_ARRAY_API not found",
+                                              "compiled using NumPy 1.x"))), "")
+        return [finding("numpy-abi", f"torch {tv} cannot use NumPy {npv}",
+                        "torch before 2.3 is built against NumPy 1.x; with NumPy 2 `tensor.numpy()` and "
+                        "`torch.from_numpy` fail" + (f" ({said})" if said else ""),
+                        f"{v.py_cmd} -m pip install \"numpy<2\"  (keeps torch {tv}); or install the course's "
+                        f"torch, which supports NumPy 2: {reinstall_hint(v)}")]
+    hit = next((t for t in _NUMPY_ABI if t in texts), None)
     if hit:
         line = next(ln.strip() for ln in texts.splitlines() if hit in ln)
         return [finding("numpy-abi", f"A package built for NumPy 1.x is loaded with NumPy {npv or '2.x'}", line,
                         f"Upgrade the package named in the error; or pin NumPy 1: {v.py_cmd} -m pip "
                         "install \"numpy<2\"")]
     broken = v.torch_ok and (v.imports("numpy") and not v.imports("numpy").get("ok")
-                             or "Failed to initialize NumPy" in texts)
+                             or "Failed to initialize NumPy" in texts or bridge_ok is False)
     if broken:
         err = v.imports("numpy").get("error") or {}
-        return [finding("numpy-missing", "NumPy is missing or broken in the env",
-                        str(err.get("message") or _first(texts, "Failed to initialize NumPy")),
-                        f"{v.py_cmd} -m pip install numpy")]
+        why = (str(err.get("message") or "") or str(v.torch.get("numpy_error") or "")
+               or _first(texts, "Failed to initialize NumPy"))
+        return [finding("numpy-missing", "NumPy is missing or broken in the env", _first_line(why),
+                        f"{v.py_cmd} -m pip install --force-reinstall numpy")]
     return []
+
+
+def _first_line(text: str) -> str:
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    return lines[-1] if lines else text
 
 
 def _first(text: str, needle: str) -> str:

@@ -11,7 +11,16 @@ from __future__ import annotations
 
 import re
 
-from coursekit.doctor.advice import covers, driver_minimum, reinstall_hint, sm_name, suggest_backend
+from coursekit.doctor.advice import (
+    arch_options,
+    covers,
+    driver_minimum,
+    oldest_arch,
+    reinstall_hint,
+    served,
+    sm_name,
+    suggest_backend,
+)
 from coursekit.doctor.rules_env import Rule
 from coursekit.doctor.view import Finding, View, as_version, finding
 
@@ -35,6 +44,64 @@ def no_gpu(v: View) -> list[Finding]:
         return []
     return [finding("no-gpu", "No NVIDIA GPU found: CPU PyTorch is right for this machine",
                     v.gpu_notes or "no GPU reported", None)]
+
+
+_NO_DRIVER = "Found no NVIDIA driver on your system"
+
+
+def driver_missing(v: View) -> list[Finding]:
+    """No NVIDIA driver at all, told apart from no GPU: torch's own "Found no NVIDIA driver on your
+    system" (a CUDA build asked), or NVIDIA devices on the PCI bus that no driver reports."""
+    p = v.f.platform
+    if p and p.os == "macos":
+        return []
+    said = _NO_DRIVER in v.torch_texts
+    pci = v.f.gpu.pci_nvidia if v.f.gpu else None
+    listed = [g for g in v.nvidia if g.driver_version]
+    if listed and not said:
+        return []
+    no_smi = "nvidia-smi not found" in v.gpu_notes
+    if pci == 0 or not (said or (pci and not v.nvidia) or (v.cuda_build and no_smi and not v.nvidia)):
+        return []  # the PCI bus shows no NVIDIA GPU: cuda-build-without-gpu says it
+    wsl = bool(p and p.wsl)
+    os_name = v.report_os
+    if wsl:
+        install = ("Install or update the NVIDIA driver on Windows (https://www.nvidia.com/drivers); WSL uses "
+                   "the Windows driver, never install a Linux driver inside WSL; then `wsl --shutdown`")
+    elif os_name == "windows":
+        install = "Install the NVIDIA driver (https://www.nvidia.com/drivers), then restart Windows"
+    else:
+        install = ("Install the NVIDIA driver (Ubuntu: `sudo ubuntu-drivers install`; others: "
+                   "https://www.nvidia.com/drivers), then reboot")
+    evidence = []
+    if said:
+        evidence.append("torch says: " + _line_with(v.torch_texts, _NO_DRIVER))
+    if pci:
+        evidence.append(f"{pci} NVIDIA device(s) on the PCI bus")
+    if "nvidia-smi not found" in v.gpu_notes:
+        evidence.append("nvidia-smi is not installed")
+    build = f"torch {v.torch_version} is a CUDA build" if v.cuda_build else "an NVIDIA GPU is present"
+    # An error when the PCI bus shows an NVIDIA GPU; without that fact (Windows, a schema-1 report)
+    # a GPU-less machine with a CUDA build says the same, so it is a warning.
+    return [finding("driver-missing", "No NVIDIA driver is installed", f"{build}; " + "; ".join(evidence),
+                    install + ". Only if this machine has no NVIDIA GPU: coursekit setup --backend cpu",
+                    severity=None if pci else "warning")]
+
+
+def wsl_linux_driver(v: View) -> list[Finding]:
+    """WSL with an nvidia-smi outside /usr/lib/wsl/lib: a Linux driver or nvidia-utils installed inside
+    WSL, which shadows the Windows driver's projection (microsoft/WSL#11888, docs.nvidia.com/cuda/wsl-user-guide)."""
+    p = v.f.platform
+    smi = v.f.gpu.smi_path if v.f.gpu else None
+    if not p or not p.wsl or not smi or smi.startswith("/usr/lib/wsl/"):
+        return []
+    failing = "couldn't communicate" in v.gpu_notes or "failed" in v.gpu_notes or not v.nvidia
+    return [finding("wsl-linux-driver", "WSL: a Linux nvidia-smi/driver is installed inside WSL",
+                    f"{smi} runs instead of /usr/lib/wsl/lib/nvidia-smi, the Windows driver's own; "
+                    "WSL must use the Windows driver only" + (f" ({_first_line(v.gpu_notes)})" if v.gpu_notes else ""),
+                    "sudo apt remove --purge 'nvidia-*' 'libnvidia-*' inside WSL (keep the Windows driver), then "
+                    "`wsl --shutdown` in PowerShell; never install a Linux NVIDIA driver inside WSL",
+                    severity="error" if failing else None)]
 
 
 def driver_state(v: View) -> list[Finding]:
@@ -64,17 +131,27 @@ def driver_too_old(v: View) -> list[Finding]:
     minimum = driver_minimum(str(cuda), _driver_table(v)) if cuda else None
     have, least = as_version(v.driver), as_version(minimum)
     low = bool(have is not None and least is not None and have < least)
+    api = v.f.gpu.cuda_driver_api if v.f.gpu else None
+    if cuda and not v.driver and api and v.nvidia:
+        # No driver number, but nvidia-smi's "CUDA Version" (the newest CUDA this driver runs):
+        # before CUDA 11 every minor needs its own driver; from 11 on the same major is enough
+        # (minor-version compatibility, NVIDIA Table 2).
+        need_v, api_v = as_version(str(cuda)), as_version(api)
+        if need_v is not None and api_v is not None:
+            low = need_v.major > api_v.major or (need_v.major < 11 and need_v.release[:2] > api_v.release[:2])
     if not (low or (text_hit and cuda)):
         return []
+    if _unserved(v):
+        return []  # no build has kernels for this GPU whatever the driver: gpu-arch-unsupported says so
     advice = suggest_backend(v)
     other = f", or run `{advice.command}` (torch {advice.torch} runs on this driver)" if advice else ""
-    need = f">= {minimum}" if minimum else "newer"
-    detail = (f"torch {v.torch_version} uses CUDA {cuda}, which needs driver {need}; this machine has "
-              f"{v.driver or 'an unknown driver'}")
+    needed = f">= {minimum}" if minimum else "newer"
+    detail = (f"torch {v.torch_version} uses CUDA {cuda}, which needs driver {needed}; this machine has "
+              f"{v.driver or (f'a driver for CUDA {api}' if api else 'an unknown driver')}")
     if text_hit:
         detail += "; torch says: " + _line_with(v.torch_texts, "too old")
     return [finding("driver-too-old", f"The NVIDIA driver is too old for torch {v.torch_version}", detail,
-                    f"Install NVIDIA driver {need} (https://www.nvidia.com/drivers){other}",
+                    f"Install NVIDIA driver {needed} (https://www.nvidia.com/drivers){other}",
                     fix_action=_REINSTALL if advice else None)]
 
 
@@ -90,26 +167,60 @@ def _line_with(text: str, needle: str, limit: int = 160) -> str:
 _KERNEL_TEXTS = ("no kernel image is available", "is not compatible with the current PyTorch installation")
 
 
+def _unserved(v: View) -> list[tuple[str, str]]:
+    """Visible NVIDIA GPUs (name, capability) that no CUDA build coursekit can install has
+    kernels for (the planner's architecture gate)."""
+    return [(g.name, g.compute_capability) for g in v.visible_nvidia
+            if g.compute_capability and served(v, g.compute_capability) is False]
+
+
+def arch_fix(v: View, bad: list[tuple[str, str]]) -> str:
+    """The fix line for GPUs the installed torch has no kernels for, through the planner's gate:
+    a build that has kernels for every one of them, or the CPU build with the reason."""
+    unserved = _unserved(v)
+    if unserved:
+        oldest = oldest_arch(v)
+        gpus = ", ".join(f"{n} ({sm_name(c)})" for n, c in unserved)
+        floor = f"; the oldest builds start at {sm_name(oldest)}" if oldest else ""
+        return (f"coursekit setup --backend cpu  (no PyTorch build coursekit can install has kernels "
+                f"for {gpus}{floor}; the labs run on the CPU)")
+    advice = suggest_backend(v)
+    caps = [c for _, c in bad]
+    if advice and advice.backend.startswith("cu") and all(
+            any(o.backend == advice.backend and advice.torch.startswith(o.line + ".") for o in arch_options(v, c))
+            for c in caps):
+        return f"{advice.command}  (torch {advice.torch} has kernels for it), or coursekit doctor --fix"
+    options = [arch_options(v, c) for c in caps]
+    common = [o for o in options[0] if all(any((o.line, o.backend) == (x.line, x.backend) for x in opts)
+                                           for opts in options[1:])] if options else []
+    if common:
+        best = common[0]
+        have, least = as_version(v.driver), as_version(best.driver_minimum)
+        need = (f"NVIDIA driver >= {best.driver_minimum}, then "
+                if have is not None and least is not None and have < least else "")
+        return (f"{need}coursekit setup --torch {best.line} --backend {best.backend}  (torch {best.line} "
+                f"{best.backend} has kernels for it)")
+    return "coursekit setup  (picks a build with kernels for this GPU, or the CPU build)"
+
+
 def gpu_arch_unsupported(v: View) -> list[Finding]:
     if not v.cuda_build:
         return []
     arch = [str(a) for a in v.torch.get("arch_list") or []]
-    caps = [(d.get("name", "GPU"), str(d.get("capability"))) for d in v.torch.get("devices") or []]
-    caps += [(g.name, g.compute_capability) for g in v.visible_nvidia if g.compute_capability
-             and g.name not in {n for n, _ in caps}]
+    caps = [(g.name, g.compute_capability) for g in v.visible_nvidia if g.compute_capability]
+    for _, name, cap in v.torch_capabilities:
+        if name not in {n for n, _ in caps}:
+            caps.append((name, cap))
     bad = [(n, c) for n, c in caps if arch and not covers(arch, c)]
     texts = [t for t in _KERNEL_TEXTS if t in v.torch_texts]
     if not bad and not texts:
         return []
-    advice = suggest_backend(v)
     gpu = ", ".join(f"{n} ({sm_name(c)})" for n, c in bad) or "this GPU"
     detail = f"torch {v.torch_version} has kernels for {' '.join(arch) or 'unknown archs'}"
     if texts:
         detail += "; torch says: " + _line_with(v.torch_texts, texts[0])
-    fix = (f"{advice.command}  (torch {advice.torch} has kernels for it), or coursekit doctor --fix"
-           if advice else "coursekit setup  (picks a build with kernels for this GPU)")
     return [finding("gpu-arch-unsupported", f"torch {v.torch_version} has no kernels for {gpu}", detail,
-                    fix, fix_action=_REINSTALL)]
+                    arch_fix(v, bad or caps), fix_action=_REINSTALL)]
 
 
 def _rocm_capable(v: View) -> bool:
@@ -180,6 +291,17 @@ def cuda_op_failed(v: View) -> list[Finding]:
                     fix_action=_REINSTALL)]
 
 
+def cudnn_failed(v: View) -> list[Finding]:
+    op = v.torch.get("cudnn_op") or {}
+    if not v.cuda_build or not op or op.get("ok") is not False:
+        return []
+    error = _first_line(str(op.get("error") or "")) or "wrong result from a 3x3 convolution"
+    return [finding("cudnn-failed", "A cuDNN convolution failed although a matmul worked",
+                    f"{error} (cuDNN {op.get('version') or 'unknown'}); torch.nn.Conv2d and every CNN lab need it",
+                    "Remove other CUDA/cuDNN folders from LD_LIBRARY_PATH, update the NVIDIA driver and reboot; "
+                    "if it persists, " + reinstall_hint(v), fix_action=_REINSTALL)]
+
+
 def cuda_unavailable(v: View) -> list[Finding]:
     amd = [g for g in v.gpus if g.vendor == "amd"]
     hip_case = bool(v.torch_ok and v.torch.get("hip") and amd)
@@ -203,13 +325,29 @@ def cuda_build_without_gpu(v: View) -> list[Finding]:
 
 def wsl_libcuda(v: View) -> list[Finding]:
     p = v.f.platform
-    if not p or not p.wsl or not v.cuda_build or v.torch.get("cuda_available"):
+    if not p or not p.wsl or not v.cuda_build:
         return []
-    if "libcuda" not in v.torch_texts and "/usr/lib/wsl/lib" in str((v.data.get("env") or {}).get("LD_LIBRARY_PATH")):
+    conv_failed = (v.torch.get("cudnn_op") or {}).get("ok") is False
+    text = "libcuda" in v.torch_texts
+    if v.torch.get("cuda_available") and not conv_failed and not text:
         return []
-    return [finding("wsl-libcuda", "WSL: torch cannot load libcuda.so from /usr/lib/wsl/lib",
-                    _line_with(v.torch_texts, "libcuda") if "libcuda" in v.torch_texts
-                    else "/usr/lib/wsl/lib is not on LD_LIBRARY_PATH",
+    lib = p.wsl_lib
+    ld = str((v.data.get("env") or {}).get("LD_LIBRARY_PATH"))
+    if lib is not None and lib.exists and not any(n.startswith("libcuda.so") for n in lib.libcuda):
+        return [finding("wsl-libcuda", "WSL: /usr/lib/wsl/lib has no libcuda (the Windows driver's CUDA library)",
+                        "/usr/lib/wsl/lib holds " + (", ".join(lib.libcuda) or "no libcuda*") +
+                        (("; torch says: " + _line_with(v.torch_texts, "libcuda")) if text else ""),
+                        "Install or update the NVIDIA driver on Windows (https://www.nvidia.com/drivers), run "
+                        "`wsl --update` and `wsl --shutdown` in PowerShell; never install a Linux NVIDIA driver "
+                        "inside WSL")]
+    on_path = lib.on_loader_path if lib is not None else None
+    if not text and (on_path or (on_path is None and "/usr/lib/wsl/lib" in ld)):
+        return []
+    if not text and not conv_failed and lib is not None and lib.exists and on_path:
+        return []
+    detail = (_line_with(v.torch_texts, "libcuda") if text
+              else "/usr/lib/wsl/lib is neither on LD_LIBRARY_PATH nor in /etc/ld.so.conf.d")
+    return [finding("wsl-libcuda", "WSL: torch cannot load libcuda.so from /usr/lib/wsl/lib", detail,
                     "echo 'export LD_LIBRARY_PATH=/usr/lib/wsl/lib:$LD_LIBRARY_PATH' >> ~/.bashrc, open a new "
                     "terminal; never install a Linux NVIDIA driver inside WSL")]
 
@@ -219,6 +357,7 @@ _DLL = re.compile(r"WinError 126|DLL load failed|\.dll\b", re.IGNORECASE)
 
 _STAGES = (("numpy", "importing numpy"), ("torch-import", "importing torch"),
            ("cuda", "initialising CUDA"), ("cuda-op", "running a CUDA operation"),
+           ("cudnn", "running a cuDNN convolution"),
            ("mps", "checking MPS"), ("numpy-bridge", "converting a NumPy array"),
            ("torchvision", "importing torchvision"), ("torchaudio", "importing torchaudio"),
            ("warnings", "finishing"))
@@ -301,6 +440,6 @@ def jetson_sbsa(v: View) -> list[Finding]:
                     "or run `coursekit setup --backend cpu` for the CPU build")]
 
 
-RULES: tuple[Rule, ...] = (no_gpu, jetson_sbsa, driver_state, driver_too_old, gpu_arch_unsupported, cpu_torch_on_gpu,
-                           cuda_hidden, cuda_op_failed, cuda_unavailable, cuda_build_without_gpu,
-                           wsl_libcuda, torch_import)
+RULES: tuple[Rule, ...] = (no_gpu, jetson_sbsa, driver_missing, wsl_linux_driver, driver_state, driver_too_old, gpu_arch_unsupported,
+                           cpu_torch_on_gpu, cuda_hidden, cuda_op_failed, cudnn_failed, cuda_unavailable,
+                           cuda_build_without_gpu, wsl_libcuda, torch_import)

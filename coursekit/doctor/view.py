@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cached_property
+from pathlib import PurePath, PurePosixPath, PureWindowsPath
 from typing import Any
 
 from packaging.version import InvalidVersion, Version
@@ -81,6 +82,36 @@ def quote(path: str) -> str:
     return f'"{path}"' if " " in path else path
 
 
+_FOUND_GPU = re.compile(r"Found GPU(\d+) (.+?) which is of (?:cuda|compute) capability(?: \(CC\))? (\d+)\.(\d+)")
+_SM_NOT_COMPATIBLE = re.compile(r"(?m)^\s*(?:[\w.]*Warning: )?(.+?) with CUDA capability sm_(\d+) is not compatible")
+
+
+def pure_path(path: str, os_name: str) -> PurePath:
+    """``path`` as a path of the report's OS: Windows rules for a Windows report, POSIX for the
+    rest, whatever machine triages it (never ``os.path``, never the local file system)."""
+    return PureWindowsPath(path) if os_name == "windows" else PurePosixPath(path)
+
+
+def inside(path: str, prefix: str, os_name: str) -> bool:
+    """True when ``path`` is ``prefix`` or below it, by the rules of the report's OS (Windows:
+    ``\\`` or ``/``, any case; elsewhere case-sensitive). Purely lexical: ``..`` parts are
+    normalised away textually, links are not followed (the report's files are not here)."""
+    a, b = pure_path(path, os_name), pure_path(prefix, os_name)
+    a_parts, b_parts = _normal_parts(a, os_name), _normal_parts(b, os_name)
+    return a_parts[:len(b_parts)] == b_parts
+
+
+def _normal_parts(p: PurePath, os_name: str) -> tuple[str, ...]:
+    parts: list[str] = []
+    for part in p.parts:
+        if part == "..":
+            if len(parts) > 1:
+                parts.pop()
+        elif part != ".":
+            parts.append(part.lower() if os_name == "windows" else part)
+    return tuple(parts)
+
+
 class View:
     """Read-only derived facts over :class:`Facts` (each computed once)."""
 
@@ -94,6 +125,22 @@ class View:
             return self.f.platform.os
         plat = self.py.get("platform", "")
         return {"win32": "windows", "darwin": "macos"}.get(plat, plat or "unknown")
+
+    @cached_property
+    def report_os(self) -> str:
+        """The OS the facts were collected on: what paths in them follow."""
+        plat = self.py.get("platform", "")
+        if plat:
+            return {"win32": "windows", "darwin": "macos", "cygwin": "windows"}.get(plat, "linux")
+        return self.os
+
+    def inside(self, path: str, prefix: str) -> bool:
+        """:func:`inside` with the report's OS."""
+        return inside(path, prefix, self.report_os)
+
+    def pure(self, path: str) -> PurePath:
+        """A path from the report, with the report's OS flavour."""
+        return pure_path(path, self.report_os)
 
     @cached_property
     def probe_ok(self) -> bool:
@@ -150,8 +197,52 @@ class View:
         return {p["name"]: p for p in meta.get("packages", []) if isinstance(p, dict)}
 
     @cached_property
+    def torch_capabilities(self) -> tuple[tuple[int | None, str, str], ...]:
+        """(index, name, "major.minor") of every GPU torch itself described: its device list,
+        else its own warnings ("Found GPU0 GeForce GTX 770 which is of cuda capability 3.0",
+        "... of compute capability (CC) 6.1", "NVIDIA GeForce RTX 5090 with CUDA capability
+        sm_120 is not compatible ..."); torch/cuda/__init__.py ``_check_capability``."""
+        out: list[tuple[int | None, str, str]] = []
+        for d in self.torch.get("devices") or []:
+            if isinstance(d, dict) and d.get("capability"):
+                idx = d.get("index")
+                out.append((idx if isinstance(idx, int) else None, str(d.get("name") or "GPU"),
+                            str(d["capability"])))
+        if out:
+            return tuple(out)
+        text = self.torch_texts
+        for m in _FOUND_GPU.finditer(text):
+            out.append((int(m.group(1)), m.group(2).strip(), f"{m.group(3)}.{m.group(4)}"))
+        if not out:
+            for m in _SM_NOT_COMPATIBLE.finditer(text):
+                number = int(m.group(2))
+                out.append((None, m.group(1).strip(), f"{number // 10}.{number % 10}"))
+        return tuple(out)
+
+    @cached_property
     def gpus(self) -> tuple[GpuInfo, ...]:
-        return self.f.gpu.gpus if self.f.gpu else ()
+        """The GPUs of the facts, NVIDIA compute capabilities filled in from torch when
+        nvidia-smi did not give them (R470 has no ``compute_cap``); with no NVIDIA GPU in the
+        facts, the GPUs torch itself described (a report with only torch's warning)."""
+        import dataclasses
+
+        gpus = self.f.gpu.gpus if self.f.gpu else ()
+        caps = self.torch_capabilities
+        if not caps:
+            return gpus
+        nvidia = [g for g in gpus if g.vendor == "nvidia"]
+        if not nvidia:
+            return (*gpus, *(GpuInfo("nvidia", name, compute_capability=cc, index=idx) for idx, name, cc in caps))
+        out = []
+        for g in gpus:
+            if g.vendor == "nvidia" and not g.compute_capability:
+                cc = next((c for i, n, c in caps if n == g.name or n.endswith(g.name) or g.name.endswith(n)),
+                          None)
+                if cc is None and len(caps) == len(nvidia):
+                    cc = caps[nvidia.index(g)][2]
+                g = dataclasses.replace(g, compute_capability=cc) if cc else g
+            out.append(g)
+        return tuple(out)
 
     @cached_property
     def nvidia(self) -> tuple[GpuInfo, ...]:
@@ -179,6 +270,7 @@ class View:
         """Every error and warning text the torch child produced, for pattern matching."""
         t = self.torch
         parts = [str(t.get("cuda_error") or ""), str((t.get("cuda_op") or {}).get("error") or ""),
+                 str((t.get("cudnn_op") or {}).get("error") or ""), str(t.get("numpy_error") or ""),
                  str(t.get("stderr") or ""), "\n".join(map(str, t.get("warnings") or [])),
                  str((t.get("error") or {}).get("message") or "")]
         return "\n".join(p for p in parts if p)

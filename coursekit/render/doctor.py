@@ -222,7 +222,8 @@ def render_text(console: Console, report: Report, verbose: bool = False) -> None
             console.print(f"    {mark} {f.title}")
             console.print(f"      {f.detail}")
             if f.fix:
-                console.print(f"      {console.style('fix:', 'bold')} {f.fix}")
+                fix = f.fix.replace("\n", "\n" + " " * 11)  # a two-line fix (Windows: no &&)
+                console.print(f"      {console.style('fix:', 'bold')} {fix}")
         if verbose:
             for line in fact_lines(cat, report.facts, v):
                 console.print(console.style(f"    {g['info']} {line}", "dim"))

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from coursekit.render import Console, to_jsonable
+from coursekit.jsondata import to_jsonable
+from coursekit.render import Console
 from coursekit.setup.plan.matrixcheck import CheckReport, summary_counts
 
 SCHEMA = 1

@@ -17,7 +17,7 @@ from typing import Any
 from coursekit.doctor.facts import Facts, from_data
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "doctor"
-HEALTHY = ("cpu_linux", "gpu_linux", "macos_arm64")
+HEALTHY = ("cpu_linux", "gpu_linux", "macos_arm64", "windows_x86_64")
 _TEXT = re.compile(r"@texts/([\w.-]+)")
 
 

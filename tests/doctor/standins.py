@@ -45,8 +45,26 @@ class _Mps:
     def is_available(self):
         return {mps_available!r}
 
+class _Cudnn:
+    def version(self):
+        return 91002
+
 class backends:
     mps = _Mps()
+    cudnn = _Cudnn()
+
+class _Conv:
+    def sum(self):
+        return self
+    def item(self):
+        return 324.0
+
+class _Functional:
+    def conv2d(self, x, w):
+        {conv_body}
+
+class nn:
+    functional = _Functional()
 
 class _T:
     def __matmul__(self, other):
@@ -73,7 +91,7 @@ def make_fake_torch(site: Path, *, version: str = "2.9.0+cu128", cuda: str | Non
                     capability: tuple[int, int] = (8, 6),
                     device_name: str = "NVIDIA GeForce RTX 3060",
                     op_error: str | None = None, init_warning: str | None = None,
-                    available_error: str | None = None,
+                    available_error: str | None = None, conv_error: str | None = None,
                     mps_built: bool = False, mps_available: bool = False,
                     import_error: str | None = None, import_body: str | None = None,
                     extra: str = "") -> Path:
@@ -91,10 +109,11 @@ def make_fake_torch(site: Path, *, version: str = "2.9.0+cu128", cuda: str | Non
     else:
         available_body = f"return {available!r}"
     op_body = f"raise RuntimeError({op_error!r})" if op_error else "return self"
+    conv_body = f"raise RuntimeError({conv_error!r})" if conv_error else "return _Conv()"
     source = _TEMPLATE.format(version=version, cuda=cuda, available_body=available_body,
                               device_count=device_count if available else 0,
                               arch_list=list(arch_list), capability=capability,
-                              device_name=device_name, op_body=op_body, mps_built=mps_built,
+                              device_name=device_name, op_body=op_body, conv_body=conv_body, mps_built=mps_built,
                               mps_available=mps_available, extra=textwrap.dedent(extra))
     (pkg / "__init__.py").write_text(source, encoding="utf-8")
     info = site / f"torch-{version}.dist-info"

@@ -103,8 +103,8 @@ def test_json_from_file_is_the_schema(tmp_path: Path) -> None:
     result = run_cli(["doctor", "--from", str(path), "--json"])
     assert result.code == ExitCode.FAILED
     data = json.loads(result.stdout)
-    assert data["schema"] == 1 and data["summary"]["status"] == "error"
-    assert [f["id"] for f in data["findings"]] == ["no-gpu", "lightning-malware"]
+    assert data["schema"] == 2 and data["summary"]["status"] == "error"
+    assert [f["id"] for f in data["findings"]] == ["lightning-malware", "no-gpu"]  # most severe first
 
 
 @pytest.mark.parametrize("args", [["--fix", "--from", "x.json"], ["--yes"], ["--dry-run"],

@@ -64,7 +64,7 @@ def test_script_folder_does_not_shadow_the_stdlib(tmp_path: Path) -> None:
 
     out = subprocess.run([sys.executable, str(folder / "probe.py"), "--timeout", "60"],
                          capture_output=True, text=True, check=True)
-    assert '"probe_schema": 1' in out.stdout
+    assert '"probe_schema": 2' in out.stdout
 
 
 def test_stand_in_cuda_torch_with_kernel_error(tmp_path: Path) -> None:
@@ -270,3 +270,33 @@ def test_a_failure_on_one_gpu_of_two_is_named_with_that_gpu() -> None:
     found = {f.id: f for f in diagnose(from_data(Facts, data))}
     f = found["cuda-op-failed"]
     assert "GPU 1 NVIDIA GeForce RTX 3090 (sm_86)" in f.title and "the other GPUs work" in f.title
+
+
+def test_probe_runs_a_cudnn_convolution(tmp_path: Path) -> None:
+    # WSL without /usr/lib/wsl/lib on the loader's path: the matmul works, the convolution fails.
+    from tests.doctor.standins import make_fake_torch
+
+    text = ("Could not load library libcudnn_cnn_infer.so.8. Error: libcuda.so: cannot open shared "
+            "object file: No such file or directory")
+    site = make_fake_torch(tmp_path / "site", conv_error=text)
+    import os
+
+    env = dict(os.environ, PYTHONPATH=str(site))
+    probe = run_probe(Path(sys.executable), env=env, timeout=90)
+    torch = probe.data["torch"]
+    assert torch["cuda_op"]["ok"] is True
+    assert torch["cudnn_op"] == {"ok": False, "version": 91002, "error": text}
+    assert "cudnn" in torch["stages"]
+
+
+def test_probe_runs_a_torchvision_operator(tmp_path: Path) -> None:
+    from tests.doctor.standins import make_fake_module, make_fake_torch
+
+    site = make_fake_torch(tmp_path / "site", cuda=None, available=False, extra="zeros = lambda *a, **k: None\n")
+    make_fake_module(site, "torchvision", "__version__ = '0.28.0'\nclass ops:\n    @staticmethod\n"
+                     "    def nms(*a):\n        raise RuntimeError('operator torchvision::nms does not exist')\n",
+                     version="0.28.0")
+    env = dict(os.environ, PYTHONPATH=str(site))
+    probe = run_probe(Path(sys.executable), env=env, timeout=90)
+    vision = probe.data["imports"]["torchvision"]
+    assert vision["ok"] is True and vision["op_error"] == "operator torchvision::nms does not exist"

@@ -72,9 +72,9 @@ def test_from_rediagnoses_facts_and_ignores_stale_findings(tmp_path: Path) -> No
     (lambda text: text[: len(text) // 2], "not valid JSON"),
     (lambda text: "{ this is not json", "not valid JSON"),
     (lambda text: json.dumps({"schema": 1, "facts": {}}), "not a coursekit doctor report"),
-    (lambda text: text.replace('"schema": 1', '"schema": 99'), "schema 99 is newer"),
-    (lambda text: text.replace('"schema": 1', '"schema": 0'), "schema 0 is not supported"),
-    (lambda text: text.replace('"schema": 1', '"schema": "1"'), "no schema version"),
+    (lambda text: text.replace('"schema": 2', '"schema": 99'), "schema 99 is newer"),
+    (lambda text: text.replace('"schema": 2', '"schema": 0'), "schema 0 is not supported"),
+    (lambda text: text.replace('"schema": 2', '"schema": "2"'), "no schema version"),
     (lambda text: text.replace('"total_mib": 16000', '"total_mib": "lots"'), "facts.memory.total_mib"),
     (lambda text: text.replace('"os": "linux"', '"os": null'), "facts.platform.os"),
 ])
