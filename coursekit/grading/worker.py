@@ -47,6 +47,31 @@ class _Emitter:
         self._write(self._fd, (self._dumps({"p": payload, "m": mac}) + "\n").encode())
 
 
+class _OutputMarker:
+    """Writes the line that tells the parent whose output follows (see ``sandbox._Segments``).
+
+    Flushes the student's buffered output first, so every line lands in its own check.
+    """
+
+    def __init__(self, mark: str):
+        self._mark = mark.encode()
+        self._write = os.write
+        self._streams = (sys.stdout, sys.stderr)
+
+    def __call__(self, name: str) -> None:
+        if not self._mark:
+            return
+        for stream in self._streams:
+            try:
+                stream.flush()
+            except BaseException:  # noqa: BLE001, S110 - a student may have closed it
+                pass
+        try:
+            self._write(1, b"\n" + self._mark + b" " + name.encode() + b"\n")
+        except OSError:
+            pass  # fd 1 closed by the student: their output is simply not split
+
+
 def _vm_bytes() -> int | None:
     """This process's virtual size (Linux /proc), or None where unknown."""
     try:
@@ -162,12 +187,15 @@ def _run(cfg: dict[str, Any], emit: _Emitter) -> None:
     snap = _snapshot(_guarded_namespaces(api, grader))
     run_check, tampered_names = api.run_check, None
     skip = set(cfg.get("skip", ()))  # already graded by an earlier worker of this run
+    mark = _OutputMarker(str(cfg.get("output_mark", "")))
     for spec in specs:
         if spec.name in skip:
             continue
         emit({"e": "begin", "name": spec.name})
         if tampered_names is None:
+            mark(spec.name)
             result = run_check(spec, ctx)
+            mark("")
             changed = _tampered(snap)
             if changed:
                 tampered_names = ", ".join(changed[:5])
@@ -187,6 +215,11 @@ def main() -> None:
     """Entry point: read the config from stdin, grade, and leave with ``os._exit``."""
     cfg = json.loads(sys.stdin.readline())
     sys.stdin.close()
+    for stream in (sys.stdout, sys.stderr):  # a crash mid-check still shows what was printed
+        try:
+            stream.reconfigure(line_buffering=True)  # type: ignore[union-attr]
+        except (AttributeError, ValueError):
+            pass
     key = bytes.fromhex(cfg.pop("key"))
     emit = _Emitter(cfg["events"], key)
     del key

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
-from coursekit.lab.checking import GradeReport, Status
+from coursekit.lab.checking import CheckOutcome, GradeReport, Status, Verdict
 from coursekit.lab.service import CheckRun, Handout, Hints, LabList, Solution
 from coursekit.render import Console
 
@@ -78,8 +80,12 @@ def progress_event(console: Console, event: dict[str, Any]) -> None:
             f"check stops at {event.get('limit_s'):g} s)", "dim"))
 
 
+_MARKS = {Verdict.PASSED: ("PASS", ("green", "bold")), Verdict.FAILED: ("FAIL", ("red", "bold")),
+          Verdict.NOT_GRADED: ("N/A ", ("yellow", "bold"))}
+
+
 def check(console: Console, run: CheckRun, as_json: bool) -> None:
-    """Each check (passed or not, message, points), the score, and what to do next."""
+    """Each check (verdict, message, points, what the code printed), the counts, what next."""
     warnings(console, run.warnings)
     report = run.report
     if as_json:
@@ -87,13 +93,19 @@ def check(console: Console, run: CheckRun, as_json: bool) -> None:
         return
     console.print(f"lab {report.lab}: {report.title}")
     for c in report.checks:
-        mark = console.style("PASS", "green", "bold") if c.passed else console.style("FAIL", "red", "bold")
-        console.print(f"  {mark} {c.title}  [{c.points}/{c.max_points}]")
-        for line in c.message.splitlines() or [""]:
-            console.print(f"         {line}")
+        word, style = _MARKS[c.verdict]
+        if c.verdict is Verdict.NOT_GRADED:
+            console.print(f"  {console.style(word, *style)} {c.title}  [not graded]")
+            console.print(f"       not graded, no points lost: {c.message}")
+        else:
+            console.print(f"  {console.style(word, *style)} {c.title}  [{c.points}/{c.max_points}]")
+            for line in c.message.splitlines() or [""]:
+                console.print(f"       {line}")
+        _check_output(console, c)
     if report.figures and report.folder is not None:
-        console.print(f"figures: {', '.join(f'figures/{f}' for f in report.figures)}")
+        console.print(f"figures: {', '.join(figure_paths(report))}")
     console.print()
+    console.print(summary_line(report))
     if report.status is Status.ERROR:
         console.eprint(f"{console.style('error:', 'red', 'bold')} could not grade: {report.problem}")
         if report.output_tail.strip():
@@ -101,15 +113,53 @@ def check(console: Console, run: CheckRun, as_json: bool) -> None:
             console.eprint(_indent(report.output_tail[-2000:]))
         console.eprint(f"{console.style('  fix:', 'bold')} {report.fix}")
         return
-    verdict = ("passed" if report.passed else "not passing yet")
-    style = ("green", "bold") if report.passed else ("yellow", "bold")
-    console.print(console.style(f"score {report.score}/{report.max_score}: {verdict}", *style))
     died = any("crashed" in c.message or "ended the grading process" in c.message
-               for c in report.checks)
+               for c in report.checks if not c.output)
     if died and report.output_tail.strip():
         console.print("last output of your code:")
         console.print(_indent(report.output_tail[-2000:]))
     console.print(f"{console.style('next:', 'bold')} {run.next_step}")
+
+
+def _check_output(console: Console, c: CheckOutcome) -> None:
+    """What the student's code printed during this check: the last lines, and how many were cut."""
+    if not c.output and not c.output_cut:
+        return
+    kept = len(c.output.split("\n")) if c.output else 0
+    head = (f"your code printed ({c.output_cut} earlier lines cut, the last {kept} shown):"
+            if c.output_cut else "your code printed:")
+    console.print(console.style(f"       {head}", "dim"))
+    for line in c.output.split("\n") if c.output else ():
+        console.print(f"       | {line}")
+
+
+def summary_line(report: GradeReport) -> str:
+    """``score 3/5: not passing yet (1 passed, 1 failed, 1 not graded: 2 points)`` (pure)."""
+    counts = (f"{report.count(Verdict.PASSED)} passed, {report.count(Verdict.FAILED)} failed, "
+              f"{report.count(Verdict.NOT_GRADED)} not graded")
+    if report.ungraded_points:
+        counts += f" ({report.ungraded_points} points could not be graded)"
+    verdict = {Status.PASSED: "passed", Status.NOT_YET: "not passing yet",
+               Status.ERROR: "could not grade"}[report.status]
+    return f"score {report.score}/{report.max_score}: {verdict} -- {counts}"
+
+
+def figure_paths(report: GradeReport, cwd: Path | None = None) -> list[str]:
+    """The figures' paths as the student can open them: relative to the current folder when
+    the lab folder is below it, else absolute."""
+    if report.folder is None:
+        return [f"figures/{f}" for f in report.figures]
+    folder = report.folder.resolve() / "figures"
+    here = (cwd or Path.cwd()).resolve()
+    try:
+        base = folder.relative_to(here).as_posix()
+        prefix = "" if base == "." else base + "/"
+    except ValueError:
+        try:
+            prefix = os.path.relpath(folder, here).replace(os.sep, "/") + "/"
+        except ValueError:  # another drive on Windows
+            prefix = str(folder) + os.sep
+    return [prefix + f for f in report.figures]
 
 
 def _indent(text: str) -> str:
@@ -117,16 +167,19 @@ def _indent(text: str) -> str:
 
 
 def check_json(report: GradeReport) -> dict[str, Any]:
-    """The ``--json`` contract: ``{lab, passed, score, max_score, checks: [...]}`` plus context."""
+    """The ``--json`` contract: ``{lab, passed, score, max_score, counts, checks: [...]}`` and context."""
     return {
         "lab": report.lab, "passed": report.passed, "score": report.score,
         "max_score": report.max_score,
-        "checks": [{"name": c.name, "passed": c.passed, "points": c.points,
-                    "max_points": c.max_points, "title": c.title, "message": c.message}
+        "counts": {"passed": report.count(Verdict.PASSED), "failed": report.count(Verdict.FAILED),
+                   "not_graded": report.count(Verdict.NOT_GRADED)},
+        "checks": [{"name": c.name, "verdict": c.verdict.value, "passed": c.passed,
+                    "points": c.points, "max_points": c.max_points, "title": c.title,
+                    "message": c.message, "output": c.output, "output_cut": c.output_cut}
                    for c in report.checks],
         "status": report.status.value, "problem": report.problem, "fix": report.fix,
         "folder": str(report.folder) if report.folder else None,
-        "figures": [f"figures/{f}" for f in report.figures],
+        "figures": figure_paths(report),
     }
 
 
