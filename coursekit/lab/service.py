@@ -100,7 +100,22 @@ def next_step(specs: tuple[LabSpec, ...], states: tuple[LabState, ...]) -> str:
 
 def _spec(number_text: str, labs_root: Path | None) -> tuple[tuple[LabSpec, ...], LabSpec]:
     specs = discover_labs(labs_root)
-    return specs, find_lab(specs, parse_lab_number(number_text))
+    return specs, find_lab(specs, parse_lab_number(number_text, specs))
+
+
+def lab_from_folder(cwd: Path, labs_root: Path | None = None) -> str:
+    """The lab number named by the ``.coursekit-lab.json`` of the lab folder ``cwd`` is in
+    (or below); a :class:`UsageError` listing the labs when there is none."""
+    folder = layout.enclosing_lab_folder(cwd)
+    marker = layout.read_marker(folder) if folder is not None else None
+    number = marker.get("lab") if marker is not None else None
+    if isinstance(number, int) and not isinstance(number, bool):
+        return str(number)
+    specs = discover_labs(labs_root)
+    valid = ", ".join(str(s.number) for s in specs)
+    raise UsageError(f"which lab? {cwd} is not inside a lab folder (the labs are: {valid}).",
+                     "Give its number, e.g. coursekit lab 2 --check, or run it inside the lab's "
+                     "folder.")
 
 
 def _recorded_folder(progress: prog.Progress, spec: LabSpec) -> Path | None:
@@ -118,11 +133,36 @@ def list_labs(cwd: Path, labs_root: Path | None = None) -> LabList:
     return LabList(states, next_step(specs, states), tuple(progress.warnings))
 
 
-def handout(number_text: str, cwd: Path, base: Path | None, labs_root: Path | None = None) -> Handout:
-    """``coursekit lab N``: create or complete the lab folder, never overwriting edits."""
-    _, spec = _spec(number_text, labs_root)
-    result = layout.lay_out(spec, layout.handout_target(spec, cwd, base))
+def passed_labs(progress: prog.Progress, specs: tuple[LabSpec, ...]) -> frozenset[int]:
+    """The numbers of the labs the progress file records as passed."""
+    return frozenset(s.number for s in specs if progress.labs.get(s.slug, {}).get("passed"))
+
+
+def missing_requirements(spec: LabSpec, passed: frozenset[int]) -> tuple[int, ...]:
+    """The labs ``spec`` requires that have not passed (pure)."""
+    return tuple(n for n in spec.requires if n not in passed)
+
+
+def handout(number_text: str, cwd: Path, base: Path | None, labs_root: Path | None = None,
+            skip_requires: bool = False) -> Handout:
+    """``coursekit lab N``: create or complete the lab folder, never overwriting edits.
+
+    A lab whose ``requires`` have not passed is refused (exit 1) unless ``skip_requires``;
+    its ``after_pass`` files (another lab's answers) are held back until that lab passes.
+    """
+    specs, spec = _spec(number_text, labs_root)
     progress = prog.load()
+    passed = passed_labs(progress, specs)
+    missing = missing_requirements(spec, passed)
+    target = layout.handout_target(spec, cwd, base)
+    if missing and not skip_requires and not layout.is_lab_folder(target, spec):
+        first = ", ".join(str(n) for n in missing)
+        raise CoursekitError(
+            f"lab {spec.number} builds on lab {first}, which has not passed yet.",
+            f"Pass it first (coursekit lab {missing[0]} --check), or hand lab {spec.number} out "
+            f"anyway: coursekit lab {spec.number} --skip-requires (files that hold lab {first}'s "
+            "answers come once it passes).", exit_code=ExitCode.FAILED)
+    result = layout.lay_out(spec, target, spec.withheld(passed))
     prog.record_handout(progress, spec.slug, spec.number, result.folder.resolve())
     prog.save(progress)
     return Handout(result, _work_step(spec, result.folder, cwd), tuple(progress.warnings))
@@ -193,7 +233,9 @@ def reset(number_text: str, cwd: Path, base: Path | None, labs_root: Path | None
     if folder is None:
         folder = layout.handout_target(spec, cwd, base)
     inside = _is_within(cwd, folder)
-    result = layout.reset(spec, folder, from_inside=inside)
+    specs = discover_labs(labs_root)
+    result = layout.reset(spec, folder, from_inside=inside,
+                          withhold=spec.withheld(passed_labs(progress, specs)))
     prog.record_handout(progress, spec.slug, spec.number, folder.resolve())
     prog.save(progress)
     step = _work_step(spec, folder, cwd if not inside else folder.parent)

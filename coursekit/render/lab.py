@@ -56,8 +56,14 @@ def handout(console: Console, result: Handout, as_json: bool, verb: str = "hande
         console.print(f"moved your previous work to {r.backup}")
     head = "created" if r.created else "updated"
     console.print(f"lab {r.lab.number}: {r.lab.title} -- {verb} ({head} {r.folder})")
+    owners = dict(r.lab.after_pass)
     for f in r.files:
-        console.print(f"  {f.path:<28} {_ACTION_TEXT.get(f.action, f.action)}")
+        text = _ACTION_TEXT.get(f.action, f.action)
+        if f.action == "withheld":
+            n = owners.get(f.path)
+            text = (f"held back: it holds lab {n}'s answers; coursekit lab {r.lab.number} adds "
+                    f"it once lab {n} has passed")
+        console.print(f"  {f.path:<28} {text}")
     console.print()
     console.print(f"{console.style('next:', 'bold')} {result.next_step}")
 
