@@ -120,3 +120,92 @@ def test_a_crash_with_json_is_kind_internal(course: Path, monkeypatch: pytest.Mo
 def test_without_json_errors_stay_off_stdout(course: Path) -> None:
     result = run_cli(["lab", "99"])
     assert result.stdout == "" and "error:" in result.stderr
+
+
+# --- item 4: hints that fit ------------------------------------------------------------------
+
+HINTED_TOML = '''format_version = 1
+number = 1
+slug = "fixture"
+title = "Fixture lab for the engine tests"
+version = 1
+timeout_s = 60
+memory_mb = 1500
+student_files = ["work.py"]
+
+[hints]
+imports = ["imports 1", "imports 2"]
+answer_is_42 = ["answer 1", "answer 2", "answer 3"]
+tensor_is_finite = ["tensor 1"]
+'''
+
+
+@pytest.fixture
+def hinted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    import shutil
+
+    import coursekit.resources
+
+    root = tmp_path / "labs"
+    shutil.copytree(FIXTURE_COURSE / "01-fixture", root / "01-fixture")
+    (root / "01-fixture" / "lab.toml").write_text(HINTED_TOML)
+    monkeypatch.setattr(coursekit.resources, "labs_dir", lambda: root)
+    monkeypatch.chdir(tmp_path)
+    return root
+
+
+def _graded(failing: list[str], ungraded: list[str] | None = None) -> None:
+    from coursekit.lab import progress as prog
+
+    progress = prog.load()
+    prog.record_grade(progress, "fixture", 1, 0, 5, not failing and not ungraded, failing=failing,
+                      ungraded=ungraded or [])
+    prog.save(progress)
+
+
+def _hint() -> dict[str, object]:
+    result = run_cli(["lab", "1", "--hint", "--json"])
+    assert result.code == ExitCode.OK, result
+    data: dict[str, object] = json.loads(result.stdout)
+    return data
+
+
+def test_hints_follow_the_first_failing_check(hinted: Path) -> None:
+    first = _hint()  # never checked: the first check
+    assert (first["check"], first["hints"], first["new"]) == ("imports", ["imports 1"], True)
+    _graded(["tensor_is_finite", "answer_is_42"])  # grader order decides: answer_is_42 first
+    data = _hint()
+    assert (data["check"], data["hints"], data["total"]) == ("answer_is_42", ["answer 1"], 3)
+    assert _hint()["hints"] == ["answer 1", "answer 2"]
+    text = run_cli(["lab", "1", "--hint"]).stdout
+    assert "first failing check: answer() returns 42" in text
+    assert "hint 3 of 3: answer 3" in text and "that was the last hint" in text
+    again = run_cli(["lab", "1", "--hint"])
+    assert "no more hints for this check" in again.stdout and "hint 3 of 3" in again.stdout
+    assert _hint()["no_more"] is True
+    _graded(["tensor_is_finite"])  # fixed that one: the next check's hints start at 1
+    assert _hint()["hints"] == ["tensor 1"]
+
+
+def test_a_not_graded_check_is_hinted_only_when_nothing_failed(hinted: Path) -> None:
+    _graded(["tensor_is_finite"], ungraded=["imports"])
+    assert _hint()["check"] == "tensor_is_finite"
+    _graded([], ungraded=["answer_is_42"])
+    assert _hint()["check"] == "answer_is_42"
+
+
+def test_after_a_pass_there_is_nothing_to_hint(hinted: Path) -> None:
+    _graded([])
+    data = _hint()
+    assert data["passed"] is True and data["hints"] == []
+    assert "no hint needed" in run_cli(["lab", "1", "--hint"]).stdout
+
+
+def test_every_real_lab_has_hints_for_every_check_in_grader_order() -> None:
+    from coursekit.lab.checking import expected_checks
+    from coursekit.lab.manifest import discover_labs
+
+    for spec in discover_labs():
+        names = [c.name for c in expected_checks(spec.grader_path)]
+        assert [name for name, _ in spec.check_hints] == names, spec.slug
+        assert all(items for _, items in spec.check_hints)

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from coursekit.errors import ExitCode
-from coursekit.lab.manifest import LabSpec, discover_labs
 from coursekit.lab import progress as prog
+from coursekit.lab.manifest import LabSpec, discover_labs
 from tests.helpers import run_cli
 
 LABS = discover_labs()

@@ -15,7 +15,14 @@ from typing import Any
 from coursekit.errors import CoursekitError, ExitCode, UsageError
 from coursekit.lab import layout
 from coursekit.lab import progress as prog
-from coursekit.lab.checking import GradeReport, grade
+from coursekit.lab.checking import (
+    ExpectedCheck,
+    GradeReport,
+    GraderSourceError,
+    Verdict,
+    expected_checks,
+    grade,
+)
 from coursekit.lab.interpreter import choose_python
 from coursekit.lab.manifest import LabSpec, discover_labs, find_lab, parse_lab_number
 
@@ -57,11 +64,19 @@ class CheckRun:
 
 @dataclass(frozen=True)
 class Hints:
+    """``--hint``: the hints of the first failing check shown so far (the last one is new
+    unless ``no_more``)."""
+
     lab: int
     title: str
     shown: tuple[str, ...]
     total: int
     warnings: tuple[str, ...] = ()
+    check: str | None = None  # the check the hints belong to
+    check_title: str | None = None
+    new: bool = False  # this call showed a hint not seen before
+    no_more: bool = False  # every hint of this check had been shown already
+    passed: bool = False  # the last --check passed every check: nothing to hint
 
 
 @dataclass(frozen=True)
@@ -202,7 +217,10 @@ def check(number_text: str, cwd: Path, base: Path | None, python: str | None, *,
     if report.status.value != "error":
         progress = prog.load()  # re-read: grading takes a while, another command may have saved
         prog.record_grade(progress, spec.slug, spec.number, report.score, report.max_score,
-                          report.passed)
+                          report.passed,
+                          failing=[c.name for c in report.checks if c.verdict is Verdict.FAILED],
+                          ungraded=[c.name for c in report.checks
+                                    if c.verdict is Verdict.NOT_GRADED])
         prog.save(progress)
         warnings += [w for w in progress.warnings if w not in warnings]
     if report.passed:
@@ -215,14 +233,41 @@ def check(number_text: str, cwd: Path, base: Path | None, python: str | None, *,
     return CheckRun(report, choice.reason, nxt, tuple(warnings))
 
 
+def first_failing(checks: tuple[ExpectedCheck, ...], record: dict[str, Any]) -> ExpectedCheck | None:
+    """The check to hint at: the first one the last ``--check`` failed (else the first it could
+    not grade); the first check when the lab was never checked; None when the last check passed
+    every one (pure)."""
+    failing, ungraded = record.get("failing"), record.get("ungraded", [])
+    if not isinstance(failing, list) or "last_score" not in record:
+        return checks[0] if checks else None
+    for names in (failing, ungraded if isinstance(ungraded, list) else []):
+        for c in checks:
+            if c.name in names:
+                return c
+    return None
+
+
 def hints(number_text: str, labs_root: Path | None = None) -> Hints:
-    """``--hint``: one more hint each time it is asked (progressive, like rustlings' ``h``)."""
+    """``--hint``: the next hint of the first failing check (progressive, like rustlings' ``h``),
+    and a plain "no more hints" once that check's hints are used up."""
     _, spec = _spec(number_text, labs_root)
     progress = prog.load()
-    count = prog.next_hint(progress, spec.slug, len(spec.hints)) if spec.hints else 0
+    record = progress.labs.get(spec.slug, {})
+    try:
+        checks = expected_checks(spec.grader_path)
+    except GraderSourceError as exc:
+        raise CoursekitError(str(exc), "Reinstall coursekit: python -m pip install "
+                             "--force-reinstall coursekit") from None
+    target = first_failing(checks, record)
+    if target is None:
+        return Hints(spec.number, spec.title, (), 0, tuple(progress.warnings), passed=True)
+    items = spec.hints_for(target.name)
+    before = prog.hints_seen(progress, spec.slug, target.name)
+    count = prog.next_check_hint(progress, spec.slug, target.name, len(items)) if items else 0
     prog.save(progress)
-    return Hints(spec.number, spec.title, spec.hints[:count], len(spec.hints),
-                 tuple(progress.warnings))
+    return Hints(spec.number, spec.title, items[:count], len(items), tuple(progress.warnings),
+                 target.name, target.title, new=count > before,
+                 no_more=bool(items) and before >= len(items))
 
 
 def reset(number_text: str, cwd: Path, base: Path | None, labs_root: Path | None = None) -> Handout:

@@ -190,17 +190,30 @@ def check_json(report: GradeReport) -> dict[str, Any]:
 
 
 def hints(console: Console, result: Hints, as_json: bool) -> None:
+    """The hints of the first failing check so far, and whether more are left."""
     warnings(console, result.warnings)
     if as_json:
-        console.json({"lab": result.lab, "hints": list(result.shown), "total": result.total})
+        console.json({"lab": result.lab, "check": result.check, "check_title": result.check_title,
+                      "hints": list(result.shown), "total": result.total, "new": result.new,
+                      "no_more": result.no_more, "passed": result.passed})
+        return
+    if result.passed:
+        console.print(f"lab {result.lab}: your last --check passed every check; no hint needed.")
         return
     if not result.total:
-        console.print(f"lab {result.lab} has no hints.")
+        console.print(f"lab {result.lab} has no hints for '{result.check_title}'.")
         return
+    console.print(f"lab {result.lab}, first failing check: {result.check_title}")
     for i, text in enumerate(result.shown, 1):
         console.print(f"hint {i} of {result.total}: {text}")
-    if len(result.shown) < result.total:
-        console.print(console.style(f"(ask again with --hint for hint {len(result.shown) + 1})", "dim"))
+    if result.no_more:
+        console.print(console.style(f"no more hints for this check: you have seen all "
+                                    f"{result.total} (above).", "yellow"))
+    elif len(result.shown) < result.total:
+        console.print(console.style(f"(ask again with --hint for hint {len(result.shown) + 1})",
+                                    "dim"))
+    else:
+        console.print(console.style("that was the last hint for this check.", "dim"))
 
 
 def solution(console: Console, result: Solution, as_json: bool) -> None:
