@@ -64,10 +64,11 @@ class Console:
     """Writes text to stdout/stderr; knows whether colour is allowed."""
 
     def __init__(self, out: IO[str] | None = None, err: IO[str] | None = None,
-                 color: bool | None = None):
+                 color: bool | None = None, width: int | None = None):
         self._out = out
         self._err = err
         self._color = color
+        self._width = width
 
     @property
     def out_stream(self) -> IO[str]:
@@ -86,6 +87,8 @@ class Console:
     @property
     def width(self) -> int:
         """Columns to wrap to: ``COLUMNS``, else the terminal's width, else 80."""
+        if self._width is not None:
+            return self._width
         return text_width(os.environ, _isatty(self.out_stream))
 
     def style(self, text: str, *styles: str) -> str:
@@ -108,6 +111,12 @@ class Console:
     def json(self, obj: Any) -> None:
         """Print ``obj`` as JSON on stdout (never coloured)."""
         _write(self.out_stream, dumps(obj))
+
+
+def looks_like_command(text: str) -> bool:
+    """True for a fix line that is one command to paste (never wrapped: a wrapped command
+    pasted into a shell runs as two), False for a sentence (pure)."""
+    return bool(text) and not text[:1].isupper() and not re.search(r"[.;,]\s|\.$", text)
 
 
 def _isatty(stream: IO[str]) -> bool:
@@ -192,4 +201,4 @@ def render_error(console: Console, message: str, fix: str | None) -> None:
     """Print a user-facing error and its fix line on stderr."""
     console.eprint(f"{console.style('error:', 'red', 'bold')} {message}")
     if fix:
-        console.eprint(f"{console.style('  fix:', 'bold')} {fix}")
+        console.eprint(f"{console.style('  fix:', 'bold')} {fix}", wrap=not looks_like_command(fix))

@@ -78,7 +78,7 @@ def render_plan(console: Console, plan: Plan, *, as_json: bool = False,
     for number, step in enumerate(plan.steps, 1):
         console.print(f"  {number}. {step.title}")
         shown = format_command(step.argv, os_name, env_python)
-        console.print(f"     {console.style(shown, 'cyan')}")
+        console.print(f"     {console.style(shown, 'cyan')}", wrap=False)  # pasted as is
     if env_python:
         console.print("  (coursekit creates the env itself; step 1 is the conda command that does the same "
                       f"where conda is installed. The env's Python will be {env_python})")
