@@ -176,3 +176,26 @@ def test_output_before_the_worker_dies_stays_with_the_check(tmp_path: Path) -> N
     assert by["tensor_is_finite"].verdict is Verdict.PASSED and by["tensor_is_finite"].output == ""
     assert json.dumps(check_json(report))  # serialisable
     assert dataclasses.asdict(report.checks[0])
+
+
+def test_figure_paths_are_relative_to_where_the_student_stands(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = tmp_path / "course" / "lab01-fixture"
+    (folder / "figures").mkdir(parents=True)
+    events = _ready() + _result("a", True) + _result("b", True) + _result("c", True)
+    events[3]["message"] = "flow -0.2. Figure: figures/fixture.png"
+    report = dataclasses.replace(decide(SPEC, EXPECTED, events + [{"e": "done"}], False, _outcome()),
+                                 folder=folder, figures=("fixture.png",))
+    monkeypatch.chdir(tmp_path / "course")
+    text = _text(CheckRun(report, "", "next"))
+    assert "Figure: lab01-fixture/figures/fixture.png" in text
+    assert "figures: lab01-fixture/figures/fixture.png" in text
+    assert check_json(report)["figures"] == ["lab01-fixture/figures/fixture.png"]
+    monkeypatch.chdir(folder)
+    assert "Figure: figures/fixture.png" in _text(CheckRun(report, "", "next"))
+    monkeypatch.chdir(folder / "figures")
+    assert "figures: fixture.png" in _text(CheckRun(report, "", "next"))
+    elsewhere = tmp_path / "other"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    assert "../course/lab01-fixture/figures/fixture.png" in _text(CheckRun(report, "", "next"))

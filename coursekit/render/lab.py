@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -98,7 +100,11 @@ def check(console: Console, run: CheckRun, as_json: bool) -> None:
         console.json(check_json(report))
         return
     console.print(f"lab {report.lab}: {report.title}")
+    paths = figure_paths(report)
+    moved = {f"figures/{f}": p for f, p in zip(report.figures, paths) if p != f"figures/{f}"}
     for c in report.checks:
+        if moved:  # graders name figures from the lab folder; say where they are from here
+            c = dataclasses.replace(c, message=_relocate(c.message, moved))
         word, style = _MARKS[c.verdict]
         if c.verdict is Verdict.NOT_GRADED:
             console.print(f"  {console.style(word, *style)} {c.title}  [not graded]")
@@ -109,7 +115,7 @@ def check(console: Console, run: CheckRun, as_json: bool) -> None:
                 console.print(f"       {line}")
         _check_output(console, c)
     if report.figures and report.folder is not None:
-        console.print(f"figures: {', '.join(figure_paths(report))}")
+        console.print(f"figures: {', '.join(paths)}")
     console.print()
     console.print(summary_line(report))
     if report.status is Status.ERROR:
@@ -137,6 +143,12 @@ def _check_output(console: Console, c: CheckOutcome) -> None:
     console.print(console.style(f"       {head}", "dim"))
     for line in c.output.split("\n") if c.output else ():
         console.print(f"       | {line}")
+
+
+def _relocate(message: str, moved: dict[str, str]) -> str:
+    for old, new in moved.items():
+        message = re.sub(r"(?<![\w/.])" + re.escape(old), new, message)
+    return message
 
 
 def summary_line(report: GradeReport) -> str:
