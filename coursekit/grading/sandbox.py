@@ -21,6 +21,7 @@ from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from coursekit.proc import kill_tree
 
@@ -232,6 +233,30 @@ def run_sandboxed(
     except OSError:
         pass  # the worker died at once; its exit status tells why
     events = _EventTail(events_path)
+    return supervise(proc, events, drain, start, timeout_s=timeout_s, memory_mb=memory_mb,
+                     on_event_line=on_event_line, poll_s=poll_s, on_tick=on_tick)
+
+
+class Supervised(Protocol):
+    """A grading process being watched: a :class:`subprocess.Popen`, or a forked run of the
+    warm worker (:mod:`coursekit.grading.warm`)."""
+
+    pid: int
+
+    def poll(self) -> int | None: ...
+
+    def kill(self) -> None: ...
+
+    @property
+    def returncode(self) -> int | None: ...
+
+
+def supervise(proc: Supervised, events: _EventTail, drain: _OutputDrain, start: float, *,
+              timeout_s: float, memory_mb: int, on_event_line: Callable[[str], None],
+              poll_s: float = 0.05, on_tick: Callable[[float], None] | None = None,
+              wait: Callable[[], None] | None = None) -> SandboxOutcome:
+    """Stream ``proc``'s events and enforce the wall clock and the memory cap until it ends;
+    then kill whatever is left of its process group and collect its output."""
     timed_out = memory_exceeded = False
     peak = 0.0
     next_rss = 0.0
@@ -259,10 +284,13 @@ def run_sandboxed(
         # Always, even after a clean exit: processes the student's code started (and left
         # running) share the worker's process group and must not outlive grading.
         kill_tree(proc)  # type: ignore[arg-type, unused-ignore]
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            pass
+        if wait is not None:
+            wait()
+        elif isinstance(proc, subprocess.Popen):
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                pass
     for line in events.poll():
         on_event_line(line)
     drain.join(timeout=2)

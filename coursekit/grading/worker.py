@@ -215,6 +215,11 @@ def main() -> None:
     """Entry point: read the config from stdin, grade, and leave with ``os._exit``."""
     cfg = json.loads(sys.stdin.readline())
     sys.stdin.close()
+    _grade_config(cfg)
+
+
+def _grade_config(cfg: dict[str, Any]) -> None:
+    """Grade one run described by ``cfg`` in this process, then leave with ``os._exit``."""
     for stream in (sys.stdout, sys.stderr):  # a crash mid-check still shows what was printed
         try:
             stream.reconfigure(line_buffering=True)  # type: ignore[union-attr]
@@ -238,6 +243,73 @@ def main() -> None:
         pass
     # os._exit: student threads or atexit handlers must not keep the process alive.
     exit_now(0)
+
+
+def serve() -> None:
+    """The warm worker (``coursekit lab N --watch``): import torch once, then fork one fresh
+    grading process per request.
+
+    Started as ``python -I -B ... -c SERVE RUNTIME FD`` with a Unix socket on ``FD``. Each
+    request is one JSON line ``{"cfg": ..., "cwd": ...}`` sent with one file descriptor, the
+    write end of the run's output pipe. The forked child starts its own session (so the
+    parent can kill its whole process group), takes the pipe as stdout and stderr and runs
+    exactly what a cold worker runs (:func:`_grade_config`): the same limits, the same signed
+    events. This process never runs student code; it answers ``{"pid": N}`` and, once the
+    child is gone, ``{"exit": code}``.
+    """
+    import socket
+
+    sock = socket.socket(fileno=int(sys.argv[2]))
+
+    def send(obj: dict[str, Any]) -> None:
+        sock.sendall((json.dumps(obj) + "\n").encode())
+
+    try:
+        info = _setup_torch(1)
+    except BaseException as exc:  # noqa: BLE001 - the parent falls back to a cold worker
+        send({"fatal": f"{type(exc).__name__}: {exc}"})
+        return
+    try:  # figures: matplotlib is the other slow import of a grading run
+        import matplotlib
+
+        matplotlib.use("Agg", force=True)
+        import matplotlib.pyplot
+    except Exception:  # noqa: BLE001, S110 - optional: a run without it draws no figure
+        pass
+    send({"ready": True, **info})
+    while True:
+        data, fds, _flags, _addr = socket.recv_fds(sock, 1 << 20, 4)
+        while data and not data.endswith(b"\n"):
+            more = sock.recv(1 << 20)
+            if not more:
+                break
+            data += more
+        if not data or not fds:
+            for fd in fds:
+                os.close(fd)
+            return
+        request = json.loads(data)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:
+            try:
+                os.setsid()
+                sock.close()
+                os.dup2(fds[0], 1)
+                os.dup2(fds[0], 2)
+                null = os.open(os.devnull, os.O_RDONLY)
+                os.dup2(null, 0)
+                os.chdir(request["cwd"])
+                _grade_config(request["cfg"])
+            finally:
+                os._exit(0)  # never back into the serving loop
+        for fd in fds:
+            os.close(fd)
+        del request, data
+        send({"pid": pid})
+        _, status = os.waitpid(pid, 0)
+        send({"exit": os.waitstatus_to_exitcode(status)})
 
 
 if __name__ == "__main__":

@@ -19,12 +19,14 @@ from coursekit.lab.checking import (
     ExpectedCheck,
     GradeReport,
     GraderSourceError,
+    Sandbox,
     Verdict,
     expected_checks,
     grade,
 )
 from coursekit.lab.interpreter import choose_python
 from coursekit.lab.manifest import LabSpec, discover_labs, find_lab, parse_lab_number
+from coursekit.lab.watch import watch_loop
 
 
 @dataclass(frozen=True)
@@ -206,13 +208,14 @@ def find_folder(spec: LabSpec, cwd: Path, base: Path | None, progress: prog.Prog
 
 def check(number_text: str, cwd: Path, base: Path | None, python: str | None, *,
           on_event: Callable[[dict[str, Any]], None] = lambda e: None,
-          labs_root: Path | None = None) -> CheckRun:
+          labs_root: Path | None = None, sandbox: Sandbox | None = None) -> CheckRun:
     """``coursekit lab N --check``: grade in a sandboxed worker and record the result."""
     _, spec = _spec(number_text, labs_root)
     progress = prog.load()
     folder = find_folder(spec, cwd, base, progress)
     choice = choose_python(python)
-    report = grade(spec, folder, choice.path, on_event=on_event)
+    report = grade(spec, folder, choice.path, on_event=on_event,
+                   **({"sandbox": sandbox} if sandbox is not None else {}))
     warnings = list(progress.warnings)
     if report.status.value != "error":
         progress = prog.load()  # re-read: grading takes a while, another command may have saved
@@ -231,6 +234,25 @@ def check(number_text: str, cwd: Path, base: Path | None, python: str | None, *,
         nxt = (f"fix the failing checks and run coursekit lab {spec.number} --check again "
                f"(stuck? coursekit lab {spec.number} --hint)")
     return CheckRun(report, choice.reason, nxt, tuple(warnings))
+
+
+def watch(number_text: str, cwd: Path, base: Path | None, python: str | None, *,
+          on_run: Callable[[CheckRun, Path], None],
+          on_event: Callable[[dict[str, Any]], None] = lambda e: None,
+          labs_root: Path | None = None, loop: Callable[..., None] | None = None) -> None:
+    """``--watch``: check now and after every save, with a warm worker (torch imported once,
+    one fresh forked process per run). Returns only through Ctrl-C (KeyboardInterrupt)."""
+    from coursekit.lab.warm import warm_worker
+
+    _, spec = _spec(number_text, labs_root)
+    folder = find_folder(spec, cwd, base, prog.load())
+    choice = choose_python(python)
+    with warm_worker(choice.path) as worker:
+        def once() -> None:
+            on_run(check(number_text, cwd, base, choice.path, on_event=on_event,
+                         labs_root=labs_root, sandbox=worker), folder)
+
+        (loop or watch_loop)(folder, once)
 
 
 def first_failing(checks: tuple[ExpectedCheck, ...], record: dict[str, Any]) -> ExpectedCheck | None:

@@ -105,6 +105,15 @@ class Console:
     def eprint(self, text: str = "", *, wrap: bool = True) -> None:
         _write(self.err_stream, self.wrap(text) if wrap else text)
 
+    def clear(self, note: str = "") -> None:
+        """Start a fresh screen: clear it on a terminal that can (like rustlings' watch mode),
+        else a separator line so a log stays readable."""
+        if _isatty(self.out_stream) and os.environ.get("TERM", "") != "dumb":
+            self.out_stream.write("\x1b[2J\x1b[3J\x1b[H")
+            self.out_stream.flush()
+        else:
+            _write(self.out_stream, f"---- {note} ----" if note else "----")
+
     def wrap(self, text: str) -> str:
         return "\n".join(w for line in text.split("\n") for w in wrap_line(line, self.width))
 

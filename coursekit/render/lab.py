@@ -133,6 +133,23 @@ def check(console: Console, run: CheckRun, as_json: bool) -> None:
     console.print(f"{console.style('next:', 'bold')} {run.next_step}")
 
 
+def watch_frame(console: Console, run: CheckRun, folder: Path, cwd: Path | None = None) -> None:
+    """One ``--watch`` screen: cleared (on a terminal), the check, and what is being watched."""
+    console.clear(f"re-checked at {_now()}")
+    check(console, run, as_json=False)
+    try:
+        shown = folder.resolve().relative_to((cwd or Path.cwd()).resolve()).as_posix() or "."
+    except ValueError:
+        shown = str(folder)
+    console.print(console.style(f"watching {shown}/ for saves (Ctrl-C to stop)", "dim"))
+
+
+def _now() -> str:
+    import datetime as _dt
+
+    return _dt.datetime.now().strftime("%H:%M:%S")
+
+
 def _check_output(console: Console, c: CheckOutcome) -> None:
     """What the student's code printed during this check: the last lines, and how many were cut."""
     if not c.output and not c.output_cut:
