@@ -121,7 +121,7 @@ class WarmWorker:
         self.forked_pids: list[int] = []  # for tests and --debug: every run had its own process
         self.cold_runs = 0
 
-    def __enter__(self) -> WarmWorker:
+    def __enter__(self) -> WarmWorker:  # noqa: PYI034 - typing.Self needs Python 3.11
         return self
 
     def __exit__(self, *exc: object) -> None:
