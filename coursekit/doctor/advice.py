@@ -1,7 +1,7 @@
 """What the planner would do: the backend to name in fix lines, driver minimums, arch coverage.
 
 The doctor does not keep its own PyTorch tables: it asks the planner's matrix
-(:mod:`coursekit.matrix`, ``envs/*.toml``) and selector (:mod:`coursekit.select`), so a
+(:mod:`coursekit.setup.plan.matrix`, ``envs/*.toml``) and selector (:mod:`coursekit.setup.plan.select`), so a
 fix line says exactly what ``coursekit setup`` would install. All functions are pure
 over their inputs; a matrix that fails to load gives no advice rather than an error
 (the doctor must still report everything else).
@@ -35,7 +35,7 @@ class BackendAdvice:
 
 @lru_cache(maxsize=1)
 def _matrix() -> Any:
-    from coursekit.matrix import load_matrix
+    from coursekit.setup.plan.matrix import load_matrix
 
     return load_matrix()
 
@@ -51,7 +51,7 @@ def matrix_or_none() -> Any:
 def course_python(default: str = "3.12") -> str:
     """The Python version the course env spec asks for (``envs/course.toml``)."""
     try:
-        from coursekit.envspec import load_spec
+        from coursekit.setup.plan.envspec import load_spec
 
         return str(load_spec().python)
     except Exception:  # noqa: BLE001 - a broken spec is setup's error to report, not the doctor's
@@ -74,8 +74,8 @@ def suggest_backend(view: View) -> BackendAdvice | None:
     if host is None or matrix is None:
         return None
     try:
-        from coursekit.envspec import load_spec
-        from coursekit.plan import make_plan
+        from coursekit.setup.plan.envspec import load_spec
+        from coursekit.setup.plan.model import make_plan
 
         # The same pure planner `coursekit setup` runs, with the course's env spec pins.
         plan = make_plan(load_spec(), host, matrix=matrix)
