@@ -56,8 +56,21 @@ def read_marker(folder: Path) -> dict[str, object] | None:
     return data if isinstance(data, dict) else None
 
 
+def coursekit_location() -> dict[str, str]:
+    """How the lab's notebook reaches this coursekit from the course env's kernel: this
+    Python and the folder holding the ``coursekit`` package (run with ``-I``, that folder first
+    on ``sys.path``: the lab folder's own files can never shadow it)."""
+    import sys
+
+    import coursekit
+
+    return {"python": sys.executable,
+            "path": str(Path(coursekit.__file__).resolve().parent.parent)}
+
+
 def _write_marker(folder: Path, spec: LabSpec, hashes: dict[str, str]) -> None:
-    data = {"lab": spec.number, "slug": spec.slug, "version": spec.version, "starter_sha256": hashes}
+    data = {"lab": spec.number, "slug": spec.slug, "version": spec.version, "starter_sha256": hashes,
+            "coursekit": coursekit_location()}
     tmp = folder / (MARKER + ".tmp")
     tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
     os.replace(tmp, folder / MARKER)
