@@ -105,7 +105,7 @@ def _console() -> Console:
     return Console()
 
 
-_ERROR_KINDS = {ExitCode.FAILED: "failed", ExitCode.USAGE: "usage",
+_ERROR_KINDS: dict[int, str] = {ExitCode.FAILED: "failed", ExitCode.USAGE: "usage",
                 ExitCode.ENVIRONMENT: "environment", ExitCode.INTERNAL: "internal",
                 ExitCode.INTERRUPTED: "interrupted"}
 

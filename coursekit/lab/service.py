@@ -214,8 +214,8 @@ def check(number_text: str, cwd: Path, base: Path | None, python: str | None, *,
     progress = prog.load()
     folder = find_folder(spec, cwd, base, progress)
     choice = choose_python(python)
-    report = grade(spec, folder, choice.path, on_event=on_event,
-                   **({"sandbox": sandbox} if sandbox is not None else {}))
+    report = (grade(spec, folder, choice.path, on_event=on_event) if sandbox is None
+              else grade(spec, folder, choice.path, on_event=on_event, sandbox=sandbox))
     warnings = list(progress.warnings)
     if report.status.value != "error":
         progress = prog.load()  # re-read: grading takes a while, another command may have saved

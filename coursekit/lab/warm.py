@@ -221,7 +221,7 @@ class WarmWorker:
                 pass
         if self._tmp is not None:
             self._tmp.cleanup()
-        self._sock = self._lines = self._proc = self._tmp = None  # type: ignore[assignment]
+        self._sock = self._lines = self._proc = self._tmp = None
 
 
 def warm_worker(python: str) -> WarmWorker:
