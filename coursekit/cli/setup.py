@@ -70,5 +70,8 @@ def setup(app: object, dry_run: bool, as_json: bool, os_name: str | None, arch: 
         render_plan(console, plan, as_json=as_json,
                     env_python=setup_run.embedded_env_python(plan, described=described))
         return ExitCode.OK
-    result: int = setup_run.execute_plan(plan, app=app, as_json=as_json, options=options)
-    return result
+    from coursekit.render.setup_run import ProgressReporter, render_result
+
+    reporter = ProgressReporter(console, to_stderr=as_json)
+    result = setup_run.execute_plan(plan, reporter=reporter, options=options)
+    return render_result(console, result, as_json=as_json)

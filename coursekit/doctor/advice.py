@@ -48,16 +48,6 @@ def matrix_or_none() -> Any:
         return None
 
 
-def course_python(default: str = "3.12") -> str:
-    """The Python version the course env spec asks for (``envs/course.toml``)."""
-    try:
-        from coursekit.setup.plan.envspec import load_spec
-
-        return str(load_spec().python)
-    except Exception:  # noqa: BLE001 - a broken spec is setup's error to report, not the doctor's
-        return default
-
-
 def torch_pythons() -> tuple[tuple[int, int], ...]:
     """Every Python (major, minor) some release in the matrix publishes wheels for."""
     matrix = matrix_or_none()

@@ -28,8 +28,8 @@ from coursekit.doctor.facts import (
     PlatformFacts,
 )
 from coursekit.doctor.kernels import scan_kernels
-from coursekit.doctor.probing import DEFAULT_TIMEOUT_S, ProbeFacts, run_probe
 from coursekit.doctor.runner import Check, run_checks
+from coursekit.probing import DEFAULT_TIMEOUT_S, ProbeFacts, run_probe
 from coursekit.proc import Runner, run_tool
 
 if TYPE_CHECKING:

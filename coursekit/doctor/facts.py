@@ -18,8 +18,8 @@ import typing
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from coursekit.doctor.probing import ProbeFacts
 from coursekit.host import GpuInfo
+from coursekit.probing import ProbeFacts
 
 T = TypeVar("T")
 
@@ -133,7 +133,7 @@ class Facts:
 
 def to_data(obj: Any) -> Any:
     """Facts (or any part of them) as plain JSON values."""
-    from coursekit.render import to_jsonable
+    from coursekit.jsondata import to_jsonable
 
     return to_jsonable(obj)
 

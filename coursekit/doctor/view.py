@@ -197,7 +197,7 @@ class View:
         """The machine as the planner sees it (for the selector's backend advice)."""
         if not self.f.platform:
             return None
-        from coursekit.doctor.advice import course_python
+        from coursekit.doctor.course import course_python
 
         p = self.f.platform
         return HostInfo(os=p.os, arch=p.arch, python=course_python(), macos_version=p.macos_version,

@@ -15,18 +15,15 @@ or two spaces in. Words longer than a line (paths, URLs) are never broken.
 
 from __future__ import annotations
 
-import dataclasses
-import enum
 import json
 import os
 import re
 import shutil
 import sys
-from collections.abc import Mapping
-from pathlib import PurePath
 from typing import IO, Any
 
 from coursekit.constants import EnvVars
+from coursekit.jsondata import to_jsonable
 
 DEFAULT_WIDTH = 80
 MIN_WIDTH = 20  # narrower than this and wrapping does more harm than good
@@ -37,22 +34,6 @@ _MARK = re.compile(r"^(\s*)(\[[^\]\s]{1,3}\]\s+|[A-Za-z][A-Za-z0-9 ]{0,14}:\s+|[
 
 _STYLES = {"red": "31", "green": "32", "yellow": "33", "blue": "34", "magenta": "35",
            "cyan": "36", "bold": "1", "dim": "2"}
-
-
-def to_jsonable(obj: Any) -> Any:
-    """Turn dataclasses, enums, paths and tuples into plain JSON values (recursively)."""
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {f.name: to_jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)
-                if not f.name.startswith("_")}
-    if isinstance(obj, enum.Enum):
-        return obj.value
-    if isinstance(obj, PurePath):
-        return str(obj)
-    if isinstance(obj, Mapping):
-        return {str(k): to_jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple, set, frozenset)):
-        return [to_jsonable(v) for v in obj]
-    return obj
 
 
 def dumps(obj: Any) -> str:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Any, Final
 
 from coursekit.constants import EnvVars
 from coursekit.errors import SpecError
+from coursekit.resources import read_toml
 
 FORMAT_VERSION: Final = 1
 
@@ -66,26 +66,6 @@ def default_spec_path(env: Mapping[str, str] | None = None) -> Path:
     from coursekit.resources import envs_dir
 
     return envs_dir() / "course.toml"
-
-
-def read_toml(path: Path) -> dict[str, Any]:
-    """Parse a TOML file, turning every failure into a SpecError naming the file."""
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover - Python 3.10
-        import tomli as tomllib
-    try:
-        with path.open("rb") as fh:
-            data: dict[str, Any] = tomllib.load(fh)
-            return data
-    except FileNotFoundError:
-        raise SpecError(f"{path}: file not found.",
-                        f"Check the path (or unset {EnvVars.SPEC} to use the course's spec).") from None
-    except OSError as exc:
-        raise SpecError(f"{path}: cannot be read: {exc}.", "Check the file's permissions.") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise SpecError(f"{path}: not valid TOML: {exc}.",
-                        "Fix the syntax at the line shown (see envs/README.md for the format).") from None
 
 
 def load_spec(path: Path | None = None, env: Mapping[str, str] | None = None) -> EnvSpec:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from coursekit.errors import SpecError, UsageError
-from coursekit.setup.plan.envspec import read_toml
+from coursekit.resources import read_toml
 
 PLATFORMS: Final = ("linux-x86_64", "linux-arm64", "windows-x86_64", "macos-arm64")
 _CC = re.compile(r"^\d+\.\d$")
