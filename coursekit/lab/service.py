@@ -79,6 +79,7 @@ class Hints:
     new: bool = False  # this call showed a hint not seen before
     no_more: bool = False  # every hint of this check had been shown already
     passed: bool = False  # the last --check passed every check: nothing to hint
+    checked: bool = False  # a --check was recorded (else the hints are the first check's)
 
 
 @dataclass(frozen=True)
@@ -289,7 +290,7 @@ def hints(number_text: str, labs_root: Path | None = None) -> Hints:
     prog.save(progress)
     return Hints(spec.number, spec.title, items[:count], len(items), tuple(progress.warnings),
                  target.name, target.title, new=count > before,
-                 no_more=bool(items) and before >= len(items))
+                 no_more=bool(items) and before >= len(items), checked="last_score" in record)
 
 
 def reset(number_text: str, cwd: Path, base: Path | None, labs_root: Path | None = None) -> Handout:

@@ -9,8 +9,8 @@ Colour (first rule that applies): ``FORCE_COLOR`` set and not ``0`` turns it on
 
 Width: every text line is wrapped at word boundaries to ``COLUMNS`` when set, else the
 terminal's width, else 80 (not a terminal), with a hanging indent: continuation lines
-start under the text after the line's leading mark (``PASS``, ``[!]``, ``fix:``, ``3.``)
-or two spaces in. Words longer than a line (paths, URLs) are never broken.
+start under the text after the line's leading mark (``PASS``, ``[!]``, ``fix:``, ``3.``,
+a first column followed by two or more spaces) or two spaces in. Words longer than a line (paths, URLs) are never broken.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import os
 import re
 import shutil
 import sys
+from collections.abc import Mapping
 from typing import IO, Any
 
 from coursekit.constants import EnvVars
@@ -30,7 +31,7 @@ MIN_WIDTH = 20  # narrower than this and wrapping does more harm than good
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 # A line's leading mark, after which continuation lines are indented.
 _MARK = re.compile(r"^(\s*)(\[[^\]\s]{1,3}\]\s+|[A-Za-z][A-Za-z0-9 ]{0,14}:\s+|[A-Z/]{2,10}\s+|"
-                   r"\d{1,3}[.)]?\s+|[-*|]\s+)")
+                   r"\d{1,3}[.)]?\s+|[-*|]\s+|\S+ {2,})")
 
 _STYLES = {"red": "31", "green": "32", "yellow": "33", "blue": "34", "magenta": "35",
            "cyan": "36", "bold": "1", "dim": "2"}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -30,11 +31,15 @@ def lab_list(console: Console, result: LabList, as_json: bool) -> None:
     if as_json:
         console.json({"labs": [_state_json(s) for s in result.labs], "next": result.next_step})
         return
-    width = max((len(s.title) for s in result.labs), default=10)
+    # the title column takes what the width leaves (number 6, state 13, score 7 columns)
+    width = max(min(max((len(s.title) for s in result.labs), default=10), console.width - 28), 16)
     for s in result.labs:
         score = f"{s.score}/{s.max_score}" if s.score is not None and s.max_score else ""
         state = console.style(f"{s.state:<12}", *_STATE_STYLE.get(s.state, ()))
-        console.print(f"  {s.number:>2}  {s.title:<{width}}  {state} {score}")
+        title = textwrap.wrap(s.title, width, break_long_words=False) or [""]
+        console.print(f"  {s.number:>2}  {title[0]:<{width}}  {state} {score}".rstrip())
+        for more in title[1:]:
+            console.print(f"      {more}")
     console.print()
     console.print(f"{console.style('next:', 'bold')} {result.next_step}")
 
@@ -224,7 +229,8 @@ def hints(console: Console, result: Hints, as_json: bool) -> None:
     if as_json:
         console.json({"lab": result.lab, "check": result.check, "check_title": result.check_title,
                       "hints": list(result.shown), "total": result.total, "new": result.new,
-                      "no_more": result.no_more, "passed": result.passed})
+                      "no_more": result.no_more, "passed": result.passed,
+                      "checked": result.checked})
         return
     if result.passed:
         console.print(f"lab {result.lab}: your last --check passed every check; no hint needed.")
@@ -232,7 +238,11 @@ def hints(console: Console, result: Hints, as_json: bool) -> None:
     if not result.total:
         console.print(f"lab {result.lab} has no hints for '{result.check_title}'.")
         return
-    console.print(f"lab {result.lab}, first failing check: {result.check_title}")
+    if result.checked:
+        console.print(f"lab {result.lab}, first failing check: {result.check_title}")
+    else:
+        console.print(f"lab {result.lab}, first check (after a --check, hints follow the first "
+                      f"one that fails): {result.check_title}")
     for i, text in enumerate(result.shown, 1):
         console.print(f"hint {i} of {result.total}: {text}")
     if result.no_more:
