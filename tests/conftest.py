@@ -13,6 +13,9 @@ def _hermetic(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Monk
     monkeypatch.setenv("COURSEKIT_HOME", str(home))
     monkeypatch.setenv("COURSEKIT_OFFLINE", "1")
     monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.delenv("FORCE_COLOR", raising=False)
+    # Wide lines: tests compare whole lines; the wrapping tests set COLUMNS themselves.
+    monkeypatch.setenv("COLUMNS", "1000")
     monkeypatch.delenv("COURSEKIT_DEBUG", raising=False)
     monkeypatch.delenv("COURSEKIT_ENV_SPEC", raising=False)
 

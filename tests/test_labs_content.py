@@ -75,7 +75,7 @@ def test_lab_content_is_complete(spec: LabSpec) -> None:
         assert (spec.solution_dir / name).is_file(), f"solution/{name}"
         text = starter.read_text(encoding="utf-8")
         assert "TODO" in text and "NotImplementedError" in text, f"starter/{name} has TODOs"
-    assert len(spec.hints) >= 3, "at least three hints"
+    assert spec.hints or spec.check_hints, "at least one hint"
     assert 0 < spec.timeout_s <= 120 and spec.memory_mb >= 512
 
 

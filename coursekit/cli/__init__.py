@@ -114,10 +114,32 @@ def _console() -> Console:
     return Console()
 
 
-def _render_error(message: str, fix: str | None) -> None:
+_ERROR_KINDS: dict[int, str] = {ExitCode.FAILED: "failed", ExitCode.USAGE: "usage",
+                ExitCode.ENVIRONMENT: "environment", ExitCode.INTERNAL: "internal",
+                ExitCode.INTERRUPTED: "interrupted"}
+
+
+def _wants_json(args: Sequence[str]) -> bool:
+    """``--json`` among the options (not after ``--``)."""
+    for arg in args:
+        if arg == "--":
+            return False
+        if arg == "--json":
+            return True
+    return False
+
+
+def _render_error(message: str, fix: str | None, code: int = ExitCode.ENVIRONMENT,
+                  as_json: bool = False) -> None:
+    """The error on stderr; with ``--json`` also ``{"error": {kind, message, fix, exit_code}}``
+    as the one JSON object on stdout, so a script never has to parse text."""
     from coursekit.render import render_error
 
-    render_error(_console(), message, fix)
+    console = _console()
+    if as_json:
+        console.json({"error": {"kind": _ERROR_KINDS.get(code, "error"), "message": message,
+                                "fix": fix, "exit_code": int(code)}})
+    render_error(console, message, fix)
 
 
 def _print_traceback(debug: bool) -> None:
@@ -131,27 +153,40 @@ def run(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and return its exit code; every error a user can meet is rendered here."""
     args = list(sys.argv[1:] if argv is None else argv)
     debug = _debug_requested(args)
+    as_json = _wants_json(args)
     try:
         result: Any = cli.main(args=args, prog_name="coursekit", standalone_mode=False)
     except click.exceptions.Abort:
-        _console().eprint("Aborted.")
+        if as_json:
+            _render_error("Aborted.", None, ExitCode.INTERRUPTED, as_json)
+        else:
+            _console().eprint("Aborted.")
         return ExitCode.INTERRUPTED
     except click.ClickException as exc:
+        code = ExitCode.USAGE if exc.exit_code == 2 else exc.exit_code
+        if as_json:
+            cmd = getattr(getattr(exc, "ctx", None), "command_path", "coursekit")
+            _console().json({"error": {"kind": "usage" if code == ExitCode.USAGE else "error",
+                                       "message": exc.format_message(),
+                                       "fix": f"See {cmd} --help", "exit_code": int(code)}})
         exc.show()
-        return ExitCode.USAGE if exc.exit_code == 2 else exc.exit_code
+        return code
     except CoursekitError as exc:
         _print_traceback(debug)
-        _render_error(exc.message, exc.fix)
+        _render_error(exc.message, exc.fix, int(exc.exit_code), as_json)
         return int(exc.exit_code)
     except KeyboardInterrupt:
-        _console().eprint("Interrupted.")
+        if as_json:
+            _render_error("Interrupted.", None, ExitCode.INTERRUPTED, as_json)
+        else:
+            _console().eprint("Interrupted.")
         return ExitCode.INTERRUPTED
     except Exception as exc:  # noqa: BLE001 - last line of defence, rendered below
         _print_traceback(debug)
         _render_error(
             f"coursekit crashed: {type(exc).__name__}: {exc}",
             "This is a bug in coursekit. Run the same command with --debug and send the output "
-            "to your instructor.",
+            "to your instructor.", ExitCode.INTERNAL, as_json,
         )
         return ExitCode.INTERNAL
     if isinstance(result, int):

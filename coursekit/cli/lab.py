@@ -11,39 +11,64 @@ from coursekit.constants import EnvVars
 from coursekit.errors import EnvironmentProblem, ExitCode, UsageError
 
 
-@click.command()
-@click.argument("number", required=False)
+def _lab_number(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """Let ``-1`` through as a (bad) lab number, but keep "no such option" for ``--typo``."""
+    if value is not None and value.startswith("--") and len(value) > 2:
+        raise click.NoSuchOption(value, ctx=ctx)
+    return value
+
+
+@click.command(context_settings={"ignore_unknown_options": True})
+@click.argument("number", required=False, callback=_lab_number)
 @click.option("--check", "do_check", is_flag=True, help="Grade your work (exit 0 passed, 1 not yet, 3 could not grade).")
+@click.option("--watch", "do_watch", is_flag=True,
+              help="Check now and again after every save (Ctrl-C stops; exit 130).")
 @click.option("--hint", "do_hint", is_flag=True, help="Show the next hint (one more each time).")
 @click.option("--reset", "do_reset", is_flag=True, help="Move the lab folder to a timestamped backup, then hand out the starter again.")
 @click.option("--solution", "do_solution", is_flag=True, help="Copy the reference solution into the lab folder (once the lab has passed).")
+@click.option("--skip-requires", "skip_requires", is_flag=True,
+              help="Hand out a lab although a lab it builds on ('requires') has not passed.")
 @click.option("--dir", "base", type=click.Path(path_type=Path, file_okay=False),
               help="Folder that holds (or will hold) the lab folder; default: the current folder.")
 @click.option("--python", "python", metavar="PATH", help="Grade with this Python (default: this one if it has torch, else the course env).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
 @click.pass_obj
-def lab(app: object, number: str | None, do_check: bool, do_hint: bool, do_reset: bool,
-        do_solution: bool, base: Path | None, python: str | None, as_json: bool) -> int:
+def lab(app: object, number: str | None, do_check: bool, do_watch: bool, do_hint: bool, do_reset: bool,
+        do_solution: bool, skip_requires: bool, base: Path | None, python: str | None, as_json: bool) -> int:
     """List the labs, hand out lab NUMBER, or grade it with --check.
 
     \b
       coursekit lab              every lab, its state, and what to do next
       coursekit lab 2            create lab02-.../ here (never overwrites your files)
       coursekit lab 2 --check    grade it (from the course folder or inside the lab folder)
+      coursekit lab --check      inside a lab folder (or below it): that lab
+      coursekit lab 2 --watch    check again after every save (Ctrl-C stops)
     """
     from coursekit.lab import service
     from coursekit.render import lab as render
 
     console = app.console  # type: ignore[attr-defined]
-    actions = [do_check, do_hint, do_reset, do_solution]
+    actions = [do_check, do_watch, do_hint, do_reset, do_solution]
     if sum(actions) > 1:
-        raise UsageError("--check, --hint, --reset and --solution go one at a time.",
+        raise UsageError("--check, --watch, --hint, --reset and --solution go one at a time.",
                          "Pick one, e.g. coursekit lab 2 --check")
+    if do_watch and as_json:
+        raise UsageError("--watch redraws text for a person; it has no --json.",
+                         "For JSON, run coursekit lab N --check --json after each change.")
     cwd = Path.cwd()
-    if number is None:
-        if any(actions):
-            raise UsageError("which lab?", "Give its number, e.g. coursekit lab 2 --check")
+    if number is None and not any(actions):
         render.lab_list(console, service.list_labs(cwd), as_json)
+        return ExitCode.OK
+    if number is None:  # inside a lab folder (or below it): its .coursekit-lab.json names the lab
+        number = service.lab_from_folder(cwd)
+    if do_watch:
+        try:
+            service.watch(number, cwd, base, python,
+                          on_run=lambda run, folder: render.watch_frame(console, run, folder, cwd),
+                          on_event=lambda e: render.progress_event(console, e))
+        except KeyboardInterrupt:
+            console.eprint("stopped watching.")
+            return ExitCode.INTERRUPTED
         return ExitCode.OK
     if do_check:
         run = service.check(number, cwd, base, python,
@@ -62,7 +87,7 @@ def lab(app: object, number: str | None, do_check: bool, do_hint: bool, do_reset
         result = service.solution(number, cwd, base)
         render.solution(console, result, as_json)
     else:
-        result = service.handout(number, cwd, base)
+        result = service.handout(number, cwd, base, skip_requires=skip_requires)
         render.handout(console, result, as_json)
     _unsaved(result.warnings)
     return ExitCode.OK

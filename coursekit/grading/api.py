@@ -189,6 +189,7 @@ class LabContext:
             fig = plt.figure(figsize=(7, 4.5))
             try:
                 draw(fig)
+                integer_ticks(fig)
                 path = self.figures_dir / filename
                 fig.savefig(path, dpi=110, bbox_inches="tight")
                 return path
@@ -197,6 +198,18 @@ class LabContext:
         except Exception as exc:  # noqa: BLE001 - a figure never decides a grade
             self.report(f"figure {filename} could not be drawn: {type(exc).__name__}: {exc}")
             return None
+
+
+def integer_ticks(fig: Any) -> None:
+    """Put x ticks on whole numbers wherever every series is drawn at whole numbers (layers,
+    blocks, steps): a tick at layer 2.5 means nothing."""
+    from matplotlib.ticker import MaxNLocator
+
+    for ax in fig.get_axes():
+        xs = [x for line in ax.get_lines() if line.get_transform() == ax.transData
+              for x in line.get_xdata()]
+        if xs and all(float(x).is_integer() for x in xs):
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
 
 
 def describe_exception(exc: BaseException, student_file: Path | None = None,

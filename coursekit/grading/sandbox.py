@@ -18,15 +18,19 @@ import subprocess
 import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from coursekit.proc import kill_tree
 
 HEAD_BYTES = 4_000
 TAIL_BYTES = 8_000
+CHECK_OUTPUT_LINES = 20  # lines of a check's output kept (the last ones; the rest counted)
+LINE_CHARS = 500  # one kept line is cut to this many characters
+_PARTIAL_BYTES = 8_192  # a "line" longer than this without a newline is cut into pieces
 
 
 @dataclass(frozen=True)
@@ -42,17 +46,91 @@ class SandboxOutcome:
     output_bytes: int
     duration_s: float
     start_error: str | None = None
+    # check name -> (its last CHECK_OUTPUT_LINES lines of output, how many earlier lines were cut)
+    check_output: dict[str, tuple[str, int]] = field(default_factory=dict)
+
+
+class _Segments:
+    """Splits the worker's output into one bounded tail per check, by the worker's marker lines.
+
+    The worker writes ``<mark> <check name>`` on a line of its own before each check and
+    ``<mark>`` (no name) after it; ``mark`` is a per-run random token. Only display depends
+    on it (verdicts come from the signed events file), so a forged marker can only mislabel
+    a student's own output.
+    """
+
+    def __init__(self, mark: bytes):
+        self._mark = mark
+        self._partial = b""
+        self._current: str | None = None
+        self._blank = 0  # blank lines held back: the one before a marker is the worker's
+        self.lines: dict[str, deque[str]] = {}
+        self.counts: dict[str, int] = {}
+
+    def feed(self, chunk: bytes) -> None:
+        data = self._partial + chunk
+        *lines, self._partial = data.split(b"\n")
+        if len(self._partial) > _PARTIAL_BYTES:
+            lines.append(self._partial)
+            self._partial = b""
+        for line in lines:
+            self._line(line)
+
+    def close(self) -> None:
+        if self._partial:
+            self._line(self._partial)
+            self._partial = b""
+
+    def _line(self, raw: bytes) -> None:
+        at = raw.find(self._mark)
+        if at < 0:
+            if not raw.strip():
+                self._blank += 1
+                return
+            self._add(raw)
+            return
+        if raw[:at].strip():
+            self._add(raw[:at])
+        name = raw[at + len(self._mark):].strip().decode("utf-8", "replace")
+        self._blank = max(self._blank - 1, 0)
+        self._flush_blanks()
+        self._current = name or None
+        self._blank = 0
+
+    def _flush_blanks(self) -> None:
+        for _ in range(self._blank):
+            self._store("")
+        self._blank = 0
+
+    def _add(self, raw: bytes) -> None:
+        self._flush_blanks()
+        self._store(raw.rstrip(b"\r").decode("utf-8", "replace")[:LINE_CHARS])
+
+    def _store(self, text: str) -> None:
+        if self._current is None:
+            return
+        name = self._current
+        if name not in self.lines:
+            self.lines[name] = deque(maxlen=CHECK_OUTPUT_LINES)
+            self.counts[name] = 0
+        self.lines[name].append(text)
+        self.counts[name] += 1
+
+    def result(self) -> dict[str, tuple[str, int]]:
+        return {name: ("\n".join(kept), self.counts[name] - len(kept))
+                for name, kept in self.lines.items()}
 
 
 class _OutputDrain(threading.Thread):
     """Reads a pipe to its end, keeping the first HEAD and last TAIL bytes."""
 
-    def __init__(self, stream: object):
+    def __init__(self, stream: object, mark: bytes | None = None):
         super().__init__(daemon=True)
         self._stream = stream
         self.head = bytearray()
         self.tail = bytearray()
         self.total = 0
+        self.segments = _Segments(mark) if mark else None
 
     def run(self) -> None:
         read = self._stream.read1 if hasattr(self._stream, "read1") else self._stream.read  # type: ignore[attr-defined]
@@ -62,7 +140,11 @@ class _OutputDrain(threading.Thread):
             except (OSError, ValueError):
                 return
             if not chunk:
+                if self.segments is not None:
+                    self.segments.close()
                 return
+            if self.segments is not None:
+                self.segments.feed(chunk)
             self.total += len(chunk)
             if len(self.head) < HEAD_BYTES:
                 self.head += chunk[: HEAD_BYTES - len(self.head)]
@@ -172,10 +254,12 @@ def run_sandboxed(
     env: Mapping[str, str],
     poll_s: float = 0.05,
     on_tick: Callable[[float], None] | None = None,
+    output_mark: str | None = None,
 ) -> SandboxOutcome:
     """Start ``argv``, feed it ``stdin_text``, stream event lines, enforce the limits.
 
-    ``on_tick(elapsed_s)`` is called about once a second while the worker runs.
+    ``on_tick(elapsed_s)`` is called about once a second while the worker runs. With
+    ``output_mark`` the output is also split per check (see :class:`_Segments`).
     """
     kwargs: dict[str, object] = {}
     if sys.platform == "win32":
@@ -192,7 +276,7 @@ def run_sandboxed(
             cwd=os.fspath(cwd), env={**env, MARKER_VAR: token}, **kwargs)  # type: ignore[call-overload]
     except OSError as exc:
         return SandboxOutcome(None, False, False, 0.0, "", "", 0, 0.0, start_error=str(exc))
-    drain = _OutputDrain(proc.stdout)
+    drain = _OutputDrain(proc.stdout, output_mark.encode() if output_mark else None)
     drain.start()
     try:
         assert proc.stdin is not None
@@ -201,6 +285,37 @@ def run_sandboxed(
     except OSError:
         pass  # the worker died at once; its exit status tells why
     events = _EventTail(events_path)
+    return supervise(proc, events, drain, start, timeout_s=timeout_s, memory_mb=memory_mb,
+                     on_event_line=on_event_line, poll_s=poll_s, on_tick=on_tick, token=token,
+                     started_at=started_at, seen=seen)
+
+
+class Supervised(Protocol):
+    """A grading process being watched: a :class:`subprocess.Popen`, or a forked run of the
+    warm worker (:mod:`coursekit.grading.warm`)."""
+
+    pid: int
+
+    def poll(self) -> int | None: ...
+
+    def kill(self) -> None: ...
+
+    @property
+    def returncode(self) -> int | None: ...
+
+
+def supervise(proc: Supervised, events: _EventTail, drain: _OutputDrain, start: float, *,
+              timeout_s: float, memory_mb: int, on_event_line: Callable[[str], None],
+              poll_s: float = 0.05, on_tick: Callable[[float], None] | None = None,
+              wait: Callable[[], None] | None = None, token: str | None = None,
+              started_at: float = 0.0, seen: dict[int, float] | None = None) -> SandboxOutcome:
+    """Stream ``proc``'s events and enforce the wall clock and the memory cap until it ends;
+    then kill whatever is left of its process group and collect its output.
+
+    ``token`` is the marker put in the worker's environment (``MARKER_VAR``): with it, processes
+    that left the group are ended too; ``seen`` collects the descendants sampled meanwhile.
+    """
+    seen = {} if seen is None else seen
     timed_out = memory_exceeded = False
     peak = 0.0
     next_rss = 0.0
@@ -228,16 +343,21 @@ def run_sandboxed(
         # Always, even after a clean exit: processes the student's code started (and left
         # running) share the worker's process group and must not outlive grading.
         kill_tree(proc)  # type: ignore[arg-type, unused-ignore]
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            pass
+        if wait is not None:
+            wait()
+        elif isinstance(proc, subprocess.Popen):
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                pass
         # ... and those that left the group or session (setsid, a double fork): found by the
         # descendants sampled while the worker ran and by the marker in their environment.
-        end_leftovers(seen, token, started_at)
+        if token is not None:
+            end_leftovers(seen, token, started_at)
     for line in events.poll():
         on_event_line(line)
     drain.join(timeout=2)
     head, tail = drain.text()
+    per_check = drain.segments.result() if drain.segments is not None else {}
     return SandboxOutcome(proc.returncode, timed_out, memory_exceeded, peak, head, tail,
-                          drain.total, time.monotonic() - start)
+                          drain.total, time.monotonic() - start, check_output=per_check)

@@ -47,6 +47,31 @@ class _Emitter:
         self._write(self._fd, (self._dumps({"p": payload, "m": mac}) + "\n").encode())
 
 
+class _OutputMarker:
+    """Writes the line that tells the parent whose output follows (see ``sandbox._Segments``).
+
+    Flushes the student's buffered output first, so every line lands in its own check.
+    """
+
+    def __init__(self, mark: str):
+        self._mark = mark.encode()
+        self._write = os.write
+        self._streams = (sys.stdout, sys.stderr)
+
+    def __call__(self, name: str) -> None:
+        if not self._mark:
+            return
+        for stream in self._streams:
+            try:
+                stream.flush()
+            except BaseException:  # noqa: BLE001, S110 - a student may have closed it
+                pass
+        try:
+            self._write(1, b"\n" + self._mark + b" " + name.encode() + b"\n")
+        except OSError:
+            pass  # fd 1 closed by the student: their output is simply not split
+
+
 def _vm_bytes() -> int | None:
     """This process's virtual size (Linux /proc), or None where unknown."""
     try:
@@ -228,12 +253,15 @@ def _run(cfg: dict[str, Any], emit: _Emitter) -> None:
     snap = _snapshot(_guarded_namespaces(api, grader))
     run_check, tampered_names = api.run_check, None
     skip = set(cfg.get("skip", ()))  # already graded by an earlier worker of this run
+    mark = _OutputMarker(str(cfg.get("output_mark", "")))
     for spec in specs:
         if spec.name in skip:
             continue
         emit({"e": "begin", "name": spec.name})
         if tampered_names is None:
+            mark(spec.name)
             result = run_check(spec, ctx)
+            mark("")
             changed = _tampered(snap)
             if changed:
                 tampered_names = "; ".join(changed[:5]) + (
@@ -255,6 +283,16 @@ def main() -> None:
     """Entry point: read the config from stdin, grade, and leave with ``os._exit``."""
     cfg = json.loads(sys.stdin.readline())
     sys.stdin.close()
+    _grade_config(cfg)
+
+
+def _grade_config(cfg: dict[str, Any]) -> None:
+    """Grade one run described by ``cfg`` in this process, then leave with ``os._exit``."""
+    for stream in (sys.stdout, sys.stderr):  # a crash mid-check still shows what was printed
+        try:
+            stream.reconfigure(line_buffering=True)  # type: ignore[union-attr]
+        except (AttributeError, ValueError):
+            pass
     key = bytes.fromhex(cfg.pop("key"))
     emit = _Emitter(cfg["events"], key)
     del key
@@ -273,6 +311,73 @@ def main() -> None:
         pass
     # os._exit: student threads or atexit handlers must not keep the process alive.
     exit_now(0)
+
+
+def serve() -> None:
+    """The warm worker (``coursekit lab N --watch``): import torch once, then fork one fresh
+    grading process per request.
+
+    Started as ``python -I -B ... -c SERVE RUNTIME FD`` with a Unix socket on ``FD``. Each
+    request is one JSON line ``{"cfg": ..., "cwd": ...}`` sent with one file descriptor, the
+    write end of the run's output pipe. The forked child starts its own session (so the
+    parent can kill its whole process group), takes the pipe as stdout and stderr and runs
+    exactly what a cold worker runs (:func:`_grade_config`): the same limits, the same signed
+    events. This process never runs student code; it answers ``{"pid": N}`` and, once the
+    child is gone, ``{"exit": code}``.
+    """
+    import socket
+
+    sock = socket.socket(fileno=int(sys.argv[2]))
+
+    def send(obj: dict[str, Any]) -> None:
+        sock.sendall((json.dumps(obj) + "\n").encode())
+
+    try:
+        info = _setup_torch(1)
+    except BaseException as exc:  # noqa: BLE001 - the parent falls back to a cold worker
+        send({"fatal": f"{type(exc).__name__}: {exc}"})
+        return
+    try:  # figures: matplotlib is the other slow import of a grading run
+        import matplotlib
+
+        matplotlib.use("Agg", force=True)
+        import matplotlib.pyplot
+    except Exception:  # noqa: BLE001, S110 - optional: a run without it draws no figure
+        pass
+    send({"ready": True, **info})
+    while True:
+        data, fds, _flags, _addr = socket.recv_fds(sock, 1 << 20, 4)
+        while data and not data.endswith(b"\n"):
+            more = sock.recv(1 << 20)
+            if not more:
+                break
+            data += more
+        if not data or not fds:
+            for fd in fds:
+                os.close(fd)
+            return
+        request = json.loads(data)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:
+            try:
+                os.setsid()
+                sock.close()
+                os.dup2(fds[0], 1)
+                os.dup2(fds[0], 2)
+                null = os.open(os.devnull, os.O_RDONLY)
+                os.dup2(null, 0)
+                os.chdir(request["cwd"])
+                _grade_config(request["cfg"])
+            finally:
+                os._exit(0)  # never back into the serving loop
+        for fd in fds:
+            os.close(fd)
+        del request, data
+        send({"pid": pid})
+        _, status = os.waitpid(pid, 0)
+        send({"exit": os.waitstatus_to_exitcode(status)})
 
 
 if __name__ == "__main__":

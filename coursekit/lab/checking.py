@@ -53,9 +53,23 @@ class ExpectedCheck:
     points: int
 
 
+class Verdict(enum.Enum):
+    """One check's verdict. NOT_GRADED is coursekit's or the grader's problem, never the student's."""
+
+    PASSED = "passed"
+    FAILED = "failed"
+    NOT_GRADED = "not-graded"
+
+
 @dataclass(frozen=True)
 class CheckOutcome:
-    """One check as shown to the student and in ``--json``."""
+    """One check as shown to the student and in ``--json``.
+
+    ``graded=False``: the check could not be run or judged (the environment, the grader, or
+    an earlier check that used up the time); ``message`` says why and no point is lost.
+    ``output`` is the last lines the student's code printed during the check and
+    ``output_cut`` how many earlier lines were left out.
+    """
 
     name: str
     title: str
@@ -64,6 +78,15 @@ class CheckOutcome:
     max_points: int
     message: str
     duration_s: float = 0.0
+    graded: bool = True
+    output: str = ""
+    output_cut: int = 0
+
+    @property
+    def verdict(self) -> Verdict:
+        if self.passed:
+            return Verdict.PASSED
+        return Verdict.FAILED if self.graded else Verdict.NOT_GRADED
 
 
 @dataclass(frozen=True)
@@ -94,6 +117,15 @@ class GradeReport:
     @property
     def passed(self) -> bool:
         return self.status is Status.PASSED
+
+    def count(self, verdict: Verdict) -> int:
+        """How many checks have ``verdict``."""
+        return sum(1 for c in self.checks if c.verdict is verdict)
+
+    @property
+    def ungraded_points(self) -> int:
+        """Points of the checks that could not be graded (not lost, not earned)."""
+        return sum(c.max_points for c in self.checks if c.verdict is Verdict.NOT_GRADED)
 
     @property
     def exit_code(self) -> ExitCode:
@@ -188,18 +220,26 @@ def _death_message(outcome: SandboxOutcome, timeout_s: float, memory_mb: int) ->
 
 
 def decide(spec: LabSpec, expected: tuple[ExpectedCheck, ...], events: list[dict[str, Any]],
-           forged: bool, outcome: SandboxOutcome) -> GradeReport:
-    """Turn what the worker reported and did into a verdict (pure)."""
+           forged: bool, outcome: SandboxOutcome,
+           output: dict[str, tuple[str, int]] | None = None) -> GradeReport:
+    """Turn what the worker reported and did into a verdict (pure).
+
+    ``output`` (default: ``outcome.check_output``) is each check's printed output.
+    """
+    printed = outcome.check_output if output is None else output
     python = next((f"Python {e.get('python')}, torch {e.get('torch')}" for e in events
                    if e.get("e") == "ready"), "")
 
     def make(status: Status, checks: tuple[CheckOutcome, ...], problem: str | None = None,
              fix: str | None = None) -> GradeReport:
-        return GradeReport(spec.number, spec.slug, spec.title, status, checks, problem, fix,
+        shown = tuple(dataclasses.replace(c, output=printed[c.name][0],
+                                          output_cut=printed[c.name][1])
+                      if c.name in printed else c for c in checks)
+        return GradeReport(spec.number, spec.slug, spec.title, status, shown, problem, fix,
                            outcome.output_tail, python, outcome.duration_s)
 
     def error(problem: str, fix: str) -> GradeReport:
-        zero = tuple(CheckOutcome(c.name, c.title, False, 0, c.points, "not graded")
+        zero = tuple(CheckOutcome(c.name, c.title, False, 0, c.points, problem, graded=False)
                      for c in expected)
         return make(Status.ERROR, zero, problem, fix)
 
@@ -229,6 +269,7 @@ def decide(spec: LabSpec, expected: tuple[ExpectedCheck, ...], events: list[dict
     running = next((e.get("name") for e in reversed(events) if e.get("e") == "begin"
                     and e.get("name") not in results), None)
     done = any(e.get("e") == "done" for e in events)
+    titles = {c.name: c.title for c in expected}
     checks, grader_broke = [], []
     for c in expected:
         r = results.get(c.name)
@@ -238,15 +279,19 @@ def decide(spec: LabSpec, expected: tuple[ExpectedCheck, ...], events: list[dict
                 if outcome.output_bytes > 1_000_000:
                     msg += (f" It also printed {outcome.output_bytes / 1e6:.0f} MB of output "
                             "(only the last lines are kept).")
+                checks.append(CheckOutcome(c.name, c.title, False, 0, c.points, msg))
             else:
-                msg = f"not run: check '{running}' did not finish" if running else "not run"
-            checks.append(CheckOutcome(c.name, c.title, False, 0, c.points, msg))
+                msg = (f"not run: check '{titles.get(running, running)}' did not finish, so "
+                       "grading stopped before this one" if running
+                       else "not run: grading stopped before this check")
+                checks.append(CheckOutcome(c.name, c.title, False, 0, c.points, msg, graded=False))
             continue
         if r.get("error"):
             grader_broke.append(f"{c.name}: {r.get('message')}")
         passed = bool(r.get("passed")) and not forged
         checks.append(CheckOutcome(c.name, c.title, passed, c.points if passed else 0, c.points,
-                                   str(r.get("message", "")), float(r.get("duration_s", 0.0))))
+                                   str(r.get("message", "")), float(r.get("duration_s", 0.0)),
+                                   graded=passed or forged or not r.get("error")))
     if grader_broke:
         return make(Status.ERROR, tuple(checks), "the grader failed on " + "; ".join(grader_broke),
                     "This is not your fault. Update coursekit, or tell your instructor.")
@@ -336,6 +381,8 @@ def grade(spec: LabSpec, student_dir: Path, python: str, *,
                       "limit_s": spec.timeout_s})
 
     merged: list[dict[str, Any]] = []
+    printed: dict[str, tuple[str, int]] = {}
+    mark = "\x1ecoursekit-output-" + secrets.token_hex(8)
     forged_any = False
     deadline = time.monotonic() + spec.timeout_s
     # ignore_cleanup_errors: on Windows a killed worker's files can stay locked for a moment
@@ -351,11 +398,14 @@ def grade(spec: LabSpec, student_dir: Path, python: str, *,
             cfg = {"key": key.hex(), "events": str(events_path), "grader": str(spec.grader_path),
                    "student_dir": str(student_dir.resolve()),
                    "figures_dir": str(student_dir.resolve() / "figures"), "seeds": list(seeds),
-                   "memory_mb": spec.memory_mb, "threads": WORKER_THREADS, "skip": skip}
+                   "memory_mb": spec.memory_mb, "threads": WORKER_THREADS, "skip": skip,
+                   "output_mark": mark}
             outcome = sandbox(argv, stdin_text=json.dumps(cfg) + "\n", events_path=events_path,
                               timeout_s=max(deadline - time.monotonic(), 1.0),
                               memory_mb=spec.memory_mb, on_event_line=on_line, cwd=student_dir,
-                              env=worker_env(dict(os.environ)), on_tick=on_tick)
+                              env=worker_env(dict(os.environ)), on_tick=on_tick,
+                              output_mark=mark)
+            printed.update(outcome.check_output)
             events, forged = verify_events(state["lines"], key)
             forged_any = forged_any or forged
             merged += events
@@ -367,7 +417,7 @@ def grade(spec: LabSpec, student_dir: Path, python: str, *,
             merged.append({"e": "result", "name": crashed, "passed": False, "error": False,
                            "message": message})
             on_event({"e": "restart", "after": crashed, "title": titles.get(crashed, crashed)})
-    report = decide(spec, expected, merged, forged_any, outcome)
+    report = decide(spec, expected, merged, forged_any, outcome, printed)
     figures = tuple(sorted(p.name for p in (student_dir / "figures").glob("*.png"))) \
         if (student_dir / "figures").is_dir() else ()
     return dataclasses.replace(report, folder=student_dir, figures=figures)

@@ -29,7 +29,7 @@ class FileAction:
     """What happened to one file of the lab folder."""
 
     path: str
-    action: str  # "added" | "updated" | "kept" | "unchanged" | "kept-edited-newer-starter"
+    action: str  # "added" | "updated" | "kept" | "unchanged" | "kept-edited-newer-starter" | "withheld"
 
 
 @dataclass(frozen=True)
@@ -56,8 +56,21 @@ def read_marker(folder: Path) -> dict[str, object] | None:
     return data if isinstance(data, dict) else None
 
 
+def coursekit_location() -> dict[str, str]:
+    """How the lab's notebook reaches this coursekit from the course env's kernel: this
+    Python and the folder holding the ``coursekit`` package (run with ``-I``, that folder first
+    on ``sys.path``: the lab folder's own files can never shadow it)."""
+    import sys
+
+    import coursekit
+
+    return {"python": sys.executable,
+            "path": str(Path(coursekit.__file__).resolve().parent.parent)}
+
+
 def _write_marker(folder: Path, spec: LabSpec, hashes: dict[str, str]) -> None:
-    data = {"lab": spec.number, "slug": spec.slug, "version": spec.version, "starter_sha256": hashes}
+    data = {"lab": spec.number, "slug": spec.slug, "version": spec.version, "starter_sha256": hashes,
+            "coursekit": coursekit_location()}
     if read_marker(folder) == data:
         return  # nothing changed: a read-only, already handed-out lab is not an error
     _atomic_write(folder / MARKER, (json.dumps(data, indent=2) + "\n").encode("utf-8"))
@@ -123,8 +136,12 @@ def plan_file(relpath: str, exists: bool, current: str | None, recorded: str | N
     return "kept"
 
 
-def lay_out(spec: LabSpec, folder: Path) -> HandoutResult:
-    """Create or complete the lab folder; returns what happened to each file."""
+def lay_out(spec: LabSpec, folder: Path, withhold: frozenset[str] = frozenset()) -> HandoutResult:
+    """Create or complete the lab folder; returns what happened to each file.
+
+    Files in ``withhold`` (another lab's answers, see ``LabSpec.after_pass``) are not written
+    while missing; handing the lab out again once that lab passed adds them.
+    """
     created = not folder.exists()
     if folder.exists() and not folder.is_dir():
         raise UsageError(f"{folder} exists and is not a folder.", "Move it away or use --dir.")
@@ -141,6 +158,9 @@ def lay_out(spec: LabSpec, folder: Path) -> HandoutResult:
             src, dst = spec.source_of(rel), folder / rel
             starter = sha256_file(src)
             current = sha256_file(dst) if dst.is_file() else None
+            if rel in withhold and not dst.exists():
+                actions.append(FileAction(rel, "withheld"))
+                continue
             action = plan_file(rel, dst.exists(), current, recorded.get(rel), starter)
             if action == "kept" and rel not in recorded and _cut_off_copy(dst, src):
                 action = "completed"  # an unfinished earlier hand-out: finish it
@@ -172,7 +192,8 @@ def backup_path(folder: Path, stamp: str) -> Path:
     return candidate
 
 
-def reset(spec: LabSpec, folder: Path, from_inside: bool = False) -> HandoutResult:
+def reset(spec: LabSpec, folder: Path, from_inside: bool = False,
+          withhold: frozenset[str] = frozenset()) -> HandoutResult:
     """Move ``folder`` to a timestamped backup, then lay the starter out again."""
     backup = None
     if folder.exists():
@@ -184,7 +205,7 @@ def reset(spec: LabSpec, folder: Path, from_inside: bool = False) -> HandoutResu
             fix = ("Run it from the course folder: cd .. then the same command." if from_inside
                    else "Close programs using files in the lab folder and retry.")
             raise EnvironmentProblem(f"cannot move {folder} to {backup.name}: {exc}", fix) from None
-    result = lay_out(spec, folder)
+    result = lay_out(spec, folder, withhold)
     return HandoutResult(spec, folder, True, result.files, backup)
 
 
@@ -203,7 +224,7 @@ def locate(spec: LabSpec, cwd: Path, base: Path | None, recorded: Path | None) -
         candidates += [base, base / spec.folder_name]
     else:
         candidates += [cwd, cwd / spec.folder_name, *cwd.parents]
-        home = _enclosing_lab_folder(cwd)
+        home = enclosing_lab_folder(cwd)
         if home is not None:  # inside another lab's folder: look beside it
             candidates.append(home.parent / spec.folder_name)
         if recorded is not None:
@@ -221,13 +242,13 @@ def handout_target(spec: LabSpec, cwd: Path, base: Path | None) -> Path:
     if base is None and is_lab_folder(cwd, spec):
         return cwd
     if base is None:
-        home = _enclosing_lab_folder(cwd)
+        home = enclosing_lab_folder(cwd)
         if home is not None:  # inside another lab's folder: never nest labs, put it beside
             return home.parent / spec.folder_name
     return (base if base is not None else cwd) / spec.folder_name
 
 
-def _enclosing_lab_folder(cwd: Path) -> Path | None:
+def enclosing_lab_folder(cwd: Path) -> Path | None:
     """The lab folder (any lab) that ``cwd`` is in, found by its marker file."""
     for folder in (cwd, *cwd.parents):
         if (folder / MARKER).is_file():

@@ -39,6 +39,18 @@ class LabSpec:
     hints: tuple[str, ...]
     requires: tuple[int, ...]
     content_dir: Path
+    # starter files handed out only once another lab has passed (they hold its answers)
+    after_pass: tuple[tuple[str, int], ...] = ()
+    # per check: its hints, in order (``[hints]`` table in lab.toml)
+    check_hints: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    def withheld(self, passed: frozenset[int] | set[int]) -> frozenset[str]:
+        """Starter files held back while the lab they belong to has not passed."""
+        return frozenset(rel for rel, lab in self.after_pass if lab not in passed)
+
+    def hints_for(self, check: str) -> tuple[str, ...]:
+        """The hints of one check (the lab-wide ``hints`` list when it has none of its own)."""
+        return dict(self.check_hints).get(check, self.hints)
 
     @property
     def folder_name(self) -> str:
@@ -94,6 +106,30 @@ def _str_list(data: dict[str, Any], key: str, where: Path, default: list[Any]) -
     return tuple(value)
 
 
+def _hints(data: dict[str, Any], where: Path) -> tuple[tuple[str, ...],
+                                                      tuple[tuple[str, tuple[str, ...]], ...]]:
+    """``hints = [...]`` (lab-wide) or ``[hints]`` with one list per check name."""
+    value = data.get("hints", [])
+    if isinstance(value, dict):
+        pairs = []
+        for check, items in value.items():
+            if not isinstance(items, list) or not items or not all(isinstance(i, str) for i in items):
+                raise SpecError(f"{where}: hints.{check} must be a non-empty list of str.",
+                                "See labs/README.md for the format.")
+            pairs.append((str(check), tuple(items)))
+        return (), tuple(pairs)
+    return _str_list(data, "hints", where, []), ()
+
+
+def _after_pass(data: dict[str, Any], where: Path) -> tuple[tuple[str, int], ...]:
+    value = data.get("after_pass", {})
+    if not isinstance(value, dict) or not all(isinstance(v, int) and not isinstance(v, bool)
+                                              for v in value.values()):
+        raise SpecError(f"{where}: 'after_pass' must map starter files to lab numbers.",
+                        "See labs/README.md for the format.")
+    return tuple((str(k), int(v)) for k, v in value.items())
+
+
 def load_lab(toml_path: Path) -> LabSpec:
     """Read and validate one ``lab.toml``; raises :class:`SpecError` (exit 2) when invalid."""
     try:
@@ -110,15 +146,18 @@ def load_lab(toml_path: Path) -> LabSpec:
     if not _SLUG.match(slug) or not match or (int(match[1]), match[2]) != (number, slug):
         raise SpecError(f"{toml_path}: folder must be named NN-slug matching number={number}, "
                         f"slug={slug!r}.", "Rename the folder or fix lab.toml.")
+    hints, check_hints = _hints(data, toml_path)
     spec = LabSpec(
         number=number, slug=slug, title=_need(data, "title", str, toml_path),
         version=_need(data, "version", int, toml_path),
         timeout_s=float(_need(data, "timeout_s", (int, float), toml_path)),
         memory_mb=_need(data, "memory_mb", int, toml_path),
         student_files=_str_list(data, "student_files", toml_path, []),
-        hints=_str_list(data, "hints", toml_path, []),
+        hints=hints,
         requires=_str_list(data, "requires", toml_path, []),
         content_dir=toml_path.parent,
+        after_pass=_after_pass(data, toml_path),
+        check_hints=check_hints,
     )
     if not spec.student_files or spec.timeout_s <= 0 or spec.memory_mb <= 0:
         raise SpecError(f"{toml_path}: student_files must not be empty; timeout_s and memory_mb "
@@ -143,12 +182,18 @@ def discover_labs(labs_root: Path | None = None) -> tuple[LabSpec, ...]:
     return tuple(sorted(specs, key=lambda s: s.number))
 
 
-def parse_lab_number(text: str) -> int:
-    """``"2"`` or ``"02"`` -> 2; anything else is a :class:`UsageError` (exit 2)."""
+def parse_lab_number(text: str, labs: tuple[LabSpec, ...] = ()) -> int:
+    """``"2"`` or ``"02"`` -> 2; anything else is a :class:`UsageError` (exit 2) naming the labs."""
     if not text.strip().isdigit():
-        raise UsageError(f"'{text}' is not a lab number.", "Give the lab's number, e.g. coursekit lab 1 "
-                         "(coursekit lab lists them).")
+        raise UsageError(f"'{text}' is not a lab number; {_valid(labs)}",
+                         "Give the lab's number, e.g. coursekit lab 1 (coursekit lab lists them).")
     return int(text)
+
+
+def _valid(labs: tuple[LabSpec, ...]) -> str:
+    if not labs:
+        return "coursekit lab lists the labs."
+    return "the labs are: " + ", ".join(str(s.number) for s in labs) + "."
 
 
 def find_lab(labs: tuple[LabSpec, ...], number: int) -> LabSpec:
@@ -156,6 +201,5 @@ def find_lab(labs: tuple[LabSpec, ...], number: int) -> LabSpec:
     for spec in labs:
         if spec.number == number:
             return spec
-    valid = ", ".join(str(s.number) for s in labs) or "none"
-    raise UsageError(f"There is no lab {number}; the labs are: {valid}.",
+    raise UsageError(f"There is no lab {number}; {_valid(labs)}",
                      "Run coursekit lab to list them.")

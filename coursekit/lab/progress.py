@@ -147,10 +147,13 @@ def record_handout(progress: Progress, slug: str, number: int, folder: Path) -> 
 
 
 def record_grade(progress: Progress, slug: str, number: int, score: int, max_score: int,
-                 passed: bool) -> None:
-    """Keep the last and the best score; ``passed`` stays true once earned."""
+                 passed: bool, failing: list[str] | None = None,
+                 ungraded: list[str] | None = None) -> None:
+    """Keep the last and the best score and the checks the last run did not pass (for
+    ``--hint``); ``passed`` stays true once earned."""
     rec = progress.record(slug)
-    rec.update(number=number, last_score=score, max_score=max_score, last_checked_at=now_iso())
+    rec.update(number=number, last_score=score, max_score=max_score, last_checked_at=now_iso(),
+               failing=list(failing or []), ungraded=list(ungraded or []))
     rec["best_score"] = max(int(rec.get("best_score", 0)), score)
     if passed and not rec.get("passed"):
         rec["passed"] = True
@@ -163,4 +166,22 @@ def next_hint(progress: Progress, slug: str, n_hints: int) -> int:
     rec = progress.record(slug)
     shown = min(int(rec.get("hints_shown", 0)) + 1, n_hints)
     rec["hints_shown"] = shown
+    return shown
+
+
+def hints_seen(progress: Progress, slug: str, check: str) -> int:
+    """How many of ``check``'s hints were shown already."""
+    seen = progress.record(slug).get("hints_seen")
+    value = seen.get(check, 0) if isinstance(seen, dict) else 0
+    return value if isinstance(value, int) and value >= 0 else 0
+
+
+def next_check_hint(progress: Progress, slug: str, check: str, n_hints: int) -> int:
+    """How many of ``check``'s hints to show now (one more each time, up to all of them)."""
+    rec = progress.record(slug)
+    seen = rec.get("hints_seen")
+    if not isinstance(seen, dict):
+        seen = rec["hints_seen"] = {}
+    shown = min(hints_seen(progress, slug, check) + 1, n_hints)
+    seen[check] = shown
     return shown

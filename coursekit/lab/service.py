@@ -15,9 +15,18 @@ from typing import Any
 from coursekit.errors import CoursekitError, ExitCode, UsageError
 from coursekit.lab import layout
 from coursekit.lab import progress as prog
-from coursekit.lab.checking import GradeReport, grade
+from coursekit.lab.checking import (
+    ExpectedCheck,
+    GradeReport,
+    GraderSourceError,
+    Sandbox,
+    Verdict,
+    expected_checks,
+    grade,
+)
 from coursekit.lab.interpreter import choose_python
 from coursekit.lab.manifest import LabSpec, discover_labs, find_lab, parse_lab_number
+from coursekit.lab.watch import watch_loop
 
 
 @dataclass(frozen=True)
@@ -57,11 +66,20 @@ class CheckRun:
 
 @dataclass(frozen=True)
 class Hints:
+    """``--hint``: the hints of the first failing check shown so far (the last one is new
+    unless ``no_more``)."""
+
     lab: int
     title: str
     shown: tuple[str, ...]
     total: int
     warnings: tuple[str, ...] = ()
+    check: str | None = None  # the check the hints belong to
+    check_title: str | None = None
+    new: bool = False  # this call showed a hint not seen before
+    no_more: bool = False  # every hint of this check had been shown already
+    passed: bool = False  # the last --check passed every check: nothing to hint
+    checked: bool = False  # a --check was recorded (else the hints are the first check's)
 
 
 @dataclass(frozen=True)
@@ -100,7 +118,22 @@ def next_step(specs: tuple[LabSpec, ...], states: tuple[LabState, ...]) -> str:
 
 def _spec(number_text: str, labs_root: Path | None) -> tuple[tuple[LabSpec, ...], LabSpec]:
     specs = discover_labs(labs_root)
-    return specs, find_lab(specs, parse_lab_number(number_text))
+    return specs, find_lab(specs, parse_lab_number(number_text, specs))
+
+
+def lab_from_folder(cwd: Path, labs_root: Path | None = None) -> str:
+    """The lab number named by the ``.coursekit-lab.json`` of the lab folder ``cwd`` is in
+    (or below); a :class:`UsageError` listing the labs when there is none."""
+    folder = layout.enclosing_lab_folder(cwd)
+    marker = layout.read_marker(folder) if folder is not None else None
+    number = marker.get("lab") if marker is not None else None
+    if isinstance(number, int) and not isinstance(number, bool):
+        return str(number)
+    specs = discover_labs(labs_root)
+    valid = ", ".join(str(s.number) for s in specs)
+    raise UsageError(f"which lab? {cwd} is not inside a lab folder (the labs are: {valid}).",
+                     "Give its number, e.g. coursekit lab 2 --check, or run it inside the lab's "
+                     "folder.")
 
 
 def _recorded_folder(progress: prog.Progress, spec: LabSpec) -> Path | None:
@@ -118,11 +151,36 @@ def list_labs(cwd: Path, labs_root: Path | None = None) -> LabList:
     return LabList(states, next_step(specs, states), tuple(progress.warnings))
 
 
-def handout(number_text: str, cwd: Path, base: Path | None, labs_root: Path | None = None) -> Handout:
-    """``coursekit lab N``: create or complete the lab folder, never overwriting edits."""
-    _, spec = _spec(number_text, labs_root)
-    result = layout.lay_out(spec, layout.handout_target(spec, cwd, base))
+def passed_labs(progress: prog.Progress, specs: tuple[LabSpec, ...]) -> frozenset[int]:
+    """The numbers of the labs the progress file records as passed."""
+    return frozenset(s.number for s in specs if progress.labs.get(s.slug, {}).get("passed"))
+
+
+def missing_requirements(spec: LabSpec, passed: frozenset[int]) -> tuple[int, ...]:
+    """The labs ``spec`` requires that have not passed (pure)."""
+    return tuple(n for n in spec.requires if n not in passed)
+
+
+def handout(number_text: str, cwd: Path, base: Path | None, labs_root: Path | None = None,
+            skip_requires: bool = False) -> Handout:
+    """``coursekit lab N``: create or complete the lab folder, never overwriting edits.
+
+    A lab whose ``requires`` have not passed is refused (exit 1) unless ``skip_requires``;
+    its ``after_pass`` files (another lab's answers) are held back until that lab passes.
+    """
+    specs, spec = _spec(number_text, labs_root)
     progress = prog.load()
+    passed = passed_labs(progress, specs)
+    missing = missing_requirements(spec, passed)
+    target = layout.handout_target(spec, cwd, base)
+    if missing and not skip_requires and not layout.is_lab_folder(target, spec):
+        first = ", ".join(str(n) for n in missing)
+        raise CoursekitError(
+            f"lab {spec.number} builds on lab {first}, which has not passed yet.",
+            f"Pass it first (coursekit lab {missing[0]} --check), or hand lab {spec.number} out "
+            f"anyway: coursekit lab {spec.number} --skip-requires (files that hold lab {first}'s "
+            "answers come once it passes).", exit_code=ExitCode.FAILED)
+    result = layout.lay_out(spec, target, spec.withheld(passed))
     prog.record_handout(progress, spec.slug, spec.number, result.folder.resolve())
     prog.save(progress)
     return Handout(result, _work_step(spec, result.folder, cwd), tuple(progress.warnings))
@@ -151,18 +209,22 @@ def find_folder(spec: LabSpec, cwd: Path, base: Path | None, progress: prog.Prog
 
 def check(number_text: str, cwd: Path, base: Path | None, python: str | None, *,
           on_event: Callable[[dict[str, Any]], None] = lambda e: None,
-          labs_root: Path | None = None) -> CheckRun:
+          labs_root: Path | None = None, sandbox: Sandbox | None = None) -> CheckRun:
     """``coursekit lab N --check``: grade in a sandboxed worker and record the result."""
     _, spec = _spec(number_text, labs_root)
     progress = prog.load()
     folder = find_folder(spec, cwd, base, progress)
     choice = choose_python(python)
-    report = grade(spec, folder, choice.path, on_event=on_event)
+    report = (grade(spec, folder, choice.path, on_event=on_event) if sandbox is None
+              else grade(spec, folder, choice.path, on_event=on_event, sandbox=sandbox))
     warnings = list(progress.warnings)
     if report.status.value != "error":
         progress = prog.load()  # re-read: grading takes a while, another command may have saved
         prog.record_grade(progress, spec.slug, spec.number, report.score, report.max_score,
-                          report.passed)
+                          report.passed,
+                          failing=[c.name for c in report.checks if c.verdict is Verdict.FAILED],
+                          ungraded=[c.name for c in report.checks
+                                    if c.verdict is Verdict.NOT_GRADED])
         prog.save(progress)
         warnings += [w for w in progress.warnings if w not in warnings]
     if report.passed:
@@ -175,14 +237,60 @@ def check(number_text: str, cwd: Path, base: Path | None, python: str | None, *,
     return CheckRun(report, choice.reason, nxt, tuple(warnings))
 
 
+def watch(number_text: str, cwd: Path, base: Path | None, python: str | None, *,
+          on_run: Callable[[CheckRun, Path], None],
+          on_event: Callable[[dict[str, Any]], None] = lambda e: None,
+          labs_root: Path | None = None, loop: Callable[..., None] | None = None) -> None:
+    """``--watch``: check now and after every save, with a warm worker (torch imported once,
+    one fresh forked process per run). Returns only through Ctrl-C (KeyboardInterrupt)."""
+    from coursekit.lab.warm import warm_worker
+
+    _, spec = _spec(number_text, labs_root)
+    folder = find_folder(spec, cwd, base, prog.load())
+    choice = choose_python(python)
+    with warm_worker(choice.path) as worker:
+        def once() -> None:
+            on_run(check(number_text, cwd, base, choice.path, on_event=on_event,
+                         labs_root=labs_root, sandbox=worker), folder)
+
+        (loop or watch_loop)(folder, once)
+
+
+def first_failing(checks: tuple[ExpectedCheck, ...], record: dict[str, Any]) -> ExpectedCheck | None:
+    """The check to hint at: the first one the last ``--check`` failed (else the first it could
+    not grade); the first check when the lab was never checked; None when the last check passed
+    every one (pure)."""
+    failing, ungraded = record.get("failing"), record.get("ungraded", [])
+    if not isinstance(failing, list) or "last_score" not in record:
+        return checks[0] if checks else None
+    for names in (failing, ungraded if isinstance(ungraded, list) else []):
+        for c in checks:
+            if c.name in names:
+                return c
+    return None
+
+
 def hints(number_text: str, labs_root: Path | None = None) -> Hints:
-    """``--hint``: one more hint each time it is asked (progressive, like rustlings' ``h``)."""
+    """``--hint``: the next hint of the first failing check (progressive, like rustlings' ``h``),
+    and a plain "no more hints" once that check's hints are used up."""
     _, spec = _spec(number_text, labs_root)
     progress = prog.load()
-    count = prog.next_hint(progress, spec.slug, len(spec.hints)) if spec.hints else 0
+    record = progress.labs.get(spec.slug, {})
+    try:
+        checks = expected_checks(spec.grader_path)
+    except GraderSourceError as exc:
+        raise CoursekitError(str(exc), "Reinstall coursekit: python -m pip install "
+                             "--force-reinstall coursekit") from None
+    target = first_failing(checks, record)
+    if target is None:
+        return Hints(spec.number, spec.title, (), 0, tuple(progress.warnings), passed=True)
+    items = spec.hints_for(target.name)
+    before = prog.hints_seen(progress, spec.slug, target.name)
+    count = prog.next_check_hint(progress, spec.slug, target.name, len(items)) if items else 0
     prog.save(progress)
-    return Hints(spec.number, spec.title, spec.hints[:count], len(spec.hints),
-                 tuple(progress.warnings))
+    return Hints(spec.number, spec.title, items[:count], len(items), tuple(progress.warnings),
+                 target.name, target.title, new=count > before,
+                 no_more=bool(items) and before >= len(items), checked="last_score" in record)
 
 
 def reset(number_text: str, cwd: Path, base: Path | None, labs_root: Path | None = None) -> Handout:
@@ -193,7 +301,9 @@ def reset(number_text: str, cwd: Path, base: Path | None, labs_root: Path | None
     if folder is None:
         folder = layout.handout_target(spec, cwd, base)
     inside = _is_within(cwd, folder)
-    result = layout.reset(spec, folder, from_inside=inside)
+    specs = discover_labs(labs_root)
+    result = layout.reset(spec, folder, from_inside=inside,
+                          withhold=spec.withheld(passed_labs(progress, specs)))
     prog.record_handout(progress, spec.slug, spec.number, folder.resolve())
     prog.save(progress)
     step = _work_step(spec, folder, cwd if not inside else folder.parent)

@@ -21,7 +21,7 @@ from coursekit.doctor.fixes import FixAction, FixOutcome
 from coursekit.doctor.report import Report, report_data
 from coursekit.doctor.service import TriageEntry
 from coursekit.doctor.view import Finding, View
-from coursekit.render import Console
+from coursekit.render import Console, looks_like_command
 
 _UNICODE = {"ok": "✓", "warning": "!", "error": "✗", "crash": "☠", "skip": "-",
             ERROR: "✗", WARNING: "!", "info": "•"}
@@ -223,7 +223,8 @@ def render_text(console: Console, report: Report, verbose: bool = False) -> None
             console.print(f"      {f.detail}")
             if f.fix:
                 fix = f.fix.replace("\n", "\n" + " " * 11)  # a two-line fix (Windows: no &&)
-                console.print(f"      {console.style('fix:', 'bold')} {fix}")
+                console.print(f"      {console.style('fix:', 'bold')} {fix}",
+                              wrap=not looks_like_command(f.fix))
         if verbose:
             for line in fact_lines(cat, report.facts, v):
                 console.print(console.style(f"    {g['info']} {line}", "dim"))
@@ -272,7 +273,7 @@ def render_fix_plan(console: Console, actions: Sequence[FixAction], *, to_stderr
     for i, action in enumerate(actions, 1):
         say(f"  {i}. {action.title}  (for {', '.join(action.findings)})")
         for argv in action.commands:
-            say("       " + format_command(list(argv), os_name))
+            say("       " + format_command(list(argv), os_name), wrap=False)  # pasted as is
 
 
 def render_fix_outcomes(console: Console, outcomes: Sequence[FixOutcome], *,

@@ -112,7 +112,7 @@ def render_plan(console: Console, plan: Plan, *, as_json: bool = False,
     console.print(console.style("Steps (paste them in order):", "bold"))
     for number, (title, shown) in enumerate(_shown_steps(plan, os_name, embedded), 1):
         console.print(f"  {number}. {title}")
-        console.print(f"     {console.style(shown, 'cyan')}")
+        console.print(f"     {console.style(shown, 'cyan')}", wrap=False)  # pasted as is
     if embedded is not None and embedded.note:
         console.print(f"  ({embedded.note})")
     console.print()

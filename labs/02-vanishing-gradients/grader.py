@@ -355,7 +355,7 @@ def _draw(fig: Any, curves: dict[str, list[float]], sats: dict[str, list[float]]
     for label, share in sats.items():
         ax2.plot(range(1, len(share) + 1), share, marker="o", markersize=3, label=label)
     ax2.set_xlabel("hidden layer")
-    ax2.set_ylabel("share of saturated units, |2h - 1| > 0.97")
+    ax2.set_ylabel("share of saturated units, |2h - 1| > 0.97 (fraction)")
     ax2.set_ylim(-0.02, 1.0)
     ax2.set_title("Cause 1: N(0,1) weights saturate the sigmoid")
     ax2.legend()

@@ -383,7 +383,7 @@ def relu_net_keeps_scale(lab: LabContext) -> str:
 def _draw_profiles(fig: Any, profiles: list[tuple[list[float], list[float]]],
                    base: tuple[list[float], list[float]]) -> None:
     fig.set_size_inches(10, 4.2)
-    for k, ylabel in enumerate(("activation std", "gradient norm ||dL/dh||")):
+    for k, ylabel in enumerate(("activation std (log scale)", "gradient norm ||dL/dh|| (log scale)")):
         ax = fig.add_subplot(1, 2, k + 1)
         for i, prof in enumerate(profiles):
             ax.semilogy(range(1, len(prof[k]) + 1), prof[k], marker="o", ms=3, label=f"your init_net, seed {i}")

@@ -411,10 +411,14 @@ def healthy_mlp_has_no_dead_units(lab: LabContext) -> str:
 def _draw_dead(fig: Any, per_seed: list[list[float]], base: list[float]) -> None:
     ax = fig.add_subplot(1, 1, 1)
     ax.plot(range(1, len(base) + 1), base, "k:", marker="x", label="plain ReLU + He init")
+    styles = [("o", "-", 9), ("s", "--", 6), ("^", ":", 4)]  # seeds often coincide: all stay visible
     for i, dead in enumerate(per_seed):
-        ax.plot(range(1, len(dead) + 1), dead, marker="o", label=f"your healthy_mlp, seed {i}")
+        marker, ls, size = styles[i % len(styles)]
+        ax.plot(range(1, len(dead) + 1), dead, marker=marker, ls=ls, ms=size, mfc="none",
+                label=f"your healthy_mlp, seed {i}")
     ax.axhline(0.05, color="k", ls="--", label="threshold 0.05")
     ax.set_ylim(-0.05, 1.05)
-    ax.set_xlabel("layer")
-    ax.set_ylabel("share of dead units (biases pushed to -1)")
+    ax.set_xlabel("hidden layer")
+    ax.set_ylabel("share of dead units (fraction; biases pushed to -1)")
+    ax.set_title("Dead units per layer after a bad update, your healthy_mlp vs plain ReLU")
     ax.legend()

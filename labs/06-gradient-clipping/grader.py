@@ -282,11 +282,14 @@ def train_step_clips_and_trains(lab: LabContext) -> str:
 
 def _draw(fig: Any, curves: list[tuple[list[float], list[float]]]) -> None:
     ax = fig.add_subplot(1, 1, 1)
+    marks = [("o", 7), ("s", 5), ("^", 3)]  # clipped norms sit on max_norm: markers keep them visible
     for i, (pre, post) in enumerate(curves):
         line, = ax.semilogy(pre, lw=1, label=f"seed {i}: before clipping")
-        ax.semilogy(post, lw=1, ls="--", color=line.get_color(), alpha=0.6, label=f"seed {i}: after")
-    ax.axhline(1.0, color="k", ls=":", label="max_norm = 1")
+        marker, size = marks[i % len(marks)]
+        ax.semilogy(post, lw=1, ls="--", color=line.get_color(), marker=marker, ms=size, mfc="none",
+                    markevery=max(1, len(post) // 15), zorder=3, label=f"seed {i}: after")
+    ax.axhline(1.0, color="0.6", ls=":", lw=1, zorder=1, label="max_norm = 1")
     ax.set_xlabel("step")
-    ax.set_ylabel("global gradient norm")
+    ax.set_ylabel("global gradient norm (log scale)")
     ax.set_title(f"IRNN, T = {T}: what clip_grad_norm_ cut at each step")
     ax.legend(fontsize=7, ncol=2)

@@ -354,7 +354,7 @@ def _draw_profiles(fig: Any, profiles: dict[str, list[float]]) -> None:
     for name, norms in profiles.items():
         ax.semilogy(range(1, len(norms) + 1), [max(n, 1e-30) for n in norms], marker="o", label=name)
     ax.set_xlabel("block")
-    ax.set_ylabel("||dL/dh|| at the block's output")
+    ax.set_ylabel("||dL/dh|| at the block's output (log scale)")
     ax.set_title("20 blocks of two 64-wide Linear + ReLU, at initialisation")
     ax.legend()
 

@@ -249,7 +249,7 @@ def _draw(fig: Any, mod: ModuleType) -> None:
             ax.plot(lengths, ys, marker="o", ls="--" if "default" in label else "-", label=label)
     ax.axhline(REACH_MIN, color="k", ls=":", label=f"threshold 10^{REACH_MIN:g}")
     ax.set_xlabel("sequence length T")
-    ax.set_ylabel("log10 ||dL/dx_1|| / ||dL/dx_T||")
+    ax.set_ylabel("log10 ||dL/dx_1|| / ||dL/dx_T|| (orders of magnitude)")
     ax.set_title("How far back the gradient reaches, at initialisation")
     ax.legend(fontsize=7)
 

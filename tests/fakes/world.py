@@ -135,7 +135,7 @@ def world_env(tmp: Path, index: IndexServer, base: Sequence[str] = ("/usr/bin", 
     home = tmp / "home"
     home.mkdir(parents=True, exist_ok=True)
     env.update(HOME=str(home), COURSEKIT_HOME=str(tmp / "ck"), COURSEKIT_OFFLINE="1",
-               NO_COLOR="1", PIP_CONFIG_FILE=os.devnull, PIP_INDEX_URL=index.url("simple"),
+               NO_COLOR="1", COLUMNS="1000", PIP_CONFIG_FILE=os.devnull, PIP_INDEX_URL=index.url("simple"),
                PATH=os.pathsep.join([str(Path(sys.executable).parent), *base]),
                GIT_CONFIG_GLOBAL=str(home / ".gitconfig"), GIT_CONFIG_NOSYSTEM="1")
     return env
