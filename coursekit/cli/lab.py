@@ -15,27 +15,33 @@ from coursekit.errors import ExitCode, UsageError
 @click.option("--hint", "do_hint", is_flag=True, help="Show the next hint (one more each time).")
 @click.option("--reset", "do_reset", is_flag=True, help="Move the lab folder to a timestamped backup, then hand out the starter again.")
 @click.option("--solution", "do_solution", is_flag=True, help="Copy the reference solution into the lab folder (once the lab has passed).")
+@click.option("--pack", "do_pack", is_flag=True, help="Zip your work (only the lab's declared files) as labNN-<name>.zip to hand in.")
+@click.option("--name", "name", metavar="NAME", help="With --pack: your name (default: $COURSEKIT_STUDENT).")
 @click.option("--dir", "base", type=click.Path(path_type=Path, file_okay=False),
               help="Folder that holds (or will hold) the lab folder; default: the current folder.")
 @click.option("--python", "python", metavar="PATH", help="Grade with this Python (default: this one if it has torch, else the 'pt' env).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
 @click.pass_obj
 def lab(app: object, number: str | None, do_check: bool, do_hint: bool, do_reset: bool,
-        do_solution: bool, base: Path | None, python: str | None, as_json: bool) -> int:
+        do_solution: bool, do_pack: bool, name: str | None, base: Path | None, python: str | None,
+        as_json: bool) -> int:
     """List the labs, hand out lab NUMBER, or grade it with --check.
 
     \b
       coursekit lab              every lab, its state, and what to do next
       coursekit lab 2            create lab02-.../ here (never overwrites your files)
       coursekit lab 2 --check    grade it (from the course folder or inside the lab folder)
+      coursekit lab 2 --pack --name "Ada Lovelace"   lab02-ada-lovelace.zip to hand in
     """
     from coursekit.lab import service
     from coursekit.render import lab as render
 
     console = app.console  # type: ignore[attr-defined]
-    actions = [do_check, do_hint, do_reset, do_solution]
+    actions = [do_check, do_hint, do_reset, do_solution, do_pack]
+    if name is not None and not do_pack:
+        raise UsageError("--name goes with --pack.", 'e.g. coursekit lab 2 --pack --name "Ada Lovelace"')
     if sum(actions) > 1:
-        raise UsageError("--check, --hint, --reset and --solution go one at a time.",
+        raise UsageError("--check, --hint, --reset, --solution and --pack go one at a time.",
                          "Pick one, e.g. coursekit lab 2 --check")
     cwd = Path.cwd()
     if number is None:
@@ -48,6 +54,14 @@ def lab(app: object, number: str | None, do_check: bool, do_hint: bool, do_reset
                             on_event=lambda e: render.progress_event(console, e))
         render.check(console, run, as_json)
         return run.report.exit_code
+    if do_pack:
+        import os
+
+        from coursekit.instructor.pack import pack_lab
+        from coursekit.render import instructor
+
+        instructor.pack(console, pack_lab(number, cwd, base, name, os.environ), as_json)
+        return ExitCode.OK
     if do_hint:
         render.hints(console, service.hints(number), as_json)
     elif do_reset:

@@ -125,6 +125,7 @@ class Facts:
     checks: tuple[CheckRun, ...] = ()
     coursekit_version: str = ""
     collected_at: str = ""  # ISO 8601, UTC
+    student: str = ""  # `doctor --name` / COURSEKIT_STUDENT: who sent this report (class triage)
 
     def check(self, name: str) -> CheckRun | None:
         """How the check ``name`` ran (None when it is not part of this run)."""

@@ -25,6 +25,7 @@ class DoctorRequest:
     python: Path | None = None
     env_name: str = "pt"
     probe_timeout_s: float | None = None
+    student: str = ""  # --name / COURSEKIT_STUDENT, recorded in the facts
 
 
 def examine(request: DoctorRequest, runner: Runner = run_tool,
@@ -39,7 +40,8 @@ def examine(request: DoctorRequest, runner: Runner = run_tool,
                           environ=dict(os.environ), on_slow=on_slow)
     if request.probe_timeout_s is not None:
         opts = replace(opts, probe_timeout_s=request.probe_timeout_s)
-    return make_report(collect_facts(opts))
+    facts = collect_facts(opts)
+    return make_report(replace(facts, student=request.student) if request.student else facts)
 
 
 def exit_code(report: Report) -> ExitCode:
