@@ -113,8 +113,8 @@ def _lab_in_name(path: Path) -> int | None:
 
 def _member_problem(name: str) -> str | None:
     """Why a zip member's name is refused: traversal, absolute, a drive, odd characters."""
-    if "\x00" in name:
-        return f"a member name holds a NUL byte ({name!r})"
+    if not name or "\x00" in name:
+        return f"an empty member name or one with a NUL byte ({name!r})"
     norm = name.replace("\\", "/")
     if norm.startswith("/") or re.match(r"^[A-Za-z]:", norm):
         return f"absolute path in the zip: {name!r}"
@@ -213,8 +213,9 @@ def read_zip(path: Path, student_files: tuple[str, ...]) -> tuple[dict[str, byte
             return files, None, manifest
     except zipfile.BadZipFile as exc:
         return None, f"not a readable zip file: {exc}", None
-    except (OSError, ValueError, RuntimeError, NotImplementedError, EOFError) as exc:
-        return None, f"the zip cannot be read: {exc}", None
+    except (OSError, ValueError, RuntimeError, NotImplementedError, EOFError, IndexError,
+            KeyError, OverflowError) as exc:
+        return None, f"the zip cannot be read: {type(exc).__name__}: {exc}", None
 
 
 def _parse_manifest(raw: bytes) -> dict[str, Any] | None:
