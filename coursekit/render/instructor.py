@@ -258,7 +258,16 @@ def _student_row(s: StudentReport, fix: str) -> str:
             f"{_findings_html(s)}</details></td><td>{_e(s.status)}</td>"
             f"<td>{_e(s.facts.get('os', ''))}</td><td>{_e(s.facts.get('python', ''))}</td>"
             f"<td>{_e(s.facts.get('torch', ''))}</td><td>{_e(s.facts.get('gpu', ''))}</td>"
-            f'<td><div class="fix">{_e(fix)}</div></td><td><small>{_e(s.source)}</small></td></tr>')
+            f'<td>{_fix_cell(fix)}</td><td><small title="{_e(s.source)}">'
+            f"{_e(Path(s.source).name)}</small></td></tr>")
+
+
+def _fix_cell(fix: str) -> str:
+    return f'<div class="fix">{_e(fix)}</div>' if fix else "(the group's fix)"
+
+
+def _n(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
 
 
 _HEAD = ("<tr><th>student (click for findings)</th><th>status</th><th>os</th><th>python</th>"
@@ -283,22 +292,23 @@ def triage_html(t: Triage, now: float | None = None) -> str:
                 f"{len(t.ready)}</span>")
     sections = []
     for g in t.groups:
-        fixes = "".join(f'<p>Fix for {len(f.students)}:</p><div class="fix">{_e(f.fix)}</div>'
+        fixes = "".join(f'<p>Fix for {_e(", ".join(f.students)) if len(g.fixes) > 1 else "all"}:</p>'
+                        f'<div class="fix">{_e(f.fix)}</div>'
                         for f in g.fixes)
         rows = []
         for s in g.students:
             fix = next((f.fix for f in g.fixes if s.student in f.students), "")
-            rows.append(_student_row(s, fix))
+            rows.append(_student_row(s, fix if len(g.fixes) > 1 else ""))
         sections.append(
             f'<section class="group" id="g-{_e(g.finding)}" data-finding="{_e(g.finding)}" '
             f'data-count="{len(g.students)}" data-blocked="{g.blocked}">'
-            f'<h2><code>{_e(g.finding)}</code> &mdash; {len(g.students)} students, '
+            f'<h2><code>{_e(g.finding)}</code> &mdash; {_n(len(g.students), "student")}, '
             f'{g.blocked} blocked <span class="{_e(g.severity)}">({_e(g.severity)})</span></h2>'
             f"<p>{_e(g.title)}</p>{fixes}<table>{_HEAD}{''.join(rows)}</table></section>")
     ready_rows = "".join(_student_row(s, "") for s in t.ready)
     sections.append(f'<section class="group" id="ready" data-finding="ready" '
                     f'data-count="{len(t.ready)}" data-blocked="0"><h2>Ready &mdash; '
-                    f"{len(t.ready)} students</h2><table>{_HEAD}{ready_rows}</table></section>")
+                    f"{_n(len(t.ready), 'student')}</h2><table>{_HEAD}{ready_rows}</table></section>")
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
             f"<title>Class triage: {t.total} students</title><style>{_CSS}</style></head><body>"
