@@ -114,7 +114,7 @@ def make_hook(read_roots: tuple[str, ...], deny_roots: tuple[str, ...],
             if frame.f_code in trusted_codes:
                 return True
             name = frame.f_code.co_filename.replace("\\", "/")
-            if not (name.endswith("/traceback.py") or name.endswith("/linecache.py")):
+            if not (name.endswith(("/traceback.py", "/linecache.py"))):
                 return False
             frame = frame.f_back
         return False

@@ -32,8 +32,15 @@ from coursekit import __version__
 from coursekit.errors import UsageError
 from coursekit.grading.sandbox import run_sandboxed
 from coursekit.instructor import submissions as subs
-from coursekit.lab.checking import (ExpectedCheck, GraderSourceError, Status, _runtime_copy, decide,
-                                    expected_checks, verify_events)
+from coursekit.lab.checking import (
+    ExpectedCheck,
+    GraderSourceError,
+    Status,
+    _runtime_copy,
+    decide,
+    expected_checks,
+    verify_events,
+)
 from coursekit.lab.manifest import LabSpec, discover_labs, find_lab, parse_lab_number
 
 VERDICTS = ("graded", "timeout", "crash", "could-not-grade", "invalid")

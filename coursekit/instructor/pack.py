@@ -20,7 +20,7 @@ from pathlib import Path
 from coursekit.errors import UsageError
 from coursekit.instructor.submissions import MANIFEST
 from coursekit.lab.manifest import LabSpec
-from coursekit.names import STUDENT_ENV, file_slug, student_name
+from coursekit.names import file_slug, student_name
 
 _FIXED_TIME = (1980, 1, 1, 0, 0, 0)  # zip entries carry no local clock: same files, same bytes
 

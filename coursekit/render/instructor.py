@@ -45,7 +45,7 @@ def pack(console: Console, result: PackResult, as_json: bool) -> None:
 def _fmt_s(seconds: float | None) -> str:
     if seconds is None:
         return "--:--"
-    s = int(round(seconds))
+    s = round(seconds)
     return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60:02d}:{s % 60:02d}"
 
 
