@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from coursekit.doctor.view import View, version_tuple
@@ -51,11 +52,27 @@ def matrix_or_none() -> Any:
 def course_python(default: str = "3.12") -> str:
     """The Python version the course env spec asks for (``envs/course.toml``)."""
     try:
-        from coursekit.envspec import load_spec
+        from coursekit.envspec import default_spec_path
 
-        return str(load_spec().python)
+        path = default_spec_path(None)
+        return str(_spec(str(path), path.stat().st_mtime_ns).python)
     except Exception:  # noqa: BLE001 - a broken spec is setup's error to report, not the doctor's
         return default
+
+
+@lru_cache(maxsize=8)
+def _spec(path: str, mtime_ns: int) -> Any:
+    """The env spec, parsed once per file version (class triage diagnoses hundreds of reports)."""
+    from coursekit.envspec import load_spec
+
+    return load_spec(Path(path))
+
+
+def _spec_key() -> tuple[str, int]:
+    from coursekit.envspec import default_spec_path
+
+    path = default_spec_path(None)
+    return str(path), path.stat().st_mtime_ns
 
 
 def torch_pythons() -> tuple[tuple[int, int], ...]:
@@ -74,11 +91,21 @@ def suggest_backend(view: View) -> BackendAdvice | None:
     if host is None or matrix is None:
         return None
     try:
-        from coursekit.envspec import load_spec
+        key = _spec_key()
+        hash(host)
+    except Exception:  # noqa: BLE001 - no advice beats a crashed doctor
+        return None
+    return _advice_for(host, key)
+
+
+@lru_cache(maxsize=256)
+def _advice_for(host: Any, spec_key: tuple[str, int]) -> BackendAdvice | None:
+    """The planner's choice for one machine (pure; cached: a class has many alike)."""
+    try:
         from coursekit.plan import make_plan
 
         # The same pure planner `coursekit setup` runs, with the course's env spec pins.
-        plan = make_plan(load_spec(), host, matrix=matrix)
+        plan = make_plan(_spec(*spec_key), host, matrix=matrix_or_none())
     except Exception:  # noqa: BLE001 - no advice beats a crashed doctor
         return None
     choice = plan.torch

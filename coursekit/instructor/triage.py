@@ -12,6 +12,7 @@ reading the files.
 from __future__ import annotations
 
 import glob
+import json
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -20,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from coursekit.doctor.catalogue import entry
-from coursekit.doctor.report import Report, load_report
+from coursekit.doctor.report import Report, decode_report, load_report
 from coursekit.doctor.view import Finding
 from coursekit.errors import CoursekitError, UsageError
 
@@ -160,10 +161,18 @@ def _probe_torch(probe: Any) -> str | None:
     return None
 
 
+def _raw_facts(path: Path) -> dict[str, Any]:
+    """The report's facts as saved (for the page's "all facts"), without re-serialising."""
+    try:
+        data = json.loads(decode_report(path.read_bytes()))
+        facts = data.get("facts") if isinstance(data, dict) else None
+        return facts if isinstance(facts, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
 def read_one(path: Path, load: Callable[[Path], Report] = load_report) -> StudentReport:
     """One report, diagnosed again; an unreadable file is a student with UNREADABLE."""
-    from coursekit.doctor.facts import to_data
-
     try:
         report = load(path)
     except CoursekitError as exc:
@@ -172,7 +181,7 @@ def read_one(path: Path, load: Callable[[Path], Report] = load_report) -> Studen
     name = report.facts.student.strip() or name_from_file(path)
     top = top_finding(report.findings)
     return StudentReport(name, str(path), report.summary.status, top.id if top else None,
-                         report.findings, facts_summary(report), to_data(report.facts),
+                         report.findings, facts_summary(report), _raw_facts(path),
                          collected_at=report.facts.collected_at)
 
 
@@ -238,8 +247,10 @@ def triage(args: Iterable[str], load: Callable[[Path], Report] = load_report) ->
         raise UsageError("no reports found in " + " ".join(args),
                          "Give doctor report files (coursekit doctor --save), folders of them, or "
                          "a glob like 'reports/*.json'.")
-    return group([read_one(p, load) for p in paths])
+    return group(read_all(paths, load))
 
 
-def counts(t: Triage) -> Counter[str]:
-    return Counter({g.finding: len(g.students) for g in t.groups})
+def read_all(paths: list[Path], load: Callable[[Path], Report] = load_report) -> list[StudentReport]:
+    """Every report, read and diagnosed, one after another (a process pool was measured slower
+    on a busy 2-core machine: pickling the results costs more than the diagnosis)."""
+    return [read_one(p, load) for p in paths]
