@@ -296,7 +296,7 @@ def grade_class(req: ClassGradeRequest, cwd: Path, *,
     if not paths:
         raise UsageError("no submissions found in " + " ".join(req.submissions),
                          "Give zip files, submission folders, folders of them, or a glob like 'in/*.zip'.")
-    loaded = [subs.load(p, spec.number, spec.slug, spec.student_files) for p in paths]
+    loaded = [subs.load(p, spec.number, spec.slug, spec.student_files, spec.version) for p in paths]
     cache_path = req.cache if req.cache is not None else default_cache(spec.number, cwd)
     cache = load_cache(cache_path)  # with --force: looked up never, still updated
     rows: list[GradeRow | None] = [None] * len(loaded)

@@ -252,7 +252,8 @@ def read_folder(folder: Path, student_files: tuple[str, ...]) -> tuple[dict[str,
     return files, None, manifest
 
 
-def load(path: Path, lab: int, slug: str, student_files: tuple[str, ...]) -> Submission:
+def load(path: Path, lab: int, slug: str, student_files: tuple[str, ...],
+         content_version: int | None = None) -> Submission:
     """Read one submission; every problem is an ``invalid`` reason on the result."""
     source = str(path)
     guess = student_from_name(path)
@@ -281,6 +282,10 @@ def load(path: Path, lab: int, slug: str, student_files: tuple[str, ...]) -> Sub
                    if manifest["files"].get(n) != hashlib.sha256(d).hexdigest()]
         if changed:
             notes.append(f"{', '.join(changed)} changed after packing (graded as submitted)")
+    packed = manifest.get("content_version") if manifest is not None else None
+    if content_version is not None and isinstance(packed, int) and packed != content_version:
+        notes.append(f"packed from lab content version {packed}; the graders are version "
+                     f"{content_version}")
     return Submission(source, student, files, None, tuple(notes), manifest)
 
 

@@ -16,6 +16,8 @@ from coursekit.instructor.submissions import Submission
 from tests.helpers import run_cli
 from tests.labhelpers import FIXTURE_COURSE, FIXTURE_STUDENTS
 
+pytestmark = [pytest.mark.torch, pytest.mark.slow, pytest.mark.realtool]
+
 SOLUTION = (FIXTURE_COURSE / "01-fixture" / "solution" / "work.py").read_text(encoding="utf-8")
 
 

@@ -15,6 +15,8 @@ import pytest
 
 from coursekit.instructor.classgrade import ClassGradeRequest, grade_class
 
+pytestmark = [pytest.mark.torch, pytest.mark.slow, pytest.mark.realtool]
+
 FORGERS = Path(__file__).parent / "forgers"
 ATTACKS = sorted(p.stem for p in FORGERS.glob("*.py") if not p.stem.startswith("_")
                  and p.stem != "probe")

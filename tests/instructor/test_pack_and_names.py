@@ -114,3 +114,37 @@ def test_an_old_report_without_a_student_still_loads() -> None:
 
     path = Path(__file__).parent.parent / "data" / "doctor" / "reports" / "schema1-rtx5090-cu126.json"
     assert parse_report(path.read_text(encoding="utf-8")).student == ""
+
+
+class _Tty:
+    def __init__(self, tty: bool) -> None:
+        self.text, self._tty = "", tty
+
+    def isatty(self) -> bool:
+        return self._tty
+
+    def write(self, s: str) -> None:
+        self.text += s
+
+    def flush(self) -> None:
+        pass
+
+
+def test_the_progress_bar_draws_an_eta_on_a_terminal_and_lines_otherwise() -> None:
+    from coursekit.instructor.classgrade import GradeRow, Progress
+    from coursekit.render import Console
+    from coursekit.render.instructor import ProgressBar
+
+    row = GradeRow("Ada", 2, 10, 10, True, {}, "graded", 3.0, "h", "a.zip")
+    tty = _Tty(True)
+    bar = ProgressBar(Console(), stream=tty)  # type: ignore[arg-type]
+    bar(Progress(0, 4, 0.0, None))
+    bar(Progress(2, 4, 10.0, 10.0, row))
+    bar(Progress(4, 4, 20.0, 0.0, row))
+    assert "[###############---------------] 2/4" in tty.text and "ETA 00:10" in tty.text
+    assert "ETA --:--" in tty.text and tty.text.endswith("\n")
+    pipe = _Tty(False)
+    plain = ProgressBar(Console(), stream=pipe)  # type: ignore[arg-type]
+    plain(Progress(0, 4, 0.0, None))
+    plain(Progress(1, 4, 3.0, 9.0, row))
+    assert pipe.text == "[1/4] Ada: graded 10/10 (3.0 s)\n"

@@ -212,3 +212,11 @@ def test_any_member_names_are_a_verdict_never_an_exception(members: list[tuple[s
                         pass
         sub = load(p)
         assert sub.invalid is not None or set(sub.files) == {"vanishing.py"}
+
+
+def test_an_older_content_version_is_noted(tmp_path: Path) -> None:
+    manifest = {"kind": "coursekit-submission", "schema": 1, "lab": 2, "slug": "vanishing-gradients",
+                "content_version": 1, "student": "A", "files": {}}
+    z = _zip(tmp_path / "a.zip", {"vanishing.py": GOOD, subs.MANIFEST: json.dumps(manifest).encode()})
+    sub = subs.load(z, 2, "vanishing-gradients", FILES, content_version=2)
+    assert sub.invalid is None and any("content version 1" in n for n in sub.notes)

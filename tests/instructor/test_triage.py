@@ -179,6 +179,7 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run
                   "--disable-dev-shm-usage"]
 
 
+@pytest.mark.realtool
 @pytest.mark.skipif(_chromium() is None, reason="no Chromium here (apt-get install -y chromium); "
                                                 "the page is still checked by parsing")
 def test_the_html_page_renders_in_a_real_browser(reports: Path, tmp_path: Path) -> None:
