@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from coursekit.errors import ExitCode
-from coursekit.indexcheck import check_index, find_wheel, urllib_fetch
-from coursekit.planner import SetupRequest, build_plan
+from coursekit.setup.plan.indexcheck import check_index, find_wheel, urllib_fetch
+from coursekit.setup.plan.request import SetupRequest, build_plan
 from tests.fakes.pyindex import serve
 from tests.helpers import make_fake_exe, run_cli
 from tests.test_detect import DATA, fake_smi

@@ -7,9 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from coursekit import detect
-from coursekit.detect import detect_amd, detect_host, detect_nvidia, normalize_arch, parse_query
 from coursekit.proc import ToolResult
+from coursekit.setup.plan import detect
+from coursekit.setup.plan.detect import (
+    detect_amd,
+    detect_host,
+    detect_nvidia,
+    normalize_arch,
+    parse_query,
+)
 from tests.helpers import make_fake_exe
 
 DATA = Path(__file__).parent / "data" / "nvidia-smi"

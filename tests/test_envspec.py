@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from coursekit.envspec import load_spec
 from coursekit.errors import ExitCode, SpecError
+from coursekit.setup.plan.envspec import load_spec
 
 GOOD = """
 format_version = 1

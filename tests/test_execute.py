@@ -9,14 +9,14 @@ from typing import Any
 
 import pytest
 
-from coursekit.engines import Engine, drivers
-from coursekit.exectools import run_checked as _run
-from coursekit.exectools import spec_name
-from coursekit.execute import Context, RunOptions, SilentReporter, StepFailed
-from coursekit.failures import classify
-from coursekit.onetorch import judge
-from coursekit.plan import Step, TorchChoice
 from coursekit.proc import ToolResult
+from coursekit.setup.engines import Engine, drivers
+from coursekit.setup.plan.model import Step, TorchChoice
+from coursekit.setup.run.context import Context, RunOptions, SilentReporter, StepFailed
+from coursekit.setup.run.failures import classify
+from coursekit.setup.run.tools import run_checked as _run
+from coursekit.setup.run.tools import spec_name
+from coursekit.setup.run.verify import judge
 from tests.fakes.plans import make_test_plan
 
 PIP_NO_DIST = ("ERROR: Could not find a version that satisfies the requirement torch==2.7.0+cu126 "
@@ -134,7 +134,7 @@ def test_engine_commands_never_recreate_an_existing_env(tmp_path: Path) -> None:
     embedded = Engine("embedded", None, "py-rattler")
     argv = drivers.complete_argv(embedded, tmp_path, ["conda-forge"], ["python=3.12"],
                                  reinstall=["python"])
-    assert argv[1:4] == ["-m", "coursekit.engines.embedded", "create"]
+    assert argv[1:4] == ["-m", "coursekit.setup.engines.embedded", "create"]
     assert argv[-3:] == ["--reinstall=python", "--", "python=3.12"]
     assert drivers.remove_argv(embedded, tmp_path) is None
     assert drivers.remove_argv(conda, tmp_path) == ["/c/bin/conda", "env", "remove", "-y", "-p",
@@ -198,7 +198,7 @@ def test_setup_lock_refuses_a_second_setup_and_takes_over_stale_ones(tmp_path: P
     import sys
 
     from coursekit.errors import EnvironmentProblem
-    from coursekit.execute import setup_lock
+    from coursekit.setup.run.execute import setup_lock
 
     lock = tmp_path / "state" / "setup.lock"
     with setup_lock(lock):
@@ -219,9 +219,10 @@ def test_setup_lock_refuses_a_second_setup_and_takes_over_stale_ones(tmp_path: P
 
 
 def test_interactive_pip_shows_its_progress_and_keeps_a_log(tmp_path: Path) -> None:
-    from coursekit import execpip, pipsafe
-    from coursekit.engines import EnvLocation
-    from coursekit.engines.state import EnvState
+    from coursekit.setup.engines import EnvLocation
+    from coursekit.setup.engines.state import EnvState
+    from coursekit.setup.run import pip as execpip
+    from coursekit.setup.run import pipsafe
 
     seen: list[tuple[list[str], bool, dict[str, str]]] = []
 
@@ -249,13 +250,13 @@ def test_interactive_pip_shows_its_progress_and_keeps_a_log(tmp_path: Path) -> N
                                            ("C:/mm/micromamba.exe", "micromamba"),
                                            ("/opt/mf/bin/mamba", "mamba")])
 def test_engine_kind_from_windows_shims(exe: str, kind: str) -> None:
-    from coursekit.engines.discovery import _kind_of
+    from coursekit.setup.engines.discovery import _kind_of
 
     assert _kind_of(exe) == kind
 
 
 def _env_with_python(tmp_path: Path, version: str) -> tuple[dict[str, str], Path]:
-    from coursekit.engines import embedded_env_prefix
+    from coursekit.setup.engines import embedded_env_prefix
     from tests.helpers import make_fake_exe
 
     env = {"HOME": str(tmp_path / "home"), "COURSEKIT_HOME": str(tmp_path / "ck"),
@@ -270,7 +271,7 @@ def _env_with_python(tmp_path: Path, version: str) -> tuple[dict[str, str], Path
 @pytest.mark.parametrize("answer", [True, False])
 def test_other_python_asks_and_only_a_yes_or_force_deletes(tmp_path: Path, answer: bool) -> None:
     from coursekit.errors import CoursekitError
-    from coursekit.execsteps import prepare
+    from coursekit.setup.run.steps import prepare
 
     env, prefix = _env_with_python(tmp_path, "3.11.7")
     questions: list[str] = []
@@ -295,8 +296,8 @@ def test_other_python_asks_and_only_a_yes_or_force_deletes(tmp_path: Path, answe
 
 
 def test_same_python_is_never_questioned(tmp_path: Path) -> None:
-    from coursekit.execsteps import prepare
     from coursekit.proc import run_tool
+    from coursekit.setup.run.steps import prepare
 
     env, prefix = _env_with_python(tmp_path, "3.12.1")
     ctx, _ = _ctx(FakeRunner())
@@ -310,7 +311,7 @@ def test_disk_note_only_when_the_disk_is_nearly_full(tmp_path: Path,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     import shutil as _shutil
 
-    from coursekit import preflight
+    from coursekit.setup.run import preflight
 
     ctx, _ = _ctx(FakeRunner())
     ctx.environ = {"HOME": str(tmp_path), "COURSEKIT_HOME": str(tmp_path / "ck")}
@@ -334,7 +335,7 @@ def test_a_students_own_pip_is_not_a_leftover(tmp_path: Path) -> None:
     import subprocess
     import sys
 
-    from coursekit.preflight import leftover_installers
+    from coursekit.setup.run.preflight import leftover_installers
 
     prefix = tmp_path / "env"
     fake = [sys.executable, "-c", "import time; time.sleep(30)", str(prefix / "bin" / "python"),
@@ -351,7 +352,7 @@ def test_a_students_own_pip_is_not_a_leftover(tmp_path: Path) -> None:
 
 
 def test_a_step_this_executor_does_not_know_fails_clearly() -> None:
-    from coursekit.execsteps import run_step
+    from coursekit.setup.run.steps import run_step
 
     ctx, _ = _ctx(FakeRunner())
     with pytest.raises(StepFailed, match="cannot carry out step 'warm_cache'"):
@@ -365,9 +366,9 @@ def test_kernel_is_named_after_the_env_not_always_pt(tmp_path: Path) -> None:
     import dataclasses
     import json
 
-    from coursekit.engines import EnvLocation
-    from coursekit.engines.state import EnvState
-    from coursekit.execsteps import run_step
+    from coursekit.setup.engines import EnvLocation
+    from coursekit.setup.engines.state import EnvState
+    from coursekit.setup.run.steps import run_step
 
     data = tmp_path / "jupyter"
     python = tmp_path / "dl" / "bin" / "python"
@@ -392,8 +393,8 @@ def test_kernel_is_named_after_the_env_not_always_pt(tmp_path: Path) -> None:
 def test_windows_activation_lines_paste_into_powershell(tmp_path: Path) -> None:
     """PowerShell runs a quoted path only after `&` (`"C:\\...\\jupyter.exe" lab` is a parse
     error), and text after a command must be a `#` comment."""
-    from coursekit.engines import EnvLocation
-    from coursekit.execsteps import activation
+    from coursekit.setup.engines import EnvLocation
+    from coursekit.setup.run.steps import activation
 
     ctx, _ = _ctx(FakeRunner())
     prefix = Path("C:/Users/Ada Lovelace/AppData/Local/coursekit/envs/pt")
@@ -411,9 +412,9 @@ def test_an_env_that_cannot_be_deleted_is_a_failed_step_not_a_traceback(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """--force on Windows while a kernel still runs the env's python.exe: rmtree raises
     PermissionError; setup reports it with a fix (exit 1) instead of crashing (exit 4)."""
-    from coursekit import execsteps
-    from coursekit.execute import _carry_out
     from coursekit.proc import run_tool
+    from coursekit.setup.run import steps as execsteps
+    from coursekit.setup.run.execute import _carry_out
 
     env, prefix = _env_with_python(tmp_path, "3.11.7")
 
@@ -488,8 +489,8 @@ def test_real_pip_at_a_terminal_is_explained_from_its_log(tmp_path: Path, source
     import socket
     import sys
 
-    from coursekit.exectools import logged_messages
     from coursekit.proc import run_tool
+    from coursekit.setup.run.tools import logged_messages
 
     if source == "dead-port":
         with socket.socket() as sock:
@@ -521,8 +522,8 @@ def test_every_failure_kind_is_documented() -> None:
 
     root = Path(__file__).resolve().parents[1]
     kinds = set()
-    for name in ("failures", "execsteps", "execpip", "exectools"):
-        tree = ast.parse((root / "coursekit" / f"{name}.py").read_text())
+    for name in ("failures", "steps", "pip", "tools"):
+        tree = ast.parse((root / "coursekit" / "setup" / "run" / f"{name}.py").read_text())
         kinds |= {node.args[0].value for node in ast.walk(tree)
                   if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "Failure"
                   and node.args and isinstance(node.args[0], ast.Constant)}
@@ -539,13 +540,13 @@ def test_an_installer_working_on_a_neighbour_env_is_not_a_leftover(tmp_path: Pat
     import subprocess
     import sys
 
-    from coursekit.preflight import leftover_installers
+    from coursekit.setup.run.preflight import leftover_installers
 
     prefix = tmp_path / "pt"
     sleep = [sys.executable, "-c", "import time; time.sleep(30)"]
     neighbour = subprocess.Popen([*sleep, str(tmp_path / "pt-old" / "bin" / "python"), "-m", "pip",
                                   "install", "torch"], start_new_session=True)
-    embedded = subprocess.Popen([*sleep, "-m", "coursekit.engines.embedded", "create", "--prefix",
+    embedded = subprocess.Popen([*sleep, "-m", "coursekit.setup.engines.embedded", "create", "--prefix",
                                  str(prefix)], start_new_session=True)
     try:
         found = leftover_installers(prefix)
@@ -562,8 +563,8 @@ def test_a_dependent_with_a_dot_in_its_name_is_found_once_installed() -> None:
     every run and then failed with 'the command succeeded but still missing ruamel.yaml'."""
     import dataclasses
 
-    from coursekit.engines.state import Dist, EnvState
-    from coursekit.execpip import _dependents_missing
+    from coursekit.setup.engines.state import Dist, EnvState
+    from coursekit.setup.run.pip import _dependents_missing
 
     ctx, _ = _ctx(FakeRunner())
     ctx.plan = dataclasses.replace(ctx.plan, pip_dependents=("ruamel.yaml>=0.18", "Torch_Geometric"))
@@ -579,9 +580,9 @@ def test_a_conda_package_with_an_underscore_counts_as_installed(tmp_path: Path) 
     '-', so such a package in the spec was 'missing' on every run and failed create_env."""
     import dataclasses
 
-    from coursekit.engines import EnvLocation
-    from coursekit.engines.state import Dist, EnvState
-    from coursekit.execsteps import _env_missing
+    from coursekit.setup.engines import EnvLocation
+    from coursekit.setup.engines.state import Dist, EnvState
+    from coursekit.setup.run.steps import _env_missing
 
     ctx, _ = _ctx(FakeRunner())
     ctx.plan = dataclasses.replace(ctx.plan, conda_packages=("jupyter_server", "nb_conda_kernels"))
@@ -608,9 +609,9 @@ def test_an_unwritable_kernels_folder_is_a_failed_step_not_a_traceback(tmp_path:
     """A ~/.local/share/jupyter that the student cannot write (root-owned after `sudo
     jupyter ...`; here a file in the way, since the tests may run as root) fails the kernel
     step with the folder and a fix, instead of an OSError traceback (exit 4)."""
-    from coursekit.engines import EnvLocation
-    from coursekit.engines.state import EnvState
-    from coursekit.execsteps import run_step
+    from coursekit.setup.engines import EnvLocation
+    from coursekit.setup.engines.state import EnvState
+    from coursekit.setup.run.steps import run_step
 
     data = tmp_path / "jupyter"
     data.mkdir()

@@ -7,8 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from coursekit.kernel import check_kernel, data_dir, default_data_dir, kernel_dict, write_kernel
 from coursekit.proc import ToolResult
+from coursekit.setup.run.kernel import (
+    check_kernel,
+    data_dir,
+    default_data_dir,
+    kernel_dict,
+    write_kernel,
+)
 
 
 @pytest.mark.parametrize(("env", "platform", "expected"), [

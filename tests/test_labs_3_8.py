@@ -14,7 +14,14 @@ from pathlib import Path
 
 import pytest
 
-from coursekit.grading.api import CheckFailed, CheckResult, LabContext, collect_checks, load_grader, run_checks
+from coursekit.grading.api import (
+    CheckFailed,
+    CheckResult,
+    LabContext,
+    collect_checks,
+    load_grader,
+    run_checks,
+)
 from tests.labhelpers import mistake_folder
 
 if sys.version_info >= (3, 11):

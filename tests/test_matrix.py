@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from coursekit.errors import SpecError, UsageError
-from coursekit.matrix import PLATFORMS, load_matrix, parse_matrix
+from coursekit.setup.plan.matrix import PLATFORMS, load_matrix, parse_matrix
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from coursekit import pipsafe
 from coursekit.errors import UsageError
+from coursekit.setup.run import pipsafe
 from tests.fakes.fixtures import *  # noqa: F403 - torch_index, clean_pip_env
 from tests.fakes.pyindex import IndexServer
 

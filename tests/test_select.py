@@ -11,12 +11,12 @@ from dataclasses import replace
 
 import pytest
 
-from coursekit.envspec import EnvSpec, load_spec
 from coursekit.errors import ExitCode, UsageError
 from coursekit.host import GpuInfo, HostInfo
-from coursekit.matrix import load_matrix, parse_cc, parse_driver
-from coursekit.plan import Plan, make_plan
-from coursekit.select import NoTorchForPlatform, coverage
+from coursekit.setup.plan.envspec import EnvSpec, load_spec
+from coursekit.setup.plan.matrix import load_matrix, parse_cc, parse_driver
+from coursekit.setup.plan.model import Plan, make_plan
+from coursekit.setup.plan.select import NoTorchForPlatform, coverage
 
 
 def nv(cc: str | None, driver: str | None, name: str = "GPU", index: int = 0) -> GpuInfo:

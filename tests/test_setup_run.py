@@ -6,14 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from coursekit.execute import RunOptions
-from coursekit.setup_run import with_overrides
+from coursekit.setup.run.context import RunOptions
+from coursekit.setup.run.service import with_overrides
 from tests.fakes.plans import make_test_plan
 from tests.helpers import run_cli
 
 
 def _plan():  # type: ignore[no-untyped-def]
-    from coursekit.plan import Step
+    from coursekit.setup.plan.model import Step
 
     plan = make_test_plan("https://download.pytorch.org/whl/cu126", channel="conda-forge")
     create = Step("create_env", "Create", ("conda", "create", "-n", "pt", "-y",
@@ -69,7 +69,7 @@ def test_yes_asks_nothing_but_keeps_the_tools_progress_at_a_terminal(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """`--yes` at a terminal: no question, but conda's and pip's progress still shown (it used
     to count as "not at a terminal", so a 2.5 GB download ran for minutes without a sign)."""
-    from coursekit import setup_run
+    from coursekit.setup.run import service as setup_run
 
     monkeypatch.setattr(setup_run, "is_interactive", lambda: True)
     asked: list[str] = []
@@ -83,10 +83,10 @@ def test_yes_asks_nothing_but_keeps_the_tools_progress_at_a_terminal(
 
 
 def test_yes_never_configures_nbdime_by_itself() -> None:
-    from coursekit.engines import Engine, EnvLocation
-    from coursekit.execute import Context, SilentReporter
-    from coursekit.nbdime_git import offer_nbdime
     from coursekit.proc import ToolResult
+    from coursekit.setup.engines import Engine, EnvLocation
+    from coursekit.setup.run.context import Context, SilentReporter
+    from coursekit.setup.run.nbdime import offer_nbdime
 
     calls: list[list[str]] = []
 

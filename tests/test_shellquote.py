@@ -6,8 +6,8 @@ import shlex
 
 import pytest
 
-from coursekit.plan import ENV_PYTHON
 from coursekit.render.setup import format_command
+from coursekit.setup.plan.model import ENV_PYTHON
 from coursekit.shellquote import join, program, windows_join
 
 ANN = r"C:\Users\Ann Lee\miniforge3\envs\pt\python.exe"

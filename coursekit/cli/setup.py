@@ -1,8 +1,8 @@
 """`coursekit setup`: plan the course environment (``--dry-run``) or create it.
 
-Thin adapter: parse the flags into a :class:`~coursekit.planner.SetupRequest`, build the plan
-(:func:`coursekit.planner.build_plan`), then render it (``--dry-run``) or hand it to the
-executor (:mod:`coursekit.setup_run`).
+Thin adapter: parse the flags into a :class:`~coursekit.setup.plan.request.SetupRequest`, build the plan
+(:func:`coursekit.setup.plan.request.build_plan`), then render it (``--dry-run``) or hand it to the
+executor (:mod:`coursekit.setup.run.service`).
 """
 
 from __future__ import annotations
@@ -54,9 +54,9 @@ def setup(app: object, dry_run: bool, as_json: bool, os_name: str | None, arch: 
       coursekit setup                           create or repair 'pt' (safe to re-run)
       coursekit setup --index-url ./wheels      offline room: torch & co. from a folder
     """
-    from coursekit import setup_run
-    from coursekit.planner import SetupRequest, build_plan
     from coursekit.render.setup import render_plan
+    from coursekit.setup.plan.request import SetupRequest, build_plan
+    from coursekit.setup.run import service as setup_run
 
     options = setup_run.make_options(engine=engine, channels=channels, index_url=index_url,
                                      force=force, nbdime=nbdime, yes=yes)

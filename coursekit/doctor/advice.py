@@ -1,7 +1,7 @@
 """What the planner would do: the backend to name in fix lines, driver minimums, arch coverage.
 
 The doctor does not keep its own PyTorch tables: it asks the planner's matrix
-(:mod:`coursekit.matrix`, ``envs/*.toml``) and selector (:mod:`coursekit.select`), so a
+(:mod:`coursekit.setup.plan.matrix`, ``envs/*.toml``) and selector (:mod:`coursekit.setup.plan.select`), so a
 fix line says exactly what ``coursekit setup`` would install. All functions are pure
 over their inputs; a matrix that fails to load gives no advice rather than an error
 (the doctor must still report everything else).
@@ -36,7 +36,7 @@ class BackendAdvice:
 
 @lru_cache(maxsize=1)
 def _matrix() -> Any:
-    from coursekit.matrix import load_matrix
+    from coursekit.setup.plan.matrix import load_matrix
 
     return load_matrix()
 
@@ -52,7 +52,7 @@ def matrix_or_none() -> Any:
 def course_python(default: str = "3.12") -> str:
     """The Python version the course env spec asks for (``envs/course.toml``)."""
     try:
-        from coursekit.envspec import default_spec_path
+        from coursekit.setup.plan.envspec import default_spec_path
 
         path = default_spec_path(None)
         return str(_spec(str(path), path.stat().st_mtime_ns).python)
@@ -63,13 +63,13 @@ def course_python(default: str = "3.12") -> str:
 @lru_cache(maxsize=8)
 def _spec(path: str, mtime_ns: int) -> Any:
     """The env spec, parsed once per file version (class triage diagnoses hundreds of reports)."""
-    from coursekit.envspec import load_spec
+    from coursekit.setup.plan.envspec import load_spec
 
     return load_spec(Path(path))
 
 
 def _spec_key() -> tuple[str, int]:
-    from coursekit.envspec import default_spec_path
+    from coursekit.setup.plan.envspec import default_spec_path
 
     path = default_spec_path(None)
     return str(path), path.stat().st_mtime_ns
@@ -102,7 +102,7 @@ def suggest_backend(view: View) -> BackendAdvice | None:
 def _advice_for(host: Any, spec_key: tuple[str, int]) -> BackendAdvice | None:
     """The planner's choice for one machine (pure; cached: a class has many alike)."""
     try:
-        from coursekit.plan import make_plan
+        from coursekit.setup.plan.model import make_plan
 
         # The same pure planner `coursekit setup` runs, with the course's env spec pins.
         plan = make_plan(_spec(*spec_key), host, matrix=matrix_or_none())

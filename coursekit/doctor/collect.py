@@ -33,7 +33,7 @@ from coursekit.doctor.runner import Check, run_checks
 from coursekit.proc import Runner, run_tool
 
 if TYPE_CHECKING:
-    from coursekit.engines import Engine, EngineKind, EnvLocation
+    from coursekit.setup.engines import Engine, EngineKind, EnvLocation
 
 _MIB = 1024 * 1024
 
@@ -53,7 +53,7 @@ class CollectOptions:
 
 def platform_check(opts: CollectOptions) -> PlatformFacts:
     """OS, CPU architecture, macOS version (and Apple silicon), WSL, coursekit's Python."""
-    from coursekit.detect import is_jetson, is_wsl, normalize_arch
+    from coursekit.setup.plan.detect import is_jetson, is_wsl, normalize_arch
 
     system = {"Darwin": "macos", "Windows": "windows"}.get(platform.system(),
                                                             platform.system().lower())
@@ -77,7 +77,7 @@ def platform_check(opts: CollectOptions) -> PlatformFacts:
 
 def gpu_check(opts: CollectOptions) -> GpuFacts:
     """Every GPU the drivers' tools report (the planner's detection)."""
-    from coursekit.detect import detect_host
+    from coursekit.setup.plan.detect import detect_host
 
     # Every installed GPU: the planner applies CUDA_VISIBLE_DEVICES, the doctor reports it
     # separately (cuda-hidden), so it is removed here.
@@ -117,8 +117,8 @@ def env_check(opts: CollectOptions) -> EnvFacts:
         # looked up on PATH by run_tool and examine another interpreter; resolving symlinks
         # would leave a venv (whose bin/python links to the base Python).
         return _explicit_env(opts, Path(os.path.abspath(opts.python)))
-    from coursekit.engines import Engine, confirm_env, find_engines, locate_env
     from coursekit.errors import CoursekitError
+    from coursekit.setup.engines import Engine, confirm_env, find_engines, locate_env
 
     engines = find_engines(opts.environ)
     fast = _known_prefix(engines, opts)
@@ -148,7 +148,7 @@ def _known_prefix(engines: Sequence[Engine], opts: CollectOptions) -> tuple[Path
     micromamba's root is ``MAMBA_ROOT_PREFIX``) or ``~/.conda/envs/pt``. Anything less
     certain falls back to asking the tool.
     """
-    from coursekit.engines import is_conda_env
+    from coursekit.setup.engines import is_conda_env
 
     candidates: list[tuple[Path, EngineKind]] = []
     root_prefix = opts.environ.get("MAMBA_ROOT_PREFIX")
@@ -193,7 +193,7 @@ def disk_check(opts: CollectOptions, env: EnvFacts) -> tuple[DiskFacts, ...]:
     if env.prefix:
         env_target = Path(env.prefix)
     else:
-        from coursekit.engines import embedded_env_prefix
+        from coursekit.setup.engines import embedded_env_prefix
 
         env_target = embedded_env_prefix(opts.env_name, opts.environ)
     disks = []

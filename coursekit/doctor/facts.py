@@ -43,7 +43,7 @@ class PlatformFacts:
 
 @dataclass(frozen=True)
 class GpuFacts:
-    """What the drivers' tools said (through :func:`coursekit.detect.detect_host`)."""
+    """What the drivers' tools said (through :func:`coursekit.setup.plan.detect.detect_host`)."""
 
     gpus: tuple[GpuInfo, ...] = ()
     cuda_driver_api: str | None = None  # the CUDA version the driver supports ("12.8")

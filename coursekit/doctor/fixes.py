@@ -6,14 +6,14 @@ would do itself:
 ``reinstall-torch``
     the setup plan's own ``<env python> -m pip install --index-url <one index>
     torch==X+tag torchvision==Y+tag torchaudio==Z+tag`` (pins and index from
-    :func:`coursekit.plan.make_plan` for this machine; pip replaces other versions itself, and
+    :func:`coursekit.setup.plan.model.make_plan` for this machine; pip replaces other versions itself, and
     a failed download removes nothing), plus ``--force-reinstall --no-deps`` for pins already installed at that
     exact version (broken files). Run with the hardened pip environment of
-    :mod:`coursekit.pipsafe` (config files off, no ``PIP_*`` sources: an
+    :mod:`coursekit.setup.run.pipsafe` (config files off, no ``PIP_*`` sources: an
     ``extra-index-url`` cannot sneak in).
 ``register-kernel``
     writes the user-level kernelspec ``pt`` for the env's Python with
-    :func:`coursekit.kernel.write_kernel` (the same file ``python -m ipykernel install
+    :func:`coursekit.setup.run.kernel.write_kernel` (the same file ``python -m ipykernel install
     --user --name pt --display-name "Python (pt)"`` writes).
 
 Everything else (drivers, recreating an env, deleting files) is for a person: the finding's
@@ -104,7 +104,7 @@ def plan_fixes(report: Report) -> tuple[FixAction, ...]:
 
 
 def _pip_environment(environ: Mapping[str, str], prefix: str | None, os_name: str) -> dict[str, str]:
-    from coursekit import pipsafe
+    from coursekit.setup.run import pipsafe
 
     files = pipsafe.config_files(environ, Path(prefix) if prefix else None, os_name)
     return pipsafe.pip_env(environ, pipsafe.read_settings(files, environ))
@@ -116,7 +116,7 @@ def apply_fix(action: FixAction, *, runner: Runner = run_tool,
     """Carry out one action; a failing command stops it and says why."""
     env = dict(os.environ if environ is None else environ)
     if action.key == "register-kernel" and action.kernel_python:
-        from coursekit import kernel
+        from coursekit.setup.run import kernel
 
         python = Path(action.kernel_python)
         folder = kernel.data_dir(python, env, os_name, runner=runner) / "kernels"

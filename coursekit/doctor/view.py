@@ -143,7 +143,7 @@ class View:
     def visible_nvidia(self) -> tuple[GpuInfo, ...]:
         """The NVIDIA GPUs CUDA can see (``CUDA_VISIBLE_DEVICES`` applied, as the planner does:
         a GPU hidden on purpose because no build has kernels for it is not a problem)."""
-        from coursekit.detect import visible_gpus
+        from coursekit.setup.plan.detect import visible_gpus
 
         return visible_gpus(self.nvidia, self.cuda_visible_devices)[0]
 

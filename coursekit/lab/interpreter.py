@@ -1,6 +1,6 @@
 """Which Python grades the lab: ``--python PATH`` > this interpreter if it has torch > the ``pt`` env.
 
-The course env is found through ``coursekit.engines.discovery.find_env`` (issue 3's
+The course env is found through ``coursekit.setup.engines.discovery.find_env`` (issue 3's
 engine layer, which asks micromamba/mamba/conda and the embedded engine's folders);
 if that module is unavailable, a small fallback looks in the usual places
 (``$CONDA_PREFIX/envs/pt``, the env beside an active env, ``$COURSEKIT_HOME/envs/pt``).
@@ -52,7 +52,7 @@ def fallback_pt_python(environ: Mapping[str, str]) -> Path | None:
 def find_pt_python() -> Path | None:
     """The ``pt`` env's Python, via the engine layer if present, else the fallback lookup."""
     try:
-        from coursekit.engines.discovery import find_env
+        from coursekit.setup.engines.discovery import find_env
     except ImportError:
         return fallback_pt_python(os.environ)
     location = find_env(ENV_NAME)

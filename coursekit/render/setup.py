@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from coursekit.plan import ENV_PYTHON, Plan
 from coursekit.render import Console
+from coursekit.setup.plan.model import ENV_PYTHON, Plan
 from coursekit.shellquote import as_command, quote_arg, windows_join
 
 __all__ = ["format_command", "plan_json", "render_plan", "windows_join"]

@@ -1,14 +1,14 @@
 """Progress and summary of ``coursekit setup`` (the real run, not the dry-run plan).
 
 A line when a step starts and one when it ends, with its state and duration; ``--json``
-prints the whole :class:`~coursekit.execute.SetupResult` at the end instead.
+prints the whole :class:`~coursekit.setup.run.execute.SetupResult` at the end instead.
 """
 
 from __future__ import annotations
 
 from coursekit.errors import ExitCode
-from coursekit.execute import SetupResult, StepOutcome
 from coursekit.render import Console, render_error
+from coursekit.setup.run.context import SetupResult, StepOutcome
 
 _STATES = {"done": ("done", "green"), "ok": ("ok, already done", "green"),
            "failed": ("FAILED", "red"), "interrupted": ("interrupted", "yellow"),

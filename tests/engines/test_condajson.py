@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from coursekit.engines.condajson import BadToolOutput, parse_env_list, parse_info, pick_env
+from coursekit.setup.engines.condajson import BadToolOutput, parse_env_list, parse_info, pick_env
 
 CONDA_2511 = {
     "envs": ["/home/s/miniforge3", "/home/s/miniforge3/envs/pt", "/data/other/pt"],

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from coursekit.engines import (
+from coursekit.errors import EnvironmentProblem, UsageError
+from coursekit.setup.engines import (
     choose_engine,
     embedded_env_prefix,
     env_python,
@@ -17,7 +18,6 @@ from coursekit.engines import (
     locate_env,
     resolve_engine,
 )
-from coursekit.errors import EnvironmentProblem, UsageError
 from tests.fakes import install_condatool
 from tests.fakes.fixtures import CondaStandIn
 from tests.helpers import make_fake_exe

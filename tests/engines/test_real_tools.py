@@ -7,9 +7,9 @@ import shutil
 
 import pytest
 
-from coursekit.engines import choose_engine, find_engines
-from coursekit.engines.condajson import parse_env_list, parse_info
 from coursekit.proc import run_tool
+from coursekit.setup.engines import choose_engine, find_engines
+from coursekit.setup.engines.condajson import parse_env_list, parse_info
 
 pytestmark = pytest.mark.realtool
 
@@ -28,8 +28,8 @@ def test_real_tool_json_is_understood(kind: str) -> None:
 
 
 def test_named_embedded_engine_without_py_rattler(monkeypatch: pytest.MonkeyPatch) -> None:
-    from coursekit.engines import discovery
     from coursekit.errors import EnvironmentProblem
+    from coursekit.setup.engines import discovery
 
     monkeypatch.setattr(discovery, "embedded_available", lambda: False)
     with pytest.raises(EnvironmentProblem) as info:

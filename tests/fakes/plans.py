@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from coursekit.plan import Plan, Step, TorchChoice
+from coursekit.setup.plan.model import Plan, Step, TorchChoice
 
 COURSE = ("jupyterlab", "jupyterlab-git", "matplotlib", "nbdime", "pandas", "scikit-learn",
           "seaborn", "ipykernel")

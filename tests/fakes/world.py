@@ -143,7 +143,7 @@ def world_env(tmp: Path, index: IndexServer, base: Sequence[str] = ("/usr/bin", 
 
 def planned_trio() -> tuple[str, str, str]:
     """The base versions (no local tag) the real planner picks for the forced backend."""
-    from coursekit.planner import SetupRequest, build_plan
+    from coursekit.setup.plan.request import SetupRequest, build_plan
 
     old = os.environ.get("COURSEKIT_OFFLINE")
     os.environ["COURSEKIT_OFFLINE"] = "1"

@@ -95,7 +95,7 @@ def test_missing_conda_package_and_kernel_are_restored(healthy_world: SetupWorld
 
 
 def _embedded_create(world: SetupWorld, *specs: str) -> None:
-    subprocess.run([sys.executable, "-m", "coursekit.engines.embedded", "create", "--prefix",
+    subprocess.run([sys.executable, "-m", "coursekit.setup.engines.embedded", "create", "--prefix",
                     str(world.prefix), "-c", world.channel.as_uri(), "--cache-dir",
                     str(world.tmp / "cache"), "--", *specs], env=world.env, check=True,
                    capture_output=True)
@@ -265,8 +265,9 @@ def test_a_second_torch_outside_the_env_is_reported(healthy_world: SetupWorld) -
 @pytest.mark.parametrize("cuda", ["1", "0"])
 def test_gpu_build_runs_a_cuda_operation_and_names_the_gpu(world: SetupWorld, cuda: str) -> None:
     """A CUDA plan (the fake torch answers like a GPU machine with FAKE_TORCH_CUDA=1)."""
-    from coursekit.engines import Engine
-    from coursekit.execute import RunOptions, carry_out
+    from coursekit.setup.engines import Engine
+    from coursekit.setup.run.context import RunOptions
+    from coursekit.setup.run.execute import carry_out
     from tests.fakes.plans import make_test_plan
     from tests.fakes.pyindex import AUDIO, TORCH, VISION, build_index, serve
 

@@ -1,5 +1,6 @@
 """Prints ~30 MB, then answers correctly: the output is capped, the verdict stays right."""
 import sys
+
 import torch
 
 

@@ -20,7 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from coursekit.errors import EnvironmentProblem, UsageError
-from coursekit.gates import (
+from coursekit.host import HostInfo
+from coursekit.setup.plan.gates import (
     Verdict,
     amd_gpus,
     best_cuda,
@@ -36,8 +37,14 @@ from coursekit.gates import (
     sm,
     why_not,
 )
-from coursekit.host import HostInfo
-from coursekit.matrix import Matrix, Release, TorchVersion, Variant, parse_cc, parse_driver
+from coursekit.setup.plan.matrix import (
+    Matrix,
+    Release,
+    TorchVersion,
+    Variant,
+    parse_cc,
+    parse_driver,
+)
 
 __all__ = ["NoTorchForPlatform", "Selection", "Verdict", "candidate_releases", "coverage",
            "platform_key", "select_torch"]

@@ -8,14 +8,14 @@ import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from coursekit.engines import embedded_env_prefix, locate_env
-from coursekit.engines.discovery import confirm_env
-from coursekit.engines.state import EnvState, read_state
-from coursekit.envspec import TRIO
-from coursekit.execute import Context, StepFailed
-from coursekit.failures import Failure, classify
-from coursekit.plan import Step
 from coursekit.proc import ToolResult
+from coursekit.setup.engines import embedded_env_prefix, locate_env
+from coursekit.setup.engines.discovery import confirm_env
+from coursekit.setup.engines.state import EnvState, read_state
+from coursekit.setup.plan.envspec import TRIO
+from coursekit.setup.plan.model import Step
+from coursekit.setup.run.context import Context, StepFailed
+from coursekit.setup.run.failures import Failure, classify
 
 TIMEOUTS = {"create_env": 3600.0, "install_torch": 3600.0, "install_dependents": 1800.0}
 

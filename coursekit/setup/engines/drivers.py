@@ -9,7 +9,7 @@ env-pitfalls.md §5.7). Two rules keep them safe:
 * ``--override-channels -c <channel>``: a student's ``defaults``/``anaconda`` channels in
   ``.condarc`` stay out of the solve (and the defunct ``pytorch`` channel, §5.4).
 
-The embedded engine gets the same verbs through ``python -m coursekit.engines.embedded``.
+The embedded engine gets the same verbs through ``python -m coursekit.setup.engines.embedded``.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from coursekit.engines import embedded
-from coursekit.engines.base import Engine
+from coursekit.setup.engines import embedded
+from coursekit.setup.engines.base import Engine
 
 
 def _channels(channels: Sequence[str]) -> list[str]:

@@ -1,11 +1,11 @@
-"""Carrying out a setup :class:`~coursekit.plan.Plan`: resumable, idempotent, never destructive.
+"""Carrying out a setup :class:`~coursekit.setup.plan.model.Plan`: resumable, idempotent, never destructive.
 
-Every step first looks at the env (:mod:`coursekit.engines.state`) and is skipped when its
+Every step first looks at the env (:mod:`coursekit.setup.engines.state`) and is skipped when its
 result is already there, so a second run on a healthy env only verifies, and a run after an
 interruption (Ctrl-C, a kill, a closed lid) does only what is missing or wrong. External
 commands go through :func:`coursekit.proc.run_tool` with a time limit; network steps are
 retried. The env is removed only with ``--force``. Per-step logic is in
-:mod:`coursekit.execsteps`; this module runs the loop and reports.
+:mod:`coursekit.setup.run.steps`; this module runs the loop and reports.
 """
 
 from __future__ import annotations
@@ -14,156 +14,34 @@ import contextlib
 import os
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Protocol
 
-from coursekit.engines import Engine, EnvLocation
-from coursekit.engines.state import EnvState
 from coursekit.errors import EnvironmentProblem
-from coursekit.failures import Failure
-from coursekit.onetorch import Verification
-from coursekit.plan import Plan
 from coursekit.proc import Runner, run_tool
-
-StepState = Literal["done", "ok", "failed", "not-run", "interrupted", "skipped"]
-
-
-@dataclass(frozen=True)
-class RunOptions:
-    """What the student chose on the command line (besides the plan's own flags)."""
-
-    engine: str = "auto"
-    """``--engine``: auto, conda, mamba, micromamba or embedded."""
-    channels: tuple[str, ...] = ()
-    """``--channel``: replaces the plan's conda channels (mirrors, ``file://`` channels)."""
-    index_url: str | None = None
-    """``--index-url``: replaces the plan's torch index (https, http to localhost, a folder)."""
-    force: bool = False
-    """``--force``: remove and recreate an env whose Python version is wrong."""
-    nbdime: bool | None = None
-    """``--nbdime``/``--no-nbdime``: configure git for notebooks; None: ask when interactive."""
-    interactive: bool = False
-    """A person is at a terminal: the tools show their progress, questions may be asked."""
-    yes: bool = False
-    """``--yes``: ask nothing (the tools' progress is still shown at a terminal)."""
-
-    @property
-    def may_ask(self) -> bool:
-        """Questions go to a person: at a terminal and without ``--yes``."""
-        return self.interactive and not self.yes
-    attempts: int = 3
-    """Tries per network step."""
-    backoff_s: float = 5.0
-    """Wait before the second try (doubled after)."""
-    pip_retries: int = 5
-    pip_timeout_s: int = 60
-
-
-@dataclass(frozen=True)
-class StepOutcome:
-    """How one step went: ``done`` (did the work), ``ok`` (already done, skipped), ``failed``,
-    ``interrupted``, ``not-run`` (after a failure), ``skipped`` (declined)."""
-
-    id: str
-    title: str
-    state: StepState
-    duration_s: float = 0.0
-    detail: str = ""
-
-
-@dataclass(frozen=True)
-class SetupResult:
-    """Everything ``coursekit setup`` did; ``failure`` is set when a step failed."""
-
-    plan: Plan
-    engine: Engine
-    outcomes: tuple[StepOutcome, ...]
-    location: EnvLocation | None = None
-    verification: Verification | None = None
-    failure: Failure | None = None
-    failed_step: str | None = None
-    notes: tuple[str, ...] = ()
-    activate: tuple[str, ...] = ()
-
-    @property
-    def ok(self) -> bool:
-        """No step failed (including an opted-in extra such as nbdime's git setup)."""
-        return self.failure is None and all(o.state != "failed" for o in self.outcomes)
-
-    @property
-    def changed(self) -> bool:
-        """True when some step did work (False: the env was already healthy)."""
-        return any(o.state == "done" and o.id != "verify" for o in self.outcomes)
-
-
-class Reporter(Protocol):
-    """Live progress (implemented in :mod:`coursekit.render.setup_run`)."""
-
-    def start(self, step_id: str, title: str, index: int, total: int) -> None: ...
-
-    def finish(self, outcome: StepOutcome) -> None: ...
-
-    def retry(self, step_id: str, attempt: int, why: str, wait_s: float) -> None: ...
-
-    def note(self, text: str) -> None: ...
-
-
-class SilentReporter:
-    """A reporter that reports nothing (library use, tests)."""
-
-    def start(self, step_id: str, title: str, index: int, total: int) -> None: ...
-
-    def finish(self, outcome: StepOutcome) -> None: ...
-
-    def retry(self, step_id: str, attempt: int, why: str, wait_s: float) -> None: ...
-
-    def note(self, text: str) -> None: ...
-
-
-Confirm = Callable[[str], bool]
-
-
-def _never(question: str) -> bool:
-    return False
-
-
-@dataclass
-class Context:
-    """The mutable state of one run (internal to the executor and its steps)."""
-
-    plan: Plan
-    engine: Engine
-    options: RunOptions
-    runner: Runner
-    environ: Mapping[str, str]
-    reporter: Reporter
-    confirm: Confirm
-    os_name: str
-    home: Path
-    sleep: Callable[[float], None] = time.sleep
-    location: EnvLocation | None = None
-    state: EnvState | None = None
-    notes: list[str] = field(default_factory=list)
-    verification: Verification | None = None
-
-
-class StepFailed(Exception):
-    """Raised by a step: carries the explained failure."""
-
-    def __init__(self, failure: Failure):
-        super().__init__(failure.message)
-        self.failure = failure
+from coursekit.setup.engines import Engine
+from coursekit.setup.plan.model import Plan
+from coursekit.setup.run.context import (
+    Confirm,
+    Context,
+    Reporter,
+    RunOptions,
+    SetupResult,
+    SilentReporter,
+    StepFailed,
+    StepOutcome,
+    never_confirm,
+)
+from coursekit.setup.run.failures import Failure
 
 
 def carry_out(plan: Plan, engine: Engine, options: RunOptions | None = None, *,
               runner: Runner = run_tool, environ: Mapping[str, str] | None = None,
-              reporter: Reporter | None = None, confirm: Confirm = _never,
+              reporter: Reporter | None = None, confirm: Confirm = never_confirm,
               os_name: str | None = None, home: Path | None = None,
               sleep: Callable[[float], None] = time.sleep) -> SetupResult:
     """Run ``plan``'s steps with ``engine``; returns what happened (never raises for a step
     failure; ``KeyboardInterrupt`` propagates after the reporter was told)."""
-    from coursekit.engines import coursekit_home
+    from coursekit.setup.engines import coursekit_home
 
     env = dict(os.environ if environ is None else environ)
     ctx = Context(plan, engine, options or RunOptions(), runner, env,
@@ -174,7 +52,7 @@ def carry_out(plan: Plan, engine: Engine, options: RunOptions | None = None, *,
 
 
 def _carry_out(ctx: Context) -> SetupResult:
-    from coursekit import execsteps
+    from coursekit.setup.run import steps as execsteps
 
     plan, engine = ctx.plan, ctx.engine
     try:
@@ -255,6 +133,6 @@ def _is_setup(pid: int) -> bool:
 
 
 def _this_os() -> str:
-    from coursekit.detect import system_os
+    from coursekit.setup.plan.detect import system_os
 
     return system_os()

@@ -1,6 +1,6 @@
 """Setup's final verdict on the env: exactly one torch, the planned one, and it works.
 
-Pure: takes the planned :class:`~coursekit.plan.TorchChoice` and the facts the doctor's
+Pure: takes the planned :class:`~coursekit.setup.plan.model.TorchChoice` and the facts the doctor's
 probe (:mod:`coursekit.probe`, run by the env's Python) reported, and returns problems with
 fixes. The rules come from env-pitfalls.md: one owner of ``torch`` (pip, never also
 conda-forge's ``pytorch``, §5.1), the planned local tag (a later pip install must not have
@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from coursekit.engines.state import CONDA_TORCH_PACKAGES
-from coursekit.plan import TorchChoice
+from coursekit.setup.engines.state import CONDA_TORCH_PACKAGES
+from coursekit.setup.plan.model import TorchChoice
 
 
 @dataclass(frozen=True)

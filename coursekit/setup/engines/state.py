@@ -10,8 +10,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from coursekit.engines.base import EnvLocation
 from coursekit.proc import Runner, run_tool
+from coursekit.setup.engines.base import EnvLocation
 
 STATE_PROBE = Path(__file__).resolve().with_name("_stateprobe.py")
 PROBE_TIMEOUT_S = 60.0

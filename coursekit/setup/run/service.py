@@ -1,6 +1,6 @@
 """Glue between ``coursekit setup`` (Click) and the executor: engine choice, options,
 questions, progress display. The Click command stays a thin adapter; the work is in
-:func:`coursekit.execute.carry_out`."""
+:func:`coursekit.setup.run.execute.carry_out`."""
 
 from __future__ import annotations
 
@@ -8,10 +8,11 @@ import contextlib
 import sys
 from collections.abc import Callable, Iterator
 
-from coursekit.engines import Engine, resolve_engine
 from coursekit.errors import EnvironmentProblem
-from coursekit.execute import RunOptions, carry_out
-from coursekit.plan import Plan
+from coursekit.setup.engines import Engine, resolve_engine
+from coursekit.setup.plan.model import Plan
+from coursekit.setup.run.context import RunOptions
+from coursekit.setup.run.execute import carry_out
 
 
 def is_interactive() -> bool:
@@ -32,7 +33,7 @@ def make_options(*, engine: str = "auto", channels: tuple[str, ...] = (),
                  index_url: str | None = None, force: bool = False, nbdime: bool | None = None,
                  yes: bool = False) -> RunOptions:
     """RunOptions from the flags; ``--index-url`` is validated here (exit 2 before any work)."""
-    from coursekit.pipsafe import check_index
+    from coursekit.setup.run.pipsafe import check_index
 
     if index_url:
         check_index(index_url)
@@ -71,7 +72,7 @@ def with_overrides(plan: Plan, options: RunOptions) -> Plan:
     that will run and the progress lines name the real source (pure)."""
     import dataclasses
 
-    from coursekit.pipsafe import check_index
+    from coursekit.setup.run.pipsafe import check_index
 
     steps = list(plan.steps)
     torch = plan.torch
@@ -100,8 +101,8 @@ def embedded_env_python(plan: Plan, *, described: bool) -> str | None:
     """
     if plan.engine != "embedded" or described:
         return None
-    from coursekit.engines.base import env_python
-    from coursekit.engines.discovery import embedded_env_prefix
+    from coursekit.setup.engines.base import env_python
+    from coursekit.setup.engines.discovery import embedded_env_prefix
 
     return str(env_python(embedded_env_prefix(plan.env_name)))
 

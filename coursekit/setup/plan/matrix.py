@@ -3,7 +3,7 @@
 Loaded from ``envs/torch-matrix.toml`` and ``envs/nvidia-drivers.toml`` into frozen
 dataclasses and validated on load: a malformed number, a missing ``source`` or a CUDA
 variant without a driver row is a :class:`~coursekit.errors.SpecError` (exit 2). The
-planner (:mod:`coursekit.select`) decides over these values and nothing else.
+planner (:mod:`coursekit.setup.plan.select`) decides over these values and nothing else.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Final
 
-from coursekit.envspec import read_toml
 from coursekit.errors import SpecError, UsageError
+from coursekit.setup.plan.envspec import read_toml
 
 PLATFORMS: Final = ("linux-x86_64", "linux-arm64", "windows-x86_64", "macos-arm64")
 _CC = re.compile(r"^\d+\.\d$")

@@ -1,8 +1,8 @@
-"""From a ``coursekit setup`` request to a :class:`~coursekit.plan.Plan`: the impure edges.
+"""From a ``coursekit setup`` request to a :class:`~coursekit.setup.plan.model.Plan`: the impure edges.
 
 :func:`build_plan` loads the env spec and the matrix, describes the machine (detection, or
 only the GPUs given by ``--os/--arch/--gpu-*`` flags), calls the pure
-:func:`~coursekit.plan.make_plan`, then confirms online that the chosen index lists the wheel
+:func:`~coursekit.setup.plan.model.make_plan`, then confirms online that the chosen index lists the wheel
 (skipped when ``COURSEKIT_OFFLINE`` is set). Every bad input is a UsageError (exit 2) raised
 before anything is written.
 """
@@ -20,9 +20,9 @@ from pathlib import Path
 from coursekit.constants import EnvVars
 from coursekit.errors import UsageError
 from coursekit.host import GpuInfo, HostInfo
-from coursekit.indexcheck import Fetch, check_index, urllib_fetch
-from coursekit.plan import Plan, make_plan
 from coursekit.proc import Runner, run_tool
+from coursekit.setup.plan.indexcheck import Fetch, check_index, urllib_fetch
+from coursekit.setup.plan.model import Plan, make_plan
 
 _DRIVER = re.compile(r"^\d{2,4}(\.\d{1,3}){0,2}$")
 _CC = re.compile(r"^\d{1,2}\.\d$")
@@ -51,7 +51,7 @@ class SetupRequest:
 
 def host_from_flags(request: SetupRequest, python: str) -> HostInfo:
     """The machine the flags describe (validated; UsageError with a fix on malformed values)."""
-    from coursekit.detect import normalize_arch, system_os
+    from coursekit.setup.plan.detect import normalize_arch, system_os
 
     # Only GPUs given: this machine's OS and architecture. --os given: its usual architecture.
     os_name = request.os or system_os()
@@ -86,7 +86,7 @@ def describe_machine(request: SetupRequest, python: str, runner: Runner,
     """Detect this machine, unless the flags describe another one."""
     if request.describes_machine:
         return host_from_flags(request, python)
-    from coursekit.detect import detect_host
+    from coursekit.setup.plan.detect import detect_host
 
     return detect_host(runner, env, python=python)
 
@@ -94,7 +94,7 @@ def describe_machine(request: SetupRequest, python: str, runner: Runner,
 def _hidden_gpu_warnings(host: HostInfo, plan: Plan) -> list[str]:
     """CUDA_VISIBLE_DEVICES hiding every GPU (a leftover in a shell profile, often) makes the
     plan a CPU build: say so loudly, the way a GPU machine's CPU build always is."""
-    from coursekit.detect import HIDES_EVERY_GPU
+    from coursekit.setup.plan.detect import HIDES_EVERY_GPU
 
     return [f"CPU build although this machine has an NVIDIA GPU: {note}. Unset "
             "CUDA_VISIBLE_DEVICES (or give the GPU's index) and run `coursekit setup` again for "
@@ -105,8 +105,8 @@ def _hidden_gpu_warnings(host: HostInfo, plan: Plan) -> list[str]:
 def build_plan(request: SetupRequest, *, runner: Runner = run_tool, fetch: Fetch = urllib_fetch,
                env: Mapping[str, str] | None = None) -> Plan:
     """Load, describe, plan, confirm online: the whole of ``coursekit setup --dry-run``."""
-    from coursekit.envspec import load_spec
-    from coursekit.matrix import load_matrix
+    from coursekit.setup.plan.envspec import load_spec
+    from coursekit.setup.plan.matrix import load_matrix
 
     environ = os.environ if env is None else env
     spec = load_spec(request.spec_path, environ)

@@ -4,7 +4,7 @@ conda, mamba or micromamba.
 py-rattler (pinned ``==0.28.0``, extra ``embedded``) is the Rust core of the conda
 ecosystem (pixi, rattler-build), so solving, linking and ``conda-meta/`` records are the
 real thing and a later ``conda`` sees a normal env. It runs as a child process,
-``python -m coursekit.engines.embedded create --prefix P -c CHANNEL SPEC...``, so it goes
+``python -m coursekit.setup.engines.embedded create --prefix P -c CHANNEL SPEC...``, so it goes
 through the same subprocess door, time limit and kill-on-interrupt as conda does.
 
 Never destructive: packages already in the prefix stay (they are added to the request and
@@ -27,7 +27,7 @@ DEFAULT_CHANNELS = ("conda-forge",)
 def command(python: str, prefix: Path, channels: Sequence[str], specs: Sequence[str],
             *, cache_dir: Path | None = None) -> list[str]:
     """The argv that runs this engine with ``python`` (one that has py-rattler)."""
-    argv = [python, "-m", "coursekit.engines.embedded", "create", "--prefix", str(prefix)]
+    argv = [python, "-m", "coursekit.setup.engines.embedded", "create", "--prefix", str(prefix)]
     for channel in channels:
         argv += ["-c", channel]
     if cache_dir is not None:
@@ -78,7 +78,7 @@ async def _create(prefix: Path, channels: Sequence[str], specs: Sequence[str],
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of ``python -m coursekit.engines.embedded``; exit 1 with the tool's error
+    """Entry point of ``python -m coursekit.setup.engines.embedded``; exit 1 with the tool's error
     on stderr (first line ``error: ...``) when solving or linking fails."""
     parser = argparse.ArgumentParser(prog="coursekit-embedded-engine")
     sub = parser.add_subparsers(dest="cmd", required=True)

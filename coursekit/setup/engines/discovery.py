@@ -15,7 +15,9 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from coursekit.engines.base import (
+from coursekit.errors import EnvironmentProblem, UsageError
+from coursekit.proc import Runner, run_tool, which
+from coursekit.setup.engines.base import (
     ENGINE_KINDS,
     EXTERNAL_KINDS,
     Engine,
@@ -25,9 +27,7 @@ from coursekit.engines.base import (
     is_conda_env,
     same_path,
 )
-from coursekit.engines.condajson import BadToolOutput, parse_env_list, parse_info, pick_env
-from coursekit.errors import EnvironmentProblem, UsageError
-from coursekit.proc import Runner, run_tool, which
+from coursekit.setup.engines.condajson import BadToolOutput, parse_env_list, parse_info, pick_env
 
 LIST_TIMEOUT_S = 120.0  # conda's first `env list` after boot can be slow on Windows AV
 PYTHON_TIMEOUT_S = 60.0

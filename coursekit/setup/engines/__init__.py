@@ -9,12 +9,12 @@ Public API (doctor and labs use it to find the course env)::
     find_env("pt", runner=...) -> EnvLocation | None             # through any engine
     env_python(prefix) -> Path  # python.exe at the root on Windows, bin/python elsewhere
 
-py-rattler is imported only inside :mod:`coursekit.engines.embedded`, and only when used.
+py-rattler is imported only inside :mod:`coursekit.setup.engines.embedded`, and only when used.
 """
 
 from __future__ import annotations
 
-from coursekit.engines.base import (
+from coursekit.setup.engines.base import (
     ENGINE_KINDS,
     Engine,
     EngineKind,
@@ -24,7 +24,7 @@ from coursekit.engines.base import (
     env_script,
     is_conda_env,
 )
-from coursekit.engines.discovery import (
+from coursekit.setup.engines.discovery import (
     choose_engine,
     confirm_env,
     coursekit_home,

@@ -1,6 +1,6 @@
 """The setup plan: what ``coursekit setup`` will do, as data.
 
-A :class:`Plan` is built by :func:`coursekit.select.make_plan` (pure) and either printed
+A :class:`Plan` is built by :func:`coursekit.setup.plan.select.make_plan` (pure) and either printed
 (``--dry-run``, ``--json``) or carried out by the setup executor. Its steps always come in
 this order, which keeps exactly one torch in the env (env-pitfalls.md §5.1, §5.2, §5.6):
 
@@ -41,9 +41,9 @@ from coursekit.errors import UsageError
 from coursekit.host import HostInfo
 
 if TYPE_CHECKING:
-    from coursekit.envspec import EnvSpec
-    from coursekit.matrix import Matrix
-    from coursekit.select import Selection
+    from coursekit.setup.plan.envspec import EnvSpec
+    from coursekit.setup.plan.matrix import Matrix
+    from coursekit.setup.plan.select import Selection
 
 ENV_PYTHON: Final = "{env_python}"
 """Placeholder for the env's Python in ``argv`` when the engine has no ``run`` command."""
@@ -135,12 +135,12 @@ def make_plan(spec: EnvSpec, host: HostInfo, *, engine: str = "conda", torch: st
     ``torch`` and ``backend`` are the command-line overrides; they win over the spec's
     ``[torch]`` pins, which win over detection.
     """
-    from coursekit.select import platform_key, select_torch
+    from coursekit.setup.plan.select import platform_key, select_torch
 
     if engine not in ENGINES:
         raise UsageError(f"unknown engine {engine!r}.", f"Use one of: {', '.join(ENGINES)}.")
     if matrix is None:
-        from coursekit.matrix import load_matrix
+        from coursekit.setup.plan.matrix import load_matrix
 
         matrix = load_matrix()
     selection = select_torch(

@@ -1,15 +1,18 @@
 """The two pip steps: the torch trio from exactly one index, then lightning & co. with the
-trio held (env-pitfalls.md §5.1, §5.2, §5.6). Every call is hardened by :mod:`coursekit.pipsafe`."""
+trio held (env-pitfalls.md §5.1, §5.2, §5.6). Every call is hardened by :mod:`coursekit.setup.run.pipsafe`."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
 
-from coursekit import pipsafe
-from coursekit.engines.state import EnvState
-from coursekit.envspec import TRIO
-from coursekit.exectools import (
+from coursekit.setup.engines.state import EnvState
+from coursekit.setup.plan.envspec import TRIO
+from coursekit.setup.plan.model import Step
+from coursekit.setup.run import pipsafe
+from coursekit.setup.run.context import Context, StepFailed
+from coursekit.setup.run.failures import Failure
+from coursekit.setup.run.tools import (
     TIMEOUTS,
     check_after,
     env_state,
@@ -17,10 +20,7 @@ from coursekit.exectools import (
     spec_name,
     trio_pins,
 )
-from coursekit.execute import Context, StepFailed
-from coursekit.failures import Failure
-from coursekit.onetorch import conda_torch_fix
-from coursekit.plan import Step
+from coursekit.setup.run.verify import conda_torch_fix
 
 
 def _settings(ctx: Context) -> pipsafe.PipSettings:

@@ -11,8 +11,8 @@ import os
 import shutil
 from pathlib import Path
 
-from coursekit.engines import embedded_env_prefix
-from coursekit.execute import Context
+from coursekit.setup.engines import embedded_env_prefix
+from coursekit.setup.run.context import Context
 
 # Rough sizes of a finished env (conda stack + the torch trio), for the free-space warning:
 # CUDA wheels pull several GB of nvidia-* libraries; pip also needs room for the download.
@@ -59,7 +59,7 @@ def leftover_installers(prefix: Path) -> list[int]:
         if not any(a == inside[0] or a.startswith(inside[1]) for a in cmd) \
                 or proc.info["pid"] == os.getpid():
             continue
-        if not (("pip" in cmd and "install" in cmd) or "coursekit.engines.embedded" in cmd):
+        if not (("pip" in cmd and "install" in cmd) or "coursekit.setup.engines.embedded" in cmd):
             continue
         if _orphaned(proc):
             found.append(int(proc.info["pid"]))

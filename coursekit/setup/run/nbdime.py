@@ -11,12 +11,9 @@ absolute paths. Never done silently: it changes the user's global git config.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
 
-from coursekit.engines import env_script
-
-if TYPE_CHECKING:
-    from coursekit.execute import Context, StepOutcome
+from coursekit.setup.engines import env_script
+from coursekit.setup.run.context import Context, StepOutcome
 
 TITLE = "Configure git to diff and merge notebooks with nbdime"
 QUESTION = ("Configure git to diff and merge notebooks with nbdime? This changes your global "
@@ -44,8 +41,6 @@ def configured(ctx: Context) -> bool:
 
 def offer_nbdime(ctx: Context) -> StepOutcome | None:
     """Run nbdime's git setup when asked (``--nbdime``) or agreed to; else a hint."""
-    from coursekit.execute import StepOutcome
-
     want = ctx.options.nbdime
     if want is False:
         return None

@@ -23,8 +23,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from coursekit.engines.base import same_path
 from coursekit.proc import Runner, run_tool
+from coursekit.setup.engines.base import same_path
 
 KERNEL_NAME = "pt"
 DISPLAY_NAME = "Python (pt)"

@@ -2,7 +2,7 @@
 
 ``judge_cuda`` says why a variant fails for a host (or that it passes and whether the driver
 gives full support); ``best_cuda`` ranks the survivors of a release; ``driver_fix`` names the
-lowest driver that would let a release serve every GPU. :mod:`coursekit.select` builds the
+lowest driver that would let a release serve every GPU. :mod:`coursekit.setup.plan.select` builds the
 decision on these.
 """
 
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from coursekit.host import GpuInfo, HostInfo
-from coursekit.matrix import Matrix, Release, Variant, parse_cc, parse_driver
+from coursekit.setup.plan.matrix import Matrix, Release, Variant, parse_cc, parse_driver
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,8 @@
 """The steps of ``coursekit setup``: for each, "is it already done?" and "do it".
 
-Checks are pure over :class:`~coursekit.engines.state.EnvState`; actions go through the
+Checks are pure over :class:`~coursekit.setup.engines.state.EnvState`; actions go through the
 subprocess door with a time limit, network ones with retries
-(:func:`coursekit.exectools.run_checked`). The pip steps are in :mod:`coursekit.execpip`.
+(:func:`coursekit.setup.run.tools.run_checked`). The pip steps are in :mod:`coursekit.setup.run.pip`.
 """
 
 from __future__ import annotations
@@ -10,11 +10,15 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from coursekit.engines import drivers, embedded_env_prefix, env_bin_dirs, env_script
-from coursekit.engines.state import EnvState
 from coursekit.errors import CoursekitError, ExitCode
-from coursekit.execpip import install_dependents, install_torch
-from coursekit.exectools import (
+from coursekit.setup.engines import drivers, embedded_env_prefix, env_bin_dirs, env_script
+from coursekit.setup.engines.state import EnvState
+from coursekit.setup.plan.model import Step
+from coursekit.setup.run.context import Context, StepFailed, StepOutcome
+from coursekit.setup.run.failures import Failure, classify
+from coursekit.setup.run.pip import install_dependents, install_torch
+from coursekit.setup.run.preflight import disk_note, stop_leftovers
+from coursekit.setup.run.tools import (
     TIMEOUTS,
     channels,
     check_after,
@@ -24,10 +28,6 @@ from coursekit.exectools import (
     spec_name,
     trio_pins,
 )
-from coursekit.execute import Context, StepFailed, StepOutcome
-from coursekit.failures import Failure, classify
-from coursekit.plan import Step
-from coursekit.preflight import disk_note, stop_leftovers
 
 
 def prepare(ctx: Context) -> None:
@@ -144,14 +144,14 @@ def _create_env(ctx: Context, step: Step) -> tuple[bool, str]:
 # --- kernel, verify, git --------------------------------------------------------------------
 
 def _kernels_dir(ctx: Context) -> Path:
-    from coursekit.kernel import data_dir
+    from coursekit.setup.run.kernel import data_dir
 
     assert ctx.location is not None
     return data_dir(ctx.location.python, ctx.environ, ctx.os_name, runner=ctx.runner) / "kernels"
 
 
 def _register_kernel(ctx: Context, step: Step) -> tuple[bool, str]:
-    from coursekit.kernel import check_kernel, display_name_for, write_kernel
+    from coursekit.setup.run.kernel import check_kernel, display_name_for, write_kernel
 
     assert ctx.location is not None
     env = env_state(ctx)
@@ -177,7 +177,7 @@ def _register_kernel(ctx: Context, step: Step) -> tuple[bool, str]:
 
 def _verify(ctx: Context, step: Step) -> tuple[bool, str]:
     from coursekit.doctor.probing import run_probe
-    from coursekit.onetorch import judge
+    from coursekit.setup.run.verify import judge
 
     assert ctx.location is not None
     facts = run_probe(ctx.location.python, runner=ctx.runner, env=ctx.environ)
@@ -196,7 +196,7 @@ def _verify(ctx: Context, step: Step) -> tuple[bool, str]:
 
 def after_verify(ctx: Context) -> list[StepOutcome]:
     """Optional extras once the env is healthy: nbdime's git integration."""
-    from coursekit.nbdime_git import offer_nbdime
+    from coursekit.setup.run.nbdime import offer_nbdime
 
     outcome = offer_nbdime(ctx)
     return [outcome] if outcome is not None else []
