@@ -140,7 +140,7 @@ def to_data(obj: Any) -> Any:
     return to_jsonable(obj)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _is_optional(hint: Any) -> tuple[bool, Any]:
     origin = typing.get_origin(hint)
     if origin in (typing.Union, types.UnionType):
@@ -179,7 +179,7 @@ def _convert(hint: Any, value: Any, where: str) -> Any:
     return value
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _type_hints(cls: type) -> dict[str, Any]:
     """``typing.get_type_hints`` once per class (class triage reads hundreds of reports)."""
     return typing.get_type_hints(cls)
@@ -189,7 +189,7 @@ def from_data(cls: type[T], data: Any, where: str = "facts") -> T:
     """Build dataclass ``cls`` from JSON values; ValueError names the first bad field."""
     if not isinstance(data, dict):
         raise TypeError(f"{where}: expected an object, got {type(data).__name__}")
-    hints = _type_hints(cls)
+    hints = _type_hints(cls)  # type: ignore[arg-type]
     kwargs: dict[str, Any] = {}
     for f in dataclasses.fields(cls):  # type: ignore[arg-type]
         if f.name not in data:

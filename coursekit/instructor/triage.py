@@ -14,7 +14,6 @@ from __future__ import annotations
 import glob
 import json
 import re
-from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
