@@ -83,7 +83,7 @@ def _norm(raw: Any) -> str | None:
         text = os.fsdecode(raw)
     except TypeError:
         return ""
-    return os.path.realpath(os.path.abspath(text))
+    return os.path.normcase(os.path.realpath(os.path.abspath(text)))
 
 
 def _is_lab_secret(path: str) -> bool:
@@ -272,10 +272,10 @@ def main() -> None:
     exit_now = os._exit
     prefixes = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
     python_dirs = [p for p in sys.path if p and os.path.isdir(p)]
-    read_roots = tuple(os.path.realpath(p) for p in
+    read_roots = tuple(os.path.normcase(os.path.realpath(p)) for p in
                        [*cfg.pop("read_roots"), *prefixes, *python_dirs, os.devnull,
                         "/dev/urandom", "/dev/random"])
-    deny_roots = tuple(os.path.realpath(p) for p in cfg.pop("deny_roots"))
+    deny_roots = tuple(os.path.normcase(os.path.realpath(p)) for p in cfg.pop("deny_roots"))
 
     def install(trusted: frozenset[Any]) -> None:
         sys.addaudithook(make_hook(read_roots, deny_roots, trusted))

@@ -268,8 +268,9 @@ def _from_cache(sub: subs.Submission, cached: dict[str, Any]) -> GradeRow | None
 
 
 def cacheable(row: GradeRow) -> bool:
-    """Only verdicts about the code itself are reused; an environment failure is retried."""
-    return row.verdict in ("graded", "timeout", "crash") and bool(row.content_hash)
+    """Only verdicts about the code itself are reused. A timeout is tried again (a busy machine
+    can cause one), and so is an environment failure."""
+    return row.verdict in ("graded", "crash") and bool(row.content_hash)
 
 
 # -- the whole class ---------------------------------------------------------------------
