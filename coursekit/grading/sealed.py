@@ -41,12 +41,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-# Standard-library modules allowed to call sys._getframe: they read the caller's module
-# name (namedtuple, TypeVar, Enum, make_dataclass, logging's caller) and never hand the
-# frame to the code that called them.
-_GETFRAME_CALLERS = (("collections", "__init__.py"), ("typing.py",), ("enum.py",),
-                     ("dataclasses.py",), ("logging", "__init__.py"), ("warnings.py",),
-                     ("functools.py",), ("abc.py",))
+# Standard-library functions allowed to call sys._getframe, as (file, function): each reads the
+# caller's module name (namedtuple, TypeVar, Enum("Name", ...), logging's caller) and never hands
+# the frame back. logging's ``currentframe`` is a lambda: allowed only when findCaller calls it.
+_GETFRAME_CALLERS = (("/collections/__init__.py", "namedtuple"), ("/typing.py", "_caller"),
+                     ("/enum.py", "_create_"), ("/warnings.py", "warn"))
 # traceback functions that turn the current stack into text (torch's lazy CUDA calls do).
 _STACK_TEXT = frozenset({"format_stack", "extract_stack", "print_stack"})
 _FRAME_ATTRS = frozenset({"tb_frame", "gi_frame", "cr_frame", "ag_frame", "f_back"})
@@ -102,9 +101,14 @@ def make_hook(read_roots: tuple[str, ...], deny_roots: tuple[str, ...],
     def caller_ok(trigger: Any, attr: str) -> bool:
         if attr == "sys._getframe":
             name = trigger.f_code.co_filename.replace("\\", "/")
+            func = trigger.f_code.co_name
             if name.endswith("/traceback.py"):  # these return strings, never a frame
-                return trigger.f_code.co_name in _STACK_TEXT
-            return any(name.endswith("/" + "/".join(p)) for p in _GETFRAME_CALLERS)
+                return func in _STACK_TEXT
+            if name.endswith("/logging/__init__.py") and func == "<lambda>":
+                caller = trigger.f_back
+                return (caller is not None and caller.f_code.co_name == "findCaller"
+                        and caller.f_code.co_filename == trigger.f_code.co_filename)
+            return any(name.endswith(f) and func == fn for f, fn in _GETFRAME_CALLERS)
         # traceback/tb_frame reads: only traceback.py and the grading API's helpers, called
         # (with nothing else in between) from a trusted API function whose result is a string
         frame = trigger

@@ -81,6 +81,34 @@ def _own_hook():
         raise RuntimeError("the hook was not added")
 
 
+def _fake_find_caller():
+    import logging
+
+    def findCaller():  # noqa: N802 - named like logging's own, to fool a name check
+        return logging.currentframe()
+
+    findCaller().f_back
+
+
+def _namedtuple_ok():
+    """Reported (as 'broke') when ordinary code that looks up module names stops working."""
+    try:
+        import collections
+        import enum
+        import logging
+        import typing
+        collections.namedtuple("P", "x y")
+        typing.TypeVar("T")
+        enum.Enum("Color", "RED GREEN")
+        logging.getLogger("x").warning("logging works")
+    except Exception:  # noqa: BLE001
+        return
+    raise RuntimeError("works")
+
+
+attempt("namedtuple/TypeVar/Enum/logging broke", _namedtuple_ok)
+attempt("logging.currentframe", lambda: __import__("logging").currentframe().f_back)
+attempt("fake findCaller", _fake_find_caller)
 attempt("gc.get_objects", lambda: __import__("gc").get_objects())
 attempt("gc.get_referrers", lambda: __import__("gc").get_referrers(os))
 attempt("sys._getframe", lambda: sys._getframe())
