@@ -26,7 +26,12 @@ failed. What the parent takes from this process is a list of (check name, passed
 for checks *it* parsed out of the grader and whose points *it* knows.
 
 Residual risk, stated plainly: the audit hook is not a kernel sandbox (PEP 578 says so). A
-bug in a native extension that hands out raw memory would let code read the key. For an
+bug in a native extension that hands out raw memory (NumPy's array interface pointed at a raw
+address) would let code read the key. And the student's code runs in the process that measures
+it: a monkeypatch that undoes itself before the check ends (a fake ``Tensor.norm`` that puts the
+real one back on its last call), or an object the student returns that lies to the grader's
+measurement (a tensor subclass with ``__torch_function__``), is not seen by the snapshot; the
+graders must measure with objects they built themselves where it matters. For an
 airtight grade run ``coursekit class grade`` inside a container or VM; the protocol is the
 same. Stdlib-only until it imports torch.
 """
@@ -230,6 +235,7 @@ def _run(cfg: dict[str, Any], emit: Any, install: Any) -> None:
                   ("api.CheckResult", api.CheckResult), ("api.CheckSpec", api.CheckSpec)]
     _close_native_doors()
     snap = worker._snapshot(namespaces)
+    modules = dict(sys.modules)  # a module swapped in sys.modules reaches the grader's imports
     tampered = worker._tampered
     run_check = api.run_check
     install(frozenset({api.describe_exception.__code__, api._raised_in.__code__,
@@ -240,6 +246,8 @@ def _run(cfg: dict[str, Any], emit: Any, install: Any) -> None:
         if bad is None:
             result = run_check(spec, ctx)
             changed = tampered(snap)
+            changed += [f"sys.modules[{name!r}]" for name, mod in modules.items()
+                        if sys.modules.get(name) is not mod]
             if changed:
                 bad = ", ".join(changed[:5])
         if bad is not None:
