@@ -237,7 +237,7 @@ def _run(cfg: dict[str, Any], emit: Any, install: Any) -> None:
     snap = worker._snapshot(namespaces)
     modules = dict(sys.modules)  # a module swapped in sys.modules reaches the grader's imports
     tampered = worker._tampered
-    run_check = api.run_check
+    run_check = _student_proof(api)
     install(frozenset({api.describe_exception.__code__, api._raised_in.__code__,
                        api._is_under.__code__}))
     bad: str | None = None
@@ -259,6 +259,34 @@ def _run(cfg: dict[str, Any], emit: Any, install: Any) -> None:
               "message": worker._annotate(result.message, int(cfg["memory_mb"]))[:4000],
               "duration_s": round(result.duration_s, 3)})
     emit({"e": "done"})
+
+
+def _student_proof(api: Any) -> Any:
+    """``api.run_check`` where what the student's code can raise is always the student's:
+    a ``GraderError`` raised through student code, or a ``KeyboardInterrupt`` (nobody sends this
+    worker SIGINT: the parent kills it; ``_thread.interrupt_main`` or ``signal.raise_signal``
+    would otherwise turn a failing submission into "could not grade")."""
+    check_result, check_spec, run_check = api.CheckResult, api.CheckSpec, api.run_check
+    grader_error, student_error, raised_in = api.GraderError, api.StudentCodeError, api._raised_in
+
+    def guarded(spec: Any, ctx: Any) -> Any:
+        func = spec.func
+
+        def wrapped(lab: Any) -> Any:
+            try:
+                return func(lab)
+            except grader_error as exc:
+                if raised_in(exc, lab.student_dir):
+                    raise student_error(f"your code raised GraderError: {exc}") from None
+                raise
+
+        try:
+            return run_check(check_spec(spec.name, spec.points, spec.title, wrapped), ctx)
+        except KeyboardInterrupt:
+            return check_result(spec.name, spec.title, False, 0, spec.points,
+                                "your code interrupted grading (KeyboardInterrupt)", 0.0)
+
+    return guarded
 
 
 def _emitter(path: str, key: bytes) -> Any:

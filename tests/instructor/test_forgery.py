@@ -56,6 +56,7 @@ def test_a_forger_earns_no_more_than_its_code(graded: dict[str, object], attack:
     row = graded[attack]
     honest = graded["honest"]
     assert not row.passed, row  # type: ignore[attr-defined]
+    assert row.verdict != "could-not-grade", row  # type: ignore[attr-defined]
     assert row.score <= honest.score, row  # type: ignore[attr-defined]
     for name, points in row.points.items():  # type: ignore[attr-defined]
         assert points <= honest.points[name], (attack, name, row)  # type: ignore[attr-defined]
