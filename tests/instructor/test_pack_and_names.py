@@ -148,3 +148,23 @@ def test_the_progress_bar_draws_an_eta_on_a_terminal_and_lines_otherwise() -> No
     plain(Progress(0, 4, 0.0, None))
     plain(Progress(1, 4, 3.0, 9.0, row))
     assert pipe.text == "[1/4] Ada: graded 10/10 (3.0 s)\n"
+
+
+def test_readme_documents_every_instructor_option() -> None:
+    import click
+
+    from coursekit.cli.classcmd import class_group
+    from coursekit.cli.doctor import doctor
+    from coursekit.cli.lab import lab
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    commands: list[click.Command] = [*class_group.commands.values()]
+    for command in commands:
+        for param in command.params:
+            for opt in getattr(param, "opts", []):
+                if opt.startswith("--") and opt != "--help":
+                    assert f"`{opt}" in readme, (command.name, opt)
+    for opt in ("--pack", "--name", "--save", "COURSEKIT_STUDENT", "class grade", "class triage",
+                "coursekit-submission.json", "doctor-<name>-<YYYY-MM-DD>.json"):
+        assert opt in readme, opt
+    assert lab is not None and doctor is not None
