@@ -226,3 +226,14 @@ def test_grouping_is_pure_and_stable() -> None:
 
 def _unused(x: Any) -> None:  # keeps the typing import used in every Python
     return None
+
+
+def test_the_root_cause_is_the_first_error_even_after_a_warning() -> None:
+    from coursekit.doctor.view import Finding
+
+    warn = Finding("macos-intel", "warning", "platform", "t", "d", "fix W")
+    err = Finding("env-missing", "error", "env", "t", "d", "fix E")
+    info = Finding("no-gpu", "info", "gpu", "t", "d", None)
+    assert tr.top_finding((info, warn, err)) == err
+    assert tr.top_finding((info, warn)) == warn
+    assert tr.top_finding((info,)) is None
