@@ -52,10 +52,7 @@ def matrix_or_none() -> Any:
 def course_python(default: str = "3.12") -> str:
     """The Python version the course env spec asks for (``envs/course.toml``)."""
     try:
-        from coursekit.setup.plan.envspec import default_spec_path
-
-        path = default_spec_path(None)
-        return str(_spec(str(path), path.stat().st_mtime_ns).python)
+        return str(_spec(*_spec_key()).python)
     except Exception:  # noqa: BLE001 - a broken spec is setup's error to report, not the doctor's
         return default
 
@@ -69,10 +66,17 @@ def _spec(path: str, mtime_ns: int) -> Any:
 
 
 def _spec_key() -> tuple[str, int]:
+    import os
+
+    path = _spec_path(os.environ.get("COURSEKIT_ENV_SPEC") or None)
+    return str(path), path.stat().st_mtime_ns
+
+
+@lru_cache(maxsize=8)
+def _spec_path(override: str | None) -> Path:
     from coursekit.setup.plan.envspec import default_spec_path
 
-    path = default_spec_path(None)
-    return str(path), path.stat().st_mtime_ns
+    return default_spec_path({"COURSEKIT_ENV_SPEC": override} if override else {})
 
 
 def torch_pythons() -> tuple[tuple[int, int], ...]:

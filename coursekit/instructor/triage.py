@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import glob
 import json
+import os
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -91,7 +92,7 @@ def report_paths(args: Iterable[str]) -> list[Path]:
     seen: set[str] = set()
     unique = []
     for p in out:
-        key = str(p.resolve()) if p.exists() else str(p)
+        key = os.path.normcase(os.path.abspath(p))
         if key not in seen:
             seen.add(key)
             unique.append(p)

@@ -12,13 +12,15 @@ import json
 import os
 import time
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from coursekit.errors import UsageError
-from coursekit.instructor.classgrade import ClassGradeResult, GradeRow, Progress
-from coursekit.instructor.pack import PackResult
-from coursekit.instructor.triage import StudentReport, Triage
 from coursekit.render import Console, dumps, to_jsonable
+
+if TYPE_CHECKING:  # types only: `class triage` must not import the grading machinery
+    from coursekit.instructor.classgrade import ClassGradeResult, GradeRow, Progress
+    from coursekit.instructor.pack import PackResult
+    from coursekit.instructor.triage import StudentReport, Triage
 
 GRADE_KIND = "coursekit-class-grade"
 TRIAGE_KIND = "coursekit-class-triage"
@@ -231,6 +233,7 @@ text-align:left;vertical-align:top}th{background:#f5f5f5}code{background:#f3f3f3
 details{margin:.1rem 0}summary{cursor:pointer}.error{color:#c0392b}.warning{color:#b7791f}
 .info{color:#555}.fix{font-family:ui-monospace,Menlo,Consolas,monospace;background:#f6f8fa;
 padding:.4rem;border-left:3px solid #999;white-space:pre-wrap;word-break:break-all}
+pre{white-space:pre-wrap;word-break:break-all;font-size:.8rem}
 """
 
 
@@ -247,7 +250,7 @@ def _findings_html(s: StudentReport) -> str:
         items.append(f'<li><span class="{_e(f.severity)}">{_e(f.severity)}</span> '
                      f'<code>{_e(f.id)}</code> {_e(f.title)}<br><small>{_e(f.detail)}</small>{fix}</li>')
     facts = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in s.facts.items())
-    raw = _e(json.dumps(s.raw_facts, indent=1, sort_keys=True))
+    raw = _e(json.dumps(s.raw_facts, sort_keys=True, ensure_ascii=False))  # C encoder: fast
     return (f"<ul>{''.join(items) or '<li>no findings</li>'}</ul>"
             f"<table class=\"facts\">{facts}</table>"
             f"<details><summary>all facts</summary><pre>{raw}</pre></details>")
