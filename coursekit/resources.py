@@ -1,4 +1,5 @@
-"""Where the data folders ``envs/`` and ``labs/`` are, in a checkout and in an installed wheel.
+"""Where the data folders ``envs/`` and ``labs/`` are (in a checkout and in an installed wheel),
+and the one TOML reader for their files.
 
 In the repository (and an editable install) they sit beside the package; the wheel
 carries them as ``coursekit/_data/{envs,labs}`` (see ``pyproject.toml``).
@@ -6,7 +7,12 @@ carries them as ``coursekit/_data/{envs,labs}`` (see ``pyproject.toml``).
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
+from typing import Any
+
+from coursekit.constants import EnvVars
+from coursekit.errors import SpecError
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -32,3 +38,23 @@ def envs_dir() -> Path:
 def labs_dir() -> Path:
     """The ``labs/`` folder (lab content and graders)."""
     return data_dir("labs")
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """Parse a TOML file, turning every failure into a SpecError naming the file."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - Python 3.10
+        import tomli as tomllib
+    try:
+        with path.open("rb") as fh:
+            data: dict[str, Any] = tomllib.load(fh)
+            return data
+    except FileNotFoundError:
+        raise SpecError(f"{path}: file not found.",
+                        f"Check the path (or unset {EnvVars.SPEC} to use the course's spec).") from None
+    except OSError as exc:
+        raise SpecError(f"{path}: cannot be read: {exc}.", "Check the file's permissions.") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SpecError(f"{path}: not valid TOML: {exc}.",
+                        "Fix the syntax at the line shown (see envs/README.md for the format).") from None

@@ -3,6 +3,9 @@
 Each subcommand lives in its own module and is imported only when invoked, so
 ``coursekit --help`` stays instant. Commands parse, call one domain function,
 hand the result to ``coursekit.render`` and return an :class:`ExitCode`.
+
+May import everything: the wings for the work, :mod:`coursekit.render` to draw the result.
+Nothing imports it back.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ if TYPE_CHECKING:
 
 # name -> (module, attribute, one-line help shown by `coursekit --help`)
 _COMMANDS: dict[str, tuple[str, str, str]] = {
-    "setup": ("coursekit.cli.setup", "setup", "Create the course environment 'pt' (or show the plan)."),
+    "setup": ("coursekit.cli.setup", "setup", "Create the course environment (or show the plan)."),
     "doctor": ("coursekit.cli.doctor", "doctor", "Diagnose the setup and say how to fix it."),
     "lab": ("coursekit.cli.lab", "lab", "List, hand out and grade the labs."),
     "progress": ("coursekit.cli.lab", "progress", "Show every lab's state, score and what to do next."),
@@ -88,7 +91,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
     \b
     Start here:
       coursekit setup --dry-run   see what setup would do on this machine
-      coursekit setup             create the course environment 'pt'
+      coursekit setup             create the course environment ('pt' by default)
       coursekit doctor            check it and get the command that fixes each problem
       coursekit lab               list the labs; `coursekit lab 1` hands out lab 1
     """

@@ -33,8 +33,8 @@ from coursekit.render.doctor import render_report
 @click.option("--python", "python", metavar="PATH",
               type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Examine this Python interpreter instead of the course env.")
-@click.option("--env", "env_name", default="pt", show_default=True, metavar="NAME",
-              help="Name of the course env to examine.")
+@click.option("--env", "env_name", default=None, metavar="NAME",
+              help="Name of the course env to examine (default: the env spec's [env] name, 'pt').")
 @click.option("--name", "name", metavar="NAME",
               help="Your name, recorded in the report for your instructor (default: $COURSEKIT_STUDENT).")
 @click.option("--save", is_flag=True,
@@ -43,7 +43,7 @@ from coursekit.render.doctor import render_report
               help="List every finding the doctor knows (id, severity, category) and exit.")
 @click.pass_obj
 def doctor(app: object, verbose: bool, as_json: bool, from_files: tuple[Path, ...], fix: bool, yes: bool,
-           dry_run: bool, python: Path | None, env_name: str, name: str | None, save: bool,
+           dry_run: bool, python: Path | None, env_name: str | None, name: str | None, save: bool,
            list_findings: bool) -> int:
     """Diagnose the course setup and print the command that fixes each problem.
 

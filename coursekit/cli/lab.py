@@ -19,7 +19,7 @@ from coursekit.errors import ExitCode, UsageError
 @click.option("--name", "name", metavar="NAME", help="With --pack: your name (default: $COURSEKIT_STUDENT).")
 @click.option("--dir", "base", type=click.Path(path_type=Path, file_okay=False),
               help="Folder that holds (or will hold) the lab folder; default: the current folder.")
-@click.option("--python", "python", metavar="PATH", help="Grade with this Python (default: this one if it has torch, else the 'pt' env).")
+@click.option("--python", "python", metavar="PATH", help="Grade with this Python (default: this one if it has torch, else the course env).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
 @click.pass_obj
 def lab(app: object, number: str | None, do_check: bool, do_hint: bool, do_reset: bool,

@@ -34,7 +34,7 @@ from coursekit.errors import ExitCode
               help="Conda channel to use instead of conda-forge (a mirror, file://...); repeatable.")
 @click.option("--index-url", metavar="URL",
               help="PyTorch wheel index instead of the planned one (https, http://localhost, or a folder of wheels).")
-@click.option("--force", is_flag=True, help="Delete and recreate an existing 'pt' env that cannot be repaired in place "
+@click.option("--force", is_flag=True, help="Delete and recreate an existing course env that cannot be repaired in place "
               "(another Python version, conda-forge's pytorch in it).")
 @click.option("--nbdime/--no-nbdime", default=None,
               help="Configure git (globally) to diff notebooks with nbdime; default: ask.")
@@ -44,14 +44,14 @@ def setup(app: object, dry_run: bool, as_json: bool, os_name: str | None, arch: 
           gpu_driver: str | None, gpu_cc: tuple[str, ...], gpu_rocm: tuple[str, ...],
           torch_version: str | None, backend: str | None, engine: str, channels: tuple[str, ...],
           index_url: str | None, force: bool, nbdime: bool | None, yes: bool) -> int:
-    """Create the course environment 'pt' with the PyTorch build that fits this machine.
+    """Create the course env (the env spec's [env] name) with the PyTorch build for this machine.
 
     \b
     Examples:
       coursekit setup --dry-run                 the plan for this machine
       coursekit setup --dry-run --json          the same, for scripts
       coursekit setup --dry-run --os windows --gpu-driver 581.57 --gpu-cc 8.9
-      coursekit setup                           create or repair 'pt' (safe to re-run)
+      coursekit setup                           create or repair the env (safe to re-run)
       coursekit setup --index-url ./wheels      offline room: torch & co. from a folder
     """
     from coursekit.render.setup import render_plan
@@ -70,5 +70,8 @@ def setup(app: object, dry_run: bool, as_json: bool, os_name: str | None, arch: 
         render_plan(console, plan, as_json=as_json,
                     env_python=setup_run.embedded_env_python(plan, described=described))
         return ExitCode.OK
-    result: int = setup_run.execute_plan(plan, app=app, as_json=as_json, options=options)
-    return result
+    from coursekit.render.setup_run import ProgressReporter, render_result
+
+    reporter = ProgressReporter(console, to_stderr=as_json)
+    result = setup_run.execute_plan(plan, reporter=reporter, options=options)
+    return render_result(console, result, as_json=as_json)

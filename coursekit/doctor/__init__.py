@@ -1,8 +1,8 @@
-"""``coursekit doctor``: collect facts, diagnose them, render findings, apply safe fixes.
+"""``coursekit doctor``: collect facts, diagnose them, hand findings up, apply safe fixes.
 
-- :mod:`.probing`: :func:`run_probe` runs :mod:`coursekit.probe` with the env's Python
-  (setup's verify step uses it too).
-- :mod:`.facts`: the fact dataclasses and their JSON (de)serialisation.
+- :mod:`.facts`: the fact dataclasses and their JSON (de)serialisation; the probe that the
+  env's own Python runs, and its runner, are in the core (:mod:`coursekit.probe`,
+  :mod:`coursekit.probing`), shared with setup's verify step.
 - :mod:`.runner` and :mod:`.collect`: small independent checks, run concurrently, each
   with its own time limit; :mod:`.kernels` reads Jupyter kernelspecs.
 - :mod:`.catalogue`: every finding id, documented; :mod:`.view` derived facts and the
@@ -14,10 +14,8 @@
 - :mod:`.fixes`: the ``--fix`` planner (pure) and executor.
 - :mod:`.service`: what the Click command calls (:func:`~coursekit.doctor.service.examine`,
   the exit code).
+
+May import the core and setup's planning data (:mod:`coursekit.setup.plan`,
+:mod:`coursekit.setup.engines`, the kernel and pip helpers of :mod:`coursekit.setup.run`);
+never ``cli`` or ``render``.
 """
-
-from __future__ import annotations
-
-from coursekit.doctor.probing import PROBE_PATH, ProbeFacts, run_probe
-
-__all__ = ["PROBE_PATH", "ProbeFacts", "run_probe"]

@@ -12,9 +12,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
+from coursekit.doctor.course import cached_spec, spec_key
 from coursekit.doctor.view import View, version_tuple
 
 
@@ -49,36 +49,6 @@ def matrix_or_none() -> Any:
         return None
 
 
-def course_python(default: str = "3.12") -> str:
-    """The Python version the course env spec asks for (``envs/course.toml``)."""
-    try:
-        return str(_spec(*_spec_key()).python)
-    except Exception:  # noqa: BLE001 - a broken spec is setup's error to report, not the doctor's
-        return default
-
-
-@lru_cache(maxsize=8)
-def _spec(path: str, mtime_ns: int) -> Any:
-    """The env spec, parsed once per file version (class triage diagnoses hundreds of reports)."""
-    from coursekit.setup.plan.envspec import load_spec
-
-    return load_spec(Path(path))
-
-
-def _spec_key() -> tuple[str, int]:
-    import os
-
-    path = _spec_path(os.environ.get("COURSEKIT_ENV_SPEC") or None)
-    return str(path), path.stat().st_mtime_ns
-
-
-@lru_cache(maxsize=8)
-def _spec_path(override: str | None) -> Path:
-    from coursekit.setup.plan.envspec import default_spec_path
-
-    return default_spec_path({"COURSEKIT_ENV_SPEC": override} if override else {})
-
-
 def torch_pythons() -> tuple[tuple[int, int], ...]:
     """Every Python (major, minor) some release in the matrix publishes wheels for."""
     matrix = matrix_or_none()
@@ -95,7 +65,7 @@ def suggest_backend(view: View) -> BackendAdvice | None:
     if host is None or matrix is None:
         return None
     try:
-        key = _spec_key()
+        key = spec_key()
         hash(host)
     except Exception:  # noqa: BLE001 - no advice beats a crashed doctor
         return None
@@ -103,13 +73,13 @@ def suggest_backend(view: View) -> BackendAdvice | None:
 
 
 @lru_cache(maxsize=256)
-def _advice_for(host: Any, spec_key: tuple[str, int]) -> BackendAdvice | None:
+def _advice_for(host: Any, key: tuple[str, int]) -> BackendAdvice | None:
     """The planner's choice for one machine (pure; cached: a class has many alike)."""
     try:
         from coursekit.setup.plan.model import make_plan
 
         # The same pure planner `coursekit setup` runs, with the course's env spec pins.
-        plan = make_plan(_spec(*spec_key), host, matrix=matrix_or_none())
+        plan = make_plan(cached_spec(*key), host, matrix=matrix_or_none())
     except Exception:  # noqa: BLE001 - no advice beats a crashed doctor
         return None
     choice = plan.torch
@@ -143,7 +113,7 @@ def covers(arch_list: list[str], capability: str) -> bool:
 
     A cubin runs on the same major with an equal or higher minor; PTX (``compute_XY``) is
     JIT-compiled for any capability at or above it; arch-specific ``sm_90a`` cubins run only
-    on exactly that GPU (torch-wheels.md §3 coverage rules; torch's own _check_capability).
+    on exactly that GPU (envs/SOURCES.md W3 coverage rules; torch's own _check_capability).
     """
     gpu = version_tuple(capability)
     if len(gpu) != 2:

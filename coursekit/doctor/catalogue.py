@@ -52,7 +52,7 @@ CATALOGUE: Final[tuple[Entry, ...]] = (
     _E("check-failed", "platform", WARNING,
        "A check crashed or ran past its time limit; its facts are missing (the others still ran). "
        "Shown under the failed check's category.",
-       "flutter doctor's crash validator; env-pitfalls.md §2"),
+       "flutter doctor's crash validator; envs/SOURCES.md P2"),
     _E("rule-failed", "platform", WARNING,
        "A diagnosis rule crashed on these facts (a malformed report, or a coursekit bug); the "
        "other rules still ran."),
@@ -67,9 +67,9 @@ CATALOGUE: Final[tuple[Entry, ...]] = (
        "The env's Python did not finish the probe in time (a hang at start-up)."),
     # --- platform ------------------------------------------------------------------------------
     _E("python-32bit", "platform", ERROR,
-       "The env's Python is 32-bit: PyTorch publishes 64-bit wheels only.", "torch-wheels.md §2"),
+       "The env's Python is 32-bit: PyTorch publishes 64-bit wheels only.", "envs/SOURCES.md W2"),
     _E("python-no-torch-wheel", "platform", ERROR,
-       "No PyTorch wheel exists for the env's Python version.", "torch-wheels.md §2"),
+       "No PyTorch wheel exists for the env's Python version.", "envs/SOURCES.md W2"),
     _E("macos-rosetta", "platform", ERROR,
        "On Apple silicon, the env's Python is x86_64 (Rosetta): no PyTorch wheels after 2.2, no MPS.",
        "pytorch/pytorch#114602, #131766"),
@@ -90,10 +90,10 @@ CATALOGUE: Final[tuple[Entry, ...]] = (
        "No NVIDIA or AMD GPU: the CPU build is the right one, and every lab runs on CPU."),
     _E("driver-not-loaded", "gpu", ERROR,
        "nvidia-smi cannot talk to the NVIDIA driver (not installed, not loaded, or a broken "
-       "Linux driver inside WSL).", "microsoft/WSL#11888; env-pitfalls.md §5.10"),
+       "Linux driver inside WSL).", "microsoft/WSL#11888; envs/SOURCES.md P5.10"),
     _E("driver-library-mismatch", "gpu", ERROR,
        "The NVIDIA driver was updated but the old kernel module is still loaded.",
-       "greshake/i3status-rust#771; env-pitfalls.md §5.10"),
+       "greshake/i3status-rust#771; envs/SOURCES.md P5.10"),
     _E("nvidia-smi-failed", "gpu", WARNING,
        "nvidia-smi hung or failed for another reason; GPU facts are incomplete.",
        unless=("driver-not-loaded", "driver-library-mismatch")),
@@ -104,7 +104,7 @@ CATALOGUE: Final[tuple[Entry, ...]] = (
     _E("gpu-arch-unsupported", "gpu", ERROR,
        "The installed torch has no kernels for this GPU's compute capability "
        "('sm_120 is not compatible', 'no kernel image is available').",
-       "torch-wheels.md §3, §10; astral-sh/uv#14742"),
+       "envs/SOURCES.md W3, W10; astral-sh/uv#14742"),
     _E("cpu-torch-on-gpu", "torch", ERROR,
        "torch is a CPU build on a machine with a usable NVIDIA GPU ('Torch not compiled with "
        "CUDA enabled').", "pytorch/pytorch#51858; Lightning-AI/pytorch-lightning#18968"),
@@ -119,7 +119,7 @@ CATALOGUE: Final[tuple[Entry, ...]] = (
                "driver-library-mismatch", "gpu-arch-unsupported", "jetson-sbsa-wheel")),
     _E("jetson-sbsa-wheel", "gpu", ERROR,
        "NVIDIA Jetson with PyTorch's aarch64 CUDA wheel: an SBSA build that does not run on L4T.",
-       "bitsandbytes-foundation/bitsandbytes#1941, #1939; torch-wheels.md §5"),
+       "bitsandbytes-foundation/bitsandbytes#1941, #1939; envs/SOURCES.md W5"),
     _E("cuda-build-without-gpu", "gpu", INFO,
        "A CUDA build of torch on a machine without an NVIDIA GPU: it works on CPU but wastes "
        "gigabytes.", unless=("driver-not-loaded", "driver-library-mismatch", "nvidia-smi-failed")),
@@ -133,27 +133,27 @@ CATALOGUE: Final[tuple[Entry, ...]] = (
     _E("torch-import-timeout", "torch", ERROR, "import torch (or a CUDA call) hangs."),
     _E("torch-conda-and-pip", "torch", ERROR,
        "Two owners of torch: conda-forge pytorch/libtorch and a pip torch in the same env.",
-       "env-pitfalls.md §5.1; pytorch/pytorch#51858; nv-morpheus/Morpheus#1943"),
+       "envs/SOURCES.md P5.1; pytorch/pytorch#51858; nv-morpheus/Morpheus#1943"),
     _E("torch-from-conda", "torch", WARNING,
        "torch comes from conda-forge (pulled in by lightning?), not from the PyTorch wheel index.",
-       "env-pitfalls.md §5.1", unless=("torch-conda-and-pip",)),
+       "envs/SOURCES.md P5.1", unless=("torch-conda-and-pip",)),
     _E("torch-duplicate", "torch", ERROR,
        "More than one torch is importable (user site ~/.local, PYTHONPATH), or the one imported "
-       "is not the env's.", "env-pitfalls.md §5.5"),
+       "is not the env's.", "envs/SOURCES.md P5.5"),
     _E("torch-from-pypi", "torch", WARNING,
        "torch came from PyPI (no +cuXXX/+cpu tag): pip's 'Requirement already satisfied' or an "
        "add-on such as lightning replaced the course's build.",
-       "env-pitfalls.md §5.2; Lightning-AI/pytorch-lightning#18968"),
+       "envs/SOURCES.md P5.2; Lightning-AI/pytorch-lightning#18968"),
     _E("conda-after-pip", "torch", INFO,
        "conda changed the env after pip installed torch: conda does not know pip's packages and "
-       "can break them.", "conda docs 'Using pip in an environment'; env-pitfalls.md §5.5"),
+       "can break them.", "conda docs 'Using pip in an environment'; envs/SOURCES.md P5.5"),
     # --- companion packages --------------------------------------------------------------------
     _E("torchvision-mismatch", "packages", ERROR,
        "torchvision does not match torch (version pairing, +cpu vs +cuXXX, 'operator "
-       "torchvision::nms does not exist', undefined symbols).", "torch-wheels.md §4"),
+       "torchvision::nms does not exist', undefined symbols).", "envs/SOURCES.md W4"),
     _E("torchaudio-mismatch", "packages", ERROR,
        "torchaudio does not match torch (version pairing, build tag, library load errors).",
-       "torch-wheels.md §4"),
+       "envs/SOURCES.md W4"),
     _E("companion-missing", "packages", WARNING,
        "torch is installed but torchvision or torchaudio, which the course installs with it, is not.",
        "envs/course.toml [pip] packages"),
@@ -172,19 +172,19 @@ CATALOGUE: Final[tuple[Entry, ...]] = (
     # --- Jupyter -------------------------------------------------------------------------------
     _E("kernel-missing", "jupyter", WARNING,
        "No Jupyter kernel named after the env: notebooks cannot pick the course's Python.",
-       "env-pitfalls.md §5.8"),
+       "envs/SOURCES.md P5.8"),
     _E("kernel-wrong-python", "jupyter", ERROR,
        "The course kernel runs another interpreter, or one that no longer exists.",
-       "env-pitfalls.md §5.8; jupyter/notebook#4629"),
+       "envs/SOURCES.md P5.8; jupyter/notebook#4629"),
     _E("kernel-shadowing", "jupyter", WARNING,
        "A user-level 'python3' kernel points at another Python and shadows the env's own "
-       "('No module named torch' in notebooks).", "env-pitfalls.md §5.8; pytorch/pytorch#16103"),
+       "('No module named torch' in notebooks).", "envs/SOURCES.md P5.8; pytorch/pytorch#16103"),
     _E("kernel-broken", "jupyter", WARNING,
        "A registered kernel's interpreter does not exist any more."),
     # --- pip configuration ---------------------------------------------------------------------
     _E("pip-extra-index", "pip", WARNING,
        "pip is configured with an extra index: it mixes indexes and takes the highest version "
-       "(dependency confusion).", "env-pitfalls.md §5.6; CVE-2018-20225; torchtriton Dec 2022"),
+       "(dependency confusion).", "envs/SOURCES.md P5.6; CVE-2018-20225; torchtriton Dec 2022"),
     # --- disk and memory -----------------------------------------------------------------------
     _E("disk-low", "resources", WARNING,
        "Little free disk space where the env or pip's cache lives (a CUDA torch needs ~6 GB)."),

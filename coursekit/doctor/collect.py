@@ -1,6 +1,6 @@
 """Collect the doctor's facts: the checks, their dependencies and time limits.
 
-Order (env-pitfalls.md §6): platform, GPU driver and memory need nothing; the env check
+Order (envs/SOURCES.md P6): platform, GPU driver and memory need nothing; the env check
 finds the course env (or takes ``--python``); the probe, disk and kernel checks need the
 env. Every check is small, injected with the subprocess door (``runner``) and the
 environment variables (``environ``), and returns one facts section.
@@ -28,8 +28,8 @@ from coursekit.doctor.facts import (
     PlatformFacts,
 )
 from coursekit.doctor.kernels import scan_kernels
-from coursekit.doctor.probing import DEFAULT_TIMEOUT_S, ProbeFacts, run_probe
 from coursekit.doctor.runner import Check, run_checks
+from coursekit.probing import DEFAULT_TIMEOUT_S, ProbeFacts, run_probe
 from coursekit.proc import Runner, run_tool
 
 if TYPE_CHECKING:
@@ -42,13 +42,20 @@ _MIB = 1024 * 1024
 class CollectOptions:
     """What to look at and how long each check may take."""
 
-    env_name: str = "pt"
+    env_name: str = ""
+    """The course env to examine; empty: the env spec's ``[env] name``."""
     python: Path | None = None  # --python: diagnose this interpreter instead of the env
     runner: Runner = run_tool
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     probe_timeout_s: float = DEFAULT_TIMEOUT_S
     timeouts: Mapping[str, float] = field(default_factory=dict)  # per-check overrides (tests)
     on_slow: Callable[[list[str]], None] | None = None  # told which checks are still running
+
+    def __post_init__(self) -> None:
+        if not self.env_name:
+            from coursekit.setup.plan.envspec import course_env_name
+
+            object.__setattr__(self, "env_name", course_env_name(self.environ))
 
 
 def platform_check(opts: CollectOptions) -> PlatformFacts:
@@ -210,7 +217,7 @@ _DEFAULT_TIMEOUTS = {"platform": 10.0, "gpu": 60.0, "memory": 10.0, "env": 300.0
 
 
 def default_checks(opts: CollectOptions) -> list[Check]:
-    """The doctor's checks with their dependencies (env-pitfalls.md §6 order)."""
+    """The doctor's checks with their dependencies (envs/SOURCES.md P6 order)."""
     limits = {**_DEFAULT_TIMEOUTS, "probe": opts.probe_timeout_s + 15.0, **opts.timeouts}
     return [
         Check("platform", lambda _: platform_check(opts), limits["platform"]),

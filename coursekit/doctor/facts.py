@@ -19,8 +19,9 @@ import typing
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from coursekit.doctor.probing import ProbeFacts
+from coursekit.constants import DEFAULT_ENV_NAME
 from coursekit.host import GpuInfo
+from coursekit.probing import ProbeFacts
 
 T = TypeVar("T")
 
@@ -74,7 +75,7 @@ class DiskFacts:
 class EnvFacts:
     """The course env: which engine knows it, where it is, whether its Python runs."""
 
-    name: str = "pt"
+    name: str = DEFAULT_ENV_NAME
     engines: tuple[str, ...] = ()  # "conda (/opt/miniforge3/bin/conda)", best first
     engine: str | None = None  # the engine kind that found the env
     exists: bool = False
@@ -135,7 +136,7 @@ class Facts:
 
 def to_data(obj: Any) -> Any:
     """Facts (or any part of them) as plain JSON values."""
-    from coursekit.render import to_jsonable
+    from coursekit.jsondata import to_jsonable
 
     return to_jsonable(obj)
 

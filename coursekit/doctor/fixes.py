@@ -28,6 +28,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from coursekit.constants import DEFAULT_ENV_NAME
 from coursekit.doctor.advice import suggest_backend
 from coursekit.doctor.report import Report
 from coursekit.doctor.view import View
@@ -46,7 +47,7 @@ class FixAction:
     commands: tuple[tuple[str, ...], ...] = ()  # run in order with the env's Python
     kernel_python: str | None = None  # register-kernel: the interpreter the kernel starts
     kernel_prefix: str | None = None
-    kernel_name: str = "pt"
+    kernel_name: str = DEFAULT_ENV_NAME
 
 
 @dataclass(frozen=True)

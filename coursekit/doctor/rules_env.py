@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from coursekit.doctor.advice import course_python, torch_pythons
+from coursekit.doctor.advice import torch_pythons
 from coursekit.doctor.catalogue import CHECK_CATEGORY, WARNING
+from coursekit.doctor.course import course_python
 from coursekit.doctor.view import Finding, View, finding, quote, version_tuple
 
 Rule = Callable[[View], list[Finding]]

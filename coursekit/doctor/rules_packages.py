@@ -93,7 +93,7 @@ def conda_after_pip(v: View) -> list[Finding]:
                     "If anything breaks, recreate the env: " + remove_and_setup(v))]
 
 
-_VISION_OFFSET = 15  # torchvision 0.(N+15) pairs with torch 2.N since 2.0 (torch-wheels.md §4)
+_VISION_OFFSET = 15  # torchvision 0.(N+15) pairs with torch 2.N since 2.0 (envs/SOURCES.md W4)
 
 
 def _companion(v: View, name: str) -> list[Finding]:

@@ -1,6 +1,6 @@
 """Run small independent checks concurrently, each with its own time limit.
 
-Like flutter doctor's validators (house-style.md §6): every check starts as soon as the
+Like flutter doctor's validators (envs/SOURCES.md H6): every check starts as soon as the
 checks it depends on have finished, in its own thread; an exception becomes a
 ``crashed`` :class:`~coursekit.doctor.facts.CheckRun` and a check that runs past its
 limit becomes ``timeout`` and is abandoned, while the others still report. Checks whose

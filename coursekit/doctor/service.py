@@ -23,7 +23,8 @@ class DoctorRequest:
 
     from_file: Path | None = None
     python: Path | None = None
-    env_name: str = "pt"
+    env_name: str | None = None
+    """``--env``; None: the env spec's name."""
     probe_timeout_s: float | None = None
     student: str = ""  # --name / COURSEKIT_STUDENT, recorded in the facts
 
@@ -36,7 +37,7 @@ def examine(request: DoctorRequest, runner: Runner = run_tool,
     warning), so a student does not think the doctor hangs while torch imports."""
     if request.from_file is not None:
         return load_report(request.from_file)
-    opts = CollectOptions(env_name=request.env_name, python=request.python, runner=runner,
+    opts = CollectOptions(env_name=request.env_name or "", python=request.python, runner=runner,
                           environ=dict(os.environ), on_slow=on_slow)
     if request.probe_timeout_s is not None:
         opts = replace(opts, probe_timeout_s=request.probe_timeout_s)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
+from coursekit.constants import DEFAULT_ENV_NAME
 from coursekit.doctor.catalogue import entry
 from coursekit.doctor.facts import Facts
 from coursekit.host import GpuInfo, HostInfo
@@ -184,7 +185,7 @@ class View:
 
     @cached_property
     def env_name(self) -> str:
-        return self.f.env.name if self.f.env else "pt"
+        return self.f.env.name if self.f.env else DEFAULT_ENV_NAME
 
     @cached_property
     def cuda_visible_devices(self) -> str | None:
@@ -197,7 +198,7 @@ class View:
         """The machine as the planner sees it (for the selector's backend advice)."""
         if not self.f.platform:
             return None
-        from coursekit.doctor.advice import course_python
+        from coursekit.doctor.course import course_python
 
         p = self.f.platform
         return HostInfo(os=p.os, arch=p.arch, python=course_python(), macos_version=p.macos_version,

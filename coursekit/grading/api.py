@@ -167,7 +167,7 @@ class LabContext:
 
         import torch
 
-        # Denormals make vanishing-gradient nets ~10x slower on CPU (course-design.md B.10).
+        # Denormals make vanishing-gradient nets ~10x slower on CPU (envs/SOURCES.md C-10).
         torch.set_flush_denormal(True)
         for seed in self.seeds:
             random.seed(seed)

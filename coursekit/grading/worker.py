@@ -123,7 +123,7 @@ def _guarded_namespaces(api: types.ModuleType, grader: types.ModuleType) -> list
 def _setup_torch(threads: int) -> dict[str, Any]:
     import torch
 
-    # Denormals make vanishing-gradient nets ~10x slower on CPU (course-design.md B.10).
+    # Denormals make vanishing-gradient nets ~10x slower on CPU (envs/SOURCES.md C-10).
     torch.set_flush_denormal(True)
     # A fixed thread count keeps reductions, and so the measured numbers, reproducible.
     torch.set_num_threads(threads)

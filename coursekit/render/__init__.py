@@ -3,39 +3,23 @@
 Domain code returns dataclasses; command modules hand them to a renderer here
 (``coursekit.render.setup``, ``.doctor``, ``.lab``). Colour is used only on a
 terminal and never when ``NO_COLOR`` is set (https://no-color.org).
+
+May import the wings' result types and the core; no wing imports it back (a wing hands values
+up, or takes a reporter the command line passes down).
 """
 
 from __future__ import annotations
 
-import dataclasses
-import enum
 import json
 import os
 import sys
-from collections.abc import Mapping
-from pathlib import PurePath
 from typing import IO, Any
 
 from coursekit.constants import EnvVars
+from coursekit.jsondata import to_jsonable
 
 _STYLES = {"red": "31", "green": "32", "yellow": "33", "blue": "34", "magenta": "35",
            "cyan": "36", "bold": "1", "dim": "2"}
-
-
-def to_jsonable(obj: Any) -> Any:
-    """Turn dataclasses, enums, paths and tuples into plain JSON values (recursively)."""
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {f.name: to_jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)
-                if not f.name.startswith("_")}
-    if isinstance(obj, enum.Enum):
-        return obj.value
-    if isinstance(obj, PurePath):
-        return str(obj)
-    if isinstance(obj, Mapping):
-        return {str(k): to_jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple, set, frozenset)):
-        return [to_jsonable(v) for v in obj]
-    return obj
 
 
 def dumps(obj: Any) -> str:

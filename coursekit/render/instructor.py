@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from coursekit.errors import UsageError
-from coursekit.render import Console, dumps, to_jsonable
+from coursekit.jsondata import to_jsonable
+from coursekit.render import Console, dumps
 
 if TYPE_CHECKING:  # types only: `class triage` must not import the grading machinery
     from coursekit.instructor.classgrade import ClassGradeResult, GradeRow, Progress

@@ -96,7 +96,7 @@ def test_readme_documents_every_finding_id(repo_root: Path) -> None:
 
 def test_pascal_on_a_cu128_build_is_caught_although_cuda_is_available() -> None:
     # GTX 1080 Ti (sm_61) with 2.11.0+cu128 (sm_75 ... sm_120): is_available() says True,
-    # every kernel launch fails (astral-sh/uv#14742, torch-wheels.md §10).
+    # every kernel launch fails (astral-sh/uv#14742, envs/SOURCES.md W10).
     from coursekit.doctor.facts import Facts, from_data
     from tests.doctor.fixtures import healthy_data, merge
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from coursekit.doctor import PROBE_PATH, run_probe
+from coursekit.probing import PROBE_PATH, run_probe
 from tests.doctor.standins import make_fake_module, make_fake_torch
 
 pytestmark = pytest.mark.realtool

@@ -10,6 +10,8 @@ Public API (doctor and labs use it to find the course env)::
     env_python(prefix) -> Path  # python.exe at the root on Windows, bin/python elsewhere
 
 py-rattler is imported only inside :mod:`coursekit.setup.engines.embedded`, and only when used.
+
+May import the core only (setup's planning and run, the doctor and the labs import it).
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ ENGINE_KINDS: Final[tuple[EngineKind, ...]] = ("micromamba", "mamba", "conda", "
 
 EXTERNAL_KINDS: Final[tuple[EngineKind, ...]] = ("micromamba", "mamba", "conda")
 """Auto order for the user's own tools. micromamba and mamba 2 share one fast C++ core
-(libmamba, env-pitfalls.md §5.7); conda >= 23.10 uses the same solver but starts slower."""
+(libmamba, envs/SOURCES.md P5.7); conda >= 23.10 uses the same solver but starts slower."""
 
 
 @dataclass(frozen=True)

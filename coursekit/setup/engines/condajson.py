@@ -1,6 +1,6 @@
 """Parsing the JSON that conda, mamba and micromamba print (pure functions).
 
-The three tools agree on little (env-pitfalls.md §5.7):
+The three tools agree on little (envs/SOURCES.md P5.7):
 
 * ``env list --json``: conda >= 25.11 prints ``{envs, envs_details: {prefix: {name, base,
   ...}}}``; some older conda versions printed the whole ``info`` dict (which still has

@@ -1,6 +1,6 @@
 """Finding the user's conda-compatible tool and the course env it manages.
 
-Order (env-pitfalls.md §5.7): the tool named by ``MAMBA_EXE`` / ``CONDA_EXE`` (set by
+Order (envs/SOURCES.md P5.7): the tool named by ``MAMBA_EXE`` / ``CONDA_EXE`` (set by
 ``micromamba shell init`` / ``conda init``, so they name the tool the user actually
 activates with) before PATH; among kinds micromamba, then mamba, then conda. When none is
 installed, the embedded py-rattler engine. Nothing here is cached: tests put stand-ins on
@@ -15,6 +15,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
+from coursekit.constants import DEFAULT_ENV_NAME
 from coursekit.errors import EnvironmentProblem, UsageError
 from coursekit.proc import Runner, run_tool, which
 from coursekit.setup.engines.base import (
@@ -128,7 +129,7 @@ def choose_engine(name: str = "auto", env: Mapping[str, str] | None = None) -> E
     )
 
 
-def resolve_engine(name: str = "auto", env_name: str = "pt", *, runner: Runner = run_tool,
+def resolve_engine(name: str = "auto", env_name: str = DEFAULT_ENV_NAME, *, runner: Runner = run_tool,
                    env: Mapping[str, str] | None = None) -> Engine:
     """:func:`choose_engine`, except that ``auto`` keeps using the engine that already has
     env ``env_name``: with several tools installed (conda and a separate micromamba, or an env
@@ -206,7 +207,7 @@ def _tool_json(engine: Engine, args: list[str], runner: Runner,
     return result.stdout
 
 
-def locate_prefix(engine: Engine, name: str = "pt", *, runner: Runner = run_tool,
+def locate_prefix(engine: Engine, name: str = DEFAULT_ENV_NAME, *, runner: Runner = run_tool,
                   env: Mapping[str, str] | None = None) -> Path | None:
     """The prefix of env ``name`` as ``engine`` knows it, or None; does not run the env."""
     if not engine.external:
@@ -251,7 +252,7 @@ def confirm_env(name: str, prefix: Path, engine: EngineKind, *, runner: Runner =
     return EnvLocation(name, prefix, python, engine, True, python_version=version)
 
 
-def locate_env(engine: Engine, name: str = "pt", *, runner: Runner = run_tool,
+def locate_env(engine: Engine, name: str = DEFAULT_ENV_NAME, *, runner: Runner = run_tool,
                env: Mapping[str, str] | None = None) -> EnvLocation | None:
     """Find env ``name`` through ``engine`` and confirm its Python by running it.
 
@@ -264,7 +265,7 @@ def locate_env(engine: Engine, name: str = "pt", *, runner: Runner = run_tool,
     return confirm_env(name, prefix, engine.kind, runner=runner, env=env)
 
 
-def find_env(name: str = "pt", *, runner: Runner = run_tool,
+def find_env(name: str = DEFAULT_ENV_NAME, *, runner: Runner = run_tool,
              env: Mapping[str, str] | None = None) -> EnvLocation | None:
     """Env ``name`` through any installed engine (doctor and labs use this): the first
     engine that knows it wins; the embedded engine's folders are looked at last. A tool

@@ -2,12 +2,12 @@
 
 conda, mamba and micromamba share ``create``/``install`` with ``-y``, ``-n``/``-p``,
 ``-c`` and ``--override-channels`` (``micromamba/src/common_options.cpp``,
-env-pitfalls.md §5.7). Two rules keep them safe:
+envs/SOURCES.md P5.7). Two rules keep them safe:
 
 * ``create`` only when no env exists: ``conda create -y -n pt`` on an existing env
   removes it first. An existing (or half-created) env is completed with ``install -p``.
 * ``--override-channels -c <channel>``: a student's ``defaults``/``anaconda`` channels in
-  ``.condarc`` stay out of the solve (and the defunct ``pytorch`` channel, §5.4).
+  ``.condarc`` stay out of the solve (and the defunct ``pytorch`` channel, envs/SOURCES.md P5.4).
 
 The embedded engine gets the same verbs through ``python -m coursekit.setup.engines.embedded``.
 """

@@ -7,7 +7,7 @@ CPU architecture, macOS version and WSL. Programs are looked up on PATH at call 
 through the injected ``runner`` (:func:`coursekit.proc.run_tool`) with a time limit, because
 ``nvidia-smi`` can hang on a wedged driver. A missing or broken tool is data (a note), never
 an exception. ``nvcc`` and installed CUDA toolkits are never consulted: the wheels bring their
-own CUDA runtime, only the driver matters (env-pitfalls.md §5.10).
+own CUDA runtime, only the driver matters (envs/SOURCES.md P5.10).
 """
 
 from __future__ import annotations
@@ -129,7 +129,7 @@ def _read_with(runner: Runner, smi: str, env: dict[str, str]) -> NvidiaDetection
     notes: list[str] = []
     result = _query(runner, smi, fields, env)
     # An unknown field rejects the whole query (`Field "compute_cap" is not a valid field to
-    # query.`, exit 2, R470: env-pitfalls.md §5.10): drop the field named and ask again.
+    # query.`, exit 2, R470: envs/SOURCES.md P5.10): drop the field named and ask again.
     while not result.ok and not result.timed_out:
         bad = _BAD_FIELD.search(result.stdout + result.stderr)
         if bad is None or bad.group(1) not in fields or bad.group(1) in ("index", "name"):
@@ -265,7 +265,7 @@ def is_wsl(env: Mapping[str, str], root: Path = Path("/")) -> bool:
 
 
 def is_jetson(root: Path = Path("/")) -> bool:
-    """NVIDIA Jetson (L4T): ``/etc/nv_tegra_release`` or a ``-tegra`` kernel (torch-wheels.md §9 rule 6)."""
+    """NVIDIA Jetson (L4T): ``/etc/nv_tegra_release`` or a ``-tegra`` kernel (envs/SOURCES.md W9 rule 6)."""
     if (root / "etc/nv_tegra_release").is_file():
         return True
     try:

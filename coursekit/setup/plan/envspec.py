@@ -9,19 +9,19 @@ from __future__ import annotations
 
 import os
 import re
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from coursekit.constants import EnvVars
-from coursekit.errors import SpecError
+from coursekit.constants import DEFAULT_ENV_NAME, EnvVars
+from coursekit.errors import CoursekitError, SpecError
+from coursekit.resources import read_toml
 
 FORMAT_VERSION: Final = 1
 
 # conda-forge packages that require pytorch: listing one under [conda] would install
-# conda-forge's torch before pip's (env-pitfalls.md §5.1: lightning, pytorch-lightning and
+# conda-forge's torch before pip's (envs/SOURCES.md P5.1: lightning, pytorch-lightning and
 # torchmetrics recipes all require `pytorch`).
 TORCH_DEPENDENT_CONDA: Final = frozenset({
     "pytorch", "pytorch-cpu", "pytorch-gpu", "libtorch", "torch", "torchvision", "torchaudio",
@@ -68,24 +68,14 @@ def default_spec_path(env: Mapping[str, str] | None = None) -> Path:
     return envs_dir() / "course.toml"
 
 
-def read_toml(path: Path) -> dict[str, Any]:
-    """Parse a TOML file, turning every failure into a SpecError naming the file."""
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover - Python 3.10
-        import tomli as tomllib
+def course_env_name(env: Mapping[str, str] | None = None) -> str:
+    """The course env's name: the spec's ``[env] name`` (``$COURSEKIT_ENV_SPEC`` or the bundled
+    spec). A spec that cannot be read gives :data:`~coursekit.constants.DEFAULT_ENV_NAME`:
+    ``coursekit setup`` reports the broken spec; the doctor and the labs still run."""
     try:
-        with path.open("rb") as fh:
-            data: dict[str, Any] = tomllib.load(fh)
-            return data
-    except FileNotFoundError:
-        raise SpecError(f"{path}: file not found.",
-                        f"Check the path (or unset {EnvVars.SPEC} to use the course's spec).") from None
-    except OSError as exc:
-        raise SpecError(f"{path}: cannot be read: {exc}.", "Check the file's permissions.") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise SpecError(f"{path}: not valid TOML: {exc}.",
-                        "Fix the syntax at the line shown (see envs/README.md for the format).") from None
+        return load_spec(env=env).name
+    except CoursekitError:
+        return DEFAULT_ENV_NAME
 
 
 def load_spec(path: Path | None = None, env: Mapping[str, str] | None = None) -> EnvSpec:

@@ -35,7 +35,7 @@ def platform_key(host: HostInfo) -> str:
 
 
 def driver_os(host: HostInfo) -> str:
-    """Whose driver table applies: WSL runs the Windows driver (microsoft/WSL, torch-wheels.md §10)."""
+    """Whose driver table applies: WSL runs the Windows driver (microsoft/WSL, envs/SOURCES.md W10)."""
     return "windows" if host.os == "windows" or host.wsl else "linux"
 
 
@@ -120,7 +120,7 @@ def judge_cuda(matrix: Matrix, release: Release, variant: Variant, host: HostInf
 def default_cuda(release: Release, platform: str) -> str | None:
     """The CUDA variant PyPI ships for ``platform``, or (Windows: PyPI is CPU-only) for Linux x86_64.
 
-    Matching it keeps flash-attn, vllm and similar wheels lined up (torch-wheels.md §9 rule 3).
+    Matching it keeps flash-attn, vllm and similar wheels lined up (envs/SOURCES.md W9 rule 3).
     """
     for key in (platform, "linux-x86_64"):
         backend = release.pypi_default.get(key, "")

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from coursekit.errors import SpecError, UsageError
-from coursekit.setup.plan.envspec import read_toml
+from coursekit.resources import read_toml
 
 PLATFORMS: Final = ("linux-x86_64", "linux-arm64", "windows-x86_64", "macos-arm64")
 _CC = re.compile(r"^\d+\.\d$")
@@ -181,7 +181,7 @@ def _source(table: Mapping[str, Any], key: str, where: str) -> str:
     value = table.get(key)
     if not isinstance(value, str) or not value.strip():
         raise SpecError(f"{where}: `{key}` is missing: every number needs its source.",
-                        "Cite where the number comes from (see torch-wheels.md).")
+                        "Cite where the number comes from (see envs/SOURCES.md).")
     return value
 
 

@@ -2,7 +2,7 @@
 
 A :class:`Plan` is built by :func:`coursekit.setup.plan.select.make_plan` (pure) and either printed
 (``--dry-run``, ``--json``) or carried out by the setup executor. Its steps always come in
-this order, which keeps exactly one torch in the env (env-pitfalls.md §5.1, §5.2, §5.6):
+this order, which keeps exactly one torch in the env (envs/SOURCES.md P5.1, P5.2, P5.6):
 
 ``create_env``
     ``<engine> create -n pt --override-channels -c conda-forge python=3.12 <packages>``: only
@@ -195,7 +195,7 @@ def build_steps(spec: EnvSpec, engine: str, choice: TorchChoice, host: HostInfo)
     steps = [
         Step("create_env", f"Create the conda env '{spec.name}' (Python {spec.python}, conda-forge packages "
              "that do not depend on torch)", create,
-             why="lightning & co. are left to pip: conda-forge's would pull conda-forge's pytorch (§5.1)"),
+             why="lightning & co. are left to pip: conda-forge's would pull conda-forge's pytorch (envs/SOURCES.md P5.1)"),
         in_env("install_torch", f"Install {', '.join([f'torch {choice.version}', *companions])} {source}",
                ("-m", "pip", "install", *index, *pins), holds=pins,
                why="exact pins and exactly one --index-url, never --extra-index-url (torchtriton, Dec 2022)"),

@@ -1,6 +1,6 @@
 """Which PyTorch build fits this machine: a pure function over the matrix and the host.
 
-A variant qualifies only if it passes three gates (torch-wheels.md §9 rule 2):
+A variant qualifies only if it passes three gates (envs/SOURCES.md W9 rule 2):
 
 1. **driver**: the NVIDIA driver meets the variant's CUDA minimum (NVIDIA Table 2, minor-version
    compatibility; Windows numbers on Windows and WSL, whose driver is the Windows one);

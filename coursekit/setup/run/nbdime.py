@@ -3,7 +3,7 @@
 ``nbdime config-git --enable --global`` writes ``diff.jupyternotebook.command =
 git-nbdiffdriver diff`` and a merge driver as **bare names**: with nbdime only inside the
 env, every ``git diff`` outside it then fails with ``git-nbdiffdriver: command not found``
-(jupyter/nbdime#727, env-pitfalls.md §5.9). So after nbdime has written its settings (and
+(jupyter/nbdime#727, envs/SOURCES.md P5.9). So after nbdime has written its settings (and
 the ``*.ipynb`` git attributes), coursekit rewrites the two driver commands with the env's
 absolute paths. Never done silently: it changes the user's global git config.
 """

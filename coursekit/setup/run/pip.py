@@ -1,5 +1,5 @@
 """The two pip steps: the torch trio from exactly one index, then lightning & co. with the
-trio held (env-pitfalls.md §5.1, §5.2, §5.6). Every call is hardened by :mod:`coursekit.setup.run.pipsafe`."""
+trio held (envs/SOURCES.md P5.1, P5.2, P5.6). Every call is hardened by :mod:`coursekit.setup.run.pipsafe`."""
 
 from __future__ import annotations
 
@@ -137,7 +137,7 @@ def install_dependents(ctx: Context, step: Step) -> tuple[bool, str]:
         source = pipsafe.check_index(ctx.options.index_url)  # offline room: one wheel folder
     else:
         source = pipsafe.IndexSource(url=settings.index_url or "https://pypi.org/simple")
-    # The trio held at its exact versions: pip must not swap the CUDA build (§5.2).
+    # The trio held at its exact versions: pip must not swap the CUDA build (envs/SOURCES.md P5.2).
     holds = step.holds or trio_pins(ctx)
     constraint = ctx.home / "state" / "torch-constraints.txt"
     constraint.parent.mkdir(parents=True, exist_ok=True)

@@ -3,7 +3,7 @@
 ``--index-url`` alone does not isolate pip: a config file's ``extra-index-url`` or
 ``find-links``, or ``PIP_EXTRA_INDEX_URL`` / ``PIP_FIND_LINKS``, still add sources, and pip
 takes the highest version from all of them (pypa/pip#8606; the Dec-2022 ``torchtriton``
-attack, env-pitfalls.md §5.6; verified on the test machines, testing-offline.md §5).
+attack, envs/SOURCES.md P5.6; verified on the test machines, envs/SOURCES.md T5).
 
 So every pip call coursekit makes runs with ``PIP_CONFIG_FILE=os.devnull`` (pip then skips
 *all* config files: ``pip/_internal/configuration.py``; a real file there would still load

@@ -1,5 +1,8 @@
-"""Glue between ``coursekit setup`` (Click) and the executor: engine choice, options,
-questions, progress display. The Click command stays a thin adapter; the work is in
+"""What ``coursekit setup`` calls: engine choice, options, questions, the run itself.
+
+The Click command stays a thin adapter and draws: it passes a
+:class:`~coursekit.setup.run.context.Reporter` down and renders the returned
+:class:`~coursekit.setup.run.context.SetupResult`; the work is in
 :func:`coursekit.setup.run.execute.carry_out`."""
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from collections.abc import Callable, Iterator
 from coursekit.errors import EnvironmentProblem
 from coursekit.setup.engines import Engine, resolve_engine
 from coursekit.setup.plan.model import Plan
-from coursekit.setup.run.context import RunOptions
+from coursekit.setup.run.context import Reporter, RunOptions, SetupResult
 from coursekit.setup.run.execute import carry_out
 
 
@@ -20,11 +23,14 @@ def is_interactive() -> bool:
     return sys.stdin.isatty() and sys.stdout.isatty()
 
 
-def plan_engine(name: str) -> str:
-    """The engine kind the plan's commands are written for (``--dry-run`` never fails on
-    a missing tool: it then shows conda's commands)."""
+def plan_engine(name: str, env_name: str | None = None) -> str:
+    """The engine kind the plan's commands are written for: ``auto`` keeps the engine that has
+    the course env (``env_name``; default: the env spec's name). ``--dry-run`` never fails on
+    a missing tool: it then shows conda's commands."""
+    from coursekit.setup.plan.envspec import course_env_name
+
     try:
-        return resolve_engine(name).kind
+        return resolve_engine(name, env_name or course_env_name()).kind
     except EnvironmentProblem:
         return "conda" if name == "auto" else name
 
@@ -135,16 +141,12 @@ def _stop_signals_interrupt() -> Iterator[None]:
             signal.signal(getattr(signal, name), handler)
 
 
-def execute_plan(plan: Plan, *, app: object, as_json: bool = False,
-                 options: RunOptions | None = None, engine: Engine | None = None) -> int:
-    """Carry out ``plan`` with progress on the terminal; returns the exit code."""
-    from coursekit.render.setup_run import ProgressReporter, render_result
-
-    console = app.console  # type: ignore[attr-defined]
+def execute_plan(plan: Plan, *, reporter: Reporter, options: RunOptions | None = None,
+                 engine: Engine | None = None) -> SetupResult:
+    """Carry out ``plan``, telling ``reporter`` (the command line's progress display) as it
+    goes; returns the result for the caller to render (this wing draws nothing)."""
     options = options or RunOptions(interactive=is_interactive())
     engine = engine or resolve_engine(options.engine, plan.env_name)
-    reporter = ProgressReporter(console, to_stderr=as_json)
     reporter.note(f"engine: {engine.display}")
     with _stop_signals_interrupt():
-        result = carry_out(plan, engine, options, reporter=reporter, confirm=_confirm(options))
-    return render_result(console, result, as_json=as_json)
+        return carry_out(plan, engine, options, reporter=reporter, confirm=_confirm(options))

@@ -176,7 +176,7 @@ def _register_kernel(ctx: Context, step: Step) -> tuple[bool, str]:
 
 
 def _verify(ctx: Context, step: Step) -> tuple[bool, str]:
-    from coursekit.doctor.probing import run_probe
+    from coursekit.probing import run_probe
     from coursekit.setup.run.verify import judge
 
     assert ctx.location is not None

@@ -2,9 +2,9 @@
 
 Pure: takes the planned :class:`~coursekit.setup.plan.model.TorchChoice` and the facts the doctor's
 probe (:mod:`coursekit.probe`, run by the env's Python) reported, and returns problems with
-fixes. The rules come from env-pitfalls.md: one owner of ``torch`` (pip, never also
-conda-forge's ``pytorch``, §5.1), the planned local tag (a later pip install must not have
-swapped the CUDA build, §5.2), torchvision/torchaudio paired with it, and a real CUDA
+fixes. The rules come from envs/SOURCES.md: one owner of ``torch`` (pip, never also
+conda-forge's ``pytorch``, envs/SOURCES.md P5.1), the planned local tag (a later pip install must not have
+swapped the CUDA build, envs/SOURCES.md P5.2), torchvision/torchaudio paired with it, and a real CUDA
 operation on a GPU build (``is_available()`` can be True while no kernel fits the GPU).
 """
 
@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from coursekit.constants import DEFAULT_ENV_NAME
 from coursekit.setup.engines.state import CONDA_TORCH_PACKAGES
 from coursekit.setup.plan.model import TorchChoice
 
@@ -109,7 +110,7 @@ def _gpu(info: dict[str, Any], torch: TorchChoice, os_name: str) -> tuple[str | 
 
 def judge(torch: TorchChoice, status: str, data: dict[str, Any], os_name: str,
           pins: tuple[str, ...] | None = None, *, engine: str = "conda",
-          env_name: str = "pt") -> Verification:
+          env_name: str = DEFAULT_ENV_NAME) -> Verification:
     """Judge the probe's facts (``status``/``data`` of :class:`ProbeFacts`) against the plan;
     ``pins``: the trio's exact pins as installed (default: all three of ``torch``);
     ``engine``/``env_name``: the tool and env named in fix lines."""

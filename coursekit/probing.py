@@ -4,6 +4,8 @@ The probe is a file run by path (never imported into coursekit's process) throug
 the subprocess door :func:`coursekit.proc.run_tool`, with a time limit that kills
 the whole process tree. A probe that cannot start, hangs, crashes or prints
 garbage is a fact (:attr:`ProbeFacts.status`), never an exception.
+
+Core, not a wing: ``coursekit doctor`` and setup's verify step both run the probe through it.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any
 
 from coursekit.proc import Runner, run_tool
 
-PROBE_PATH = Path(__file__).resolve().parent.parent / "probe.py"
+PROBE_PATH = Path(__file__).resolve().parent / "probe.py"
 DEFAULT_TIMEOUT_S = 150.0
 """Whole-probe limit. A cold ``import torch`` of a CUDA build on a Windows laptop with
 antivirus scanning the DLLs can take tens of seconds; the torch child gets 30 s less."""
