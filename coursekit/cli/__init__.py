@@ -34,6 +34,7 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
     "doctor": ("coursekit.cli.doctor", "doctor", "Diagnose the setup and say how to fix it."),
     "lab": ("coursekit.cli.lab", "lab", "List, hand out and grade the labs."),
     "progress": ("coursekit.cli.lab", "progress", "Show every lab's state, score and what to do next."),
+    "class": ("coursekit.cli.classcmd", "class_group", "Instructors: grade a class's submissions, triage its doctor reports."),
 }
 # Maintainer commands: listed under their own heading in `coursekit --help`.
 _MAINTAINER: dict[str, tuple[str, str, str]] = {

@@ -35,11 +35,16 @@ from coursekit.render.doctor import render_report
               help="Examine this Python interpreter instead of the course env.")
 @click.option("--env", "env_name", default=None, metavar="NAME",
               help="Name of the course env to examine (default: the env spec's [env] name, 'pt').")
+@click.option("--name", "name", metavar="NAME",
+              help="Your name, recorded in the report for your instructor (default: $COURSEKIT_STUDENT).")
+@click.option("--save", is_flag=True,
+              help="Also write the JSON report to doctor-<name>-<date>.json here, ready to hand in.")
 @click.option("--list", "list_findings", is_flag=True,
               help="List every finding the doctor knows (id, severity, category) and exit.")
 @click.pass_obj
 def doctor(app: object, verbose: bool, as_json: bool, from_files: tuple[Path, ...], fix: bool, yes: bool,
-           dry_run: bool, python: Path | None, env_name: str | None, list_findings: bool) -> int:
+           dry_run: bool, python: Path | None, env_name: str | None, name: str | None, save: bool,
+           list_findings: bool) -> int:
     """Diagnose the course setup and print the command that fixes each problem.
 
     \b
@@ -52,6 +57,7 @@ def doctor(app: object, verbose: bool, as_json: bool, from_files: tuple[Path, ..
       coursekit doctor --from report.json    an instructor reads a student's report
       coursekit doctor --from a.json --from b.json   triage many reports
       coursekit doctor --fix                 apply the safe fixes, asking first
+      coursekit doctor --save --name "Ada Lovelace"   doctor-ada-lovelace-<date>.json to hand in
     """
     from coursekit.doctor.service import examine, exit_code
 
@@ -68,6 +74,14 @@ def doctor(app: object, verbose: bool, as_json: bool, from_files: tuple[Path, ..
                          "--env out.")
     if (yes or dry_run) and not fix:
         raise UsageError("--yes and --dry-run go with --fix.", "Add --fix, or drop them.")
+    if (save or name is not None) and from_files:
+        raise UsageError("--name and --save describe this machine, not a report from --from.",
+                         "Drop --from, or drop --name/--save.")
+    import os
+
+    from coursekit.names import student_name
+
+    student = student_name(name, os.environ, required=save)
     console = app.console  # type: ignore[attr-defined]
     if len(from_files) > 1:
         from coursekit.doctor.service import triage, triage_exit_code
@@ -77,13 +91,19 @@ def doctor(app: object, verbose: bool, as_json: bool, from_files: tuple[Path, ..
         render_triage(console, entries, as_json=as_json)
         return int(triage_exit_code(entries))
     request = DoctorRequest(from_file=from_files[0] if from_files else None, python=python,
-                            env_name=env_name)
+                            env_name=env_name, student=student)
     report = examine(request, on_slow=_slow_note(console))
     if not (fix and as_json):  # --fix --json prints one report: the one after the fixes
         render_report(console, report, as_json=as_json, verbose=verbose)
     if fix:
         report = _fix(console, report, request, yes=yes, dry_run=dry_run, as_json=as_json,
                       verbose=verbose)
+    if save:
+        from coursekit.doctor.save import save_report
+
+        saved = save_report(report, Path.cwd())
+        note = f"saved {saved.name}: hand this file in (it holds no passwords, only this setup's facts)."
+        console.eprint(note) if as_json else console.print(note)
     return int(exit_code(report))
 
 

@@ -28,13 +28,16 @@ def _lab_number(ctx: click.Context, param: click.Parameter, value: str | None) -
 @click.option("--solution", "do_solution", is_flag=True, help="Copy the reference solution into the lab folder (once the lab has passed).")
 @click.option("--skip-requires", "skip_requires", is_flag=True,
               help="Hand out a lab although a lab it builds on ('requires') has not passed.")
+@click.option("--pack", "do_pack", is_flag=True, help="Zip your work (only the lab's declared files) as labNN-<name>.zip to hand in.")
+@click.option("--name", "name", metavar="NAME", help="With --pack: your name (default: $COURSEKIT_STUDENT).")
 @click.option("--dir", "base", type=click.Path(path_type=Path, file_okay=False),
               help="Folder that holds (or will hold) the lab folder; default: the current folder.")
 @click.option("--python", "python", metavar="PATH", help="Grade with this Python (default: this one if it has torch, else the course env).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
 @click.pass_obj
 def lab(app: object, number: str | None, do_check: bool, do_watch: bool, do_hint: bool, do_reset: bool,
-        do_solution: bool, skip_requires: bool, base: Path | None, python: str | None, as_json: bool) -> int:
+        do_solution: bool, skip_requires: bool, do_pack: bool, name: str | None, base: Path | None,
+        python: str | None, as_json: bool) -> int:
     """List the labs, hand out lab NUMBER, or grade it with --check.
 
     \b
@@ -43,14 +46,17 @@ def lab(app: object, number: str | None, do_check: bool, do_watch: bool, do_hint
       coursekit lab 2 --check    grade it (from the course folder or inside the lab folder)
       coursekit lab --check      inside a lab folder (or below it): that lab
       coursekit lab 2 --watch    check again after every save (Ctrl-C stops)
+      coursekit lab 2 --pack --name "Ada Lovelace"   lab02-ada-lovelace.zip to hand in
     """
     from coursekit.lab import service
     from coursekit.render import lab as render
 
     console = app.console  # type: ignore[attr-defined]
-    actions = [do_check, do_watch, do_hint, do_reset, do_solution]
+    actions = [do_check, do_watch, do_hint, do_reset, do_solution, do_pack]
+    if name is not None and not do_pack:
+        raise UsageError("--name goes with --pack.", 'e.g. coursekit lab 2 --pack --name "Ada Lovelace"')
     if sum(actions) > 1:
-        raise UsageError("--check, --watch, --hint, --reset and --solution go one at a time.",
+        raise UsageError("--check, --watch, --hint, --reset, --solution and --pack go one at a time.",
                          "Pick one, e.g. coursekit lab 2 --check")
     if do_watch and as_json:
         raise UsageError("--watch redraws text for a person; it has no --json.",
@@ -76,6 +82,14 @@ def lab(app: object, number: str | None, do_check: bool, do_watch: bool, do_hint
         render.check(console, run, as_json)
         _unsaved(run.warnings)
         return run.report.exit_code
+    if do_pack:
+        import os
+
+        from coursekit.instructor.pack import pack_lab
+        from coursekit.render import instructor
+
+        instructor.pack(console, pack_lab(number, cwd, base, name, os.environ), as_json)
+        return ExitCode.OK
     result: Any
     if do_hint:
         result = service.hints(number)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from coursekit.doctor.course import spec_or_none
+from coursekit.doctor.course import cached_spec, spec_key
 from coursekit.doctor.view import View, version_tuple
 
 
@@ -70,15 +70,24 @@ def suggest_backend(view: View) -> BackendAdvice | None:
 
 def _plan(view: View) -> BackendAdvice | None:
     host = view.host_info()
-    matrix = matrix_or_none()
-    spec = spec_or_none()
-    if host is None or matrix is None or spec is None:
+    if host is None or matrix_or_none() is None:
         return None
+    try:
+        key = spec_key()
+        hash(host)
+    except Exception:  # noqa: BLE001 - no advice beats a crashed doctor
+        return None
+    return _advice_for(host, key)
+
+
+@lru_cache(maxsize=256)
+def _advice_for(host: Any, key: tuple[str, int]) -> BackendAdvice | None:
+    """The planner's choice for one machine (pure; cached: a class has many alike)."""
     try:
         from coursekit.setup.plan.model import make_plan
 
         # The same pure planner `coursekit setup` runs, with the course's env spec pins.
-        plan = make_plan(spec, host, matrix=matrix)
+        plan = make_plan(cached_spec(*key), host, matrix=matrix_or_none())
     except Exception:  # noqa: BLE001 - no advice beats a crashed doctor
         return None
     choice = plan.torch

@@ -13,6 +13,7 @@ other coursekit versions with the same schema number still load.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import types
 import typing
 from dataclasses import dataclass
@@ -175,6 +176,7 @@ class Facts:
     checks: tuple[CheckRun, ...] = ()
     coursekit_version: str = ""
     collected_at: str = ""  # ISO 8601, UTC
+    student: str = ""  # `doctor --name` / COURSEKIT_STUDENT: who sent this report (class triage)
 
     def check(self, name: str) -> CheckRun | None:
         """How the check ``name`` ran (None when it is not part of this run)."""
@@ -188,6 +190,7 @@ def to_data(obj: Any) -> Any:
     return to_jsonable(obj)
 
 
+@functools.cache
 def _is_optional(hint: Any) -> tuple[bool, Any]:
     origin = typing.get_origin(hint)
     if origin in (typing.Union, types.UnionType):
@@ -197,47 +200,77 @@ def _is_optional(hint: Any) -> tuple[bool, Any]:
     return False, hint
 
 
-def _convert(hint: Any, value: Any, where: str) -> Any:
+@functools.cache
+def _shape(hint: Any) -> tuple[bool, Any, str, Any]:
+    """(optional, inner type, kind, item type) of a field's hint, worked out once per hint."""
     optional, inner = _is_optional(hint)
-    if value is None:
-        if optional or inner is Any:
-            return None
-        raise ValueError(f"{where}: missing value")
     origin = typing.get_origin(inner)
     if inner is Any:
-        return value
+        return optional, inner, "any", None
     if dataclasses.is_dataclass(inner) and isinstance(inner, type):
-        return from_data(inner, value, where)
+        return optional, inner, "dataclass", None
     if origin is tuple:
+        return optional, inner, "tuple", typing.get_args(inner)[0]
+    if origin is dict or inner is dict:
+        return optional, inner, "dict", None
+    if inner in (str, int, float, bool):
+        return optional, inner, inner.__name__, None
+    return optional, inner, "other", None
+
+
+def _convert(hint: Any, value: Any, where: str) -> Any:
+    optional, inner, kind, item = _shape(hint)
+    if value is None:
+        if optional or kind == "any":
+            return None
+        raise ValueError(f"{where}: missing value")
+    if kind == "any" or kind == "other":
+        return value
+    if kind == "dataclass":
+        return from_data(inner, value, where)
+    if kind == "tuple":
         if not isinstance(value, list):
             raise ValueError(f"{where}: expected a list")
-        item = typing.get_args(inner)[0]
         return tuple(_convert(item, v, f"{where}[{i}]") for i, v in enumerate(value))
-    if origin is dict or inner is dict:
+    if kind == "dict":
         if not isinstance(value, dict):
             raise ValueError(f"{where}: expected an object")
         return dict(value)
-    if inner is float and isinstance(value, int) and not isinstance(value, bool):
+    if kind == "float" and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
-    if inner in (str, int, float, bool) and not isinstance(value, inner):
-        raise ValueError(f"{where}: expected {inner.__name__}, got {type(value).__name__}")
-    if inner is int and isinstance(value, bool):
+    if not isinstance(value, inner):
+        raise ValueError(f"{where}: expected {inner.__name__}, got {type(value).__name__}")  # noqa: TRY004 - the contract is ValueError
+    if kind == "int" and isinstance(value, bool):
         raise ValueError(f"{where}: expected int, got bool")
     return value
+
+
+@functools.cache
+def _fields(cls: type) -> tuple[tuple[str, Any, bool], ...]:
+    """(name, hint, required) of each field, once per class."""
+    hints = _type_hints(cls)
+    return tuple((f.name, hints[f.name], f.default is dataclasses.MISSING
+                  and f.default_factory is dataclasses.MISSING)
+                 for f in dataclasses.fields(cls))
+
+
+@functools.cache
+def _type_hints(cls: type) -> dict[str, Any]:
+    """``typing.get_type_hints`` once per class (class triage reads hundreds of reports)."""
+    return typing.get_type_hints(cls)
 
 
 def from_data(cls: type[T], data: Any, where: str = "facts") -> T:
     """Build dataclass ``cls`` from JSON values; ValueError names the first bad field."""
     if not isinstance(data, dict):
         raise TypeError(f"{where}: expected an object, got {type(data).__name__}")
-    hints = typing.get_type_hints(cls)
     kwargs: dict[str, Any] = {}
-    for f in dataclasses.fields(cls):  # type: ignore[arg-type]
-        if f.name not in data:
-            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-                raise ValueError(f"{where}.{f.name}: missing")
+    for name, hint, required in _fields(cls):  # type: ignore[arg-type]
+        if name not in data:
+            if required:
+                raise ValueError(f"{where}.{name}: missing")
             continue
-        kwargs[f.name] = _convert(hints[f.name], data[f.name], f"{where}.{f.name}")
+        kwargs[name] = _convert(hint, data[name], f"{where}.{name}")
     return cls(**kwargs)
 
 

@@ -26,6 +26,7 @@ class DoctorRequest:
     env_name: str | None = None
     """``--env``; None: the env spec's name."""
     probe_timeout_s: float | None = None
+    student: str = ""  # --name / COURSEKIT_STUDENT, recorded in the facts
 
 
 def examine(request: DoctorRequest, runner: Runner = run_tool,
@@ -40,7 +41,8 @@ def examine(request: DoctorRequest, runner: Runner = run_tool,
                           environ=dict(os.environ), on_slow=on_slow)
     if request.probe_timeout_s is not None:
         opts = replace(opts, probe_timeout_s=request.probe_timeout_s)
-    return make_report(collect_facts(opts))
+    facts = collect_facts(opts)
+    return make_report(replace(facts, student=request.student) if request.student else facts)
 
 
 def exit_code(report: Report) -> ExitCode:

@@ -1,0 +1,1 @@
+# (no attack: the baseline the forgers are compared with)
