@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from coursekit.cli import AppContext
 from coursekit.errors import ExitCode, UsageError
 
 
@@ -20,7 +21,7 @@ from coursekit.errors import ExitCode, UsageError
 @click.option("--python", "python", metavar="PATH", help="Grade with this Python (default: this one if it has torch, else the course env).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
 @click.pass_obj
-def lab(app: object, number: str | None, do_check: bool, do_hint: bool, do_reset: bool,
+def lab(app: AppContext, number: str | None, do_check: bool, do_hint: bool, do_reset: bool,
         do_solution: bool, base: Path | None, python: str | None, as_json: bool) -> int:
     """List the labs, hand out lab NUMBER, or grade it with --check.
 
@@ -32,7 +33,7 @@ def lab(app: object, number: str | None, do_check: bool, do_hint: bool, do_reset
     from coursekit.lab import service
     from coursekit.render import lab as render
 
-    console = app.console  # type: ignore[attr-defined]
+    console = app.console
     actions = [do_check, do_hint, do_reset, do_solution]
     if sum(actions) > 1:
         raise UsageError("--check, --hint, --reset and --solution go one at a time.",
@@ -62,10 +63,10 @@ def lab(app: object, number: str | None, do_check: bool, do_hint: bool, do_reset
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
 @click.pass_obj
-def progress(app: object, as_json: bool) -> int:
+def progress(app: AppContext, as_json: bool) -> int:
     """Show every lab's state, best score and what to do next."""
     from coursekit.lab import service
     from coursekit.render import lab as render
 
-    render.lab_list(app.console, service.list_labs(Path.cwd()), as_json)  # type: ignore[attr-defined]
+    render.lab_list(app.console, service.list_labs(Path.cwd()), as_json)
     return ExitCode.OK

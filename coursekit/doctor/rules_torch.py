@@ -23,7 +23,8 @@ def _driver_table(v: View) -> str:
     return "windows" if p and (p.os == "windows" or p.wsl) else "linux"
 
 
-def _first_line(text: str) -> str:
+def _last_line(text: str) -> str:
+    """The last non-blank line (a tool's or a traceback's own verdict comes last)."""
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
     return lines[-1] if lines else ""
 
@@ -48,12 +49,12 @@ def driver_state(v: View) -> list[Finding]:
                "driver or nvidia-utils inside WSL, remove it (`sudo apt remove --purge 'nvidia-*'`)"
                if wsl else "Install the NVIDIA driver (Ubuntu: `sudo ubuntu-drivers install`), then reboot")
         return [finding("driver-not-loaded", "nvidia-smi cannot talk to the NVIDIA driver",
-                        _first_line(notes), fix, severity=needs)]
+                        _last_line(notes), fix, severity=needs)]
     if "Driver/library version mismatch" in notes:
         return [finding("driver-library-mismatch", "The NVIDIA driver was updated but not reloaded",
-                        _first_line(notes), "Reboot the computer", severity=needs)]
+                        _last_line(notes), "Reboot the computer", severity=needs)]
     if "nvidia-smi" in notes and ("failed" in notes or "did not answer" in notes):
-        return [finding("nvidia-smi-failed", "nvidia-smi did not report the GPUs", _first_line(notes),
+        return [finding("nvidia-smi-failed", "nvidia-smi did not report the GPUs", _last_line(notes),
                         "Reboot; if it persists, reinstall the NVIDIA driver")]
     return []
 
@@ -178,7 +179,7 @@ def cuda_unavailable(v: View) -> list[Finding]:
     if v.torch.get("cuda_available") or not ((v.cuda_build and v.nvidia) or hip_case):
         return []
     gpu_name = v.nvidia[0].name if v.nvidia else amd[0].name
-    why = _first_line(str(v.torch.get("cuda_error") or "")) or _first_line(
+    why = _last_line(str(v.torch.get("cuda_error") or "")) or _last_line(
         "\n".join(map(str, v.torch.get("warnings") or []))) or "torch.cuda.is_available() returned False"
     return [finding("cuda-unavailable", f"torch {v.torch_version} cannot use the {gpu_name}", why,
                     "Update the NVIDIA driver and reboot; then run `coursekit doctor` again")]
@@ -273,7 +274,7 @@ def _crash_line(stderr: str, returncode: object) -> str:
         return f"killed by signal {_SIGNALS.get(-returncode, -returncode)}"
     if isinstance(returncode, int) and returncode > 128:  # a shell-style 128+N status
         return f"killed by signal {_SIGNALS.get(returncode - 128, returncode - 128)}"
-    return _first_line(stderr) or f"exit code {returncode}"
+    return _last_line(stderr) or f"exit code {returncode}"
 
 
 def jetson_sbsa(v: View) -> list[Finding]:
