@@ -12,6 +12,7 @@ from pathlib import Path
 
 import click
 
+from coursekit.cli import AppContext
 from coursekit.doctor.fixes import FixAction
 from coursekit.doctor.report import Report
 from coursekit.doctor.service import DoctorRequest
@@ -42,7 +43,7 @@ from coursekit.render.doctor import render_report
 @click.option("--list", "list_findings", is_flag=True,
               help="List every finding the doctor knows (id, severity, category) and exit.")
 @click.pass_obj
-def doctor(app: object, verbose: bool, as_json: bool, from_files: tuple[Path, ...], fix: bool, yes: bool,
+def doctor(app: AppContext, verbose: bool, as_json: bool, from_files: tuple[Path, ...], fix: bool, yes: bool,
            dry_run: bool, python: Path | None, env_name: str | None, name: str | None, save: bool,
            list_findings: bool) -> int:
     """Diagnose the course setup and print the command that fixes each problem.
@@ -64,7 +65,7 @@ def doctor(app: object, verbose: bool, as_json: bool, from_files: tuple[Path, ..
     if list_findings:
         from coursekit.render.doctor import render_catalogue
 
-        render_catalogue(app.console, as_json=as_json)  # type: ignore[attr-defined]
+        render_catalogue(app.console, as_json=as_json)
         return 0
     if fix and from_files:
         raise UsageError("--fix works on this machine, not on a report from --from.",
@@ -82,7 +83,7 @@ def doctor(app: object, verbose: bool, as_json: bool, from_files: tuple[Path, ..
     from coursekit.names import student_name
 
     student = student_name(name, os.environ, required=save)
-    console = app.console  # type: ignore[attr-defined]
+    console = app.console
     if len(from_files) > 1:
         from coursekit.doctor.service import triage, triage_exit_code
         from coursekit.render.doctor import render_triage

@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from coursekit.cli import AppContext
 from coursekit.constants import EnvVars
 from coursekit.errors import EnvironmentProblem, ExitCode, UsageError
 
@@ -35,7 +36,7 @@ def _lab_number(ctx: click.Context, param: click.Parameter, value: str | None) -
 @click.option("--python", "python", metavar="PATH", help="Grade with this Python (default: this one if it has torch, else the course env).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
 @click.pass_obj
-def lab(app: object, number: str | None, do_check: bool, do_watch: bool, do_hint: bool, do_reset: bool,
+def lab(app: AppContext, number: str | None, do_check: bool, do_watch: bool, do_hint: bool, do_reset: bool,
         do_solution: bool, skip_requires: bool, do_pack: bool, name: str | None, base: Path | None,
         python: str | None, as_json: bool) -> int:
     """List the labs, hand out lab NUMBER, or grade it with --check.
@@ -51,7 +52,7 @@ def lab(app: object, number: str | None, do_check: bool, do_watch: bool, do_hint
     from coursekit.lab import service
     from coursekit.render import lab as render
 
-    console = app.console  # type: ignore[attr-defined]
+    console = app.console
     actions = [do_check, do_watch, do_hint, do_reset, do_solution, do_pack]
     if name is not None and not do_pack:
         raise UsageError("--name goes with --pack.", 'e.g. coursekit lab 2 --pack --name "Ada Lovelace"')
@@ -121,10 +122,10 @@ def _unsaved(warnings: tuple[str, ...]) -> None:
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
 @click.pass_obj
-def progress(app: object, as_json: bool) -> int:
+def progress(app: AppContext, as_json: bool) -> int:
     """Show every lab's state, best score and what to do next."""
     from coursekit.lab import service
     from coursekit.render import lab as render
 
-    render.lab_list(app.console, service.list_labs(Path.cwd()), as_json)  # type: ignore[attr-defined]
+    render.lab_list(app.console, service.list_labs(Path.cwd()), as_json)
     return ExitCode.OK

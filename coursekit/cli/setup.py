@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import click
 
+from coursekit.cli import AppContext
 from coursekit.errors import ExitCode
 
 
@@ -41,7 +42,7 @@ from coursekit.errors import ExitCode
               help="Configure git (globally) to diff notebooks with nbdime; default: ask.")
 @click.option("--yes", "-y", is_flag=True, help="Ask nothing (scripts, classrooms); see --force and --nbdime.")
 @click.pass_obj
-def setup(app: object, dry_run: bool, as_json: bool, os_name: str | None, arch: str | None,
+def setup(app: AppContext, dry_run: bool, as_json: bool, os_name: str | None, arch: str | None,
           gpu_driver: str | None, gpu_cc: tuple[str, ...], gpu_rocm: tuple[str, ...], glibc: str | None,
           torch_version: str | None, backend: str | None, engine: str, channels: tuple[str, ...],
           index_url: str | None, force: bool, nbdime: bool | None, yes: bool) -> int:
@@ -65,7 +66,7 @@ def setup(app: object, dry_run: bool, as_json: bool, os_name: str | None, arch: 
                            os=os_name, arch=arch,
                            gpu_driver=gpu_driver, gpu_cc=gpu_cc, gpu_rocm=gpu_rocm, glibc=glibc)
     plan = setup_run.with_overrides(build_plan(request), options)
-    console = app.console  # type: ignore[attr-defined]
+    console = app.console
     if dry_run:
         render_plan(console, plan, as_json=as_json,
                     embedded=setup_run.embedded_target(plan, described=request.describes_machine))

@@ -32,7 +32,8 @@ def _driver_table(v: View) -> str:
     return "windows" if p and (p.os == "windows" or p.wsl) else "linux"
 
 
-def _first_line(text: str) -> str:
+def _last_line(text: str) -> str:
+    """The last non-blank line (a tool's or a traceback's own verdict comes last)."""
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
     return lines[-1] if lines else ""
 
@@ -98,7 +99,7 @@ def wsl_linux_driver(v: View) -> list[Finding]:
     failing = "couldn't communicate" in v.gpu_notes or "failed" in v.gpu_notes or not v.nvidia
     return [finding("wsl-linux-driver", "WSL: a Linux nvidia-smi/driver is installed inside WSL",
                     f"{smi} runs instead of /usr/lib/wsl/lib/nvidia-smi, the Windows driver's own; "
-                    "WSL must use the Windows driver only" + (f" ({_first_line(v.gpu_notes)})" if v.gpu_notes else ""),
+                    "WSL must use the Windows driver only" + (f" ({_last_line(v.gpu_notes)})" if v.gpu_notes else ""),
                     "sudo apt remove --purge 'nvidia-*' 'libnvidia-*' inside WSL (keep the Windows driver), then "
                     "`wsl --shutdown` in PowerShell; never install a Linux NVIDIA driver inside WSL",
                     severity="error" if failing else None)]
@@ -115,12 +116,12 @@ def driver_state(v: View) -> list[Finding]:
                "driver or nvidia-utils inside WSL, remove it (`sudo apt remove --purge 'nvidia-*'`)"
                if wsl else "Install the NVIDIA driver (Ubuntu: `sudo ubuntu-drivers install`), then reboot")
         return [finding("driver-not-loaded", "nvidia-smi cannot talk to the NVIDIA driver",
-                        _first_line(notes), fix, severity=needs)]
+                        _last_line(notes), fix, severity=needs)]
     if "Driver/library version mismatch" in notes:
         return [finding("driver-library-mismatch", "The NVIDIA driver was updated but not reloaded",
-                        _first_line(notes), "Reboot the computer", severity=needs)]
+                        _last_line(notes), "Reboot the computer", severity=needs)]
     if "nvidia-smi" in notes and ("failed" in notes or "did not answer" in notes):
-        return [finding("nvidia-smi-failed", "nvidia-smi did not report the GPUs", _first_line(notes),
+        return [finding("nvidia-smi-failed", "nvidia-smi did not report the GPUs", _last_line(notes),
                         "Reboot; if it persists, reinstall the NVIDIA driver")]
     return []
 
@@ -295,7 +296,7 @@ def cudnn_failed(v: View) -> list[Finding]:
     op = v.torch.get("cudnn_op") or {}
     if not v.cuda_build or not op or op.get("ok") is not False:
         return []
-    error = _first_line(str(op.get("error") or "")) or "wrong result from a 3x3 convolution"
+    error = _last_line(str(op.get("error") or "")) or "wrong result from a 3x3 convolution"
     return [finding("cudnn-failed", "A cuDNN convolution failed although a matmul worked",
                     f"{error} (cuDNN {op.get('version') or 'unknown'}); torch.nn.Conv2d and every CNN lab need it",
                     "Remove other CUDA/cuDNN folders from LD_LIBRARY_PATH, update the NVIDIA driver and reboot; "
@@ -308,7 +309,7 @@ def cuda_unavailable(v: View) -> list[Finding]:
     if v.torch.get("cuda_available") or not ((v.cuda_build and v.nvidia) or hip_case):
         return []
     gpu_name = v.nvidia[0].name if v.nvidia else amd[0].name
-    why = _first_line(str(v.torch.get("cuda_error") or "")) or _first_line(
+    why = _last_line(str(v.torch.get("cuda_error") or "")) or _last_line(
         "\n".join(map(str, v.torch.get("warnings") or []))) or "torch.cuda.is_available() returned False"
     return [finding("cuda-unavailable", f"torch {v.torch_version} cannot use the {gpu_name}", why,
                     "Update the NVIDIA driver and reboot; then run `coursekit doctor` again")]
@@ -426,7 +427,7 @@ def _crash_line(stderr: str, returncode: object) -> str:
         return f"killed by signal {_SIGNALS.get(-returncode, -returncode)}"
     if isinstance(returncode, int) and returncode > 128:  # a shell-style 128+N status
         return f"killed by signal {_SIGNALS.get(returncode - 128, returncode - 128)}"
-    return _first_line(stderr) or f"exit code {returncode}"
+    return _last_line(stderr) or f"exit code {returncode}"
 
 
 def jetson_sbsa(v: View) -> list[Finding]:

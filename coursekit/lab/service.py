@@ -59,7 +59,6 @@ class Handout:
 @dataclass(frozen=True)
 class CheckRun:
     report: GradeReport
-    python_reason: str
     next_step: str
     warnings: tuple[str, ...] = ()
 
@@ -234,7 +233,7 @@ def check(number_text: str, cwd: Path, base: Path | None, python: str | None, *,
     else:
         nxt = (f"fix the failing checks and run coursekit lab {spec.number} --check again "
                f"(stuck? coursekit lab {spec.number} --hint)")
-    return CheckRun(report, choice.reason, nxt, tuple(warnings))
+    return CheckRun(report, nxt, tuple(warnings))
 
 
 def watch(number_text: str, cwd: Path, base: Path | None, python: str | None, *,

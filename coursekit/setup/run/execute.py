@@ -41,7 +41,7 @@ def carry_out(plan: Plan, engine: Engine, options: RunOptions | None = None, *,
               sleep: Callable[[float], None] = time.sleep) -> SetupResult:
     """Run ``plan``'s steps with ``engine``; returns what happened (never raises for a step
     failure; ``KeyboardInterrupt`` propagates after the reporter was told)."""
-    from coursekit.setup.engines import coursekit_home
+    from coursekit.resources import coursekit_home
 
     env = dict(os.environ if environ is None else environ)
     ctx = Context(plan, engine, options or RunOptions(), runner, env,
