@@ -33,12 +33,24 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
     "setup": ("coursekit.cli.setup", "setup", "Create the course environment (or show the plan)."),
     "doctor": ("coursekit.cli.doctor", "doctor", "Diagnose the setup and say how to fix it."),
     "lab": ("coursekit.cli.lab", "lab", "List, hand out and grade the labs."),
-    "progress": ("coursekit.cli.lab", "progress", "Show every lab's state, score and what to do next."),
-    "class": ("coursekit.cli.classcmd", "class_group", "Instructors: grade a class's submissions, triage its doctor reports."),
+    "progress": (
+        "coursekit.cli.lab",
+        "progress",
+        "Show every lab's state, score and what to do next.",
+    ),
+    "class": (
+        "coursekit.cli.classcmd",
+        "class_group",
+        "Instructors: grade a class's submissions, triage its doctor reports.",
+    ),
 }
 # Maintainer commands: listed under their own heading in `coursekit --help`.
 _MAINTAINER: dict[str, tuple[str, str, str]] = {
-    "matrix": ("coursekit.cli.matrix", "matrix", "Check envs/torch-matrix.toml against the PyTorch index."),
+    "matrix": (
+        "coursekit.cli.matrix",
+        "matrix",
+        "Check envs/torch-matrix.toml against the PyTorch index.",
+    ),
 }
 
 
@@ -87,8 +99,9 @@ def _debug_requested(args: Sequence[str]) -> bool:
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, "--version", "-V", prog_name="coursekit",
-                      message="%(prog)s %(version)s")
+@click.version_option(
+    __version__, "--version", "-V", prog_name="coursekit", message="%(prog)s %(version)s"
+)
 @click.option("--debug", is_flag=True, help="Show full tracebacks and log every external command.")
 @click.pass_context
 def cli(ctx: click.Context, debug: bool) -> None:
@@ -115,9 +128,13 @@ def _console() -> Console:
     return Console()
 
 
-_ERROR_KINDS: dict[int, str] = {ExitCode.FAILED: "failed", ExitCode.USAGE: "usage",
-                ExitCode.ENVIRONMENT: "environment", ExitCode.INTERNAL: "internal",
-                ExitCode.INTERRUPTED: "interrupted"}
+_ERROR_KINDS: dict[int, str] = {
+    ExitCode.FAILED: "failed",
+    ExitCode.USAGE: "usage",
+    ExitCode.ENVIRONMENT: "environment",
+    ExitCode.INTERNAL: "internal",
+    ExitCode.INTERRUPTED: "interrupted",
+}
 
 
 def _wants_json(args: Sequence[str]) -> bool:
@@ -130,16 +147,25 @@ def _wants_json(args: Sequence[str]) -> bool:
     return False
 
 
-def _render_error(message: str, fix: str | None, code: int = ExitCode.ENVIRONMENT,
-                  as_json: bool = False) -> None:
+def _render_error(
+    message: str, fix: str | None, code: int = ExitCode.ENVIRONMENT, as_json: bool = False
+) -> None:
     """The error on stderr; with ``--json`` also ``{"error": {kind, message, fix, exit_code}}``
     as the one JSON object on stdout, so a script never has to parse text."""
     from coursekit.render import render_error
 
     console = _console()
     if as_json:
-        console.json({"error": {"kind": _ERROR_KINDS.get(code, "error"), "message": message,
-                                "fix": fix, "exit_code": int(code)}})
+        console.json(
+            {
+                "error": {
+                    "kind": _ERROR_KINDS.get(code, "error"),
+                    "message": message,
+                    "fix": fix,
+                    "exit_code": int(code),
+                }
+            }
+        )
     render_error(console, message, fix)
 
 
@@ -167,9 +193,16 @@ def run(argv: Sequence[str] | None = None) -> int:
         code = ExitCode.USAGE if exc.exit_code == 2 else exc.exit_code
         if as_json:
             cmd = getattr(getattr(exc, "ctx", None), "command_path", "coursekit")
-            _console().json({"error": {"kind": "usage" if code == ExitCode.USAGE else "error",
-                                       "message": exc.format_message(),
-                                       "fix": f"See {cmd} --help", "exit_code": int(code)}})
+            _console().json(
+                {
+                    "error": {
+                        "kind": "usage" if code == ExitCode.USAGE else "error",
+                        "message": exc.format_message(),
+                        "fix": f"See {cmd} --help",
+                        "exit_code": int(code),
+                    }
+                }
+            )
         exc.show()
         return code
     except CoursekitError as exc:
@@ -187,7 +220,9 @@ def run(argv: Sequence[str] | None = None) -> int:
         _render_error(
             f"coursekit crashed: {type(exc).__name__}: {exc}",
             "This is a bug in coursekit. Run the same command with --debug and send the output "
-            "to your instructor.", ExitCode.INTERNAL, as_json,
+            "to your instructor.",
+            ExitCode.INTERNAL,
+            as_json,
         )
         return ExitCode.INTERNAL
     if isinstance(result, int):

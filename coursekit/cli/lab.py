@@ -21,24 +21,75 @@ def _lab_number(ctx: click.Context, param: click.Parameter, value: str | None) -
 
 @click.command(context_settings={"ignore_unknown_options": True})
 @click.argument("number", required=False, callback=_lab_number)
-@click.option("--check", "do_check", is_flag=True, help="Grade your work (exit 0 passed, 1 not yet, 3 could not grade).")
-@click.option("--watch", "do_watch", is_flag=True,
-              help="Check now and again after every save (Ctrl-C stops; exit 130).")
+@click.option(
+    "--check",
+    "do_check",
+    is_flag=True,
+    help="Grade your work (exit 0 passed, 1 not yet, 3 could not grade).",
+)
+@click.option(
+    "--watch",
+    "do_watch",
+    is_flag=True,
+    help="Check now and again after every save (Ctrl-C stops; exit 130).",
+)
 @click.option("--hint", "do_hint", is_flag=True, help="Show the next hint (one more each time).")
-@click.option("--reset", "do_reset", is_flag=True, help="Move the lab folder to a timestamped backup, then hand out the starter again.")
-@click.option("--solution", "do_solution", is_flag=True, help="Copy the reference solution into the lab folder (once the lab has passed).")
-@click.option("--skip-requires", "skip_requires", is_flag=True,
-              help="Hand out a lab although a lab it builds on ('requires') has not passed.")
-@click.option("--pack", "do_pack", is_flag=True, help="Zip your work (only the lab's declared files) as labNN-<name>.zip to hand in.")
-@click.option("--name", "name", metavar="NAME", help="With --pack: your name (default: $COURSEKIT_STUDENT).")
-@click.option("--dir", "base", type=click.Path(path_type=Path, file_okay=False),
-              help="Folder that holds (or will hold) the lab folder; default: the current folder.")
-@click.option("--python", "python", metavar="PATH", help="Grade with this Python (default: this one if it has torch, else the course env).")
+@click.option(
+    "--reset",
+    "do_reset",
+    is_flag=True,
+    help="Move the lab folder to a timestamped backup, then hand out the starter again.",
+)
+@click.option(
+    "--solution",
+    "do_solution",
+    is_flag=True,
+    help="Copy the reference solution into the lab folder (once the lab has passed).",
+)
+@click.option(
+    "--skip-requires",
+    "skip_requires",
+    is_flag=True,
+    help="Hand out a lab although a lab it builds on ('requires') has not passed.",
+)
+@click.option(
+    "--pack",
+    "do_pack",
+    is_flag=True,
+    help="Zip your work (only the lab's declared files) as labNN-<name>.zip to hand in.",
+)
+@click.option(
+    "--name", "name", metavar="NAME", help="With --pack: your name (default: $COURSEKIT_STUDENT)."
+)
+@click.option(
+    "--dir",
+    "base",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Folder that holds (or will hold) the lab folder; default: the current folder.",
+)
+@click.option(
+    "--python",
+    "python",
+    metavar="PATH",
+    help="Grade with this Python (default: this one if it has torch, else the course env).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
 @click.pass_obj
-def lab(app: AppContext, number: str | None, do_check: bool, do_watch: bool, do_hint: bool, do_reset: bool,
-        do_solution: bool, skip_requires: bool, do_pack: bool, name: str | None, base: Path | None,
-        python: str | None, as_json: bool) -> int:
+def lab(
+    app: AppContext,
+    number: str | None,
+    do_check: bool,
+    do_watch: bool,
+    do_hint: bool,
+    do_reset: bool,
+    do_solution: bool,
+    skip_requires: bool,
+    do_pack: bool,
+    name: str | None,
+    base: Path | None,
+    python: str | None,
+    as_json: bool,
+) -> int:
     """List the labs, hand out lab NUMBER, or grade it with --check.
 
     \b
@@ -55,13 +106,19 @@ def lab(app: AppContext, number: str | None, do_check: bool, do_watch: bool, do_
     console = app.console
     actions = [do_check, do_watch, do_hint, do_reset, do_solution, do_pack]
     if name is not None and not do_pack:
-        raise UsageError("--name goes with --pack.", 'e.g. coursekit lab 2 --pack --name "Ada Lovelace"')
+        raise UsageError(
+            "--name goes with --pack.", 'e.g. coursekit lab 2 --pack --name "Ada Lovelace"'
+        )
     if sum(actions) > 1:
-        raise UsageError("--check, --watch, --hint, --reset, --solution and --pack go one at a time.",
-                         "Pick one, e.g. coursekit lab 2 --check")
+        raise UsageError(
+            "--check, --watch, --hint, --reset, --solution and --pack go one at a time.",
+            "Pick one, e.g. coursekit lab 2 --check",
+        )
     if do_watch and as_json:
-        raise UsageError("--watch redraws text for a person; it has no --json.",
-                         "For JSON, run coursekit lab N --check --json after each change.")
+        raise UsageError(
+            "--watch redraws text for a person; it has no --json.",
+            "For JSON, run coursekit lab N --check --json after each change.",
+        )
     cwd = Path.cwd()
     if number is None and not any(actions):
         render.lab_list(console, service.list_labs(cwd), as_json)
@@ -70,16 +127,22 @@ def lab(app: AppContext, number: str | None, do_check: bool, do_watch: bool, do_
         number = service.lab_from_folder(cwd)
     if do_watch:
         try:
-            service.watch(number, cwd, base, python,
-                          on_run=lambda run, folder: render.watch_frame(console, run, folder, cwd),
-                          on_event=lambda e: render.progress_event(console, e))
+            service.watch(
+                number,
+                cwd,
+                base,
+                python,
+                on_run=lambda run, folder: render.watch_frame(console, run, folder, cwd),
+                on_event=lambda e: render.progress_event(console, e),
+            )
         except KeyboardInterrupt:
             console.eprint("stopped watching.")
             return ExitCode.INTERRUPTED
         return ExitCode.OK
     if do_check:
-        run = service.check(number, cwd, base, python,
-                            on_event=lambda e: render.progress_event(console, e))
+        run = service.check(
+            number, cwd, base, python, on_event=lambda e: render.progress_event(console, e)
+        )
         render.check(console, run, as_json)
         _unsaved(run.warnings)
         return run.report.exit_code
@@ -114,9 +177,11 @@ def _unsaved(warnings: tuple[str, ...]) -> None:
 
     failure = save_failure(warnings)
     if failure is not None:
-        raise EnvironmentProblem(failure.split(";")[0] + ".",
-                                 f"Set {EnvVars.HOME} to a folder you can write to (or free disk "
-                                 "space), then run the command again.")
+        raise EnvironmentProblem(
+            failure.split(";")[0] + ".",
+            f"Set {EnvVars.HOME} to a folder you can write to (or free disk "
+            "space), then run the command again.",
+        )
 
 
 @click.command()

@@ -16,11 +16,22 @@ def matrix() -> None:
 
 
 @matrix.command("check")
-@click.option("--index-url", metavar="URL", default=None,
-              help="Index root to read (default: https://download.pytorch.org/whl); file:///folder works too.")
-@click.option("--timeout", type=click.FloatRange(1, 300), default=20.0, show_default=True,
-              help="Seconds to wait for each page.")
-@click.option("--json", "as_json", is_flag=True, help="Print the drift report as JSON (schema in the README).")
+@click.option(
+    "--index-url",
+    metavar="URL",
+    default=None,
+    help="Index root to read (default: https://download.pytorch.org/whl); file:///folder works too.",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(1, 300),
+    default=20.0,
+    show_default=True,
+    help="Seconds to wait for each page.",
+)
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print the drift report as JSON (schema in the README)."
+)
 @click.pass_obj
 def check(app: object, index_url: str | None, timeout: float, as_json: bool) -> int:
     """Report drift between the matrix and what the index serves.
@@ -41,7 +52,9 @@ def check(app: object, index_url: str | None, timeout: float, as_json: bool) -> 
     try:
         report = run_check(load_matrix(), index, urllib_fetch, timeout)
     except OSError as exc:
-        raise EnvironmentProblem(f"could not read the index {index}: {exc}",
-                                 "Check the network (or --index-url), then run `coursekit matrix check` again.") from exc
+        raise EnvironmentProblem(
+            f"could not read the index {index}: {exc}",
+            "Check the network (or --index-url), then run `coursekit matrix check` again.",
+        ) from exc
     render_check(app.console, report, as_json=as_json)  # type: ignore[attr-defined]
     return ExitCode.OK if report.ok else ExitCode.FAILED

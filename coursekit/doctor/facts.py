@@ -32,7 +32,9 @@ class WslLibFacts:
 
     exists: bool = False  # the folder exists
     libcuda: tuple[str, ...] = ()  # libcuda* entries: "libcuda.so.1", "libcuda.so -> libcuda.so.1"
-    on_loader_path: bool | None = None  # in LD_LIBRARY_PATH or an /etc/ld.so.conf.d file (ld.wsl.conf)
+    on_loader_path: bool | None = (
+        None  # in LD_LIBRARY_PATH or an /etc/ld.so.conf.d file (ld.wsl.conf)
+    )
     nvidia_smi: bool = False  # /usr/lib/wsl/lib/nvidia-smi exists
 
 
@@ -62,7 +64,9 @@ class GpuFacts:
     rocm_version: str | None = None
     notes: tuple[str, ...] = ()  # e.g. "nvidia-smi failed: ... couldn't communicate ..."
     smi_path: str | None = None
-    pci_nvidia: int | None = None  # schema 2: NVIDIA display controllers on the PCI bus (Linux sysfs; None: not read)
+    pci_nvidia: int | None = (
+        None  # schema 2: NVIDIA display controllers on the PCI bus (Linux sysfs; None: not read)
+    )
 
 
 @dataclass(frozen=True)
@@ -249,9 +253,14 @@ def _convert(hint: Any, value: Any, where: str) -> Any:
 def _fields(cls: type) -> tuple[tuple[str, Any, bool], ...]:
     """(name, hint, required) of each field, once per class."""
     hints = _type_hints(cls)
-    return tuple((f.name, hints[f.name], f.default is dataclasses.MISSING
-                  and f.default_factory is dataclasses.MISSING)
-                 for f in dataclasses.fields(cls))
+    return tuple(
+        (
+            f.name,
+            hints[f.name],
+            f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING,
+        )
+        for f in dataclasses.fields(cls)
+    )
 
 
 @functools.cache
@@ -274,6 +283,20 @@ def from_data(cls: type[T], data: Any, where: str = "facts") -> T:
     return cls(**kwargs)
 
 
-__all__ = ["CheckRun", "DiskFacts", "EnvFacts", "Facts", "GpuFacts", "KernelFacts",
-           "MemoryFacts", "PipLogFacts", "PlatformFacts", "ProbeFacts", "ProjectFacts", "ShellFacts",
-           "WslLibFacts", "from_data", "to_data"]
+__all__ = [
+    "CheckRun",
+    "DiskFacts",
+    "EnvFacts",
+    "Facts",
+    "GpuFacts",
+    "KernelFacts",
+    "MemoryFacts",
+    "PipLogFacts",
+    "PlatformFacts",
+    "ProbeFacts",
+    "ProjectFacts",
+    "ShellFacts",
+    "WslLibFacts",
+    "from_data",
+    "to_data",
+]

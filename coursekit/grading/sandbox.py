@@ -90,7 +90,7 @@ class _Segments:
             return
         if raw[:at].strip():
             self._add(raw[:at])
-        name = raw[at + len(self._mark):].strip().decode("utf-8", "replace")
+        name = raw[at + len(self._mark) :].strip().decode("utf-8", "replace")
         self._blank = max(self._blank - 1, 0)
         self._flush_blanks()
         self._current = name or None
@@ -116,8 +116,10 @@ class _Segments:
         self.counts[name] += 1
 
     def result(self) -> dict[str, tuple[str, int]]:
-        return {name: ("\n".join(kept), self.counts[name] - len(kept))
-                for name, kept in self.lines.items()}
+        return {
+            name: ("\n".join(kept), self.counts[name] - len(kept))
+            for name, kept in self.lines.items()
+        }
 
 
 class _OutputDrain(threading.Thread):
@@ -152,8 +154,10 @@ class _OutputDrain(threading.Thread):
                 del self.tail[:-TAIL_BYTES]
 
     def text(self) -> tuple[str, str]:
-        return (self.head.decode("utf-8", "replace"),
-                bytes(self.tail[-TAIL_BYTES:]).decode("utf-8", "replace"))
+        return (
+            self.head.decode("utf-8", "replace"),
+            bytes(self.tail[-TAIL_BYTES:]).decode("utf-8", "replace"),
+        )
 
 
 class _EventTail:
@@ -267,8 +271,14 @@ def run_sandboxed(
     seen: dict[int, float] = {}
     try:
         proc = subprocess.Popen(
-            list(argv), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            cwd=os.fspath(cwd), env={**env, MARKER_VAR: token}, **kwargs)  # type: ignore[call-overload]
+            list(argv),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            cwd=os.fspath(cwd),
+            env={**env, MARKER_VAR: token},
+            **kwargs,
+        )  # type: ignore[call-overload]
     except OSError as exc:
         return SandboxOutcome(None, False, False, 0.0, "", "", 0, 0.0, start_error=str(exc))
     drain = _OutputDrain(proc.stdout, output_mark.encode() if output_mark else None)
@@ -280,9 +290,20 @@ def run_sandboxed(
     except OSError:
         pass  # the worker died at once; its exit status tells why
     events = _EventTail(events_path)
-    return supervise(proc, events, drain, start, timeout_s=timeout_s, memory_mb=memory_mb,
-                     on_event_line=on_event_line, poll_s=poll_s, on_tick=on_tick, token=token,
-                     started_at=started_at, seen=seen)
+    return supervise(
+        proc,
+        events,
+        drain,
+        start,
+        timeout_s=timeout_s,
+        memory_mb=memory_mb,
+        on_event_line=on_event_line,
+        poll_s=poll_s,
+        on_tick=on_tick,
+        token=token,
+        started_at=started_at,
+        seen=seen,
+    )
 
 
 class Supervised(Protocol):
@@ -299,11 +320,22 @@ class Supervised(Protocol):
     def returncode(self) -> int | None: ...
 
 
-def supervise(proc: Supervised, events: _EventTail, drain: _OutputDrain, start: float, *,
-              timeout_s: float, memory_mb: int, on_event_line: Callable[[str], None],
-              poll_s: float = 0.05, on_tick: Callable[[float], None] | None = None,
-              wait: Callable[[], None] | None = None, token: str | None = None,
-              started_at: float = 0.0, seen: dict[int, float] | None = None) -> SandboxOutcome:
+def supervise(
+    proc: Supervised,
+    events: _EventTail,
+    drain: _OutputDrain,
+    start: float,
+    *,
+    timeout_s: float,
+    memory_mb: int,
+    on_event_line: Callable[[str], None],
+    poll_s: float = 0.05,
+    on_tick: Callable[[float], None] | None = None,
+    wait: Callable[[], None] | None = None,
+    token: str | None = None,
+    started_at: float = 0.0,
+    seen: dict[int, float] | None = None,
+) -> SandboxOutcome:
     """Stream ``proc``'s events and enforce the wall clock and the memory cap until it ends;
     then kill whatever is left of its process group and collect its output.
 
@@ -354,5 +386,14 @@ def supervise(proc: Supervised, events: _EventTail, drain: _OutputDrain, start: 
     drain.join(timeout=2)
     head, tail = drain.text()
     per_check = drain.segments.result() if drain.segments is not None else {}
-    return SandboxOutcome(proc.returncode, timed_out, memory_exceeded, peak, head, tail,
-                          drain.total, time.monotonic() - start, check_output=per_check)
+    return SandboxOutcome(
+        proc.returncode,
+        timed_out,
+        memory_exceeded,
+        peak,
+        head,
+        tail,
+        drain.total,
+        time.monotonic() - start,
+        check_output=per_check,
+    )

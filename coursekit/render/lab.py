@@ -14,11 +14,15 @@ from coursekit.lab.service import CheckRun, Handout, Hints, LabList, Solution
 from coursekit.render import Console
 
 _STATE_STYLE = {"passed": ("green",), "in progress": ("yellow",), "not started": ("dim",)}
-_ACTION_TEXT = {"added": "added", "updated": "updated (you had not edited it)",
-                "unchanged": "unchanged", "kept": "kept (your version)",
-                "completed": "completed (an earlier hand-out stopped part-way)",
-                "kept-edited-newer-starter": "kept (your version; this lab version's starter "
-                                             "differs, see --reset)"}
+_ACTION_TEXT = {
+    "added": "added",
+    "updated": "updated (you had not edited it)",
+    "unchanged": "unchanged",
+    "kept": "kept (your version)",
+    "completed": "completed (an earlier hand-out stopped part-way)",
+    "kept-edited-newer-starter": "kept (your version; this lab version's starter "
+    "differs, see --reset)",
+}
 
 
 def warnings(console: Console, items: tuple[str, ...]) -> None:
@@ -46,8 +50,15 @@ def lab_list(console: Console, result: LabList, as_json: bool) -> None:
 
 
 def _state_json(s: Any) -> dict[str, Any]:
-    return {"lab": s.number, "slug": s.slug, "title": s.title, "state": s.state,
-            "score": s.score, "max_score": s.max_score, "folder": s.folder}
+    return {
+        "lab": s.number,
+        "slug": s.slug,
+        "title": s.title,
+        "state": s.state,
+        "score": s.score,
+        "max_score": s.max_score,
+        "folder": s.folder,
+    }
 
 
 def handout(console: Console, result: Handout, as_json: bool, verb: str = "handed out") -> None:
@@ -55,10 +66,16 @@ def handout(console: Console, result: Handout, as_json: bool, verb: str = "hande
     warnings(console, result.warnings)
     r = result.result
     if as_json:
-        console.json({"lab": r.lab.number, "folder": str(r.folder), "created": r.created,
-                      "backup": str(r.backup) if r.backup else None,
-                      "files": [{"path": f.path, "action": f.action} for f in r.files],
-                      "next": result.next_step})
+        console.json(
+            {
+                "lab": r.lab.number,
+                "folder": str(r.folder),
+                "created": r.created,
+                "backup": str(r.backup) if r.backup else None,
+                "files": [{"path": f.path, "action": f.action} for f in r.files],
+                "next": result.next_step,
+            }
+        )
         return
     if r.backup is not None:
         console.print(f"moved your previous work to {r.backup}")
@@ -69,8 +86,10 @@ def handout(console: Console, result: Handout, as_json: bool, verb: str = "hande
         text = _ACTION_TEXT.get(f.action, f.action)
         if f.action == "withheld":
             n = owners.get(f.path)
-            text = (f"held back: it holds lab {n}'s answers; coursekit lab {r.lab.number} adds "
-                    f"it once lab {n} has passed")
+            text = (
+                f"held back: it holds lab {n}'s answers; coursekit lab {r.lab.number} adds "
+                f"it once lab {n} has passed"
+            )
         console.print(f"  {f.path:<28} {text}")
     console.print()
     console.print(f"{console.style('next:', 'bold')} {result.next_step}")
@@ -80,22 +99,37 @@ def progress_event(console: Console, event: dict[str, Any]) -> None:
     """Live progress while checks run (stderr, so ``--json`` stdout stays clean)."""
     kind = event.get("e")
     if kind == "ready":
-        console.eprint(console.style(f"grading with Python {event.get('python')}, torch "
-                                     f"{event.get('torch')} ...", "dim"))
+        console.eprint(
+            console.style(
+                f"grading with Python {event.get('python')}, torch {event.get('torch')} ...", "dim"
+            )
+        )
     elif kind == "report":
         console.eprint(console.style(f"  ... {event.get('message')}", "dim"))
     elif kind == "restart":
-        console.eprint(console.style(f"  ... your code stopped the grader during "
-                                     f"'{event.get('title')}'; grading the other checks "
-                                     "in a fresh process", "dim"))
+        console.eprint(
+            console.style(
+                f"  ... your code stopped the grader during "
+                f"'{event.get('title')}'; grading the other checks "
+                "in a fresh process",
+                "dim",
+            )
+        )
     elif kind == "still-running":
-        console.eprint(console.style(
-            f"  ... still running: {event.get('title')} ({event.get('check_s')} s; the whole "
-            f"check stops at {event.get('limit_s'):g} s)", "dim"))
+        console.eprint(
+            console.style(
+                f"  ... still running: {event.get('title')} ({event.get('check_s')} s; the whole "
+                f"check stops at {event.get('limit_s'):g} s)",
+                "dim",
+            )
+        )
 
 
-_MARKS = {Verdict.PASSED: ("PASS", ("green", "bold")), Verdict.FAILED: ("FAIL", ("red", "bold")),
-          Verdict.NOT_GRADED: ("N/A ", ("yellow", "bold"))}
+_MARKS = {
+    Verdict.PASSED: ("PASS", ("green", "bold")),
+    Verdict.FAILED: ("FAIL", ("red", "bold")),
+    Verdict.NOT_GRADED: ("N/A ", ("yellow", "bold")),
+}
 
 
 def check(console: Console, run: CheckRun, as_json: bool) -> None:
@@ -125,14 +159,19 @@ def check(console: Console, run: CheckRun, as_json: bool) -> None:
     console.print()
     console.print(summary_line(report))
     if report.status is Status.ERROR:
-        console.eprint(f"{console.style('error:', 'red', 'bold')} could not grade: {report.problem}")
+        console.eprint(
+            f"{console.style('error:', 'red', 'bold')} could not grade: {report.problem}"
+        )
         if report.output_tail.strip():
             console.eprint("last output of the grading process:")
             console.eprint(_indent(report.output_tail[-2000:]))
         console.eprint(f"{console.style('  fix:', 'bold')} {report.fix}")
         return
-    died = any("crashed" in c.message or "ended the grading process" in c.message
-               for c in report.checks if not c.output)
+    died = any(
+        "crashed" in c.message or "ended the grading process" in c.message
+        for c in report.checks
+        if not c.output
+    )
     if died and report.output_tail.strip():
         console.print("last output of your code:")
         console.print(_indent(report.output_tail[-2000:]))
@@ -161,8 +200,11 @@ def _check_output(console: Console, c: CheckOutcome) -> None:
     if not c.output and not c.output_cut:
         return
     kept = len(c.output.split("\n")) if c.output else 0
-    head = (f"your code printed ({c.output_cut} earlier lines cut, the last {kept} shown):"
-            if c.output_cut else "your code printed:")
+    head = (
+        f"your code printed ({c.output_cut} earlier lines cut, the last {kept} shown):"
+        if c.output_cut
+        else "your code printed:"
+    )
     console.print(console.style(f"       {head}", "dim"))
     for line in c.output.split("\n") if c.output else ():
         console.print(f"       | {line}")
@@ -176,12 +218,17 @@ def _relocate(message: str, moved: dict[str, str]) -> str:
 
 def summary_line(report: GradeReport) -> str:
     """``score 3/5: not passing yet (1 passed, 1 failed, 1 not graded: 2 points)`` (pure)."""
-    counts = (f"{report.count(Verdict.PASSED)} passed, {report.count(Verdict.FAILED)} failed, "
-              f"{report.count(Verdict.NOT_GRADED)} not graded")
+    counts = (
+        f"{report.count(Verdict.PASSED)} passed, {report.count(Verdict.FAILED)} failed, "
+        f"{report.count(Verdict.NOT_GRADED)} not graded"
+    )
     if report.ungraded_points:
         counts += f" ({report.ungraded_points} points could not be graded)"
-    verdict = {Status.PASSED: "passed", Status.NOT_YET: "not passing yet",
-               Status.ERROR: "could not grade"}[report.status]
+    verdict = {
+        Status.PASSED: "passed",
+        Status.NOT_YET: "not passing yet",
+        Status.ERROR: "could not grade",
+    }[report.status]
     return f"score {report.score}/{report.max_score}: {verdict} -- {counts}"
 
 
@@ -210,15 +257,32 @@ def _indent(text: str) -> str:
 def check_json(report: GradeReport) -> dict[str, Any]:
     """The ``--json`` contract: ``{lab, passed, score, max_score, counts, checks: [...]}`` and context."""
     return {
-        "lab": report.lab, "passed": report.passed, "score": report.score,
+        "lab": report.lab,
+        "passed": report.passed,
+        "score": report.score,
         "max_score": report.max_score,
-        "counts": {"passed": report.count(Verdict.PASSED), "failed": report.count(Verdict.FAILED),
-                   "not_graded": report.count(Verdict.NOT_GRADED)},
-        "checks": [{"name": c.name, "verdict": c.verdict.value, "passed": c.passed,
-                    "points": c.points, "max_points": c.max_points, "title": c.title,
-                    "message": c.message, "output": c.output, "output_cut": c.output_cut}
-                   for c in report.checks],
-        "status": report.status.value, "problem": report.problem, "fix": report.fix,
+        "counts": {
+            "passed": report.count(Verdict.PASSED),
+            "failed": report.count(Verdict.FAILED),
+            "not_graded": report.count(Verdict.NOT_GRADED),
+        },
+        "checks": [
+            {
+                "name": c.name,
+                "verdict": c.verdict.value,
+                "passed": c.passed,
+                "points": c.points,
+                "max_points": c.max_points,
+                "title": c.title,
+                "message": c.message,
+                "output": c.output,
+                "output_cut": c.output_cut,
+            }
+            for c in report.checks
+        ],
+        "status": report.status.value,
+        "problem": report.problem,
+        "fix": report.fix,
         "folder": str(report.folder) if report.folder else None,
         "figures": figure_paths(report),
     }
@@ -228,10 +292,19 @@ def hints(console: Console, result: Hints, as_json: bool) -> None:
     """The hints of the first failing check so far, and whether more are left."""
     warnings(console, result.warnings)
     if as_json:
-        console.json({"lab": result.lab, "check": result.check, "check_title": result.check_title,
-                      "hints": list(result.shown), "total": result.total, "new": result.new,
-                      "no_more": result.no_more, "passed": result.passed,
-                      "checked": result.checked})
+        console.json(
+            {
+                "lab": result.lab,
+                "check": result.check,
+                "check_title": result.check_title,
+                "hints": list(result.shown),
+                "total": result.total,
+                "new": result.new,
+                "no_more": result.no_more,
+                "passed": result.passed,
+                "checked": result.checked,
+            }
+        )
         return
     if result.passed:
         console.print(f"lab {result.lab}: your last --check passed every check; no hint needed.")
@@ -242,16 +315,22 @@ def hints(console: Console, result: Hints, as_json: bool) -> None:
     if result.checked:
         console.print(f"lab {result.lab}, first failing check: {result.check_title}")
     else:
-        console.print(f"lab {result.lab}, first check (after a --check, hints follow the first "
-                      f"one that fails): {result.check_title}")
+        console.print(
+            f"lab {result.lab}, first check (after a --check, hints follow the first "
+            f"one that fails): {result.check_title}"
+        )
     for i, text in enumerate(result.shown, 1):
         console.print(f"hint {i} of {result.total}: {text}")
     if result.no_more:
-        console.print(console.style(f"no more hints for this check: you have seen all "
-                                    f"{result.total} (above).", "yellow"))
+        console.print(
+            console.style(
+                f"no more hints for this check: you have seen all {result.total} (above).", "yellow"
+            )
+        )
     elif len(result.shown) < result.total:
-        console.print(console.style(f"(ask again with --hint for hint {len(result.shown) + 1})",
-                                    "dim"))
+        console.print(
+            console.style(f"(ask again with --hint for hint {len(result.shown) + 1})", "dim")
+        )
     else:
         console.print(console.style("that was the last hint for this check.", "dim"))
 
@@ -259,8 +338,12 @@ def hints(console: Console, result: Hints, as_json: bool) -> None:
 def solution(console: Console, result: Solution, as_json: bool) -> None:
     warnings(console, result.warnings)
     if as_json:
-        console.json({"lab": result.lab, "files": [{"path": f.path, "action": f.action}
-                                                   for f in result.files]})
+        console.json(
+            {
+                "lab": result.lab,
+                "files": [{"path": f.path, "action": f.action} for f in result.files],
+            }
+        )
         return
     for f in result.files:
         console.print(f"  {result.folder / f.path}  {_ACTION_TEXT.get(f.action, f.action)}")

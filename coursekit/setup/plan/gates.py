@@ -89,8 +89,10 @@ def glibc_failure(release: Release, variant: Variant, host: HostInfo) -> str | N
     if host.glibc == "musl":
         return "publishes no wheels for musl (Alpine): PyTorch's Linux wheels are manylinux (glibc) builds"
     if Version(host.glibc) < Version(need):
-        return (f"needs glibc >= {need} (manylinux_{need.replace('.', '_')} wheels); this machine has "
-                f"glibc {host.glibc}")
+        return (
+            f"needs glibc >= {need} (manylinux_{need.replace('.', '_')} wheels); this machine has "
+            f"glibc {host.glibc}"
+        )
     return None
 
 
@@ -99,12 +101,20 @@ def companion_failure(release: Release, variant: Variant, needs: Collection[str]
     missing = [c for c in variant.companions_missing if c in needs]
     if not missing:
         return None
-    return (f"has no {' or '.join(missing)} for torch {release.line} on its index (the course spec's "
-            "[pip] torch list asks for it)")
+    return (
+        f"has no {' or '.join(missing)} for torch {release.line} on its index (the course spec's "
+        "[pip] torch list asks for it)"
+    )
 
 
-def judge_cuda(matrix: Matrix, release: Release, variant: Variant, host: HostInfo,
-               python: str, needs: Collection[str] = ()) -> Verdict:
+def judge_cuda(
+    matrix: Matrix,
+    release: Release,
+    variant: Variant,
+    host: HostInfo,
+    python: str,
+    needs: Collection[str] = (),
+) -> Verdict:
     """Run one CUDA variant through the gates for ``host``: driver, architecture, publishing
     (platform, Python, C library and the companions in ``needs``)."""
     failures: list[str] = []
@@ -114,32 +124,50 @@ def judge_cuda(matrix: Matrix, release: Release, variant: Variant, host: HostInf
     req = matrix.drivers[variant.cuda or ""]
     minimum, full = req.minimum[table], req.full.get(table)
     if driver is not None and parse_driver(driver) < parse_driver(minimum):
-        failures.append(f"needs NVIDIA driver >= {minimum} (CUDA {variant.cuda}), this machine has {driver}")
-    full_support = driver is not None and full is not None and parse_driver(driver) >= parse_driver(full)
+        failures.append(
+            f"needs NVIDIA driver >= {minimum} (CUDA {variant.cuda}), this machine has {driver}"
+        )
+    full_support = (
+        driver is not None and full is not None and parse_driver(driver) >= parse_driver(full)
+    )
     if driver is None and host.cuda_driver_api:
         # No driver version, but the banner's "CUDA Version" (the newest CUDA the driver runs):
         # same major is enough under minor-version compatibility (NVIDIA Table 2).
         have, need = parse_driver(host.cuda_driver_api), parse_driver(variant.cuda or "0.0")
         if need.major > have.major:
-            failures.append(f"needs a driver for CUDA {need.major}.x; this driver runs CUDA "
-                            f"{host.cuda_driver_api} (nvidia-smi)")
+            failures.append(
+                f"needs a driver for CUDA {need.major}.x; this driver runs CUDA "
+                f"{host.cuda_driver_api} (nvidia-smi)"
+            )
         full_support = need <= have
     covered = []
     for i, gpu in enumerate(gpus):
-        how = coverage(variant, gpu.compute_capability, platform) if gpu.compute_capability else "unknown"
+        how = (
+            coverage(variant, gpu.compute_capability, platform)
+            if gpu.compute_capability
+            else "unknown"
+        )
         if how is None:
-            failures.append(f"has no kernels for {sm(gpu.compute_capability or '0.0')} ({gpu.name}); "
-                            f"it has {', '.join(sm(c) for c in variant.sm)}")
+            failures.append(
+                f"has no kernels for {sm(gpu.compute_capability or '0.0')} ({gpu.name}); "
+                f"it has {', '.join(sm(c) for c in variant.sm)}"
+            )
         elif "PTX" in how and driver is not None and not full_support:
             # Minor-version compatibility cannot JIT-compile PTX (NVIDIA, "CUDA Minor Version
             # Compatibility", limitations); PTX-only coverage needs the full-support driver.
-            failures.append(f"reaches {sm(gpu.compute_capability or '0.0')} only through PTX, which needs "
-                            f"driver >= {full} (full support)")
+            failures.append(
+                f"reaches {sm(gpu.compute_capability or '0.0')} only through PTX, which needs "
+                f"driver >= {full} (full support)"
+            )
         else:
             covered.append(i)
     if platform not in variant.platforms or python not in release.python:
         failures.append(f"publishes no torch {release.line} for {platform}, Python {python}")
-    failures += [f for f in (glibc_failure(release, variant, host), companion_failure(release, variant, needs)) if f]
+    failures += [
+        f
+        for f in (glibc_failure(release, variant, host), companion_failure(release, variant, needs))
+        if f
+    ]
     return Verdict(variant, tuple(failures), full_support, tuple(covered))
 
 
@@ -158,16 +186,24 @@ def default_cuda(release: Release, platform: str) -> str | None:
 def rank(release: Release, platform: str, verdict: Verdict) -> tuple[bool, bool, bool, float]:
     """Sort key: full support, then the PyPI-default CUDA, then stable, then newest CUDA."""
     variant = verdict.variant
-    return (verdict.full_support, default_cuda(release, platform) == variant.backend,
-            not variant.experimental, float(variant.cuda or 0))
+    return (
+        verdict.full_support,
+        default_cuda(release, platform) == variant.backend,
+        not variant.experimental,
+        float(variant.cuda or 0),
+    )
 
 
-def best_cuda(matrix: Matrix, release: Release, host: HostInfo, python: str,
-              needs: Collection[str] = ()) -> tuple[Verdict | None, list[Verdict]]:
+def best_cuda(
+    matrix: Matrix, release: Release, host: HostInfo, python: str, needs: Collection[str] = ()
+) -> tuple[Verdict | None, list[Verdict]]:
     """The best qualifying CUDA variant of ``release`` (or None) and every verdict."""
     platform = platform_key(host)
-    verdicts = [judge_cuda(matrix, release, v, host, python, needs)
-                for v in release.variants if v.kind == "cuda" and platform in v.platforms]
+    verdicts = [
+        judge_cuda(matrix, release, v, host, python, needs)
+        for v in release.variants
+        if v.kind == "cuda" and platform in v.platforms
+    ]
     ok = [v for v in verdicts if v.ok]
     best = max(ok, key=lambda v: rank(release, platform, v)) if ok else None
     return best, verdicts
@@ -181,9 +217,10 @@ def why_not(release: Release, verdicts: list[Verdict]) -> str:
     return f"torch {release.line}: " + " | ".join(parts)
 
 
-def driver_fix(matrix: Matrix, release: Release, host: HostInfo, python: str,
-               needs: Collection[str] = ()) -> str | None:
-    """"Install driver >= X" for the lowest driver that would let ``release`` serve every GPU."""
+def driver_fix(
+    matrix: Matrix, release: Release, host: HostInfo, python: str, needs: Collection[str] = ()
+) -> str | None:
+    """ "Install driver >= X" for the lowest driver that would let ``release`` serve every GPU."""
     table = driver_os(host)
     options = []
     for verdict in best_cuda(matrix, release, host, python, needs)[1]:
@@ -195,9 +232,15 @@ def driver_fix(matrix: Matrix, release: Release, host: HostInfo, python: str,
         return None
     _, minimum, backend = min(options)
     text = f"install NVIDIA driver >= {minimum} (for torch {release.latest.torch}+{backend})"
-    pre_turing = [g for g in nvidia_gpus(host) if g.compute_capability
-                  and parse_cc(g.compute_capability) < parse_cc(matrix.pre_turing_below_cc)]
+    pre_turing = [
+        g
+        for g in nvidia_gpus(host)
+        if g.compute_capability
+        and parse_cc(g.compute_capability) < parse_cc(matrix.pre_turing_below_cc)
+    ]
     if pre_turing:
-        text += (f" (a {matrix.pre_turing_last_branch}.xx driver: R{matrix.pre_turing_last_branch} is the last "
-                 "branch for Maxwell, Pascal and Volta, NixOS/nixos-hardware#1880)")
+        text += (
+            f" (a {matrix.pre_turing_last_branch}.xx driver: R{matrix.pre_turing_last_branch} is the last "
+            "branch for Maxwell, Pascal and Volta, NixOS/nixos-hardware#1880)"
+        )
     return text

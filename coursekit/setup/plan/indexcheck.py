@@ -51,8 +51,9 @@ def urllib_fetch(url: str, timeout: float) -> str:
 
     from coursekit import __version__
 
-    request = urllib.request.Request(url, headers={"User-Agent": f"coursekit/{__version__}",
-                                                   "Accept": "text/html"})
+    request = urllib.request.Request(
+        url, headers={"User-Agent": f"coursekit/{__version__}", "Accept": "text/html"}
+    )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             data: bytes = response.read()
@@ -61,24 +62,38 @@ def urllib_fetch(url: str, timeout: float) -> str:
     return data.decode("utf-8", errors="replace")
 
 
-def wheel_pattern(version: str, python: str, platform: str, package: str = "torch") -> re.Pattern[str]:
+def wheel_pattern(
+    version: str, python: str, platform: str, package: str = "torch"
+) -> re.Pattern[str]:
     """The regex a matching wheel file name satisfies (``cp312-cp312``, not free-threaded ``cp312t``)."""
     cp = "cp" + python.replace(".", "")
     tag = _PLATFORM_TAGS.get(platform, r"[^/\"#]+")
     # A pure-Python wheel (py3-none-any) would also install; real torch wheels never are.
     # (?<![\w.-]): "torch-2.13.0" must not match inside another project's name.
-    return re.compile(rf"(?<![\w.-]){re.escape(package)}-{re.escape(version)}-"
-                      rf"(?:{cp}-{cp}-(?:[0-9a-z_.]*\.)?{tag}|py3-none-any)\.whl")
+    return re.compile(
+        rf"(?<![\w.-]){re.escape(package)}-{re.escape(version)}-"
+        rf"(?:{cp}-{cp}-(?:[0-9a-z_.]*\.)?{tag}|py3-none-any)\.whl"
+    )
 
 
-def find_wheel(page: str, version: str, python: str, platform: str, package: str = "torch") -> str | None:
+def find_wheel(
+    page: str, version: str, python: str, platform: str, package: str = "torch"
+) -> str | None:
     """The first wheel on a simple page matching version, Python and platform (None if absent)."""
     match = wheel_pattern(version, python, platform, package).search(unquote(page))
     return match.group(0) if match else None
 
 
-def check_index(index_url: str | None, pypi_simple: str, version: str, python: str, platform: str,
-                fetch: Fetch, timeout: float = TIMEOUT_S, package: str = "torch") -> IndexCheck:
+def check_index(
+    index_url: str | None,
+    pypi_simple: str,
+    version: str,
+    python: str,
+    platform: str,
+    fetch: Fetch,
+    timeout: float = TIMEOUT_S,
+    package: str = "torch",
+) -> IndexCheck:
     """Fetch ``package``'s simple page of the plan's index and look for the pinned wheel."""
     base = (index_url or pypi_simple).rstrip("/")
     page_url = f"{base}/{package}/"
@@ -88,6 +103,11 @@ def check_index(index_url: str | None, pypi_simple: str, version: str, python: s
         return IndexCheck(None, page_url, message=f"could not read {page_url} ({exc})")
     wheel = find_wheel(page, version, python, platform, package)
     if wheel is None:
-        return IndexCheck(False, page_url, message=(
-            f"{page_url} lists no {package} {version} wheel for Python {python} on {platform}"))
+        return IndexCheck(
+            False,
+            page_url,
+            message=(
+                f"{page_url} lists no {package} {version} wheel for Python {python} on {platform}"
+            ),
+        )
     return IndexCheck(True, page_url, wheel, f"{page_url} lists {wheel}")

@@ -96,6 +96,7 @@ class CheckReport:
 
 # --- reading pages --------------------------------------------------------------------------
 
+
 class _Anchors(HTMLParser):
     def __init__(self) -> None:
         super().__init__()
@@ -128,7 +129,9 @@ def filenames(page: Page) -> list[str]:
         except ValueError:
             return []
         files = data.get("files") if isinstance(data, dict) else None
-        return [str(f.get("filename")) for f in files or [] if isinstance(f, dict) and f.get("filename")]
+        return [
+            str(f.get("filename")) for f in files or [] if isinstance(f, dict) and f.get("filename")
+        ]
     parser = _Anchors()
     parser.feed(page.text)
     return parser.names
@@ -151,7 +154,9 @@ def parse_wheel(name: str) -> Wheel | None:
     except (InvalidWheelFilename, InvalidVersion):
         return None
     tag = next(iter(tags))
-    if tag.abi.endswith("t") and tag.abi.startswith("cp"):  # free-threaded cp313t: not a course build
+    if tag.abi.endswith("t") and tag.abi.startswith(
+        "cp"
+    ):  # free-threaded cp313t: not a course build
         return None
     python = ""
     if tag.interpreter.startswith("cp") and tag.interpreter[2:].isdigit():
@@ -165,15 +170,19 @@ def file_fetch(url: str, timeout: float) -> Page | None:
     """Read a ``file://`` project page: the folder's ``index.html``, or its file names."""
     parts = urlsplit(url)
     if parts.netloc not in ("", "localhost"):
-        raise UsageError(f"{url}: a file:// URL names a host ({parts.netloc}).",
-                         "Use file:///absolute/path (three slashes) or an http(s):// index.")
+        raise UsageError(
+            f"{url}: a file:// URL names a host ({parts.netloc}).",
+            "Use file:///absolute/path (three slashes) or an http(s):// index.",
+        )
     folder = Path(unquote(parts.path))
     if not folder.is_dir():
         return None
     index = folder / "index.html"
     if index.is_file():
         return Page("text/html", index.read_text(encoding="utf-8", errors="replace"))
-    links = "".join(f'<a href="{p.name}">{p.name}</a>\n' for p in sorted(folder.iterdir()) if p.is_file())
+    links = "".join(
+        f'<a href="{p.name}">{p.name}</a>\n' for p in sorted(folder.iterdir()) if p.is_file()
+    )
     return Page("text/html", links)
 
 
@@ -187,7 +196,9 @@ def urllib_fetch(url: str, timeout: float) -> Page | None:
 
     from coursekit import __version__
 
-    request = urllib.request.Request(url, headers={"User-Agent": f"coursekit/{__version__}", "Accept": ACCEPT})
+    request = urllib.request.Request(
+        url, headers={"User-Agent": f"coursekit/{__version__}", "Accept": ACCEPT}
+    )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             kind = str(response.headers.get("Content-Type", "text/html"))
@@ -205,16 +216,23 @@ def validate_index(url: str) -> str:
     """The index root without a trailing slash; exit 2 for what cannot be an index."""
     url = url.strip()
     parts = urlsplit(url)
-    if parts.scheme not in ("http", "https", "file") or (parts.scheme != "file" and not parts.netloc):
-        raise UsageError(f"--index-url {url!r} is not an index URL.",
-                         f"Give an https:// index root such as {DEFAULT_INDEX}, or file:///path for a folder.")
+    if parts.scheme not in ("http", "https", "file") or (
+        parts.scheme != "file" and not parts.netloc
+    ):
+        raise UsageError(
+            f"--index-url {url!r} is not an index URL.",
+            f"Give an https:// index root such as {DEFAULT_INDEX}, or file:///path for a folder.",
+        )
     if parts.scheme == "file" and parts.netloc not in ("", "localhost"):
-        raise UsageError(f"--index-url {url!r}: a file:// URL names a host ({parts.netloc}).",
-                         "Use file:///absolute/path (three slashes).")
+        raise UsageError(
+            f"--index-url {url!r}: a file:// URL names a host ({parts.netloc}).",
+            "Use file:///absolute/path (three slashes).",
+        )
     return url.rstrip("/")
 
 
 # --- the comparison (pure) ------------------------------------------------------------------
+
 
 def _stable(version: str) -> bool:
     try:
@@ -242,8 +260,11 @@ def _pinned(release: Release, package: str) -> list[str]:
     return sorted({getattr(v, package) for v in release.versions}, key=Version)
 
 
-def compare(matrix: Matrix, root_pages: dict[str, Sequence[Wheel]],
-            variant_pages: dict[tuple[str, str], Sequence[Wheel] | None]) -> list[Drift]:
+def compare(
+    matrix: Matrix,
+    root_pages: dict[str, Sequence[Wheel]],
+    variant_pages: dict[tuple[str, str], Sequence[Wheel] | None],
+) -> list[Drift]:
     """The drift between ``matrix`` and the wheels read.
 
     ``root_pages[package]`` are the wheels the index root lists for a package (every variant,
@@ -257,15 +278,24 @@ def compare(matrix: Matrix, root_pages: dict[str, Sequence[Wheel]],
     ignored = set(matrix.check_ignore_backends)
 
     # Releases on the index that the matrix lacks.
-    torch_versions = sorted({w.version for w in root_pages.get("torch", ()) if _stable(w.version)}, key=Version)
+    torch_versions = sorted(
+        {w.version for w in root_pages.get("torch", ()) if _stable(w.version)}, key=Version
+    )
     for version in torch_versions:
         line = _line(version)
         if version in known or tuple(map(int, line.split("."))) < oldest:
             continue
         kind = "new-version" if line in by_line else "new-release"
         what = f"a newer {line} version" if kind == "new-version" else f"a release line {line}"
-        drifts.append(Drift(kind, line, f"torch {version} is on the index ({what} the matrix lacks): "
-                                        "add it to envs/torch-matrix.toml with its sources", package="torch"))
+        drifts.append(
+            Drift(
+                kind,
+                line,
+                f"torch {version} is on the index ({what} the matrix lacks): "
+                "add it to envs/torch-matrix.toml with its sources",
+                package="torch",
+            )
+        )
 
     for release in matrix.releases:
         versions = {v.torch for v in release.versions}
@@ -276,28 +306,54 @@ def compare(matrix: Matrix, root_pages: dict[str, Sequence[Wheel]],
             if w.version not in versions or not w.platform:
                 continue
             backend = _tag_to_backend(release, w.local, w.platform)
-            if backend is None and w.local not in ignored and (w.local or w.platform != "macos-arm64"):
+            if (
+                backend is None
+                and w.local not in ignored
+                and (w.local or w.platform != "macos-arm64")
+            ):
                 unlisted[(w.local or "(no tag)", w.platform)].add(w.python)
             if w.python and w.python not in release.python:
                 pythons[w.python].add(w.platform)
         for (tag, platform), pys in sorted(unlisted.items()):
-            drifts.append(Drift("new-variant", release.line,
-                                f"torch {release.line} has {tag} wheels for {platform} that the matrix does not list",
-                                package="torch", backend=tag, platforms=(platform,), pythons=tuple(sorted(pys))))
+            drifts.append(
+                Drift(
+                    "new-variant",
+                    release.line,
+                    f"torch {release.line} has {tag} wheels for {platform} that the matrix does not list",
+                    package="torch",
+                    backend=tag,
+                    platforms=(platform,),
+                    pythons=tuple(sorted(pys)),
+                )
+            )
         for python, plats in sorted(pythons.items()):
-            drifts.append(Drift("python-unlisted", release.line,
-                                f"torch {release.line} has wheels for Python {python}, which the matrix does "
-                                f"not list for this release", package="torch", platforms=tuple(sorted(plats)),
-                                pythons=(python,)))
+            drifts.append(
+                Drift(
+                    "python-unlisted",
+                    release.line,
+                    f"torch {release.line} has wheels for Python {python}, which the matrix does "
+                    f"not list for this release",
+                    package="torch",
+                    platforms=tuple(sorted(plats)),
+                    pythons=(python,),
+                )
+            )
         # What the matrix pins, variant by variant.
         for variant in release.variants:
             if variant.kind == "pypi" or variant.backend in ignored:
                 continue
             torch_page = variant_pages.get((variant.backend, "torch"))
             if not torch_page or not any(w.version in versions for w in torch_page):
-                drifts.append(Drift("variant-missing", release.line,
-                                    f"the {variant.backend} index has no torch {release.line} wheel at all",
-                                    package="torch", backend=variant.backend, platforms=variant.platforms))
+                drifts.append(
+                    Drift(
+                        "variant-missing",
+                        release.line,
+                        f"the {variant.backend} index has no torch {release.line} wheel at all",
+                        package="torch",
+                        backend=variant.backend,
+                        platforms=variant.platforms,
+                    )
+                )
                 continue
             for package in PACKAGES:
                 page = variant_pages.get((variant.backend, package)) or ()
@@ -308,31 +364,51 @@ def compare(matrix: Matrix, root_pages: dict[str, Sequence[Wheel]],
                     present = False
                     for platform in variant.platforms:
                         tag = variant.local_tag(platform)
-                        have = {w.python for w in page
-                                if w.version == version and w.local == tag and w.platform == platform}
+                        have = {
+                            w.python
+                            for w in page
+                            if w.version == version and w.local == tag and w.platform == platform
+                        }
                         present = present or bool(have)
                         lacking = [py for py in release.python if py not in have and "" not in have]
                         if lacking:
                             missing_p.add(platform)
                             missing_py.update(lacking)
                     if absent and present:
-                        drifts.append(Drift("companion-published", release.line,
-                                            f"{package} {version} is now on the {variant.backend} index, which "
-                                            "the matrix says lacks it: remove it from companions_missing",
-                                            package=package, backend=variant.backend))
+                        drifts.append(
+                            Drift(
+                                "companion-published",
+                                release.line,
+                                f"{package} {version} is now on the {variant.backend} index, which "
+                                "the matrix says lacks it: remove it from companions_missing",
+                                package=package,
+                                backend=variant.backend,
+                            )
+                        )
                     elif not absent and missing_p:
                         py_list = sorted(missing_py, key=Version)
-                        drifts.append(Drift("missing", release.line,
-                                            f"{package} {version}{'+' + variant.backend if variant.kind != 'pypi' else ''} "
-                                            f"is not on the {variant.backend} index for "
-                                            f"{', '.join(sorted(missing_p))} (Python {', '.join(py_list)})",
-                                            package=package, backend=variant.backend,
-                                            platforms=tuple(sorted(missing_p)), pythons=tuple(py_list)))
+                        drifts.append(
+                            Drift(
+                                "missing",
+                                release.line,
+                                f"{package} {version}{'+' + variant.backend if variant.kind != 'pypi' else ''} "
+                                f"is not on the {variant.backend} index for "
+                                f"{', '.join(sorted(missing_p))} (Python {', '.join(py_list)})",
+                                package=package,
+                                backend=variant.backend,
+                                platforms=tuple(sorted(missing_p)),
+                                pythons=tuple(py_list),
+                            )
+                        )
     return drifts
 
 
-def check(matrix: Matrix, index: str = DEFAULT_INDEX, fetch: FetchPage = urllib_fetch,
-          timeout: float = TIMEOUT_S) -> CheckReport:
+def check(
+    matrix: Matrix,
+    index: str = DEFAULT_INDEX,
+    fetch: FetchPage = urllib_fetch,
+    timeout: float = TIMEOUT_S,
+) -> CheckReport:
     """Read the index and compare it with ``matrix``; OSError when the root cannot be read."""
     index = validate_index(index)
     pages = 0
@@ -350,9 +426,13 @@ def check(matrix: Matrix, index: str = DEFAULT_INDEX, fetch: FetchPage = urllib_
         wheels = read(f"{index}/{package}/")
         root[package] = wheels or []
     if not root["torch"]:
-        raise OSError(f"{index}/torch/ lists no torch wheel: is {index} a PyTorch wheel index root?")
+        raise OSError(
+            f"{index}/torch/ lists no torch wheel: is {index} a PyTorch wheel index root?"
+        )
     variant_pages: dict[tuple[str, str], Sequence[Wheel] | None] = {}
-    for backend in sorted({v.backend for r in matrix.releases for v in r.variants if v.kind != "pypi"}):
+    for backend in sorted(
+        {v.backend for r in matrix.releases for v in r.variants if v.kind != "pypi"}
+    ):
         for package in PACKAGES:
             variant_pages[(backend, package)] = read(f"{index}/{backend}/{package}/")
     drifts = compare(matrix, root, variant_pages)
@@ -369,5 +449,15 @@ def summary_counts(drifts: Iterable[Drift]) -> dict[str, int]:
     return dict(sorted(counts.items()))
 
 
-__all__ = ["PLATFORMS", "CheckReport", "Drift", "Page", "Wheel", "check", "compare", "filenames",
-           "parse_wheel", "validate_index"]
+__all__ = [
+    "PLATFORMS",
+    "CheckReport",
+    "Drift",
+    "Page",
+    "Wheel",
+    "check",
+    "compare",
+    "filenames",
+    "parse_wheel",
+    "validate_index",
+]
