@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from coursekit.cli import AppContext
 from coursekit.errors import ExitCode
 
 
@@ -60,7 +61,7 @@ def class_group() -> None:
 )
 @click.pass_obj
 def grade(
-    app: object,
+    app: AppContext,
     number: str,
     submissions: tuple[str, ...],
     graders_dir: Path | None,
@@ -80,7 +81,7 @@ def grade(
     from coursekit.lab.interpreter import choose_python
     from coursekit.render import instructor as render
 
-    console = app.console  # type: ignore[attr-defined]
+    console = app.console
     req = ClassGradeRequest(
         number, submissions, choose_python(python).path, graders_dir, jobs, force, cache_path
     )
@@ -109,7 +110,7 @@ def grade(
 )
 @click.pass_obj
 def triage(
-    app: object,
+    app: AppContext,
     reports: tuple[str, ...],
     as_json: bool,
     csv_path: Path | None,
@@ -128,7 +129,7 @@ def triage(
         app.console,
         result,
         as_json=as_json,
-        csv_path=csv_path,  # type: ignore[attr-defined]
+        csv_path=csv_path,
         html_path=html_path,
     )
     return ExitCode.FAILED if result.blocked else ExitCode.OK

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import click
 
+from coursekit.cli import AppContext
 from coursekit.errors import ExitCode
 
 
@@ -33,7 +34,7 @@ def matrix() -> None:
     "--json", "as_json", is_flag=True, help="Print the drift report as JSON (schema in the README)."
 )
 @click.pass_obj
-def check(app: object, index_url: str | None, timeout: float, as_json: bool) -> int:
+def check(app: AppContext, index_url: str | None, timeout: float, as_json: bool) -> int:
     """Report drift between the matrix and what the index serves.
 
     \b
@@ -56,5 +57,5 @@ def check(app: object, index_url: str | None, timeout: float, as_json: bool) -> 
             f"could not read the index {index}: {exc}",
             "Check the network (or --index-url), then run `coursekit matrix check` again.",
         ) from exc
-    render_check(app.console, report, as_json=as_json)  # type: ignore[attr-defined]
+    render_check(app.console, report, as_json=as_json)
     return ExitCode.OK if report.ok else ExitCode.FAILED

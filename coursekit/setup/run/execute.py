@@ -72,6 +72,10 @@ def _carry_out(ctx: Context) -> SetupResult:
     from coursekit.setup.run import steps as execsteps
 
     plan, engine = ctx.plan, ctx.engine
+    if ctx.judge is None:
+        from coursekit.setup.run.verify import judge
+
+        ctx.judge = judge
     try:
         execsteps.prepare(ctx)  # finds the env; --force / wrong-Python handling
     except StepFailed as exc:
