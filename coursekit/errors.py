@@ -77,3 +77,8 @@ class ToolFailed(CoursekitError):
         super().__init__(message, fix, exit_code=exit_code)
         self.step = step
         self.tool_line = tool_line
+
+
+class InterruptNoted(KeyboardInterrupt):
+    """Ctrl-C (or SIGTERM/SIGHUP) after the command already told the user what was interrupted
+    and how to resume: the CLI root adds no "Aborted."/"Interrupted." line of its own."""

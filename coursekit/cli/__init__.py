@@ -20,7 +20,7 @@ import click
 
 from coursekit import __version__
 from coursekit.constants import EnvVars
-from coursekit.errors import CoursekitError, ExitCode
+from coursekit.errors import CoursekitError, ExitCode, InterruptNoted
 
 if TYPE_CHECKING:
     from coursekit.render import Console
@@ -127,8 +127,10 @@ def run(argv: Sequence[str] | None = None) -> int:
     debug = _debug_requested(args)
     try:
         result: Any = cli.main(args=args, prog_name="coursekit", standalone_mode=False)
-    except click.exceptions.Abort:
-        _console().eprint("Aborted.")
+    except click.exceptions.Abort as exc:
+        cause = exc.__cause__ or exc.__context__
+        if not isinstance(cause, InterruptNoted):  # the command already said what to do
+            _console().eprint("Interrupted." if isinstance(cause, KeyboardInterrupt) else "Aborted.")
         return ExitCode.INTERRUPTED
     except click.ClickException as exc:
         exc.show()
@@ -137,8 +139,9 @@ def run(argv: Sequence[str] | None = None) -> int:
         _print_traceback(debug)
         _render_error(exc.message, exc.fix)
         return int(exc.exit_code)
-    except KeyboardInterrupt:
-        _console().eprint("Interrupted.")
+    except KeyboardInterrupt as exc:
+        if not isinstance(exc, InterruptNoted):
+            _console().eprint("Interrupted.")
         return ExitCode.INTERRUPTED
     except Exception as exc:  # noqa: BLE001 - last line of defence, rendered below
         _print_traceback(debug)

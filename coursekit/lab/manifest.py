@@ -143,11 +143,14 @@ def discover_labs(labs_root: Path | None = None) -> tuple[LabSpec, ...]:
     return tuple(sorted(specs, key=lambda s: s.number))
 
 
-def parse_lab_number(text: str) -> int:
-    """``"2"`` or ``"02"`` -> 2; anything else is a :class:`UsageError` (exit 2)."""
-    if not text.strip().isdigit():
-        raise UsageError(f"'{text}' is not a lab number.", "Give the lab's number, e.g. coursekit lab 1 "
-                         "(coursekit lab lists them).")
+def parse_lab_number(text: str, labs: tuple[LabSpec, ...] = ()) -> int:
+    """``"2"`` or ``"02"`` -> 2; anything else is a :class:`UsageError` (exit 2) naming the
+    valid numbers of ``labs``."""
+    if not text.strip().isascii() or not text.strip().isdigit():
+        valid = ", ".join(str(s.number) for s in labs)
+        shown = text if len(text) <= 20 else text[:20] + "..."
+        raise UsageError(f"'{shown}' is not a lab number" + (f"; the labs are: {valid}." if valid else "."),
+                         "Give the lab's number, e.g. coursekit lab 1 (coursekit lab lists them).")
     return int(text)
 
 

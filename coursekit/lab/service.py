@@ -100,7 +100,7 @@ def next_step(specs: tuple[LabSpec, ...], states: tuple[LabState, ...]) -> str:
 
 def _spec(number_text: str, labs_root: Path | None) -> tuple[tuple[LabSpec, ...], LabSpec]:
     specs = discover_labs(labs_root)
-    return specs, find_lab(specs, parse_lab_number(number_text))
+    return specs, find_lab(specs, parse_lab_number(number_text, specs))
 
 
 def _recorded_folder(progress: prog.Progress, spec: LabSpec) -> Path | None:
