@@ -33,3 +33,12 @@ def test_no_aborted_line_after_the_interrupt_note(monkeypatch: pytest.MonkeyPatc
         assert shown in result.stderr
     else:
         assert "Interrupted." not in result.stderr
+
+
+def test_step_3_names_the_index_it_really_uses(tmp_path: Any) -> None:
+    result = run_cli(["setup", "--dry-run", "--os", "linux", "--engine", "conda", "--index-url",
+                      str(tmp_path)], env={"COURSEKIT_OFFLINE": "1"})
+    assert result.code == 0, result.stderr
+    step3 = result.stdout[result.stdout.index("  3. "):result.stdout.index("  4. ")]
+    assert f"from {tmp_path}" in step3 and f"--find-links {tmp_path}" in step3
+    assert "PyPI" not in step3
