@@ -184,8 +184,13 @@ def run_tool(
 _TEE_KEEP = 64 * 1024
 
 
-def _run_teed(proc: subprocess.Popen[str], shown: tuple[str, ...], input: str | None,
-              timeout: float, start: float) -> ToolResult:
+def _run_teed(
+    proc: subprocess.Popen[str],
+    shown: tuple[str, ...],
+    input: str | None,
+    timeout: float,
+    start: float,
+) -> ToolResult:
     """Wait for ``proc`` while its stderr is copied to ours and its tail kept for the result."""
     kept: list[str] = []
     size = [0]
@@ -217,10 +222,13 @@ def _run_teed(proc: subprocess.Popen[str], shown: tuple[str, ...], input: str | 
         kill_tree(proc)
         proc.wait()
         reader.join(5)
-        return ToolResult(shown, None, "", "".join(kept), timed_out=True,
-                          duration_s=time.monotonic() - start)
+        return ToolResult(
+            shown, None, "", "".join(kept), timed_out=True, duration_s=time.monotonic() - start
+        )
     except KeyboardInterrupt:
         kill_tree(proc)
         raise
     reader.join(5)
-    return ToolResult(shown, proc.returncode, "", "".join(kept), duration_s=time.monotonic() - start)
+    return ToolResult(
+        shown, proc.returncode, "", "".join(kept), duration_s=time.monotonic() - start
+    )

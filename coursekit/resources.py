@@ -54,23 +54,30 @@ def read_toml(path: Path, max_bytes: int = MAX_TOML_BYTES) -> dict[str, Any]:
         import tomllib
     else:  # pragma: no cover - Python 3.10
         import tomli as tomllib
-    raw = read_capped(path, max_bytes, f"Check the path (or unset {EnvVars.SPEC} to use the "
-                      "course's spec).")
+    raw = read_capped(
+        path, max_bytes, f"Check the path (or unset {EnvVars.SPEC} to use the course's spec)."
+    )
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise SpecError(f"{path}: not a UTF-8 text file ({exc.reason} at byte {exc.start}); "
-                        "TOML files are UTF-8.",
-                        "Save the file as UTF-8 (see envs/README.md for the format).") from None
+        raise SpecError(
+            f"{path}: not a UTF-8 text file ({exc.reason} at byte {exc.start}); "
+            "TOML files are UTF-8.",
+            "Save the file as UTF-8 (see envs/README.md for the format).",
+        ) from None
     try:
         data: dict[str, Any] = tomllib.loads(text)
         return data
     except tomllib.TOMLDecodeError as exc:
-        raise SpecError(f"{path}: not valid TOML: {exc}.",
-                        "Fix the syntax at the line shown (see envs/README.md for the format).") from None
+        raise SpecError(
+            f"{path}: not valid TOML: {exc}.",
+            "Fix the syntax at the line shown (see envs/README.md for the format).",
+        ) from None
     except RecursionError:
-        raise SpecError(f"{path}: nested too deeply to be a course spec.",
-                        "Fix the file (see envs/README.md for the format).") from None
+        raise SpecError(
+            f"{path}: nested too deeply to be a course spec.",
+            "Fix the file (see envs/README.md for the format).",
+        ) from None
 
 
 # Reading a file a user points coursekit at, in bounded time and memory: a path may name a
@@ -84,8 +91,11 @@ def read_capped(path: Path, max_bytes: int, fix: str) -> bytes:
     """The bytes of ``path`` (``-``: standard input), at most ``max_bytes`` of a regular file."""
     if str(path) == "-":
         stdin = getattr(sys.stdin, "buffer", None)
-        raw = stdin.read(max_bytes + 1) if stdin is not None else \
-            sys.stdin.read(max_bytes + 1).encode("utf-8", "surrogateescape")
+        raw = (
+            stdin.read(max_bytes + 1)
+            if stdin is not None
+            else sys.stdin.read(max_bytes + 1).encode("utf-8", "surrogateescape")
+        )
         return _capped(raw, "standard input", max_bytes, fix)
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
     try:
@@ -102,8 +112,11 @@ def read_capped(path: Path, max_bytes: int, fix: str) -> bytes:
         if not stat.S_ISREG(info.st_mode):  # swapped between stat and open
             raise SpecError(f"{path} is not a regular file ({_kind(info.st_mode)}).", fix)
         if info.st_size > max_bytes:
-            raise SpecError(f"{path}: {info.st_size} bytes, more than the {_size(max_bytes)} "
-                            "such a file can be.", fix)
+            raise SpecError(
+                f"{path}: {info.st_size} bytes, more than the {_size(max_bytes)} "
+                "such a file can be.",
+                fix,
+            )
         with os.fdopen(os.dup(fd), "rb") as fh:
             raw = fh.read(max_bytes + 1)
     except OSError as exc:
@@ -118,9 +131,13 @@ def _size(n: int) -> str:
 
 
 def _kind(mode: int) -> str:
-    for test, name in ((stat.S_ISDIR, "a folder"), (stat.S_ISFIFO, "a FIFO/pipe"),
-                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
-                       (stat.S_ISSOCK, "a socket")):
+    for test, name in (
+        (stat.S_ISDIR, "a folder"),
+        (stat.S_ISFIFO, "a FIFO/pipe"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    ):
         if test(mode):
             return name
     return "not a file"

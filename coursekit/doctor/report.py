@@ -54,8 +54,9 @@ class Report:
     @property
     def checks_failed(self) -> int:
         """How many checks (or diagnosis rules) crashed or timed out."""
-        return (sum(c.status in ("crashed", "timeout") for c in self.facts.checks)
-                + sum(f.id == "rule-failed" for f in self.findings))
+        return sum(c.status in ("crashed", "timeout") for c in self.facts.checks) + sum(
+            f.id == "rule-failed" for f in self.findings
+        )
 
 
 def make_report(facts: Facts, source: str = "this machine") -> Report:
@@ -67,11 +68,21 @@ def make_report(facts: Facts, source: str = "this machine") -> Report:
 def report_data(report: Report) -> dict[str, Any]:
     """The ``--json`` object."""
     s = report.summary
-    return {"kind": KIND, "schema": SCHEMA, "coursekit_version": __version__,
-            "source": report.source,
-            "summary": {"status": s.status, "errors": s.errors, "warnings": s.warnings,
-                        "infos": s.infos, "checks_failed": report.checks_failed},
-            "findings": to_data(report.findings), "facts": to_data(report.facts)}
+    return {
+        "kind": KIND,
+        "schema": SCHEMA,
+        "coursekit_version": __version__,
+        "source": report.source,
+        "summary": {
+            "status": s.status,
+            "errors": s.errors,
+            "warnings": s.warnings,
+            "infos": s.infos,
+            "checks_failed": report.checks_failed,
+        },
+        "findings": to_data(report.findings),
+        "facts": to_data(report.facts),
+    }
 
 
 def _upgrade(data: dict[str, Any], where: str) -> dict[str, Any]:
@@ -79,12 +90,17 @@ def _upgrade(data: dict[str, Any], where: str) -> dict[str, Any]:
     if not isinstance(schema, int) or isinstance(schema, bool):
         raise SpecError(f"{where}: no schema version; this is not a coursekit doctor report.", _FIX)
     if schema > SCHEMA:
-        raise SpecError(f"{where}: report schema {schema} is newer than this coursekit understands "
-                        f"(schema {SCHEMA}).",
-                        "Update coursekit: python -m pip install --upgrade coursekit")
+        raise SpecError(
+            f"{where}: report schema {schema} is newer than this coursekit understands "
+            f"(schema {SCHEMA}).",
+            "Update coursekit: python -m pip install --upgrade coursekit",
+        )
     if any(v not in MIGRATIONS for v in range(schema, SCHEMA)):
-        raise SpecError(f"{where}: report schema {schema} is not supported (this coursekit reads "
-                        f"schema {SCHEMA}{' and older' if MIGRATIONS else ''}).", _FIX)
+        raise SpecError(
+            f"{where}: report schema {schema} is not supported (this coursekit reads "
+            f"schema {SCHEMA}{' and older' if MIGRATIONS else ''}).",
+            _FIX,
+        )
     for version in range(schema, SCHEMA):
         data = MIGRATIONS[version](data)
     return data
@@ -98,7 +114,7 @@ def parse_report(text: str, where: str = "report") -> Facts:
     where = untrusted.neutral(where, 300)
     data = untrusted.loads(text, where)
     if not isinstance(data, dict) or data.get("kind") != KIND:
-        raise SpecError(f"{where}: not a coursekit doctor report (no \"kind\": \"{KIND}\").", _FIX)
+        raise SpecError(f'{where}: not a coursekit doctor report (no "kind": "{KIND}").', _FIX)
     data = untrusted.neutralise(data)
     data = _upgrade(data, where)
     facts = data.get("facts")
@@ -137,5 +153,8 @@ def load_report(path: Path) -> Report:
     except CoursekitError:
         raise
     except Exception as exc:
-        raise SpecError(f"{where}: the report's facts are malformed and cannot be diagnosed "
-                        f"({type(exc).__name__}: {untrusted.neutral(str(exc), 200)}).", _FIX) from exc
+        raise SpecError(
+            f"{where}: the report's facts are malformed and cannot be diagnosed "
+            f"({type(exc).__name__}: {untrusted.neutral(str(exc), 200)}).",
+            _FIX,
+        ) from exc

@@ -28,14 +28,20 @@ MAX_STRING = 2000
 which the last 2000 characters are the useful part, so the tail is kept)."""
 MAX_INT_DIGITS = 40
 
-_FIX = ("Ask for the report again: `coursekit doctor --json > report.json` on the student's "
-        "machine, sent unedited.")
+_FIX = (
+    "Ask for the report again: `coursekit doctor --json > report.json` on the student's "
+    "machine, sent unedited."
+)
 
 
 def read_bounded(path: Path) -> bytes:
     """The bytes of ``path`` (``-``: stdin): a regular file of at most :data:`MAX_BYTES`."""
-    return read_capped(path, MAX_BYTES, "Give the report file saved with "
-                       "`coursekit doctor --json > report.json` on the student's machine.")
+    return read_capped(
+        path,
+        MAX_BYTES,
+        "Give the report file saved with "
+        "`coursekit doctor --json > report.json` on the student's machine.",
+    )
 
 
 def _int(text: str) -> int:
@@ -57,17 +63,21 @@ def loads(text: str, where: str) -> Any:
         stripped = text.rstrip()
         cut = stripped.startswith("{") and not stripped.endswith("}")
         hint = " (the file looks cut off: was it copied completely?)" if cut else ""
-        raise SpecError(f"{where}: not valid JSON at line {exc.lineno}, column {exc.colno}: "
-                        f"{exc.msg}{hint}.", _FIX) from exc
+        raise SpecError(
+            f"{where}: not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}{hint}.",
+            _FIX,
+        ) from exc
     except RecursionError as exc:
-        raise SpecError(f"{where}: JSON nested too deeply (a report nests {MAX_DEPTH} levels at "
-                        "most).", _FIX) from exc
+        raise SpecError(
+            f"{where}: JSON nested too deeply (a report nests {MAX_DEPTH} levels at most).", _FIX
+        ) from exc
     except ValueError as exc:
         raise SpecError(f"{where}: not a valid report: {exc}.", _FIX) from exc
     depth = _depth(data)
     if depth > MAX_DEPTH:
-        raise SpecError(f"{where}: JSON nested {depth} levels deep (a report nests {MAX_DEPTH} "
-                        "at most).", _FIX)
+        raise SpecError(
+            f"{where}: JSON nested {depth} levels deep (a report nests {MAX_DEPTH} at most).", _FIX
+        )
     return data
 
 
@@ -80,7 +90,9 @@ def _depth(data: Any) -> int:
             deepest = max(deepest, level)
             if level > MAX_DEPTH:
                 return level
-            stack += [(v, level + 1) for v in (value.values() if isinstance(value, dict) else value)]
+            stack += [
+                (v, level + 1) for v in (value.values() if isinstance(value, dict) else value)
+            ]
     return deepest
 
 
@@ -93,7 +105,7 @@ def neutral(text: str, limit: int = MAX_STRING) -> str:
     shown escaped (``\\x1b``, ``\\u202e``); a string longer than ``limit`` cut to its first and
     last part with a count of what was left out."""
     if len(text) > limit:
-        head, tail = text[: limit // 2], text[-(limit // 4):]
+        head, tail = text[: limit // 2], text[-(limit // 4) :]
         text = f"{head}... [{len(text) - len(head) - len(tail)} characters cut] ...{tail}"
     if text.isprintable():
         return text
@@ -101,11 +113,19 @@ def neutral(text: str, limit: int = MAX_STRING) -> str:
     for ch in text:
         if ch.isprintable() or ch in " \n\t":
             out.append(ch)
-        elif ch in _BIDI or unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Zl", "Zp") \
-                or not ch.isprintable():
+        elif (
+            ch in _BIDI
+            or unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Zl", "Zp")
+            or not ch.isprintable()
+        ):
             code = ord(ch)
-            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000
-                       else f"\\U{code:08x}")
+            out.append(
+                f"\\x{code:02x}"
+                if code < 0x100
+                else f"\\u{code:04x}"
+                if code < 0x10000
+                else f"\\U{code:08x}"
+            )
     return "".join(out)
 
 
@@ -130,28 +150,77 @@ _ERROR = {"type": "str", "message": "str", "traceback": "str"}
 _IMPORT = {"ok": "bool", "version": "str", "error": ("null", _ERROR)}
 PROBE_SHAPE: dict[str, Any] = {
     "probe_schema": "int",
-    "python": {"executable": "str", "version": "str", "implementation": "str", "bits": "int",
-               "machine": "str", "platform": "str", "mac_ver": "str", "prefix": "str",
-               "base_prefix": "str", "user_site": "str", "user_site_enabled": "bool",
-               "sys_path": ["str"], "error": ("null", _ERROR)},
-    "distributions": {"items": [{"name": "str", "version": "str", "location": "str",
-                                 "installer": "str", "requested": "bool", "direct_url": "any",
-                                 "mtime": "num", "in_user_site": "bool"}],
-                      "nvidia_wheels": "int", "error": ("null", _ERROR)},
-    "conda_meta": {"present": "bool", "history_mtime": "num",
-                   "packages": [{"name!": "str", "version": "str", "build": "str", "channel": "str"}],
-                   "error": ("null", _ERROR)},
-    "pip_config": {"files": ["str"], "settings": [{"file!": "str", "section": "str", "key": "str",
-                                                   "value": "str"}],
-                   "env": ("map", "str"), "error": ("null", _ERROR)},
-    "torch": {"status": "str", "child": "str", "stages": ["str"], "import_s": "num",
-              "version": "str", "file": "str", "cuda": "str", "hip": "str", "debug": "bool",
-              "arch_list": ["str"], "cuda_available": "bool", "device_count": "int",
-              "devices": [{"index": "int", "name": "str", "capability": "str"}],
-              "cuda_error": "str", "cuda_op": ("null", {"ok": "bool", "error": "str"}),
-              "mps_built": "bool", "mps_available": "bool", "numpy_ok": "bool",
-              "numpy_error": "str", "warnings": ["str"], "returncode": "int", "stderr": "str",
-              "error": ("null", _ERROR), "numpy": _IMPORT, "torchvision": _IMPORT, "torchaudio": _IMPORT},
+    "python": {
+        "executable": "str",
+        "version": "str",
+        "implementation": "str",
+        "bits": "int",
+        "machine": "str",
+        "platform": "str",
+        "mac_ver": "str",
+        "prefix": "str",
+        "base_prefix": "str",
+        "user_site": "str",
+        "user_site_enabled": "bool",
+        "sys_path": ["str"],
+        "error": ("null", _ERROR),
+    },
+    "distributions": {
+        "items": [
+            {
+                "name": "str",
+                "version": "str",
+                "location": "str",
+                "installer": "str",
+                "requested": "bool",
+                "direct_url": "any",
+                "mtime": "num",
+                "in_user_site": "bool",
+            }
+        ],
+        "nvidia_wheels": "int",
+        "error": ("null", _ERROR),
+    },
+    "conda_meta": {
+        "present": "bool",
+        "history_mtime": "num",
+        "packages": [{"name!": "str", "version": "str", "build": "str", "channel": "str"}],
+        "error": ("null", _ERROR),
+    },
+    "pip_config": {
+        "files": ["str"],
+        "settings": [{"file!": "str", "section": "str", "key": "str", "value": "str"}],
+        "env": ("map", "str"),
+        "error": ("null", _ERROR),
+    },
+    "torch": {
+        "status": "str",
+        "child": "str",
+        "stages": ["str"],
+        "import_s": "num",
+        "version": "str",
+        "file": "str",
+        "cuda": "str",
+        "hip": "str",
+        "debug": "bool",
+        "arch_list": ["str"],
+        "cuda_available": "bool",
+        "device_count": "int",
+        "devices": [{"index": "int", "name": "str", "capability": "str"}],
+        "cuda_error": "str",
+        "cuda_op": ("null", {"ok": "bool", "error": "str"}),
+        "mps_built": "bool",
+        "mps_available": "bool",
+        "numpy_ok": "bool",
+        "numpy_error": "str",
+        "warnings": ["str"],
+        "returncode": "int",
+        "stderr": "str",
+        "error": ("null", _ERROR),
+        "numpy": _IMPORT,
+        "torchvision": _IMPORT,
+        "torchaudio": _IMPORT,
+    },
     "imports": ("map", _IMPORT),
     "env": ("map", "str"),
     "error": ("null", _ERROR),
@@ -172,12 +241,16 @@ def check_shape(value: Any, shape: Any, where: str) -> None:
         kind = "a list" if isinstance(shape, list) else "an object"
         raise SpecError(f"{where}: expected {kind}, found null.", _FIX)
     if isinstance(shape, str):
-        ok = {"str": isinstance(value, str), "bool": isinstance(value, bool),
-              "int": isinstance(value, int) and not isinstance(value, bool),
-              "num": isinstance(value, (int, float)) and not isinstance(value, bool)}[shape]
+        ok = {
+            "str": isinstance(value, str),
+            "bool": isinstance(value, bool),
+            "int": isinstance(value, int) and not isinstance(value, bool),
+            "num": isinstance(value, (int, float)) and not isinstance(value, bool),
+        }[shape]
         if not ok:
-            raise SpecError(f"{where}: expected {_NAMES[shape]} or null, found "
-                            f"{_json_type(value)}.", _FIX)
+            raise SpecError(
+                f"{where}: expected {_NAMES[shape]} or null, found {_json_type(value)}.", _FIX
+            )
         return
     if isinstance(shape, list):
         if not isinstance(value, list):
@@ -203,5 +276,11 @@ def check_shape(value: Any, shape: Any, where: str) -> None:
 
 
 def _json_type(value: Any) -> str:
-    return {bool: "true/false", int: "an integer", float: "a number", str: "a string",
-            list: "a list", dict: "an object"}.get(type(value), type(value).__name__)
+    return {
+        bool: "true/false",
+        int: "an integer",
+        float: "a number",
+        str: "a string",
+        list: "a list",
+        dict: "an object",
+    }.get(type(value), type(value).__name__)

@@ -75,15 +75,26 @@ def load(path: Path | None = None) -> Progress:
             where = f"moved it to {aside}"
         except OSError:
             where = "left it in place"
-        warning = (f"the progress file {path} was damaged ({exc}); {where} and started afresh "
-                   "(your lab folders are untouched).")
+        warning = (
+            f"the progress file {path} was damaged ({exc}); {where} and started afresh "
+            "(your lab folders are untouched)."
+        )
         return Progress(warnings=[warning])
 
 
 # The fields a lab's record holds and their JSON types (bool is not an int here).
-_FIELDS: dict[str, type] = {"number": int, "folder": str, "handed_out_at": str, "last_score": int,
-                            "max_score": int, "best_score": int, "passed": bool, "passed_at": str,
-                            "last_checked_at": str, "hints_shown": int}
+_FIELDS: dict[str, type] = {
+    "number": int,
+    "folder": str,
+    "handed_out_at": str,
+    "last_score": int,
+    "max_score": int,
+    "best_score": int,
+    "passed": bool,
+    "passed_at": str,
+    "last_checked_at": str,
+    "hints_shown": int,
+}
 
 
 def _check_record(slug: str, rec: dict[str, Any]) -> None:
@@ -95,8 +106,9 @@ def _check_record(slug: str, rec: dict[str, Any]) -> None:
         value = rec[key]
         ok = isinstance(value, kind) and (kind is bool or not isinstance(value, bool))
         if not ok:
-            raise ValueError(f"labs.{slug}.{key} is {type(value).__name__} {value!r:.40}, "
-                             f"not {kind.__name__}")
+            raise ValueError(
+                f"labs.{slug}.{key} is {type(value).__name__} {value!r:.40}, not {kind.__name__}"
+            )
 
 
 def save(progress: Progress, path: Path | None = None) -> None:
@@ -111,8 +123,9 @@ def save(progress: Progress, path: Path | None = None) -> None:
     try:
         _write(progress, path)
     except OSError as exc:
-        progress.warnings.append(f"{UNSAVED} to {path} ({exc}); set "
-                                 f"{EnvVars.HOME} to a folder you can write to.")
+        progress.warnings.append(
+            f"{UNSAVED} to {path} ({exc}); set {EnvVars.HOME} to a folder you can write to."
+        )
 
 
 UNSAVED = "could not save your progress"
@@ -146,8 +159,9 @@ def record_handout(progress: Progress, slug: str, number: int, folder: Path) -> 
     rec.setdefault("handed_out_at", now_iso())
 
 
-def record_grade(progress: Progress, slug: str, number: int, score: int, max_score: int,
-                 passed: bool) -> None:
+def record_grade(
+    progress: Progress, slug: str, number: int, score: int, max_score: int, passed: bool
+) -> None:
     """Keep the last and the best score; ``passed`` stays true once earned."""
     rec = progress.record(slug)
     rec.update(number=number, last_score=score, max_score=max_score, last_checked_at=now_iso())

@@ -28,8 +28,12 @@ def format_command(argv: Sequence[str], os_name: str, env_python: str | None = N
     Quoting is :mod:`coursekit.shellquote`'s, the same as the doctor's fix lines; the
     placeholder itself is shown bare.
     """
-    words = [(quote_arg(env_python, os_name) if env_python else arg) if arg == ENV_PYTHON
-             else quote_arg(arg, os_name) for arg in argv]
+    words = [
+        (quote_arg(env_python, os_name) if env_python else arg)
+        if arg == ENV_PYTHON
+        else quote_arg(arg, os_name)
+        for arg in argv
+    ]
     return as_command(words, os_name)
 
 
@@ -37,8 +41,9 @@ def _word(text: str, os_name: str, quoted: bool) -> str:
     return text if quoted else quote_arg(text, os_name)
 
 
-def _shown_steps(plan: Plan, os_name: str,
-                 embedded: EmbeddedTarget | None) -> list[tuple[str, str]]:
+def _shown_steps(
+    plan: Plan, os_name: str, embedded: EmbeddedTarget | None
+) -> list[tuple[str, str]]:
     """(title, command) of each step as the student pastes it on ``os_name``."""
     out = []
     for step in plan.steps:
@@ -52,15 +57,31 @@ def _shown_steps(plan: Plan, os_name: str,
             channels = [b for a, b in zip(step.argv, step.argv[1:]) if a == "-c"]
             first = next((i for i, a in enumerate(step.argv) if a.startswith("python=")), 0)
             argv = command("{tool}", Path("{prefix}"), channels, step.argv[first:])
-            words = [_word(embedded.tool_python, os_name, embedded.quoted) if a == "{tool}"
-                     else _word(embedded.prefix, os_name, embedded.quoted) if a == "{prefix}"
-                     else quote_arg(a, os_name) for a in argv]
-            out.append(((f"Create the env '{plan.env_name}' (Python {plan.python}, conda-forge "
+            words = [
+                _word(embedded.tool_python, os_name, embedded.quoted)
+                if a == "{tool}"
+                else _word(embedded.prefix, os_name, embedded.quoted)
+                if a == "{prefix}"
+                else quote_arg(a, os_name)
+                for a in argv
+            ]
+            out.append(
+                (
+                    (
+                        f"Create the env '{plan.env_name}' (Python {plan.python}, conda-forge "
                         "packages that do not depend on torch) with coursekit's built-in engine "
-                        "(py-rattler; no conda needed)"), as_command(words, os_name)))
+                        "(py-rattler; no conda needed)"
+                    ),
+                    as_command(words, os_name),
+                )
+            )
             continue
-        words = [_word(embedded.env_python, os_name, embedded.quoted) if a == ENV_PYTHON
-                 else quote_arg(a, os_name) for a in step.argv]
+        words = [
+            _word(embedded.env_python, os_name, embedded.quoted)
+            if a == ENV_PYTHON
+            else quote_arg(a, os_name)
+            for a in step.argv
+        ]
         out.append((step.title, as_command(words, os_name)))
     return out
 
@@ -72,11 +93,26 @@ def plan_json(plan: Plan) -> dict[str, Any]:
         "env_name": plan.env_name,
         "python": plan.python,
         "engine": plan.engine,
-        "torch": {"version": torch.version, "backend": torch.backend, "index_url": torch.index_url,
-                  "torchvision": torch.torchvision, "torchaudio": torch.torchaudio,
-                  "release": torch.release, "gpu": torch.gpu},
-        "steps": [{"id": s.id, "title": s.title, "argv": list(s.argv), "in_env": s.in_env,
-                   "python_args": list(s.python_args), "holds": list(s.holds)} for s in plan.steps],
+        "torch": {
+            "version": torch.version,
+            "backend": torch.backend,
+            "index_url": torch.index_url,
+            "torchvision": torch.torchvision,
+            "torchaudio": torch.torchaudio,
+            "release": torch.release,
+            "gpu": torch.gpu,
+        },
+        "steps": [
+            {
+                "id": s.id,
+                "title": s.title,
+                "argv": list(s.argv),
+                "in_env": s.in_env,
+                "python_args": list(s.python_args),
+                "holds": list(s.holds),
+            }
+            for s in plan.steps
+        ],
         "reasons": list(plan.reasons),
         "warnings": list(plan.warnings),
         "host": plan.host_summary,
@@ -84,8 +120,9 @@ def plan_json(plan: Plan) -> dict[str, Any]:
     }
 
 
-def render_plan(console: Console, plan: Plan, *, as_json: bool = False,
-                embedded: EmbeddedTarget | None = None) -> None:
+def render_plan(
+    console: Console, plan: Plan, *, as_json: bool = False, embedded: EmbeddedTarget | None = None
+) -> None:
     """Print the plan: JSON on stdout, or numbered steps, reasons and warnings.
 
     ``embedded``: with the built-in engine, where it puts the env; the text then shows the
@@ -100,9 +137,11 @@ def render_plan(console: Console, plan: Plan, *, as_json: bool = False,
     torch = plan.torch
     console.print(console.style(f"coursekit setup plan for {plan.host_summary}", "bold"))
     source = torch.index_url or "PyPI"
-    console.print(f"  env '{plan.env_name}': Python {plan.python} with "
-                  f"{_ENGINE_NAMES.get(plan.engine, plan.engine)}; "
-                  f"torch {torch.version} ({torch.backend}) from {source}")
+    console.print(
+        f"  env '{plan.env_name}': Python {plan.python} with "
+        f"{_ENGINE_NAMES.get(plan.engine, plan.engine)}; "
+        f"torch {torch.version} ({torch.backend}) from {source}"
+    )
     if plan.warnings:
         console.print()
         console.print(console.style("Warnings:", "yellow", "bold"))

@@ -29,32 +29,56 @@ def _channels(channels: Sequence[str]) -> list[str]:
     return out
 
 
-def create_argv(engine: Engine, name: str, channels: Sequence[str], specs: Sequence[str], *,
-                prefix: Path | None = None, cache_dir: Path | None = None) -> list[str]:
+def create_argv(
+    engine: Engine,
+    name: str,
+    channels: Sequence[str],
+    specs: Sequence[str],
+    *,
+    prefix: Path | None = None,
+    cache_dir: Path | None = None,
+) -> list[str]:
     """Create env ``name`` (at ``prefix`` if given; the embedded engine always needs one)."""
     if not engine.external:
         assert prefix is not None, "the embedded engine needs a prefix"
-        return embedded.command(sys.executable, prefix, channels, specs, cache_dir=cache_dir,
-                                isolated=True)
+        return embedded.command(
+            sys.executable, prefix, channels, specs, cache_dir=cache_dir, isolated=True
+        )
     assert engine.exe is not None
     where = ["-p", str(prefix)] if prefix is not None else ["-n", name]
     return [str(engine.exe), "create", "-y", *where, *_channels(channels), *specs]
 
 
-def complete_argv(engine: Engine, prefix: Path, channels: Sequence[str], specs: Sequence[str], *,
-                  reinstall: Sequence[str] = (), cache_dir: Path | None = None) -> list[str]:
+def complete_argv(
+    engine: Engine,
+    prefix: Path,
+    channels: Sequence[str],
+    specs: Sequence[str],
+    *,
+    reinstall: Sequence[str] = (),
+    cache_dir: Path | None = None,
+) -> list[str]:
     """Add what is missing to the existing env at ``prefix``; ``reinstall`` names packages
     whose files are broken (conda ``--force-reinstall``)."""
     if not engine.external:
-        argv = embedded.command(sys.executable, prefix, channels, specs, cache_dir=cache_dir,
-                                isolated=True)
+        argv = embedded.command(
+            sys.executable, prefix, channels, specs, cache_dir=cache_dir, isolated=True
+        )
         extra = [f"--reinstall={name}" for name in reinstall]
         cut = argv.index("--")
         return [*argv[:cut], *extra, *argv[cut:]]
     assert engine.exe is not None
     force = ["--force-reinstall"] if reinstall else []
-    return [str(engine.exe), "install", "-y", "-p", str(prefix), *force, *_channels(channels),
-            *specs]
+    return [
+        str(engine.exe),
+        "install",
+        "-y",
+        "-p",
+        str(prefix),
+        *force,
+        *_channels(channels),
+        *specs,
+    ]
 
 
 def remove_argv(engine: Engine, prefix: Path) -> list[str] | None:

@@ -27,19 +27,30 @@ DEFAULT_CHANNELS = ("conda-forge",)
 # How setup starts the engine: isolated (-I: no current folder, PYTHONPATH or user site on the
 # path, so a json.py or asyncio.py planted where the student runs setup changes nothing), with
 # the folder that holds this very coursekit package put first explicitly.
-_BOOT = ("import sys; sys.path.insert(0, sys.argv.pop(1)); "
-         "from coursekit.setup.engines.embedded import main; sys.exit(main())")
+_BOOT = (
+    "import sys; sys.path.insert(0, sys.argv.pop(1)); "
+    "from coursekit.setup.engines.embedded import main; sys.exit(main())"
+)
 
 
-def command(python: str, prefix: Path, channels: Sequence[str], specs: Sequence[str],
-            *, cache_dir: Path | None = None, isolated: bool = False) -> list[str]:
+def command(
+    python: str,
+    prefix: Path,
+    channels: Sequence[str],
+    specs: Sequence[str],
+    *,
+    cache_dir: Path | None = None,
+    isolated: bool = False,
+) -> list[str]:
     """The argv that runs this engine with ``python`` (one that has py-rattler).
 
     ``isolated``: the form setup runs (``python -I -c BOOT PACKAGE_PARENT create ...``); the
     plain ``python -m coursekit.setup.engines.embedded create ...`` is the one a student pastes.
     """
     if isolated:
-        parent = str(Path(__file__).resolve().parents[3])  # .../coursekit/setup/engines/ -> above coursekit/
+        parent = str(
+            Path(__file__).resolve().parents[3]
+        )  # .../coursekit/setup/engines/ -> above coursekit/
         argv = [python, "-I", "-c", _BOOT, parent, "create", "--prefix", str(prefix)]
     else:
         argv = [python, "-m", "coursekit.setup.engines.embedded", "create", "--prefix", str(prefix)]
@@ -65,8 +76,13 @@ def _installed(prefix: Path) -> list[Any]:
     return records
 
 
-async def _create(prefix: Path, channels: Sequence[str], specs: Sequence[str],
-                  cache_dir: Path, reinstall: Sequence[str] = ()) -> int:
+async def _create(
+    prefix: Path,
+    channels: Sequence[str],
+    specs: Sequence[str],
+    cache_dir: Path,
+    reinstall: Sequence[str] = (),
+) -> int:
     import rattler
 
     installed = _installed(prefix)
@@ -76,7 +92,9 @@ async def _create(prefix: Path, channels: Sequence[str], specs: Sequence[str],
     gateway = rattler.Gateway(cache_dir=cache_dir / "repodata")
     print(f"solving {len(specs)} specs from {', '.join(channels)}", flush=True)
     records = await rattler.solve(
-        sources=list(channels), specs=[*specs, *keep], gateway=gateway,
+        sources=list(channels),
+        specs=[*specs, *keep],
+        gateway=gateway,
         platforms=[rattler.Platform.current(), rattler.Platform("noarch")],
         locked_packages=installed or None,
         virtual_packages=rattler.VirtualPackage.detect(),
@@ -85,9 +103,14 @@ async def _create(prefix: Path, channels: Sequence[str], specs: Sequence[str],
     todo = [r for r in records if (r.name.normalized, str(r.version), r.build) not in have]
     print(f"{len(records)} packages, {len(todo)} to link into {prefix}", flush=True)
     prefix.mkdir(parents=True, exist_ok=True)
-    await rattler.install(records, target_prefix=prefix, cache_dir=cache_dir / "pkgs",
-                          installed_packages=installed, show_progress=sys.stderr.isatty(),
-                          reinstall_packages=set(reinstall) or None)
+    await rattler.install(
+        records,
+        target_prefix=prefix,
+        cache_dir=cache_dir / "pkgs",
+        installed_packages=installed,
+        show_progress=sys.stderr.isatty(),
+        reinstall_packages=set(reinstall) or None,
+    )
     print("done", flush=True)
     return 0
 
@@ -101,15 +124,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     create.add_argument("--prefix", required=True, type=Path)
     create.add_argument("-c", "--channel", action="append", default=[])
     create.add_argument("--cache-dir", type=Path, default=None)
-    create.add_argument("--reinstall", action="append", default=[],
-                        help="relink this package (its files are damaged)")
+    create.add_argument(
+        "--reinstall",
+        action="append",
+        default=[],
+        help="relink this package (its files are damaged)",
+    )
     create.add_argument("specs", nargs="+")
     args = parser.parse_args(argv)
-    cache = args.cache_dir or Path(os.environ.get("COURSEKIT_HOME") or Path.home() / ".cache"
-                                   ) / "rattler-cache"
+    cache = (
+        args.cache_dir
+        or Path(os.environ.get("COURSEKIT_HOME") or Path.home() / ".cache") / "rattler-cache"
+    )
     try:
-        return asyncio.run(_create(args.prefix, args.channel or list(DEFAULT_CHANNELS),
-                                   args.specs, cache, args.reinstall))
+        return asyncio.run(
+            _create(
+                args.prefix,
+                args.channel or list(DEFAULT_CHANNELS),
+                args.specs,
+                cache,
+                args.reinstall,
+            )
+        )
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # noqa: BLE001 - rattler raises its own types; report the text

@@ -34,21 +34,37 @@ from coursekit.setup.run.context import (
 from coursekit.setup.run.failures import Failure
 
 
-def carry_out(plan: Plan, engine: Engine, options: RunOptions | None = None, *,
-              runner: Runner = run_tool, environ: Mapping[str, str] | None = None,
-              reporter: Reporter | None = None, confirm: Confirm = never_confirm,
-              os_name: str | None = None, home: Path | None = None,
-              sleep: Callable[[float], None] = time.sleep) -> SetupResult:
+def carry_out(
+    plan: Plan,
+    engine: Engine,
+    options: RunOptions | None = None,
+    *,
+    runner: Runner = run_tool,
+    environ: Mapping[str, str] | None = None,
+    reporter: Reporter | None = None,
+    confirm: Confirm = never_confirm,
+    os_name: str | None = None,
+    home: Path | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> SetupResult:
     """Run ``plan``'s steps with ``engine``; returns what happened (never raises for a step
     failure; ``KeyboardInterrupt`` propagates after the reporter was told)."""
     from coursekit.setup.engines import coursekit_home
 
     env = dict(os.environ if environ is None else environ)
-    ctx = Context(plan, engine, options or RunOptions(), runner, env,
-                  reporter or SilentReporter(), confirm, os_name or _this_os(),
-                  home or coursekit_home(env), sleep)
-    with setup_lock(ctx.home / "state" / "setup.lock", on_orphan=ctx.reporter.note,
-                    environ=env):
+    ctx = Context(
+        plan,
+        engine,
+        options or RunOptions(),
+        runner,
+        env,
+        reporter or SilentReporter(),
+        confirm,
+        os_name or _this_os(),
+        home or coursekit_home(env),
+        sleep,
+    )
+    with setup_lock(ctx.home / "state" / "setup.lock", on_orphan=ctx.reporter.note, environ=env):
         return _carry_out(ctx)
 
 
@@ -60,8 +76,9 @@ def _carry_out(ctx: Context) -> SetupResult:
         execsteps.prepare(ctx)  # finds the env; --force / wrong-Python handling
     except StepFailed as exc:
         none_run = tuple(StepOutcome(s.id, s.title, "not-run") for s in plan.steps)
-        return SetupResult(plan, engine, none_run, ctx.location, None, exc.failure, "create_env",
-                           tuple(ctx.notes))
+        return SetupResult(
+            plan, engine, none_run, ctx.location, None, exc.failure, "create_env", tuple(ctx.notes)
+        )
     outcomes: list[StepOutcome] = []
     failure: Failure | None = None
     failed_step: str | None = None
@@ -74,24 +91,38 @@ def _carry_out(ctx: Context) -> SetupResult:
         start = time.monotonic()
         try:
             did, detail = execsteps.run_step(ctx, step)
-            outcome = StepOutcome(step.id, step.title, "done" if did else "ok",
-                                  time.monotonic() - start, detail)
+            outcome = StepOutcome(
+                step.id, step.title, "done" if did else "ok", time.monotonic() - start, detail
+            )
         except StepFailed as exc:
             failure, failed_step = exc.failure, step.id
-            outcome = StepOutcome(step.id, step.title, "failed", time.monotonic() - start,
-                                  exc.failure.message)
+            outcome = StepOutcome(
+                step.id, step.title, "failed", time.monotonic() - start, exc.failure.message
+            )
         except KeyboardInterrupt:
-            ctx.reporter.finish(StepOutcome(step.id, step.title, "interrupted",
-                                            time.monotonic() - start))
-            ctx.reporter.note(f"Interrupted during '{step.title}'. Run `coursekit setup` again: "
-                              "finished steps are kept and this one is completed.")
+            ctx.reporter.finish(
+                StepOutcome(step.id, step.title, "interrupted", time.monotonic() - start)
+            )
+            ctx.reporter.note(
+                f"Interrupted during '{step.title}'. Run `coursekit setup` again: "
+                "finished steps are kept and this one is completed."
+            )
             raise InterruptNoted from None
         outcomes.append(outcome)
         ctx.reporter.finish(outcome)
     if failure is None:
         outcomes += execsteps.after_verify(ctx)
-    return SetupResult(plan, engine, tuple(outcomes), ctx.location, ctx.verification, failure,
-                       failed_step, tuple(ctx.notes), execsteps.activation(ctx))
+    return SetupResult(
+        plan,
+        engine,
+        tuple(outcomes),
+        ctx.location,
+        ctx.verification,
+        failure,
+        failed_step,
+        tuple(ctx.notes),
+        execsteps.activation(ctx),
+    )
 
 
 OWNER_VAR = "COURSEKIT_SETUP_OWNER"
@@ -101,8 +132,12 @@ still found by this marker, so the next setup never runs a second installer in t
 
 
 @contextlib.contextmanager
-def setup_lock(path: Path, *, on_orphan: Callable[[str], None] = lambda note: None,
-               environ: MutableMapping[str, str] | None = None) -> Iterator[None]:
+def setup_lock(
+    path: Path,
+    *,
+    on_orphan: Callable[[str], None] = lambda note: None,
+    environ: MutableMapping[str, str] | None = None,
+) -> Iterator[None]:
     """One setup at a time per user: two at once would race on the same env (students do
     start it twice). The lock is an OS file lock (``filelock``: ``flock``/``LockFileEx``), so
     it dies with its holder, even one killed with SIGKILL; the holder's pid is written beside
@@ -123,7 +158,8 @@ def setup_lock(path: Path, *, on_orphan: Callable[[str], None] = lambda note: No
             holder = "?"
         raise EnvironmentProblem(
             f"another `coursekit setup` is running (process {holder}).",
-            "Wait for it to finish (or stop it), then run `coursekit setup` again.") from None
+            "Wait for it to finish (or stop it), then run `coursekit setup` again.",
+        ) from None
     try:
         pidfile.write_text(str(os.getpid()), encoding="utf-8")
         for note in stop_orphans():
@@ -163,8 +199,10 @@ def stop_orphans(me: int | None = None) -> list[str]:
             proc.wait(timeout=10)
         except psutil.Error:
             continue
-        notes.append(f"stopped process {proc.pid} ({command}) that a setup killed earlier "
-                     "left running, so that two installers never work on one env")
+        notes.append(
+            f"stopped process {proc.pid} ({command}) that a setup killed earlier "
+            "left running, so that two installers never work on one env"
+        )
     return notes
 
 

@@ -26,8 +26,17 @@ from urllib.parse import urlparse
 from coursekit.errors import UsageError
 
 # Settings that keep a network working and cannot add a package source.
-KEEP_KEYS = ("proxy", "cert", "client-cert", "trusted-host", "timeout", "default-timeout",
-             "retries", "cache-dir", "no-cache-dir")
+KEEP_KEYS = (
+    "proxy",
+    "cert",
+    "client-cert",
+    "trusted-host",
+    "timeout",
+    "default-timeout",
+    "retries",
+    "cache-dir",
+    "no-cache-dir",
+)
 # Settings that add or replace package sources: dropped, and the user is told.
 SOURCE_KEYS = ("index-url", "extra-index-url", "find-links", "no-index")
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1", "[::1]")
@@ -73,8 +82,11 @@ def check_index(value: str) -> IndexSource:
     """Validate ``--index-url``: https, http only to this machine, ``file://``, or a folder of
     wheels. Anything else is a usage error (exit 2): plain http can be tampered with."""
     if not value.strip():
-        raise UsageError("--index-url is empty.", "Give an https:// index URL or a folder of "
-                         "wheels, or leave --index-url out to use the planned index.")
+        raise UsageError(
+            "--index-url is empty.",
+            "Give an https:// index URL or a folder of "
+            "wheels, or leave --index-url out to use the planned index.",
+        )
     parsed = urlparse(value)
     if parsed.scheme == "https" and parsed.netloc:
         return IndexSource(url=value.rstrip("/"))
@@ -87,12 +99,15 @@ def check_index(value: str) -> IndexSource:
         folder = Path(value).expanduser()
         if folder.is_dir():
             return IndexSource(folder=folder.resolve())
-        raise UsageError(f"--index-url {value}: no such folder",
-                         "Give an https:// index URL or an existing folder of wheels.")
+        raise UsageError(
+            f"--index-url {value}: no such folder",
+            "Give an https:// index URL or an existing folder of wheels.",
+        )
     raise UsageError(
         f"--index-url {value}: only https://, http:// to this machine (localhost), file:// "
         "or a folder of wheels are allowed",
-        "Use your mirror's https:// address (ask your IT department for it).")
+        "Use your mirror's https:// address (ask your IT department for it).",
+    )
 
 
 def _local_file_url(value: str, flag: str) -> None:
@@ -100,9 +115,10 @@ def _local_file_url(value: str, flag: str) -> None:
     machine, which pip and conda read differently (a UNC path on Windows, an error elsewhere)."""
     host = urlparse(value).netloc
     if host and host.lower() != "localhost":
-        raise UsageError(f"{flag} {value}: a file:// URL with a host ({host}) points at another "
-                         "machine.", "Use file:///path/on/this/machine (three slashes), or the "
-                         "mirror's https:// address.")
+        raise UsageError(
+            f"{flag} {value}: a file:// URL with a host ({host}) points at another machine.",
+            "Use file:///path/on/this/machine (three slashes), or the mirror's https:// address.",
+        )
 
 
 _CHANNEL_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
@@ -112,8 +128,10 @@ def check_channel(value: str) -> str:
     """Validate ``--channel``: an https URL, http only to this machine, ``file:///...``, an
     existing folder (a local channel) or a plain channel name (``conda-forge``). The same rule
     as ``--index-url``: plain http to another machine can be tampered with. Exit 2 otherwise."""
-    fix = ("Give the mirror's https:// channel URL, file:///path/to/channel, or a channel name "
-           "such as conda-forge.")
+    fix = (
+        "Give the mirror's https:// channel URL, file:///path/to/channel, or a channel name "
+        "such as conda-forge."
+    )
     if not value.strip():
         raise UsageError("--channel is empty.", fix)
     parsed = urlparse(value)
@@ -122,18 +140,23 @@ def check_channel(value: str) -> str:
     if parsed.scheme == "http":
         if (parsed.hostname or "") in LOCAL_HOSTS:
             return value
-        raise UsageError(f"--channel {value}: plain http:// to another machine can be tampered "
-                         "with.", fix)
+        raise UsageError(
+            f"--channel {value}: plain http:// to another machine can be tampered with.", fix
+        )
     if parsed.scheme == "file":
         _local_file_url(value, "--channel")
         return value
     if not parsed.scheme or len(parsed.scheme) == 1:  # a name, a path or a Windows drive letter
         if _CHANNEL_NAME.match(value) or Path(value).expanduser().is_dir():
             return value
-        raise UsageError(f"--channel {value!r} is neither a URL, an existing folder nor a "
-                         "channel name.", fix)
-    raise UsageError(f"--channel {value}: only https://, http:// to this machine, file:// or a "
-                     "folder are allowed.", fix)
+        raise UsageError(
+            f"--channel {value!r} is neither a URL, an existing folder nor a channel name.", fix
+        )
+    raise UsageError(
+        f"--channel {value}: only https://, http:// to this machine, file:// or a "
+        "folder are allowed.",
+        fix,
+    )
 
 
 def config_files(env: Mapping[str, str], prefix: Path | None, platform: str) -> list[Path]:
@@ -145,8 +168,11 @@ def config_files(env: Mapping[str, str], prefix: Path | None, platform: str) -> 
     home = Path(env.get("USERPROFILE" if platform == "windows" else "HOME") or Path.home())
     if platform == "windows":
         appdata = env.get("APPDATA") or str(home / "AppData" / "Roaming")
-        files = [Path(env.get("PROGRAMDATA", r"C:\ProgramData")) / "pip" / "pip.ini",
-                 home / "pip" / "pip.ini", Path(appdata) / "pip" / "pip.ini"]
+        files = [
+            Path(env.get("PROGRAMDATA", r"C:\ProgramData")) / "pip" / "pip.ini",
+            home / "pip" / "pip.ini",
+            Path(appdata) / "pip" / "pip.ini",
+        ]
         site_name = "pip.ini"
     else:
         xdg_dirs = env.get("XDG_CONFIG_DIRS") or "/etc/xdg"
@@ -163,8 +189,9 @@ def config_files(env: Mapping[str, str], prefix: Path | None, platform: str) -> 
     return [f for f in files if f.is_file()]
 
 
-def read_settings(files: Sequence[Path], env: Mapping[str, str],
-                  sections: Sequence[str] = ("global", "install")) -> PipSettings:
+def read_settings(
+    files: Sequence[Path], env: Mapping[str, str], sections: Sequence[str] = ("global", "install")
+) -> PipSettings:
     """Merge ``files`` (later wins; ``[install]`` over ``[global]``) and ``PIP_*`` variables
     (win over files), the way pip does for ``pip install``."""
     keep: dict[str, str] = {}
@@ -228,12 +255,30 @@ def supports_resume(pip_version: str | None) -> bool:
     return (major, minor) >= (25, 1)
 
 
-def install_args(requirements: Sequence[str], source: IndexSource, *, pip_version: str | None,
-                 retries: int = 5, timeout_s: int = 60, interactive: bool = False,
-                 constraint: Path | None = None, log: Path | None = None) -> list[str]:
+def install_args(
+    requirements: Sequence[str],
+    source: IndexSource,
+    *,
+    pip_version: str | None,
+    retries: int = 5,
+    timeout_s: int = 60,
+    interactive: bool = False,
+    constraint: Path | None = None,
+    log: Path | None = None,
+) -> list[str]:
     """Arguments after the env's Python: ``-m pip install ...`` from exactly ``source``."""
-    args = ["-m", "pip", "install", *source.pip_args(), "--retries", str(retries),
-            "--timeout", str(timeout_s), "--upgrade-strategy", "only-if-needed"]
+    args = [
+        "-m",
+        "pip",
+        "install",
+        *source.pip_args(),
+        "--retries",
+        str(retries),
+        "--timeout",
+        str(timeout_s),
+        "--upgrade-strategy",
+        "only-if-needed",
+    ]
     if supports_resume(pip_version):
         args += ["--resume-retries", str(retries)]
     if not interactive:
