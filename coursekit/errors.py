@@ -60,25 +60,6 @@ class EnvironmentProblem(CoursekitError):
     exit_code = ExitCode.ENVIRONMENT
 
 
-class ToolFailed(CoursekitError):
-    """An external tool (conda, pip, the env's Python) failed; carries its key error line."""
-
-    exit_code = ExitCode.FAILED
-
-    def __init__(
-        self,
-        message: str,
-        fix: str | None = None,
-        *,
-        step: str | None = None,
-        tool_line: str | None = None,
-        exit_code: ExitCode | None = None,
-    ):
-        super().__init__(message, fix, exit_code=exit_code)
-        self.step = step
-        self.tool_line = tool_line
-
-
 class InterruptNoted(KeyboardInterrupt):
     """Ctrl-C (or SIGTERM/SIGHUP) after the command already told the user what was interrupted
     and how to resume: the CLI root adds no "Aborted."/"Interrupted." line of its own."""

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import click
 
+from coursekit.cli import AppContext
 from coursekit.doctor.fixes import FixAction
 from coursekit.doctor.report import Report
 from coursekit.doctor.service import DoctorRequest
@@ -71,7 +72,7 @@ from coursekit.render.doctor import render_report
 )
 @click.pass_obj
 def doctor(
-    app: object,
+    app: AppContext,
     verbose: bool,
     as_json: bool,
     from_files: tuple[Path, ...],
@@ -100,7 +101,7 @@ def doctor(
     if list_findings:
         from coursekit.render.doctor import render_catalogue
 
-        render_catalogue(app.console, as_json=as_json)  # type: ignore[attr-defined]
+        render_catalogue(app.console, as_json=as_json)
         return 0
     if fix and from_files:
         raise UsageError(
@@ -113,7 +114,7 @@ def doctor(
         )
     if (yes or dry_run) and not fix:
         raise UsageError("--yes and --dry-run go with --fix.", "Add --fix, or drop them.")
-    console = app.console  # type: ignore[attr-defined]
+    console = app.console
     if len(from_files) > 1:
         from coursekit.doctor.service import triage, triage_exit_code
         from coursekit.render.doctor import render_triage

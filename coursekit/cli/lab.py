@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from coursekit.cli import AppContext
 from coursekit.constants import EnvVars
 from coursekit.errors import EnvironmentProblem, ExitCode, UsageError
 
@@ -47,7 +48,7 @@ from coursekit.errors import EnvironmentProblem, ExitCode, UsageError
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
 @click.pass_obj
 def lab(
-    app: object,
+    app: AppContext,
     number: str | None,
     do_check: bool,
     do_hint: bool,
@@ -67,7 +68,7 @@ def lab(
     from coursekit.lab import service
     from coursekit.render import lab as render
 
-    console = app.console  # type: ignore[attr-defined]
+    console = app.console
     actions = [do_check, do_hint, do_reset, do_solution]
     if sum(actions) > 1:
         raise UsageError(
@@ -120,10 +121,10 @@ def _unsaved(warnings: tuple[str, ...]) -> None:
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
 @click.pass_obj
-def progress(app: object, as_json: bool) -> int:
+def progress(app: AppContext, as_json: bool) -> int:
     """Show every lab's state, best score and what to do next."""
     from coursekit.lab import service
     from coursekit.render import lab as render
 
-    render.lab_list(app.console, service.list_labs(Path.cwd()), as_json)  # type: ignore[attr-defined]
+    render.lab_list(app.console, service.list_labs(Path.cwd()), as_json)
     return ExitCode.OK
