@@ -58,3 +58,8 @@ class EnvironmentProblem(CoursekitError):
     """The machine or the course environment stops coursekit from doing its job (exit 3)."""
 
     exit_code = ExitCode.ENVIRONMENT
+
+
+class InterruptNoted(KeyboardInterrupt):
+    """Ctrl-C (or SIGTERM/SIGHUP) after the command already told the user what was interrupted
+    and how to resume: the CLI root adds no "Aborted."/"Interrupted." line of its own."""

@@ -18,6 +18,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -133,8 +134,10 @@ def run_tool(
 ) -> ToolResult:
     """Run ``argv`` with a time limit and return what happened; never raises for tool failures.
 
-    ``capture=False`` lets the child write to the terminal (pip's progress bar) and
-    returns empty output. On timeout the whole process tree is killed.
+    ``capture=False`` lets the child write to the terminal (pip's progress bar on stdout) and
+    shows its stderr there too, line by line, while keeping the last 64 kB of it in the result:
+    a failure at a terminal is classified (and a network failure retried) from the same error
+    lines as when the output is piped. On timeout the whole process tree is killed.
     """
     args = [os.fspath(a) for a in argv]
     shown = tuple(args)
@@ -153,7 +156,7 @@ def run_tool(
             args,
             stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
             stdout=subprocess.PIPE if capture else None,
-            stderr=subprocess.PIPE if capture else None,
+            stderr=subprocess.PIPE,
             env=child_env,
             cwd=os.fspath(cwd) if cwd is not None else None,
             text=True,
@@ -164,6 +167,8 @@ def run_tool(
     except (FileNotFoundError, PermissionError, OSError) as exc:
         _LOG.debug("could not start %s: %s", shown, exc)
         return ToolResult(shown, None, stderr=str(exc), found=False)
+    if not capture:
+        return _run_teed(proc, shown, input, timeout, start)
     try:
         out, err = proc.communicate(input=input, timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -180,3 +185,56 @@ def run_tool(
     )
     _LOG.debug("exit %s after %.2fs: %s", result.returncode, result.duration_s, shown)
     return result
+
+
+_TEE_KEEP = 64 * 1024
+
+
+def _run_teed(
+    proc: subprocess.Popen[str],
+    shown: tuple[str, ...],
+    input: str | None,
+    timeout: float,
+    start: float,
+) -> ToolResult:
+    """Wait for ``proc`` while its stderr is copied to ours and its tail kept for the result."""
+    kept: list[str] = []
+    size = [0]
+
+    def pump() -> None:
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            try:
+                sys.stderr.write(line)
+                sys.stderr.flush()
+            except (OSError, ValueError):
+                pass
+            kept.append(line)
+            size[0] += len(line)
+            while size[0] > _TEE_KEEP and len(kept) > 1:
+                size[0] -= len(kept.pop(0))
+
+    reader = threading.Thread(target=pump, daemon=True)
+    reader.start()
+    try:
+        if input is not None and proc.stdin is not None:
+            try:
+                proc.stdin.write(input)
+                proc.stdin.close()
+            except OSError:
+                pass
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        kill_tree(proc)
+        proc.wait()
+        reader.join(5)
+        return ToolResult(
+            shown, None, "", "".join(kept), timed_out=True, duration_s=time.monotonic() - start
+        )
+    except KeyboardInterrupt:
+        kill_tree(proc)
+        raise
+    reader.join(5)
+    return ToolResult(
+        shown, proc.returncode, "", "".join(kept), duration_s=time.monotonic() - start
+    )

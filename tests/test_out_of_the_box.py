@@ -98,3 +98,22 @@ def test_no_message_points_at_course_material_that_does_not_exist() -> None:
         for path in (REPO / folder).rglob("*.py"):
             text = path.read_text(encoding="utf-8")
             assert "course's Colab" not in text, path
+
+
+def test_readme_quick_start_puts_the_student_first() -> None:
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    quick = text[text.index("## Quick start"):text.index("## Commands")]
+    order = [quick.index(s) for s in ("coursekit setup", "coursekit doctor", "coursekit lab 1",
+                                      "bash .ci/run")]
+    assert order == sorted(order), "student commands come before the developer's"
+    assert "_COURSEKIT_COMPLETE=bash_source coursekit" in quick
+
+
+def test_documented_shell_completion_works() -> None:
+    import subprocess
+
+    env = {"_COURSEKIT_COMPLETE": "bash_complete", "COMP_WORDS": "coursekit se", "COMP_CWORD": "1",
+           "PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"}
+    out = subprocess.run([sys.executable, "-c", "from coursekit.cli import main; main()"], env=env,
+                         capture_output=True, text=True, timeout=60, check=False)
+    assert "setup" in out.stdout

@@ -20,7 +20,7 @@ import click
 
 from coursekit import __version__
 from coursekit.constants import EnvVars
-from coursekit.errors import CoursekitError, ExitCode
+from coursekit.errors import CoursekitError, ExitCode, InterruptNoted
 
 if TYPE_CHECKING:
     from coursekit.render import Console
@@ -183,11 +183,13 @@ def run(argv: Sequence[str] | None = None) -> int:
     as_json = _wants_json(args)
     try:
         result: Any = cli.main(args=args, prog_name="coursekit", standalone_mode=False)
-    except click.exceptions.Abort:
+    except click.exceptions.Abort as exc:
+        cause = exc.__cause__ or exc.__context__
+        text = "Interrupted." if isinstance(cause, KeyboardInterrupt) else "Aborted."
         if as_json:
-            _render_error("Aborted.", None, ExitCode.INTERRUPTED, as_json)
-        else:
-            _console().eprint("Aborted.")
+            _render_error(text, None, ExitCode.INTERRUPTED, as_json)
+        elif not isinstance(cause, InterruptNoted):  # the command already said what to do
+            _console().eprint(text)
         return ExitCode.INTERRUPTED
     except click.ClickException as exc:
         code = ExitCode.USAGE if exc.exit_code == 2 else exc.exit_code
@@ -209,10 +211,10 @@ def run(argv: Sequence[str] | None = None) -> int:
         _print_traceback(debug)
         _render_error(exc.message, exc.fix, int(exc.exit_code), as_json)
         return int(exc.exit_code)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         if as_json:
             _render_error("Interrupted.", None, ExitCode.INTERRUPTED, as_json)
-        else:
+        elif not isinstance(exc, InterruptNoted):
             _console().eprint("Interrupted.")
         return ExitCode.INTERRUPTED
     except Exception as exc:  # noqa: BLE001 - last line of defence, rendered below

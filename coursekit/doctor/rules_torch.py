@@ -559,7 +559,7 @@ def _after_import(v: View) -> list[Finding]:
 def torch_import(v: View) -> list[Finding]:
     status = v.torch.get("status")
     if v.probe_ok and status == "ok":
-        if not v.torch.get("version") or not v.torch.get("file"):
+        if not v.torch.get("version"):
             # a torch/ folder without __init__.py imports as an empty namespace package
             return [
                 finding(

@@ -206,7 +206,7 @@ PROBE_SHAPE: dict[str, Any] = {
         "arch_list": ["str"],
         "cuda_available": "bool",
         "device_count": "int",
-        "devices": [{"index": "int", "name": "str", "capability": "str"}],
+        "devices": [{"index": "int", "name!": "str", "capability": "str"}],
         "cuda_error": "str",
         "cuda_op": ("null", {"ok": "bool", "error": "str"}),
         "mps_built": "bool",

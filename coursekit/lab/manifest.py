@@ -213,9 +213,10 @@ def discover_labs(labs_root: Path | None = None) -> tuple[LabSpec, ...]:
 
 def parse_lab_number(text: str, labs: tuple[LabSpec, ...] = ()) -> int:
     """``"2"`` or ``"02"`` -> 2; anything else is a :class:`UsageError` (exit 2) naming the labs."""
-    if not text.strip().isdigit():
+    if not text.strip().isascii() or not text.strip().isdigit():
+        shown = text if len(text) <= 20 else text[:20] + "..."
         raise UsageError(
-            f"'{text}' is not a lab number; {_valid(labs)}",
+            f"'{shown}' is not a lab number; {_valid(labs)}",
             "Give the lab's number, e.g. coursekit lab 1 (coursekit lab lists them).",
         )
     return int(text)

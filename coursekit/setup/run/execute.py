@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from pathlib import Path
 
-from coursekit.errors import EnvironmentProblem
+from coursekit.errors import EnvironmentProblem, InterruptNoted
 from coursekit.proc import Runner, run_tool
 from coursekit.setup.engines import Engine
 from coursekit.setup.plan.model import Plan
@@ -111,7 +111,7 @@ def _carry_out(ctx: Context) -> SetupResult:
                 f"Interrupted during '{step.title}'. Run `coursekit setup` again: "
                 "finished steps are kept and this one is completed."
             )
-            raise
+            raise InterruptNoted from None
         outcomes.append(outcome)
         ctx.reporter.finish(outcome)
     if failure is None:

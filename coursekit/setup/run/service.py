@@ -108,14 +108,23 @@ def with_overrides(plan: Plan, options: RunOptions) -> Plan:
         source = check_index(options.index_url)
         old = f"from {torch.index_url}" if torch.index_url else "from PyPI"
         args = tuple(source.pip_args())
+        # the trio always comes from the override; lightning & co. too when it is a folder of
+        # wheels (an offline room: steps.install_dependents), else from PyPI as planned
+        swapped = (
+            ("install_torch", "install_dependents")
+            if source.folder is not None
+            else ("install_torch",)
+        )
         steps = [
             dataclasses.replace(
                 s,
                 argv=_swap_index(s.argv, args),
                 python_args=_swap_index(s.python_args, args),
-                title=s.title.replace(old, f"from {source.label}"),
+                title=s.title.replace(
+                    old if s.id == "install_torch" else "from PyPI", f"from {source.label}"
+                ),
             )
-            if s.id == "install_torch"
+            if s.id in swapped
             else s
             for s in steps
         ]
