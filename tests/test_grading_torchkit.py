@@ -6,7 +6,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from coursekit.grading.torchkit import SGD, over  # noqa: E402
+from coursekit.grading.api import CheckFailed  # noqa: E402
+from coursekit.grading.torchkit import SGD, as_number, over  # noqa: E402
 
 
 def _model() -> torch.nn.Module:
@@ -43,3 +44,16 @@ def test_sgd_matches_torch_optim_sgd(momentum: float, set_to_none: bool) -> None
 
 def test_over_treats_nan_as_over() -> None:
     assert over(float("nan"), 1.0) and over(2.0, 1.0) and not over(1.0, 1.0)
+
+
+@pytest.mark.torch
+def test_one_rule_for_numbers() -> None:
+    """Every lab reads a student's number the same way: a float/int or a one-element tensor."""
+    assert as_number(0.25, "f()") == 0.25 and as_number(3, "f()") == 3.0
+    assert as_number(torch.tensor(0.5), "f()") == 0.5
+    assert as_number(torch.tensor([[0.5]], requires_grad=True), "f()") == 0.5
+    for bad, words in ((None, "NoneType"), (True, "bool"), ("0.5", "str"),
+                       (torch.zeros(3), "shape (3,)"), (torch.tensor(True), "torch.bool")):
+        with pytest.raises(CheckFailed, match="return one number") as info:
+            as_number(bad, "f()")
+        assert words in info.value.message
