@@ -405,7 +405,10 @@ def _vision_op(torch: Any) -> str | None:
     # "operator torchvision::nms does not exist" appears only when an op runs.
     try:
         torchvision = sys.modules["torchvision"]  # imported by _try_import just before
-        torchvision.ops.nms(torch.zeros((1, 4)), torch.zeros(1), 0.5)
+        ops = getattr(torchvision, "ops", None)
+        if ops is None or not hasattr(ops, "nms"):
+            return None  # not a torchvision with operators to try (a stand-in, a stub)
+        ops.nms(torch.zeros((1, 4)), torch.zeros(1), 0.5)
         return None
     except BaseException as exc:  # noqa: BLE001
         return str(_error(exc)["message"])
