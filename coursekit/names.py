@@ -18,11 +18,15 @@ def student_name(explicit: str | None, environ: Mapping[str, str], *, required: 
     if not name:
         if not required:
             return ""
-        raise UsageError("who is this? No --name and no COURSEKIT_STUDENT.",
-                         'Add --name "Your Name" (or set COURSEKIT_STUDENT once).')
+        raise UsageError(
+            "who is this? No --name and no COURSEKIT_STUDENT.",
+            'Add --name "Your Name" (or set COURSEKIT_STUDENT once).',
+        )
     if len(name) > 120 or any(unicodedata.category(c).startswith("C") for c in name):
-        raise UsageError("--name must be at most 120 printable characters.",
-                         'Give your name as the course knows it, e.g. --name "Ada Lovelace".')
+        raise UsageError(
+            "--name must be at most 120 printable characters.",
+            'Give your name as the course knows it, e.g. --name "Ada Lovelace".',
+        )
     return name
 
 

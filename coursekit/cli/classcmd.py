@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from coursekit.cli import AppContext
 from coursekit.errors import ExitCode
 
 
@@ -23,23 +24,54 @@ def class_group() -> None:
 @class_group.command()
 @click.argument("number")
 @click.argument("submissions", nargs=-1, required=True)
-@click.option("--graders", "graders_dir", type=click.Path(path_type=Path, file_okay=False),
-              help="An instructor's folder laid out like labs/ (NN-slug/lab.toml, grader.py): "
-                   "hidden checks and its own limits. Default: the installed course's graders.")
-@click.option("--jobs", "-j", type=click.IntRange(min=0), default=0, show_default="the number of cores",
-              help="Submissions graded at once (0: the number of cores).")
-@click.option("--csv", "csv_path", type=click.Path(path_type=Path, dir_okay=False),
-              help="Write one row per submission to this CSV file.")
+@click.option(
+    "--graders",
+    "graders_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="An instructor's folder laid out like labs/ (NN-slug/lab.toml, grader.py): "
+    "hidden checks and its own limits. Default: the installed course's graders.",
+)
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default="the number of cores",
+    help="Submissions graded at once (0: the number of cores).",
+)
+@click.option(
+    "--csv",
+    "csv_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write one row per submission to this CSV file.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
 @click.option("--force", is_flag=True, help="Grade again even submissions already in the cache.")
-@click.option("--cache", "cache_path", type=click.Path(path_type=Path, dir_okay=False),
-              help="Where graded results are remembered (default: ./coursekit-grades-labNN.cache.json).")
-@click.option("--python", "python", metavar="PATH",
-              help="Grade with this Python (default: this one if it has torch, else the 'pt' env).")
+@click.option(
+    "--cache",
+    "cache_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Where graded results are remembered (default: ./coursekit-grades-labNN.cache.json).",
+)
+@click.option(
+    "--python",
+    "python",
+    metavar="PATH",
+    help="Grade with this Python (default: this one if it has torch, else the 'pt' env).",
+)
 @click.pass_obj
-def grade(app: object, number: str, submissions: tuple[str, ...], graders_dir: Path | None,
-          jobs: int, csv_path: Path | None, as_json: bool, force: bool, cache_path: Path | None,
-          python: str | None) -> int:
+def grade(
+    app: AppContext,
+    number: str,
+    submissions: tuple[str, ...],
+    graders_dir: Path | None,
+    jobs: int,
+    csv_path: Path | None,
+    as_json: bool,
+    force: bool,
+    cache_path: Path | None,
+    python: str | None,
+) -> int:
     """Grade lab NUMBER for many SUBMISSIONS (zips, folders, folders of them, globs).
 
     Exit codes: 0 every submission has a row (whatever its verdict), 2 bad usage,
@@ -49,9 +81,10 @@ def grade(app: object, number: str, submissions: tuple[str, ...], graders_dir: P
     from coursekit.lab.interpreter import choose_python
     from coursekit.render import instructor as render
 
-    console = app.console  # type: ignore[attr-defined]
-    req = ClassGradeRequest(number, submissions, choose_python(python).path, graders_dir, jobs,
-                            force, cache_path)
+    console = app.console
+    req = ClassGradeRequest(
+        number, submissions, choose_python(python).path, graders_dir, jobs, force, cache_path
+    )
     bar = render.ProgressBar(console)
     result = grade_class(req, Path.cwd(), on_progress=bar, environ=dict(os.environ))
     render.class_grade(console, result, as_json=as_json, csv_path=csv_path)
@@ -63,13 +96,26 @@ def grade(app: object, number: str, submissions: tuple[str, ...], graders_dir: P
 @class_group.command()
 @click.argument("reports", nargs=-1, required=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the grouping as JSON on stdout.")
-@click.option("--csv", "csv_path", type=click.Path(path_type=Path, dir_okay=False),
-              help="Write one row per student to this CSV file.")
-@click.option("--html", "html_path", type=click.Path(path_type=Path, dir_okay=False),
-              help="Write one self-contained page (opens from disk in any browser).")
+@click.option(
+    "--csv",
+    "csv_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write one row per student to this CSV file.",
+)
+@click.option(
+    "--html",
+    "html_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write one self-contained page (opens from disk in any browser).",
+)
 @click.pass_obj
-def triage(app: object, reports: tuple[str, ...], as_json: bool, csv_path: Path | None,
-           html_path: Path | None) -> int:
+def triage(
+    app: AppContext,
+    reports: tuple[str, ...],
+    as_json: bool,
+    csv_path: Path | None,
+    html_path: Path | None,
+) -> int:
     """Group students' doctor reports (files, folders, globs) by root cause.
 
     Exit codes: 0 nobody is blocked, 1 at least one student is blocked (or sent an
@@ -79,6 +125,11 @@ def triage(app: object, reports: tuple[str, ...], as_json: bool, csv_path: Path 
     from coursekit.render import instructor as render
 
     result = run_triage(reports)
-    render.class_triage(app.console, result, as_json=as_json, csv_path=csv_path,  # type: ignore[attr-defined]
-                        html_path=html_path)
+    render.class_triage(
+        app.console,
+        result,
+        as_json=as_json,
+        csv_path=csv_path,
+        html_path=html_path,
+    )
     return ExitCode.FAILED if result.blocked else ExitCode.OK

@@ -200,9 +200,14 @@ def _convert(hint: Any, value: Any, where: str) -> Any:
 def _fields(cls: type) -> tuple[tuple[str, Any, bool], ...]:
     """(name, hint, required) of each field, once per class."""
     hints = _type_hints(cls)
-    return tuple((f.name, hints[f.name], f.default is dataclasses.MISSING
-                  and f.default_factory is dataclasses.MISSING)
-                 for f in dataclasses.fields(cls))
+    return tuple(
+        (
+            f.name,
+            hints[f.name],
+            f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING,
+        )
+        for f in dataclasses.fields(cls)
+    )
 
 
 @functools.cache
@@ -225,5 +230,16 @@ def from_data(cls: type[T], data: Any, where: str = "facts") -> T:
     return cls(**kwargs)
 
 
-__all__ = ["CheckRun", "DiskFacts", "EnvFacts", "Facts", "GpuFacts", "KernelFacts",
-           "MemoryFacts", "PlatformFacts", "ProbeFacts", "from_data", "to_data"]
+__all__ = [
+    "CheckRun",
+    "DiskFacts",
+    "EnvFacts",
+    "Facts",
+    "GpuFacts",
+    "KernelFacts",
+    "MemoryFacts",
+    "PlatformFacts",
+    "ProbeFacts",
+    "from_data",
+    "to_data",
+]

@@ -49,24 +49,79 @@ from typing import Any
 # Standard-library functions allowed to call sys._getframe, as (file, function): each reads the
 # caller's module name (namedtuple, TypeVar, Enum("Name", ...), logging's caller) and never hands
 # the frame back. logging's ``currentframe`` is a lambda: allowed only when findCaller calls it.
-_GETFRAME_CALLERS = (("/collections/__init__.py", "namedtuple"), ("/typing.py", "_caller"),
-                     ("/enum.py", "_create_"), ("/warnings.py", "warn"))
+_GETFRAME_CALLERS = (
+    ("/collections/__init__.py", "namedtuple"),
+    ("/typing.py", "_caller"),
+    ("/enum.py", "_create_"),
+    ("/warnings.py", "warn"),
+)
 # traceback functions that turn the current stack into text (torch's lazy CUDA calls do).
 _STACK_TEXT = frozenset({"format_stack", "extract_stack", "print_stack"})
 _FRAME_ATTRS = frozenset({"tb_frame", "gi_frame", "cr_frame", "ag_frame", "f_back"})
 _CODE_ATTRS = frozenset({"__code__", "__defaults__", "__kwdefaults__"})
-_DENY_EVENTS = frozenset({
-    "gc.get_objects", "gc.get_referrers", "gc.get_referents", "sys._current_frames",
-    "sys._current_exceptions", "sys.settrace", "sys.setprofile", "subprocess.Popen",
-    "os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.fork", "os.forkpty", "os.kill",
-    "os.killpg", "os.startfile", "resource.setrlimit", "resource.prlimit", "os.remove",
-    "os.rename", "os.rmdir", "os.mkdir", "os.symlink", "os.link", "os.truncate", "os.chmod",
-    "os.chown", "os.utime", "shutil.rmtree", "shutil.copyfile", "shutil.copytree",
-    "shutil.move", "pty.spawn", "sys.addaudithook",
-    "_posixsubprocess.fork_exec", "signal.pthread_kill", "winreg.OpenKey"})
-_DENY_PREFIXES = ("ctypes.", "socket.", "_winapi.", "winreg.", "msvcrt.", "mmap.", "webbrowser.",
-                  "urllib.", "http.", "ftplib.", "smtplib.", "poplib.", "imaplib.", "nntplib.",
-                  "telnetlib.", "sqlite3.", "ensurepip.", "os.listxattr", "os.setxattr")
+_DENY_EVENTS = frozenset(
+    {
+        "gc.get_objects",
+        "gc.get_referrers",
+        "gc.get_referents",
+        "sys._current_frames",
+        "sys._current_exceptions",
+        "sys.settrace",
+        "sys.setprofile",
+        "subprocess.Popen",
+        "os.system",
+        "os.exec",
+        "os.posix_spawn",
+        "os.spawn",
+        "os.fork",
+        "os.forkpty",
+        "os.kill",
+        "os.killpg",
+        "os.startfile",
+        "resource.setrlimit",
+        "resource.prlimit",
+        "os.remove",
+        "os.rename",
+        "os.rmdir",
+        "os.mkdir",
+        "os.symlink",
+        "os.link",
+        "os.truncate",
+        "os.chmod",
+        "os.chown",
+        "os.utime",
+        "shutil.rmtree",
+        "shutil.copyfile",
+        "shutil.copytree",
+        "shutil.move",
+        "pty.spawn",
+        "sys.addaudithook",
+        "_posixsubprocess.fork_exec",
+        "signal.pthread_kill",
+        "winreg.OpenKey",
+    }
+)
+_DENY_PREFIXES = (
+    "ctypes.",
+    "socket.",
+    "_winapi.",
+    "winreg.",
+    "msvcrt.",
+    "mmap.",
+    "webbrowser.",
+    "urllib.",
+    "http.",
+    "ftplib.",
+    "smtplib.",
+    "poplib.",
+    "imaplib.",
+    "nntplib.",
+    "telnetlib.",
+    "sqlite3.",
+    "ensurepip.",
+    "os.listxattr",
+    "os.setxattr",
+)
 _LIST_EVENTS = frozenset({"os.listdir", "os.scandir", "glob.glob", "glob.glob/2"})
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
 _SECRET_PARTS = frozenset({"solution", "mistakes"})
@@ -93,12 +148,14 @@ def _norm(raw: Any) -> str | None:
 def _is_lab_secret(path: str) -> bool:
     """A lab's grader, solution or mistakes, wherever a coursekit might be installed."""
     parts = Path(path).parts
-    return parts[-1:] == ("grader.py",) or ("labs" in parts
-                                             and bool(_SECRET_PARTS.intersection(parts)))
+    return parts[-1:] == ("grader.py",) or (
+        "labs" in parts and bool(_SECRET_PARTS.intersection(parts))
+    )
 
 
-def make_hook(read_roots: tuple[str, ...], deny_roots: tuple[str, ...],
-              trusted_codes: frozenset[Any]) -> Any:
+def make_hook(
+    read_roots: tuple[str, ...], deny_roots: tuple[str, ...], trusted_codes: frozenset[Any]
+) -> Any:
     """The audit hook (a closure: its state is reachable from nowhere once installed)."""
     busy = [False]
     getframe = sys._getframe
@@ -111,8 +168,11 @@ def make_hook(read_roots: tuple[str, ...], deny_roots: tuple[str, ...],
                 return func in _STACK_TEXT
             if name.endswith("/logging/__init__.py") and func == "<lambda>":
                 caller = trigger.f_back
-                return (caller is not None and caller.f_code.co_name == "findCaller"
-                        and caller.f_code.co_filename == trigger.f_code.co_filename)
+                return (
+                    caller is not None
+                    and caller.f_code.co_name == "findCaller"
+                    and caller.f_code.co_filename == trigger.f_code.co_filename
+                )
             return any(name.endswith(f) and func == fn for f, fn in _GETFRAME_CALLERS)
         # traceback/tb_frame reads: only traceback.py and the grading API's helpers, called
         # (with nothing else in between) from a trusted API function whose result is a string
@@ -146,8 +206,12 @@ def make_hook(read_roots: tuple[str, ...], deny_roots: tuple[str, ...],
             flags = args[2] if len(args) > 2 and isinstance(args[2], int) else 0
             if (isinstance(mode, str) and any(c in mode for c in "wax+")) or flags & _WRITE_FLAGS:
                 raise Refused(f"class grade: writing files is not allowed ({path})")
-            if (not path or _under(path, deny_roots) or not _under(path, read_roots)
-                    or _is_lab_secret(path)):
+            if (
+                not path
+                or _under(path, deny_roots)
+                or not _under(path, read_roots)
+                or _is_lab_secret(path)
+            ):
                 raise Refused(f"class grade: reading {path} is not allowed")
             return
         if event in _DENY_EVENTS or event.startswith(_DENY_PREFIXES):
@@ -157,8 +221,12 @@ def make_hook(read_roots: tuple[str, ...], deny_roots: tuple[str, ...],
             if path is not None and (not _under(path, read_roots) or _under(path, deny_roots)):
                 raise Refused(f"class grade: listing {path} is not allowed")
             return
-        if event == "sys._getframe" or event == "object.__getattr__" and len(args) > 1 \
-                and args[1] in _FRAME_ATTRS:
+        if (
+            event == "sys._getframe"
+            or event == "object.__getattr__"
+            and len(args) > 1
+            and args[1] in _FRAME_ATTRS
+        ):
             what = "sys._getframe" if event == "sys._getframe" else str(args[1])
             trigger = getframe(2)  # 0: _check, 1: hook, 2: the code that raised the event
             if not caller_ok(trigger, what):
@@ -179,12 +247,17 @@ def _close_native_doors() -> list[str]:
     def refused(*_a: Any, **_k: Any) -> Any:
         raise Refused("class grade: this torch/os function is not allowed")
 
-    for owner, name in ((os, "memfd_create"), (sys.modules.get("posix"), "memfd_create"),
-                        (torch, "from_file"), (torch.UntypedStorage, "from_file"),
-                        (torch.TypedStorage, "from_file"), (torch.ops, "load_library"),
-                        (torch.classes, "load_library"),
-                        (torch._C, "_construct_storage_from_data_pointer"),
-                        (torch._C, "_load_library")):
+    for owner, name in (
+        (os, "memfd_create"),
+        (sys.modules.get("posix"), "memfd_create"),
+        (torch, "from_file"),
+        (torch.UntypedStorage, "from_file"),
+        (torch.TypedStorage, "from_file"),
+        (torch.ops, "load_library"),
+        (torch.classes, "load_library"),
+        (torch._C, "_construct_storage_from_data_pointer"),
+        (torch._C, "_load_library"),
+    ):
         if owner is not None and hasattr(owner, name):
             try:
                 setattr(owner, name, refused)
@@ -200,8 +273,13 @@ def _run(cfg: dict[str, Any], emit: Any, install: Any) -> None:
     try:
         info = worker._setup_torch(int(cfg.get("threads", 1)))
     except BaseException as exc:  # noqa: BLE001 - any failure here is the environment's
-        emit({"e": "fatal", "kind": "env", "message": f"torch could not be imported: "
-              f"{type(exc).__name__}: {exc}"})
+        emit(
+            {
+                "e": "fatal",
+                "kind": "env",
+                "message": f"torch could not be imported: {type(exc).__name__}: {exc}",
+            }
+        )
         return
     info["memory_limit"] = worker._cap_memory(int(cfg["memory_mb"]))
     emit({"e": "ready", **info})
@@ -212,9 +290,12 @@ def _run(cfg: dict[str, Any], emit: Any, install: Any) -> None:
         emit({"e": "fatal", "kind": "grader", "message": str(exc)})
         return
     emit({"e": "loaded", "checks": [s.name for s in specs]})
-    ctx = api.LabContext(student_dir=Path(cfg["student_dir"]), figures_dir=Path(cfg["figures_dir"]),
-                         seeds=tuple(cfg.get("seeds", api.DEFAULT_SEEDS)),
-                         report=lambda msg: None)
+    ctx = api.LabContext(
+        student_dir=Path(cfg["student_dir"]),
+        figures_dir=Path(cfg["figures_dir"]),
+        seeds=tuple(cfg.get("seeds", api.DEFAULT_SEEDS)),
+        report=lambda msg: None,
+    )
     import builtins
     import math
     import pathlib
@@ -223,41 +304,77 @@ def _run(cfg: dict[str, Any], emit: Any, install: Any) -> None:
     import torch
     import torch.nn.functional
 
-    namespaces = [("torch", torch), ("torch.nn", torch.nn),
-                  ("torch.nn.functional", torch.nn.functional), ("torch.nn.init", torch.nn.init),
-                  ("torch.autograd", torch.autograd), ("torch.Tensor", torch.Tensor),
-                  ("torch.nn.Module", torch.nn.Module), ("torch.nn.Linear", torch.nn.Linear),
-                  ("builtins", builtins), ("math", math), ("coursekit.grading.api", api),
-                  ("the grader", grader), ("json", json), ("hmac", hmac), ("os", os),
-                  ("traceback", traceback), ("pathlib.Path", pathlib.Path),
-                  ("pathlib.PurePath", pathlib.PurePath), ("os.path", os.path),
-                  ("api.LabContext", api.LabContext), ("api.CheckFailed", api.CheckFailed),
-                  ("api.CheckResult", api.CheckResult), ("api.CheckSpec", api.CheckSpec)]
+    namespaces = [
+        ("torch", torch),
+        ("torch.nn", torch.nn),
+        ("torch.nn.functional", torch.nn.functional),
+        ("torch.nn.init", torch.nn.init),
+        ("torch.autograd", torch.autograd),
+        ("torch.Tensor", torch.Tensor),
+        ("torch.nn.Module", torch.nn.Module),
+        ("torch.nn.Linear", torch.nn.Linear),
+        ("builtins", builtins),
+        ("math", math),
+        ("coursekit.grading.api", api),
+        ("the grader", grader),
+        ("json", json),
+        ("hmac", hmac),
+        ("os", os),
+        ("traceback", traceback),
+        ("pathlib.Path", pathlib.Path),
+        ("pathlib.PurePath", pathlib.PurePath),
+        ("os.path", os.path),
+        ("api.LabContext", api.LabContext),
+        ("api.CheckFailed", api.CheckFailed),
+        ("api.CheckResult", api.CheckResult),
+        ("api.CheckSpec", api.CheckSpec),
+    ]
     _close_native_doors()
     snap = worker._snapshot(namespaces)
     modules = dict(sys.modules)  # a module swapped in sys.modules reaches the grader's imports
     tampered = worker._tampered
     run_check = _student_proof(api)
-    install(frozenset({api.describe_exception.__code__, api._raised_in.__code__,
-                       api._is_under.__code__}))
+    install(
+        frozenset(
+            {api.describe_exception.__code__, api._raised_in.__code__, api._is_under.__code__}
+        )
+    )
     bad: str | None = None
     for spec in specs:
         emit({"e": "begin", "name": spec.name})
         if bad is None:
             result = run_check(spec, ctx)
             changed = tampered(snap)
-            changed += [f"sys.modules[{name!r}]" for name, mod in modules.items()
-                        if sys.modules.get(name) is not mod]
+            changed += [
+                f"sys.modules[{name!r}]"
+                for name, mod in modules.items()
+                if sys.modules.get(name) is not mod
+            ]
             if changed:
                 bad = ", ".join(changed[:5])
         if bad is not None:
-            emit({"e": "result", "name": spec.name, "passed": False, "error": False,
-                  "message": f"your code replaced {bad} (monkeypatching); measurements made "
-                             "after that cannot be trusted.", "duration_s": 0.0})
+            emit(
+                {
+                    "e": "result",
+                    "name": spec.name,
+                    "passed": False,
+                    "error": False,
+                    "message": f"your code replaced {bad} (monkeypatching); measurements made "
+                    "after that cannot be trusted.",
+                    "duration_s": 0.0,
+                }
+            )
             continue
-        emit({"e": "result", "name": result.name, "passed": result.passed, "error": result.error,
-              "message": worker._annotate(result.message, int(cfg["memory_mb"]))[:4000],
-              "duration_s": round(result.duration_s, 3)})
+        emit(
+            {
+                "e": "result",
+                "name": result.name,
+                "passed": result.passed,
+                "error": result.error,
+                "message": worker._annotate(result.message, int(cfg["memory_mb"]))[:4000],
+                "duration_s": round(result.duration_s, 3),
+            }
+        )
     emit({"e": "done"})
 
 
@@ -283,8 +400,15 @@ def _student_proof(api: Any) -> Any:
         try:
             return run_check(check_spec(spec.name, spec.points, spec.title, wrapped), ctx)
         except KeyboardInterrupt:
-            return check_result(spec.name, spec.title, False, 0, spec.points,
-                                "your code interrupted grading (KeyboardInterrupt)", 0.0)
+            return check_result(
+                spec.name,
+                spec.title,
+                False,
+                0,
+                spec.points,
+                "your code interrupted grading (KeyboardInterrupt)",
+                0.0,
+            )
 
     return guarded
 
@@ -312,9 +436,17 @@ def main() -> None:
     exit_now = os._exit
     prefixes = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
     python_dirs = [p for p in sys.path if p and os.path.isdir(p)]
-    read_roots = tuple(os.path.normcase(os.path.realpath(p)) for p in
-                       [*cfg.pop("read_roots"), *prefixes, *python_dirs, os.devnull,
-                        "/dev/urandom", "/dev/random"])
+    read_roots = tuple(
+        os.path.normcase(os.path.realpath(p))
+        for p in [
+            *cfg.pop("read_roots"),
+            *prefixes,
+            *python_dirs,
+            os.devnull,
+            "/dev/urandom",
+            "/dev/random",
+        ]
+    )
     deny_roots = tuple(os.path.normcase(os.path.realpath(p)) for p in cfg.pop("deny_roots"))
 
     def install(trusted: frozenset[Any]) -> None:

@@ -45,10 +45,19 @@ from coursekit.lab.manifest import LabSpec, discover_labs, find_lab, parse_lab_n
 
 VERDICTS = ("graded", "timeout", "crash", "could-not-grade", "invalid")
 CACHE_SCHEMA = 1
-_BOOT = ("import sys; sys.path.insert(0, sys.argv[1]); "
-         "from coursekit.grading.sealed import main; main()")
-_ENV_KEEP = ("PATH", "SYSTEMROOT", "WINDIR", "LD_LIBRARY_PATH", "DYLD_LIBRARY_PATH", "LANG",
-             "LC_ALL", "CONDA_PREFIX")
+_BOOT = (
+    "import sys; sys.path.insert(0, sys.argv[1]); from coursekit.grading.sealed import main; main()"
+)
+_ENV_KEEP = (
+    "PATH",
+    "SYSTEMROOT",
+    "WINDIR",
+    "LD_LIBRARY_PATH",
+    "DYLD_LIBRARY_PATH",
+    "LANG",
+    "LC_ALL",
+    "CONDA_PREFIX",
+)
 
 
 @dataclass(frozen=True)
@@ -125,14 +134,18 @@ def load_graders(number_text: str, graders_dir: Path | None) -> Graders:
     installed = labs_dir()
     number = parse_lab_number(number_text)
     if graders_dir is not None and not graders_dir.is_dir():
-        raise UsageError(f"--graders {graders_dir}: no such folder.",
-                         "Give a folder laid out like the course's labs/ (NN-slug/lab.toml, grader.py).")
+        raise UsageError(
+            f"--graders {graders_dir}: no such folder.",
+            "Give a folder laid out like the course's labs/ (NN-slug/lab.toml, grader.py).",
+        )
     spec = find_lab(discover_labs(graders_dir if graders_dir is not None else installed), number)
     try:
         expected = expected_checks(spec.grader_path)
     except GraderSourceError as exc:
-        raise UsageError(f"the grader of lab {number} cannot be read: {exc}",
-                         "Fix grader.py (every check is a top-level @check function).") from None
+        raise UsageError(
+            f"the grader of lab {number} cannot be read: {exc}",
+            "Fix grader.py (every check is a top-level @check function).",
+        ) from None
     starter = spec.starter_dir
     if not starter.is_dir() and graders_dir is not None:
         try:
@@ -159,24 +172,54 @@ def load_graders(number_text: str, graders_dir: Path | None) -> Graders:
 def worker_env(environ: Mapping[str, str], home: Path) -> dict[str, str]:
     """A small environment: no tokens or secrets of the instructor's shell reach student code."""
     env = {k: v for k, v in environ.items() if k in _ENV_KEEP}
-    env.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", CUDA_VISIBLE_DEVICES="",
-               MPLBACKEND="Agg", HOME=str(home), USERPROFILE=str(home), PYTHONHASHSEED="0")
+    env.update(
+        OMP_NUM_THREADS="1",
+        MKL_NUM_THREADS="1",
+        CUDA_VISIBLE_DEVICES="",
+        MPLBACKEND="Agg",
+        HOME=str(home),
+        USERPROFILE=str(home),
+        PYTHONHASHSEED="0",
+    )
     return env
 
 
-def _row(sub: subs.Submission, g: Graders, verdict: str, message: str, seconds: float = 0.0,
-         points: dict[str, int] | None = None) -> GradeRow:
+def _row(
+    sub: subs.Submission,
+    g: Graders,
+    verdict: str,
+    message: str,
+    seconds: float = 0.0,
+    points: dict[str, int] | None = None,
+) -> GradeRow:
     pts = points if points is not None else {c.name: 0 for c in g.expected}
     score = sum(pts.values())
     max_score = sum(c.points for c in g.expected)
-    return GradeRow(sub.student, g.spec.number, score, max_score,
-                    verdict == "graded" and score == max_score, pts, verdict, round(seconds, 2),
-                    sub.content_hash, sub.source, message, g.hash)
+    return GradeRow(
+        sub.student,
+        g.spec.number,
+        score,
+        max_score,
+        verdict == "graded" and score == max_score,
+        pts,
+        verdict,
+        round(seconds, 2),
+        sub.content_hash,
+        sub.source,
+        message,
+        g.hash,
+    )
 
 
-def grade_submission(sub: subs.Submission, g: Graders, python: str, *,
-                     environ: Mapping[str, str] | None = None, seeds: tuple[int, ...] = (0, 1, 2),
-                     sandbox: Callable[..., Any] = run_sandboxed) -> GradeRow:
+def grade_submission(
+    sub: subs.Submission,
+    g: Graders,
+    python: str,
+    *,
+    environ: Mapping[str, str] | None = None,
+    seeds: tuple[int, ...] = (0, 1, 2),
+    sandbox: Callable[..., Any] = run_sandboxed,
+) -> GradeRow:
     """Grade one valid submission in a fresh sealed worker; the row is decided here."""
     if sub.invalid is not None:
         return _row(sub, g, "invalid", sub.invalid)
@@ -197,16 +240,30 @@ def grade_submission(sub: subs.Submission, g: Graders, python: str, *,
         events_path = root / f"events-{secrets.token_hex(8)}.jsonl"
         events_path.touch(mode=0o600)
         key = secrets.token_bytes(32)
-        cfg = {"key": key.hex(), "events": str(events_path), "grader": str(gdir / "grader.py"),
-               "student_dir": str(sdir), "figures_dir": str(root / "figures"), "seeds": list(seeds),
-               "memory_mb": spec.memory_mb, "threads": 1, "read_roots": [str(sdir), str(rt)],
-               "deny_roots": [str(gdir), *[str(p) for p in g.deny]]}
+        cfg = {
+            "key": key.hex(),
+            "events": str(events_path),
+            "grader": str(gdir / "grader.py"),
+            "student_dir": str(sdir),
+            "figures_dir": str(root / "figures"),
+            "seeds": list(seeds),
+            "memory_mb": spec.memory_mb,
+            "threads": 1,
+            "read_roots": [str(sdir), str(rt)],
+            "deny_roots": [str(gdir), *[str(p) for p in g.deny]],
+        }
         lines: list[str] = []
         argv = [python, "-I", "-B", "-X", "utf8", "-c", _BOOT, str(rt)]
-        outcome = sandbox(argv, stdin_text=json.dumps(cfg) + "\n", events_path=events_path,
-                          timeout_s=spec.timeout_s, memory_mb=spec.memory_mb,
-                          on_event_line=lines.append, cwd=sdir,
-                          env=worker_env(environ if environ is not None else os.environ, home))
+        outcome = sandbox(
+            argv,
+            stdin_text=json.dumps(cfg) + "\n",
+            events_path=events_path,
+            timeout_s=spec.timeout_s,
+            memory_mb=spec.memory_mb,
+            on_event_line=lines.append,
+            cwd=sdir,
+            env=worker_env(environ if environ is not None else os.environ, home),
+        )
         events, forged = verify_events(lines, key)
     report = decide(spec, g.expected, events, forged, outcome)
     seconds = time.monotonic() - start
@@ -214,17 +271,31 @@ def grade_submission(sub: subs.Submission, g: Graders, python: str, *,
     failed = "; ".join(f"{c.name}: {c.message}" for c in report.checks if not c.passed)[:2000]
     done = any(e.get("e") == "done" for e in events)
     if forged:
-        return _row(sub, g, "invalid", "the worker's results were tampered with (unsigned lines)",
-                    seconds)
-    if report.status is Status.ERROR and (outcome.start_error is not None or not done
-                                          and not outcome.timed_out
-                                          and not any(e.get("e") == "begin" for e in events)):
-        return _row(sub, g, "could-not-grade", f"{report.problem} {report.fix or ''}".strip(), seconds)
+        return _row(
+            sub, g, "invalid", "the worker's results were tampered with (unsigned lines)", seconds
+        )
+    if report.status is Status.ERROR and (
+        outcome.start_error is not None
+        or not done
+        and not outcome.timed_out
+        and not any(e.get("e") == "begin" for e in events)
+    ):
+        return _row(
+            sub, g, "could-not-grade", f"{report.problem} {report.fix or ''}".strip(), seconds
+        )
     if report.status is Status.ERROR:
-        return _row(sub, g, "could-not-grade", report.problem or "the grader failed", seconds, points)
+        return _row(
+            sub, g, "could-not-grade", report.problem or "the grader failed", seconds, points
+        )
     if outcome.timed_out:
-        return _row(sub, g, "timeout", f"did not finish within {spec.timeout_s:g} s; {failed}",
-                    seconds, points)
+        return _row(
+            sub,
+            g,
+            "timeout",
+            f"did not finish within {spec.timeout_s:g} s; {failed}",
+            seconds,
+            points,
+        )
     if not done:
         return _row(sub, g, "crash", failed or "the worker stopped", seconds, points)
     message = "; ".join([*sub.notes, failed] if failed else list(sub.notes))
@@ -232,6 +303,7 @@ def grade_submission(sub: subs.Submission, g: Graders, python: str, *,
 
 
 # -- the cache ---------------------------------------------------------------------------
+
 
 def default_cache(lab: int, cwd: Path) -> Path:
     return cwd / f"coursekit-grades-lab{lab:02d}.cache.json"
@@ -251,18 +323,29 @@ def load_cache(path: Path) -> dict[str, dict[str, Any]]:
 
 def save_cache(path: Path, rows: dict[str, dict[str, Any]]) -> None:
     tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
-    tmp.write_text(json.dumps({"schema": CACHE_SCHEMA, "rows": rows}, sort_keys=True), encoding="utf-8")
+    tmp.write_text(
+        json.dumps({"schema": CACHE_SCHEMA, "rows": rows}, sort_keys=True), encoding="utf-8"
+    )
     os.replace(tmp, path)
 
 
 def _from_cache(sub: subs.Submission, cached: dict[str, Any]) -> GradeRow | None:
     try:
-        return GradeRow(sub.student, int(cached["lab"]), int(cached["score"]),
-                        int(cached["max_score"]), bool(cached["passed"]),
-                        {str(k): int(v) for k, v in dict(cached["points"]).items()},
-                        str(cached["verdict"]), float(cached["seconds"]), sub.content_hash,
-                        sub.source, str(cached.get("message", "")), str(cached["graders_hash"]),
-                        cached=True)
+        return GradeRow(
+            sub.student,
+            int(cached["lab"]),
+            int(cached["score"]),
+            int(cached["max_score"]),
+            bool(cached["passed"]),
+            {str(k): int(v) for k, v in dict(cached["points"]).items()},
+            str(cached["verdict"]),
+            float(cached["seconds"]),
+            sub.content_hash,
+            sub.source,
+            str(cached.get("message", "")),
+            str(cached["graders_hash"]),
+            cached=True,
+        )
     except (KeyError, TypeError, ValueError):
         return None
 
@@ -275,6 +358,7 @@ def cacheable(row: GradeRow) -> bool:
 
 # -- the whole class ---------------------------------------------------------------------
 
+
 @dataclass
 class Progress:
     done: int
@@ -285,25 +369,35 @@ class Progress:
     running: list[str] = field(default_factory=list)
 
 
-def grade_class(req: ClassGradeRequest, cwd: Path, *,
-                on_progress: Callable[[Progress], None] = lambda p: None,
-                environ: Mapping[str, str] | None = None,
-                grade_one: Callable[..., GradeRow] = grade_submission) -> ClassGradeResult:
+def grade_class(
+    req: ClassGradeRequest,
+    cwd: Path,
+    *,
+    on_progress: Callable[[Progress], None] = lambda p: None,
+    environ: Mapping[str, str] | None = None,
+    grade_one: Callable[..., GradeRow] = grade_submission,
+) -> ClassGradeResult:
     """Grade every submission; each bad one is a row with its verdict, never the end of the run."""
     start = time.monotonic()
     g = load_graders(req.lab, req.graders_dir)
     spec = g.spec
     paths = subs.collect(list(req.submissions), spec.student_files)
     if not paths:
-        raise UsageError("no submissions found in " + " ".join(req.submissions),
-                         "Give zip files, submission folders, folders of them, or a glob like 'in/*.zip'.")
+        raise UsageError(
+            "no submissions found in " + " ".join(req.submissions),
+            "Give zip files, submission folders, folders of them, or a glob like 'in/*.zip'.",
+        )
     loaded = [subs.load(p, spec.number, spec.slug, spec.student_files, spec.version) for p in paths]
     cache_path = req.cache if req.cache is not None else default_cache(spec.number, cwd)
     cache = load_cache(cache_path)  # with --force: looked up never, still updated
     rows: list[GradeRow | None] = [None] * len(loaded)
     todo: list[int] = []
     for i, sub in enumerate(loaded):
-        hit = cache.get(f"{sub.content_hash}:{g.hash}") if sub.invalid is None and not req.force else None
+        hit = (
+            cache.get(f"{sub.content_hash}:{g.hash}")
+            if sub.invalid is None and not req.force
+            else None
+        )
         row = _from_cache(sub, hit) if hit else None
         if row is not None:
             rows[i] = row
@@ -326,7 +420,12 @@ def grade_class(req: ClassGradeRequest, cwd: Path, *,
             try:
                 row = fut.result()
             except Exception as exc:  # noqa: BLE001 - one submission never ends the run
-                row = _row(loaded[i], g, "could-not-grade", f"coursekit failed: {type(exc).__name__}: {exc}")
+                row = _row(
+                    loaded[i],
+                    g,
+                    "could-not-grade",
+                    f"coursekit failed: {type(exc).__name__}: {exc}",
+                )
             rows[i] = row
             with lock:
                 done_count += 1
@@ -343,5 +442,16 @@ def grade_class(req: ClassGradeRequest, cwd: Path, *,
                 eta = left / rate if rate > 0 else None
                 on_progress(Progress(done_count, len(loaded), elapsed, eta, row))
     final = tuple(r for r in rows if r is not None)
-    return ClassGradeResult(spec.number, spec.slug, g.expected, final, g.origin, g.hash, cache_path,
-                            len(todo), len(loaded) - len(todo), time.monotonic() - start, jobs)
+    return ClassGradeResult(
+        spec.number,
+        spec.slug,
+        g.expected,
+        final,
+        g.origin,
+        g.hash,
+        cache_path,
+        len(todo),
+        len(loaded) - len(todo),
+        time.monotonic() - start,
+        jobs,
+    )

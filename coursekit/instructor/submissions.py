@@ -81,10 +81,17 @@ def collect(args: list[str], student_files: tuple[str, ...]) -> list[Path]:
     """Each submission's path, in a stable order: folders of submissions are opened one level."""
     found: list[Path] = []
     for path in expand(args):
-        if path.is_dir() and not path.is_symlink() and not is_submission_folder(path, student_files):
+        if (
+            path.is_dir()
+            and not path.is_symlink()
+            and not is_submission_folder(path, student_files)
+        ):
             for child in sorted(path.iterdir()):
-                if child.suffix.lower() == ".zip" and child.is_file() or (
-                        child.is_dir() and is_submission_folder(child, student_files)):
+                if (
+                    child.suffix.lower() == ".zip"
+                    and child.is_file()
+                    or (child.is_dir() and is_submission_folder(child, student_files))
+                ):
                     found.append(child)
         else:
             found.append(path)
@@ -102,7 +109,7 @@ def student_from_name(path: Path) -> str:
     """``lab02-ada-lovelace.zip`` -> ``ada-lovelace``; otherwise the file or folder name."""
     stem = path.name[:-4] if path.name.lower().endswith(".zip") else path.name
     m = _LAB_NAME.match(stem)
-    rest = stem[m.end():] if m else stem
+    rest = stem[m.end() :] if m else stem
     return rest or stem
 
 
@@ -136,8 +143,15 @@ def _read_capped(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes | str:
     try:
         with zf.open(info) as fh:
             data = fh.read(MAX_FILE_BYTES + 1)
-    except (zipfile.BadZipFile, OSError, NotImplementedError, RuntimeError, ValueError,
-            EOFError, zlib.error) as exc:
+    except (
+        zipfile.BadZipFile,
+        OSError,
+        NotImplementedError,
+        RuntimeError,
+        ValueError,
+        EOFError,
+        zlib.error,
+    ) as exc:
         return f"{info.filename} cannot be read: {exc}"
     if len(data) > MAX_FILE_BYTES:
         return f"{info.filename} inflates past {MAX_FILE_BYTES} bytes (a zip bomb?)"
@@ -149,9 +163,14 @@ def _bomb(infos: list[zipfile.ZipInfo]) -> str | None:
     if total > 512 * 1024 * 1024:
         return f"the zip claims {total // (1024 * 1024)} MB uncompressed (a zip bomb?)"
     for i in infos:
-        if i.file_size > 65536 and i.compress_size > 0 and i.file_size / i.compress_size > MAX_RATIO:
-            return (f"{i.filename} compresses {i.file_size // max(i.compress_size, 1)}:1 "
-                    "(a zip bomb?)")
+        if (
+            i.file_size > 65536
+            and i.compress_size > 0
+            and i.file_size / i.compress_size > MAX_RATIO
+        ):
+            return (
+                f"{i.filename} compresses {i.file_size // max(i.compress_size, 1)}:1 (a zip bomb?)"
+            )
     return None
 
 
@@ -165,13 +184,18 @@ def _pick(names: list[str], wanted: str) -> list[str]:
     return hits
 
 
-def read_zip(path: Path, student_files: tuple[str, ...]) -> tuple[dict[str, bytes] | None, str | None,
-                                                                  dict[str, Any] | None]:
+def read_zip(
+    path: Path, student_files: tuple[str, ...]
+) -> tuple[dict[str, bytes] | None, str | None, dict[str, Any] | None]:
     """(declared files, refusal, manifest) of a zip; never writes anything to disk."""
     try:
         size = path.stat().st_size
         if size > MAX_ZIP_BYTES:
-            return None, f"the zip is {size // (1024 * 1024)} MB (limit {MAX_ZIP_BYTES // (1024 * 1024)} MB)", None
+            return (
+                None,
+                f"the zip is {size // (1024 * 1024)} MB (limit {MAX_ZIP_BYTES // (1024 * 1024)} MB)",
+                None,
+            )
         with zipfile.ZipFile(path) as zf:
             infos = zf.infolist()
             if len(infos) > MAX_MEMBERS:
@@ -200,7 +224,11 @@ def read_zip(path: Path, student_files: tuple[str, ...]) -> tuple[dict[str, byte
             for wanted in student_files:
                 hits = _pick(names, wanted)
                 if len(hits) > 1:
-                    return None, f"{wanted} appears {len(hits)} times in the zip ({', '.join(hits)})", manifest
+                    return (
+                        None,
+                        f"{wanted} appears {len(hits)} times in the zip ({', '.join(hits)})",
+                        manifest,
+                    )
                 if not hits:
                     continue
                 info = by_name[hits[0]]
@@ -213,8 +241,16 @@ def read_zip(path: Path, student_files: tuple[str, ...]) -> tuple[dict[str, byte
             return files, None, manifest
     except zipfile.BadZipFile as exc:
         return None, f"not a readable zip file: {exc}", None
-    except (OSError, ValueError, RuntimeError, NotImplementedError, EOFError, IndexError,
-            KeyError, OverflowError) as exc:
+    except (
+        OSError,
+        ValueError,
+        RuntimeError,
+        NotImplementedError,
+        EOFError,
+        IndexError,
+        KeyError,
+        OverflowError,
+    ) as exc:
         return None, f"the zip cannot be read: {type(exc).__name__}: {exc}", None
 
 
@@ -226,8 +262,9 @@ def _parse_manifest(raw: bytes) -> dict[str, Any] | None:
     return data if isinstance(data, dict) and data.get("kind") == "coursekit-submission" else None
 
 
-def read_folder(folder: Path, student_files: tuple[str, ...]) -> tuple[dict[str, bytes] | None, str | None,
-                                                                      dict[str, Any] | None]:
+def read_folder(
+    folder: Path, student_files: tuple[str, ...]
+) -> tuple[dict[str, bytes] | None, str | None, dict[str, Any] | None]:
     files: dict[str, bytes] = {}
     manifest = None
     mpath = folder / MANIFEST
@@ -252,8 +289,13 @@ def read_folder(folder: Path, student_files: tuple[str, ...]) -> tuple[dict[str,
     return files, None, manifest
 
 
-def load(path: Path, lab: int, slug: str, student_files: tuple[str, ...],
-         content_version: int | None = None) -> Submission:
+def load(
+    path: Path,
+    lab: int,
+    slug: str,
+    student_files: tuple[str, ...],
+    content_version: int | None = None,
+) -> Submission:
     """Read one submission; every problem is an ``invalid`` reason on the result."""
     source = str(path)
     guess = student_from_name(path)
@@ -266,7 +308,11 @@ def load(path: Path, lab: int, slug: str, student_files: tuple[str, ...],
     else:
         return Submission(source, guess, invalid="no such file or folder")
     student = guess
-    if manifest is not None and isinstance(manifest.get("student"), str) and manifest["student"].strip():
+    if (
+        manifest is not None
+        and isinstance(manifest.get("student"), str)
+        and manifest["student"].strip()
+    ):
         student = manifest["student"].strip()[:120]
     if problem is not None or files is None:
         return Submission(source, student, invalid=problem or "unreadable", manifest=manifest)
@@ -276,23 +322,29 @@ def load(path: Path, lab: int, slug: str, student_files: tuple[str, ...],
         return Submission(source, student, invalid=wrong, manifest=manifest)
     missing = [f for f in student_files if f not in files]
     if missing:
-        return Submission(source, student, invalid=f"missing {', '.join(missing)}", manifest=manifest)
+        return Submission(
+            source, student, invalid=f"missing {', '.join(missing)}", manifest=manifest
+        )
     if manifest is not None and isinstance(manifest.get("files"), dict):
-        changed = [n for n, d in files.items()
-                   if manifest["files"].get(n) != hashlib.sha256(d).hexdigest()]
+        changed = [
+            n for n, d in files.items() if manifest["files"].get(n) != hashlib.sha256(d).hexdigest()
+        ]
         if changed:
             notes.append(f"{', '.join(changed)} changed after packing (graded as submitted)")
     packed = manifest.get("content_version") if manifest is not None else None
     if content_version is not None and isinstance(packed, int) and packed != content_version:
-        notes.append(f"packed from lab content version {packed}; the graders are version "
-                     f"{content_version}")
+        notes.append(
+            f"packed from lab content version {packed}; the graders are version {content_version}"
+        )
     return Submission(source, student, files, None, tuple(notes), manifest)
 
 
 def _wrong_lab(path: Path, manifest: dict[str, Any] | None, lab: int, slug: str) -> str | None:
     if manifest is not None:
         m_lab, m_slug = manifest.get("lab"), manifest.get("slug")
-        if (isinstance(m_lab, int) and m_lab != lab) or (isinstance(m_slug, str) and m_slug != slug):
+        if (isinstance(m_lab, int) and m_lab != lab) or (
+            isinstance(m_slug, str) and m_slug != slug
+        ):
             return f"wrong lab: this is a submission for lab {m_lab} ({m_slug}), not lab {lab} ({slug})"
         return None
     named = _lab_in_name(path)

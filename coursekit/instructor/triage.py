@@ -120,7 +120,9 @@ def facts_summary(report: Report) -> dict[str, str]:
     out: dict[str, str] = {}
     if f.platform:
         p = f.platform
-        os_text = p.os + (f" {p.macos_version}" if p.macos_version else "") + (" (WSL)" if p.wsl else "")
+        os_text = (
+            p.os + (f" {p.macos_version}" if p.macos_version else "") + (" (WSL)" if p.wsl else "")
+        )
         out["os"] = f"{os_text} {p.arch}".strip()
     if f.gpu and f.gpu.gpus:
         out["gpu"] = ", ".join(getattr(g, "name", "?") for g in f.gpu.gpus)
@@ -129,8 +131,11 @@ def facts_summary(report: Report) -> dict[str, str]:
     elif f.gpu is not None:
         out["gpu"] = "none found"
     if f.env:
-        out["env"] = (f"{f.env.name} at {f.env.prefix}" if f.env.exists and f.env.prefix
-                      else f"{f.env.name}: not found")
+        out["env"] = (
+            f"{f.env.name} at {f.env.prefix}"
+            if f.env.exists and f.env.prefix
+            else f"{f.env.name}: not found"
+        )
         if f.env.python_version:
             out["python"] = f.env.python_version
     if f.probe is not None:
@@ -176,22 +181,34 @@ def read_one(path: Path, load: Callable[[Path], Report] = load_report) -> Studen
     try:
         report = load(path)
     except CoursekitError as exc:
-        return StudentReport(name_from_file(path), str(path), "invalid", UNREADABLE, (), {}, {},
-                             error=exc.message)
+        return StudentReport(
+            name_from_file(path), str(path), "invalid", UNREADABLE, (), {}, {}, error=exc.message
+        )
     name = report.facts.student.strip() or name_from_file(path)
     top = top_finding(report.findings)
-    return StudentReport(name, str(path), report.summary.status, top.id if top else None,
-                         report.findings, facts_summary(report), _raw_facts(path),
-                         collected_at=report.facts.collected_at)
+    return StudentReport(
+        name,
+        str(path),
+        report.summary.status,
+        top.id if top else None,
+        report.findings,
+        facts_summary(report),
+        _raw_facts(path),
+        collected_at=report.facts.collected_at,
+    )
 
 
 def _fix_lines(members: list[StudentReport], fid: str) -> tuple[FixLine, ...]:
     by_fix: dict[str, list[str]] = {}
     for s in members:
         f = next((x for x in s.findings if x.id == fid), None)
-        text = (f.fix if f is not None and f.fix else
-                "Ask the student to run `coursekit doctor --save` again and send the new file."
-                if fid == UNREADABLE else "(no command: see the finding's detail)")
+        text = (
+            f.fix
+            if f is not None and f.fix
+            else "Ask the student to run `coursekit doctor --save` again and send the new file."
+            if fid == UNREADABLE
+            else "(no command: see the finding's detail)"
+        )
         by_fix.setdefault(text, []).append(s.student)
     ordered = sorted(by_fix.items(), key=lambda kv: (-len(kv[1]), kv[0]))
     return tuple(FixLine(fix, tuple(names)) for fix, names in ordered)
@@ -223,9 +240,15 @@ def group(students: list[StudentReport]) -> Triage:
         else:
             f = next(x for x in ms[0].findings if x.id == fid)
             title, severity = _catalogue_title(fid, f.title), f.severity
-        blocked = sum(1 for s in ms if s.status in ("error", "invalid")
-                      and (s.top == UNREADABLE or any(x.id == fid and x.severity == "error"
-                                                      for x in s.findings)))
+        blocked = sum(
+            1
+            for s in ms
+            if s.status in ("error", "invalid")
+            and (
+                s.top == UNREADABLE
+                or any(x.id == fid and x.severity == "error" for x in s.findings)
+            )
+        )
         groups.append(Group(fid, title, severity, blocked, tuple(ms), _fix_lines(ms, fid)))
     groups.sort(key=lambda g: (-g.blocked, -len(g.students), g.finding))
     ready = tuple(s for s in kept if s.top is None)
@@ -244,13 +267,17 @@ def triage(args: Iterable[str], load: Callable[[Path], Report] = load_report) ->
     """``coursekit class triage``: read every report and group the class."""
     paths = report_paths(args)
     if not paths:
-        raise UsageError("no reports found in " + " ".join(args),
-                         "Give doctor report files (coursekit doctor --save), folders of them, or "
-                         "a glob like 'reports/*.json'.")
+        raise UsageError(
+            "no reports found in " + " ".join(args),
+            "Give doctor report files (coursekit doctor --save), folders of them, or "
+            "a glob like 'reports/*.json'.",
+        )
     return group(read_all(paths, load))
 
 
-def read_all(paths: list[Path], load: Callable[[Path], Report] = load_report) -> list[StudentReport]:
+def read_all(
+    paths: list[Path], load: Callable[[Path], Report] = load_report
+) -> list[StudentReport]:
     """Every report, read and diagnosed, one after another (a process pool was measured slower
     on a busy 2-core machine: pickling the results costs more than the diagnosis)."""
     return [read_one(p, load) for p in paths]
