@@ -173,7 +173,7 @@ def doctor(
         from coursekit.doctor.save import save_report
 
         saved = save_report(report, Path.cwd())
-        note = f"saved {saved.name}: hand this file in (it holds no passwords, only this setup's facts)."
+        note = f"saved {saved.name}: hand this file in (only this setup's facts, no passwords)."
         console.eprint(note) if as_json else console.print(note)
     return int(exit_code(report))
 
