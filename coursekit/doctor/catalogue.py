@@ -129,6 +129,22 @@ CATALOGUE: Final[tuple[Entry, ...]] = (
         "envs/torch-matrix.toml platforms; pytorch/pytorch#133804",
     ),
     _E(
+        "gpu-line-ending",
+        "gpu",
+        INFO,
+        "The GPU is served only by a CUDA line that PyTorch plans to drop (cu126: Maxwell, Pascal, "
+        "Volta): it works today; pin the course's torch to keep a working release.",
+        "envs/torch-matrix.toml eol_note; RFC pytorch/pytorch#190385",
+    ),
+    _E(
+        "glibc-too-old",
+        "platform",
+        ERROR,
+        "A Linux whose C library is older than every torch wheel's manylinux baseline (glibc 2.28 "
+        "since torch 2.7: Ubuntu 18.04, CentOS 7), or musl (Alpine): pip finds no torch.",
+        "envs/torch-matrix.toml glibc; pytorch/pytorch#123649, #126551",
+    ),
+    _E(
         "python-ms-store",
         "platform",
         WARNING,
@@ -320,6 +336,7 @@ CATALOGUE: Final[tuple[Entry, ...]] = (
             "pip-memory-error",
             "pip-hash-mismatch",
             "platform-no-torch-wheel",
+            "glibc-too-old",
             "python-ms-store",
             "python-not-env",
             "windows-long-path",

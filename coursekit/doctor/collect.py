@@ -69,7 +69,7 @@ class CollectOptions:
 
 def platform_check(opts: CollectOptions) -> PlatformFacts:
     """OS, CPU architecture, macOS version (and Apple silicon), WSL, coursekit's Python."""
-    from coursekit.setup.plan.detect import is_jetson, is_wsl, normalize_arch
+    from coursekit.setup.plan.detect import detect_libc, is_jetson, is_wsl, normalize_arch
 
     system = {"Darwin": "macos", "Windows": "windows"}.get(
         platform.system(), platform.system().lower()
@@ -95,6 +95,7 @@ def platform_check(opts: CollectOptions) -> PlatformFacts:
         cuda_visible_devices=opts.environ.get("CUDA_VISIBLE_DEVICES"),
         jetson=system == "linux" and arch == "arm64" and is_jetson(),
         wsl_lib=wsl_lib_facts(opts.environ, opts.root) if wsl else None,
+        glibc=detect_libc() if system == "linux" else None,
     )
 
 

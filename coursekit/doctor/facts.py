@@ -53,6 +53,9 @@ class PlatformFacts:
     cuda_visible_devices: str | None = None
     jetson: bool = False  # NVIDIA Jetson (L4T): PyTorch's aarch64 CUDA wheels do not run there
     wsl_lib: WslLibFacts | None = None  # schema 2: WSL only
+    glibc: str | None = (
+        None  # Linux: the C library ("2.39", or "musl"); None: not Linux, or unknown
+    )
 
 
 @dataclass(frozen=True)

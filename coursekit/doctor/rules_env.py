@@ -172,7 +172,48 @@ def platform_no_torch_wheel(v: View) -> list[Finding]:
             f"No PyTorch build for {p.os} on {p.machine or p.arch}",
             f"the torch releases coursekit installs publish wheels for {', '.join(sorted(platforms))}, "
             f"not {key}; pip says 'No matching distribution found for torch'",
-            "Use the course's Colab notebooks or a lab machine (an x86_64 or Apple silicon computer)",
+            "Use another machine (an x86_64 or Apple silicon computer) or a hosted notebook such as "
+            "Google Colab (https://colab.research.google.com)",
+        )
+    ]
+
+
+def glibc_too_old(v: View) -> list[Finding]:
+    """A Linux whose C library is older than every torch wheel's manylinux baseline, or musl."""
+    from packaging.version import InvalidVersion, Version
+
+    from coursekit.doctor.advice import matrix_or_none
+
+    p = v.f.platform
+    matrix = matrix_or_none()
+    if not p or p.os != "linux" or not p.glibc or matrix is None or v.torch_ok:
+        return []
+    needs = [r.glibc for r in matrix.releases if r.glibc]
+    if not needs:
+        return []
+    least = min(needs, key=Version)
+    if p.glibc != "musl":
+        try:
+            if Version(p.glibc) >= Version(least):
+                return []
+        except InvalidVersion:
+            return []
+    why = (
+        "this Linux uses musl (Alpine); PyTorch publishes Linux wheels for glibc only"
+        if p.glibc == "musl"
+        else f"this Linux has glibc {p.glibc}; every torch coursekit installs needs glibc >= {least} "
+        f"(manylinux_{least.replace('.', '_')} wheels, pytorch/pytorch#123649)"
+    )
+    pip_log = v.f.pip_log.tail if v.f.pip_log else ""
+    if "No matching distribution found for torch" in pip_log:
+        why += "; that is why pip said 'No matching distribution found for torch'"
+    return [
+        finding(
+            "glibc-too-old",
+            "No PyTorch wheel installs on this Linux's C library",
+            why,
+            "Use a newer OS (Ubuntu 20.04 or later, Debian 10 or later, RHEL 8 or later), a container "
+            "with one, WSL with a current Ubuntu on Windows, or a hosted notebook such as Google Colab",
         )
     ]
 
@@ -457,6 +498,7 @@ RULES: tuple[Rule, ...] = (
     python_32bit,
     python_ms_store,
     platform_no_torch_wheel,
+    glibc_too_old,
     python_no_torch_wheel,
     macos_rosetta,
     macos_intel,

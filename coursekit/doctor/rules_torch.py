@@ -668,6 +668,37 @@ def jetson_sbsa(v: View) -> list[Finding]:
     ]
 
 
+def gpu_line_ending(v: View) -> list[Finding]:
+    """A GPU that only a CUDA line marked end-of-line in the matrix serves (cu126 for Maxwell,
+    Pascal and Volta: RFC pytorch/pytorch#190385): works today, warn before the next release."""
+    from coursekit.doctor.advice import matrix_or_none
+    from coursekit.setup.plan.gates import coverage, platform_key
+
+    host = v.host_info()
+    matrix = matrix_or_none()
+    if host is None or matrix is None or not matrix.releases:
+        return []
+    release, platform = matrix.newest, platform_key(host)
+    cuda = [x for x in release.variants_for(platform) if x.kind == "cuda"]
+    out = []
+    for g in v.gpus:
+        if g.vendor != "nvidia" or not g.compute_capability:
+            continue
+        serving = [x for x in cuda if coverage(x, g.compute_capability, platform)]
+        if serving and all(x.eol_note for x in serving):
+            out.append(
+                finding(
+                    "gpu-line-ending",
+                    f"{g.name} ({sm_name(g.compute_capability)}) is served only by "
+                    f"{', '.join(x.backend for x in serving)} builds",
+                    serving[0].eol_note,
+                    f'Keep torch {release.latest.torch}: pin [torch] version = "{release.line}" in the '
+                    "course's env spec (instructors), or plan for a newer GPU",
+                )
+            )
+    return out
+
+
 RULES: tuple[Rule, ...] = (
     no_gpu,
     jetson_sbsa,
@@ -684,4 +715,5 @@ RULES: tuple[Rule, ...] = (
     cuda_build_without_gpu,
     wsl_libcuda,
     torch_import,
+    gpu_line_ending,
 )

@@ -353,4 +353,5 @@ class View:
             jetson=p.jetson,
             cuda_driver_api=self.f.gpu.cuda_driver_api if self.f.gpu else None,
             rocm_version=self.f.gpu.rocm_version if self.f.gpu else None,
+            glibc=p.glibc if p.os == "linux" else None,
         )

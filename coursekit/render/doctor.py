@@ -223,12 +223,12 @@ def render_catalogue(console: Console, *, as_json: bool, markdown: bool = False)
     (``--markdown``: the README's findings table, generated from the catalogue)."""
     from coursekit.doctor.catalogue import CATALOGUE
 
-    if markdown:
-        console.print("| id | severity | category | what it means |")
-        console.print("|---|---|---|---|")
+    if markdown:  # a table row is one line whatever the width: never wrapped
+        console.print("| id | severity | category | what it means |", wrap=False)
+        console.print("|---|---|---|---|", wrap=False)
         for e in CATALOGUE:
             summary = e.summary.replace("|", "\\|")
-            console.print(f"| `{e.id}` | {e.severity} | {e.category} | {summary} |")
+            console.print(f"| `{e.id}` | {e.severity} | {e.category} | {summary} |", wrap=False)
         return
 
     if as_json:

@@ -206,3 +206,20 @@ def test_every_rule_belongs_to_exactly_one_category_unit() -> None:
     assert sorted(map(id, owned)) == sorted(map(id, RULES)) and len(owned) == len(set(owned))
     assert [u.id for u in UNITS] == list(CATEGORIES)
     assert [u.title for u in UNITS] == list(CATEGORIES.values())
+
+
+def test_the_markdown_table_is_never_wrapped() -> None:
+    from tests.helpers import run_cli
+
+    # Text output wraps to the width (COLUMNS); a markdown table row must stay one line.
+    result = run_cli(["doctor", "--list", "--markdown"], env={"COLUMNS": "40"})
+    assert result.code == 0
+    assert all(line.startswith("|") and line.endswith("|") for line in result.stdout.splitlines())
+
+
+def test_glibc_too_old_names_the_baseline_and_pip_s_answer() -> None:
+    found = {f.id: f for f in diagnose(finding_facts("glibc-too-old"))}
+    f = found["glibc-too-old"]
+    assert "glibc 2.27" in f.detail and ">= 2.28" in f.detail and "No matching distribution" in f.detail
+    assert "torch-missing" not in found  # the C library explains the missing torch
+    assert diagnose(finding_facts("glibc-too-old"))[0].id == "glibc-too-old"

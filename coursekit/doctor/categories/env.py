@@ -13,6 +13,7 @@ from coursekit.doctor.rules_env import (
     env_python_version,
     probe_timeout,
 )
+from coursekit.doctor.rules_install import python_not_env, uv_project
 from coursekit.doctor.view import View
 
 
@@ -51,5 +52,7 @@ UNIT = Category(
         env_python_broken,
         probe_timeout,
         env_python_version,
+        python_not_env,
+        uv_project,
     ),
 )

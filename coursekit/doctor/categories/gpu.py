@@ -12,12 +12,16 @@ from coursekit.doctor.rules_torch import (
     cuda_hidden,
     cuda_op_failed,
     cuda_unavailable,
+    cudnn_failed,
+    driver_missing,
     driver_state,
     driver_too_old,
     gpu_arch_unsupported,
+    gpu_line_ending,
     jetson_sbsa,
     no_gpu,
     wsl_libcuda,
+    wsl_linux_driver,
 )
 from coursekit.doctor.view import View
 
@@ -78,5 +82,9 @@ UNIT = Category(
         cuda_unavailable,
         cuda_build_without_gpu,
         wsl_libcuda,
+        gpu_line_ending,
+        driver_missing,
+        wsl_linux_driver,
+        cudnn_failed,
     ),
 )

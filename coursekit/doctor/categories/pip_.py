@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from coursekit.doctor.categories.base import Category
 from coursekit.doctor.rules_env import pip_extra_index
+from coursekit.doctor.rules_install import pip_hash_mismatch, pip_memory_error, windows_long_path
 from coursekit.doctor.view import View
 
 
@@ -38,5 +39,10 @@ UNIT = Category(
     ("probe",),
     status,
     details,
-    rules=(pip_extra_index,),
+    rules=(
+        pip_extra_index,
+        pip_memory_error,
+        pip_hash_mismatch,
+        windows_long_path,
+    ),
 )

@@ -9,9 +9,12 @@ from __future__ import annotations
 from coursekit.doctor.categories.base import Category
 from coursekit.doctor.rules_env import (
     check_failed,
+    glibc_too_old,
     macos_intel,
     macos_rosetta,
+    platform_no_torch_wheel,
     python_32bit,
+    python_ms_store,
     python_no_torch_wheel,
 )
 from coursekit.doctor.rules_packages import mps_unavailable
@@ -47,7 +50,24 @@ def details(v: View) -> list[str]:
         )
     if p.apple_silicon is not None:
         lines.append(f"Apple silicon: {p.apple_silicon}")
+    if p.glibc:
+        lines.append(f"C library: {'musl' if p.glibc == 'musl' else 'glibc ' + p.glibc}")
+    lines += matrix_lines()
     return lines
+
+
+def matrix_lines() -> list[str]:
+    """How old coursekit's PyTorch data is: the newest release it knows, and its date."""
+    from coursekit.doctor.advice import matrix_or_none
+
+    matrix = matrix_or_none()
+    if matrix is None or not matrix.releases:
+        return []
+    newest = matrix.newest
+    when = f", released {newest.released}" if newest.released else ""
+    return [
+        f"PyTorch data: releases up to torch {newest.latest.torch}{when} (envs/torch-matrix.toml)"
+    ]
 
 
 UNIT = Category(
@@ -59,9 +79,12 @@ UNIT = Category(
     rules=(
         check_failed,
         python_32bit,
+        platform_no_torch_wheel,
+        glibc_too_old,
         python_no_torch_wheel,
         macos_rosetta,
         macos_intel,
         mps_unavailable,
+        python_ms_store,
     ),
 )

@@ -7,6 +7,7 @@ in one unit (:class:`~coursekit.doctor.categories.base.Category`).
 from __future__ import annotations
 
 from coursekit.doctor.categories.base import Category
+from coursekit.doctor.rules_install import cuda_libs, torch_stale
 from coursekit.doctor.rules_packages import (
     conda_after_pip,
     torch_duplicate,
@@ -77,6 +78,8 @@ UNIT = Category(
         torch_duplicate,
         torch_from_pypi,
         conda_after_pip,
+        torch_stale,
+        cuda_libs,
     ),
     not_checked=not_checked,
 )
