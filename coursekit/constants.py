@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from typing import Final
 
+DEFAULT_ENV_NAME: Final = "pt"
+"""The course env's name when the env spec cannot be read. Everywhere else the name comes from
+the spec's ``[env] name`` (:func:`coursekit.setup.plan.envspec.course_env_name`); ``--env``
+overrides it for the doctor."""
+
 
 class EnvVars:
     """Names of the environment variables coursekit reads."""

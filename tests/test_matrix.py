@@ -1,4 +1,4 @@
-"""The PyTorch matrix data: complete, sourced, consistent with torch-wheels.md, validated on load."""
+"""The PyTorch matrix data: complete, sourced, consistent with envs/SOURCES.md, validated on load."""
 
 from __future__ import annotations
 
@@ -77,7 +77,7 @@ def test_every_number_has_a_source() -> None:
 def test_unverified_facts_are_marked() -> None:
     torch_data, _ = raw()
     by_line = {r["line"]: r for r in torch_data["release"]}
-    assert by_line["2.8"]["verified"] is False  # Linux PyPI default: no primary source (§11)
+    assert by_line["2.8"]["verified"] is False  # Linux PyPI default: no primary source (envs/SOURCES.md W11)
     assert by_line["2.13"]["verified"] is False  # torchaudio pairing
     assert next(v for v in by_line["2.7"]["variant"] if v["backend"] == "cu118")["verified"] is False
 

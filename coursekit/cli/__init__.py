@@ -3,6 +3,9 @@
 Each subcommand lives in its own module and is imported only when invoked, so
 ``coursekit --help`` stays instant. Commands parse, call one domain function,
 hand the result to ``coursekit.render`` and return an :class:`ExitCode`.
+
+May import everything: the wings for the work, :mod:`coursekit.render` to draw the result.
+Nothing imports it back.
 """
 
 from __future__ import annotations
@@ -27,10 +30,14 @@ if TYPE_CHECKING:
 
 # name -> (module, attribute, one-line help shown by `coursekit --help`)
 _COMMANDS: dict[str, tuple[str, str, str]] = {
-    "setup": ("coursekit.cli.setup", "setup", "Create the course environment 'pt' (or show the plan)."),
+    "setup": ("coursekit.cli.setup", "setup", "Create the course environment (or show the plan)."),
     "doctor": ("coursekit.cli.doctor", "doctor", "Diagnose the setup and say how to fix it."),
     "lab": ("coursekit.cli.lab", "lab", "List, hand out and grade the labs."),
-    "progress": ("coursekit.cli.lab", "progress", "Show every lab's state, score and what to do next."),
+    "progress": (
+        "coursekit.cli.lab",
+        "progress",
+        "Show every lab's state, score and what to do next.",
+    ),
 }
 
 
@@ -77,8 +84,9 @@ def _debug_requested(args: Sequence[str]) -> bool:
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, "--version", "-V", prog_name="coursekit",
-                      message="%(prog)s %(version)s")
+@click.version_option(
+    __version__, "--version", "-V", prog_name="coursekit", message="%(prog)s %(version)s"
+)
 @click.option("--debug", is_flag=True, help="Show full tracebacks and log every external command.")
 @click.pass_context
 def cli(ctx: click.Context, debug: bool) -> None:
@@ -87,7 +95,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
     \b
     Start here:
       coursekit setup --dry-run   see what setup would do on this machine
-      coursekit setup             create the course environment 'pt'
+      coursekit setup             create the course environment ('pt' by default)
       coursekit doctor            check it and get the command that fixes each problem
       coursekit lab               list the labs; `coursekit lab 1` hands out lab 1
     """

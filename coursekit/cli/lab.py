@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from coursekit.cli import AppContext
 from coursekit.errors import ExitCode, UsageError
 
 
@@ -69,8 +70,9 @@ def lab(app: object, number: str | None, do_check: bool, do_watch: bool, do_hint
             return ExitCode.INTERRUPTED
         return ExitCode.OK
     if do_check:
-        run = service.check(number, cwd, base, python,
-                            on_event=lambda e: render.progress_event(console, e))
+        run = service.check(
+            number, cwd, base, python, on_event=lambda e: render.progress_event(console, e)
+        )
         render.check(console, run, as_json)
         return run.report.exit_code
     if do_hint:
@@ -88,10 +90,10 @@ def lab(app: object, number: str | None, do_check: bool, do_watch: bool, do_hint
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
 @click.pass_obj
-def progress(app: object, as_json: bool) -> int:
+def progress(app: AppContext, as_json: bool) -> int:
     """Show every lab's state, best score and what to do next."""
     from coursekit.lab import service
     from coursekit.render import lab as render
 
-    render.lab_list(app.console, service.list_labs(Path.cwd()), as_json)  # type: ignore[attr-defined]
+    render.lab_list(app.console, service.list_labs(Path.cwd()), as_json)
     return ExitCode.OK

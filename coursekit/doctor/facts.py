@@ -18,6 +18,7 @@ import typing
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from coursekit.constants import DEFAULT_ENV_NAME
 from coursekit.host import GpuInfo
 from coursekit.probing import ProbeFacts
 
@@ -73,7 +74,7 @@ class DiskFacts:
 class EnvFacts:
     """The course env: which engine knows it, where it is, whether its Python runs."""
 
-    name: str = "pt"
+    name: str = DEFAULT_ENV_NAME
     engines: tuple[str, ...] = ()  # "conda (/opt/miniforge3/bin/conda)", best first
     engine: str | None = None  # the engine kind that found the env
     exists: bool = False
@@ -191,5 +192,16 @@ def from_data(cls: type[T], data: Any, where: str = "facts") -> T:
     return cls(**kwargs)
 
 
-__all__ = ["CheckRun", "DiskFacts", "EnvFacts", "Facts", "GpuFacts", "KernelFacts",
-           "MemoryFacts", "PlatformFacts", "ProbeFacts", "from_data", "to_data"]
+__all__ = [
+    "CheckRun",
+    "DiskFacts",
+    "EnvFacts",
+    "Facts",
+    "GpuFacts",
+    "KernelFacts",
+    "MemoryFacts",
+    "PlatformFacts",
+    "ProbeFacts",
+    "from_data",
+    "to_data",
+]

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import threading
 import time
 from collections import deque
@@ -23,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from coursekit.proc import kill_tree
+from coursekit.proc import kill_tree, own_process_group
 
 HEAD_BYTES = 4_000
 TAIL_BYTES = 8_000
@@ -152,8 +151,10 @@ class _OutputDrain(threading.Thread):
                 del self.tail[:-TAIL_BYTES]
 
     def text(self) -> tuple[str, str]:
-        return (self.head.decode("utf-8", "replace"),
-                bytes(self.tail[-TAIL_BYTES:]).decode("utf-8", "replace"))
+        return (
+            self.head.decode("utf-8", "replace"),
+            bytes(self.tail[-TAIL_BYTES:]).decode("utf-8", "replace"),
+        )
 
 
 class _EventTail:
@@ -212,16 +213,18 @@ def run_sandboxed(
     ``on_tick(elapsed_s)`` is called about once a second while the worker runs. With
     ``output_mark`` the output is also split per check (see :class:`_Segments`).
     """
-    kwargs: dict[str, object] = {}
-    if sys.platform == "win32":
-        kwargs["creationflags"] = subprocess.CREATE_NEW_PROCESS_GROUP
-    else:
-        kwargs["start_new_session"] = True  # one process group: killed as a whole
+    kwargs = own_process_group()  # one process group: killed as a whole
     start = time.monotonic()
     try:
         proc = subprocess.Popen(
-            list(argv), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            cwd=os.fspath(cwd), env=dict(env), **kwargs)  # type: ignore[call-overload]
+            list(argv),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            cwd=os.fspath(cwd),
+            env=dict(env),
+            **kwargs,
+        )  # type: ignore[call-overload]
     except OSError as exc:
         return SandboxOutcome(None, False, False, 0.0, "", "", 0, 0.0, start_error=str(exc))
     drain = _OutputDrain(proc.stdout, output_mark.encode() if output_mark else None)

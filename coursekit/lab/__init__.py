@@ -6,4 +6,7 @@ progress file; ``interpreter`` picks the course env's Python; ``checking`` runs 
 grader in a sandboxed worker (``coursekit.grading.sandbox``) and turns what it
 reported into a :class:`~coursekit.lab.checking.GradeReport`; ``service`` is the one
 domain function per CLI action.
+
+May import the core, :mod:`coursekit.grading` and :mod:`coursekit.setup.engines` (to find the
+course env); never ``cli`` or ``render``.
 """

@@ -1,9 +1,10 @@
-"""Which Python grades the lab: ``--python PATH`` > this interpreter if it has torch > the ``pt`` env.
+"""Which Python grades the lab: ``--python PATH`` > this interpreter if it has torch > the course env
+(named by the env spec's ``[env] name``, ``pt`` by default).
 
-The course env is found through ``coursekit.setup.engines.discovery.find_env`` (issue 3's
-engine layer, which asks micromamba/mamba/conda and the embedded engine's folders);
-if that module is unavailable, a small fallback looks in the usual places
-(``$CONDA_PREFIX/envs/pt``, the env beside an active env, ``$COURSEKIT_HOME/envs/pt``).
+The course env is found through :func:`coursekit.setup.engines.discovery.find_env` (which asks
+micromamba/mamba/conda and the embedded engine's folders); when no engine knows it, the usual
+places are looked at (``$CONDA_PREFIX/envs/<name>``, the env beside an active env,
+``$COURSEKIT_HOME/envs/<name>``).
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from coursekit.errors import EnvironmentProblem, UsageError
-
-ENV_NAME = "pt"
+from coursekit.setup.engines.base import env_python
+from coursekit.setup.engines.discovery import find_env
 
 
 @dataclass(frozen=True)
@@ -28,34 +29,34 @@ class PythonChoice:
     reason: str
 
 
-def _env_python(prefix: Path) -> Path:
-    return prefix / "python.exe" if os.name == "nt" else prefix / "bin" / "python"
+def env_name(environ: Mapping[str, str] | None = None) -> str:
+    """The course env's name: the env spec's ``[env] name``."""
+    from coursekit.setup.plan.envspec import course_env_name
+
+    return course_env_name(environ)
 
 
 def fallback_pt_python(environ: Mapping[str, str]) -> Path | None:
-    """The ``pt`` env's Python from well-known folders (used when the engine layer is absent)."""
+    """The course env's Python from well-known folders (used when the engine layer is absent)."""
+    name = env_name(environ)
     candidates = []
     conda_prefix = environ.get("CONDA_PREFIX")
     if conda_prefix:
         p = Path(conda_prefix)
-        candidates += [p / "envs" / ENV_NAME, p.parent / ENV_NAME]
+        candidates += [p / "envs" / name, p.parent / name]
     home = environ.get("COURSEKIT_HOME")
     if home:
-        candidates.append(Path(home) / "envs" / ENV_NAME)
+        candidates.append(Path(home) / "envs" / name)
     for prefix in candidates:
-        python = _env_python(prefix)
+        python = env_python(prefix)
         if python.is_file():
             return python
     return None
 
 
 def find_pt_python() -> Path | None:
-    """The ``pt`` env's Python, via the engine layer if present, else the fallback lookup."""
-    try:
-        from coursekit.setup.engines.discovery import find_env
-    except ImportError:
-        return fallback_pt_python(os.environ)
-    location = find_env(ENV_NAME)
+    """The course env's Python, via the engine layer, else the well-known folders."""
+    location = find_env(env_name())
     if location is not None and location.confirmed:
         return Path(location.python)
     return fallback_pt_python(os.environ)
@@ -66,9 +67,13 @@ def current_has_torch() -> bool:
     return importlib.util.find_spec("torch") is not None
 
 
-def choose_python(explicit: str | None, *, current: str = sys.executable,
-                  has_torch: Callable[[], bool] | None = None,
-                  find_pt: Callable[[], Path | None] | None = None) -> PythonChoice:
+def choose_python(
+    explicit: str | None,
+    *,
+    current: str = sys.executable,
+    has_torch: Callable[[], bool] | None = None,
+    find_pt: Callable[[], Path | None] | None = None,
+) -> PythonChoice:
     """Apply the precedence; raises when no interpreter can grade.
 
     ``has_torch`` and ``find_pt`` default to this module's probes, looked up at call time.
@@ -76,17 +81,21 @@ def choose_python(explicit: str | None, *, current: str = sys.executable,
     if explicit:
         path = Path(explicit)
         if not path.is_file():
-            raise UsageError(f"--python {explicit}: no such file.",
-                             "Give the path of a Python interpreter that has torch installed.")
+            raise UsageError(
+                f"--python {explicit}: no such file.",
+                "Give the path of a Python interpreter that has torch installed.",
+            )
         # Absolute (the grader runs in another folder, where a relative path means nothing),
         # not resolved: a venv's bin/python is a symlink to the base Python without its packages.
         return PythonChoice(os.path.abspath(path), "--python")
     if (has_torch or current_has_torch)():
         return PythonChoice(current, "this Python has torch")
     pt = (find_pt or find_pt_python)()
+    name = env_name()
     if pt is not None:
-        return PythonChoice(str(pt), f"the course env '{ENV_NAME}'")
+        return PythonChoice(str(pt), f"the course env '{name}'")
     raise EnvironmentProblem(
         f"no Python with torch to grade with: this Python has no torch and the course env "
-        f"'{ENV_NAME}' was not found.",
-        "Run coursekit setup to create it (or pass --python PATH).")
+        f"'{name}' was not found.",
+        "Run coursekit setup to create it (or pass --python PATH).",
+    )

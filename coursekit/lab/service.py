@@ -59,7 +59,6 @@ class Handout:
 @dataclass(frozen=True)
 class CheckRun:
     report: GradeReport
-    python_reason: str
     next_step: str
     warnings: tuple[str, ...] = ()
 
@@ -100,8 +99,15 @@ def lab_state(spec: LabSpec, record: dict[str, Any] | None, folder: Path | None)
     else:
         state = "not started"
     where = str(folder) if folder is not None else record.get("folder")
-    return LabState(spec.number, spec.slug, spec.title, state, record.get("best_score"),
-                    record.get("max_score"), where)
+    return LabState(
+        spec.number,
+        spec.slug,
+        spec.title,
+        state,
+        record.get("best_score"),
+        record.get("max_score"),
+        where,
+    )
 
 
 def next_step(specs: tuple[LabSpec, ...], states: tuple[LabState, ...]) -> str:
@@ -111,8 +117,10 @@ def next_step(specs: tuple[LabSpec, ...], states: tuple[LabState, ...]) -> str:
             return f"coursekit lab {spec.number}   (hands out lab {spec.number}: {spec.title})"
         if st.state == "in progress":
             files = ", ".join(spec.student_files)
-            return (f"edit {files} in {spec.folder_name}/, then: coursekit lab {spec.number} --check"
-                    f"   (stuck? coursekit lab {spec.number} --hint)")
+            return (
+                f"edit {files} in {spec.folder_name}/, then: coursekit lab {spec.number} --check"
+                f"   (stuck? coursekit lab {spec.number} --hint)"
+            )
     return "every lab has passed. Well done!"
 
 
@@ -145,9 +153,12 @@ def list_labs(cwd: Path, labs_root: Path | None = None) -> LabList:
     """``coursekit lab`` and ``coursekit progress``: every lab, its state and the next step."""
     specs = discover_labs(labs_root)
     progress = prog.load()
-    states = tuple(lab_state(s, progress.labs.get(s.slug),
-                             layout.locate(s, cwd, None, _recorded_folder(progress, s)))
-                   for s in specs)
+    states = tuple(
+        lab_state(
+            s, progress.labs.get(s.slug), layout.locate(s, cwd, None, _recorded_folder(progress, s))
+        )
+        for s in specs
+    )
     return LabList(states, next_step(specs, states), tuple(progress.warnings))
 
 
@@ -192,8 +203,10 @@ def _work_step(spec: LabSpec, folder: Path, cwd: Path) -> str:
     except ValueError:
         shown = str(folder)
     files = ", ".join(spec.student_files)
-    return (f"read {shown}/README.md, fill in the TODOs in {files}, "
-            f"then run: coursekit lab {spec.number} --check")
+    return (
+        f"read {shown}/README.md, fill in the TODOs in {files}, "
+        f"then run: coursekit lab {spec.number} --check"
+    )
 
 
 def find_folder(spec: LabSpec, cwd: Path, base: Path | None, progress: prog.Progress) -> Path:
@@ -201,9 +214,10 @@ def find_folder(spec: LabSpec, cwd: Path, base: Path | None, progress: prog.Prog
     folder = layout.locate(spec, cwd, base, _recorded_folder(progress, spec))
     if folder is None:
         where = base if base is not None else cwd
-        raise UsageError(f"lab {spec.number}'s folder {spec.folder_name}/ was not found in {where}.",
-                         f"Run coursekit lab {spec.number} to hand it out, or pass --dir to "
-                         "where it is.")
+        raise UsageError(
+            f"lab {spec.number}'s folder {spec.folder_name}/ was not found in {where}.",
+            f"Run coursekit lab {spec.number} to hand it out, or pass --dir to where it is.",
+        )
     return folder
 
 
@@ -232,9 +246,11 @@ def check(number_text: str, cwd: Path, base: Path | None, python: str | None, *,
     elif report.status.value == "error":
         nxt = report.fix or "coursekit doctor"
     else:
-        nxt = (f"fix the failing checks and run coursekit lab {spec.number} --check again "
-               f"(stuck? coursekit lab {spec.number} --hint)")
-    return CheckRun(report, choice.reason, nxt, tuple(warnings))
+        nxt = (
+            f"fix the failing checks and run coursekit lab {spec.number} --check again "
+            f"(stuck? coursekit lab {spec.number} --hint)"
+        )
+    return CheckRun(report, nxt, tuple(warnings))
 
 
 def watch(number_text: str, cwd: Path, base: Path | None, python: str | None, *,
@@ -320,19 +336,24 @@ def _is_within(path: Path, folder: Path) -> bool:
         return False
 
 
-def solution(number_text: str, cwd: Path, base: Path | None, labs_root: Path | None = None) -> Solution:
+def solution(
+    number_text: str, cwd: Path, base: Path | None, labs_root: Path | None = None
+) -> Solution:
     """``--solution``: the reference solution, only once the lab has passed."""
     _, spec = _spec(number_text, labs_root)
     progress = prog.load()
     if not progress.labs.get(spec.slug, {}).get("passed"):
         raise _not_yet(spec)
     folder = find_folder(spec, cwd, base, progress)
-    return Solution(spec.number, folder, layout.reveal_solution(spec, folder),
-                    tuple(progress.warnings))
+    return Solution(
+        spec.number, folder, layout.reveal_solution(spec, folder), tuple(progress.warnings)
+    )
 
 
 def _not_yet(spec: LabSpec) -> CoursekitError:
-    return CoursekitError(f"the solution of lab {spec.number} is shown once the lab has passed "
-                          "(coursekit lab --check).",
-                          f"Keep going: coursekit lab {spec.number} --hint gives you the next hint.",
-                          exit_code=ExitCode.FAILED)
+    return CoursekitError(
+        f"the solution of lab {spec.number} is shown once the lab has passed "
+        "(coursekit lab --check).",
+        f"Keep going: coursekit lab {spec.number} --hint gives you the next hint.",
+        exit_code=ExitCode.FAILED,
+    )

@@ -14,10 +14,14 @@ from coursekit.lab.service import CheckRun, Handout, Hints, LabList, Solution
 from coursekit.render import Console
 
 _STATE_STYLE = {"passed": ("green",), "in progress": ("yellow",), "not started": ("dim",)}
-_ACTION_TEXT = {"added": "added", "updated": "updated (you had not edited it)",
-                "unchanged": "unchanged", "kept": "kept (your version)",
-                "kept-edited-newer-starter": "kept (your version; this lab version's starter "
-                                             "differs, see --reset)"}
+_ACTION_TEXT = {
+    "added": "added",
+    "updated": "updated (you had not edited it)",
+    "unchanged": "unchanged",
+    "kept": "kept (your version)",
+    "kept-edited-newer-starter": "kept (your version; this lab version's starter "
+    "differs, see --reset)",
+}
 
 
 def warnings(console: Console, items: tuple[str, ...]) -> None:
@@ -45,8 +49,15 @@ def lab_list(console: Console, result: LabList, as_json: bool) -> None:
 
 
 def _state_json(s: Any) -> dict[str, Any]:
-    return {"lab": s.number, "slug": s.slug, "title": s.title, "state": s.state,
-            "score": s.score, "max_score": s.max_score, "folder": s.folder}
+    return {
+        "lab": s.number,
+        "slug": s.slug,
+        "title": s.title,
+        "state": s.state,
+        "score": s.score,
+        "max_score": s.max_score,
+        "folder": s.folder,
+    }
 
 
 def handout(console: Console, result: Handout, as_json: bool, verb: str = "handed out") -> None:
@@ -54,10 +65,16 @@ def handout(console: Console, result: Handout, as_json: bool, verb: str = "hande
     warnings(console, result.warnings)
     r = result.result
     if as_json:
-        console.json({"lab": r.lab.number, "folder": str(r.folder), "created": r.created,
-                      "backup": str(r.backup) if r.backup else None,
-                      "files": [{"path": f.path, "action": f.action} for f in r.files],
-                      "next": result.next_step})
+        console.json(
+            {
+                "lab": r.lab.number,
+                "folder": str(r.folder),
+                "created": r.created,
+                "backup": str(r.backup) if r.backup else None,
+                "files": [{"path": f.path, "action": f.action} for f in r.files],
+                "next": result.next_step,
+            }
+        )
         return
     if r.backup is not None:
         console.print(f"moved your previous work to {r.backup}")
@@ -79,18 +96,30 @@ def progress_event(console: Console, event: dict[str, Any]) -> None:
     """Live progress while checks run (stderr, so ``--json`` stdout stays clean)."""
     kind = event.get("e")
     if kind == "ready":
-        console.eprint(console.style(f"grading with Python {event.get('python')}, torch "
-                                     f"{event.get('torch')} ...", "dim"))
+        console.eprint(
+            console.style(
+                f"grading with Python {event.get('python')}, torch {event.get('torch')} ...", "dim"
+            )
+        )
     elif kind == "report":
         console.eprint(console.style(f"  ... {event.get('message')}", "dim"))
     elif kind == "restart":
-        console.eprint(console.style(f"  ... your code stopped the grader during "
-                                     f"'{event.get('title')}'; grading the other checks "
-                                     "in a fresh process", "dim"))
+        console.eprint(
+            console.style(
+                f"  ... your code stopped the grader during "
+                f"'{event.get('title')}'; grading the other checks "
+                "in a fresh process",
+                "dim",
+            )
+        )
     elif kind == "still-running":
-        console.eprint(console.style(
-            f"  ... still running: {event.get('title')} ({event.get('check_s')} s; the whole "
-            f"check stops at {event.get('limit_s'):g} s)", "dim"))
+        console.eprint(
+            console.style(
+                f"  ... still running: {event.get('title')} ({event.get('check_s')} s; the whole "
+                f"check stops at {event.get('limit_s'):g} s)",
+                "dim",
+            )
+        )
 
 
 _MARKS = {Verdict.PASSED: ("PASS", ("green", "bold")), Verdict.FAILED: ("FAIL", ("red", "bold")),
@@ -124,7 +153,9 @@ def check(console: Console, run: CheckRun, as_json: bool) -> None:
     console.print()
     console.print(summary_line(report))
     if report.status is Status.ERROR:
-        console.eprint(f"{console.style('error:', 'red', 'bold')} could not grade: {report.problem}")
+        console.eprint(
+            f"{console.style('error:', 'red', 'bold')} could not grade: {report.problem}"
+        )
         if report.output_tail.strip():
             console.eprint("last output of the grading process:")
             console.eprint(_indent(report.output_tail[-2000:]))
@@ -209,7 +240,9 @@ def _indent(text: str) -> str:
 def check_json(report: GradeReport) -> dict[str, Any]:
     """The ``--json`` contract: ``{lab, passed, score, max_score, counts, checks: [...]}`` and context."""
     return {
-        "lab": report.lab, "passed": report.passed, "score": report.score,
+        "lab": report.lab,
+        "passed": report.passed,
+        "score": report.score,
         "max_score": report.max_score,
         "counts": {"passed": report.count(Verdict.PASSED), "failed": report.count(Verdict.FAILED),
                    "not_graded": report.count(Verdict.NOT_GRADED)},
@@ -258,8 +291,12 @@ def hints(console: Console, result: Hints, as_json: bool) -> None:
 def solution(console: Console, result: Solution, as_json: bool) -> None:
     warnings(console, result.warnings)
     if as_json:
-        console.json({"lab": result.lab, "files": [{"path": f.path, "action": f.action}
-                                                   for f in result.files]})
+        console.json(
+            {
+                "lab": result.lab,
+                "files": [{"path": f.path, "action": f.action} for f in result.files],
+            }
+        )
         return
     for f in result.files:
         console.print(f"  {result.folder / f.path}  {_ACTION_TEXT.get(f.action, f.action)}")

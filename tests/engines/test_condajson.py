@@ -1,4 +1,4 @@
-"""Parsing conda / mamba / micromamba JSON (captured shapes, env-pitfalls.md §5.7)."""
+"""Parsing conda / mamba / micromamba JSON (captured shapes, envs/SOURCES.md P5.7)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Build a local conda channel with the standard library (testing-offline.md §2.2).
+"""Build a local conda channel with the standard library (envs/SOURCES.md T2.2).
 
 Packages are ``.tar.bz2`` files holding ``info/index.json``, ``info/paths.json``,
 ``info/files`` and a payload; ``rattler.index.index_fs`` writes the repodata. The

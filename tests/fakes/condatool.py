@@ -1,8 +1,8 @@
-"""A conda / mamba / micromamba stand-in over py-rattler (testing-offline.md §2.4).
+"""A conda / mamba / micromamba stand-in over py-rattler (envs/SOURCES.md T2.4).
 
 Installed into a test ``bin/`` folder under the name of the tool it plays (``conda``,
 ``mamba``, ``micromamba``); it reads its own name from ``argv[0]`` and prints that tool's
-JSON shapes (env-pitfalls.md §5.7). Environment:
+JSON shapes (envs/SOURCES.md P5.7). Environment:
 
 * ``FAKE_CONDA_ROOT``: the root prefix; envs live in ``$FAKE_CONDA_ROOT/envs``
   (``FAKE_MICROMAMBA_ROOT`` etc. give one tool its own root).

@@ -55,7 +55,7 @@ class CondaStandIn:
 @pytest.fixture
 def clean_pip_env(tmp_path: Path) -> dict[str, str]:
     """An environment with no ``PIP_*`` variables, ``PIP_CONFIG_FILE=/dev/null`` and a
-    private HOME (this machine's pip config injects local indexes: testing-offline.md §5)."""
+    private HOME (this machine's pip config injects local indexes: envs/SOURCES.md T5)."""
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("PIP_", "CONDA", "MAMBA", "PYTHON", "VIRTUAL_ENV", "JUPYTER"))}
     home = tmp_path / "home"

@@ -1,4 +1,4 @@
-"""A local PEP 503 index laid out like download.pytorch.org (testing-offline.md §4).
+"""A local PEP 503 index laid out like download.pytorch.org (envs/SOURCES.md T4).
 
 ``/whl/<variant>/<project>/`` for ``cu126``, ``cu128`` and ``cpu`` (torch 2.7.0, torchvision
 0.22.0, torchaudio 2.7.0 with the variant's local tag), ``/simple/`` as a PyPI stand-in

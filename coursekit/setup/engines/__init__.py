@@ -10,10 +10,13 @@ Public API (doctor and labs use it to find the course env)::
     env_python(prefix) -> Path  # python.exe at the root on Windows, bin/python elsewhere
 
 py-rattler is imported only inside :mod:`coursekit.setup.engines.embedded`, and only when used.
+
+May import the core only (setup's planning and run, the doctor and the labs import it).
 """
 
 from __future__ import annotations
 
+from coursekit.resources import coursekit_home
 from coursekit.setup.engines.base import (
     ENGINE_KINDS,
     Engine,
@@ -27,7 +30,6 @@ from coursekit.setup.engines.base import (
 from coursekit.setup.engines.discovery import (
     choose_engine,
     confirm_env,
-    coursekit_home,
     embedded_available,
     embedded_env_prefix,
     embedded_env_roots,
@@ -39,8 +41,23 @@ from coursekit.setup.engines.discovery import (
 )
 
 __all__ = [
-    "ENGINE_KINDS", "Engine", "EngineKind", "EnvLocation", "choose_engine", "confirm_env",
-    "coursekit_home", "embedded_available", "embedded_env_prefix", "embedded_env_roots",
-    "env_bin_dirs", "env_python", "env_script", "find_engines", "find_env", "is_conda_env",
-    "locate_env", "locate_prefix", "resolve_engine",
+    "ENGINE_KINDS",
+    "Engine",
+    "EngineKind",
+    "EnvLocation",
+    "choose_engine",
+    "confirm_env",
+    "coursekit_home",
+    "embedded_available",
+    "embedded_env_prefix",
+    "embedded_env_roots",
+    "env_bin_dirs",
+    "env_python",
+    "env_script",
+    "find_engines",
+    "find_env",
+    "is_conda_env",
+    "locate_env",
+    "locate_prefix",
+    "resolve_engine",
 ]

@@ -21,7 +21,7 @@ ENGINE_KINDS: Final[tuple[EngineKind, ...]] = ("micromamba", "mamba", "conda", "
 
 EXTERNAL_KINDS: Final[tuple[EngineKind, ...]] = ("micromamba", "mamba", "conda")
 """Auto order for the user's own tools. micromamba and mamba 2 share one fast C++ core
-(libmamba, env-pitfalls.md §5.7); conda >= 23.10 uses the same solver but starts slower."""
+(libmamba, envs/SOURCES.md P5.7); conda >= 23.10 uses the same solver but starts slower."""
 
 
 @dataclass(frozen=True)
@@ -86,8 +86,14 @@ def env_bin_dirs(prefix: Path, os_name: str | None = None) -> tuple[Path, ...]:
     """Folders a conda env puts on PATH when activated (conda's ``_get_path_dirs``)."""
     if is_windows(os_name):
         lib = prefix / "Library"
-        return (prefix, lib / "mingw-w64" / "bin", lib / "usr" / "bin",
-                lib / "bin", prefix / "Scripts", prefix / "bin")
+        return (
+            prefix,
+            lib / "mingw-w64" / "bin",
+            lib / "usr" / "bin",
+            lib / "bin",
+            prefix / "Scripts",
+            prefix / "bin",
+        )
     return (prefix / "bin",)
 
 

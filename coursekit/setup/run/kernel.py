@@ -10,7 +10,7 @@ checked without starting anything. The folder is where Jupyter itself looks: the
 ``jupyter_core.paths.jupyter_data_dir()`` when jupyter_core is installed there, else the
 same rule computed here (``JUPYTER_DATA_DIR``; ``~/Library/Jupyter``; ``%APPDATA%\\jupyter``;
 ``$XDG_DATA_HOME/jupyter`` or ``~/.local/share/jupyter``). A user kernel named ``pt`` is
-found by every Jupyter and by VS Code (env-pitfalls.md §5.8).
+found by every Jupyter and by VS Code (envs/SOURCES.md P5.8).
 """
 
 from __future__ import annotations
@@ -23,11 +23,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from coursekit.constants import DEFAULT_ENV_NAME
 from coursekit.proc import Runner, run_tool
 from coursekit.setup.engines.base import same_path
 
-KERNEL_NAME = "pt"
-DISPLAY_NAME = "Python (pt)"
+KERNEL_NAME = DEFAULT_ENV_NAME
+DISPLAY_NAME = f"Python ({DEFAULT_ENV_NAME})"
 """The display name of the default kernel; an env named otherwise gets ``Python (<name>)``."""
 _DATA_DIR_SNIPPET = "from jupyter_core.paths import jupyter_data_dir; print(jupyter_data_dir())"
 
@@ -55,8 +56,9 @@ def default_data_dir(env: Mapping[str, str], platform: str) -> Path:
     return (Path(xdg) if xdg else home / ".local" / "share") / "jupyter"
 
 
-def data_dir(python: Path, env: Mapping[str, str], platform: str, *,
-             runner: Runner = run_tool) -> Path:
+def data_dir(
+    python: Path, env: Mapping[str, str], platform: str, *, runner: Runner = run_tool
+) -> Path:
     """Jupyter's user data folder as the env's own jupyter_core computes it."""
     result = runner([python, "-c", _DATA_DIR_SNIPPET], timeout=60, env=env)
     if result.ok and result.stdout.strip():
@@ -72,9 +74,12 @@ def display_name_for(name: str) -> str:
 
 def kernel_dict(python: Path, display_name: str = DISPLAY_NAME) -> dict[str, object]:
     """The kernelspec ipykernel would write for ``python``."""
-    return {"argv": [str(python), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-            "display_name": display_name, "language": "python",
-            "metadata": {"debugger": True}}
+    return {
+        "argv": [str(python), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": display_name,
+        "language": "python",
+        "metadata": {"debugger": True},
+    }
 
 
 def check_kernel(kernels_dir: Path, python: Path, name: str = KERNEL_NAME) -> KernelState:
