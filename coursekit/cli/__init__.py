@@ -113,9 +113,13 @@ def _console() -> Console:
     return Console()
 
 
-_ERROR_KINDS: dict[int, str] = {ExitCode.FAILED: "failed", ExitCode.USAGE: "usage",
-                ExitCode.ENVIRONMENT: "environment", ExitCode.INTERNAL: "internal",
-                ExitCode.INTERRUPTED: "interrupted"}
+_ERROR_KINDS: dict[int, str] = {
+    ExitCode.FAILED: "failed",
+    ExitCode.USAGE: "usage",
+    ExitCode.ENVIRONMENT: "environment",
+    ExitCode.INTERNAL: "internal",
+    ExitCode.INTERRUPTED: "interrupted",
+}
 
 
 def _wants_json(args: Sequence[str]) -> bool:
@@ -128,16 +132,25 @@ def _wants_json(args: Sequence[str]) -> bool:
     return False
 
 
-def _render_error(message: str, fix: str | None, code: int = ExitCode.ENVIRONMENT,
-                  as_json: bool = False) -> None:
+def _render_error(
+    message: str, fix: str | None, code: int = ExitCode.ENVIRONMENT, as_json: bool = False
+) -> None:
     """The error on stderr; with ``--json`` also ``{"error": {kind, message, fix, exit_code}}``
     as the one JSON object on stdout, so a script never has to parse text."""
     from coursekit.render import render_error
 
     console = _console()
     if as_json:
-        console.json({"error": {"kind": _ERROR_KINDS.get(code, "error"), "message": message,
-                                "fix": fix, "exit_code": int(code)}})
+        console.json(
+            {
+                "error": {
+                    "kind": _ERROR_KINDS.get(code, "error"),
+                    "message": message,
+                    "fix": fix,
+                    "exit_code": int(code),
+                }
+            }
+        )
     render_error(console, message, fix)
 
 
@@ -165,9 +178,16 @@ def run(argv: Sequence[str] | None = None) -> int:
         code = ExitCode.USAGE if exc.exit_code == 2 else exc.exit_code
         if as_json:
             cmd = getattr(getattr(exc, "ctx", None), "command_path", "coursekit")
-            _console().json({"error": {"kind": "usage" if code == ExitCode.USAGE else "error",
-                                       "message": exc.format_message(),
-                                       "fix": f"See {cmd} --help", "exit_code": int(code)}})
+            _console().json(
+                {
+                    "error": {
+                        "kind": "usage" if code == ExitCode.USAGE else "error",
+                        "message": exc.format_message(),
+                        "fix": f"See {cmd} --help",
+                        "exit_code": int(code),
+                    }
+                }
+            )
         exc.show()
         return code
     except CoursekitError as exc:
@@ -185,7 +205,9 @@ def run(argv: Sequence[str] | None = None) -> int:
         _render_error(
             f"coursekit crashed: {type(exc).__name__}: {exc}",
             "This is a bug in coursekit. Run the same command with --debug and send the output "
-            "to your instructor.", ExitCode.INTERNAL, as_json,
+            "to your instructor.",
+            ExitCode.INTERNAL,
+            as_json,
         )
         return ExitCode.INTERNAL
     if isinstance(result, int):

@@ -19,21 +19,64 @@ def _lab_number(ctx: click.Context, param: click.Parameter, value: str | None) -
 
 @click.command(context_settings={"ignore_unknown_options": True})
 @click.argument("number", required=False, callback=_lab_number)
-@click.option("--check", "do_check", is_flag=True, help="Grade your work (exit 0 passed, 1 not yet, 3 could not grade).")
-@click.option("--watch", "do_watch", is_flag=True,
-              help="Check now and again after every save (Ctrl-C stops; exit 130).")
+@click.option(
+    "--check",
+    "do_check",
+    is_flag=True,
+    help="Grade your work (exit 0 passed, 1 not yet, 3 could not grade).",
+)
+@click.option(
+    "--watch",
+    "do_watch",
+    is_flag=True,
+    help="Check now and again after every save (Ctrl-C stops; exit 130).",
+)
 @click.option("--hint", "do_hint", is_flag=True, help="Show the next hint (one more each time).")
-@click.option("--reset", "do_reset", is_flag=True, help="Move the lab folder to a timestamped backup, then hand out the starter again.")
-@click.option("--solution", "do_solution", is_flag=True, help="Copy the reference solution into the lab folder (once the lab has passed).")
-@click.option("--skip-requires", "skip_requires", is_flag=True,
-              help="Hand out a lab although a lab it builds on ('requires') has not passed.")
-@click.option("--dir", "base", type=click.Path(path_type=Path, file_okay=False),
-              help="Folder that holds (or will hold) the lab folder; default: the current folder.")
-@click.option("--python", "python", metavar="PATH", help="Grade with this Python (default: this one if it has torch, else the 'pt' env).")
+@click.option(
+    "--reset",
+    "do_reset",
+    is_flag=True,
+    help="Move the lab folder to a timestamped backup, then hand out the starter again.",
+)
+@click.option(
+    "--solution",
+    "do_solution",
+    is_flag=True,
+    help="Copy the reference solution into the lab folder (once the lab has passed).",
+)
+@click.option(
+    "--skip-requires",
+    "skip_requires",
+    is_flag=True,
+    help="Hand out a lab although a lab it builds on ('requires') has not passed.",
+)
+@click.option(
+    "--dir",
+    "base",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Folder that holds (or will hold) the lab folder; default: the current folder.",
+)
+@click.option(
+    "--python",
+    "python",
+    metavar="PATH",
+    help="Grade with this Python (default: this one if it has torch, else the course env).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
 @click.pass_obj
-def lab(app: object, number: str | None, do_check: bool, do_watch: bool, do_hint: bool, do_reset: bool,
-        do_solution: bool, skip_requires: bool, base: Path | None, python: str | None, as_json: bool) -> int:
+def lab(
+    app: AppContext,
+    number: str | None,
+    do_check: bool,
+    do_watch: bool,
+    do_hint: bool,
+    do_reset: bool,
+    do_solution: bool,
+    skip_requires: bool,
+    base: Path | None,
+    python: str | None,
+    as_json: bool,
+) -> int:
     """List the labs, hand out lab NUMBER, or grade it with --check.
 
     \b
@@ -46,14 +89,18 @@ def lab(app: object, number: str | None, do_check: bool, do_watch: bool, do_hint
     from coursekit.lab import service
     from coursekit.render import lab as render
 
-    console = app.console  # type: ignore[attr-defined]
+    console = app.console
     actions = [do_check, do_watch, do_hint, do_reset, do_solution]
     if sum(actions) > 1:
-        raise UsageError("--check, --watch, --hint, --reset and --solution go one at a time.",
-                         "Pick one, e.g. coursekit lab 2 --check")
+        raise UsageError(
+            "--check, --watch, --hint, --reset and --solution go one at a time.",
+            "Pick one, e.g. coursekit lab 2 --check",
+        )
     if do_watch and as_json:
-        raise UsageError("--watch redraws text for a person; it has no --json.",
-                         "For JSON, run coursekit lab N --check --json after each change.")
+        raise UsageError(
+            "--watch redraws text for a person; it has no --json.",
+            "For JSON, run coursekit lab N --check --json after each change.",
+        )
     cwd = Path.cwd()
     if number is None and not any(actions):
         render.lab_list(console, service.list_labs(cwd), as_json)
@@ -62,9 +109,14 @@ def lab(app: object, number: str | None, do_check: bool, do_watch: bool, do_hint
         number = service.lab_from_folder(cwd)
     if do_watch:
         try:
-            service.watch(number, cwd, base, python,
-                          on_run=lambda run, folder: render.watch_frame(console, run, folder, cwd),
-                          on_event=lambda e: render.progress_event(console, e))
+            service.watch(
+                number,
+                cwd,
+                base,
+                python,
+                on_run=lambda run, folder: render.watch_frame(console, run, folder, cwd),
+                on_event=lambda e: render.progress_event(console, e),
+            )
         except KeyboardInterrupt:
             console.eprint("stopped watching.")
             return ExitCode.INTERRUPTED
@@ -82,8 +134,9 @@ def lab(app: object, number: str | None, do_check: bool, do_watch: bool, do_hint
     elif do_solution:
         render.solution(console, service.solution(number, cwd, base), as_json)
     else:
-        render.handout(console, service.handout(number, cwd, base, skip_requires=skip_requires),
-                       as_json)
+        render.handout(
+            console, service.handout(number, cwd, base, skip_requires=skip_requires), as_json
+        )
     return ExitCode.OK
 
 

@@ -216,14 +216,19 @@ def integer_ticks(fig: Any) -> None:
     from matplotlib.ticker import MaxNLocator
 
     for ax in fig.get_axes():
-        xs = [x for line in ax.get_lines() if line.get_transform() == ax.transData
-              for x in line.get_xdata()]
+        xs = [
+            x
+            for line in ax.get_lines()
+            if line.get_transform() == ax.transData
+            for x in line.get_xdata()
+        ]
         if xs and all(float(x).is_integer() for x in xs):
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
 
 
-def describe_exception(exc: BaseException, student_file: Path | None = None,
-                       student_dir: Path | None = None) -> str:
+def describe_exception(
+    exc: BaseException, student_file: Path | None = None, student_dir: Path | None = None
+) -> str:
     """``TypeError: ... (at file.py line 12)``, naming the innermost frame in the student's code.
 
     With ``student_file`` or ``student_dir`` the frame must be in that file or folder; without

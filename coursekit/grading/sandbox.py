@@ -89,7 +89,7 @@ class _Segments:
             return
         if raw[:at].strip():
             self._add(raw[:at])
-        name = raw[at + len(self._mark):].strip().decode("utf-8", "replace")
+        name = raw[at + len(self._mark) :].strip().decode("utf-8", "replace")
         self._blank = max(self._blank - 1, 0)
         self._flush_blanks()
         self._current = name or None
@@ -115,8 +115,10 @@ class _Segments:
         self.counts[name] += 1
 
     def result(self) -> dict[str, tuple[str, int]]:
-        return {name: ("\n".join(kept), self.counts[name] - len(kept))
-                for name, kept in self.lines.items()}
+        return {
+            name: ("\n".join(kept), self.counts[name] - len(kept))
+            for name, kept in self.lines.items()
+        }
 
 
 class _OutputDrain(threading.Thread):
@@ -236,8 +238,17 @@ def run_sandboxed(
     except OSError:
         pass  # the worker died at once; its exit status tells why
     events = _EventTail(events_path)
-    return supervise(proc, events, drain, start, timeout_s=timeout_s, memory_mb=memory_mb,
-                     on_event_line=on_event_line, poll_s=poll_s, on_tick=on_tick)
+    return supervise(
+        proc,
+        events,
+        drain,
+        start,
+        timeout_s=timeout_s,
+        memory_mb=memory_mb,
+        on_event_line=on_event_line,
+        poll_s=poll_s,
+        on_tick=on_tick,
+    )
 
 
 class Supervised(Protocol):
@@ -254,10 +265,19 @@ class Supervised(Protocol):
     def returncode(self) -> int | None: ...
 
 
-def supervise(proc: Supervised, events: _EventTail, drain: _OutputDrain, start: float, *,
-              timeout_s: float, memory_mb: int, on_event_line: Callable[[str], None],
-              poll_s: float = 0.05, on_tick: Callable[[float], None] | None = None,
-              wait: Callable[[], None] | None = None) -> SandboxOutcome:
+def supervise(
+    proc: Supervised,
+    events: _EventTail,
+    drain: _OutputDrain,
+    start: float,
+    *,
+    timeout_s: float,
+    memory_mb: int,
+    on_event_line: Callable[[str], None],
+    poll_s: float = 0.05,
+    on_tick: Callable[[float], None] | None = None,
+    wait: Callable[[], None] | None = None,
+) -> SandboxOutcome:
     """Stream ``proc``'s events and enforce the wall clock and the memory cap until it ends;
     then kill whatever is left of its process group and collect its output."""
     timed_out = memory_exceeded = False
@@ -299,5 +319,14 @@ def supervise(proc: Supervised, events: _EventTail, drain: _OutputDrain, start: 
     drain.join(timeout=2)
     head, tail = drain.text()
     per_check = drain.segments.result() if drain.segments is not None else {}
-    return SandboxOutcome(proc.returncode, timed_out, memory_exceeded, peak, head, tail,
-                          drain.total, time.monotonic() - start, check_output=per_check)
+    return SandboxOutcome(
+        proc.returncode,
+        timed_out,
+        memory_exceeded,
+        peak,
+        head,
+        tail,
+        drain.total,
+        time.monotonic() - start,
+        check_output=per_check,
+    )

@@ -232,28 +232,58 @@ def _death_message(outcome: SandboxOutcome, timeout_s: float, memory_mb: int) ->
     )
 
 
-def decide(spec: LabSpec, expected: tuple[ExpectedCheck, ...], events: list[dict[str, Any]],
-           forged: bool, outcome: SandboxOutcome,
-           output: dict[str, tuple[str, int]] | None = None) -> GradeReport:
+def decide(
+    spec: LabSpec,
+    expected: tuple[ExpectedCheck, ...],
+    events: list[dict[str, Any]],
+    forged: bool,
+    outcome: SandboxOutcome,
+    output: dict[str, tuple[str, int]] | None = None,
+) -> GradeReport:
     """Turn what the worker reported and did into a verdict (pure).
 
     ``output`` (default: ``outcome.check_output``) is each check's printed output.
     """
     printed = outcome.check_output if output is None else output
-    python = next((f"Python {e.get('python')}, torch {e.get('torch')}" for e in events
-                   if e.get("e") == "ready"), "")
+    python = next(
+        (
+            f"Python {e.get('python')}, torch {e.get('torch')}"
+            for e in events
+            if e.get("e") == "ready"
+        ),
+        "",
+    )
 
-    def make(status: Status, checks: tuple[CheckOutcome, ...], problem: str | None = None,
-             fix: str | None = None) -> GradeReport:
-        shown = tuple(dataclasses.replace(c, output=printed[c.name][0],
-                                          output_cut=printed[c.name][1])
-                      if c.name in printed else c for c in checks)
-        return GradeReport(spec.number, spec.slug, spec.title, status, shown, problem, fix,
-                           outcome.output_tail, python, outcome.duration_s)
+    def make(
+        status: Status,
+        checks: tuple[CheckOutcome, ...],
+        problem: str | None = None,
+        fix: str | None = None,
+    ) -> GradeReport:
+        shown = tuple(
+            dataclasses.replace(c, output=printed[c.name][0], output_cut=printed[c.name][1])
+            if c.name in printed
+            else c
+            for c in checks
+        )
+        return GradeReport(
+            spec.number,
+            spec.slug,
+            spec.title,
+            status,
+            shown,
+            problem,
+            fix,
+            outcome.output_tail,
+            python,
+            outcome.duration_s,
+        )
 
     def error(problem: str, fix: str) -> GradeReport:
-        zero = tuple(CheckOutcome(c.name, c.title, False, 0, c.points, problem, graded=False)
-                     for c in expected)
+        zero = tuple(
+            CheckOutcome(c.name, c.title, False, 0, c.points, problem, graded=False)
+            for c in expected
+        )
         return make(Status.ERROR, zero, problem, fix)
 
     env_fix = "Run coursekit doctor; it names the problem and the command that fixes it."
@@ -310,21 +340,35 @@ def decide(spec: LabSpec, expected: tuple[ExpectedCheck, ...], events: list[dict
             if c.name == running:
                 msg = "your code " + _death_message(outcome, spec.timeout_s, spec.memory_mb)
                 if outcome.output_bytes > 1_000_000:
-                    msg += (f" It also printed {outcome.output_bytes / 1e6:.0f} MB of output "
-                            "(only the last lines are kept).")
+                    msg += (
+                        f" It also printed {outcome.output_bytes / 1e6:.0f} MB of output "
+                        "(only the last lines are kept)."
+                    )
                 checks.append(CheckOutcome(c.name, c.title, False, 0, c.points, msg))
             else:
-                msg = (f"not run: check '{titles.get(running, running)}' did not finish, so "
-                       "grading stopped before this one" if running
-                       else "not run: grading stopped before this check")
+                msg = (
+                    f"not run: check '{titles.get(running, running)}' did not finish, so "
+                    "grading stopped before this one"
+                    if running
+                    else "not run: grading stopped before this check"
+                )
                 checks.append(CheckOutcome(c.name, c.title, False, 0, c.points, msg, graded=False))
             continue
         if r.get("error"):
             grader_broke.append(f"{c.name}: {r.get('message')}")
         passed = bool(r.get("passed")) and not forged
-        checks.append(CheckOutcome(c.name, c.title, passed, c.points if passed else 0, c.points,
-                                   str(r.get("message", "")), float(r.get("duration_s", 0.0)),
-                                   graded=passed or forged or not r.get("error")))
+        checks.append(
+            CheckOutcome(
+                c.name,
+                c.title,
+                passed,
+                c.points if passed else 0,
+                c.points,
+                str(r.get("message", "")),
+                float(r.get("duration_s", 0.0)),
+                graded=passed or forged or not r.get("error"),
+            )
+        )
     if grader_broke:
         return make(
             Status.ERROR,
@@ -464,16 +508,30 @@ def grade(
             events_path = Path(tmp) / f"events-{secrets.token_hex(8)}.jsonl"
             events_path.touch(mode=0o600)
             skip = sorted({str(e["name"]) for e in merged if e.get("e") == "result"})
-            cfg = {"key": key.hex(), "events": str(events_path), "grader": str(spec.grader_path),
-                   "student_dir": str(student_dir.resolve()),
-                   "figures_dir": str(student_dir.resolve() / "figures"), "seeds": list(seeds),
-                   "memory_mb": spec.memory_mb, "threads": WORKER_THREADS, "skip": skip,
-                   "output_mark": mark}
-            outcome = sandbox(argv, stdin_text=json.dumps(cfg) + "\n", events_path=events_path,
-                              timeout_s=max(deadline - time.monotonic(), 1.0),
-                              memory_mb=spec.memory_mb, on_event_line=on_line, cwd=student_dir,
-                              env=worker_env(dict(os.environ)), on_tick=on_tick,
-                              output_mark=mark)
+            cfg = {
+                "key": key.hex(),
+                "events": str(events_path),
+                "grader": str(spec.grader_path),
+                "student_dir": str(student_dir.resolve()),
+                "figures_dir": str(student_dir.resolve() / "figures"),
+                "seeds": list(seeds),
+                "memory_mb": spec.memory_mb,
+                "threads": WORKER_THREADS,
+                "skip": skip,
+                "output_mark": mark,
+            }
+            outcome = sandbox(
+                argv,
+                stdin_text=json.dumps(cfg) + "\n",
+                events_path=events_path,
+                timeout_s=max(deadline - time.monotonic(), 1.0),
+                memory_mb=spec.memory_mb,
+                on_event_line=on_line,
+                cwd=student_dir,
+                env=worker_env(dict(os.environ)),
+                on_tick=on_tick,
+                output_mark=mark,
+            )
             printed.update(outcome.check_output)
             events, forged = verify_events(state["lines"], key)
             forged_any = forged_any or forged
@@ -499,6 +557,9 @@ def grade(
             )
             on_event({"e": "restart", "after": crashed, "title": titles.get(crashed, crashed)})
     report = decide(spec, expected, merged, forged_any, outcome, printed)
-    figures = tuple(sorted(p.name for p in (student_dir / "figures").glob("*.png"))) \
-        if (student_dir / "figures").is_dir() else ()
+    figures = (
+        tuple(sorted(p.name for p in (student_dir / "figures").glob("*.png")))
+        if (student_dir / "figures").is_dir()
+        else ()
+    )
     return dataclasses.replace(report, folder=student_dir, figures=figures)

@@ -29,7 +29,9 @@ class FileAction:
     """What happened to one file of the lab folder."""
 
     path: str
-    action: str  # "added" | "updated" | "kept" | "unchanged" | "kept-edited-newer-starter" | "withheld"
+    action: (
+        str  # "added" | "updated" | "kept" | "unchanged" | "kept-edited-newer-starter" | "withheld"
+    )
 
 
 @dataclass(frozen=True)
@@ -64,13 +66,17 @@ def coursekit_location() -> dict[str, str]:
 
     import coursekit
 
-    return {"python": sys.executable,
-            "path": str(Path(coursekit.__file__).resolve().parent.parent)}
+    return {"python": sys.executable, "path": str(Path(coursekit.__file__).resolve().parent.parent)}
 
 
 def _write_marker(folder: Path, spec: LabSpec, hashes: dict[str, str]) -> None:
-    data = {"lab": spec.number, "slug": spec.slug, "version": spec.version, "starter_sha256": hashes,
-            "coursekit": coursekit_location()}
+    data = {
+        "lab": spec.number,
+        "slug": spec.slug,
+        "version": spec.version,
+        "starter_sha256": hashes,
+        "coursekit": coursekit_location(),
+    }
     tmp = folder / (MARKER + ".tmp")
     tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
     os.replace(tmp, folder / MARKER)
@@ -165,8 +171,9 @@ def backup_path(folder: Path, stamp: str) -> Path:
     return candidate
 
 
-def reset(spec: LabSpec, folder: Path, from_inside: bool = False,
-          withhold: frozenset[str] = frozenset()) -> HandoutResult:
+def reset(
+    spec: LabSpec, folder: Path, from_inside: bool = False, withhold: frozenset[str] = frozenset()
+) -> HandoutResult:
     """Move ``folder`` to a timestamped backup, then lay the starter out again."""
     backup = None
     if folder.exists():

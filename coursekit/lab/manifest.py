@@ -114,16 +114,23 @@ def _str_list(data: dict[str, Any], key: str, where: Path, default: list[Any]) -
     return tuple(value)
 
 
-def _hints(data: dict[str, Any], where: Path) -> tuple[tuple[str, ...],
-                                                      tuple[tuple[str, tuple[str, ...]], ...]]:
+def _hints(
+    data: dict[str, Any], where: Path
+) -> tuple[tuple[str, ...], tuple[tuple[str, tuple[str, ...]], ...]]:
     """``hints = [...]`` (lab-wide) or ``[hints]`` with one list per check name."""
     value = data.get("hints", [])
     if isinstance(value, dict):
         pairs = []
         for check, items in value.items():
-            if not isinstance(items, list) or not items or not all(isinstance(i, str) for i in items):
-                raise SpecError(f"{where}: hints.{check} must be a non-empty list of str.",
-                                "See labs/README.md for the format.")
+            if (
+                not isinstance(items, list)
+                or not items
+                or not all(isinstance(i, str) for i in items)
+            ):
+                raise SpecError(
+                    f"{where}: hints.{check} must be a non-empty list of str.",
+                    "See labs/README.md for the format.",
+                )
             pairs.append((str(check), tuple(items)))
         return (), tuple(pairs)
     return _str_list(data, "hints", where, []), ()
@@ -131,10 +138,13 @@ def _hints(data: dict[str, Any], where: Path) -> tuple[tuple[str, ...],
 
 def _after_pass(data: dict[str, Any], where: Path) -> tuple[tuple[str, int], ...]:
     value = data.get("after_pass", {})
-    if not isinstance(value, dict) or not all(isinstance(v, int) and not isinstance(v, bool)
-                                              for v in value.values()):
-        raise SpecError(f"{where}: 'after_pass' must map starter files to lab numbers.",
-                        "See labs/README.md for the format.")
+    if not isinstance(value, dict) or not all(
+        isinstance(v, int) and not isinstance(v, bool) for v in value.values()
+    ):
+        raise SpecError(
+            f"{where}: 'after_pass' must map starter files to lab numbers.",
+            "See labs/README.md for the format.",
+        )
     return tuple((str(k), int(v)) for k, v in value.items())
 
 
@@ -154,8 +164,10 @@ def load_lab(toml_path: Path) -> LabSpec:
     slug = _need(data, "slug", str, toml_path)
     match = _DIR.match(toml_path.parent.name)
     if not _SLUG.match(slug) or not match or (int(match[1]), match[2]) != (number, slug):
-        raise SpecError(f"{toml_path}: folder must be named NN-slug matching number={number}, "
-                        f"slug={slug!r}.", "Rename the folder or fix lab.toml.")
+        raise SpecError(
+            f"{toml_path}: folder must be named NN-slug matching number={number}, slug={slug!r}.",
+            "Rename the folder or fix lab.toml.",
+        )
     hints, check_hints = _hints(data, toml_path)
     spec = LabSpec(
         number=number,
@@ -202,8 +214,10 @@ def discover_labs(labs_root: Path | None = None) -> tuple[LabSpec, ...]:
 def parse_lab_number(text: str, labs: tuple[LabSpec, ...] = ()) -> int:
     """``"2"`` or ``"02"`` -> 2; anything else is a :class:`UsageError` (exit 2) naming the labs."""
     if not text.strip().isdigit():
-        raise UsageError(f"'{text}' is not a lab number; {_valid(labs)}",
-                         "Give the lab's number, e.g. coursekit lab 1 (coursekit lab lists them).")
+        raise UsageError(
+            f"'{text}' is not a lab number; {_valid(labs)}",
+            "Give the lab's number, e.g. coursekit lab 1 (coursekit lab lists them).",
+        )
     return int(text)
 
 
@@ -218,5 +232,4 @@ def find_lab(labs: tuple[LabSpec, ...], number: int) -> LabSpec:
     for spec in labs:
         if spec.number == number:
             return spec
-    raise UsageError(f"There is no lab {number}; {_valid(labs)}",
-                     "Run coursekit lab to list them.")
+    raise UsageError(f"There is no lab {number}; {_valid(labs)}", "Run coursekit lab to list them.")

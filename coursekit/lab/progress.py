@@ -110,14 +110,27 @@ def record_handout(progress: Progress, slug: str, number: int, folder: Path) -> 
     rec.setdefault("handed_out_at", now_iso())
 
 
-def record_grade(progress: Progress, slug: str, number: int, score: int, max_score: int,
-                 passed: bool, failing: list[str] | None = None,
-                 ungraded: list[str] | None = None) -> None:
+def record_grade(
+    progress: Progress,
+    slug: str,
+    number: int,
+    score: int,
+    max_score: int,
+    passed: bool,
+    failing: list[str] | None = None,
+    ungraded: list[str] | None = None,
+) -> None:
     """Keep the last and the best score and the checks the last run did not pass (for
     ``--hint``); ``passed`` stays true once earned."""
     rec = progress.record(slug)
-    rec.update(number=number, last_score=score, max_score=max_score, last_checked_at=now_iso(),
-               failing=list(failing or []), ungraded=list(ungraded or []))
+    rec.update(
+        number=number,
+        last_score=score,
+        max_score=max_score,
+        last_checked_at=now_iso(),
+        failing=list(failing or []),
+        ungraded=list(ungraded or []),
+    )
     rec["best_score"] = max(int(rec.get("best_score", 0)), score)
     if passed and not rec.get("passed"):
         rec["passed"] = True

@@ -139,9 +139,10 @@ def lab_from_folder(cwd: Path, labs_root: Path | None = None) -> str:
         return str(number)
     specs = discover_labs(labs_root)
     valid = ", ".join(str(s.number) for s in specs)
-    raise UsageError(f"which lab? {cwd} is not inside a lab folder (the labs are: {valid}).",
-                     "Give its number, e.g. coursekit lab 2 --check, or run it inside the lab's "
-                     "folder.")
+    raise UsageError(
+        f"which lab? {cwd} is not inside a lab folder (the labs are: {valid}).",
+        "Give its number, e.g. coursekit lab 2 --check, or run it inside the lab's folder.",
+    )
 
 
 def _recorded_folder(progress: prog.Progress, spec: LabSpec) -> Path | None:
@@ -172,8 +173,13 @@ def missing_requirements(spec: LabSpec, passed: frozenset[int]) -> tuple[int, ..
     return tuple(n for n in spec.requires if n not in passed)
 
 
-def handout(number_text: str, cwd: Path, base: Path | None, labs_root: Path | None = None,
-            skip_requires: bool = False) -> Handout:
+def handout(
+    number_text: str,
+    cwd: Path,
+    base: Path | None,
+    labs_root: Path | None = None,
+    skip_requires: bool = False,
+) -> Handout:
     """``coursekit lab N``: create or complete the lab folder, never overwriting edits.
 
     A lab whose ``requires`` have not passed is refused (exit 1) unless ``skip_requires``;
@@ -190,7 +196,9 @@ def handout(number_text: str, cwd: Path, base: Path | None, labs_root: Path | No
             f"lab {spec.number} builds on lab {first}, which has not passed yet.",
             f"Pass it first (coursekit lab {missing[0]} --check), or hand lab {spec.number} out "
             f"anyway: coursekit lab {spec.number} --skip-requires (files that hold lab {first}'s "
-            "answers come once it passes).", exit_code=ExitCode.FAILED)
+            "answers come once it passes).",
+            exit_code=ExitCode.FAILED,
+        )
     result = layout.lay_out(spec, target, spec.withheld(passed))
     prog.record_handout(progress, spec.slug, spec.number, result.folder.resolve())
     prog.save(progress)
@@ -221,24 +229,39 @@ def find_folder(spec: LabSpec, cwd: Path, base: Path | None, progress: prog.Prog
     return folder
 
 
-def check(number_text: str, cwd: Path, base: Path | None, python: str | None, *,
-          on_event: Callable[[dict[str, Any]], None] = lambda e: None,
-          labs_root: Path | None = None, sandbox: Sandbox | None = None) -> CheckRun:
+def check(
+    number_text: str,
+    cwd: Path,
+    base: Path | None,
+    python: str | None,
+    *,
+    on_event: Callable[[dict[str, Any]], None] = lambda e: None,
+    labs_root: Path | None = None,
+    sandbox: Sandbox | None = None,
+) -> CheckRun:
     """``coursekit lab N --check``: grade in a sandboxed worker and record the result."""
     _, spec = _spec(number_text, labs_root)
     progress = prog.load()
     folder = find_folder(spec, cwd, base, progress)
     choice = choose_python(python)
-    report = (grade(spec, folder, choice.path, on_event=on_event) if sandbox is None
-              else grade(spec, folder, choice.path, on_event=on_event, sandbox=sandbox))
+    report = (
+        grade(spec, folder, choice.path, on_event=on_event)
+        if sandbox is None
+        else grade(spec, folder, choice.path, on_event=on_event, sandbox=sandbox)
+    )
     warnings = list(progress.warnings)
     if report.status.value != "error":
         progress = prog.load()  # re-read: grading takes a while, another command may have saved
-        prog.record_grade(progress, spec.slug, spec.number, report.score, report.max_score,
-                          report.passed,
-                          failing=[c.name for c in report.checks if c.verdict is Verdict.FAILED],
-                          ungraded=[c.name for c in report.checks
-                                    if c.verdict is Verdict.NOT_GRADED])
+        prog.record_grade(
+            progress,
+            spec.slug,
+            spec.number,
+            report.score,
+            report.max_score,
+            report.passed,
+            failing=[c.name for c in report.checks if c.verdict is Verdict.FAILED],
+            ungraded=[c.name for c in report.checks if c.verdict is Verdict.NOT_GRADED],
+        )
         prog.save(progress)
         warnings += [w for w in progress.warnings if w not in warnings]
     if report.passed:
@@ -253,10 +276,17 @@ def check(number_text: str, cwd: Path, base: Path | None, python: str | None, *,
     return CheckRun(report, nxt, tuple(warnings))
 
 
-def watch(number_text: str, cwd: Path, base: Path | None, python: str | None, *,
-          on_run: Callable[[CheckRun, Path], None],
-          on_event: Callable[[dict[str, Any]], None] = lambda e: None,
-          labs_root: Path | None = None, loop: Callable[..., None] | None = None) -> None:
+def watch(
+    number_text: str,
+    cwd: Path,
+    base: Path | None,
+    python: str | None,
+    *,
+    on_run: Callable[[CheckRun, Path], None],
+    on_event: Callable[[dict[str, Any]], None] = lambda e: None,
+    labs_root: Path | None = None,
+    loop: Callable[..., None] | None = None,
+) -> None:
     """``--watch``: check now and after every save, with a warm worker (torch imported once,
     one fresh forked process per run). Returns only through Ctrl-C (KeyboardInterrupt)."""
     from coursekit.lab.warm import warm_worker
@@ -265,14 +295,27 @@ def watch(number_text: str, cwd: Path, base: Path | None, python: str | None, *,
     folder = find_folder(spec, cwd, base, prog.load())
     choice = choose_python(python)
     with warm_worker(choice.path) as worker:
+
         def once() -> None:
-            on_run(check(number_text, cwd, base, choice.path, on_event=on_event,
-                         labs_root=labs_root, sandbox=worker), folder)
+            on_run(
+                check(
+                    number_text,
+                    cwd,
+                    base,
+                    choice.path,
+                    on_event=on_event,
+                    labs_root=labs_root,
+                    sandbox=worker,
+                ),
+                folder,
+            )
 
         (loop or watch_loop)(folder, once)
 
 
-def first_failing(checks: tuple[ExpectedCheck, ...], record: dict[str, Any]) -> ExpectedCheck | None:
+def first_failing(
+    checks: tuple[ExpectedCheck, ...], record: dict[str, Any]
+) -> ExpectedCheck | None:
     """The check to hint at: the first one the last ``--check`` failed (else the first it could
     not grade); the first check when the lab was never checked; None when the last check passed
     every one (pure)."""
@@ -295,8 +338,9 @@ def hints(number_text: str, labs_root: Path | None = None) -> Hints:
     try:
         checks = expected_checks(spec.grader_path)
     except GraderSourceError as exc:
-        raise CoursekitError(str(exc), "Reinstall coursekit: python -m pip install "
-                             "--force-reinstall coursekit") from None
+        raise CoursekitError(
+            str(exc), "Reinstall coursekit: python -m pip install --force-reinstall coursekit"
+        ) from None
     target = first_failing(checks, record)
     if target is None:
         return Hints(spec.number, spec.title, (), 0, tuple(progress.warnings), passed=True)
@@ -304,9 +348,18 @@ def hints(number_text: str, labs_root: Path | None = None) -> Hints:
     before = prog.hints_seen(progress, spec.slug, target.name)
     count = prog.next_check_hint(progress, spec.slug, target.name, len(items)) if items else 0
     prog.save(progress)
-    return Hints(spec.number, spec.title, items[:count], len(items), tuple(progress.warnings),
-                 target.name, target.title, new=count > before,
-                 no_more=bool(items) and before >= len(items), checked="last_score" in record)
+    return Hints(
+        spec.number,
+        spec.title,
+        items[:count],
+        len(items),
+        tuple(progress.warnings),
+        target.name,
+        target.title,
+        new=count > before,
+        no_more=bool(items) and before >= len(items),
+        checked="last_score" in record,
+    )
 
 
 def reset(number_text: str, cwd: Path, base: Path | None, labs_root: Path | None = None) -> Handout:
@@ -318,8 +371,9 @@ def reset(number_text: str, cwd: Path, base: Path | None, labs_root: Path | None
         folder = layout.handout_target(spec, cwd, base)
     inside = _is_within(cwd, folder)
     specs = discover_labs(labs_root)
-    result = layout.reset(spec, folder, from_inside=inside,
-                          withhold=spec.withheld(passed_labs(progress, specs)))
+    result = layout.reset(
+        spec, folder, from_inside=inside, withhold=spec.withheld(passed_labs(progress, specs))
+    )
     prog.record_handout(progress, spec.slug, spec.number, folder.resolve())
     prog.save(progress)
     step = _work_step(spec, folder, cwd if not inside else folder.parent)

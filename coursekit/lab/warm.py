@@ -38,8 +38,10 @@ from coursekit.grading.sandbox import (
 
 START_TIMEOUT_S = 120.0  # import torch on a cold disk can be slow
 REPLY_TIMEOUT_S = 10.0
-_SERVE = ("import sys; sys.path.insert(0, sys.argv[1]); "
-          "from coursekit.grading.worker import serve; serve()")
+_SERVE = (
+    "import sys; sys.path.insert(0, sys.argv[1]); "
+    "from coursekit.grading.worker import serve; serve()"
+)
 
 
 def fork_available() -> bool:
@@ -108,8 +110,7 @@ class _ForkedRun:
 class WarmWorker:
     """A warm course-env Python that forks one fresh grading process per run (see module doc)."""
 
-    def __init__(self, python: str, env: Mapping[str, str],
-                 runtime_copy: Callable[[Path], Path]):
+    def __init__(self, python: str, env: Mapping[str, str], runtime_copy: Callable[[Path], Path]):
         self._python = python
         self._env = dict(env)
         self._runtime_copy = runtime_copy
@@ -138,16 +139,35 @@ class WarmWorker:
         self.close()
         if not fork_available():
             return False
-        self._tmp = tempfile.TemporaryDirectory(prefix="coursekit-warm-", ignore_cleanup_errors=True)
+        self._tmp = tempfile.TemporaryDirectory(
+            prefix="coursekit-warm-", ignore_cleanup_errors=True
+        )
         runtime = self._runtime_copy(Path(self._tmp.name) / "rt")
         parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        argv = [self._python, "-I", "-B", "-X", "faulthandler", "-X", "utf8", "-c", _SERVE,
-                str(runtime), str(child.fileno())]
+        argv = [
+            self._python,
+            "-I",
+            "-B",
+            "-X",
+            "faulthandler",
+            "-X",
+            "utf8",
+            "-c",
+            _SERVE,
+            str(runtime),
+            str(child.fileno()),
+        ]
         try:
-            self._proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                          stderr=subprocess.DEVNULL, env=self._env,
-                                          pass_fds=(child.fileno(),), start_new_session=True,
-                                          cwd=self._tmp.name)
+            self._proc = subprocess.Popen(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                env=self._env,
+                pass_fds=(child.fileno(),),
+                start_new_session=True,
+                cwd=self._tmp.name,
+            )
         except OSError:
             parent.close()
             child.close()
@@ -165,26 +185,55 @@ class WarmWorker:
         self.info = ready
         return True
 
-    def __call__(self, argv: Sequence[str], *, stdin_text: str, events_path: Path,
-                 timeout_s: float, memory_mb: int, on_event_line: Callable[[str], None],
-                 cwd: Path, env: Mapping[str, str], poll_s: float = 0.05,
-                 on_tick: Callable[[float], None] | None = None,
-                 output_mark: str | None = None) -> SandboxOutcome:
+    def __call__(
+        self,
+        argv: Sequence[str],
+        *,
+        stdin_text: str,
+        events_path: Path,
+        timeout_s: float,
+        memory_mb: int,
+        on_event_line: Callable[[str], None],
+        cwd: Path,
+        env: Mapping[str, str],
+        poll_s: float = 0.05,
+        on_tick: Callable[[float], None] | None = None,
+        output_mark: str | None = None,
+    ) -> SandboxOutcome:
         """Grade one run in a process forked from the warm one (the cold worker as fallback)."""
         run = self._fork(json.loads(stdin_text), cwd) if self.start() else None
         if run is None:
             self.cold_runs += 1
-            return run_sandboxed(argv, stdin_text=stdin_text, events_path=events_path,
-                                 timeout_s=timeout_s, memory_mb=memory_mb,
-                                 on_event_line=on_event_line, cwd=cwd, env=env, poll_s=poll_s,
-                                 on_tick=on_tick, output_mark=output_mark)
+            return run_sandboxed(
+                argv,
+                stdin_text=stdin_text,
+                events_path=events_path,
+                timeout_s=timeout_s,
+                memory_mb=memory_mb,
+                on_event_line=on_event_line,
+                cwd=cwd,
+                env=env,
+                poll_s=poll_s,
+                on_tick=on_tick,
+                output_mark=output_mark,
+            )
         forked, read_end, start = run
-        drain = _OutputDrain(os.fdopen(read_end, "rb", buffering=0),
-                             output_mark.encode() if output_mark else None)
+        drain = _OutputDrain(
+            os.fdopen(read_end, "rb", buffering=0), output_mark.encode() if output_mark else None
+        )
         drain.start()
-        outcome = supervise(forked, _EventTail(events_path), drain, start, timeout_s=timeout_s,
-                            memory_mb=memory_mb, on_event_line=on_event_line, poll_s=poll_s,
-                            on_tick=on_tick, wait=forked.wait_exit)
+        outcome = supervise(
+            forked,
+            _EventTail(events_path),
+            drain,
+            start,
+            timeout_s=timeout_s,
+            memory_mb=memory_mb,
+            on_event_line=on_event_line,
+            poll_s=poll_s,
+            on_tick=on_tick,
+            wait=forked.wait_exit,
+        )
         if forked.returncode is None:  # no exit report: the warm process is unusable
             self.close()
         return outcome

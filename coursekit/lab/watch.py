@@ -35,12 +35,17 @@ def snapshot(folder: Path) -> Snapshot:
     return found
 
 
-def watch_loop(folder: Path, run_once: Callable[[], None], *,
-               take: Callable[[Path], Snapshot] = snapshot,
-               sleep: Callable[[float], None] = time.sleep,
-               clock: Callable[[], float] = time.monotonic,
-               keep_going: Callable[[], bool] = lambda: True,
-               poll_s: float = POLL_S, debounce_s: float = DEBOUNCE_S) -> None:
+def watch_loop(
+    folder: Path,
+    run_once: Callable[[], None],
+    *,
+    take: Callable[[Path], Snapshot] = snapshot,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+    keep_going: Callable[[], bool] = lambda: True,
+    poll_s: float = POLL_S,
+    debounce_s: float = DEBOUNCE_S,
+) -> None:
     """Run ``run_once`` now and after every (debounced) change, until ``keep_going()`` is False
     or Ctrl-C (KeyboardInterrupt, left to the caller)."""
     run_once()

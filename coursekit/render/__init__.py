@@ -10,7 +10,11 @@ Colour (first rule that applies): ``FORCE_COLOR`` set and not ``0`` turns it on
 Width: every text line is wrapped at word boundaries to ``COLUMNS`` when set, else the
 terminal's width, else 80 (not a terminal), with a hanging indent: continuation lines
 start under the text after the line's leading mark (``PASS``, ``[!]``, ``fix:``, ``3.``,
-a first column followed by two or more spaces) or two spaces in. Words longer than a line (paths, URLs) are never broken.
+a first column followed by two or more spaces) or two spaces in. Words longer than a line
+(paths, URLs) are never broken.
+
+May import the wings' result types and the core; no wing imports it back (a wing hands values
+up, or takes a reporter the command line passes down).
 """
 
 from __future__ import annotations
@@ -30,11 +34,21 @@ DEFAULT_WIDTH = 80
 MIN_WIDTH = 20  # narrower than this and wrapping does more harm than good
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 # A line's leading mark, after which continuation lines are indented.
-_MARK = re.compile(r"^(\s*)(\[[^\]\s]{1,3}\]\s+|[A-Za-z][A-Za-z0-9 ]{0,14}:\s+|[A-Z/]{2,10}\s+|"
-                   r"\d{1,3}[.)]?\s+|[-*|]\s+|\S+ {2,})")
+_MARK = re.compile(
+    r"^(\s*)(\[[^\]\s]{1,3}\]\s+|[A-Za-z][A-Za-z0-9 ]{0,14}:\s+|[A-Z/]{2,10}\s+|"
+    r"\d{1,3}[.)]?\s+|[-*|]\s+|\S+ {2,})"
+)
 
-_STYLES = {"red": "31", "green": "32", "yellow": "33", "blue": "34", "magenta": "35",
-           "cyan": "36", "bold": "1", "dim": "2"}
+_STYLES = {
+    "red": "31",
+    "green": "32",
+    "yellow": "33",
+    "blue": "34",
+    "magenta": "35",
+    "cyan": "36",
+    "bold": "1",
+    "dim": "2",
+}
 
 
 def dumps(obj: Any) -> str:
@@ -45,8 +59,13 @@ def dumps(obj: Any) -> str:
 class Console:
     """Writes text to stdout/stderr; knows whether colour is allowed."""
 
-    def __init__(self, out: IO[str] | None = None, err: IO[str] | None = None,
-                 color: bool | None = None, width: int | None = None):
+    def __init__(
+        self,
+        out: IO[str] | None = None,
+        err: IO[str] | None = None,
+        color: bool | None = None,
+        width: int | None = None,
+    ):
         self._out = out
         self._err = err
         self._color = color

@@ -131,8 +131,10 @@ def render_text(console: Console, report: Report, verbose: bool = False) -> None
             console.print(f"    {mark} {f.title}")
             console.print(f"      {f.detail}")
             if f.fix:
-                console.print(f"      {console.style('fix:', 'bold')} {f.fix}",
-                              wrap=not looks_like_command(f.fix))
+                console.print(
+                    f"      {console.style('fix:', 'bold')} {f.fix}",
+                    wrap=not looks_like_command(f.fix),
+                )
         if verbose:
             for line in unit.details(v):
                 console.print(console.style(f"    {g['info']} {line}", "dim"))

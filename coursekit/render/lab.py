@@ -85,8 +85,10 @@ def handout(console: Console, result: Handout, as_json: bool, verb: str = "hande
         text = _ACTION_TEXT.get(f.action, f.action)
         if f.action == "withheld":
             n = owners.get(f.path)
-            text = (f"held back: it holds lab {n}'s answers; coursekit lab {r.lab.number} adds "
-                    f"it once lab {n} has passed")
+            text = (
+                f"held back: it holds lab {n}'s answers; coursekit lab {r.lab.number} adds "
+                f"it once lab {n} has passed"
+            )
         console.print(f"  {f.path:<28} {text}")
     console.print()
     console.print(f"{console.style('next:', 'bold')} {result.next_step}")
@@ -122,8 +124,11 @@ def progress_event(console: Console, event: dict[str, Any]) -> None:
         )
 
 
-_MARKS = {Verdict.PASSED: ("PASS", ("green", "bold")), Verdict.FAILED: ("FAIL", ("red", "bold")),
-          Verdict.NOT_GRADED: ("N/A ", ("yellow", "bold"))}
+_MARKS = {
+    Verdict.PASSED: ("PASS", ("green", "bold")),
+    Verdict.FAILED: ("FAIL", ("red", "bold")),
+    Verdict.NOT_GRADED: ("N/A ", ("yellow", "bold")),
+}
 
 
 def check(console: Console, run: CheckRun, as_json: bool) -> None:
@@ -161,8 +166,11 @@ def check(console: Console, run: CheckRun, as_json: bool) -> None:
             console.eprint(_indent(report.output_tail[-2000:]))
         console.eprint(f"{console.style('  fix:', 'bold')} {report.fix}")
         return
-    died = any("crashed" in c.message or "ended the grading process" in c.message
-               for c in report.checks if not c.output)
+    died = any(
+        "crashed" in c.message or "ended the grading process" in c.message
+        for c in report.checks
+        if not c.output
+    )
     if died and report.output_tail.strip():
         console.print("last output of your code:")
         console.print(_indent(report.output_tail[-2000:]))
@@ -191,8 +199,11 @@ def _check_output(console: Console, c: CheckOutcome) -> None:
     if not c.output and not c.output_cut:
         return
     kept = len(c.output.split("\n")) if c.output else 0
-    head = (f"your code printed ({c.output_cut} earlier lines cut, the last {kept} shown):"
-            if c.output_cut else "your code printed:")
+    head = (
+        f"your code printed ({c.output_cut} earlier lines cut, the last {kept} shown):"
+        if c.output_cut
+        else "your code printed:"
+    )
     console.print(console.style(f"       {head}", "dim"))
     for line in c.output.split("\n") if c.output else ():
         console.print(f"       | {line}")
@@ -206,12 +217,17 @@ def _relocate(message: str, moved: dict[str, str]) -> str:
 
 def summary_line(report: GradeReport) -> str:
     """``score 3/5: not passing yet (1 passed, 1 failed, 1 not graded: 2 points)`` (pure)."""
-    counts = (f"{report.count(Verdict.PASSED)} passed, {report.count(Verdict.FAILED)} failed, "
-              f"{report.count(Verdict.NOT_GRADED)} not graded")
+    counts = (
+        f"{report.count(Verdict.PASSED)} passed, {report.count(Verdict.FAILED)} failed, "
+        f"{report.count(Verdict.NOT_GRADED)} not graded"
+    )
     if report.ungraded_points:
         counts += f" ({report.ungraded_points} points could not be graded)"
-    verdict = {Status.PASSED: "passed", Status.NOT_YET: "not passing yet",
-               Status.ERROR: "could not grade"}[report.status]
+    verdict = {
+        Status.PASSED: "passed",
+        Status.NOT_YET: "not passing yet",
+        Status.ERROR: "could not grade",
+    }[report.status]
     return f"score {report.score}/{report.max_score}: {verdict} -- {counts}"
 
 
@@ -244,13 +260,28 @@ def check_json(report: GradeReport) -> dict[str, Any]:
         "passed": report.passed,
         "score": report.score,
         "max_score": report.max_score,
-        "counts": {"passed": report.count(Verdict.PASSED), "failed": report.count(Verdict.FAILED),
-                   "not_graded": report.count(Verdict.NOT_GRADED)},
-        "checks": [{"name": c.name, "verdict": c.verdict.value, "passed": c.passed,
-                    "points": c.points, "max_points": c.max_points, "title": c.title,
-                    "message": c.message, "output": c.output, "output_cut": c.output_cut}
-                   for c in report.checks],
-        "status": report.status.value, "problem": report.problem, "fix": report.fix,
+        "counts": {
+            "passed": report.count(Verdict.PASSED),
+            "failed": report.count(Verdict.FAILED),
+            "not_graded": report.count(Verdict.NOT_GRADED),
+        },
+        "checks": [
+            {
+                "name": c.name,
+                "verdict": c.verdict.value,
+                "passed": c.passed,
+                "points": c.points,
+                "max_points": c.max_points,
+                "title": c.title,
+                "message": c.message,
+                "output": c.output,
+                "output_cut": c.output_cut,
+            }
+            for c in report.checks
+        ],
+        "status": report.status.value,
+        "problem": report.problem,
+        "fix": report.fix,
         "folder": str(report.folder) if report.folder else None,
         "figures": figure_paths(report),
     }
@@ -260,10 +291,19 @@ def hints(console: Console, result: Hints, as_json: bool) -> None:
     """The hints of the first failing check so far, and whether more are left."""
     warnings(console, result.warnings)
     if as_json:
-        console.json({"lab": result.lab, "check": result.check, "check_title": result.check_title,
-                      "hints": list(result.shown), "total": result.total, "new": result.new,
-                      "no_more": result.no_more, "passed": result.passed,
-                      "checked": result.checked})
+        console.json(
+            {
+                "lab": result.lab,
+                "check": result.check,
+                "check_title": result.check_title,
+                "hints": list(result.shown),
+                "total": result.total,
+                "new": result.new,
+                "no_more": result.no_more,
+                "passed": result.passed,
+                "checked": result.checked,
+            }
+        )
         return
     if result.passed:
         console.print(f"lab {result.lab}: your last --check passed every check; no hint needed.")
@@ -274,16 +314,22 @@ def hints(console: Console, result: Hints, as_json: bool) -> None:
     if result.checked:
         console.print(f"lab {result.lab}, first failing check: {result.check_title}")
     else:
-        console.print(f"lab {result.lab}, first check (after a --check, hints follow the first "
-                      f"one that fails): {result.check_title}")
+        console.print(
+            f"lab {result.lab}, first check (after a --check, hints follow the first "
+            f"one that fails): {result.check_title}"
+        )
     for i, text in enumerate(result.shown, 1):
         console.print(f"hint {i} of {result.total}: {text}")
     if result.no_more:
-        console.print(console.style(f"no more hints for this check: you have seen all "
-                                    f"{result.total} (above).", "yellow"))
+        console.print(
+            console.style(
+                f"no more hints for this check: you have seen all {result.total} (above).", "yellow"
+            )
+        )
     elif len(result.shown) < result.total:
-        console.print(console.style(f"(ask again with --hint for hint {len(result.shown) + 1})",
-                                    "dim"))
+        console.print(
+            console.style(f"(ask again with --hint for hint {len(result.shown) + 1})", "dim")
+        )
     else:
         console.print(console.style("that was the last hint for this check.", "dim"))
 
