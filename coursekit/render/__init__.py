@@ -10,7 +10,8 @@ Colour (first rule that applies): ``FORCE_COLOR`` set and not ``0`` turns it on
 Width: every text line is wrapped at word boundaries to ``COLUMNS`` when set, else the
 terminal's width, else 80 (not a terminal), with a hanging indent: continuation lines
 start under the text after the line's leading mark (``PASS``, ``[!]``, ``fix:``, ``3.``,
-a first column followed by two or more spaces) or two spaces in. Words longer than a line (paths, URLs) are never broken.
+a first column followed by two or more spaces) or two spaces in. Words longer than a line
+(paths, URLs) are never broken.
 
 May import the wings' result types and the core; no wing imports it back (a wing hands values
 up, or takes a reporter the command line passes down).
