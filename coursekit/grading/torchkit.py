@@ -79,9 +79,13 @@ def as_number(value: Any, what: str) -> float:
     if isinstance(value, torch.Tensor):
         if value.numel() == 1 and value.dtype != torch.bool:
             return float(value.detach().reshape(()).item())
-        raise CheckFailed(f"{what} returned a tensor of shape {tuple(value.shape)} "
-                          f"({value.dtype}); return one number: a float, or a one-element tensor.")
+        raise CheckFailed(
+            f"{what} returned a tensor of shape {tuple(value.shape)} "
+            f"({value.dtype}); return one number: a float, or a one-element tensor."
+        )
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return float(value)
-    raise CheckFailed(f"{what} returned {type(value).__name__} {value!r:.40}; return one number: "
-                      "a float (use .item() on a one-element tensor), or the one-element tensor.")
+    raise CheckFailed(
+        f"{what} returned {type(value).__name__} {value!r:.40}; return one number: "
+        "a float (use .item() on a one-element tensor), or the one-element tensor."
+    )
