@@ -70,6 +70,11 @@ from coursekit.render.doctor import render_report
     is_flag=True,
     help="List every finding the doctor knows (id, severity, category) and exit.",
 )
+@click.option(
+    "--markdown",
+    is_flag=True,
+    help="With --list: print the findings as the README's Markdown table.",
+)
 @click.pass_obj
 def doctor(
     app: AppContext,
@@ -82,6 +87,7 @@ def doctor(
     python: Path | None,
     env_name: str | None,
     list_findings: bool,
+    markdown: bool,
 ) -> int:
     """Diagnose the course setup and print the command that fixes each problem.
 
@@ -101,8 +107,12 @@ def doctor(
     if list_findings:
         from coursekit.render.doctor import render_catalogue
 
-        render_catalogue(app.console, as_json=as_json)
+        render_catalogue(app.console, as_json=as_json, markdown=markdown)
         return 0
+    if markdown:
+        raise UsageError(
+            "--markdown goes with --list.", "Run `coursekit doctor --list --markdown`."
+        )
     if fix and from_files:
         raise UsageError(
             "--fix works on this machine, not on a report from --from.",
