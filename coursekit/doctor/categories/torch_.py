@@ -25,7 +25,7 @@ def status(v: View) -> str:
     t = v.torch
     if t.get("status") != "ok":
         return f"import torch: {t.get('status')}"
-    if not t.get("version"):
+    if not t.get("version"):  # an empty torch/ folder imports as a namespace package
         return "torch's files are missing"
     if t.get("cuda"):
         seen = ", ".join(d.get("name", "?") for d in t.get("devices") or []) or "no GPU"

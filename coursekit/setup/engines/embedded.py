@@ -24,11 +24,13 @@ from typing import Any
 DEFAULT_CHANNELS = ("conda-forge",)
 
 
-# How setup starts the engine: isolated (-I: no current folder, PYTHONPATH or user site on the
-# path, so a json.py or asyncio.py planted where the student runs setup changes nothing), with
-# the folder that holds this very coursekit package put first explicitly.
+# How setup starts the engine: the current folder is taken off sys.path before anything is
+# imported (so a json.py or asyncio.py planted where the student runs setup changes nothing;
+# -c never imports a site.py from there), and the folder that holds this very coursekit package
+# is put first. (Not -I: py-rattler's helper crashed at exit under it in the signal tests.)
 _BOOT = (
-    "import sys; sys.path.insert(0, sys.argv.pop(1)); "
+    "import sys; sys.path[:] = [p for p in sys.path if p not in ('', '.')]; "
+    "sys.path.insert(0, sys.argv.pop(1)); "
     "from coursekit.setup.engines.embedded import main; sys.exit(main())"
 )
 
@@ -44,14 +46,14 @@ def command(
 ) -> list[str]:
     """The argv that runs this engine with ``python`` (one that has py-rattler).
 
-    ``isolated``: the form setup runs (``python -I -c BOOT PACKAGE_PARENT create ...``); the
+    ``isolated``: the form setup runs (``python -c BOOT PACKAGE_PARENT create ...``); the
     plain ``python -m coursekit.setup.engines.embedded create ...`` is the one a student pastes.
     """
     if isolated:
         parent = str(
             Path(__file__).resolve().parents[3]
         )  # .../coursekit/setup/engines/ -> above coursekit/
-        argv = [python, "-I", "-c", _BOOT, parent, "create", "--prefix", str(prefix)]
+        argv = [python, "-c", _BOOT, parent, "create", "--prefix", str(prefix)]
     else:
         argv = [python, "-m", "coursekit.setup.engines.embedded", "create", "--prefix", str(prefix)]
     for channel in channels:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from collections.abc import Callable, Iterator, Mapping, MutableMapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 from coursekit.errors import EnvironmentProblem, InterruptNoted
@@ -64,7 +64,7 @@ def carry_out(
         home or coursekit_home(env),
         sleep,
     )
-    with setup_lock(ctx.home / "state" / "setup.lock", on_orphan=ctx.reporter.note, environ=env):
+    with setup_lock(ctx.home / "state" / "setup.lock"):
         return _carry_out(ctx)
 
 
@@ -129,25 +129,13 @@ def _carry_out(ctx: Context) -> SetupResult:
     )
 
 
-OWNER_VAR = "COURSEKIT_SETUP_OWNER"
-"""Set to the setup's pid in the environment of every tool it starts (conda, the built-in
-engine, pip): a setup killed with SIGKILL leaves its lock to the OS, but its running child is
-still found by this marker, so the next setup never runs a second installer in the same env."""
-
-
 @contextlib.contextmanager
-def setup_lock(
-    path: Path,
-    *,
-    on_orphan: Callable[[str], None] = lambda note: None,
-    environ: MutableMapping[str, str] | None = None,
-) -> Iterator[None]:
+def setup_lock(path: Path) -> Iterator[None]:
     """One setup at a time per user: two at once would race on the same env (students do
     start it twice). The lock is an OS file lock (``filelock``: ``flock``/``LockFileEx``), so
     it dies with its holder, even one killed with SIGKILL; the holder's pid is written beside
-    it (``setup.lock.pid``) for the message. After taking it, tools a killed setup left
-    running (found by :data:`OWNER_VAR`) are stopped and reported through ``on_orphan``.
-    ``environ`` (the env the steps' tools get) receives :data:`OWNER_VAR`."""
+    it (``setup.lock.pid``) for the message. Installers a killed setup left running are
+    stopped by :func:`coursekit.setup.run.preflight.stop_leftovers` before any step."""
     from filelock import FileLock, Timeout
 
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -166,48 +154,10 @@ def setup_lock(
         ) from None
     try:
         pidfile.write_text(str(os.getpid()), encoding="utf-8")
-        for note in stop_orphans():
-            on_orphan(note)
-        if environ is not None:
-            environ[OWNER_VAR] = str(os.getpid())
         yield
     finally:
         pidfile.unlink(missing_ok=True)
         lock.release()
-
-
-def stop_orphans(me: int | None = None) -> list[str]:
-    """Stop the tools an earlier, killed setup left running (their :data:`OWNER_VAR` names a
-    setup that is gone); one note per process stopped."""
-    import psutil
-
-    me = os.getpid() if me is None else me
-    notes = []
-    for proc in psutil.process_iter(["pid", "cmdline"]):
-        try:
-            owner = proc.environ().get(OWNER_VAR)
-        except psutil.Error:  # gone, or another user's process
-            continue
-        if not owner or owner == str(me) or proc.pid == me:
-            continue
-        try:
-            if psutil.pid_exists(int(owner)):
-                continue  # its setup is alive (another COURSEKIT_HOME): not ours to stop
-        except ValueError:
-            pass
-        command = " ".join((proc.info.get("cmdline") or [])[:6])
-        try:
-            for child in proc.children(recursive=True):
-                child.kill()
-            proc.kill()
-            proc.wait(timeout=10)
-        except psutil.Error:
-            continue
-        notes.append(
-            f"stopped process {proc.pid} ({command}) that a setup killed earlier "
-            "left running, so that two installers never work on one env"
-        )
-    return notes
 
 
 def _this_os() -> str:
