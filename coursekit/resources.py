@@ -51,10 +51,16 @@ def read_toml(path: Path) -> dict[str, Any]:
             data: dict[str, Any] = tomllib.load(fh)
             return data
     except FileNotFoundError:
-        raise SpecError(f"{path}: file not found.",
-                        f"Check the path (or unset {EnvVars.SPEC} to use the course's spec).") from None
+        raise SpecError(
+            f"{path}: file not found.",
+            f"Check the path (or unset {EnvVars.SPEC} to use the course's spec).",
+        ) from None
     except OSError as exc:
-        raise SpecError(f"{path}: cannot be read: {exc}.", "Check the file's permissions.") from None
+        raise SpecError(
+            f"{path}: cannot be read: {exc}.", "Check the file's permissions."
+        ) from None
     except tomllib.TOMLDecodeError as exc:
-        raise SpecError(f"{path}: not valid TOML: {exc}.",
-                        "Fix the syntax at the line shown (see envs/README.md for the format).") from None
+        raise SpecError(
+            f"{path}: not valid TOML: {exc}.",
+            "Fix the syntax at the line shown (see envs/README.md for the format).",
+        ) from None

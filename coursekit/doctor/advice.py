@@ -72,8 +72,9 @@ def suggest_backend(view: View) -> BackendAdvice | None:
     except Exception:  # noqa: BLE001 - no advice beats a crashed doctor
         return None
     choice = plan.torch
-    return BackendAdvice(choice.backend, choice.version, "; ".join(plan.reasons[:2]),
-                         choice.pins(), choice.index_url)
+    return BackendAdvice(
+        choice.backend, choice.version, "; ".join(plan.reasons[:2]), choice.pins(), choice.index_url
+    )
 
 
 def driver_minimum(cuda: str, driver_table: str) -> str | None:
@@ -115,7 +116,12 @@ def covers(arch_list: list[str], capability: str) -> bool:
         cc = (number // 10, number % 10)
         if m.group(1) == "compute" and cc <= gpu:
             return True
-        if m.group(1) == "sm" and cc[0] == gpu[0] and cc[1] <= gpu[1] and (not m.group(3) or cc == gpu):
+        if (
+            m.group(1) == "sm"
+            and cc[0] == gpu[0]
+            and cc[1] <= gpu[1]
+            and (not m.group(3) or cc == gpu)
+        ):
             return True
     return False
 
@@ -131,4 +137,4 @@ def reinstall_hint(view: View) -> str:
     advice = suggest_backend(view)
     if advice is None:
         return "coursekit setup  (reinstalls the torch trio from the right index), or coursekit doctor --fix"
-    return (f"{advice.command}  (installs torch {advice.torch}), or coursekit doctor --fix")
+    return f"{advice.command}  (installs torch {advice.torch}), or coursekit doctor --fix"

@@ -62,8 +62,9 @@ def platform_check(opts: CollectOptions) -> PlatformFacts:
     """OS, CPU architecture, macOS version (and Apple silicon), WSL, coursekit's Python."""
     from coursekit.setup.plan.detect import is_jetson, is_wsl, normalize_arch
 
-    system = {"Darwin": "macos", "Windows": "windows"}.get(platform.system(),
-                                                            platform.system().lower())
+    system = {"Darwin": "macos", "Windows": "windows"}.get(
+        platform.system(), platform.system().lower()
+    )
     apple_silicon = None
     if system == "macos":
         # hw.optional.arm64 is 1 on Apple silicon even inside a Rosetta (x86_64) process.
@@ -73,13 +74,17 @@ def platform_check(opts: CollectOptions) -> PlatformFacts:
     # The hardware's architecture: coursekit itself may run under Rosetta (machine x86_64).
     arch = "arm64" if apple_silicon else normalize_arch(platform.machine())
     return PlatformFacts(
-        os=system, arch=arch, machine=platform.machine(),
+        os=system,
+        arch=arch,
+        machine=platform.machine(),
         bits=64 if arch in ("x86_64", "arm64") else 32,
         macos_version=(platform.mac_ver()[0] or None) if system == "macos" else None,
-        wsl=system == "linux" and is_wsl(opts.environ), apple_silicon=apple_silicon,
+        wsl=system == "linux" and is_wsl(opts.environ),
+        apple_silicon=apple_silicon,
         coursekit_python=f"{platform.python_version()} ({bits}-bit) {sys.executable}",
         cuda_visible_devices=opts.environ.get("CUDA_VISIBLE_DEVICES"),
-        jetson=system == "linux" and arch == "arm64" and is_jetson())
+        jetson=system == "linux" and arch == "arm64" and is_jetson(),
+    )
 
 
 def gpu_check(opts: CollectOptions) -> GpuFacts:
@@ -90,8 +95,12 @@ def gpu_check(opts: CollectOptions) -> GpuFacts:
     # separately (cuda-hidden), so it is removed here.
     environ = {k: v for k, v in opts.environ.items() if k != "CUDA_VISIBLE_DEVICES"}
     host = detect_host(opts.runner, environ)
-    return GpuFacts(gpus=host.gpus, cuda_driver_api=host.cuda_driver_api,
-                    rocm_version=host.rocm_version, notes=host.notes)
+    return GpuFacts(
+        gpus=host.gpus,
+        cuda_driver_api=host.cuda_driver_api,
+        rocm_version=host.rocm_version,
+        notes=host.notes,
+    )
 
 
 def memory_check(opts: CollectOptions) -> MemoryFacts:
@@ -105,16 +114,30 @@ def memory_check(opts: CollectOptions) -> MemoryFacts:
 def _explicit_env(opts: CollectOptions, python: Path) -> EnvFacts:
     # bin/python (Unix venv or conda) or python.exe at the root (Windows conda)
     prefix = python.parent.parent if python.parent.name in ("bin", "Scripts") else python.parent
-    return EnvFacts(name=opts.env_name, exists=python.exists(), python=str(python),
-                    prefix=str(prefix), explicit=True, confirmed=python.exists(),
-                    problem=None if python.exists() else f"{python} does not exist")
+    return EnvFacts(
+        name=opts.env_name,
+        exists=python.exists(),
+        python=str(python),
+        prefix=str(prefix),
+        explicit=True,
+        confirmed=python.exists(),
+        problem=None if python.exists() else f"{python} does not exist",
+    )
 
 
 def _located(loc: EnvLocation, engines: Sequence[Engine], problems: Sequence[str]) -> EnvFacts:
-    return EnvFacts(name=loc.name, engines=tuple(e.display for e in engines), engine=loc.engine,
-                    exists=True, prefix=str(loc.prefix), python=str(loc.python),
-                    python_version=loc.python_version, confirmed=loc.confirmed,
-                    problem=loc.problem, engine_problems=tuple(problems))
+    return EnvFacts(
+        name=loc.name,
+        engines=tuple(e.display for e in engines),
+        engine=loc.engine,
+        exists=True,
+        prefix=str(loc.prefix),
+        python=str(loc.python),
+        python_version=loc.python_version,
+        confirmed=loc.confirmed,
+        problem=loc.problem,
+        engine_problems=tuple(problems),
+    )
 
 
 def env_check(opts: CollectOptions) -> EnvFacts:
@@ -142,11 +165,16 @@ def env_check(opts: CollectOptions) -> EnvFacts:
             continue
         if loc is not None:
             return _located(loc, engines, problems)
-    return EnvFacts(name=opts.env_name, engines=tuple(e.display for e in engines),
-                    engine_problems=tuple(problems))
+    return EnvFacts(
+        name=opts.env_name,
+        engines=tuple(e.display for e in engines),
+        engine_problems=tuple(problems),
+    )
 
 
-def _known_prefix(engines: Sequence[Engine], opts: CollectOptions) -> tuple[Path, EngineKind] | None:
+def _known_prefix(
+    engines: Sequence[Engine], opts: CollectOptions
+) -> tuple[Path, EngineKind] | None:
     """The env where its engine puts it by default, found by looking at folders only.
 
     ``conda env list`` costs a second or more (conda starts a whole Python); the env is
@@ -207,13 +235,20 @@ def disk_check(opts: CollectOptions, env: EnvFacts) -> tuple[DiskFacts, ...]:
     for label, target in (("course env", env_target), ("pip cache", _pip_cache_dir(opts.environ))):
         where = _nearest_existing(target)
         usage = shutil.disk_usage(where)
-        disks.append(DiskFacts(label, str(where), int(usage.free // _MIB),
-                               int(usage.total // _MIB)))
+        disks.append(
+            DiskFacts(label, str(where), int(usage.free // _MIB), int(usage.total // _MIB))
+        )
     return tuple(disks)
 
 
-_DEFAULT_TIMEOUTS = {"platform": 10.0, "gpu": 60.0, "memory": 10.0, "env": 300.0,
-                     "disk": 15.0, "kernels": 15.0}
+_DEFAULT_TIMEOUTS = {
+    "platform": 10.0,
+    "gpu": 60.0,
+    "memory": 10.0,
+    "env": 300.0,
+    "disk": 15.0,
+    "kernels": 15.0,
+}
 
 
 def default_checks(opts: CollectOptions) -> list[Check]:
@@ -226,20 +261,30 @@ def default_checks(opts: CollectOptions) -> list[Check]:
         Check("env", lambda _: env_check(opts), limits["env"]),
         Check("probe", lambda d: probe_check(opts, d["env"]), limits["probe"], ("env",)),
         Check("disk", lambda d: disk_check(opts, d["env"]), limits["disk"], ("env",)),
-        Check("kernels", lambda d: scan_kernels(d["env"], opts.environ), limits["kernels"],
-              ("env",)),
+        Check(
+            "kernels", lambda d: scan_kernels(d["env"], opts.environ), limits["kernels"], ("env",)
+        ),
     ]
 
 
-def collect_facts(opts: CollectOptions | None = None,
-                  checks: list[Check] | None = None) -> Facts:
+def collect_facts(opts: CollectOptions | None = None, checks: list[Check] | None = None) -> Facts:
     """Run every check concurrently and assemble the facts (never raises for a check)."""
     opts = opts or CollectOptions()
     values, runs = run_checks(checks if checks is not None else default_checks(opts), opts.on_slow)
     now = _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
-    sections: dict[str, Any] = {name: values.get(name) for name in
-                                ("platform", "gpu", "memory", "disk", "env", "probe", "kernels")}
-    return Facts(platform=sections["platform"], gpu=sections["gpu"], memory=sections["memory"],
-                 disks=sections["disk"], env=sections["env"], probe=sections["probe"],
-                 kernels=sections["kernels"], checks=runs, coursekit_version=__version__,
-                 collected_at=now)
+    sections: dict[str, Any] = {
+        name: values.get(name)
+        for name in ("platform", "gpu", "memory", "disk", "env", "probe", "kernels")
+    }
+    return Facts(
+        platform=sections["platform"],
+        gpu=sections["gpu"],
+        memory=sections["memory"],
+        disks=sections["disk"],
+        env=sections["env"],
+        probe=sections["probe"],
+        kernels=sections["kernels"],
+        checks=runs,
+        coursekit_version=__version__,
+        collected_at=now,
+    )

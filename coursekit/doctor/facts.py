@@ -192,5 +192,16 @@ def from_data(cls: type[T], data: Any, where: str = "facts") -> T:
     return cls(**kwargs)
 
 
-__all__ = ["CheckRun", "DiskFacts", "EnvFacts", "Facts", "GpuFacts", "KernelFacts",
-           "MemoryFacts", "PlatformFacts", "ProbeFacts", "from_data", "to_data"]
+__all__ = [
+    "CheckRun",
+    "DiskFacts",
+    "EnvFacts",
+    "Facts",
+    "GpuFacts",
+    "KernelFacts",
+    "MemoryFacts",
+    "PlatformFacts",
+    "ProbeFacts",
+    "from_data",
+    "to_data",
+]

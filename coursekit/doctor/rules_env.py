@@ -22,11 +22,18 @@ def check_failed(v: View) -> list[Finding]:
             continue  # probe-timeout says it better
         what = f"timed out after {run.timeout_s:g} s" if run.status == "timeout" else "crashed"
         first = (run.error or "").splitlines()[0] if run.error else ""
-        f = finding("check-failed", f"The {run.name} check itself failed ({what})",
-                    first or what, "Run `coursekit --debug doctor -v` and send the output to your "
-                    "instructor; the other checks' results below still stand.")
-        out.append(Finding(f.id, f.severity, CHECK_CATEGORY.get(run.name, "platform"), f.title,
-                           f.detail, f.fix))
+        f = finding(
+            "check-failed",
+            f"The {run.name} check itself failed ({what})",
+            first or what,
+            "Run `coursekit --debug doctor -v` and send the output to your "
+            "instructor; the other checks' results below still stand.",
+        )
+        out.append(
+            Finding(
+                f.id, f.severity, CHECK_CATEGORY.get(run.name, "platform"), f.title, f.detail, f.fix
+            )
+        )
     return out
 
 
@@ -48,13 +55,22 @@ def env_missing(v: View) -> list[Finding]:
     env = v.f.env
     if env is None or env.exists or env.explicit:
         return []
-    tools = ", ".join(env.engines) if env.engines else (
-        "no conda, mamba or micromamba found (setup uses its embedded engine then)")
+    tools = (
+        ", ".join(env.engines)
+        if env.engines
+        else ("no conda, mamba or micromamba found (setup uses its embedded engine then)")
+    )
     detail = f"looked through: {tools}"
     if env.engine_problems:
         detail += "; problems: " + "; ".join(env.engine_problems)
-    return [finding("env-missing", f"The course environment '{env.name}' does not exist", detail,
-                    "coursekit setup")]
+    return [
+        finding(
+            "env-missing",
+            f"The course environment '{env.name}' does not exist",
+            detail,
+            "coursekit setup",
+        )
+    ]
 
 
 def env_python_broken(v: View) -> list[Finding]:
@@ -62,12 +78,24 @@ def env_python_broken(v: View) -> list[Finding]:
     if env is None or not env.exists:
         return []
     if not env.confirmed:
-        return [finding("env-python-broken", f"The env's Python does not work ({env.python})",
-                        env.problem or "it did not confirm its prefix", f"Recreate the env: {_recreate(v)}")]
+        return [
+            finding(
+                "env-python-broken",
+                f"The env's Python does not work ({env.python})",
+                env.problem or "it did not confirm its prefix",
+                f"Recreate the env: {_recreate(v)}",
+            )
+        ]
     if probe is not None and probe.status in ("not-found", "crashed", "bad-output"):
         tail = probe.stderr.strip().splitlines()[-1:] or [f"exit code {probe.returncode}"]
-        return [finding("env-python-broken", f"The env's Python cannot run the probe ({probe.status})",
-                        tail[0], f"Recreate the env: {_recreate(v)}")]
+        return [
+            finding(
+                "env-python-broken",
+                f"The env's Python cannot run the probe ({probe.status})",
+                tail[0],
+                f"Recreate the env: {_recreate(v)}",
+            )
+        ]
     return []
 
 
@@ -76,10 +104,15 @@ def probe_timeout(v: View) -> list[Finding]:
     run = v.f.check("probe")
     if (probe is not None and probe.status == "timeout") or (run and run.status == "timeout"):
         limit = run.timeout_s if run else 0
-        return [finding("probe-timeout", "The env's Python hung while being examined",
-                        f"no answer within {limit:g} s from {v.env_python}",
-                        "Close other programs using the GPU, reboot, and run `coursekit doctor` again; "
-                        f"if it still hangs, recreate the env: {_recreate(v)}")]
+        return [
+            finding(
+                "probe-timeout",
+                "The env's Python hung while being examined",
+                f"no answer within {limit:g} s from {v.env_python}",
+                "Close other programs using the GPU, reboot, and run `coursekit doctor` again; "
+                f"if it still hangs, recreate the env: {_recreate(v)}",
+            )
+        ]
     return []
 
 
@@ -91,8 +124,14 @@ def env_python_version(v: View) -> list[Finding]:
     wanted = course_python()
     if minor == wanted:
         return []
-    return [finding("env-python-version", f"The env has Python {version}, the course uses {wanted}",
-                    f"{v.env_python} is Python {version}", f"Recreate the env: {_recreate(v)}")]
+    return [
+        finding(
+            "env-python-version",
+            f"The env has Python {version}, the course uses {wanted}",
+            f"{v.env_python} is Python {version}",
+            f"Recreate the env: {_recreate(v)}",
+        )
+    ]
 
 
 def python_32bit(v: View) -> list[Finding]:
@@ -100,9 +139,14 @@ def python_32bit(v: View) -> list[Finding]:
         return []
     os_bits = v.f.platform.bits if v.f.platform else None
     where = f" on a {os_bits}-bit system" if os_bits else ""
-    return [finding("python-32bit", "The env's Python is 32-bit; PyTorch needs 64-bit",
-                    f"{v.py.get('executable')} reports a {v.py.get('bits')}-bit build{where}",
-                    "Install 64-bit Miniforge (https://conda-forge.org/download/), then run `coursekit setup`")]
+    return [
+        finding(
+            "python-32bit",
+            "The env's Python is 32-bit; PyTorch needs 64-bit",
+            f"{v.py.get('executable')} reports a {v.py.get('bits')}-bit build{where}",
+            "Install 64-bit Miniforge (https://conda-forge.org/download/), then run `coursekit setup`",
+        )
+    ]
 
 
 def python_no_torch_wheel(v: View) -> list[Finding]:
@@ -114,29 +158,44 @@ def python_no_torch_wheel(v: View) -> list[Finding]:
         return []
     shown = ".".join(map(str, version[:2]))
     span = f"{pythons[0][0]}.{pythons[0][1]}-{pythons[-1][0]}.{pythons[-1][1]}"
-    return [finding("python-no-torch-wheel", f"No PyTorch wheel exists for Python {shown}",
-                    f"the torch releases coursekit knows publish wheels for Python {span}",
-                    f"Recreate the env with Python {course_python()}: {_recreate(v)}")]
+    return [
+        finding(
+            "python-no-torch-wheel",
+            f"No PyTorch wheel exists for Python {shown}",
+            f"the torch releases coursekit knows publish wheels for Python {span}",
+            f"Recreate the env with Python {course_python()}: {_recreate(v)}",
+        )
+    ]
 
 
 def macos_rosetta(v: View) -> list[Finding]:
     p = v.f.platform
     if not p or p.os != "macos" or not p.apple_silicon or v.py.get("machine") != "x86_64":
         return []
-    return [finding("macos-rosetta", "The env's Python is x86_64 running under Rosetta on Apple silicon",
-                    f"{v.py.get('executable')}: machine x86_64 on an arm64 Mac; PyTorch stopped x86_64 "
-                    "macOS wheels after 2.2 and MPS needs arm64",
-                    "Install Miniforge for arm64 (Miniforge3-MacOSX-arm64), remove the old one, then run "
-                    "`coursekit setup`")]
+    return [
+        finding(
+            "macos-rosetta",
+            "The env's Python is x86_64 running under Rosetta on Apple silicon",
+            f"{v.py.get('executable')}: machine x86_64 on an arm64 Mac; PyTorch stopped x86_64 "
+            "macOS wheels after 2.2 and MPS needs arm64",
+            "Install Miniforge for arm64 (Miniforge3-MacOSX-arm64), remove the old one, then run "
+            "`coursekit setup`",
+        )
+    ]
 
 
 def macos_intel(v: View) -> list[Finding]:
     p = v.f.platform
     if not p or p.os != "macos" or p.apple_silicon is not False:
         return []
-    return [finding("macos-intel", "Intel Mac: the newest PyTorch for macOS x86_64 is 2.2",
-                    f"{p.machine} Mac; PyTorch publishes macOS wheels for arm64 only since 2.3",
-                    "Use the course's Colab notebooks or a lab machine for the labs that need torch >= 2.3")]
+    return [
+        finding(
+            "macos-intel",
+            "Intel Mac: the newest PyTorch for macOS x86_64 is 2.2",
+            f"{p.machine} Mac; PyTorch publishes macOS wheels for arm64 only since 2.3",
+            "Use the course's Colab notebooks or a lab machine for the labs that need torch >= 2.3",
+        )
+    ]
 
 
 def disk_low(v: View) -> list[Finding]:
@@ -157,9 +216,15 @@ def disk_low(v: View) -> list[Finding]:
             fix = "free at least 2 GB there for datasets and checkpoints"
         else:
             fix = "free at least 10 GB there (a CUDA build of torch and its libraries take ~6 GB)"
-        out.append(finding("disk-low", f"Only {disk.free_mib / _GIB:.1f} GB free for the {disk.label}",
-                           f"{disk.path}: {disk.free_mib} MiB free of {disk.total_mib} MiB", fix,
-                           severity=severity))
+        out.append(
+            finding(
+                "disk-low",
+                f"Only {disk.free_mib / _GIB:.1f} GB free for the {disk.label}",
+                f"{disk.path}: {disk.free_mib} MiB free of {disk.total_mib} MiB",
+                fix,
+                severity=severity,
+            )
+        )
     return out
 
 
@@ -167,15 +232,23 @@ def ram_low(v: View) -> list[Finding]:
     mem = v.f.memory
     if mem is None or mem.total_mib >= 6 * _GIB:
         return []
-    return [finding("ram-low", f"Only {mem.total_mib / _GIB:.1f} GB of RAM",
-                    f"{mem.total_mib} MiB total, {mem.available_mib} MiB available",
-                    "Close other programs while working on labs, or use the course's Colab notebooks")]
+    return [
+        finding(
+            "ram-low",
+            f"Only {mem.total_mib / _GIB:.1f} GB of RAM",
+            f"{mem.total_mib} MiB total, {mem.available_mib} MiB available",
+            "Close other programs while working on labs, or use the course's Colab notebooks",
+        )
+    ]
 
 
 def pip_extra_index(v: View) -> list[Finding]:
     cfg = v.data.get("pip_config") or {}
-    hits = [f"{s['file']} [{s['section']}] extra-index-url = {s['value']}"
-            for s in cfg.get("settings", []) if s.get("key") == "extra-index-url"]
+    hits = [
+        f"{s['file']} [{s['section']}] extra-index-url = {s['value']}"
+        for s in cfg.get("settings", [])
+        if s.get("key") == "extra-index-url"
+    ]
     env = cfg.get("env") or {}
     if env.get("PIP_EXTRA_INDEX_URL"):
         hits.append(f"PIP_EXTRA_INDEX_URL={env['PIP_EXTRA_INDEX_URL']}")
@@ -184,10 +257,18 @@ def pip_extra_index(v: View) -> list[Finding]:
     fixes = []
     if env.get("PIP_EXTRA_INDEX_URL"):
         fixes.append("unset PIP_EXTRA_INDEX_URL (and remove it from your shell profile)")
-    files = sorted({s["file"] for s in cfg.get("settings", []) if s.get("key") == "extra-index-url"})
+    files = sorted(
+        {s["file"] for s in cfg.get("settings", []) if s.get("key") == "extra-index-url"}
+    )
     fixes += [f"delete the extra-index-url line from {quote(f)}" for f in files]
-    return [finding("pip-extra-index", "pip is configured to mix in an extra index", "; ".join(hits),
-                    "; ".join(fixes))]
+    return [
+        finding(
+            "pip-extra-index",
+            "pip is configured to mix in an extra index",
+            "; ".join(hits),
+            "; ".join(fixes),
+        )
+    ]
 
 
 def _kernel_cmd(v: View) -> str:
@@ -205,30 +286,75 @@ def kernels(v: View) -> list[Finding]:
         detail = f"kernels found: {', '.join(sorted({k.name for k in v.f.kernels})) or 'none'}"
         if v.probe_ok and not v.dists("ipykernel"):
             # A kernelspec without ipykernel in the env would fail to start: install it first.
-            out.append(finding("kernel-missing", f"No Jupyter kernel named '{env.name}', and the env "
-                               "has no ipykernel", detail,
-                               f"{v.py_cmd} -m pip install ipykernel && {_kernel_cmd(v)}"))
+            out.append(
+                finding(
+                    "kernel-missing",
+                    f"No Jupyter kernel named '{env.name}', and the env has no ipykernel",
+                    detail,
+                    f"{v.py_cmd} -m pip install ipykernel && {_kernel_cmd(v)}",
+                )
+            )
         else:
-            out.append(finding("kernel-missing", f"No Jupyter kernel named '{env.name}'", detail,
-                               _kernel_cmd(v), fix_action="register-kernel"))
+            out.append(
+                finding(
+                    "kernel-missing",
+                    f"No Jupyter kernel named '{env.name}'",
+                    detail,
+                    _kernel_cmd(v),
+                    fix_action="register-kernel",
+                )
+            )
     elif not mine[0].argv0_exists or mine[0].same_env is False:
         k = mine[0]
         why = "does not exist" if not k.argv0_exists else f"is not the env's Python ({env.python})"
-        out.append(finding("kernel-wrong-python", f"The '{env.name}' kernel runs another Python",
-                           f"{k.directory}/kernel.json runs {k.argv0}, which {why}", _kernel_cmd(v),
-                           fix_action="register-kernel"))
+        out.append(
+            finding(
+                "kernel-wrong-python",
+                f"The '{env.name}' kernel runs another Python",
+                f"{k.directory}/kernel.json runs {k.argv0}, which {why}",
+                _kernel_cmd(v),
+                fix_action="register-kernel",
+            )
+        )
     for k in v.f.kernels:
-        if k.name == "python3" and k.scope in ("user", "JUPYTER_PATH") and k.same_env is False and k.argv0_exists:
-            out.append(finding("kernel-shadowing", "A user-level 'python3' kernel runs another Python",
-                               f"{k.directory} runs {k.argv0}; it shadows the env's own 'Python 3' kernel",
-                               f"Pick the 'Python ({env.name})' kernel in notebooks, or delete {quote(k.directory)}"))
+        if (
+            k.name == "python3"
+            and k.scope in ("user", "JUPYTER_PATH")
+            and k.same_env is False
+            and k.argv0_exists
+        ):
+            out.append(
+                finding(
+                    "kernel-shadowing",
+                    "A user-level 'python3' kernel runs another Python",
+                    f"{k.directory} runs {k.argv0}; it shadows the env's own 'Python 3' kernel",
+                    f"Pick the 'Python ({env.name})' kernel in notebooks, or delete {quote(k.directory)}",
+                )
+            )
         elif k.name != env.name and not k.argv0_exists:
-            out.append(finding("kernel-broken", f"The '{k.name}' kernel's Python no longer exists",
-                               f"{k.directory}/kernel.json runs {k.argv0 or '(nothing)'}",
-                               f"jupyter kernelspec remove {k.name}   (or delete {quote(k.directory)})"))
+            out.append(
+                finding(
+                    "kernel-broken",
+                    f"The '{k.name}' kernel's Python no longer exists",
+                    f"{k.directory}/kernel.json runs {k.argv0 or '(nothing)'}",
+                    f"jupyter kernelspec remove {k.name}   (or delete {quote(k.directory)})",
+                )
+            )
     return out
 
 
-RULES: tuple[Rule, ...] = (check_failed, env_missing, env_python_broken, probe_timeout,
-                           env_python_version, python_32bit, python_no_torch_wheel, macos_rosetta,
-                           macos_intel, disk_low, ram_low, pip_extra_index, kernels)
+RULES: tuple[Rule, ...] = (
+    check_failed,
+    env_missing,
+    env_python_broken,
+    probe_timeout,
+    env_python_version,
+    python_32bit,
+    python_no_torch_wheel,
+    macos_rosetta,
+    macos_intel,
+    disk_low,
+    ram_low,
+    pip_extra_index,
+    kernels,
+)

@@ -33,8 +33,14 @@ def no_gpu(v: View) -> list[Finding]:
         return []
     if "couldn't communicate" in v.gpu_notes or "mismatch" in v.gpu_notes:
         return []
-    return [finding("no-gpu", "No NVIDIA GPU found: CPU PyTorch is right for this machine",
-                    v.gpu_notes or "no GPU reported", None)]
+    return [
+        finding(
+            "no-gpu",
+            "No NVIDIA GPU found: CPU PyTorch is right for this machine",
+            v.gpu_notes or "no GPU reported",
+            None,
+        )
+    ]
 
 
 def driver_state(v: View) -> list[Finding]:
@@ -44,17 +50,40 @@ def driver_state(v: View) -> list[Finding]:
     needs = "error" if v.cuda_build else "warning"
     wsl = bool(v.f.platform and v.f.platform.wsl)
     if "couldn't communicate with the NVIDIA driver" in notes or "NVIDIA-SMI has failed" in notes:
-        fix = ("Install or update the NVIDIA driver on Windows (not inside WSL); if you installed a Linux "
-               "driver or nvidia-utils inside WSL, remove it (`sudo apt remove --purge 'nvidia-*'`)"
-               if wsl else "Install the NVIDIA driver (Ubuntu: `sudo ubuntu-drivers install`), then reboot")
-        return [finding("driver-not-loaded", "nvidia-smi cannot talk to the NVIDIA driver",
-                        _first_line(notes), fix, severity=needs)]
+        fix = (
+            "Install or update the NVIDIA driver on Windows (not inside WSL); if you installed a Linux "
+            "driver or nvidia-utils inside WSL, remove it (`sudo apt remove --purge 'nvidia-*'`)"
+            if wsl
+            else "Install the NVIDIA driver (Ubuntu: `sudo ubuntu-drivers install`), then reboot"
+        )
+        return [
+            finding(
+                "driver-not-loaded",
+                "nvidia-smi cannot talk to the NVIDIA driver",
+                _first_line(notes),
+                fix,
+                severity=needs,
+            )
+        ]
     if "Driver/library version mismatch" in notes:
-        return [finding("driver-library-mismatch", "The NVIDIA driver was updated but not reloaded",
-                        _first_line(notes), "Reboot the computer", severity=needs)]
+        return [
+            finding(
+                "driver-library-mismatch",
+                "The NVIDIA driver was updated but not reloaded",
+                _first_line(notes),
+                "Reboot the computer",
+                severity=needs,
+            )
+        ]
     if "nvidia-smi" in notes and ("failed" in notes or "did not answer" in notes):
-        return [finding("nvidia-smi-failed", "nvidia-smi did not report the GPUs", _first_line(notes),
-                        "Reboot; if it persists, reinstall the NVIDIA driver")]
+        return [
+            finding(
+                "nvidia-smi-failed",
+                "nvidia-smi did not report the GPUs",
+                _first_line(notes),
+                "Reboot; if it persists, reinstall the NVIDIA driver",
+            )
+        ]
     return []
 
 
@@ -66,15 +95,25 @@ def driver_too_old(v: View) -> list[Finding]:
     if not (low or (text_hit and cuda)):
         return []
     advice = suggest_backend(v)
-    other = f", or run `{advice.command}` (torch {advice.torch} runs on this driver)" if advice else ""
+    other = (
+        f", or run `{advice.command}` (torch {advice.torch} runs on this driver)" if advice else ""
+    )
     need = f">= {minimum}" if minimum else "newer"
-    detail = (f"torch {v.torch_version} uses CUDA {cuda}, which needs driver {need}; this machine has "
-              f"{v.driver or 'an unknown driver'}")
+    detail = (
+        f"torch {v.torch_version} uses CUDA {cuda}, which needs driver {need}; this machine has "
+        f"{v.driver or 'an unknown driver'}"
+    )
     if text_hit:
         detail += "; torch says: " + _line_with(v.torch_texts, "too old")
-    return [finding("driver-too-old", f"The NVIDIA driver is too old for torch {v.torch_version}", detail,
-                    f"Install NVIDIA driver {need} (https://www.nvidia.com/drivers){other}",
-                    fix_action=_REINSTALL if advice else None)]
+    return [
+        finding(
+            "driver-too-old",
+            f"The NVIDIA driver is too old for torch {v.torch_version}",
+            detail,
+            f"Install NVIDIA driver {need} (https://www.nvidia.com/drivers){other}",
+            fix_action=_REINSTALL if advice else None,
+        )
+    ]
 
 
 def _line_with(text: str, needle: str, limit: int = 160) -> str:
@@ -82,11 +121,14 @@ def _line_with(text: str, needle: str, limit: int = 160) -> str:
     line = next((ln.strip() for ln in text.splitlines() if needle in ln), needle)
     end = line.find(". ", line.find(needle))
     if end != -1:
-        line = line[:end + 1]
-    return line if len(line) <= limit else line[:limit - 3] + "..."
+        line = line[: end + 1]
+    return line if len(line) <= limit else line[: limit - 3] + "..."
 
 
-_KERNEL_TEXTS = ("no kernel image is available", "is not compatible with the current PyTorch installation")
+_KERNEL_TEXTS = (
+    "no kernel image is available",
+    "is not compatible with the current PyTorch installation",
+)
 
 
 def gpu_arch_unsupported(v: View) -> list[Finding]:
@@ -94,8 +136,11 @@ def gpu_arch_unsupported(v: View) -> list[Finding]:
         return []
     arch = [str(a) for a in v.torch.get("arch_list") or []]
     caps = [(d.get("name", "GPU"), str(d.get("capability"))) for d in v.torch.get("devices") or []]
-    caps += [(g.name, g.compute_capability) for g in v.visible_nvidia if g.compute_capability
-             and g.name not in {n for n, _ in caps}]
+    caps += [
+        (g.name, g.compute_capability)
+        for g in v.visible_nvidia
+        if g.compute_capability and g.name not in {n for n, _ in caps}
+    ]
     bad = [(n, c) for n, c in caps if arch and not covers(arch, c)]
     texts = [t for t in _KERNEL_TEXTS if t in v.torch_texts]
     if not bad and not texts:
@@ -105,10 +150,20 @@ def gpu_arch_unsupported(v: View) -> list[Finding]:
     detail = f"torch {v.torch_version} has kernels for {' '.join(arch) or 'unknown archs'}"
     if texts:
         detail += "; torch says: " + _line_with(v.torch_texts, texts[0])
-    fix = (f"{advice.command}  (torch {advice.torch} has kernels for it), or coursekit doctor --fix"
-           if advice else "coursekit setup  (picks a build with kernels for this GPU)")
-    return [finding("gpu-arch-unsupported", f"torch {v.torch_version} has no kernels for {gpu}", detail,
-                    fix, fix_action=_REINSTALL)]
+    fix = (
+        f"{advice.command}  (torch {advice.torch} has kernels for it), or coursekit doctor --fix"
+        if advice
+        else "coursekit setup  (picks a build with kernels for this GPU)"
+    )
+    return [
+        finding(
+            "gpu-arch-unsupported",
+            f"torch {v.torch_version} has no kernels for {gpu}",
+            detail,
+            fix,
+            fix_action=_REINSTALL,
+        )
+    ]
 
 
 def _rocm_capable(v: View) -> bool:
@@ -127,11 +182,17 @@ def cpu_torch_on_gpu(v: View) -> list[Finding]:
     if not gpus:
         return []
     gpu = gpus[0]
-    return [finding("cpu-torch-on-gpu", f"torch {v.torch_version} is a CPU build, but this machine has an "
-                    f"{gpu.name}", "torch.version.cuda is None: `.cuda()` fails with 'Torch not compiled "
-                    "with CUDA enabled'. Typical causes: pip's 'Requirement already satisfied' kept a CPU "
-                    "torch, PyPI's Windows wheels are CPU-only, or an add-on reinstalled torch",
-                    reinstall_hint(v), fix_action=_REINSTALL)]
+    return [
+        finding(
+            "cpu-torch-on-gpu",
+            f"torch {v.torch_version} is a CPU build, but this machine has an {gpu.name}",
+            "torch.version.cuda is None: `.cuda()` fails with 'Torch not compiled "
+            "with CUDA enabled'. Typical causes: pip's 'Requirement already satisfied' kept a CPU "
+            "torch, PyPI's Windows wheels are CPU-only, or an add-on reinstalled torch",
+            reinstall_hint(v),
+            fix_action=_REINSTALL,
+        )
+    ]
 
 
 def _hides(value: str, count: int) -> bool:
@@ -156,20 +217,30 @@ def cuda_hidden(v: View) -> list[Finding]:
         return []
     if not _hides(value, len(v.nvidia)):
         return []
-    return [finding("cuda-hidden", f"CUDA_VISIBLE_DEVICES={value!r} hides the GPU from torch",
-                    f"{len(v.nvidia)} NVIDIA GPU(s) installed; torch sees {v.torch.get('device_count', 0)}",
-                    "unset CUDA_VISIBLE_DEVICES  (PowerShell: Remove-Item Env:CUDA_VISIBLE_DEVICES), and "
-                    "remove it from your shell profile")]
+    return [
+        finding(
+            "cuda-hidden",
+            f"CUDA_VISIBLE_DEVICES={value!r} hides the GPU from torch",
+            f"{len(v.nvidia)} NVIDIA GPU(s) installed; torch sees {v.torch.get('device_count', 0)}",
+            "unset CUDA_VISIBLE_DEVICES  (PowerShell: Remove-Item Env:CUDA_VISIBLE_DEVICES), and "
+            "remove it from your shell profile",
+        )
+    ]
 
 
 def cuda_op_failed(v: View) -> list[Finding]:
     op = v.torch.get("cuda_op") or {}
     if not v.cuda_build or not op or op.get("ok"):
         return []
-    return [finding("cuda-op-failed", "A real CUDA operation failed although CUDA is available",
-                    str(op.get("error") or "wrong result from a 64x64 matmul"),
-                    "Update the NVIDIA driver and reboot; if it persists, " + reinstall_hint(v),
-                    fix_action=_REINSTALL)]
+    return [
+        finding(
+            "cuda-op-failed",
+            "A real CUDA operation failed although CUDA is available",
+            str(op.get("error") or "wrong result from a 64x64 matmul"),
+            "Update the NVIDIA driver and reboot; if it persists, " + reinstall_hint(v),
+            fix_action=_REINSTALL,
+        )
+    ]
 
 
 def cuda_unavailable(v: View) -> list[Finding]:
@@ -178,42 +249,70 @@ def cuda_unavailable(v: View) -> list[Finding]:
     if v.torch.get("cuda_available") or not ((v.cuda_build and v.nvidia) or hip_case):
         return []
     gpu_name = v.nvidia[0].name if v.nvidia else amd[0].name
-    why = _first_line(str(v.torch.get("cuda_error") or "")) or _first_line(
-        "\n".join(map(str, v.torch.get("warnings") or []))) or "torch.cuda.is_available() returned False"
-    return [finding("cuda-unavailable", f"torch {v.torch_version} cannot use the {gpu_name}", why,
-                    "Update the NVIDIA driver and reboot; then run `coursekit doctor` again")]
+    why = (
+        _first_line(str(v.torch.get("cuda_error") or ""))
+        or _first_line("\n".join(map(str, v.torch.get("warnings") or [])))
+        or "torch.cuda.is_available() returned False"
+    )
+    return [
+        finding(
+            "cuda-unavailable",
+            f"torch {v.torch_version} cannot use the {gpu_name}",
+            why,
+            "Update the NVIDIA driver and reboot; then run `coursekit doctor` again",
+        )
+    ]
 
 
 def cuda_build_without_gpu(v: View) -> list[Finding]:
     p = v.f.platform
     if not v.cuda_build or v.nvidia or v.f.gpu is None or (p and p.os == "macos"):
         return []
-    return [finding("cuda-build-without-gpu", f"torch {v.torch_version} is a CUDA build on a machine without "
-                    "an NVIDIA GPU", "it runs on the CPU but carries gigabytes of CUDA libraries",
-                    "coursekit setup --backend cpu  (optional)")]
+    return [
+        finding(
+            "cuda-build-without-gpu",
+            f"torch {v.torch_version} is a CUDA build on a machine without an NVIDIA GPU",
+            "it runs on the CPU but carries gigabytes of CUDA libraries",
+            "coursekit setup --backend cpu  (optional)",
+        )
+    ]
 
 
 def wsl_libcuda(v: View) -> list[Finding]:
     p = v.f.platform
     if not p or not p.wsl or not v.cuda_build or v.torch.get("cuda_available"):
         return []
-    if "libcuda" not in v.torch_texts and "/usr/lib/wsl/lib" in str((v.data.get("env") or {}).get("LD_LIBRARY_PATH")):
+    if "libcuda" not in v.torch_texts and "/usr/lib/wsl/lib" in str(
+        (v.data.get("env") or {}).get("LD_LIBRARY_PATH")
+    ):
         return []
-    return [finding("wsl-libcuda", "WSL: torch cannot load libcuda.so from /usr/lib/wsl/lib",
-                    _line_with(v.torch_texts, "libcuda") if "libcuda" in v.torch_texts
-                    else "/usr/lib/wsl/lib is not on LD_LIBRARY_PATH",
-                    "echo 'export LD_LIBRARY_PATH=/usr/lib/wsl/lib:$LD_LIBRARY_PATH' >> ~/.bashrc, open a new "
-                    "terminal; never install a Linux NVIDIA driver inside WSL")]
+    return [
+        finding(
+            "wsl-libcuda",
+            "WSL: torch cannot load libcuda.so from /usr/lib/wsl/lib",
+            _line_with(v.torch_texts, "libcuda")
+            if "libcuda" in v.torch_texts
+            else "/usr/lib/wsl/lib is not on LD_LIBRARY_PATH",
+            "echo 'export LD_LIBRARY_PATH=/usr/lib/wsl/lib:$LD_LIBRARY_PATH' >> ~/.bashrc, open a new "
+            "terminal; never install a Linux NVIDIA driver inside WSL",
+        )
+    ]
 
 
 _DLL = re.compile(r"WinError 126|DLL load failed|\.dll\b", re.IGNORECASE)
 
 
-_STAGES = (("numpy", "importing numpy"), ("torch-import", "importing torch"),
-           ("cuda", "initialising CUDA"), ("cuda-op", "running a CUDA operation"),
-           ("mps", "checking MPS"), ("numpy-bridge", "converting a NumPy array"),
-           ("torchvision", "importing torchvision"), ("torchaudio", "importing torchaudio"),
-           ("warnings", "finishing"))
+_STAGES = (
+    ("numpy", "importing numpy"),
+    ("torch-import", "importing torch"),
+    ("cuda", "initialising CUDA"),
+    ("cuda-op", "running a CUDA operation"),
+    ("mps", "checking MPS"),
+    ("numpy-bridge", "converting a NumPy array"),
+    ("torchvision", "importing torchvision"),
+    ("torchaudio", "importing torchaudio"),
+    ("warnings", "finishing"),
+)
 
 
 def _after_import(v: View) -> list[Finding]:
@@ -224,13 +323,26 @@ def _after_import(v: View) -> list[Finding]:
     done = set(v.torch.get("stages") or [])
     culprit = next((what for name, what in _STAGES if name not in done), "finishing")
     if child == "timeout":
-        return [finding("torch-import-timeout", f"The torch probe hung while {culprit}",
-                        "torch imported, then no answer before the time limit",
-                        "Reboot (a wedged GPU driver hangs CUDA calls); if it persists, " + reinstall_hint(v),
-                        fix_action=_REINSTALL)]
+        return [
+            finding(
+                "torch-import-timeout",
+                f"The torch probe hung while {culprit}",
+                "torch imported, then no answer before the time limit",
+                "Reboot (a wedged GPU driver hangs CUDA calls); if it persists, "
+                + reinstall_hint(v),
+                fix_action=_REINSTALL,
+            )
+        ]
     tail = _crash_line(str(v.torch.get("stderr") or ""), v.torch.get("returncode"))
-    return [finding("torch-import-crashed", f"Python crashed while {culprit}", tail, reinstall_hint(v),
-                    fix_action=_REINSTALL)]
+    return [
+        finding(
+            "torch-import-crashed",
+            f"Python crashed while {culprit}",
+            tail,
+            reinstall_hint(v),
+            fix_action=_REINSTALL,
+        )
+    ]
 
 
 def torch_import(v: View) -> list[Finding]:
@@ -242,32 +354,72 @@ def torch_import(v: View) -> list[Finding]:
     err = v.torch.get("error") or {}
     message = f"{err.get('type', '')}: {err.get('message', '')}".strip(": ")
     if status == "missing":
-        return [finding("torch-missing", "torch is not installed in the env", message, reinstall_hint(v),
-                        fix_action=_REINSTALL)]
+        return [
+            finding(
+                "torch-missing",
+                "torch is not installed in the env",
+                message,
+                reinstall_hint(v),
+                fix_action=_REINSTALL,
+            )
+        ]
     if status == "import-error" and _DLL.search(message):
-        return [finding("windows-dll-error", "Windows cannot load a torch DLL", message,
-                        "Install the Microsoft Visual C++ Redistributable (https://aka.ms/vs/17/release/"
-                        "vc_redist.x64.exe), open a new terminal; if it persists, " + reinstall_hint(v),
-                        fix_action=_REINSTALL)]
+        return [
+            finding(
+                "windows-dll-error",
+                "Windows cannot load a torch DLL",
+                message,
+                "Install the Microsoft Visual C++ Redistributable (https://aka.ms/vs/17/release/"
+                "vc_redist.x64.exe), open a new terminal; if it persists, " + reinstall_hint(v),
+                fix_action=_REINSTALL,
+            )
+        ]
     if status == "import-error":
-        return [finding("torch-import-failed", "import torch fails", message, reinstall_hint(v),
-                        fix_action=_REINSTALL)]
+        return [
+            finding(
+                "torch-import-failed",
+                "import torch fails",
+                message,
+                reinstall_hint(v),
+                fix_action=_REINSTALL,
+            )
+        ]
     if status == "timeout":
-        return [finding("torch-import-timeout", "import torch hangs", "no answer from the torch probe "
-                        "before its time limit", "Reboot, then " + reinstall_hint(v), fix_action=_REINSTALL)]
+        return [
+            finding(
+                "torch-import-timeout",
+                "import torch hangs",
+                "no answer from the torch probe before its time limit",
+                "Reboot, then " + reinstall_hint(v),
+                fix_action=_REINSTALL,
+            )
+        ]
     tail = _crash_line(str(v.torch.get("stderr") or ""), v.torch.get("returncode"))
-    return [finding("torch-import-crashed", "import torch crashes the Python process", tail,
-                    reinstall_hint(v), fix_action=_REINSTALL)]
+    return [
+        finding(
+            "torch-import-crashed",
+            "import torch crashes the Python process",
+            tail,
+            reinstall_hint(v),
+            fix_action=_REINSTALL,
+        )
+    ]
 
 
-_SIGNALS = {4: "SIGILL (illegal instruction: a build for newer CPUs?)", 6: "SIGABRT", 9: "SIGKILL (out of memory?)",
-            11: "SIGSEGV (segmentation fault)"}
+_SIGNALS = {
+    4: "SIGILL (illegal instruction: a build for newer CPUs?)",
+    6: "SIGABRT",
+    9: "SIGKILL (out of memory?)",
+    11: "SIGSEGV (segmentation fault)",
+}
 
 
 def _crash_line(stderr: str, returncode: object) -> str:
     """The line that says how the process died: a fatal-error line, else the signal."""
     for line in stderr.splitlines():
-        if any(m in line for m in ("Fatal Python error", "Segmentation fault", "Illegal instruction")):
+        if any(
+            m in line for m in ("Fatal Python error", "Segmentation fault", "Illegal instruction")
+        ):
             return line.strip()
     if isinstance(returncode, int) and returncode < 0:
         return f"killed by signal {_SIGNALS.get(-returncode, -returncode)}"
@@ -280,13 +432,30 @@ def jetson_sbsa(v: View) -> list[Finding]:
     p = v.f.platform
     if not p or not p.jetson or not v.cuda_build or (v.torch.get("cuda_op") or {}).get("ok"):
         return []
-    return [finding("jetson-sbsa-wheel", f"torch {v.torch_version} is PyTorch's aarch64 CUDA build, which does "
-                    "not run on a Jetson", "PyTorch's aarch64 CUDA wheels are SBSA builds; Jetson's L4T needs "
-                    "NVIDIA's Jetson builds (bitsandbytes-foundation/bitsandbytes#1941)",
-                    "Install NVIDIA's Jetson wheels (Jetson AI Lab, pypi.jetson-ai-lab.io) into the env; "
-                    "or run `coursekit setup --backend cpu` for the CPU build")]
+    return [
+        finding(
+            "jetson-sbsa-wheel",
+            f"torch {v.torch_version} is PyTorch's aarch64 CUDA build, which does "
+            "not run on a Jetson",
+            "PyTorch's aarch64 CUDA wheels are SBSA builds; Jetson's L4T needs "
+            "NVIDIA's Jetson builds (bitsandbytes-foundation/bitsandbytes#1941)",
+            "Install NVIDIA's Jetson wheels (Jetson AI Lab, pypi.jetson-ai-lab.io) into the env; "
+            "or run `coursekit setup --backend cpu` for the CPU build",
+        )
+    ]
 
 
-RULES: tuple[Rule, ...] = (no_gpu, jetson_sbsa, driver_state, driver_too_old, gpu_arch_unsupported, cpu_torch_on_gpu,
-                           cuda_hidden, cuda_op_failed, cuda_unavailable, cuda_build_without_gpu,
-                           wsl_libcuda, torch_import)
+RULES: tuple[Rule, ...] = (
+    no_gpu,
+    jetson_sbsa,
+    driver_state,
+    driver_too_old,
+    gpu_arch_unsupported,
+    cpu_torch_on_gpu,
+    cuda_hidden,
+    cuda_op_failed,
+    cuda_unavailable,
+    cuda_build_without_gpu,
+    wsl_libcuda,
+    torch_import,
+)

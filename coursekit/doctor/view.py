@@ -34,8 +34,15 @@ class Finding:
     fix_action: str | None = None
 
 
-def finding(fid: str, title: str, detail: str, fix: str | None, *, severity: str | None = None,
-            fix_action: str | None = None) -> Finding:
+def finding(
+    fid: str,
+    title: str,
+    detail: str,
+    fix: str | None,
+    *,
+    severity: str | None = None,
+    fix_action: str | None = None,
+) -> Finding:
     """A finding for catalogue id ``fid`` (category and default severity from the catalogue)."""
     e = entry(fid)
     return Finding(fid, severity or e.severity, e.category, title, detail, fix, fix_action)
@@ -161,9 +168,13 @@ class View:
     def torch_texts(self) -> str:
         """Every error and warning text the torch child produced, for pattern matching."""
         t = self.torch
-        parts = [str(t.get("cuda_error") or ""), str((t.get("cuda_op") or {}).get("error") or ""),
-                 str(t.get("stderr") or ""), "\n".join(map(str, t.get("warnings") or [])),
-                 str((t.get("error") or {}).get("message") or "")]
+        parts = [
+            str(t.get("cuda_error") or ""),
+            str((t.get("cuda_op") or {}).get("error") or ""),
+            str(t.get("stderr") or ""),
+            "\n".join(map(str, t.get("warnings") or [])),
+            str((t.get("error") or {}).get("message") or ""),
+        ]
         return "\n".join(p for p in parts if p)
 
     @cached_property
@@ -201,7 +212,14 @@ class View:
         from coursekit.doctor.course import course_python
 
         p = self.f.platform
-        return HostInfo(os=p.os, arch=p.arch, python=course_python(), macos_version=p.macos_version,
-                        wsl=p.wsl, gpus=self.gpus, jetson=p.jetson,
-                        cuda_driver_api=self.f.gpu.cuda_driver_api if self.f.gpu else None,
-                        rocm_version=self.f.gpu.rocm_version if self.f.gpu else None)
+        return HostInfo(
+            os=p.os,
+            arch=p.arch,
+            python=course_python(),
+            macos_version=p.macos_version,
+            wsl=p.wsl,
+            gpus=self.gpus,
+            jetson=p.jetson,
+            cuda_driver_api=self.f.gpu.cuda_driver_api if self.f.gpu else None,
+            rocm_version=self.f.gpu.rocm_version if self.f.gpu else None,
+        )

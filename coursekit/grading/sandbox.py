@@ -69,8 +69,10 @@ class _OutputDrain(threading.Thread):
                 del self.tail[:-TAIL_BYTES]
 
     def text(self) -> tuple[str, str]:
-        return (self.head.decode("utf-8", "replace"),
-                bytes(self.tail[-TAIL_BYTES:]).decode("utf-8", "replace"))
+        return (
+            self.head.decode("utf-8", "replace"),
+            bytes(self.tail[-TAIL_BYTES:]).decode("utf-8", "replace"),
+        )
 
 
 class _EventTail:
@@ -135,8 +137,14 @@ def run_sandboxed(
     start = time.monotonic()
     try:
         proc = subprocess.Popen(
-            list(argv), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            cwd=os.fspath(cwd), env=dict(env), **kwargs)  # type: ignore[call-overload]
+            list(argv),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            cwd=os.fspath(cwd),
+            env=dict(env),
+            **kwargs,
+        )  # type: ignore[call-overload]
     except OSError as exc:
         return SandboxOutcome(None, False, False, 0.0, "", "", 0, 0.0, start_error=str(exc))
     drain = _OutputDrain(proc.stdout)
@@ -183,5 +191,13 @@ def run_sandboxed(
         on_event_line(line)
     drain.join(timeout=2)
     head, tail = drain.text()
-    return SandboxOutcome(proc.returncode, timed_out, memory_exceeded, peak, head, tail,
-                          drain.total, time.monotonic() - start)
+    return SandboxOutcome(
+        proc.returncode,
+        timed_out,
+        memory_exceeded,
+        peak,
+        head,
+        tail,
+        drain.total,
+        time.monotonic() - start,
+    )

@@ -40,8 +40,9 @@ class SGD:
 
     def __init__(self, params: Iterable[torch.Tensor], lr: float, momentum: float = 0.0) -> None:
         self.params = [p for p in params if p.requires_grad]
-        self.param_groups: list[dict[str, Any]] = [{"params": self.params, "lr": lr,
-                                                    "momentum": momentum}]
+        self.param_groups: list[dict[str, Any]] = [
+            {"params": self.params, "lr": lr, "momentum": momentum}
+        ]
         self.bufs: dict[int, torch.Tensor] = {}
         # Called at the moment the parameters change (after a closure has run), so a grader
         # records the gradients the update really uses, however the student's step is written.
@@ -87,12 +88,16 @@ def as_number(value: Any, what: str) -> float:
     if isinstance(value, torch.Tensor):
         if value.numel() == 1 and value.dtype != torch.bool:
             return float(value.detach().reshape(()).item())
-        raise CheckFailed(f"{what} returned a tensor of shape {tuple(value.shape)} "
-                          f"({value.dtype}); return one number: a float, or a one-element tensor.")
+        raise CheckFailed(
+            f"{what} returned a tensor of shape {tuple(value.shape)} "
+            f"({value.dtype}); return one number: a float, or a one-element tensor."
+        )
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return float(value)
-    raise CheckFailed(f"{what} returned {type(value).__name__} {value!r:.40}; return one number: "
-                      "a float (use .item() on a one-element tensor), or the one-element tensor.")
+    raise CheckFailed(
+        f"{what} returned {type(value).__name__} {value!r:.40}; return one number: "
+        "a float (use .item() on a one-element tensor), or the one-element tensor."
+    )
 
 
 def as_float(value: Any) -> float | None:
@@ -126,8 +131,13 @@ class StepRecord:
 
 
 @contextlib.contextmanager
-def record_step(mod: types.ModuleType, model: torch.nn.Module, opt: SGD, watched: torch.Tensor,
-                student_clippers: dict[str, str] | None = None) -> Iterator[StepRecord]:
+def record_step(
+    mod: types.ModuleType,
+    model: torch.nn.Module,
+    opt: SGD,
+    watched: torch.Tensor,
+    student_clippers: dict[str, str] | None = None,
+) -> Iterator[StepRecord]:
     """Record a train_step: clipping calls (torch's, their aliases in ``mod``, and the student's
     own ``student_clippers`` {name: kind}), the backward pass reaching ``watched``, and each
     update with the gradients it uses (``opt.before_update``), so ``step(closure)`` counts where
@@ -141,19 +151,31 @@ def record_step(mod: types.ModuleType, model: torch.nn.Module, opt: SGD, watched
             if depth[0] == 0:  # the student's clipper calling torch's counts once
                 rec.events.append(kind)
                 if kind == "clip-norm":
-                    rec.pre_clip.append(math.sqrt(sum(p.grad.double().pow(2).sum().item()
-                                                      for p in model.parameters() if p.grad is not None)))
+                    rec.pre_clip.append(
+                        math.sqrt(
+                            sum(
+                                p.grad.double().pow(2).sum().item()
+                                for p in model.parameters()
+                                if p.grad is not None
+                            )
+                        )
+                    )
             depth[0] += 1
             try:
                 return func(*args, **kwargs)
             finally:
                 depth[0] -= 1
+
         return wrapped
 
     def on_update() -> None:
         rec.events.append("update")
-        rec.grads.append([torch.zeros_like(p) if p.grad is None else p.grad.detach().clone()
-                          for p in model.parameters()])
+        rec.grads.append(
+            [
+                torch.zeros_like(p) if p.grad is None else p.grad.detach().clone()
+                for p in model.parameters()
+            ]
+        )
 
     originals = {n: getattr(utils, n) for n in _CLIPPERS}
     saved = dict(vars(mod))
@@ -187,8 +209,9 @@ def _close(a: torch.Tensor, b: torch.Tensor) -> bool:
     return bool((a - b).norm() <= 1e-4 * b.norm() + 1e-9)
 
 
-def clipped_update_error(rec: StepRecord, fresh: list[torch.Tensor], leftover: list[torch.Tensor],
-                         max_norm: float) -> str | None:
+def clipped_update_error(
+    rec: StepRecord, fresh: list[torch.Tensor], leftover: list[torch.Tensor], max_norm: float
+) -> str | None:
     """Name what is wrong with the one update ``rec`` recorded, or None when it used this batch's
     gradient ``fresh`` clipped to a global norm of ``max_norm`` (clip_grad_norm_'s factor
     max_norm / (norm + 1e-6), never above 1). ``leftover``: the .grad before the call."""
@@ -204,8 +227,10 @@ def clipped_update_error(rec: StepRecord, fresh: list[torch.Tensor], leftover: l
         return None
     stale = g + old
     if old.norm() > 0 and _close(used, stale * min(1.0, max_norm / (stale.norm().item() + 1e-6))):
-        return ("the update used this step's gradient plus the previous step's: backward adds to .grad, "
-                "so call optimizer.zero_grad() before loss.backward().")
+        return (
+            "the update used this step's gradient plus the previous step's: backward adds to .grad, "
+            "so call optimizer.zero_grad() before loss.backward()."
+        )
     norm_used = used.norm().item()
     cosine = (used @ g / (norm_used * total + 1e-30)).item()
     if cosine >= 0.9999:
@@ -213,40 +238,66 @@ def clipped_update_error(rec: StepRecord, fresh: list[torch.Tensor], leftover: l
             clip = next((i for i, e in enumerate(rec.events) if e.startswith("clip")), None)
             back = rec.events.index("backward") if "backward" in rec.events else None
             if clip is None:
-                return (f"no clipping: the update used the full gradient (global norm {total:.4g}); call "
-                        "torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm) after backward.")
+                return (
+                    f"no clipping: the update used the full gradient (global norm {total:.4g}); call "
+                    "torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm) after backward."
+                )
             if back is not None and clip < back:
-                return ("clipping before backward: there are no gradients yet (or last step's, zeroed), so "
-                        "nothing is clipped and backward then writes the full, exploding gradient. Clip after "
-                        "loss.backward().")
+                return (
+                    "clipping before backward: there are no gradients yet (or last step's, zeroed), so "
+                    "nothing is clipped and backward then writes the full, exploding gradient. Clip after "
+                    "loss.backward()."
+                )
             if clip > rec.events.index("update"):
-                return ("clipping after step: optimizer.step() has already used the unclipped gradient. "
-                        "Clip between loss.backward() and optimizer.step().")
-            return (f"a clipping function ran, but the update used the unclipped gradient (global norm "
-                    f"{total:.4g}): clip the parameters the optimizer updates, model.parameters(), "
-                    "and pass them as a fresh iterator or a list.")
+                return (
+                    "clipping after step: optimizer.step() has already used the unclipped gradient. "
+                    "Clip between loss.backward() and optimizer.step()."
+                )
+            return (
+                f"a clipping function ran, but the update used the unclipped gradient (global norm "
+                f"{total:.4g}): clip the parameters the optimizer updates, model.parameters(), "
+                "and pass them as a fresh iterator or a list."
+            )
         if total > max_norm and abs(norm_used - 1.0) <= 1e-3 and abs(max_norm - 1.0) > 1e-3:
-            return (f"the update's global gradient norm is 1.0 but max_norm is {max_norm:g}: clip to the "
-                    "max_norm argument, not a fixed 1.")
-        return (f"the update used the right direction with a global norm of {norm_used:.4g}; with "
-                f"max_norm={max_norm:g} and a gradient of norm {total:.4g} it must be {min(total, max_norm):.4g} "
-                "(clip_grad_norm_ only ever scales down, by max_norm / norm).")
+            return (
+                f"the update's global gradient norm is 1.0 but max_norm is {max_norm:g}: clip to the "
+                "max_norm argument, not a fixed 1."
+            )
+        return (
+            f"the update used the right direction with a global norm of {norm_used:.4g}; with "
+            f"max_norm={max_norm:g} and a gradient of norm {total:.4g} it must be {min(total, max_norm):.4g} "
+            "(clip_grad_norm_ only ever scales down, by max_norm / norm)."
+        )
     per = [t.double().norm().item() for t in rec.grads[0]]
     if max(per) <= max_norm * (1 + 1e-5) < norm_used:
-        return ("each parameter clipped separately (that is Keras' clipnorm): every gradient has norm <= "
-                f"max_norm but together they have {norm_used:.4g}; clip_grad_norm_ clips the global norm "
-                "of all gradients together.")
+        return (
+            "each parameter clipped separately (that is Keras' clipnorm): every gradient has norm <= "
+            f"max_norm but together they have {norm_used:.4g}; clip_grad_norm_ clips the global norm "
+            "of all gradients together."
+        )
     c = used.abs().max().item()
     if _close(used, g.clamp(-c, c)):
-        return ("value clipping where norm clipping is asked: clip_grad_value_ clamps entries one by one and "
-                "turns the gradient; use clip_grad_norm_(model.parameters(), max_norm).")
-    return (f"the update used a gradient whose direction differs from this batch's MSE gradient (cosine "
-            f"{cosine:.4f}): loss = F.mse_loss(model(x), y), loss.backward(), clip_grad_norm_, step.")
+        return (
+            "value clipping where norm clipping is asked: clip_grad_value_ clamps entries one by one and "
+            "turns the gradient; use clip_grad_norm_(model.parameters(), max_norm)."
+        )
+    return (
+        f"the update used a gradient whose direction differs from this batch's MSE gradient (cosine "
+        f"{cosine:.4f}): loss = F.mse_loss(model(x), y), loss.backward(), clip_grad_norm_, step."
+    )
 
 
-def run_clipped_step(call: Callable[[], Any], mod: types.ModuleType, model: torch.nn.Module, opt: SGD,
-                     x: torch.Tensor, y: torch.Tensor, max_norm: float, watched: torch.Tensor,
-                     student_clippers: dict[str, str] | None = None) -> tuple[StepRecord, str | None]:
+def run_clipped_step(
+    call: Callable[[], Any],
+    mod: types.ModuleType,
+    model: torch.nn.Module,
+    opt: SGD,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    max_norm: float,
+    watched: torch.Tensor,
+    student_clippers: dict[str, str] | None = None,
+) -> tuple[StepRecord, str | None]:
     """Run ``call()`` (the student's train_step on ``model``, ``opt``, ``x``, ``y``) under
     :func:`record_step` and judge its update against the grader's own MSE gradient. Also checks
     the returned loss (a number under :func:`as_float`'s rule) is this batch's MSE before the step."""
@@ -254,7 +305,10 @@ def run_clipped_step(call: Callable[[], Any], mod: types.ModuleType, model: torc
     loss = torch.nn.functional.mse_loss(model(x), y)  # .grad untouched: autograd.grad returns them
     grads = torch.autograd.grad(loss, params, allow_unused=True)
     fresh = [torch.zeros_like(p) if g is None else g for p, g in zip(params, grads)]
-    leftover = [torch.zeros_like(p) if p.grad is None else p.grad.detach().clone() for p in model.parameters()]
+    leftover = [
+        torch.zeros_like(p) if p.grad is None else p.grad.detach().clone()
+        for p in model.parameters()
+    ]
     with record_step(mod, model, opt, watched, student_clippers) as rec:
         got = call()
     why = clipped_update_error(rec, fresh, leftover, max_norm)
@@ -263,7 +317,10 @@ def run_clipped_step(call: Callable[[], Any], mod: types.ModuleType, model: torc
         if value is None:
             why = f"train_step must return the loss as a number (a float or a one-element tensor); got {type(got).__name__}."
         elif not abs(value - want) <= 1e-4 * abs(want) + 1e-6:
-            hint = (" That is the sum of squared errors; F.mse_loss averages them." if
-                    abs(value - want * y.numel()) <= 1e-3 * abs(want * y.numel()) else "")
+            hint = (
+                " That is the sum of squared errors; F.mse_loss averages them."
+                if abs(value - want * y.numel()) <= 1e-3 * abs(want * y.numel())
+                else ""
+            )
             why = f"train_step returned {value:.6g}; this batch's MSE before the step is {want:.6g}.{hint}"
     return rec, why

@@ -73,9 +73,13 @@ def current_has_torch() -> bool:
     return importlib.util.find_spec("torch") is not None
 
 
-def choose_python(explicit: str | None, *, current: str = sys.executable,
-                  has_torch: Callable[[], bool] | None = None,
-                  find_pt: Callable[[], Path | None] | None = None) -> PythonChoice:
+def choose_python(
+    explicit: str | None,
+    *,
+    current: str = sys.executable,
+    has_torch: Callable[[], bool] | None = None,
+    find_pt: Callable[[], Path | None] | None = None,
+) -> PythonChoice:
     """Apply the precedence; raises when no interpreter can grade.
 
     ``has_torch`` and ``find_pt`` default to this module's probes, looked up at call time.
@@ -83,8 +87,10 @@ def choose_python(explicit: str | None, *, current: str = sys.executable,
     if explicit:
         path = Path(explicit)
         if not path.is_file():
-            raise UsageError(f"--python {explicit}: no such file.",
-                             "Give the path of a Python interpreter that has torch installed.")
+            raise UsageError(
+                f"--python {explicit}: no such file.",
+                "Give the path of a Python interpreter that has torch installed.",
+            )
         # Absolute (the grader runs in another folder, where a relative path means nothing),
         # not resolved: a venv's bin/python is a symlink to the base Python without its packages.
         return PythonChoice(os.path.abspath(path), "--python")
@@ -97,4 +103,5 @@ def choose_python(explicit: str | None, *, current: str = sys.executable,
     raise EnvironmentProblem(
         f"no Python with torch to grade with: this Python has no torch and the course env "
         f"'{name}' was not found.",
-        "Run coursekit setup to create it (or pass --python PATH).")
+        "Run coursekit setup to create it (or pass --python PATH).",
+    )

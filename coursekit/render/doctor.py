@@ -23,10 +23,26 @@ from coursekit.doctor.service import TriageEntry
 from coursekit.doctor.view import Finding, View
 from coursekit.render import Console
 
-_UNICODE = {"ok": "✓", "warning": "!", "error": "✗", "crash": "☠", "skip": "-",
-            ERROR: "✗", WARNING: "!", "info": "•"}
-_ASCII = {"ok": "v", "warning": "!", "error": "x", "crash": "#", "skip": "-",
-          ERROR: "x", WARNING: "!", "info": "-"}
+_UNICODE = {
+    "ok": "✓",
+    "warning": "!",
+    "error": "✗",
+    "crash": "☠",
+    "skip": "-",
+    ERROR: "✗",
+    WARNING: "!",
+    "info": "•",
+}
+_ASCII = {
+    "ok": "v",
+    "warning": "!",
+    "error": "x",
+    "crash": "#",
+    "skip": "-",
+    ERROR: "x",
+    WARNING: "!",
+    "info": "-",
+}
 _COLOUR = {"ok": "green", "warning": "yellow", "error": "red", "crash": "red", "skip": "dim"}
 _CHECKS_OF = {cat: [c for c, k in CHECK_CATEGORY.items() if k == cat] for cat in CATEGORIES}
 # Categories whose facts come from these checks (pip and packages come from the probe).
@@ -44,8 +60,9 @@ def glyphs(console: Console) -> dict[str, str]:
     return _UNICODE
 
 
-def _category_state(cat: str, findings: Sequence[Finding], runs: Sequence[CheckRun],
-                    facts_known: bool) -> str:
+def _category_state(
+    cat: str, findings: Sequence[Finding], runs: Sequence[CheckRun], facts_known: bool
+) -> str:
     severities = {f.severity for f in findings}
     if ERROR in severities:
         return "error"
@@ -87,13 +104,26 @@ def status_info(cat: str, v: View) -> str:
     f = v.f
     if cat == "platform" and f.platform:
         p = f.platform
-        where = f"{p.os} {p.arch}" + (" (WSL)" if p.wsl else "") + (f" macOS {p.macos_version}" if p.macos_version else "")
-        return where + (f", env Python {v.py.get('version')} {v.py.get('bits')}-bit" if v.py else "")
+        where = (
+            f"{p.os} {p.arch}"
+            + (" (WSL)" if p.wsl else "")
+            + (f" macOS {p.macos_version}" if p.macos_version else "")
+        )
+        return where + (
+            f", env Python {v.py.get('version')} {v.py.get('bits')}-bit" if v.py else ""
+        )
     if cat == "gpu" and f.gpu:
         if not v.gpus:
-            return "no NVIDIA GPU: CPU is fine for every lab" if f.platform and f.platform.os != "macos" else "Apple GPU (MPS)"
-        names = ", ".join(g.name + (f" ({g.compute_capability or g.gfx})" if g.compute_capability or g.gfx
-                                    else "") for g in v.gpus)
+            return (
+                "no NVIDIA GPU: CPU is fine for every lab"
+                if f.platform and f.platform.os != "macos"
+                else "Apple GPU (MPS)"
+            )
+        names = ", ".join(
+            g.name
+            + (f" ({g.compute_capability or g.gfx})" if g.compute_capability or g.gfx else "")
+            for g in v.gpus
+        )
         return names + (f", driver {v.driver}" if v.driver else "")
     if cat == "env" and f.env:
         if not f.env.exists:
@@ -110,8 +140,11 @@ def status_info(cat: str, v: View) -> str:
             return f"{t.get('version')}, Apple GPU (MPS)"
         return f"{t.get('version')}, CPU build"
     if cat == "packages" and v.probe_ok:
-        parts = [f"{n} {v.dist_version(n)}" for n in ("torchvision", "torchaudio", "numpy", "lightning")
-                 if v.dist_version(n)]
+        parts = [
+            f"{n} {v.dist_version(n)}"
+            for n in ("torchvision", "torchaudio", "numpy", "lightning")
+            if v.dist_version(n)
+        ]
         return ", ".join(parts) or "none installed"
     if cat == "jupyter" and f.kernels is not None:
         return ", ".join(sorted({k.name for k in f.kernels})) or "no kernels"
@@ -120,8 +153,14 @@ def status_info(cat: str, v: View) -> str:
         return f"{len(files)} config file(s)"
     if cat == "resources" and (f.disks or f.memory):
         disk = min((d.free_mib for d in f.disks or ()), default=None)
-        return ", ".join(p for p in (f"{_gb(disk)} free" if disk is not None else "",
-                                     f"{_gb(f.memory.total_mib)} RAM" if f.memory else "") if p)
+        return ", ".join(
+            p
+            for p in (
+                f"{_gb(disk)} free" if disk is not None else "",
+                f"{_gb(f.memory.total_mib)} RAM" if f.memory else "",
+            )
+            if p
+        )
     return ""
 
 
@@ -136,44 +175,69 @@ def fact_lines(cat: str, facts: Facts, v: View) -> list[str]:
         p = facts.platform
         lines += [f"coursekit runs on Python {p.coursekit_python}"]
         if v.py:
-            lines.append(f"env Python {v.py.get('version')} {v.py.get('bits')}-bit "
-                         f"{v.py.get('machine')} at {v.py.get('executable')}")
+            lines.append(
+                f"env Python {v.py.get('version')} {v.py.get('bits')}-bit "
+                f"{v.py.get('machine')} at {v.py.get('executable')}"
+            )
         if p.apple_silicon is not None:
             lines.append(f"Apple silicon: {p.apple_silicon}")
     elif cat == "gpu" and facts.gpu:
-        lines += [f"GPU {g.index}: {g.name}, driver {g.driver_version}, compute capability "
-                  f"{g.compute_capability}, {g.memory_mib} MiB" for g in facts.gpu.gpus]
+        lines += [
+            f"GPU {g.index}: {g.name}, driver {g.driver_version}, compute capability "
+            f"{g.compute_capability}, {g.memory_mib} MiB"
+            for g in facts.gpu.gpus
+        ]
         if facts.gpu.cuda_driver_api:
             lines.append(f"the driver supports CUDA up to {facts.gpu.cuda_driver_api}")
         lines += list(facts.gpu.notes)
         cvd = v.cuda_visible_devices
-        lines.append("CUDA_VISIBLE_DEVICES is not set" if cvd is None else f"CUDA_VISIBLE_DEVICES={cvd!r}")
+        lines.append(
+            "CUDA_VISIBLE_DEVICES is not set" if cvd is None else f"CUDA_VISIBLE_DEVICES={cvd!r}"
+        )
     elif cat == "env" and facts.env:
         e = facts.env
         lines.append(f"engines: {', '.join(e.engines) or 'none installed'}")
         if e.python:
-            lines.append(f"python: {e.python}" + (f" ({e.python_version})" if e.python_version else ""))
+            lines.append(
+                f"python: {e.python}" + (f" ({e.python_version})" if e.python_version else "")
+            )
         lines += list(e.engine_problems)
     elif cat == "torch" and v.torch:
         t = v.torch
-        lines += [f"torch.__file__ = {t.get('file')}", f"arch list: {' '.join(t.get('arch_list') or []) or '-'}",
-                  f"cuda.is_available() = {t.get('cuda_available')}, devices = {t.get('device_count')}",
-                  f"mps built/available = {t.get('mps_built')}/{t.get('mps_available')}",
-                  f"import torch took {t.get('import_s')} s"]
-        owners = [f"{d.get('name')} {d.get('version')} by {d.get('installer')} in {d.get('location')}"
-                  for d in v.dists("torch")]
-        lines += owners + [f"conda: {p['name']} {p['version']} {p['build']}" for p in v.conda_packages.values()
-                           if p["name"] in ("pytorch", "libtorch")]
+        lines += [
+            f"torch.__file__ = {t.get('file')}",
+            f"arch list: {' '.join(t.get('arch_list') or []) or '-'}",
+            f"cuda.is_available() = {t.get('cuda_available')}, devices = {t.get('device_count')}",
+            f"mps built/available = {t.get('mps_built')}/{t.get('mps_available')}",
+            f"import torch took {t.get('import_s')} s",
+        ]
+        owners = [
+            f"{d.get('name')} {d.get('version')} by {d.get('installer')} in {d.get('location')}"
+            for d in v.dists("torch")
+        ]
+        lines += owners + [
+            f"conda: {p['name']} {p['version']} {p['build']}"
+            for p in v.conda_packages.values()
+            if p["name"] in ("pytorch", "libtorch")
+        ]
     elif cat == "jupyter" and facts.kernels is not None:
         lines += [f"{k.name} ({k.scope}): {k.argv0} [{k.directory}]" for k in facts.kernels]
     elif cat == "pip" and v.probe_ok:
         cfg = v.data.get("pip_config") or {}
-        lines += [f"{s['file']} [{s['section']}] {s['key']} = {s['value']}" for s in cfg.get("settings", [])]
+        lines += [
+            f"{s['file']} [{s['section']}] {s['key']} = {s['value']}"
+            for s in cfg.get("settings", [])
+        ]
         lines += [f"{k}={val}" for k, val in (cfg.get("env") or {}).items()]
     elif cat == "resources":
-        lines += [f"{d.label}: {d.path} {_gb(d.free_mib)} free of {_gb(d.total_mib)}" for d in facts.disks or ()]
+        lines += [
+            f"{d.label}: {d.path} {_gb(d.free_mib)} free of {_gb(d.total_mib)}"
+            for d in facts.disks or ()
+        ]
         if facts.memory:
-            lines.append(f"RAM: {_gb(facts.memory.available_mib)} available of {_gb(facts.memory.total_mib)}")
+            lines.append(
+                f"RAM: {_gb(facts.memory.available_mib)} available of {_gb(facts.memory.total_mib)}"
+            )
     return lines
 
 
@@ -226,15 +290,26 @@ def summary_line(report: Report, g: dict[str, str]) -> str:
     """``! Doctor found 1 error and 2 warnings in 2 categories.`` or ``• No issues found!``."""
     s = report.summary
     failed = report.checks_failed
-    unfinished = (f"; {failed} check{'s' * (failed != 1)} could not finish (see [{g['crash']}] above)"
-                  if failed else "")
+    unfinished = (
+        f"; {failed} check{'s' * (failed != 1)} could not finish (see [{g['crash']}] above)"
+        if failed
+        else ""
+    )
     if not s.errors and not s.warnings:
         return f"{g['info']} No issues found!"
     cats = len({f.category for f in report.findings if f.severity in (ERROR, WARNING)})
-    parts = [p for p in (f"{s.errors} error{'s' * (s.errors != 1)}" if s.errors else "",
-                         f"{s.warnings} warning{'s' * (s.warnings != 1)}" if s.warnings else "") if p]
-    return (f"{g['warning']} Doctor found {' and '.join(parts)} in {cats} "
-            f"categor{'ies' if cats != 1 else 'y'}{unfinished}.")
+    parts = [
+        p
+        for p in (
+            f"{s.errors} error{'s' * (s.errors != 1)}" if s.errors else "",
+            f"{s.warnings} warning{'s' * (s.warnings != 1)}" if s.warnings else "",
+        )
+        if p
+    ]
+    return (
+        f"{g['warning']} Doctor found {' and '.join(parts)} in {cats} "
+        f"categor{'ies' if cats != 1 else 'y'}{unfinished}."
+    )
 
 
 def render_report(console: Console, report: Report, *, as_json: bool, verbose: bool) -> None:
@@ -249,8 +324,13 @@ def _out(console: Console, to_stderr: bool) -> Callable[..., None]:
     return console.eprint if to_stderr else console.print
 
 
-def render_fix_plan(console: Console, actions: Sequence[FixAction], *, to_stderr: bool = False,
-                    os_name: str = "linux") -> None:
+def render_fix_plan(
+    console: Console,
+    actions: Sequence[FixAction],
+    *,
+    to_stderr: bool = False,
+    os_name: str = "linux",
+) -> None:
     """The fixes ``--fix`` would apply, each with its commands."""
     from coursekit.render.setup import format_command
 
@@ -266,8 +346,9 @@ def render_fix_plan(console: Console, actions: Sequence[FixAction], *, to_stderr
             say("       " + format_command(list(argv), os_name))
 
 
-def render_fix_outcomes(console: Console, outcomes: Sequence[FixOutcome], *,
-                        to_stderr: bool = False) -> None:
+def render_fix_outcomes(
+    console: Console, outcomes: Sequence[FixOutcome], *, to_stderr: bool = False
+) -> None:
     """What each applied fix did."""
     say = _out(console, to_stderr)
     for o in outcomes:
@@ -279,8 +360,18 @@ def render_catalogue(console: Console, *, as_json: bool) -> None:
     from coursekit.doctor.catalogue import CATALOGUE
 
     if as_json:
-        console.json([{"id": e.id, "severity": e.severity, "category": e.category,
-                       "summary": e.summary, "source": e.source} for e in CATALOGUE])
+        console.json(
+            [
+                {
+                    "id": e.id,
+                    "severity": e.severity,
+                    "category": e.category,
+                    "summary": e.summary,
+                    "source": e.source,
+                }
+                for e in CATALOGUE
+            ]
+        )
         return
     width = max(len(e.id) for e in CATALOGUE)
     for cat, title in CATEGORIES.items():
@@ -303,13 +394,22 @@ def render_triage(console: Console, entries: Sequence[TriageEntry], *, as_json: 
         counts.update(set(ids))
         rows.append((e.source, e.report.summary.status, None, ids))
     if as_json:
-        console.json({"kind": "coursekit-doctor-triage", "schema": 1,
-                      "reports": [{"source": src, "status": st, "error": err, "findings": ids}
-                                  for src, st, err, ids in rows],
-                      "counts": dict(counts.most_common())})
+        console.json(
+            {
+                "kind": "coursekit-doctor-triage",
+                "schema": 1,
+                "reports": [
+                    {"source": src, "status": st, "error": err, "findings": ids}
+                    for src, st, err, ids in rows
+                ],
+                "counts": dict(counts.most_common()),
+            }
+        )
         return
     by_status = Counter(st for _, st, _, _ in rows)
-    console.print(f"{len(rows)} reports: " + ", ".join(f"{n} {st}" for st, n in sorted(by_status.items())))
+    console.print(
+        f"{len(rows)} reports: " + ", ".join(f"{n} {st}" for st, n in sorted(by_status.items()))
+    )
     width = max(len(src) for src, _, _, _ in rows)
     for src, st, err, ids in rows:
         what = err if st == "invalid" else (", ".join(ids) or "-")

@@ -46,6 +46,7 @@ class RunOptions:
     def may_ask(self) -> bool:
         """Questions go to a person: at a terminal and without ``--yes``."""
         return self.interactive and not self.yes
+
     attempts: int = 3
     """Tries per network step."""
     backoff_s: float = 5.0
