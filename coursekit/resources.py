@@ -1,5 +1,5 @@
 """Where the data folders ``envs/`` and ``labs/`` are (in a checkout and in an installed wheel),
-and the one TOML reader for their files.
+coursekit's own state folder, and the one TOML reader for the data files.
 
 In the repository (and an editable install) they sit beside the package; the wheel
 carries them as ``coursekit/_data/{envs,labs}`` (see ``pyproject.toml``).
@@ -7,7 +7,9 @@ carries them as ``coursekit/_data/{envs,labs}`` (see ``pyproject.toml``).
 
 from __future__ import annotations
 
+import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +30,17 @@ def data_dir(name: str) -> Path:
         f"coursekit's data folder '{name}' is missing from {PACKAGE_DIR}.",
         "Reinstall coursekit: python -m pip install --force-reinstall coursekit",
     )
+
+
+def coursekit_home(env: Mapping[str, str] | None = None) -> Path:
+    """coursekit's own state folder (progress file, the built-in engine's envs, the setup lock):
+    ``COURSEKIT_HOME``, else the per-user data folder (platformdirs)."""
+    value = (os.environ if env is None else env).get(EnvVars.HOME)
+    if value:
+        return Path(value)
+    import platformdirs  # lazy: only needed when COURSEKIT_HOME is unset
+
+    return Path(platformdirs.user_data_dir("coursekit", appauthor=False))
 
 
 def envs_dir() -> Path:

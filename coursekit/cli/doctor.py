@@ -12,6 +12,7 @@ from pathlib import Path
 
 import click
 
+from coursekit.cli import AppContext
 from coursekit.doctor.fixes import FixAction
 from coursekit.doctor.report import Report
 from coursekit.doctor.service import DoctorRequest
@@ -69,9 +70,14 @@ from coursekit.render.doctor import render_report
     is_flag=True,
     help="List every finding the doctor knows (id, severity, category) and exit.",
 )
+@click.option(
+    "--markdown",
+    is_flag=True,
+    help="With --list: print the findings as the README's Markdown table.",
+)
 @click.pass_obj
 def doctor(
-    app: object,
+    app: AppContext,
     verbose: bool,
     as_json: bool,
     from_files: tuple[Path, ...],
@@ -81,6 +87,7 @@ def doctor(
     python: Path | None,
     env_name: str | None,
     list_findings: bool,
+    markdown: bool,
 ) -> int:
     """Diagnose the course setup and print the command that fixes each problem.
 
@@ -100,8 +107,12 @@ def doctor(
     if list_findings:
         from coursekit.render.doctor import render_catalogue
 
-        render_catalogue(app.console, as_json=as_json)  # type: ignore[attr-defined]
+        render_catalogue(app.console, as_json=as_json, markdown=markdown)
         return 0
+    if markdown:
+        raise UsageError(
+            "--markdown goes with --list.", "Run `coursekit doctor --list --markdown`."
+        )
     if fix and from_files:
         raise UsageError(
             "--fix works on this machine, not on a report from --from.",
@@ -109,7 +120,7 @@ def doctor(
         )
     if (yes or dry_run) and not fix:
         raise UsageError("--yes and --dry-run go with --fix.", "Add --fix, or drop them.")
-    console = app.console  # type: ignore[attr-defined]
+    console = app.console
     if len(from_files) > 1:
         from coursekit.doctor.service import triage, triage_exit_code
         from coursekit.render.doctor import render_triage

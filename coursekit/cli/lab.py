@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from coursekit.cli import AppContext
 from coursekit.errors import ExitCode, UsageError
 
 
@@ -45,7 +46,7 @@ from coursekit.errors import ExitCode, UsageError
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
 @click.pass_obj
 def lab(
-    app: object,
+    app: AppContext,
     number: str | None,
     do_check: bool,
     do_hint: bool,
@@ -65,7 +66,7 @@ def lab(
     from coursekit.lab import service
     from coursekit.render import lab as render
 
-    console = app.console  # type: ignore[attr-defined]
+    console = app.console
     actions = [do_check, do_hint, do_reset, do_solution]
     if sum(actions) > 1:
         raise UsageError(
@@ -98,10 +99,10 @@ def lab(
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON on stdout.")
 @click.pass_obj
-def progress(app: object, as_json: bool) -> int:
+def progress(app: AppContext, as_json: bool) -> int:
     """Show every lab's state, best score and what to do next."""
     from coursekit.lab import service
     from coursekit.render import lab as render
 
-    render.lab_list(app.console, service.list_labs(Path.cwd()), as_json)  # type: ignore[attr-defined]
+    render.lab_list(app.console, service.list_labs(Path.cwd()), as_json)
     return ExitCode.OK

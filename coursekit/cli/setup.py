@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import click
 
+from coursekit.cli import AppContext
 from coursekit.errors import ExitCode
 
 
@@ -90,7 +91,7 @@ from coursekit.errors import ExitCode
 )
 @click.pass_obj
 def setup(
-    app: object,
+    app: AppContext,
     dry_run: bool,
     as_json: bool,
     os_name: str | None,
@@ -135,7 +136,7 @@ def setup(
         gpu_rocm=gpu_rocm,
     )
     plan = setup_run.with_overrides(build_plan(request), options)
-    console = app.console  # type: ignore[attr-defined]
+    console = app.console
     if dry_run:
         described = bool(os_name or arch or gpu_driver or gpu_cc or gpu_rocm)
         render_plan(

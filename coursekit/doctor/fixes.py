@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from coursekit.constants import DEFAULT_ENV_NAME
@@ -57,7 +57,6 @@ class FixOutcome:
     key: str
     ok: bool
     message: str = ""
-    commands_run: tuple[tuple[str, ...], ...] = field(default_factory=tuple)
 
 
 def _reinstall(v: View, python: str, findings: list[str]) -> FixAction | None:
@@ -162,9 +161,7 @@ def apply_fix(
             )
         return FixOutcome(action.key, True, f"wrote {path}")
     pip_env = _pip_environment(env, prefix, os_name)
-    ran: list[tuple[str, ...]] = []
     for argv in action.commands:
-        ran.append(argv)
         result = runner(list(argv), timeout=PIP_TIMEOUT_S, env=pip_env, capture=True)
         if not result.ok:
             why = (
@@ -172,10 +169,8 @@ def apply_fix(
                 if result.timed_out
                 else (result.key_error_line() or f"exit {result.returncode}")
             )
-            return FixOutcome(
-                action.key, False, f"{' '.join(argv[:5])} ... failed: {why}", tuple(ran)
-            )
-    return FixOutcome(action.key, True, "done", tuple(ran))
+            return FixOutcome(action.key, False, f"{' '.join(argv[:5])} ... failed: {why}")
+    return FixOutcome(action.key, True, "done")
 
 
 def apply_fixes(

@@ -23,7 +23,8 @@ def _driver_table(v: View) -> str:
     return "windows" if p and (p.os == "windows" or p.wsl) else "linux"
 
 
-def _first_line(text: str) -> str:
+def _last_line(text: str) -> str:
+    """The last non-blank line (a tool's or a traceback's own verdict comes last)."""
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
     return lines[-1] if lines else ""
 
@@ -60,7 +61,7 @@ def driver_state(v: View) -> list[Finding]:
             finding(
                 "driver-not-loaded",
                 "nvidia-smi cannot talk to the NVIDIA driver",
-                _first_line(notes),
+                _last_line(notes),
                 fix,
                 severity=needs,
             )
@@ -70,7 +71,7 @@ def driver_state(v: View) -> list[Finding]:
             finding(
                 "driver-library-mismatch",
                 "The NVIDIA driver was updated but not reloaded",
-                _first_line(notes),
+                _last_line(notes),
                 "Reboot the computer",
                 severity=needs,
             )
@@ -80,7 +81,7 @@ def driver_state(v: View) -> list[Finding]:
             finding(
                 "nvidia-smi-failed",
                 "nvidia-smi did not report the GPUs",
-                _first_line(notes),
+                _last_line(notes),
                 "Reboot; if it persists, reinstall the NVIDIA driver",
             )
         ]
@@ -250,8 +251,8 @@ def cuda_unavailable(v: View) -> list[Finding]:
         return []
     gpu_name = v.nvidia[0].name if v.nvidia else amd[0].name
     why = (
-        _first_line(str(v.torch.get("cuda_error") or ""))
-        or _first_line("\n".join(map(str, v.torch.get("warnings") or [])))
+        _last_line(str(v.torch.get("cuda_error") or ""))
+        or _last_line("\n".join(map(str, v.torch.get("warnings") or [])))
         or "torch.cuda.is_available() returned False"
     )
     return [
@@ -425,7 +426,7 @@ def _crash_line(stderr: str, returncode: object) -> str:
         return f"killed by signal {_SIGNALS.get(-returncode, -returncode)}"
     if isinstance(returncode, int) and returncode > 128:  # a shell-style 128+N status
         return f"killed by signal {_SIGNALS.get(returncode - 128, returncode - 128)}"
-    return _first_line(stderr) or f"exit code {returncode}"
+    return _last_line(stderr) or f"exit code {returncode}"
 
 
 def jetson_sbsa(v: View) -> list[Finding]:

@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from coursekit.proc import kill_tree
+from coursekit.proc import kill_tree, own_process_group
 
 HEAD_BYTES = 4_000
 TAIL_BYTES = 8_000
@@ -129,11 +128,7 @@ def run_sandboxed(
 
     ``on_tick(elapsed_s)`` is called about once a second while the worker runs.
     """
-    kwargs: dict[str, object] = {}
-    if sys.platform == "win32":
-        kwargs["creationflags"] = subprocess.CREATE_NEW_PROCESS_GROUP
-    else:
-        kwargs["start_new_session"] = True  # one process group: killed as a whole
+    kwargs = own_process_group()  # one process group: killed as a whole
     start = time.monotonic()
     try:
         proc = subprocess.Popen(

@@ -1,10 +1,10 @@
 """Which Python grades the lab: ``--python PATH`` > this interpreter if it has torch > the course env
 (named by the env spec's ``[env] name``, ``pt`` by default).
 
-The course env is found through ``coursekit.setup.engines.discovery.find_env`` (issue 3's
-engine layer, which asks micromamba/mamba/conda and the embedded engine's folders);
-if that module is unavailable, a small fallback looks in the usual places
-(``$CONDA_PREFIX/envs/<name>``, the env beside an active env, ``$COURSEKIT_HOME/envs/<name>``).
+The course env is found through :func:`coursekit.setup.engines.discovery.find_env` (which asks
+micromamba/mamba/conda and the embedded engine's folders); when no engine knows it, the usual
+places are looked at (``$CONDA_PREFIX/envs/<name>``, the env beside an active env,
+``$COURSEKIT_HOME/envs/<name>``).
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from coursekit.errors import EnvironmentProblem, UsageError
+from coursekit.setup.engines.base import env_python
+from coursekit.setup.engines.discovery import find_env
 
 
 @dataclass(frozen=True)
@@ -25,10 +27,6 @@ class PythonChoice:
 
     path: str
     reason: str
-
-
-def _env_python(prefix: Path) -> Path:
-    return prefix / "python.exe" if os.name == "nt" else prefix / "bin" / "python"
 
 
 def env_name(environ: Mapping[str, str] | None = None) -> str:
@@ -50,18 +48,14 @@ def fallback_pt_python(environ: Mapping[str, str]) -> Path | None:
     if home:
         candidates.append(Path(home) / "envs" / name)
     for prefix in candidates:
-        python = _env_python(prefix)
+        python = env_python(prefix)
         if python.is_file():
             return python
     return None
 
 
 def find_pt_python() -> Path | None:
-    """The ``pt`` env's Python, via the engine layer if present, else the fallback lookup."""
-    try:
-        from coursekit.setup.engines.discovery import find_env
-    except ImportError:
-        return fallback_pt_python(os.environ)
+    """The course env's Python, via the engine layer, else the well-known folders."""
     location = find_env(env_name())
     if location is not None and location.confirmed:
         return Path(location.python)

@@ -17,18 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from coursekit.constants import EnvVars
+from coursekit.resources import coursekit_home
 
 FORMAT_VERSION = 1
-
-
-def coursekit_home() -> Path:
-    """``COURSEKIT_HOME``, or the per-user data folder (platformdirs)."""
-    value = os.environ.get(EnvVars.HOME)
-    if value:
-        return Path(value)
-    import platformdirs
-
-    return Path(platformdirs.user_data_dir("coursekit", appauthor=False))
 
 
 def progress_path() -> Path:

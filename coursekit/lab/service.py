@@ -50,7 +50,6 @@ class Handout:
 @dataclass(frozen=True)
 class CheckRun:
     report: GradeReport
-    python_reason: str
     next_step: str
     warnings: tuple[str, ...] = ()
 
@@ -198,7 +197,7 @@ def check(
             f"fix the failing checks and run coursekit lab {spec.number} --check again "
             f"(stuck? coursekit lab {spec.number} --hint)"
         )
-    return CheckRun(report, choice.reason, nxt, tuple(warnings))
+    return CheckRun(report, nxt, tuple(warnings))
 
 
 def hints(number_text: str, labs_root: Path | None = None) -> Hints:

@@ -18,6 +18,7 @@ from pathlib import Path
 from coursekit.constants import DEFAULT_ENV_NAME
 from coursekit.errors import EnvironmentProblem, UsageError
 from coursekit.proc import Runner, run_tool, which
+from coursekit.resources import coursekit_home
 from coursekit.setup.engines.base import (
     ENGINE_KINDS,
     EXTERNAL_KINDS,
@@ -172,16 +173,6 @@ def _knows_not(
         return locate_prefix(engine, env_name, runner=runner, env=env) is None
     except EnvironmentProblem:
         return True
-
-
-def coursekit_home(env: Mapping[str, str] | None = None) -> Path:
-    """coursekit's own state folder: ``COURSEKIT_HOME`` or the per-user data folder."""
-    value = _environ(env).get("COURSEKIT_HOME")
-    if value:
-        return Path(value)
-    import platformdirs  # lazy: only needed when COURSEKIT_HOME is unset
-
-    return Path(platformdirs.user_data_dir("coursekit", appauthor=False))
 
 
 def embedded_env_roots(env: Mapping[str, str] | None = None) -> list[Path]:

@@ -49,7 +49,7 @@ def carry_out(
 ) -> SetupResult:
     """Run ``plan``'s steps with ``engine``; returns what happened (never raises for a step
     failure; ``KeyboardInterrupt`` propagates after the reporter was told)."""
-    from coursekit.setup.engines import coursekit_home
+    from coursekit.resources import coursekit_home
 
     env = dict(os.environ if environ is None else environ)
     ctx = Context(
@@ -72,6 +72,10 @@ def _carry_out(ctx: Context) -> SetupResult:
     from coursekit.setup.run import steps as execsteps
 
     plan, engine = ctx.plan, ctx.engine
+    if ctx.judge is None:
+        from coursekit.setup.run.verify import judge
+
+        ctx.judge = judge
     try:
         execsteps.prepare(ctx)  # finds the env; --force / wrong-Python handling
     except StepFailed as exc:

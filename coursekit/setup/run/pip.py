@@ -20,7 +20,20 @@ from coursekit.setup.run.tools import (
     spec_name,
     trio_pins,
 )
-from coursekit.setup.run.verify import conda_torch_fix
+
+
+def conda_torch_fix(names: str, engine: str, env_name: str) -> str:
+    """How to get rid of conda-forge's torch ``names`` in the env, with the user's own tool
+    (the built-in engine has no command a student could type: only ``--force``)."""
+    remove = (
+        f"`{engine} remove -n {env_name} --force {names}`, then `coursekit setup` again; or "
+        if engine != "embedded"
+        else ""
+    )
+    return (
+        f"Remove it: {remove}`coursekit setup --force` (recreates the env; what you "
+        "installed in it yourself is lost)."
+    )
 
 
 def _settings(ctx: Context) -> pipsafe.PipSettings:

@@ -221,11 +221,11 @@ def _register_kernel(ctx: Context, step: Step) -> tuple[bool, str]:
 
 def _verify(ctx: Context, step: Step) -> tuple[bool, str]:
     from coursekit.probing import run_probe
-    from coursekit.setup.run.verify import judge
 
     assert ctx.location is not None
     facts = run_probe(ctx.location.python, runner=ctx.runner, env=ctx.environ)
-    verdict = judge(
+    assert ctx.judge is not None, "the executor sets the judge"
+    verdict = ctx.judge(
         ctx.plan.torch,
         facts.status,
         facts.data,
@@ -233,6 +233,7 @@ def _verify(ctx: Context, step: Step) -> tuple[bool, str]:
         pins=trio_pins(ctx),
         engine=ctx.engine.kind,
         env_name=ctx.plan.env_name,
+        python=str(ctx.location.python),
     )
     ctx.verification = verdict
     for note in verdict.notes:
