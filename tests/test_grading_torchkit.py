@@ -6,7 +6,15 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from coursekit.grading.torchkit import SGD, StepRecord, as_float, clipped_update_error, over  # noqa: E402
+from coursekit.grading.api import CheckFailed  # noqa: E402
+from coursekit.grading.torchkit import (  # noqa: E402
+    SGD,
+    StepRecord,
+    as_float,
+    as_number,
+    clipped_update_error,
+    over,
+)
 
 
 def _model() -> torch.nn.Module:
@@ -99,3 +107,16 @@ def test_before_update_sees_the_gradients_a_closure_left() -> None:
 ])
 def test_as_float_is_the_one_number_rule(value: object, want: float | None) -> None:
     assert as_float(value) == want
+
+
+@pytest.mark.torch
+def test_one_rule_for_numbers() -> None:
+    """Every lab reads a student's number the same way: a float/int or a one-element tensor."""
+    assert as_number(0.25, "f()") == 0.25 and as_number(3, "f()") == 3.0
+    assert as_number(torch.tensor(0.5), "f()") == 0.5
+    assert as_number(torch.tensor([[0.5]], requires_grad=True), "f()") == 0.5
+    for bad, words in ((None, "NoneType"), (True, "bool"), ("0.5", "str"),
+                       (torch.zeros(3), "shape (3,)"), (torch.tensor(True), "torch.bool")):
+        with pytest.raises(CheckFailed, match="return one number") as info:
+            as_number(bad, "f()")
+        assert words in info.value.message

@@ -13,7 +13,12 @@ from pathlib import Path
 import pytest
 
 from bench.mutate_grader import (
-    equivalents, grade_mutant, lab_dirs, lab_mutants, mutants_of, sample,
+    equivalents,
+    grade_mutant,
+    lab_dirs,
+    lab_mutants,
+    mutants_of,
+    sample,
 )
 
 SAMPLE = 30

@@ -290,17 +290,17 @@ def _compare_layers(stats: list[Any], ref: list[dict[str, Any]], net_name: str) 
                               "eq. 14): call output.retain_grad() in the hook and use output.grad.")
         for field in ("act_mean", "act_std", "grad_std", "grad_norm", "dead"):
             if not _close(got[field], r[field], abs_tol=1e-6 if field in ("dead", "act_mean") else 1e-12):
-                raise CheckFailed(f"{net_name}, layer {k} ({sorted(r['names'])[0]}): {field} = "
+                raise CheckFailed(f"{net_name}, layer {k} ({min(r['names'])}): {field} = "
                                   f"{got[field]:.6g}, measured {r[field]:.6g}.")
         if not _in_range(got["saturated"], r["sat_range"]):
-            raise CheckFailed(f"{net_name}, layer {k} ({sorted(r['names'])[0]}): saturated = "
+            raise CheckFailed(f"{net_name}, layer {k} ({min(r['names'])}): saturated = "
                               f"{got['saturated']:.6g}, measured {r['saturated']:.6g} (tanh and "
                               "sigmoid only, 0.0 for the other activations).")
         name = getattr(s, "name", None)
         if name not in r["names"]:
             raise CheckFailed(f"{net_name}, layer {k}: name {name!r}; LayerStats.name is the "
                               "module's name in the model, a colon and its class, here "
-                              f"{sorted(r['names'])[0]!r} (from model.named_modules()).")
+                              f"{min(r['names'])!r} (from model.named_modules()).")
 
 
 def _matches(stats: list[Any], ref: list[dict[str, Any]]) -> bool:

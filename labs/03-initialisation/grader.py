@@ -421,7 +421,7 @@ def tanh_net_xavier(lab: LabContext) -> str:
                     why = "expected Xavier normal with gain 5/3."
                 raise CheckFailed(f"seed {seed}: tanh layer {i} ({fan_in} -> {fan_out}) has weight std {std:.4f}, "
                                   f"Xavier with gain 5/3 gives {want:.4f}; {why}")
-        stds, grads = _depth_profile(model, torch.randn(BATCH, 64))
+        stds, _ = _depth_profile(model, torch.randn(BATCH, 64))
         act = math.log10(stds[-1] / stds[0])
         # solution act -0.01..+0.01 and last std 0.65; Xavier gain 1: act -0.50, std 0.16.
         if over(abs(act), 0.25):

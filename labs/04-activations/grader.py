@@ -8,6 +8,7 @@ mistake (PyTorch 2.13.0 CPU, seeds 0-5) in a comment beside them.
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 from collections.abc import Callable, Iterator
 from types import ModuleType
@@ -60,6 +61,10 @@ def _by_hand(mod: ModuleType) -> Iterator[None]:
             setattr(mod, k, v)
 
 
+def _with_arg(func: Callable[..., Any], arg: float, x: torch.Tensor) -> Any:
+    return func(x, arg)
+
+
 def _value_and_slope(func: Callable[[torch.Tensor], Any], x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     x = x.detach().clone().requires_grad_(True)
     y = func(x)
@@ -84,8 +89,8 @@ def leaky_relu_and_elu_by_hand(lab: LabContext) -> str:
         for name, func, arg, ref in cases:
             shown = f"{name}(x)" if arg is None else f"{name}(x, {arg})"
             with _by_hand(mod):
-                y, dy = lab.call(_value_and_slope, (lambda t: func(t)) if arg is None else (lambda t: func(t, arg)),
-                                 x, what=shown)
+                call = functools.partial(func) if arg is None else functools.partial(_with_arg, func, arg)
+                y, dy = lab.call(_value_and_slope, call, x, what=shown)
             y_ref, dy_ref = _value_and_slope(ref, x)
             if not torch.isfinite(dy).all():
                 bad = x[~torch.isfinite(dy)][0].item()
@@ -368,7 +373,7 @@ def healthy_mlp_has_no_dead_units(lab: LabContext) -> str:
     per_seed = []
     for seed in lab.seeded():
         for shape in (SHAPES[0], SHAPES[2]):
-            depth, width, n_in = shape
+            n_in = shape[2]
             net = _student_net(lab, mod, shape)
             with torch.no_grad():
                 for layer in net.modules():
