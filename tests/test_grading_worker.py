@@ -121,13 +121,13 @@ def test_endless_loop_is_killed_with_its_children(tmp_path: Path,
     monkeypatch.setattr(coursekit.lab.checking, "HEARTBEAT_S", 1.0)
     events: list[dict[str, object]] = []
     folder = _folder(tmp_path, FIXTURE_STUDENTS / "hang-with-child" / "work.py")
-    report = grade(dataclasses.replace(FIXTURE, timeout_s=8), folder, sys.executable,
+    report = grade(dataclasses.replace(FIXTURE, timeout_s=30), folder, sys.executable,
                    on_event=events.append)
     beats = [e for e in events if e["e"] == "still-running"]
     assert beats and beats[-1]["name"] == "answer_is_42", "a long check shows a heartbeat"
     assert report.status is Status.NOT_YET
     by_name = {c.name: c.message for c in report.checks}
-    assert "did not finish within the lab's time limit of 8 s" in by_name["answer_is_42"]
+    assert "did not finish within the lab's time limit of 30 s" in by_name["answer_is_42"]
     assert "not run" in by_name["tensor_is_finite"]
     pid = int((tmp_path / "lab01-fixture" / "child.pid").read_text())
     for _ in range(50):  # the kill is synchronous; allow the kernel a moment to reap
