@@ -87,7 +87,7 @@ def test_fixture_texts_are_used(tmp_path: Path) -> None:
 
 
 def test_readme_documents_every_finding_id(repo_root: Path) -> None:
-    readme = (repo_root / "README.md").read_text(encoding="utf-8")
+    readme = (repo_root / "docs" / "doctor.md").read_text(encoding="utf-8")
     start, end = readme.index("<!-- section:doctor -->"), readme.index("<!-- /section:doctor -->")
     section = readme[start:end]
     missing = [e.id for e in CATALOGUE if f"| `{e.id}` | {e.severity} | {e.category} |" not in section]
@@ -187,7 +187,7 @@ def test_readme_findings_table_is_generated_from_the_catalogue(repo_root: Path) 
     """README's table is `coursekit doctor --list --markdown`'s output, never kept by hand."""
     from tests.helpers import run_cli
 
-    readme = (repo_root / "README.md").read_text(encoding="utf-8")
+    readme = (repo_root / "docs" / "doctor.md").read_text(encoding="utf-8")
     start = readme.index("-->\n", readme.index("<!-- findings table:")) + len("-->\n")
     end = readme.index("<!-- /findings table -->")
     result = run_cli(["doctor", "--list", "--markdown"])

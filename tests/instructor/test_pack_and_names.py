@@ -157,7 +157,8 @@ def test_readme_documents_every_instructor_option() -> None:
     from coursekit.cli.doctor import doctor
     from coursekit.cli.lab import lab
 
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    repo = Path(__file__).resolve().parents[2]
+    readme = "\n".join(p.read_text(encoding="utf-8") for p in (repo / "README.md", *sorted((repo / "docs").glob("*.md"))))
     commands: list[click.Command] = [*class_group.commands.values()]
     for command in commands:
         for param in command.params:
