@@ -165,7 +165,7 @@ def numpy(v: View) -> list[Finding]:
         why = (str(err.get("message") or "") or str(v.torch.get("numpy_error") or "")
                or _first(texts, "Failed to initialize NumPy"))
         return [finding("numpy-missing", "NumPy is missing or broken in the env", _first_line(why),
-                        f"{v.py_cmd} -m pip install --force-reinstall numpy")]
+                        f"{v.py_cmd} -m pip install numpy")]
     return []
 
 
