@@ -58,22 +58,3 @@ class EnvironmentProblem(CoursekitError):
     """The machine or the course environment stops coursekit from doing its job (exit 3)."""
 
     exit_code = ExitCode.ENVIRONMENT
-
-
-class ToolFailed(CoursekitError):
-    """An external tool (conda, pip, the env's Python) failed; carries its key error line."""
-
-    exit_code = ExitCode.FAILED
-
-    def __init__(
-        self,
-        message: str,
-        fix: str | None = None,
-        *,
-        step: str | None = None,
-        tool_line: str | None = None,
-        exit_code: ExitCode | None = None,
-    ):
-        super().__init__(message, fix, exit_code=exit_code)
-        self.step = step
-        self.tool_line = tool_line

@@ -34,8 +34,12 @@ class HostInfo:
     macos_version: str | None = None
     wsl: bool = False
     gpus: tuple[GpuInfo, ...] = ()
-    cuda_driver_api: str | None = None  # "12.8": the CUDA version the driver supports (nvidia-smi header)
+    cuda_driver_api: str | None = (
+        None  # "12.8": the CUDA version the driver supports (nvidia-smi header)
+    )
     rocm_version: str | None = None
     detected: bool = True  # False when described by --os/--gpu-* flags
     notes: tuple[str, ...] = field(default_factory=tuple)  # what detection saw and could not use
-    jetson: bool = False  # NVIDIA Jetson (L4T): PyTorch's aarch64 CUDA wheels (SBSA) do not run there
+    jetson: bool = (
+        False  # NVIDIA Jetson (L4T): PyTorch's aarch64 CUDA wheels (SBSA) do not run there
+    )

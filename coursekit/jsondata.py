@@ -17,8 +17,11 @@ from typing import Any
 def to_jsonable(obj: Any) -> Any:
     """Turn dataclasses, enums, paths and tuples into plain JSON values (recursively)."""
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {f.name: to_jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)
-                if not f.name.startswith("_")}
+        return {
+            f.name: to_jsonable(getattr(obj, f.name))
+            for f in dataclasses.fields(obj)
+            if not f.name.startswith("_")
+        }
     if isinstance(obj, enum.Enum):
         return obj.value
     if isinstance(obj, PurePath):

@@ -81,14 +81,44 @@ JSON = Dict[str, Any]  # noqa: UP006
 
 PROBE_SCHEMA = 2
 MARK = "@@coursekit-probe@@ "
-_DISTS = ("torch", "torchvision", "torchaudio", "numpy", "lightning", "pytorch-lightning",
-          "torchmetrics", "ipykernel", "jupyterlab", "triton", "pytorch-triton", "torchtriton",
-          "pip")
-_CONDA_PKGS = ("pytorch", "pytorch-cpu", "pytorch-gpu", "libtorch", "torchvision", "torchaudio",
-               "numpy", "lightning", "pytorch-lightning", "torchmetrics", "python", "ipykernel",
-               "jupyterlab", "cuda-version")
-_ENV_KEYS = ("CUDA_VISIBLE_DEVICES", "LD_LIBRARY_PATH", "PYTHONPATH", "PYTHONNOUSERSITE",
-             "CONDA_PREFIX")
+_DISTS = (
+    "torch",
+    "torchvision",
+    "torchaudio",
+    "numpy",
+    "lightning",
+    "pytorch-lightning",
+    "torchmetrics",
+    "ipykernel",
+    "jupyterlab",
+    "triton",
+    "pytorch-triton",
+    "torchtriton",
+    "pip",
+)
+_CONDA_PKGS = (
+    "pytorch",
+    "pytorch-cpu",
+    "pytorch-gpu",
+    "libtorch",
+    "torchvision",
+    "torchaudio",
+    "numpy",
+    "lightning",
+    "pytorch-lightning",
+    "torchmetrics",
+    "python",
+    "ipykernel",
+    "jupyterlab",
+    "cuda-version",
+)
+_ENV_KEYS = (
+    "CUDA_VISIBLE_DEVICES",
+    "LD_LIBRARY_PATH",
+    "PYTHONPATH",
+    "PYTHONNOUSERSITE",
+    "CONDA_PREFIX",
+)
 _PIP_KEYS = ("index-url", "extra-index-url", "find-links")
 _TAIL = 4000
 
@@ -146,12 +176,21 @@ def _dist_record(dist: Any, user_site: str | None) -> JSON:
     url = data.get("url") if isinstance(data, dict) else None
     direct_url = redact(str(url)) if url else None
     installer = (_read_meta(dist, "INSTALLER") or "").strip() or None
-    in_user = bool(user_site and location and os.path.normcase(location).startswith(
-        os.path.normcase(user_site)))
-    return {"name": _norm(dist.metadata["Name"] or ""), "version": dist.version,
-            "location": location, "installer": installer,
-            "requested": _read_meta(dist, "REQUESTED") is not None,
-            "direct_url": direct_url, "mtime": mtime, "in_user_site": in_user}
+    in_user = bool(
+        user_site
+        and location
+        and os.path.normcase(location).startswith(os.path.normcase(user_site))
+    )
+    return {
+        "name": _norm(dist.metadata["Name"] or ""),
+        "version": dist.version,
+        "location": location,
+        "installer": installer,
+        "requested": _read_meta(dist, "REQUESTED") is not None,
+        "direct_url": direct_url,
+        "mtime": mtime,
+        "in_user_site": in_user,
+    }
 
 
 def distribution_facts(user_site: str | None) -> JSON:
@@ -198,8 +237,9 @@ def conda_meta_facts(prefix: str) -> JSON:
                 channel = json.load(fh).get("channel")
         except (OSError, ValueError):
             pass
-        packages.append({"name": parts[0], "version": parts[1], "build": parts[2],
-                         "channel": channel})
+        packages.append(
+            {"name": parts[0], "version": parts[1], "build": parts[2], "channel": channel}
+        )
     history = os.path.join(meta, "history")
     mtime = os.stat(history).st_mtime if os.path.exists(history) else None
     return {"present": True, "packages": packages, "history_mtime": mtime}
@@ -214,8 +254,11 @@ def _pip_config_files() -> list[str]:
     if sys.platform == "win32":
         program_data = os.environ.get("PROGRAMDATA", r"C:\ProgramData")
         appdata = os.environ.get("APPDATA", os.path.join(home, "AppData", "Roaming"))
-        files = [os.path.join(program_data, "pip", "pip.ini"),
-                 os.path.join(home, "pip", "pip.ini"), os.path.join(appdata, "pip", "pip.ini")]
+        files = [
+            os.path.join(program_data, "pip", "pip.ini"),
+            os.path.join(home, "pip", "pip.ini"),
+            os.path.join(appdata, "pip", "pip.ini"),
+        ]
         site_name = "pip.ini"
     else:
         xdg_dirs = os.environ.get("XDG_CONFIG_DIRS", "/etc/xdg").split(os.pathsep)
@@ -257,14 +300,19 @@ def pip_config_facts() -> JSON:
             for key in _PIP_KEYS:
                 if parser.has_option(section, key):
                     value = " ".join(parser.get(section, key).split())
-                    settings.append({"file": path, "section": section, "key": key,
-                                     "value": redact(value)})
-    env = {k: redact(v) for k, v in os.environ.items()
-           if k in ("PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_FIND_LINKS", "PIP_CONFIG_FILE")}
+                    settings.append(
+                        {"file": path, "section": section, "key": key, "value": redact(value)}
+                    )
+    env = {
+        k: redact(v)
+        for k, v in os.environ.items()
+        if k in ("PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_FIND_LINKS", "PIP_CONFIG_FILE")
+    }
     return {"files": files, "settings": settings, "env": env}
 
 
 # --- the child: imports and CUDA, reported stage by stage --------------------------------
+
 
 def _emit(stage: str, data: JSON) -> None:
     data["stage"] = stage
@@ -286,8 +334,13 @@ def _try_import(name: str) -> JSON:
 
 
 def _cuda_facts(torch: Any) -> JSON:
-    facts: JSON = {"cuda_available": False, "device_count": 0, "devices": [], "cuda_error": None,
-                   "cuda_op": None}
+    facts: JSON = {
+        "cuda_available": False,
+        "device_count": 0,
+        "devices": [],
+        "cuda_error": None,
+        "cuda_op": None,
+    }
     try:
         facts["cuda_available"] = bool(torch.cuda.is_available())
         facts["device_count"] = int(torch.cuda.device_count())
@@ -296,8 +349,13 @@ def _cuda_facts(torch: Any) -> JSON:
     for i in range(facts["device_count"] if facts["cuda_available"] else 0):
         try:
             major, minor = torch.cuda.get_device_capability(i)
-            facts["devices"].append({"index": i, "name": torch.cuda.get_device_name(i),
-                                     "capability": f"{major}.{minor}"})
+            facts["devices"].append(
+                {
+                    "index": i,
+                    "name": torch.cuda.get_device_name(i),
+                    "capability": f"{major}.{minor}",
+                }
+            )
         except BaseException as exc:  # noqa: BLE001
             facts["cuda_error"] = _error(exc)["message"]
     return facts
@@ -347,8 +405,10 @@ def _vision_op(torch: Any) -> str | None:
 def _mps_facts(torch: Any) -> JSON:
     mps = getattr(getattr(torch, "backends", None), "mps", None)
     try:
-        return {"mps_built": bool(mps.is_built()) if mps else False,
-                "mps_available": bool(mps.is_available()) if mps else False}
+        return {
+            "mps_built": bool(mps.is_built()) if mps else False,
+            "mps_available": bool(mps.is_available()) if mps else False,
+        }
     except BaseException:  # noqa: BLE001
         return {"mps_built": False, "mps_available": False}
 
@@ -371,13 +431,19 @@ def _torch_stage() -> Any:
         arch_list = list(torch.cuda.get_arch_list())
     except BaseException:  # noqa: BLE001
         arch_list = []
-    _emit("torch-import", {"status": "ok", "import_s": round(time.perf_counter() - start, 3),
-                           "version": str(getattr(torch, "__version__", "")),
-                           "file": getattr(torch, "__file__", None),
-                           "cuda": getattr(version, "cuda", None),
-                           "hip": getattr(version, "hip", None),
-                           "debug": bool(getattr(version, "debug", False)),
-                           "arch_list": arch_list})
+    _emit(
+        "torch-import",
+        {
+            "status": "ok",
+            "import_s": round(time.perf_counter() - start, 3),
+            "version": str(getattr(torch, "__version__", "")),
+            "file": getattr(torch, "__file__", None),
+            "cuda": getattr(version, "cuda", None),
+            "hip": getattr(version, "hip", None),
+            "debug": bool(getattr(version, "debug", False)),
+            "arch_list": arch_list,
+        },
+    )
     return torch
 
 
@@ -398,6 +464,7 @@ def torch_child() -> int:
             _emit("mps", _mps_facts(torch))
             try:
                 import numpy
+
                 torch.from_numpy(numpy.zeros(2))
                 _emit("numpy-bridge", {"numpy_ok": True})
             except BaseException as exc:  # noqa: BLE001
@@ -415,8 +482,9 @@ def start_child() -> subprocess.Popen[bytes] | OSError:
     """Start the torch child (its ``import torch`` overlaps the metadata scan); None on failure."""
     argv = [sys.executable, os.path.abspath(__file__), "--torch-child"]
     try:
-        return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                stdin=subprocess.DEVNULL)
+        return subprocess.Popen(
+            argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL
+        )
     except OSError as exc:
         return exc
 
@@ -439,7 +507,7 @@ def run_child(proc: subprocess.Popen[bytes] | OSError, timeout: float) -> JSON:
         if not raw.startswith(MARK):
             continue
         try:
-            data = json.loads(raw[len(MARK):])
+            data = json.loads(raw[len(MARK) :])
         except ValueError:
             continue
         stage = data.pop("stage", "?")
@@ -464,9 +532,11 @@ def collect(timeout: float) -> JSON:
     child = start_child()
     py = python_facts()
     report = {"probe_schema": PROBE_SCHEMA, "python": py}
-    for key, fn, args in (("distributions", distribution_facts, (py["user_site"],)),
-                          ("conda_meta", conda_meta_facts, (sys.prefix,)),
-                          ("pip_config", pip_config_facts, ())):
+    for key, fn, args in (
+        ("distributions", distribution_facts, (py["user_site"],)),
+        ("conda_meta", conda_meta_facts, (sys.prefix,)),
+        ("pip_config", pip_config_facts, ()),
+    ):
         try:
             report[key] = fn(*args)
         except Exception as exc:  # noqa: BLE001 - a broken section is a fact, not a crash

@@ -65,8 +65,12 @@ def _last_json_object(text: str) -> dict[str, Any] | None:
     return None
 
 
-def run_probe(python: Path, runner: Runner = run_tool, timeout: float = DEFAULT_TIMEOUT_S,
-              env: Mapping[str, str] | None = None) -> ProbeFacts:
+def run_probe(
+    python: Path,
+    runner: Runner = run_tool,
+    timeout: float = DEFAULT_TIMEOUT_S,
+    env: Mapping[str, str] | None = None,
+) -> ProbeFacts:
     """Run the probe with ``python`` (the env's interpreter) and return its facts.
 
     ``env``: the child's environment (default: this process's). The probe's own
@@ -81,8 +85,12 @@ def run_probe(python: Path, runner: Runner = run_tool, timeout: float = DEFAULT_
     argv = [str(python), str(PROBE_PATH), "--timeout", f"{child_timeout:g}"]
     result = runner(argv, timeout=timeout, env=child_env)
     stderr = (result.stderr or "")[-4000:]
-    common = {"python": str(python), "returncode": result.returncode, "stderr": stderr,
-              "duration_s": round(result.duration_s, 3)}
+    common = {
+        "python": str(python),
+        "returncode": result.returncode,
+        "stderr": stderr,
+        "duration_s": round(result.duration_s, 3),
+    }
     if not result.found:
         return ProbeFacts(status="not-found", **common)  # type: ignore[arg-type]
     if result.timed_out:

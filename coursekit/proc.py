@@ -112,6 +112,16 @@ def kill_tree(proc: subprocess.Popen[str]) -> None:
         pass
 
 
+def own_process_group() -> dict[str, object]:
+    """``subprocess.Popen`` keyword arguments that start a child in a process group of its own
+    (a new session on POSIX, ``CREATE_NEW_PROCESS_GROUP`` on Windows), so a time limit or a
+    Ctrl-C can kill it together with everything it started. Every child coursekit starts and
+    may have to kill (tools, the grading worker) starts this way."""
+    if sys.platform == "win32":
+        return {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP}
+    return {"start_new_session": True}
+
+
 def run_tool(
     argv: Sequence[str | os.PathLike[str]],
     *,
@@ -135,11 +145,7 @@ def run_tool(
     args[0] = exe
     child_env = dict(env) if env is not None else dict(os.environ)
     child_env.setdefault("PYTHONIOENCODING", "utf-8")
-    kwargs: dict[str, object] = {}
-    if sys.platform == "win32":
-        kwargs["creationflags"] = subprocess.CREATE_NEW_PROCESS_GROUP
-    else:
-        kwargs["start_new_session"] = True  # so a timeout can kill the whole group
+    kwargs = own_process_group()  # so a timeout can kill the whole group
     _LOG.debug("run: %s", shown)
     start = time.monotonic()
     try:

@@ -1,5 +1,5 @@
 """Where the data folders ``envs/`` and ``labs/`` are (in a checkout and in an installed wheel),
-and the one TOML reader for their files.
+coursekit's own state folder, and the one TOML reader for the data files.
 
 In the repository (and an editable install) they sit beside the package; the wheel
 carries them as ``coursekit/_data/{envs,labs}`` (see ``pyproject.toml``).
@@ -7,7 +7,9 @@ carries them as ``coursekit/_data/{envs,labs}`` (see ``pyproject.toml``).
 
 from __future__ import annotations
 
+import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +30,17 @@ def data_dir(name: str) -> Path:
         f"coursekit's data folder '{name}' is missing from {PACKAGE_DIR}.",
         "Reinstall coursekit: python -m pip install --force-reinstall coursekit",
     )
+
+
+def coursekit_home(env: Mapping[str, str] | None = None) -> Path:
+    """coursekit's own state folder (progress file, the built-in engine's envs, the setup lock):
+    ``COURSEKIT_HOME``, else the per-user data folder (platformdirs)."""
+    value = (os.environ if env is None else env).get(EnvVars.HOME)
+    if value:
+        return Path(value)
+    import platformdirs  # lazy: only needed when COURSEKIT_HOME is unset
+
+    return Path(platformdirs.user_data_dir("coursekit", appauthor=False))
 
 
 def envs_dir() -> Path:
@@ -51,10 +64,16 @@ def read_toml(path: Path) -> dict[str, Any]:
             data: dict[str, Any] = tomllib.load(fh)
             return data
     except FileNotFoundError:
-        raise SpecError(f"{path}: file not found.",
-                        f"Check the path (or unset {EnvVars.SPEC} to use the course's spec).") from None
+        raise SpecError(
+            f"{path}: file not found.",
+            f"Check the path (or unset {EnvVars.SPEC} to use the course's spec).",
+        ) from None
     except OSError as exc:
-        raise SpecError(f"{path}: cannot be read: {exc}.", "Check the file's permissions.") from None
+        raise SpecError(
+            f"{path}: cannot be read: {exc}.", "Check the file's permissions."
+        ) from None
     except tomllib.TOMLDecodeError as exc:
-        raise SpecError(f"{path}: not valid TOML: {exc}.",
-                        "Fix the syntax at the line shown (see envs/README.md for the format).") from None
+        raise SpecError(
+            f"{path}: not valid TOML: {exc}.",
+            "Fix the syntax at the line shown (see envs/README.md for the format).",
+        ) from None

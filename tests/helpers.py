@@ -43,3 +43,17 @@ def make_fake_exe(folder: Path, name: str, script: str) -> Path:
 def path_with(folder: Path) -> str:
     """A PATH that finds ``folder`` first, then the usual system folders."""
     return os.pathsep.join([str(folder), os.environ.get("PATH", "")])
+
+
+def newest_release() -> tuple[str, str, str, str]:
+    """The matrix's newest release line and its newest (torch, torchvision, torchaudio)
+    versions, e.g. ``("2.14", "2.14.0", "0.29.0", "2.11.0")``: tests read them here, so a new
+    release in ``envs/torch-matrix.toml`` needs no test edit (issue 16 item 4)."""
+    from coursekit.setup.plan.matrix import load_matrix
+
+    release = load_matrix().newest
+    version = release.versions[-1]
+    return release.line, version.torch, version.torchvision, version.torchaudio
+
+
+NEWEST, TORCH, VISION, AUDIO = newest_release()

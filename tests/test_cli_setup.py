@@ -13,7 +13,7 @@ from coursekit.errors import ExitCode
 from coursekit.setup.plan.indexcheck import check_index, find_wheel, urllib_fetch
 from coursekit.setup.plan.request import SetupRequest, build_plan
 from tests.fakes.pyindex import serve
-from tests.helpers import make_fake_exe, run_cli
+from tests.helpers import AUDIO, NEWEST, TORCH, VISION, make_fake_exe, run_cli
 from tests.test_detect import DATA, fake_smi
 
 FLAGS = ["--dry-run", "--engine", "conda", "--os", "linux", "--gpu-driver", "580.95.05", "--gpu-cc", "8.9"]
@@ -25,17 +25,17 @@ def test_json_contract() -> None:
     data = json.loads(result.stdout)
     assert {"env_name", "python", "engine", "torch", "steps", "reasons", "warnings"} <= set(data)
     assert (data["env_name"], data["python"], data["engine"]) == ("pt", "3.12", "conda")
-    assert data["torch"] == {"version": "2.14.0+cu130", "backend": "cu130",
+    assert data["torch"] == {"version": f"{TORCH}+cu130", "backend": "cu130",
                              "index_url": "https://download.pytorch.org/whl/cu130",
-                             "torchvision": "0.29.0+cu130", "torchaudio": "2.11.0+cu130",
-                             "release": "2.14", "gpu": True}
+                             "torchvision": f"{VISION}+cu130", "torchaudio": f"{AUDIO}+cu130",
+                             "release": NEWEST, "gpu": True}
     assert [s["id"] for s in data["steps"]] == ["create_env", "install_torch", "install_dependents",
                                                 "register_kernel", "verify"]
     assert all(isinstance(s["title"], str) and all(isinstance(a, str) for a in s["argv"]) for s in data["steps"])
     assert all(isinstance(r, str) for r in data["reasons"]) and isinstance(data["warnings"], list)
     install = data["steps"][1]
     assert install["in_env"] and install["argv"][-len(install["python_args"]):] == install["python_args"]
-    assert install["holds"] == ["torch==2.14.0+cu130", "torchvision==0.29.0+cu130", "torchaudio==2.11.0+cu130"]
+    assert install["holds"] == [f"torch=={TORCH}+cu130", f"torchvision=={VISION}+cu130", f"torchaudio=={AUDIO}+cu130"]
     assert any("index not checked (offline" in r for r in data["reasons"])
 
 
@@ -51,15 +51,15 @@ def test_text_plan_has_numbered_paste_ready_steps() -> None:
     for n in range(1, 6):
         assert f"\n  {n}. " in out
     assert "conda create -n pt -y --override-channels -c conda-forge python=3.12" in out
-    assert "--index-url https://download.pytorch.org/whl/cu130 torch==2.14.0+cu130" in out
-    assert "'lightning>=2.6.6' torch==2.14.0+cu130" in out  # quoted for bash
+    assert f"--index-url https://download.pytorch.org/whl/cu130 torch=={TORCH}+cu130" in out
+    assert f"'lightning>=2.6.6' torch=={TORCH}+cu130" in out  # quoted for bash
     assert "Why:" in out and "\x1b[" not in out
 
 
 def test_windows_plan_quotes_for_cmd_and_powershell() -> None:
     out = run_cli(["setup", "--dry-run", "--engine", "conda", "--os", "windows", "--gpu-driver", "581.57",
                    "--gpu-cc", "8.6"]).stdout
-    assert '"lightning>=2.6.6" "torch==2.14.0+cu130"' in out
+    assert f'"lightning>=2.6.6" "torch=={TORCH}+cu130"' in out
 
 
 def test_several_gpus_and_amd_flags() -> None:
@@ -126,9 +126,9 @@ def test_detection_through_fake_nvidia_smi(tmp_path: Path) -> None:
 
 # ---- online confirmation against a local simple page -----------------------------------------
 
-WHEELS = ["torch-2.14.0%2Bcu130-cp312-cp312-manylinux_2_28_x86_64.whl",
-          "torch-2.14.0%2Bcu130-cp312-cp312-win_amd64.whl",
-          "torch-2.14.0%2Bcu130-cp313-cp313t-manylinux_2_28_x86_64.whl",
+WHEELS = [f"torch-{TORCH}%2Bcu130-cp312-cp312-manylinux_2_28_x86_64.whl",
+          f"torch-{TORCH}%2Bcu130-cp312-cp312-win_amd64.whl",
+          f"torch-{TORCH}%2Bcu130-cp313-cp313t-manylinux_2_28_x86_64.whl",
           "torch-2.13.0%2Bcu130-cp312-cp312-manylinux_2_28_x86_64.whl"]
 
 
@@ -142,12 +142,12 @@ def simple_root(tmp_path: Path, backend: str, wheels: list[str]) -> Path:
 
 def test_find_wheel_matches_python_and_platform_exactly() -> None:
     page = "\n".join(WHEELS)
-    assert find_wheel(page, "2.14.0+cu130", "3.12", "linux-x86_64") == \
-        "torch-2.14.0+cu130-cp312-cp312-manylinux_2_28_x86_64.whl"
-    assert find_wheel(page, "2.14.0+cu130", "3.12", "windows-x86_64") is not None
-    assert find_wheel(page, "2.14.0+cu130", "3.13", "linux-x86_64") is None  # only free-threaded 3.13t
-    assert find_wheel(page, "2.14.0+cu130", "3.12", "linux-arm64") is None
-    assert find_wheel(page, "2.14.0", "3.12", "linux-x86_64") is None
+    assert find_wheel(page, f"{TORCH}+cu130", "3.12", "linux-x86_64") == \
+        f"torch-{TORCH}+cu130-cp312-cp312-manylinux_2_28_x86_64.whl"
+    assert find_wheel(page, f"{TORCH}+cu130", "3.12", "windows-x86_64") is not None
+    assert find_wheel(page, f"{TORCH}+cu130", "3.13", "linux-x86_64") is None  # only free-threaded 3.13t
+    assert find_wheel(page, f"{TORCH}+cu130", "3.12", "linux-arm64") is None
+    assert find_wheel(page, f"{TORCH}", "3.12", "linux-x86_64") is None
 
 
 def _request() -> SetupRequest:
@@ -171,14 +171,14 @@ def test_online_check_warns_when_the_index_lacks_it(tmp_path: Path) -> None:
 
         plan = build_plan(_request(), fetch=fetch, env={})
     assert not plan.index_checked
-    assert any("lists no torch 2.14.0+cu130 wheel for Python 3.12" in w for w in plan.warnings)
+    assert any(f"lists no torch {TORCH}+cu130 wheel for Python 3.12" in w for w in plan.warnings)
 
 
 def test_online_check_unreachable_falls_back_to_the_matrix() -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    result = check_index(f"http://127.0.0.1:{port}/whl/cu130", "https://pypi.org/simple", "2.14.0+cu130",
+    result = check_index(f"http://127.0.0.1:{port}/whl/cu130", "https://pypi.org/simple", f"{TORCH}+cu130",
                          "3.12", "linux-x86_64", urllib_fetch, timeout=2)
     assert result.found is None and "could not read" in result.message
 
@@ -228,20 +228,20 @@ _ = (DATA, make_fake_exe)
 
 
 CASES = [
-    (["--os", "linux", "--gpu-driver", "580.95.05", "--gpu-cc", "6.1"], "2.14.0+cu126"),          # Pascal
-    (["--os", "linux", "--gpu-driver", "580.95.05", "--gpu-cc", "7.0"], "2.14.0+cu126"),          # Volta
-    (["--os", "linux", "--gpu-driver", "580.95.05", "--gpu-cc", "7.5"], "2.14.0+cu130"),          # Turing
-    (["--os", "linux", "--gpu-driver", "535.183.01", "--gpu-cc", "8.6"], "2.14.0+cu126"),         # Ampere
-    (["--os", "linux", "--gpu-driver", "580.95.05", "--gpu-cc", "8.9"], "2.14.0+cu130"),          # Ada
-    (["--os", "linux", "--gpu-driver", "580.95.05", "--gpu-cc", "9.0"], "2.14.0+cu130"),          # Hopper
+    (["--os", "linux", "--gpu-driver", "580.95.05", "--gpu-cc", "6.1"], f"{TORCH}+cu126"),          # Pascal
+    (["--os", "linux", "--gpu-driver", "580.95.05", "--gpu-cc", "7.0"], f"{TORCH}+cu126"),          # Volta
+    (["--os", "linux", "--gpu-driver", "580.95.05", "--gpu-cc", "7.5"], f"{TORCH}+cu130"),          # Turing
+    (["--os", "linux", "--gpu-driver", "535.183.01", "--gpu-cc", "8.6"], f"{TORCH}+cu126"),         # Ampere
+    (["--os", "linux", "--gpu-driver", "580.95.05", "--gpu-cc", "8.9"], f"{TORCH}+cu130"),          # Ada
+    (["--os", "linux", "--gpu-driver", "580.95.05", "--gpu-cc", "9.0"], f"{TORCH}+cu130"),          # Hopper
     (["--os", "linux", "--gpu-driver", "570.133.07", "--gpu-cc", "12.0"], "2.11.0+cu128"),        # Blackwell 570
-    (["--os", "linux", "--gpu-driver", "580.95.05", "--gpu-cc", "12.0"], "2.14.0+cu130"),         # Blackwell 580
+    (["--os", "linux", "--gpu-driver", "580.95.05", "--gpu-cc", "12.0"], f"{TORCH}+cu130"),         # Blackwell 580
     (["--os", "linux", "--gpu-driver", "470.82.01"], "2.7.1+cu118"),                              # driver 470
-    (["--os", "linux", "--gpu-driver", "580.95.05", "--gpu-cc", "8.9", "--gpu-cc", "6.1"], "2.14.0+cu126"),
-    (["--os", "windows", "--gpu-driver", "581.57", "--gpu-cc", "8.9"], "2.14.0+cu130"),
-    (["--os", "macos"], "2.14.0"),
-    (["--os", "linux", "--gpu-rocm", "gfx1100"], "2.14.0+rocm7.2"),
-    (["--os", "linux"], "2.14.0+cpu"),
+    (["--os", "linux", "--gpu-driver", "580.95.05", "--gpu-cc", "8.9", "--gpu-cc", "6.1"], f"{TORCH}+cu126"),
+    (["--os", "windows", "--gpu-driver", "581.57", "--gpu-cc", "8.9"], f"{TORCH}+cu130"),
+    (["--os", "macos"], f"{TORCH}"),
+    (["--os", "linux", "--gpu-rocm", "gfx1100"], f"{TORCH}+rocm7.2"),
+    (["--os", "linux"], f"{TORCH}+cpu"),
 ]
 
 
@@ -280,7 +280,7 @@ def test_online_check_survives_a_broken_http_answer(reply: bytes) -> None:
     sock, port = _one_reply_server(reply)
     with sock:
         result = check_index(f"http://127.0.0.1:{port}/whl/cu130", "https://pypi.org/simple",
-                             "2.14.0+cu130", "3.12", "linux-x86_64", urllib_fetch, timeout=5)
+                             f"{TORCH}+cu130", "3.12", "linux-x86_64", urllib_fetch, timeout=5)
     assert result.found is None and "could not read" in result.message
 
 

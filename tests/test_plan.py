@@ -14,6 +14,7 @@ from coursekit.setup.plan.envspec import load_spec
 from coursekit.setup.plan.model import ENV_PYTHON, STEP_IDS, make_plan
 from tests.fakes.fixtures import clean_pip_env  # noqa: F401 - fixture
 from tests.fakes.pyindex import _write_index, build_index, make_wheel, serve
+from tests.helpers import AUDIO, TORCH, VISION
 
 GPU = HostInfo("linux", "x86_64", gpus=(GpuInfo("nvidia", "RTX 4090", driver_version="580.95.05",
                                                 compute_capability="8.9"),))
@@ -40,7 +41,7 @@ def test_install_torch_uses_one_index_and_exact_pins() -> None:
     step = plan.step("install_torch")
     assert step.argv.count("--index-url") == 1 and "--extra-index-url" not in step.argv
     assert step.argv[step.argv.index("--index-url") + 1] == "https://download.pytorch.org/whl/cu130"
-    assert step.argv[-3:] == ("torch==2.14.0+cu130", "torchvision==0.29.0+cu130", "torchaudio==2.11.0+cu130")
+    assert step.argv[-3:] == (f"torch=={TORCH}+cu130", f"torchvision=={VISION}+cu130", f"torchaudio=={AUDIO}+cu130")
     assert step.holds == step.argv[-3:]
 
 
@@ -48,7 +49,7 @@ def test_dependents_hold_the_trio_and_use_no_torch_index() -> None:
     step = make_plan(load_spec(), GPU).step("install_dependents")
     assert "lightning>=2.6.6" in step.argv
     assert "--index-url" not in step.argv and "--extra-index-url" not in step.argv
-    assert step.holds == ("torch==2.14.0+cu130", "torchvision==0.29.0+cu130", "torchaudio==2.11.0+cu130")
+    assert step.holds == (f"torch=={TORCH}+cu130", f"torchvision=={VISION}+cu130", f"torchaudio=={AUDIO}+cu130")
     assert step.argv[-3:] == step.holds
 
 
@@ -56,7 +57,7 @@ def test_macos_installs_from_pypi_without_local_tags() -> None:
     plan = make_plan(load_spec(), HostInfo("macos", "arm64", macos_version="15.1"))
     step = plan.step("install_torch")
     assert "--index-url" not in step.argv
-    assert step.argv[-3:] == ("torch==2.14.0", "torchvision==0.29.0", "torchaudio==2.11.0")
+    assert step.argv[-3:] == (f"torch=={TORCH}", f"torchvision=={VISION}", f"torchaudio=={AUDIO}")
 
 
 @pytest.mark.parametrize(("engine", "prefix"), [
@@ -79,7 +80,7 @@ def test_kernel_and_verify_steps() -> None:
     assert plan.step("register_kernel").python_args == (
         "-m", "ipykernel", "install", "--user", "--name", "pt", "--display-name", "Python (pt)")
     verify = plan.step("verify").python_args
-    assert verify[0] == "-c" and verify[-1] == "2.14.0+cu130" and "cuda" in verify[1]
+    assert verify[0] == "-c" and verify[-1] == f"{TORCH}+cu130" and "cuda" in verify[1]
     assert "'" not in verify[1] and '"' not in verify[1]  # pastes the same in every shell
 
 

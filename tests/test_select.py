@@ -17,6 +17,7 @@ from coursekit.setup.plan.envspec import EnvSpec, load_spec
 from coursekit.setup.plan.matrix import load_matrix, parse_cc, parse_driver
 from coursekit.setup.plan.model import Plan, make_plan
 from coursekit.setup.plan.select import NoTorchForPlatform, coverage
+from tests.helpers import NEWEST, TORCH
 
 
 def nv(cc: str | None, driver: str | None, name: str = "GPU", index: int = 0) -> GpuInfo:
@@ -38,57 +39,57 @@ def warned(plan: Plan, *needles: str) -> bool:
 
 # (case, host, expected torch version, expected backend, text every warning must contain or None = no warning)
 TABLE = [
-    ("Pascal sm_61, driver 580", linux(nv("6.1", "580.95.05", "GTX 1080")), "2.14.0+cu126", "cu126", None),
-    ("Volta sm_70, driver 580", linux(nv("7.0", "580.95.05", "V100")), "2.14.0+cu126", "cu126", None),
-    ("Turing sm_75, driver 580", linux(nv("7.5", "580.95.05", "RTX 2080")), "2.14.0+cu130", "cu130", None),
-    ("Ampere sm_86, driver 535", linux(nv("8.6", "535.183.01", "RTX 3090")), "2.14.0+cu126", "cu126",
+    ("Pascal sm_61, driver 580", linux(nv("6.1", "580.95.05", "GTX 1080")), f"{TORCH}+cu126", "cu126", None),
+    ("Volta sm_70, driver 580", linux(nv("7.0", "580.95.05", "V100")), f"{TORCH}+cu126", "cu126", None),
+    ("Turing sm_75, driver 580", linux(nv("7.5", "580.95.05", "RTX 2080")), f"{TORCH}+cu130", "cu130", None),
+    ("Ampere sm_86, driver 535", linux(nv("8.6", "535.183.01", "RTX 3090")), f"{TORCH}+cu126", "cu126",
      "minor-version compatibility"),
-    ("Ada sm_89, driver 570", linux(nv("8.9", "570.133.07", "RTX 4090")), "2.14.0+cu126", "cu126", None),
-    ("Ada sm_89, driver 580", linux(nv("8.9", "580.95.05", "RTX 4090")), "2.14.0+cu130", "cu130", None),
-    ("Hopper sm_90, driver 580", linux(nv("9.0", "580.95.05", "H100")), "2.14.0+cu130", "cu130", None),
+    ("Ada sm_89, driver 570", linux(nv("8.9", "570.133.07", "RTX 4090")), f"{TORCH}+cu126", "cu126", None),
+    ("Ada sm_89, driver 580", linux(nv("8.9", "580.95.05", "RTX 4090")), f"{TORCH}+cu130", "cu130", None),
+    ("Hopper sm_90, driver 580", linux(nv("9.0", "580.95.05", "H100")), f"{TORCH}+cu130", "cu130", None),
     ("Blackwell sm_120, driver 570", linux(nv("12.0", "570.133.07", "RTX 5090")), "2.11.0+cu128", "cu128",
      "580"),
-    ("Blackwell sm_120, driver 580", linux(nv("12.0", "580.95.05", "RTX 5090")), "2.14.0+cu130", "cu130", None),
+    ("Blackwell sm_120, driver 580", linux(nv("12.0", "580.95.05", "RTX 5090")), f"{TORCH}+cu130", "cu130", None),
     ("driver 470, capability unknown", linux(nv(None, "470.82.01", "Tesla T4")), "2.7.1+cu118", "cu118",
      "525.60.13"),
     ("driver 470, Turing", linux(nv("7.5", "470.82.01", "Tesla T4")), "2.7.1+cu118", "cu118", "525.60.13"),
     ("Ada + Pascal, driver 580", linux(nv("8.9", "580.95.05", "RTX 4090"), nv("6.1", "580.95.05", "GTX 1080", 1)),
-     "2.14.0+cu126", "cu126", None),
+     f"{TORCH}+cu126", "cu126", None),
     ("Blackwell + Pascal, driver 580",
      linux(nv("12.0", "580.95.05", "RTX 5090"), nv("6.1", "580.95.05", "GTX 1080", 1)),
-     "2.14.0+cu130", "cu130", "CUDA_VISIBLE_DEVICES=0"),
+     f"{TORCH}+cu130", "cu130", "CUDA_VISIBLE_DEVICES=0"),
     ("Windows Ada, driver 581", HostInfo("windows", "x86_64", gpus=(nv("8.9", "581.57"),)),
-     "2.14.0+cu130", "cu130", None),
+     f"{TORCH}+cu130", "cu130", None),
     ("Windows Turing, driver 560.94", HostInfo("windows", "x86_64", gpus=(nv("7.5", "560.94"),)),
-     "2.14.0+cu126", "cu126", None),
-    ("Windows, no GPU", HostInfo("windows", "x86_64"), "2.14.0+cpu", "cpu", None),
+     f"{TORCH}+cu126", "cu126", None),
+    ("Windows, no GPU", HostInfo("windows", "x86_64"), f"{TORCH}+cpu", "cpu", None),
     ("Windows, AMD GPU", HostInfo("windows", "x86_64", gpus=(GpuInfo("amd", "gfx1100", gfx="gfx1100"),)),
-     "2.14.0+cpu", "cpu", "Linux x86_64 only"),
-    ("macOS arm64, Sonoma", HostInfo("macos", "arm64", macos_version="14.5"), "2.14.0", "pypi", None),
-    ("macOS arm64, Ventura", HostInfo("macos", "arm64", macos_version="13.6"), "2.14.0", "pypi", "macOS 14"),
-    ("AMD gfx1100", linux(GpuInfo("amd", "gfx1100", gfx="gfx1100")), "2.14.0+rocm7.2", "rocm7.2", None),
-    ("AMD gfx1036 (no build)", linux(GpuInfo("amd", "gfx1036", gfx="gfx1036")), "2.14.0+cpu", "cpu",
+     f"{TORCH}+cpu", "cpu", "Linux x86_64 only"),
+    ("macOS arm64, Sonoma", HostInfo("macos", "arm64", macos_version="14.5"), f"{TORCH}", "pypi", None),
+    ("macOS arm64, Ventura", HostInfo("macos", "arm64", macos_version="13.6"), f"{TORCH}", "pypi", "macOS 14"),
+    ("AMD gfx1100", linux(GpuInfo("amd", "gfx1100", gfx="gfx1100")), f"{TORCH}+rocm7.2", "rocm7.2", None),
+    ("AMD gfx1036 (no build)", linux(GpuInfo("amd", "gfx1036", gfx="gfx1036")), f"{TORCH}+cpu", "cpu",
      "HSA_OVERRIDE_GFX_VERSION"),
     ("AMD iGPU gfx1036 + dGPU gfx1100", linux(GpuInfo("amd", "gfx1036", gfx="gfx1036"),
                                               GpuInfo("amd", "gfx1100", gfx="gfx1100", index=1)),
-     "2.14.0+rocm7.2", "rocm7.2", "HIP_VISIBLE_DEVICES"),
+     f"{TORCH}+rocm7.2", "rocm7.2", "HIP_VISIBLE_DEVICES"),
     ("AMD Strix Halo gfx1151", linux(GpuInfo("amd", "gfx1151", gfx="gfx1151")),
-     "2.14.0+rocm7.2", "rocm7.2", None),
-    ("no GPU", linux(), "2.14.0+cpu", "cpu", None),
-    ("Linux arm64, no GPU", HostInfo("linux", "arm64"), "2.14.0", "cpu", None),
+     f"{TORCH}+rocm7.2", "rocm7.2", None),
+    ("no GPU", linux(), f"{TORCH}+cpu", "cpu", None),
+    ("Linux arm64, no GPU", HostInfo("linux", "arm64"), f"{TORCH}", "cpu", None),
     ("Linux arm64 GB10 sm_121, driver 580", HostInfo("linux", "arm64", gpus=(nv("12.1", "580.95.05", "GB10"),)),
-     "2.14.0+cu130", "cu130", None),
+     f"{TORCH}+cu130", "cu130", None),
     ("Jetson Orin (L4T), arm64", HostInfo("linux", "arm64", jetson=True, gpus=(nv("8.7", "540.4.0", "Orin"),)),
-     "2.14.0", "cpu", "Jetson"),
-    ("WSL Ampere, Windows driver 581", linux(nv("8.6", "581.57", "RTX 3080"), wsl=True), "2.14.0+cu130",
+     f"{TORCH}", "cpu", "Jetson"),
+    ("WSL Ampere, Windows driver 581", linux(nv("8.6", "581.57", "RTX 3080"), wsl=True), f"{TORCH}+cu130",
      "cu130", None),
-    ("WSL Ampere, Windows driver 537.58", linux(nv("8.6", "537.58", "RTX 3080"), wsl=True), "2.14.0+cu126",
+    ("WSL Ampere, Windows driver 537.58", linux(nv("8.6", "537.58", "RTX 3080"), wsl=True), f"{TORCH}+cu126",
      "cu126", "driver >= 580 would allow the PyPI-default cu130"),
     ("WSL Ampere, Windows driver 527.41 (< Windows 12.x minimum)", linux(nv("8.6", "527.41", "RTX 3080"), wsl=True),
      "2.7.1+cu118", "cu118", "528.33"),
-    ("Pascal sm_61, driver 590 (too new for Pascal)", linux(nv("6.1", "590.48.01", "GTX 1080")), "2.14.0+cu126",
+    ("Pascal sm_61, driver 590 (too new for Pascal)", linux(nv("6.1", "590.48.01", "GTX 1080")), f"{TORCH}+cu126",
      "cu126", "needs the 580.xx driver"),
-    ("Kepler sm_35", linux(nv("3.5", "470.82.01", "GTX 780")), "2.14.0+cpu", "cpu", "CPU build although"),
+    ("Kepler sm_35", linux(nv("3.5", "470.82.01", "GTX 780")), f"{TORCH}+cpu", "cpu", "CPU build although"),
 ]
 
 
@@ -115,7 +116,7 @@ def test_macos_intel_has_no_wheels() -> None:
 
 def test_windows_rejects_linux_only_ptx_and_cu129() -> None:
     matrix = load_matrix()
-    cu130 = next(v for v in matrix.resolve("2.14")[0].variants if v.backend == "cu130"
+    cu130 = next(v for v in matrix.resolve(NEWEST)[0].variants if v.backend == "cu130"
                  and "windows-x86_64" in v.platforms)
     assert coverage(cu130, "12.1", "windows-x86_64") is None or "cubin" in (coverage(cu130, "12.1", "windows-x86_64") or "")
     assert "PTX" in (coverage(cu130, "13.0", "linux-x86_64") or "")
@@ -125,7 +126,7 @@ def test_windows_rejects_linux_only_ptx_and_cu129() -> None:
 
 
 def test_pin_that_cannot_serve_the_gpu_gives_cpu_with_the_fix() -> None:
-    plan = decide(linux(nv("12.0", "570.133.07", "RTX 5090")), torch="2.14")
+    plan = decide(linux(nv("12.0", "570.133.07", "RTX 5090")), torch=NEWEST)
     assert plan.torch.backend == "cpu"
     assert warned(plan, "CPU build although", "install NVIDIA driver >= 580")
 
@@ -138,7 +139,7 @@ def test_amd_pin_without_that_gfx_is_cpu_with_a_hint() -> None:
 
 def test_unknown_driver_is_judged_by_the_reported_cuda_version() -> None:
     plan = decide(linux(nv("8.6", None), cuda_driver_api="12.4"))
-    assert plan.torch.version == "2.14.0+cu126"
+    assert plan.torch.version == f"{TORCH}+cu126"
     assert warned(plan, "judged by the CUDA version it reports (12.4)")
     assert decide(linux(nv("8.6", None), cuda_driver_api="13.0")).torch.backend == "cu130"
     skipped = decide(linux(nv("8.6", None)))
@@ -171,14 +172,14 @@ def test_forced_backend_warns_when_a_gate_fails() -> None:
     assert plan.torch.backend == "cu130"
     assert warned(plan, "overrides a failed check", "sm_61")
     cpu = decide(linux(nv("8.6", "580.95.05")), backend="cpu")
-    assert cpu.torch.version == "2.14.0+cpu" and warned(cpu, "GPU will not be used")
+    assert cpu.torch.version == f"{TORCH}+cpu" and warned(cpu, "GPU will not be used")
 
 
 def test_python_gate_picks_a_release_for_that_python() -> None:
     spec = replace(load_spec(), python="3.9")
     assert decide(linux(nv("8.6", "580.95.05")), spec).torch.release == "2.8"
     with pytest.raises(UsageError):
-        decide(linux(), spec, torch="2.14")
+        decide(linux(), spec, torch=NEWEST)
 
 
 def test_full_support_then_pypi_default_then_newest() -> None:

@@ -33,7 +33,11 @@ _COMMANDS: dict[str, tuple[str, str, str]] = {
     "setup": ("coursekit.cli.setup", "setup", "Create the course environment (or show the plan)."),
     "doctor": ("coursekit.cli.doctor", "doctor", "Diagnose the setup and say how to fix it."),
     "lab": ("coursekit.cli.lab", "lab", "List, hand out and grade the labs."),
-    "progress": ("coursekit.cli.lab", "progress", "Show every lab's state, score and what to do next."),
+    "progress": (
+        "coursekit.cli.lab",
+        "progress",
+        "Show every lab's state, score and what to do next.",
+    ),
 }
 
 
@@ -80,8 +84,9 @@ def _debug_requested(args: Sequence[str]) -> bool:
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, "--version", "-V", prog_name="coursekit",
-                      message="%(prog)s %(version)s")
+@click.version_option(
+    __version__, "--version", "-V", prog_name="coursekit", message="%(prog)s %(version)s"
+)
 @click.option("--debug", is_flag=True, help="Show full tracebacks and log every external command.")
 @click.pass_context
 def cli(ctx: click.Context, debug: bool) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import click
 
+from coursekit.cli import AppContext
 from coursekit.doctor.fixes import FixAction
 from coursekit.doctor.report import Report
 from coursekit.doctor.service import DoctorRequest
@@ -21,25 +22,73 @@ from coursekit.render.doctor import render_report
 
 
 @click.command()
-@click.option("-v", "--verbose", is_flag=True, help="Also show the facts behind each category and each check's time.")
-@click.option("--json", "as_json", is_flag=True, help="Print the versioned JSON report (schema in the README).")
-@click.option("--from", "from_files", metavar="FILE", multiple=True,
-              type=click.Path(dir_okay=False, path_type=Path, allow_dash=True),
-              help="Diagnose a report saved with --json (e.g. a student's) instead of this machine; "
-                   "repeat it to triage many reports at once.")
-@click.option("--fix", is_flag=True, help="Apply the safe fixes it knows (reinstall the torch trio, register the kernel).")
+@click.option(
+    "-v",
+    "--verbose",
+    is_flag=True,
+    help="Also show the facts behind each category and each check's time.",
+)
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print the versioned JSON report (schema in the README).",
+)
+@click.option(
+    "--from",
+    "from_files",
+    metavar="FILE",
+    multiple=True,
+    type=click.Path(dir_okay=False, path_type=Path, allow_dash=True),
+    help="Diagnose a report saved with --json (e.g. a student's) instead of this machine; "
+    "repeat it to triage many reports at once.",
+)
+@click.option(
+    "--fix",
+    is_flag=True,
+    help="Apply the safe fixes it knows (reinstall the torch trio, register the kernel).",
+)
 @click.option("--yes", "-y", is_flag=True, help="With --fix: do not ask before each fix.")
 @click.option("--dry-run", is_flag=True, help="With --fix: show the fix commands, run nothing.")
-@click.option("--python", "python", metavar="PATH",
-              type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Examine this Python interpreter instead of the course env.")
-@click.option("--env", "env_name", default=None, metavar="NAME",
-              help="Name of the course env to examine (default: the env spec's [env] name, 'pt').")
-@click.option("--list", "list_findings", is_flag=True,
-              help="List every finding the doctor knows (id, severity, category) and exit.")
+@click.option(
+    "--python",
+    "python",
+    metavar="PATH",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Examine this Python interpreter instead of the course env.",
+)
+@click.option(
+    "--env",
+    "env_name",
+    default=None,
+    metavar="NAME",
+    help="Name of the course env to examine (default: the env spec's [env] name, 'pt').",
+)
+@click.option(
+    "--list",
+    "list_findings",
+    is_flag=True,
+    help="List every finding the doctor knows (id, severity, category) and exit.",
+)
+@click.option(
+    "--markdown",
+    is_flag=True,
+    help="With --list: print the findings as the README's Markdown table.",
+)
 @click.pass_obj
-def doctor(app: object, verbose: bool, as_json: bool, from_files: tuple[Path, ...], fix: bool, yes: bool,
-           dry_run: bool, python: Path | None, env_name: str | None, list_findings: bool) -> int:
+def doctor(
+    app: AppContext,
+    verbose: bool,
+    as_json: bool,
+    from_files: tuple[Path, ...],
+    fix: bool,
+    yes: bool,
+    dry_run: bool,
+    python: Path | None,
+    env_name: str | None,
+    list_findings: bool,
+    markdown: bool,
+) -> int:
     """Diagnose the course setup and print the command that fixes each problem.
 
     \b
@@ -58,14 +107,20 @@ def doctor(app: object, verbose: bool, as_json: bool, from_files: tuple[Path, ..
     if list_findings:
         from coursekit.render.doctor import render_catalogue
 
-        render_catalogue(app.console, as_json=as_json)  # type: ignore[attr-defined]
+        render_catalogue(app.console, as_json=as_json, markdown=markdown)
         return 0
+    if markdown:
+        raise UsageError(
+            "--markdown goes with --list.", "Run `coursekit doctor --list --markdown`."
+        )
     if fix and from_files:
-        raise UsageError("--fix works on this machine, not on a report from --from.",
-                         "Run `coursekit doctor --fix` on the machine the report came from.")
+        raise UsageError(
+            "--fix works on this machine, not on a report from --from.",
+            "Run `coursekit doctor --fix` on the machine the report came from.",
+        )
     if (yes or dry_run) and not fix:
         raise UsageError("--yes and --dry-run go with --fix.", "Add --fix, or drop them.")
-    console = app.console  # type: ignore[attr-defined]
+    console = app.console
     if len(from_files) > 1:
         from coursekit.doctor.service import triage, triage_exit_code
         from coursekit.render.doctor import render_triage
@@ -73,26 +128,39 @@ def doctor(app: object, verbose: bool, as_json: bool, from_files: tuple[Path, ..
         entries = triage(from_files)
         render_triage(console, entries, as_json=as_json)
         return int(triage_exit_code(entries))
-    request = DoctorRequest(from_file=from_files[0] if from_files else None, python=python,
-                            env_name=env_name)
+    request = DoctorRequest(
+        from_file=from_files[0] if from_files else None, python=python, env_name=env_name
+    )
     report = examine(request, on_slow=_slow_note(console))
     if not (fix and as_json):  # --fix --json prints one report: the one after the fixes
         render_report(console, report, as_json=as_json, verbose=verbose)
     if fix:
-        report = _fix(console, report, request, yes=yes, dry_run=dry_run, as_json=as_json,
-                      verbose=verbose)
+        report = _fix(
+            console, report, request, yes=yes, dry_run=dry_run, as_json=as_json, verbose=verbose
+        )
     return int(exit_code(report))
 
 
 def _slow_note(console: Console) -> Callable[[list[str]], None]:
     def note(pending: list[str]) -> None:
-        console.eprint(f"This is taking an unexpectedly long time (still running: {', '.join(pending)}; "
-                       "a first `import torch` after installing can take a minute) ...")
+        console.eprint(
+            f"This is taking an unexpectedly long time (still running: {', '.join(pending)}; "
+            "a first `import torch` after installing can take a minute) ..."
+        )
+
     return note
 
 
-def _fix(console: Console, report: Report, request: DoctorRequest, *, yes: bool, dry_run: bool,
-         as_json: bool, verbose: bool) -> Report:
+def _fix(
+    console: Console,
+    report: Report,
+    request: DoctorRequest,
+    *,
+    yes: bool,
+    dry_run: bool,
+    as_json: bool,
+    verbose: bool,
+) -> Report:
     """Show the safe fixes, ask, apply, and examine again (the report that decides the exit)."""
     import sys
 

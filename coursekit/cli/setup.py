@@ -9,41 +9,105 @@ from __future__ import annotations
 
 import click
 
+from coursekit.cli import AppContext
 from coursekit.errors import ExitCode
 
 
 @click.command()
-@click.option("--dry-run", is_flag=True, help="Print the plan (steps to paste, and why) and change nothing.")
-@click.option("--json", "as_json", is_flag=True, help="Print the plan (with --dry-run) or the result as JSON (contracts in the README).")
-@click.option("--os", "os_name", type=click.Choice(["linux", "windows", "macos"]),
-              help="Plan for another machine with this OS (turns detection off).")
-@click.option("--arch", type=click.Choice(["x86_64", "arm64"]),
-              help="Its CPU architecture (default: arm64 on macos, else x86_64).")
+@click.option(
+    "--dry-run", is_flag=True, help="Print the plan (steps to paste, and why) and change nothing."
+)
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print the plan (with --dry-run) or the result as JSON (contracts in the README).",
+)
+@click.option(
+    "--os",
+    "os_name",
+    type=click.Choice(["linux", "windows", "macos"]),
+    help="Plan for another machine with this OS (turns detection off).",
+)
+@click.option(
+    "--arch",
+    type=click.Choice(["x86_64", "arm64"]),
+    help="Its CPU architecture (default: arm64 on macos, else x86_64).",
+)
 @click.option("--gpu-driver", metavar="VERSION", help="Its NVIDIA driver version, e.g. 580.95.05.")
-@click.option("--gpu-cc", metavar="X.Y", multiple=True,
-              help="An NVIDIA GPU's compute capability, e.g. 8.6 (repeat once per GPU).")
-@click.option("--gpu-rocm", metavar="gfxNNNN", multiple=True,
-              help="An AMD GPU's gfx target, e.g. gfx1100 (repeat once per GPU).")
-@click.option("--torch", "torch_version", metavar="VERSION",
-              help="Install this torch release (2.13) or version (2.13.0) instead of the newest that fits.")
-@click.option("--backend", metavar="NAME", help="Force a wheel variant: cu126, cu130, cpu, rocm7.2, ...")
-@click.option("--engine", default="auto", show_default=True,
-              type=click.Choice(["auto", "conda", "mamba", "micromamba", "embedded"]),
-              help="Tool that creates the env; auto: micromamba, mamba, conda, else the built-in one.")
-@click.option("--channel", "channels", metavar="URL", multiple=True,
-              help="Conda channel to use instead of conda-forge (a mirror, file://...); repeatable.")
-@click.option("--index-url", metavar="URL",
-              help="PyTorch wheel index instead of the planned one (https, http://localhost, or a folder of wheels).")
-@click.option("--force", is_flag=True, help="Delete and recreate an existing course env that cannot be repaired in place "
-              "(another Python version, conda-forge's pytorch in it).")
-@click.option("--nbdime/--no-nbdime", default=None,
-              help="Configure git (globally) to diff notebooks with nbdime; default: ask.")
-@click.option("--yes", "-y", is_flag=True, help="Ask nothing (scripts, classrooms); see --force and --nbdime.")
+@click.option(
+    "--gpu-cc",
+    metavar="X.Y",
+    multiple=True,
+    help="An NVIDIA GPU's compute capability, e.g. 8.6 (repeat once per GPU).",
+)
+@click.option(
+    "--gpu-rocm",
+    metavar="gfxNNNN",
+    multiple=True,
+    help="An AMD GPU's gfx target, e.g. gfx1100 (repeat once per GPU).",
+)
+@click.option(
+    "--torch",
+    "torch_version",
+    metavar="VERSION",
+    help="Install this torch release (2.13) or version (2.13.0) instead of the newest that fits.",
+)
+@click.option(
+    "--backend", metavar="NAME", help="Force a wheel variant: cu126, cu130, cpu, rocm7.2, ..."
+)
+@click.option(
+    "--engine",
+    default="auto",
+    show_default=True,
+    type=click.Choice(["auto", "conda", "mamba", "micromamba", "embedded"]),
+    help="Tool that creates the env; auto: micromamba, mamba, conda, else the built-in one.",
+)
+@click.option(
+    "--channel",
+    "channels",
+    metavar="URL",
+    multiple=True,
+    help="Conda channel to use instead of conda-forge (a mirror, file://...); repeatable.",
+)
+@click.option(
+    "--index-url",
+    metavar="URL",
+    help="PyTorch wheel index instead of the planned one (https, http://localhost, or a folder of wheels).",
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Delete and recreate an existing course env that cannot be repaired in place "
+    "(another Python version, conda-forge's pytorch in it).",
+)
+@click.option(
+    "--nbdime/--no-nbdime",
+    default=None,
+    help="Configure git (globally) to diff notebooks with nbdime; default: ask.",
+)
+@click.option(
+    "--yes", "-y", is_flag=True, help="Ask nothing (scripts, classrooms); see --force and --nbdime."
+)
 @click.pass_obj
-def setup(app: object, dry_run: bool, as_json: bool, os_name: str | None, arch: str | None,
-          gpu_driver: str | None, gpu_cc: tuple[str, ...], gpu_rocm: tuple[str, ...],
-          torch_version: str | None, backend: str | None, engine: str, channels: tuple[str, ...],
-          index_url: str | None, force: bool, nbdime: bool | None, yes: bool) -> int:
+def setup(
+    app: AppContext,
+    dry_run: bool,
+    as_json: bool,
+    os_name: str | None,
+    arch: str | None,
+    gpu_driver: str | None,
+    gpu_cc: tuple[str, ...],
+    gpu_rocm: tuple[str, ...],
+    torch_version: str | None,
+    backend: str | None,
+    engine: str,
+    channels: tuple[str, ...],
+    index_url: str | None,
+    force: bool,
+    nbdime: bool | None,
+    yes: bool,
+) -> int:
     """Create the course env (the env spec's [env] name) with the PyTorch build for this machine.
 
     \b
@@ -58,17 +122,29 @@ def setup(app: object, dry_run: bool, as_json: bool, os_name: str | None, arch: 
     from coursekit.setup.plan.request import SetupRequest, build_plan
     from coursekit.setup.run import service as setup_run
 
-    options = setup_run.make_options(engine=engine, channels=channels, index_url=index_url,
-                                     force=force, nbdime=nbdime, yes=yes)
-    request = SetupRequest(engine=setup_run.plan_engine(engine), torch=torch_version, backend=backend,
-                           os=os_name, arch=arch,
-                           gpu_driver=gpu_driver, gpu_cc=gpu_cc, gpu_rocm=gpu_rocm)
+    options = setup_run.make_options(
+        engine=engine, channels=channels, index_url=index_url, force=force, nbdime=nbdime, yes=yes
+    )
+    request = SetupRequest(
+        engine=setup_run.plan_engine(engine),
+        torch=torch_version,
+        backend=backend,
+        os=os_name,
+        arch=arch,
+        gpu_driver=gpu_driver,
+        gpu_cc=gpu_cc,
+        gpu_rocm=gpu_rocm,
+    )
     plan = setup_run.with_overrides(build_plan(request), options)
-    console = app.console  # type: ignore[attr-defined]
+    console = app.console
     if dry_run:
         described = bool(os_name or arch or gpu_driver or gpu_cc or gpu_rocm)
-        render_plan(console, plan, as_json=as_json,
-                    env_python=setup_run.embedded_env_python(plan, described=described))
+        render_plan(
+            console,
+            plan,
+            as_json=as_json,
+            env_python=setup_run.embedded_env_python(plan, described=described),
+        )
         return ExitCode.OK
     from coursekit.render.setup_run import ProgressReporter, render_result
 

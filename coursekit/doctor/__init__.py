@@ -9,6 +9,8 @@
   :class:`~coursekit.doctor.view.Finding` type; :mod:`.rules_env`, :mod:`.rules_torch`,
   :mod:`.rules_packages`: the pure rules; :mod:`.advice` asks the planner's matrix and
   selector what would fix a wrong build.
+- :mod:`.categories`: one module per summary category (title, status text, ``-v`` detail
+  lines, the checks whose facts it reads, its rules); the renderer draws them all alike.
 - :mod:`.diagnose`: ``diagnose(facts) -> findings`` (pure).
 - :mod:`.report`: the versioned ``--json`` report and the ``--from`` loader.
 - :mod:`.fixes`: the ``--fix`` planner (pure) and executor.

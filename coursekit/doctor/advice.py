@@ -82,8 +82,9 @@ def _plan(view: View) -> BackendAdvice | None:
     except Exception:  # noqa: BLE001 - no advice beats a crashed doctor
         return None
     choice = plan.torch
-    return BackendAdvice(choice.backend, choice.version, "; ".join(plan.reasons[:2]),
-                         choice.pins(), choice.index_url)
+    return BackendAdvice(
+        choice.backend, choice.version, "; ".join(plan.reasons[:2]), choice.pins(), choice.index_url
+    )
 
 
 @dataclass(frozen=True)
@@ -117,7 +118,11 @@ def arch_options(view: View, capability: str) -> tuple[ArchOption, ...]:
                 return ()
             if how is not None:
                 req = matrix.drivers.get(variant.cuda or "")
-                out.append(ArchOption(release.line, variant.backend, req.minimum.get(table) if req else None))
+                out.append(
+                    ArchOption(
+                        release.line, variant.backend, req.minimum.get(table) if req else None
+                    )
+                )
     return tuple(out)
 
 
@@ -137,8 +142,13 @@ def oldest_arch(view: View) -> str | None:
     from coursekit.setup.plan.gates import platform_key
 
     platform = platform_key(host)
-    caps = [c for r in matrix.releases for var in r.variants_for(platform) if var.kind == "cuda"
-            for c in var.sm]
+    caps = [
+        c
+        for r in matrix.releases
+        for var in r.variants_for(platform)
+        if var.kind == "cuda"
+        for c in var.sm
+    ]
     return min(caps, key=version_tuple) if caps else None
 
 
@@ -189,7 +199,12 @@ def covers(arch_list: list[str], capability: str) -> bool:
         cc = (number // 10, number % 10)
         if m.group(1) == "compute" and cc <= gpu:
             return True
-        if m.group(1) == "sm" and cc[0] == gpu[0] and cc[1] <= gpu[1] and (not m.group(3) or cc == gpu):
+        if (
+            m.group(1) == "sm"
+            and cc[0] == gpu[0]
+            and cc[1] <= gpu[1]
+            and (not m.group(3) or cc == gpu)
+        ):
             return True
     return False
 
@@ -205,4 +220,4 @@ def reinstall_hint(view: View) -> str:
     advice = suggest_backend(view)
     if advice is None:
         return "coursekit setup  (reinstalls the torch trio from the right index), or coursekit doctor --fix"
-    return (f"{advice.command}  (installs torch {advice.torch}), or coursekit doctor --fix")
+    return f"{advice.command}  (installs torch {advice.torch}), or coursekit doctor --fix"

@@ -71,8 +71,9 @@ def platform_check(opts: CollectOptions) -> PlatformFacts:
     """OS, CPU architecture, macOS version (and Apple silicon), WSL, coursekit's Python."""
     from coursekit.setup.plan.detect import is_jetson, is_wsl, normalize_arch
 
-    system = {"Darwin": "macos", "Windows": "windows"}.get(platform.system(),
-                                                            platform.system().lower())
+    system = {"Darwin": "macos", "Windows": "windows"}.get(
+        platform.system(), platform.system().lower()
+    )
     apple_silicon = None
     if system == "macos":
         # hw.optional.arm64 is 1 on Apple silicon even inside a Rosetta (x86_64) process.
@@ -83,14 +84,18 @@ def platform_check(opts: CollectOptions) -> PlatformFacts:
     arch = "arm64" if apple_silicon else normalize_arch(platform.machine())
     wsl = system == "linux" and is_wsl(opts.environ)
     return PlatformFacts(
-        os=system, arch=arch, machine=platform.machine(),
+        os=system,
+        arch=arch,
+        machine=platform.machine(),
         bits=64 if arch in ("x86_64", "arm64") else 32,
         macos_version=(platform.mac_ver()[0] or None) if system == "macos" else None,
-        wsl=wsl, apple_silicon=apple_silicon,
+        wsl=wsl,
+        apple_silicon=apple_silicon,
         coursekit_python=f"{platform.python_version()} ({bits}-bit) {sys.executable}",
         cuda_visible_devices=opts.environ.get("CUDA_VISIBLE_DEVICES"),
         jetson=system == "linux" and arch == "arm64" and is_jetson(),
-        wsl_lib=wsl_lib_facts(opts.environ, opts.root) if wsl else None)
+        wsl_lib=wsl_lib_facts(opts.environ, opts.root) if wsl else None,
+    )
 
 
 def gpu_check(opts: CollectOptions) -> GpuFacts:
@@ -102,8 +107,13 @@ def gpu_check(opts: CollectOptions) -> GpuFacts:
     environ = {k: v for k, v in opts.environ.items() if k != "CUDA_VISIBLE_DEVICES"}
     host = detect_host(opts.runner, environ)
     pci = pci_nvidia(opts.root) if sys.platform.startswith("linux") else None
-    return GpuFacts(gpus=host.gpus, cuda_driver_api=host.cuda_driver_api,
-                    rocm_version=host.rocm_version, notes=host.notes, pci_nvidia=pci)
+    return GpuFacts(
+        gpus=host.gpus,
+        cuda_driver_api=host.cuda_driver_api,
+        rocm_version=host.rocm_version,
+        notes=host.notes,
+        pci_nvidia=pci,
+    )
 
 
 def memory_check(opts: CollectOptions) -> MemoryFacts:
@@ -117,16 +127,30 @@ def memory_check(opts: CollectOptions) -> MemoryFacts:
 def _explicit_env(opts: CollectOptions, python: Path) -> EnvFacts:
     # bin/python (Unix venv or conda) or python.exe at the root (Windows conda)
     prefix = python.parent.parent if python.parent.name in ("bin", "Scripts") else python.parent
-    return EnvFacts(name=opts.env_name, exists=python.exists(), python=str(python),
-                    prefix=str(prefix), explicit=True, confirmed=python.exists(),
-                    problem=None if python.exists() else f"{python} does not exist")
+    return EnvFacts(
+        name=opts.env_name,
+        exists=python.exists(),
+        python=str(python),
+        prefix=str(prefix),
+        explicit=True,
+        confirmed=python.exists(),
+        problem=None if python.exists() else f"{python} does not exist",
+    )
 
 
 def _located(loc: EnvLocation, engines: Sequence[Engine], problems: Sequence[str]) -> EnvFacts:
-    return EnvFacts(name=loc.name, engines=tuple(e.display for e in engines), engine=loc.engine,
-                    exists=True, prefix=str(loc.prefix), python=str(loc.python),
-                    python_version=loc.python_version, confirmed=loc.confirmed,
-                    problem=loc.problem, engine_problems=tuple(problems))
+    return EnvFacts(
+        name=loc.name,
+        engines=tuple(e.display for e in engines),
+        engine=loc.engine,
+        exists=True,
+        prefix=str(loc.prefix),
+        python=str(loc.python),
+        python_version=loc.python_version,
+        confirmed=loc.confirmed,
+        problem=loc.problem,
+        engine_problems=tuple(problems),
+    )
 
 
 def env_check(opts: CollectOptions) -> EnvFacts:
@@ -154,11 +178,16 @@ def env_check(opts: CollectOptions) -> EnvFacts:
             continue
         if loc is not None:
             return _located(loc, engines, problems)
-    return EnvFacts(name=opts.env_name, engines=tuple(e.display for e in engines),
-                    engine_problems=tuple(problems))
+    return EnvFacts(
+        name=opts.env_name,
+        engines=tuple(e.display for e in engines),
+        engine_problems=tuple(problems),
+    )
 
 
-def _known_prefix(engines: Sequence[Engine], opts: CollectOptions) -> tuple[Path, EngineKind] | None:
+def _known_prefix(
+    engines: Sequence[Engine], opts: CollectOptions
+) -> tuple[Path, EngineKind] | None:
     """The env where its engine puts it by default, found by looking at folders only.
 
     ``conda env list`` costs a second or more (conda starts a whole Python); the env is
@@ -216,12 +245,16 @@ def disk_check(opts: CollectOptions, env: EnvFacts) -> tuple[DiskFacts, ...]:
 
         env_target = embedded_env_prefix(opts.env_name, opts.environ)
     disks = []
-    for label, target in (("course env", env_target), ("pip cache", _pip_cache_dir(opts.environ)),
-                          ("temp folder", _temp_dir(opts.environ))):
+    for label, target in (
+        ("course env", env_target),
+        ("pip cache", _pip_cache_dir(opts.environ)),
+        ("temp folder", _temp_dir(opts.environ)),
+    ):
         where = _nearest_existing(target)
         usage = shutil.disk_usage(where)
-        disks.append(DiskFacts(label, str(where), int(usage.free // _MIB),
-                               int(usage.total // _MIB)))
+        disks.append(
+            DiskFacts(label, str(where), int(usage.free // _MIB), int(usage.total // _MIB))
+        )
     return tuple(disks)
 
 
@@ -255,8 +288,17 @@ def pip_log_check(opts: CollectOptions) -> Any:
     return pip_log_facts(coursekit_home(opts.environ), opts.environ)
 
 
-_DEFAULT_TIMEOUTS = {"platform": 10.0, "gpu": 60.0, "memory": 10.0, "env": 300.0,
-                     "disk": 15.0, "kernels": 15.0, "shell": 10.0, "project": 10.0, "pip_log": 10.0}
+_DEFAULT_TIMEOUTS = {
+    "platform": 10.0,
+    "gpu": 60.0,
+    "memory": 10.0,
+    "env": 300.0,
+    "disk": 15.0,
+    "kernels": 15.0,
+    "shell": 10.0,
+    "project": 10.0,
+    "pip_log": 10.0,
+}
 
 
 def default_checks(opts: CollectOptions) -> list[Check]:
@@ -269,25 +311,47 @@ def default_checks(opts: CollectOptions) -> list[Check]:
         Check("env", lambda _: env_check(opts), limits["env"]),
         Check("probe", lambda d: probe_check(opts, d["env"]), limits["probe"], ("env",)),
         Check("disk", lambda d: disk_check(opts, d["env"]), limits["disk"], ("env",)),
-        Check("kernels", lambda d: scan_kernels(d["env"], opts.environ), limits["kernels"],
-              ("env",)),
+        Check(
+            "kernels", lambda d: scan_kernels(d["env"], opts.environ), limits["kernels"], ("env",)
+        ),
         Check("shell", lambda d: shell_check(opts, d["env"]), limits["shell"], ("env",)),
         Check("project", lambda _: project_check(opts), limits["project"]),
         Check("pip_log", lambda _: pip_log_check(opts), limits["pip_log"]),
     ]
 
 
-def collect_facts(opts: CollectOptions | None = None,
-                  checks: list[Check] | None = None) -> Facts:
+def collect_facts(opts: CollectOptions | None = None, checks: list[Check] | None = None) -> Facts:
     """Run every check concurrently and assemble the facts (never raises for a check)."""
     opts = opts or CollectOptions()
     values, runs = run_checks(checks if checks is not None else default_checks(opts), opts.on_slow)
     now = _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
-    sections: dict[str, Any] = {name: values.get(name) for name in
-                                ("platform", "gpu", "memory", "disk", "env", "probe", "kernels",
-                                 "shell", "project", "pip_log")}
-    return Facts(platform=sections["platform"], gpu=sections["gpu"], memory=sections["memory"],
-                 disks=sections["disk"], env=sections["env"], probe=sections["probe"],
-                 kernels=sections["kernels"], shell=sections["shell"], project=sections["project"],
-                 pip_log=sections["pip_log"], checks=runs, coursekit_version=__version__,
-                 collected_at=now)
+    sections: dict[str, Any] = {
+        name: values.get(name)
+        for name in (
+            "platform",
+            "gpu",
+            "memory",
+            "disk",
+            "env",
+            "probe",
+            "kernels",
+            "shell",
+            "project",
+            "pip_log",
+        )
+    }
+    return Facts(
+        platform=sections["platform"],
+        gpu=sections["gpu"],
+        memory=sections["memory"],
+        disks=sections["disk"],
+        env=sections["env"],
+        probe=sections["probe"],
+        kernels=sections["kernels"],
+        shell=sections["shell"],
+        project=sections["project"],
+        pip_log=sections["pip_log"],
+        checks=runs,
+        coursekit_version=__version__,
+        collected_at=now,
+    )

@@ -58,15 +58,26 @@ def diagnose_all(facts: Facts) -> tuple[tuple[Finding, ...], tuple[Hidden, ...]]
     found = [f for rule in RULES for f in _run_rule(rule, view)]
     ids = {f.id for f in found}
     kept = [f for f in found if not set(entry(f.id).unless) & ids]
-    hidden = tuple(Hidden(f, tuple(u for u in entry(f.id).unless if u in ids))
-                   for f in found if set(entry(f.id).unless) & ids)
+    hidden = tuple(
+        Hidden(f, tuple(u for u in entry(f.id).unless if u in ids))
+        for f in found
+        if set(entry(f.id).unless) & ids
+    )
     order = list(CATEGORIES)
     # Most severe first, so findings[0] is the root cause to fix first (issue 12: a platform with
     # no wheels before torch-missing, a driver before the build); then category order (platform,
     # GPU, env, torch, ...: roughly the order in which a problem blocks the next), then rule order;
     # within a severity, findings that stop the labs (the catalogue's ``blocks``) before advice.
-    return tuple(sorted(kept, key=lambda f: (SEVERITIES.index(f.severity), not entry(f.id).blocks,
-                                             order.index(f.category)))), hidden
+    return tuple(
+        sorted(
+            kept,
+            key=lambda f: (
+                SEVERITIES.index(f.severity),
+                not entry(f.id).blocks,
+                order.index(f.category),
+            ),
+        )
+    ), hidden
 
 
 def _run_rule(rule: Callable[[View], list[Finding]], view: View) -> list[Finding]:
@@ -76,14 +87,21 @@ def _run_rule(rule: Callable[[View], list[Finding]], view: View) -> list[Finding
         return rule(view)
     except Exception as exc:  # noqa: BLE001 - reported as a finding of its own
         name = getattr(rule, "__name__", "rule")
-        return [finding("rule-failed", f"The diagnosis rule '{name}' itself failed",
-                        f"{type(exc).__name__}: {exc}",
-                        "Run `coursekit doctor -v` again on the student's machine; if it persists, "
-                        "report it (with the --json report) to the coursekit maintainers")]
+        return [
+            finding(
+                "rule-failed",
+                f"The diagnosis rule '{name}' itself failed",
+                f"{type(exc).__name__}: {exc}",
+                "Run `coursekit doctor -v` again on the student's machine; if it persists, "
+                "report it (with the --json report) to the coursekit maintainers",
+            )
+        ]
 
 
 def summarize(findings: tuple[Finding, ...]) -> Summary:
     """Count findings by severity."""
-    return Summary(errors=sum(f.severity == ERROR for f in findings),
-                   warnings=sum(f.severity == WARNING for f in findings),
-                   infos=sum(f.severity == INFO for f in findings))
+    return Summary(
+        errors=sum(f.severity == ERROR for f in findings),
+        warnings=sum(f.severity == WARNING for f in findings),
+        infos=sum(f.severity == INFO for f in findings),
+    )

@@ -31,7 +31,9 @@ class WslLibFacts:
 
     exists: bool = False  # the folder exists
     libcuda: tuple[str, ...] = ()  # libcuda* entries: "libcuda.so.1", "libcuda.so -> libcuda.so.1"
-    on_loader_path: bool | None = None  # in LD_LIBRARY_PATH or an /etc/ld.so.conf.d file (ld.wsl.conf)
+    on_loader_path: bool | None = (
+        None  # in LD_LIBRARY_PATH or an /etc/ld.so.conf.d file (ld.wsl.conf)
+    )
     nvidia_smi: bool = False  # /usr/lib/wsl/lib/nvidia-smi exists
 
 
@@ -61,7 +63,9 @@ class GpuFacts:
     rocm_version: str | None = None
     notes: tuple[str, ...] = ()  # e.g. "nvidia-smi failed: ... couldn't communicate ..."
     smi_path: str | None = None
-    pci_nvidia: int | None = None  # schema 2: NVIDIA display controllers on the PCI bus (Linux sysfs; None: not read)
+    pci_nvidia: int | None = (
+        None  # schema 2: NVIDIA display controllers on the PCI bus (Linux sysfs; None: not read)
+    )
 
 
 @dataclass(frozen=True)
@@ -241,6 +245,20 @@ def from_data(cls: type[T], data: Any, where: str = "facts") -> T:
     return cls(**kwargs)
 
 
-__all__ = ["CheckRun", "DiskFacts", "EnvFacts", "Facts", "GpuFacts", "KernelFacts",
-           "MemoryFacts", "PipLogFacts", "PlatformFacts", "ProbeFacts", "ProjectFacts", "ShellFacts",
-           "WslLibFacts", "from_data", "to_data"]
+__all__ = [
+    "CheckRun",
+    "DiskFacts",
+    "EnvFacts",
+    "Facts",
+    "GpuFacts",
+    "KernelFacts",
+    "MemoryFacts",
+    "PipLogFacts",
+    "PlatformFacts",
+    "ProbeFacts",
+    "ProjectFacts",
+    "ShellFacts",
+    "WslLibFacts",
+    "from_data",
+    "to_data",
+]

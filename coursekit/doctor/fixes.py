@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from coursekit.constants import DEFAULT_ENV_NAME
@@ -57,7 +57,6 @@ class FixOutcome:
     key: str
     ok: bool
     message: str = ""
-    commands_run: tuple[tuple[str, ...], ...] = field(default_factory=tuple)
 
 
 def _reinstall(v: View, python: str, findings: list[str]) -> FixAction | None:
@@ -74,8 +73,12 @@ def _reinstall(v: View, python: str, findings: list[str]) -> FixAction | None:
     commands = [(*install, *advice.pins)]
     if same:
         commands.append((*install, "--force-reinstall", "--no-deps", *same))
-    return FixAction("reinstall-torch", f"install torch {advice.torch} and its partners from "
-                     f"{advice.index_url or 'PyPI'}", tuple(findings), tuple(commands))
+    return FixAction(
+        "reinstall-torch",
+        f"install torch {advice.torch} and its partners from {advice.index_url or 'PyPI'}",
+        tuple(findings),
+        tuple(commands),
+    )
 
 
 def plan_fixes(report: Report) -> tuple[FixAction, ...]:
@@ -95,25 +98,49 @@ def plan_fixes(report: Report) -> tuple[FixAction, ...]:
         if action is not None:
             actions.append(action)
     if "register-kernel" in wanted and env is not None and not env.explicit:
-        actions.append(FixAction(
-            "register-kernel", f"register the Jupyter kernel '{env.name}' for {python}",
-            tuple(wanted["register-kernel"]),
-            ((python, "-m", "ipykernel", "install", "--user", "--name", env.name, "--display-name",
-              f"Python ({env.name})"),), kernel_python=python, kernel_prefix=env.prefix,
-            kernel_name=env.name))
+        actions.append(
+            FixAction(
+                "register-kernel",
+                f"register the Jupyter kernel '{env.name}' for {python}",
+                tuple(wanted["register-kernel"]),
+                (
+                    (
+                        python,
+                        "-m",
+                        "ipykernel",
+                        "install",
+                        "--user",
+                        "--name",
+                        env.name,
+                        "--display-name",
+                        f"Python ({env.name})",
+                    ),
+                ),
+                kernel_python=python,
+                kernel_prefix=env.prefix,
+                kernel_name=env.name,
+            )
+        )
     return tuple(actions)
 
 
-def _pip_environment(environ: Mapping[str, str], prefix: str | None, os_name: str) -> dict[str, str]:
+def _pip_environment(
+    environ: Mapping[str, str], prefix: str | None, os_name: str
+) -> dict[str, str]:
     from coursekit.setup.run import pipsafe
 
     files = pipsafe.config_files(environ, Path(prefix) if prefix else None, os_name)
     return pipsafe.pip_env(environ, pipsafe.read_settings(files, environ))
 
 
-def apply_fix(action: FixAction, *, runner: Runner = run_tool,
-              environ: Mapping[str, str] | None = None, os_name: str = "linux",
-              prefix: str | None = None) -> FixOutcome:
+def apply_fix(
+    action: FixAction,
+    *,
+    runner: Runner = run_tool,
+    environ: Mapping[str, str] | None = None,
+    os_name: str = "linux",
+    prefix: str | None = None,
+) -> FixOutcome:
     """Carry out one action; a failing command stops it and says why."""
     env = dict(os.environ if environ is None else environ)
     if action.key == "register-kernel" and action.kernel_python:
@@ -122,31 +149,46 @@ def apply_fix(action: FixAction, *, runner: Runner = run_tool,
         python = Path(action.kernel_python)
         folder = kernel.data_dir(python, env, os_name, runner=runner) / "kernels"
         try:
-            path = kernel.write_kernel(folder, python, Path(action.kernel_prefix or python.parent.parent),
-                                       name=action.kernel_name)
+            path = kernel.write_kernel(
+                folder,
+                python,
+                Path(action.kernel_prefix or python.parent.parent),
+                name=action.kernel_name,
+            )
         except OSError as exc:  # a read-only or foreign-owned Jupyter folder: say so, no crash
-            return FixOutcome(action.key, False, f"could not write the kernelspec in {folder}: {exc}")
+            return FixOutcome(
+                action.key, False, f"could not write the kernelspec in {folder}: {exc}"
+            )
         return FixOutcome(action.key, True, f"wrote {path}")
     pip_env = _pip_environment(env, prefix, os_name)
-    ran: list[tuple[str, ...]] = []
     for argv in action.commands:
-        ran.append(argv)
         result = runner(list(argv), timeout=PIP_TIMEOUT_S, env=pip_env, capture=True)
         if not result.ok:
-            why = "timed out" if result.timed_out else (result.key_error_line() or f"exit {result.returncode}")
-            return FixOutcome(action.key, False, f"{' '.join(argv[:5])} ... failed: {why}", tuple(ran))
-    return FixOutcome(action.key, True, "done", tuple(ran))
+            why = (
+                "timed out"
+                if result.timed_out
+                else (result.key_error_line() or f"exit {result.returncode}")
+            )
+            return FixOutcome(action.key, False, f"{' '.join(argv[:5])} ... failed: {why}")
+    return FixOutcome(action.key, True, "done")
 
 
-def apply_fixes(actions: tuple[FixAction, ...], confirm: Callable[[FixAction], bool], *,
-                runner: Runner = run_tool, environ: Mapping[str, str] | None = None,
-                os_name: str = "linux", prefix: str | None = None) -> tuple[FixOutcome, ...]:
+def apply_fixes(
+    actions: tuple[FixAction, ...],
+    confirm: Callable[[FixAction], bool],
+    *,
+    runner: Runner = run_tool,
+    environ: Mapping[str, str] | None = None,
+    os_name: str = "linux",
+    prefix: str | None = None,
+) -> tuple[FixOutcome, ...]:
     """Ask (``confirm``) and apply each action in order; declined ones are reported as such."""
     outcomes = []
     for action in actions:
         if not confirm(action):
             outcomes.append(FixOutcome(action.key, False, "skipped (not confirmed)"))
             continue
-        outcomes.append(apply_fix(action, runner=runner, environ=environ, os_name=os_name,
-                                  prefix=prefix))
+        outcomes.append(
+            apply_fix(action, runner=runner, environ=environ, os_name=os_name, prefix=prefix)
+        )
     return tuple(outcomes)

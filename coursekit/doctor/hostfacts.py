@@ -27,12 +27,15 @@ def _same_dir(a: str, b: Path) -> bool:
         return os.path.normcase(os.path.abspath(a)) == os.path.normcase(os.path.abspath(b))
 
 
-def shell_facts(environ: Mapping[str, str], env_prefix: str | None, cwd: str,
-                os_name: str | None = None) -> ShellFacts:
+def shell_facts(
+    environ: Mapping[str, str], env_prefix: str | None, cwd: str, os_name: str | None = None
+) -> ShellFacts:
     """The first ``python`` and ``pip`` on PATH and whether they are the env's own."""
     windows = (os_name or ("windows" if sys.platform == "win32" else "other")) == "windows"
     path = environ.get("PATH", "")
-    python = shutil.which("python", path=path) or (None if windows else shutil.which("python3", path=path))
+    python = shutil.which("python", path=path) or (
+        None if windows else shutil.which("python3", path=path)
+    )
     pip = shutil.which("pip", path=path) or (None if windows else shutil.which("pip3", path=path))
     prefix = Path(env_prefix) if env_prefix else None
 
@@ -43,9 +46,14 @@ def shell_facts(environ: Mapping[str, str], env_prefix: str | None, cwd: str,
 
     py_dirs = ("", "Scripts") if windows else ("bin",)
     pip_dirs = ("Scripts",) if windows else ("bin",)
-    return ShellFacts(path_python=python, path_python_is_env=is_env(python, py_dirs), path_pip=pip,
-                      path_pip_is_env=is_env(pip, pip_dirs), conda_prefix=environ.get("CONDA_PREFIX"),
-                      cwd=cwd)
+    return ShellFacts(
+        path_python=python,
+        path_python_is_env=is_env(python, py_dirs),
+        path_pip=pip,
+        path_pip_is_env=is_env(pip, pip_dirs),
+        conda_prefix=environ.get("CONDA_PREFIX"),
+        cwd=cwd,
+    )
 
 
 def _read_toml(path: Path) -> dict[str, Any] | None:
@@ -85,10 +93,17 @@ def _project(folder: Path, data: dict[str, Any], uv: dict[str, Any], lock: Path)
     deps = [d for d in project.get("dependencies", []) if isinstance(d, str)]
     torch_req = next((d for d in deps if _torch_name(d)), None)
     sources = uv.get("sources", {}).get("torch") if isinstance(uv.get("sources"), dict) else None
-    entries = sources if isinstance(sources, list) else [sources] if isinstance(sources, dict) else []
-    torch_sources = tuple(", ".join(f"{k}={v}" for k, v in e.items()) for e in entries if isinstance(e, dict))
-    indexes = tuple(f"{i.get('name', '?')}={i.get('url', '?')}" + (" explicit" if i.get("explicit") else "")
-                    for i in uv.get("index", []) if isinstance(i, dict))
+    entries = (
+        sources if isinstance(sources, list) else [sources] if isinstance(sources, dict) else []
+    )
+    torch_sources = tuple(
+        ", ".join(f"{k}={v}" for k, v in e.items()) for e in entries if isinstance(e, dict)
+    )
+    indexes = tuple(
+        f"{i.get('name', '?')}={i.get('url', '?')}" + (" explicit" if i.get("explicit") else "")
+        for i in uv.get("index", [])
+        if isinstance(i, dict)
+    )
     raw_pip = uv.get("pip")
     pip_table: dict[str, Any] = raw_pip if isinstance(raw_pip, dict) else {}
     locked = None
@@ -96,12 +111,22 @@ def _project(folder: Path, data: dict[str, Any], uv: dict[str, Any], lock: Path)
     for package in (lock_data or {}).get("package", []):
         if isinstance(package, dict) and package.get("name") == "torch":
             source = package.get("source", {})
-            where = source.get("registry") or source.get("url") or "" if isinstance(source, dict) else ""
+            where = (
+                source.get("registry") or source.get("url") or ""
+                if isinstance(source, dict)
+                else ""
+            )
             locked = f"{package.get('version')}" + (f" ({where})" if where else "")
             break
-    return ProjectFacts(root=str(folder), uv_lock=lock.is_file(), torch_requirement=torch_req,
-                        torch_sources=torch_sources, indexes=indexes,
-                        torch_backend=pip_table.get("torch-backend"), locked_torch=locked)
+    return ProjectFacts(
+        root=str(folder),
+        uv_lock=lock.is_file(),
+        torch_requirement=torch_req,
+        torch_sources=torch_sources,
+        indexes=indexes,
+        torch_backend=pip_table.get("torch-backend"),
+        locked_torch=locked,
+    )
 
 
 def _redact(text: str) -> str:
@@ -180,5 +205,9 @@ def wsl_lib_facts(environ: Mapping[str, str], root: Path = Path("/")) -> WslLibF
                     break
             except OSError:
                 continue
-    return WslLibFacts(exists=True, libcuda=tuple(libs), on_loader_path=on_path,
-                       nvidia_smi=(folder / "nvidia-smi").is_file())
+    return WslLibFacts(
+        exists=True,
+        libcuda=tuple(libs),
+        on_loader_path=on_path,
+        nvidia_smi=(folder / "nvidia-smi").is_file(),
+    )

@@ -47,7 +47,10 @@ def data_path(environ: Mapping[str, str], prefix: str | None) -> list[tuple[str,
     if sys.platform == "win32":
         found.append(("system", Path(environ.get("PROGRAMDATA", r"C:\ProgramData")) / "jupyter"))
     else:
-        found += [("system", Path("/usr/local/share/jupyter")), ("system", Path("/usr/share/jupyter"))]
+        found += [
+            ("system", Path("/usr/local/share/jupyter")),
+            ("system", Path("/usr/share/jupyter")),
+        ]
     return found
 
 
@@ -64,8 +67,12 @@ def _kernel(scope: str, spec_dir: Path, env: EnvFacts) -> KernelFacts | None:
     except (OSError, ValueError):
         spec = None
     if not isinstance(spec, dict):  # unreadable, or JSON of another shape: one kernel's fact
-        return KernelFacts(name=spec_dir.name, directory=str(spec_dir), scope=scope,
-                           display_name="(unreadable kernel.json)")
+        return KernelFacts(
+            name=spec_dir.name,
+            directory=str(spec_dir),
+            scope=scope,
+            display_name="(unreadable kernel.json)",
+        )
     argv = spec.get("argv") if isinstance(spec.get("argv"), list) else None
     argv = argv or [""]
     argv0 = str(argv[0])
@@ -77,9 +84,16 @@ def _kernel(scope: str, spec_dir: Path, env: EnvFacts) -> KernelFacts | None:
             same_env = True if scope == "env" else None
         else:
             same_env = _same(argv0, env.python)
-    return KernelFacts(name=spec_dir.name, display_name=str(spec.get("display_name", "")),
-                       directory=str(spec_dir), scope=scope, argv0=argv0, argv0_exists=exists,
-                       same_env=same_env, language=str(spec.get("language", "")))
+    return KernelFacts(
+        name=spec_dir.name,
+        display_name=str(spec.get("display_name", "")),
+        directory=str(spec_dir),
+        scope=scope,
+        argv0=argv0,
+        argv0_exists=exists,
+        same_env=same_env,
+        language=str(spec.get("language", "")),
+    )
 
 
 def scan_kernels(env: EnvFacts, environ: Mapping[str, str]) -> tuple[KernelFacts, ...]:

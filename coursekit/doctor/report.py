@@ -61,8 +61,9 @@ class Report:
     @property
     def checks_failed(self) -> int:
         """How many checks (or diagnosis rules) crashed or timed out."""
-        return (sum(c.status in ("crashed", "timeout") for c in self.facts.checks)
-                + sum(f.id == "rule-failed" for f in self.findings))
+        return sum(c.status in ("crashed", "timeout") for c in self.facts.checks) + sum(
+            f.id == "rule-failed" for f in self.findings
+        )
 
 
 def make_report(facts: Facts, source: str = "this machine") -> Report:
@@ -74,11 +75,21 @@ def make_report(facts: Facts, source: str = "this machine") -> Report:
 def report_data(report: Report) -> dict[str, Any]:
     """The ``--json`` object."""
     s = report.summary
-    return {"kind": KIND, "schema": SCHEMA, "coursekit_version": __version__,
-            "source": report.source,
-            "summary": {"status": s.status, "errors": s.errors, "warnings": s.warnings,
-                        "infos": s.infos, "checks_failed": report.checks_failed},
-            "findings": to_data(report.findings), "facts": to_data(report.facts)}
+    return {
+        "kind": KIND,
+        "schema": SCHEMA,
+        "coursekit_version": __version__,
+        "source": report.source,
+        "summary": {
+            "status": s.status,
+            "errors": s.errors,
+            "warnings": s.warnings,
+            "infos": s.infos,
+            "checks_failed": report.checks_failed,
+        },
+        "findings": to_data(report.findings),
+        "facts": to_data(report.facts),
+    }
 
 
 def _upgrade(data: dict[str, Any], where: str) -> dict[str, Any]:
@@ -86,12 +97,17 @@ def _upgrade(data: dict[str, Any], where: str) -> dict[str, Any]:
     if not isinstance(schema, int) or isinstance(schema, bool):
         raise SpecError(f"{where}: no schema version; this is not a coursekit doctor report.", _FIX)
     if schema > SCHEMA:
-        raise SpecError(f"{where}: report schema {schema} is newer than this coursekit understands "
-                        f"(schema {SCHEMA}).",
-                        "Update coursekit: python -m pip install --upgrade coursekit")
+        raise SpecError(
+            f"{where}: report schema {schema} is newer than this coursekit understands "
+            f"(schema {SCHEMA}).",
+            "Update coursekit: python -m pip install --upgrade coursekit",
+        )
     if any(v not in MIGRATIONS for v in range(schema, SCHEMA)):
-        raise SpecError(f"{where}: report schema {schema} is not supported (this coursekit reads "
-                        f"schema {SCHEMA}{' and older' if MIGRATIONS else ''}).", _FIX)
+        raise SpecError(
+            f"{where}: report schema {schema} is not supported (this coursekit reads "
+            f"schema {SCHEMA}{' and older' if MIGRATIONS else ''}).",
+            _FIX,
+        )
     for version in range(schema, SCHEMA):
         data = MIGRATIONS[version](data)
     return data
@@ -105,10 +121,12 @@ def parse_report(text: str, where: str = "report") -> Facts:
         stripped = text.rstrip()
         cut = stripped.startswith("{") and not stripped.endswith("}")
         hint = " (the file looks cut off: was it copied completely?)" if cut else ""
-        raise SpecError(f"{where}: not valid JSON at line {exc.lineno}, column {exc.colno}: "
-                        f"{exc.msg}{hint}.", _FIX) from exc
+        raise SpecError(
+            f"{where}: not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}{hint}.",
+            _FIX,
+        ) from exc
     if not isinstance(data, dict) or data.get("kind") != KIND:
-        raise SpecError(f"{where}: not a coursekit doctor report (no \"kind\": \"{KIND}\").", _FIX)
+        raise SpecError(f'{where}: not a coursekit doctor report (no "kind": "{KIND}").', _FIX)
     data = _upgrade(data, where)
     try:
         return from_data(Facts, data.get("facts"), "facts")
@@ -137,9 +155,13 @@ def load_report(path: Path) -> Report:
         else:
             text = decode_report(path.read_bytes())
     except OSError as exc:
-        raise UsageError(f"cannot read {path}: {exc}", "Check the file name; give the report "
-                         "file saved with `coursekit doctor --json > report.json`.") from exc
+        raise UsageError(
+            f"cannot read {path}: {exc}",
+            "Check the file name; give the report "
+            "file saved with `coursekit doctor --json > report.json`.",
+        ) from exc
     except UnicodeDecodeError as exc:
-        raise SpecError(f"{path}: not a text file in UTF-8 or UTF-16 ({exc.reason} at byte "
-                        f"{exc.start}).", _FIX) from exc
+        raise SpecError(
+            f"{path}: not a text file in UTF-8 or UTF-16 ({exc.reason} at byte {exc.start}).", _FIX
+        ) from exc
     return make_report(parse_report(text, str(path)), source=str(path))

@@ -22,11 +22,18 @@ def check_failed(v: View) -> list[Finding]:
             continue  # probe-timeout says it better
         what = f"timed out after {run.timeout_s:g} s" if run.status == "timeout" else "crashed"
         first = (run.error or "").splitlines()[0] if run.error else ""
-        f = finding("check-failed", f"The {run.name} check itself failed ({what})",
-                    first or what, "Run `coursekit --debug doctor -v` and send the output to your "
-                    "instructor; the other checks' results below still stand.")
-        out.append(Finding(f.id, f.severity, CHECK_CATEGORY.get(run.name, "platform"), f.title,
-                           f.detail, f.fix))
+        f = finding(
+            "check-failed",
+            f"The {run.name} check itself failed ({what})",
+            first or what,
+            "Run `coursekit --debug doctor -v` and send the output to your "
+            "instructor; the other checks' results below still stand.",
+        )
+        out.append(
+            Finding(
+                f.id, f.severity, CHECK_CATEGORY.get(run.name, "platform"), f.title, f.detail, f.fix
+            )
+        )
     return out
 
 
@@ -48,13 +55,22 @@ def env_missing(v: View) -> list[Finding]:
     env = v.f.env
     if env is None or env.exists or env.explicit:
         return []
-    tools = ", ".join(env.engines) if env.engines else (
-        "no conda, mamba or micromamba found (setup uses its embedded engine then)")
+    tools = (
+        ", ".join(env.engines)
+        if env.engines
+        else ("no conda, mamba or micromamba found (setup uses its embedded engine then)")
+    )
     detail = f"looked through: {tools}"
     if env.engine_problems:
         detail += "; problems: " + "; ".join(env.engine_problems)
-    return [finding("env-missing", f"The course environment '{env.name}' does not exist", detail,
-                    "coursekit setup")]
+    return [
+        finding(
+            "env-missing",
+            f"The course environment '{env.name}' does not exist",
+            detail,
+            "coursekit setup",
+        )
+    ]
 
 
 def env_python_broken(v: View) -> list[Finding]:
@@ -62,12 +78,24 @@ def env_python_broken(v: View) -> list[Finding]:
     if env is None or not env.exists:
         return []
     if not env.confirmed:
-        return [finding("env-python-broken", f"The env's Python does not work ({env.python})",
-                        env.problem or "it did not confirm its prefix", f"Recreate the env: {_recreate(v)}")]
+        return [
+            finding(
+                "env-python-broken",
+                f"The env's Python does not work ({env.python})",
+                env.problem or "it did not confirm its prefix",
+                f"Recreate the env: {_recreate(v)}",
+            )
+        ]
     if probe is not None and probe.status in ("not-found", "crashed", "bad-output"):
         tail = probe.stderr.strip().splitlines()[-1:] or [f"exit code {probe.returncode}"]
-        return [finding("env-python-broken", f"The env's Python cannot run the probe ({probe.status})",
-                        tail[0], f"Recreate the env: {_recreate(v)}")]
+        return [
+            finding(
+                "env-python-broken",
+                f"The env's Python cannot run the probe ({probe.status})",
+                tail[0],
+                f"Recreate the env: {_recreate(v)}",
+            )
+        ]
     return []
 
 
@@ -76,10 +104,15 @@ def probe_timeout(v: View) -> list[Finding]:
     run = v.f.check("probe")
     if (probe is not None and probe.status == "timeout") or (run and run.status == "timeout"):
         limit = run.timeout_s if run else 0
-        return [finding("probe-timeout", "The env's Python hung while being examined",
-                        f"no answer within {limit:g} s from {v.env_python}",
-                        "Close other programs using the GPU, reboot, and run `coursekit doctor` again; "
-                        f"if it still hangs, recreate the env: {_recreate(v)}")]
+        return [
+            finding(
+                "probe-timeout",
+                "The env's Python hung while being examined",
+                f"no answer within {limit:g} s from {v.env_python}",
+                "Close other programs using the GPU, reboot, and run `coursekit doctor` again; "
+                f"if it still hangs, recreate the env: {_recreate(v)}",
+            )
+        ]
     return []
 
 
@@ -95,10 +128,19 @@ def env_python_version(v: View) -> list[Finding]:
     # when it does not (then torch cannot be installed or upgraded in this env).
     served = version_tuple(minor)[:2] in course_torch_pythons()
     detail = f"{v.env_python} is Python {version}" + (
-        "; the course's torch publishes wheels for it, so this is advice" if served else
-        "; the course's torch publishes no wheel for it")
-    return [finding("env-python-version", f"The env has Python {version}, the course uses {wanted}",
-                    detail, f"Recreate the env: {_recreate(v)}", severity="info" if served else None)]
+        "; the course's torch publishes wheels for it, so this is advice"
+        if served
+        else "; the course's torch publishes no wheel for it"
+    )
+    return [
+        finding(
+            "env-python-version",
+            f"The env has Python {version}, the course uses {wanted}",
+            detail,
+            f"Recreate the env: {_recreate(v)}",
+            severity="info" if served else None,
+        )
+    ]
 
 
 def course_torch_pythons() -> tuple[tuple[int, ...], ...]:
@@ -124,10 +166,15 @@ def platform_no_torch_wheel(v: View) -> list[Finding]:
     platforms = {pl for r in matrix.releases for var in r.variants for pl in var.platforms}
     if not platforms or key in platforms:
         return []
-    return [finding("platform-no-torch-wheel", f"No PyTorch build for {p.os} on {p.machine or p.arch}",
-                    f"the torch releases coursekit installs publish wheels for {', '.join(sorted(platforms))}, "
-                    f"not {key}; pip says 'No matching distribution found for torch'",
-                    "Use the course's Colab notebooks or a lab machine (an x86_64 or Apple silicon computer)")]
+    return [
+        finding(
+            "platform-no-torch-wheel",
+            f"No PyTorch build for {p.os} on {p.machine or p.arch}",
+            f"the torch releases coursekit installs publish wheels for {', '.join(sorted(platforms))}, "
+            f"not {key}; pip says 'No matching distribution found for torch'",
+            "Use the course's Colab notebooks or a lab machine (an x86_64 or Apple silicon computer)",
+        )
+    ]
 
 
 _STORE = "PythonSoftwareFoundation.Python."
@@ -135,21 +182,35 @@ _STORE = "PythonSoftwareFoundation.Python."
 
 def python_ms_store(v: View) -> list[Finding]:
     """The Microsoft Store's Python: long sandboxed package paths break torch's install."""
-    paths = [str(x) for x in (v.py.get("executable"), v.py.get("prefix"), v.py.get("user_site"),
-                              v.f.env.python if v.f.env else None, v.f.env.prefix if v.f.env else None) if x]
+    paths = [
+        str(x)
+        for x in (
+            v.py.get("executable"),
+            v.py.get("prefix"),
+            v.py.get("user_site"),
+            v.f.env.python if v.f.env else None,
+            v.f.env.prefix if v.f.env else None,
+        )
+        if x
+    ]
     hit = next((x for x in paths if _STORE in x and ("WindowsApps" in x or "Packages" in x)), None)
     if v.report_os != "windows" or hit is None:
         return []
     missing = not v.torch_ok and not v.dists("torch") and v.probe_ok
-    return [finding("python-ms-store", "The env's Python is the Microsoft Store's",
-                    f"{hit}: packages go under AppData\\Local\\Packages\\{_STORE}..., where torch's deepest "
-                    "files exceed Windows' 260-character path limit (pip fails with [Errno 2])"
-                    + ("; that is why torch is not installed" if missing else ""),
-                    "Install Miniforge (https://conda-forge.org/download/) and run `coursekit setup`; or enable "
-                    "long paths (PowerShell as administrator: New-ItemProperty -Path "
-                    "'HKLM:\\SYSTEM\\CurrentControlSet\\Control\\FileSystem' -Name LongPathsEnabled -Value 1 "
-                    "-PropertyType DWORD -Force) and install again",
-                    severity="error" if missing else None)]
+    return [
+        finding(
+            "python-ms-store",
+            "The env's Python is the Microsoft Store's",
+            f"{hit}: packages go under AppData\\Local\\Packages\\{_STORE}..., where torch's deepest "
+            "files exceed Windows' 260-character path limit (pip fails with [Errno 2])"
+            + ("; that is why torch is not installed" if missing else ""),
+            "Install Miniforge (https://conda-forge.org/download/) and run `coursekit setup`; or enable "
+            "long paths (PowerShell as administrator: New-ItemProperty -Path "
+            "'HKLM:\\SYSTEM\\CurrentControlSet\\Control\\FileSystem' -Name LongPathsEnabled -Value 1 "
+            "-PropertyType DWORD -Force) and install again",
+            severity="error" if missing else None,
+        )
+    ]
 
 
 def python_32bit(v: View) -> list[Finding]:
@@ -157,9 +218,14 @@ def python_32bit(v: View) -> list[Finding]:
         return []
     os_bits = v.f.platform.bits if v.f.platform else None
     where = f" on a {os_bits}-bit system" if os_bits else ""
-    return [finding("python-32bit", "The env's Python is 32-bit; PyTorch needs 64-bit",
-                    f"{v.py.get('executable')} reports a {v.py.get('bits')}-bit build{where}",
-                    "Install 64-bit Miniforge (https://conda-forge.org/download/), then run `coursekit setup`")]
+    return [
+        finding(
+            "python-32bit",
+            "The env's Python is 32-bit; PyTorch needs 64-bit",
+            f"{v.py.get('executable')} reports a {v.py.get('bits')}-bit build{where}",
+            "Install 64-bit Miniforge (https://conda-forge.org/download/), then run `coursekit setup`",
+        )
+    ]
 
 
 def python_no_torch_wheel(v: View) -> list[Finding]:
@@ -171,20 +237,30 @@ def python_no_torch_wheel(v: View) -> list[Finding]:
         return []
     shown = ".".join(map(str, version[:2]))
     span = f"{pythons[0][0]}.{pythons[0][1]}-{pythons[-1][0]}.{pythons[-1][1]}"
-    return [finding("python-no-torch-wheel", f"No PyTorch wheel exists for Python {shown}",
-                    f"the torch releases coursekit knows publish wheels for Python {span}",
-                    f"Recreate the env with Python {course_python()}: {_recreate(v)}")]
+    return [
+        finding(
+            "python-no-torch-wheel",
+            f"No PyTorch wheel exists for Python {shown}",
+            f"the torch releases coursekit knows publish wheels for Python {span}",
+            f"Recreate the env with Python {course_python()}: {_recreate(v)}",
+        )
+    ]
 
 
 def macos_rosetta(v: View) -> list[Finding]:
     p = v.f.platform
     if not p or p.os != "macos" or not p.apple_silicon or v.py.get("machine") != "x86_64":
         return []
-    return [finding("macos-rosetta", "The env's Python is x86_64 running under Rosetta on Apple silicon",
-                    f"{v.py.get('executable')}: machine x86_64 on an arm64 Mac; PyTorch stopped x86_64 "
-                    "macOS wheels after 2.2 and MPS needs arm64",
-                    "Install Miniforge for arm64 (Miniforge3-MacOSX-arm64), remove the old one, then run "
-                    "`coursekit setup`")]
+    return [
+        finding(
+            "macos-rosetta",
+            "The env's Python is x86_64 running under Rosetta on Apple silicon",
+            f"{v.py.get('executable')}: machine x86_64 on an arm64 Mac; PyTorch stopped x86_64 "
+            "macOS wheels after 2.2 and MPS needs arm64",
+            "Install Miniforge for arm64 (Miniforge3-MacOSX-arm64), remove the old one, then run "
+            "`coursekit setup`",
+        )
+    ]
 
 
 def macos_intel(v: View) -> list[Finding]:
@@ -193,11 +269,16 @@ def macos_intel(v: View) -> list[Finding]:
         return []
     # No torch at all: the missing wheel is the root cause, an error (and torch-missing's reason).
     missing = not v.torch_ok and not v.dists("torch") and v.probe_ok
-    return [finding("macos-intel", "Intel Mac: the newest PyTorch for macOS x86_64 is 2.2",
-                    f"{p.machine} Mac; PyTorch publishes macOS wheels for arm64 only since 2.3"
-                    + ("; that is why pip found no torch for the course" if missing else ""),
-                    "Use the course's Colab notebooks or a lab machine for the labs that need torch >= 2.3",
-                    severity="error" if missing else None)]
+    return [
+        finding(
+            "macos-intel",
+            "Intel Mac: the newest PyTorch for macOS x86_64 is 2.2",
+            f"{p.machine} Mac; PyTorch publishes macOS wheels for arm64 only since 2.3"
+            + ("; that is why pip found no torch for the course" if missing else ""),
+            "Use the course's Colab notebooks or a lab machine for the labs that need torch >= 2.3",
+            severity="error" if missing else None,
+        )
+    ]
 
 
 def disk_low(v: View) -> list[Finding]:
@@ -219,18 +300,34 @@ def disk_low(v: View) -> list[Finding]:
         else:
             fix = "free at least 10 GB there (a CUDA build of torch and its libraries take ~6 GB)"
         if disk.label == "temp folder":
-            fix = ("free space there, or give pip a temp folder with room: export TMPDIR=/path/with/space "
-                   "(PowerShell: $env:TMP = 'D:\\tmp'), then install again")
-        out.append(finding("disk-low", f"Only {disk.free_mib / _GIB:.1f} GB free for the {disk.label}",
-                           f"{disk.path}: {disk.free_mib} MiB free of {disk.total_mib} MiB", fix,
-                           severity=severity))
+            fix = (
+                "free space there, or give pip a temp folder with room: export TMPDIR=/path/with/space "
+                "(PowerShell: $env:TMP = 'D:\\tmp'), then install again"
+            )
+        out.append(
+            finding(
+                "disk-low",
+                f"Only {disk.free_mib / _GIB:.1f} GB free for the {disk.label}",
+                f"{disk.path}: {disk.free_mib} MiB free of {disk.total_mib} MiB",
+                fix,
+                severity=severity,
+            )
+        )
     log = v.f.pip_log.tail if v.f.pip_log else ""
     if not out and ("No space left on device" in log or "[Errno 28]" in log):
-        line = next(ln.strip() for ln in log.splitlines() if "No space left" in ln or "Errno 28" in ln)
-        out.append(finding("disk-low", "pip ran out of disk space while installing", line,
-                           "free at least 10 GB where pip unpacks (the temp folder) and where the env lives; or "
-                           "export TMPDIR=/path/with/space (PowerShell: $env:TMP = 'D:\\tmp') and install again",
-                           severity="error"))
+        line = next(
+            ln.strip() for ln in log.splitlines() if "No space left" in ln or "Errno 28" in ln
+        )
+        out.append(
+            finding(
+                "disk-low",
+                "pip ran out of disk space while installing",
+                line,
+                "free at least 10 GB where pip unpacks (the temp folder) and where the env lives; or "
+                "export TMPDIR=/path/with/space (PowerShell: $env:TMP = 'D:\\tmp') and install again",
+                severity="error",
+            )
+        )
     return out
 
 
@@ -238,15 +335,23 @@ def ram_low(v: View) -> list[Finding]:
     mem = v.f.memory
     if mem is None or mem.total_mib >= 6 * _GIB:
         return []
-    return [finding("ram-low", f"Only {mem.total_mib / _GIB:.1f} GB of RAM",
-                    f"{mem.total_mib} MiB total, {mem.available_mib} MiB available",
-                    "Close other programs while working on labs, or use the course's Colab notebooks")]
+    return [
+        finding(
+            "ram-low",
+            f"Only {mem.total_mib / _GIB:.1f} GB of RAM",
+            f"{mem.total_mib} MiB total, {mem.available_mib} MiB available",
+            "Close other programs while working on labs, or use the course's Colab notebooks",
+        )
+    ]
 
 
 def pip_extra_index(v: View) -> list[Finding]:
     cfg = v.data.get("pip_config") or {}
-    hits = [f"{s['file']} [{s['section']}] extra-index-url = {s['value']}"
-            for s in cfg.get("settings", []) if s.get("key") == "extra-index-url"]
+    hits = [
+        f"{s['file']} [{s['section']}] extra-index-url = {s['value']}"
+        for s in cfg.get("settings", [])
+        if s.get("key") == "extra-index-url"
+    ]
     env = cfg.get("env") or {}
     if env.get("PIP_EXTRA_INDEX_URL"):
         hits.append(f"PIP_EXTRA_INDEX_URL={env['PIP_EXTRA_INDEX_URL']}")
@@ -255,10 +360,18 @@ def pip_extra_index(v: View) -> list[Finding]:
     fixes = []
     if env.get("PIP_EXTRA_INDEX_URL"):
         fixes.append("unset PIP_EXTRA_INDEX_URL (and remove it from your shell profile)")
-    files = sorted({s["file"] for s in cfg.get("settings", []) if s.get("key") == "extra-index-url"})
+    files = sorted(
+        {s["file"] for s in cfg.get("settings", []) if s.get("key") == "extra-index-url"}
+    )
     fixes += [f"delete the extra-index-url line from {quote(f)}" for f in files]
-    return [finding("pip-extra-index", "pip is configured to mix in an extra index", "; ".join(hits),
-                    "; ".join(fixes))]
+    return [
+        finding(
+            "pip-extra-index",
+            "pip is configured to mix in an extra index",
+            "; ".join(hits),
+            "; ".join(fixes),
+        )
+    ]
 
 
 def _kernel_cmd(v: View) -> str:
@@ -278,31 +391,77 @@ def kernels(v: View) -> list[Finding]:
             # A kernelspec without ipykernel in the env would fail to start: install it first.
             # Two commands: on Windows as two lines (Windows PowerShell 5.1 rejects `&&`).
             sep = "\n" if v.os == "windows" else " && "
-            out.append(finding("kernel-missing", f"No Jupyter kernel named '{env.name}', and the env "
-                               "has no ipykernel", detail,
-                               f"{v.py_cmd} -m pip install ipykernel{sep}{_kernel_cmd(v)}"))
+            out.append(
+                finding(
+                    "kernel-missing",
+                    f"No Jupyter kernel named '{env.name}', and the env has no ipykernel",
+                    detail,
+                    f"{v.py_cmd} -m pip install ipykernel{sep}{_kernel_cmd(v)}",
+                )
+            )
         else:
-            out.append(finding("kernel-missing", f"No Jupyter kernel named '{env.name}'", detail,
-                               _kernel_cmd(v), fix_action="register-kernel"))
+            out.append(
+                finding(
+                    "kernel-missing",
+                    f"No Jupyter kernel named '{env.name}'",
+                    detail,
+                    _kernel_cmd(v),
+                    fix_action="register-kernel",
+                )
+            )
     elif not mine[0].argv0_exists or mine[0].same_env is False:
         k = mine[0]
         why = "does not exist" if not k.argv0_exists else f"is not the env's Python ({env.python})"
-        out.append(finding("kernel-wrong-python", f"The '{env.name}' kernel runs another Python",
-                           f"{v.pure(k.directory) / 'kernel.json'} runs {k.argv0}, which {why}", _kernel_cmd(v),
-                           fix_action="register-kernel"))
+        out.append(
+            finding(
+                "kernel-wrong-python",
+                f"The '{env.name}' kernel runs another Python",
+                f"{v.pure(k.directory) / 'kernel.json'} runs {k.argv0}, which {why}",
+                _kernel_cmd(v),
+                fix_action="register-kernel",
+            )
+        )
     for k in v.f.kernels:
-        if k.name == "python3" and k.scope in ("user", "JUPYTER_PATH") and k.same_env is False and k.argv0_exists:
-            out.append(finding("kernel-shadowing", "A user-level 'python3' kernel runs another Python",
-                               f"{k.directory} runs {k.argv0}; it shadows the env's own 'Python 3' kernel",
-                               f"Pick the 'Python ({env.name})' kernel in notebooks, or delete {quote(k.directory)}"))
+        if (
+            k.name == "python3"
+            and k.scope in ("user", "JUPYTER_PATH")
+            and k.same_env is False
+            and k.argv0_exists
+        ):
+            out.append(
+                finding(
+                    "kernel-shadowing",
+                    "A user-level 'python3' kernel runs another Python",
+                    f"{k.directory} runs {k.argv0}; it shadows the env's own 'Python 3' kernel",
+                    f"Pick the 'Python ({env.name})' kernel in notebooks, or delete {quote(k.directory)}",
+                )
+            )
         elif k.name != env.name and not k.argv0_exists:
-            out.append(finding("kernel-broken", f"The '{k.name}' kernel's Python no longer exists",
-                               f"{v.pure(k.directory) / 'kernel.json'} runs {k.argv0 or '(nothing)'}",
-                               f"jupyter kernelspec remove {k.name}   (or delete {quote(k.directory)})"))
+            out.append(
+                finding(
+                    "kernel-broken",
+                    f"The '{k.name}' kernel's Python no longer exists",
+                    f"{v.pure(k.directory) / 'kernel.json'} runs {k.argv0 or '(nothing)'}",
+                    f"jupyter kernelspec remove {k.name}   (or delete {quote(k.directory)})",
+                )
+            )
     return out
 
 
-RULES: tuple[Rule, ...] = (check_failed, env_missing, env_python_broken, probe_timeout,
-                           env_python_version, python_32bit, python_ms_store, platform_no_torch_wheel,
-                           python_no_torch_wheel, macos_rosetta,
-                           macos_intel, disk_low, ram_low, pip_extra_index, kernels)
+RULES: tuple[Rule, ...] = (
+    check_failed,
+    env_missing,
+    env_python_broken,
+    probe_timeout,
+    env_python_version,
+    python_32bit,
+    python_ms_store,
+    platform_no_torch_wheel,
+    python_no_torch_wheel,
+    macos_rosetta,
+    macos_intel,
+    disk_low,
+    ram_low,
+    pip_extra_index,
+    kernels,
+)

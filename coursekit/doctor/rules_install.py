@@ -29,7 +29,7 @@ def _log(v: View) -> str:
 
 def _line(text: str, needle: str, limit: int = 200) -> str:
     line = next((ln.strip() for ln in text.splitlines() if needle.lower() in ln.lower()), needle)
-    return line if len(line) <= limit else line[:limit - 3] + "..."
+    return line if len(line) <= limit else line[: limit - 3] + "..."
 
 
 def _torch_pins(v: View) -> str:
@@ -43,29 +43,55 @@ def _torch_pins(v: View) -> str:
 
 def pip_memory_error(v: View) -> list[Finding]:
     text = _log(v)
-    if not re.search(r"^\s*MemoryError\b|\bMemoryError\s*$|ERROR: Exception:[\s\S]*MemoryError", text, re.MULTILINE):
+    if not re.search(
+        r"^\s*MemoryError\b|\bMemoryError\s*$|ERROR: Exception:[\s\S]*MemoryError",
+        text,
+        re.MULTILINE,
+    ):
         return []
-    return [finding("pip-memory-error", "pip ran out of memory while installing torch",
-                    f"{_line(text, 'MemoryError')} in {v.f.pip_log.path if v.f.pip_log else 'the pip log'}; pip "
-                    "reads a whole cached wheel (torch is 1-3 GB) into memory (pytorch/pytorch#25164)",
-                    f"{v.py_cmd} -m pip install --no-cache-dir {_torch_pins(v)}  (pip then streams the "
-                    "download instead of loading it from its cache)")]
+    return [
+        finding(
+            "pip-memory-error",
+            "pip ran out of memory while installing torch",
+            f"{_line(text, 'MemoryError')} in {v.f.pip_log.path if v.f.pip_log else 'the pip log'}; pip "
+            "reads a whole cached wheel (torch is 1-3 GB) into memory (pytorch/pytorch#25164)",
+            f"{v.py_cmd} -m pip install --no-cache-dir {_torch_pins(v)}  (pip then streams the "
+            "download instead of loading it from its cache)",
+        )
+    ]
 
 
 def pip_hash_mismatch(v: View) -> list[Finding]:
     text = _log(v)
-    if "DO NOT MATCH THE HASHES" not in text and not re.search(r"Expected sha256 \w+\s+Got\s+\w+", text):
+    if "DO NOT MATCH THE HASHES" not in text and not re.search(
+        r"Expected sha256 \w+\s+Got\s+\w+", text
+    ):
         return []
     got = _line(text, "Got") if "Got" in text else ""
-    pkg = next((ln.strip().rstrip(":") for ln in text.splitlines() if " from http" in ln and ln.strip().endswith(":")), "")
-    detail = "pip's download did not match the hash the index publishes (an interrupted or altered " \
-             "download, a proxy, or a corrupt cache entry)"
+    pkg = next(
+        (
+            ln.strip().rstrip(":")
+            for ln in text.splitlines()
+            if " from http" in ln and ln.strip().endswith(":")
+        ),
+        "",
+    )
+    detail = (
+        "pip's download did not match the hash the index publishes (an interrupted or altered "
+        "download, a proxy, or a corrupt cache entry)"
+    )
     if pkg:
         detail += f": {pkg}"
     if got:
         detail += f" ({got})"
-    return [finding("pip-hash-mismatch", "pip refused a download whose hash did not match", detail,
-                    f"{v.py_cmd} -m pip cache purge\n{v.py_cmd} -m pip install --no-cache-dir {_torch_pins(v)}")]
+    return [
+        finding(
+            "pip-hash-mismatch",
+            "pip refused a download whose hash did not match",
+            detail,
+            f"{v.py_cmd} -m pip cache purge\n{v.py_cmd} -m pip install --no-cache-dir {_torch_pins(v)}",
+        )
+    ]
 
 
 def windows_long_path(v: View) -> list[Finding]:
@@ -74,29 +100,57 @@ def windows_long_path(v: View) -> list[Finding]:
     long_errno2 = re.search(r"\[(?:Errno 2|WinError 206)\][^\n]*?'([^'\n]{250,})'", text)
     if v.report_os != "windows" or not (hint or long_errno2 or "[WinError 206]" in text):
         return []
-    line = _line(text, "Long Path") if hint else _line(text, "WinError 206" if "WinError 206" in text else "Errno 2")
-    return [finding("windows-long-path", "pip failed on a path longer than Windows allows", line,
-                    "Enable long paths (PowerShell as administrator: New-ItemProperty -Path "
-                    "'HKLM:\\SYSTEM\\CurrentControlSet\\Control\\FileSystem' -Name LongPathsEnabled -Value 1 "
-                    "-PropertyType DWORD -Force), then install again; or keep the env in a short folder (C:\\ml)")]
+    line = (
+        _line(text, "Long Path")
+        if hint
+        else _line(text, "WinError 206" if "WinError 206" in text else "Errno 2")
+    )
+    return [
+        finding(
+            "windows-long-path",
+            "pip failed on a path longer than Windows allows",
+            line,
+            "Enable long paths (PowerShell as administrator: New-ItemProperty -Path "
+            "'HKLM:\\SYSTEM\\CurrentControlSet\\Control\\FileSystem' -Name LongPathsEnabled -Value 1 "
+            "-PropertyType DWORD -Force), then install again; or keep the env in a short folder (C:\\ml)",
+        )
+    ]
 
 
 _LIB = re.compile(r"(lib[A-Za-z0-9_]+)\.so(?:\.[\d*\[\]-]+)*")
-_WHEEL_FOR = {"libcudnn": "nvidia-cudnn", "libcublas": "nvidia-cublas", "libcublasLt": "nvidia-cublas",
-              "libcusparse": "nvidia-cusparse", "libcusparseLt": "nvidia-cusparselt",
-              "libnvJitLink": "nvidia-nvjitlink", "libnccl": "nvidia-nccl", "libcufft": "nvidia-cufft",
-              "libcurand": "nvidia-curand", "libcusolver": "nvidia-cusolver", "libcudart": "nvidia-cuda-runtime",
-              "libnvrtc": "nvidia-cuda-nvrtc", "libcupti": "nvidia-cuda-cupti", "libnvToolsExt": "nvidia-nvtx",
-              "libcufile": "nvidia-cufile", "libnvshmem": "nvidia-nvshmem"}
+_WHEEL_FOR = {
+    "libcudnn": "nvidia-cudnn",
+    "libcublas": "nvidia-cublas",
+    "libcublasLt": "nvidia-cublas",
+    "libcusparse": "nvidia-cusparse",
+    "libcusparseLt": "nvidia-cusparselt",
+    "libnvJitLink": "nvidia-nvjitlink",
+    "libnccl": "nvidia-nccl",
+    "libcufft": "nvidia-cufft",
+    "libcurand": "nvidia-curand",
+    "libcusolver": "nvidia-cusolver",
+    "libcudart": "nvidia-cuda-runtime",
+    "libnvrtc": "nvidia-cuda-nvrtc",
+    "libcupti": "nvidia-cuda-cupti",
+    "libnvToolsExt": "nvidia-nvtx",
+    "libcufile": "nvidia-cufile",
+    "libnvshmem": "nvidia-nvshmem",
+}
 _SHADOW_DIRS = re.compile(r"cuda|nvidia|/opt/conda/lib|cudnn", re.IGNORECASE)
 
 
 def _lib_error(v: View) -> tuple[str, str] | None:
     """(library, line) of a CUDA shared-library load error in torch's import error or texts."""
     for line in v.torch_texts.splitlines():
-        if ("cannot open shared object file" in line or "undefined symbol" in line
-                or "not found in the system path" in line or "version `" in line):
-            unopened = re.search(r"(lib[A-Za-z0-9_]+)\.so[\w.]*: cannot open shared object file", line)
+        if (
+            "cannot open shared object file" in line
+            or "undefined symbol" in line
+            or "not found in the system path" in line
+            or "version `" in line
+        ):
+            unopened = re.search(
+                r"(lib[A-Za-z0-9_]+)\.so[\w.]*: cannot open shared object file", line
+            )
             if unopened and unopened.group(1) not in _WHEEL_FOR:
                 continue  # libcuda & co. belong to the driver, not to an nvidia-* wheel
             versioned = re.search(r"version `?(lib[A-Za-z0-9_]+)\.so", line)
@@ -127,30 +181,59 @@ def cuda_libs(v: View) -> list[Finding]:
     known = bool((v.data.get("distributions") or {}).get("nvidia_names") is not None)
     present = any(n.startswith(wheel) for n in have)
     ld = str((v.data.get("env") or {}).get("LD_LIBRARY_PATH") or "")
-    shadow = [d for d in ld.split(":") if d and _SHADOW_DIRS.search(d) and "site-packages/nvidia" not in d]
+    shadow = [
+        d for d in ld.split(":") if d and _SHADOW_DIRS.search(d) and "site-packages/nvidia" not in d
+    ]
     undefined = "undefined symbol" in line or "version `" in line
-    folder = wheel.replace("nvidia-", "").replace("cuda-runtime", "cuda_runtime").replace("cuda-nvrtc", "cuda_nvrtc")
+    folder = (
+        wheel.replace("nvidia-", "")
+        .replace("cuda-runtime", "cuda_runtime")
+        .replace("cuda-nvrtc", "cuda_nvrtc")
+    )
     if shadow or (undefined and (present or not known)):
         if shadow:
-            fix = (f"unset LD_LIBRARY_PATH  (it puts {', '.join(shadow)} before the libraries of the "
-                   "nvidia-* wheels); remove the line that sets it from ~/.bashrc, open a new terminal")
+            fix = (
+                f"unset LD_LIBRARY_PATH  (it puts {', '.join(shadow)} before the libraries of the "
+                "nvidia-* wheels); remove the line that sets it from ~/.bashrc, open a new terminal"
+            )
             why = f"LD_LIBRARY_PATH={ld} loads another CUDA's {lib} instead of the {wheel} wheel's"
         else:
-            fix = (f"a system CUDA (/etc/ld.so.conf.d, /usr/local/cuda) shadows the {wheel} wheel: put the "
-                   f"wheel's folder first, export LD_LIBRARY_PATH=\"$({v.py_cmd} -c 'import nvidia.{folder.replace('-', '_')}"
-                   f", os; print(os.path.dirname(nvidia.{folder.replace('-', '_')}.__file__))')/lib:$LD_LIBRARY_PATH\"; "
-                   "if it persists, " + f"{v.py_cmd} -m pip install --force-reinstall {_torch_pins(v)}")
+            fix = (
+                f"a system CUDA (/etc/ld.so.conf.d, /usr/local/cuda) shadows the {wheel} wheel: put the "
+                f"wheel's folder first, export LD_LIBRARY_PATH=\"$({v.py_cmd} -c 'import nvidia.{folder.replace('-', '_')}"
+                f", os; print(os.path.dirname(nvidia.{folder.replace('-', '_')}.__file__))')/lib:$LD_LIBRARY_PATH\"; "
+                "if it persists, " + f"{v.py_cmd} -m pip install --force-reinstall {_torch_pins(v)}"
+            )
             why = f"{lib} resolves to a library other than the {wheel} wheel's"
-        return [finding("cuda-lib-shadowed", f"Another CUDA's {lib} shadows the one torch brought",
-                        f"{why}: {line}", fix)]
+        return [
+            finding(
+                "cuda-lib-shadowed",
+                f"Another CUDA's {lib} shadows the one torch brought",
+                f"{why}: {line}",
+                fix,
+            )
+        ]
     missing = known and not present
-    if missing or "cannot open shared object file" in line or "not found in the system path" in line:
-        return [finding("cuda-lib-missing", f"torch cannot find {lib} (the {wheel} wheel)",
-                        line + (f"; no {wheel}* wheel is installed" if missing else
-                                f"; {wheel} is installed but its library did not load"),
-                        f"{v.py_cmd} -m pip install {_torch_pins(v)}  (pip installs the nvidia-* wheels torch "
-                        "depends on that are missing); if it persists, add --force-reinstall",
-                        fix_action=_REINSTALL)]
+    if (
+        missing
+        or "cannot open shared object file" in line
+        or "not found in the system path" in line
+    ):
+        return [
+            finding(
+                "cuda-lib-missing",
+                f"torch cannot find {lib} (the {wheel} wheel)",
+                line
+                + (
+                    f"; no {wheel}* wheel is installed"
+                    if missing
+                    else f"; {wheel} is installed but its library did not load"
+                ),
+                f"{v.py_cmd} -m pip install {_torch_pins(v)}  (pip installs the nvidia-* wheels torch "
+                "depends on that are missing); if it persists, add --force-reinstall",
+                fix_action=_REINSTALL,
+            )
+        ]
     return []
 
 
@@ -159,26 +242,46 @@ def python_not_env(v: View) -> list[Finding]:
     sh, env = v.f.shell, v.f.env
     if sh is None or env is None or not env.exists or env.explicit or not env.prefix:
         return []
-    wrong = [(what, path) for what, path, ok in (("python", sh.path_python, sh.path_python_is_env),
-                                                 ("pip", sh.path_pip, sh.path_pip_is_env))
-             if path and ok is False]
+    wrong = [
+        (what, path)
+        for what, path, ok in (
+            ("python", sh.path_python, sh.path_python_is_env),
+            ("pip", sh.path_pip, sh.path_pip_is_env),
+        )
+        if path and ok is False
+    ]
     if not wrong:
         return []
-    active = bool(sh.conda_prefix and v.inside(sh.conda_prefix, env.prefix) and v.inside(env.prefix, sh.conda_prefix))
+    active = bool(
+        sh.conda_prefix
+        and v.inside(sh.conda_prefix, env.prefix)
+        and v.inside(env.prefix, sh.conda_prefix)
+    )
     missing = not v.torch_ok and not v.dists("torch") and v.probe_ok
     detail = "; ".join(f"`{w}` runs {p}" for w, p in wrong)
     if active:
         detail += f", although the env {env.prefix} is active: `pip install` puts packages into another Python"
-        fix = (f"Use `python -m pip` (never bare `pip`); remove the alias or the PATH entry ({wrong[0][1]}) from "
-               f"your shell profile, open a new terminal and `conda activate {env.name}`")
+        fix = (
+            f"Use `python -m pip` (never bare `pip`); remove the alias or the PATH entry ({wrong[0][1]}) from "
+            f"your shell profile, open a new terminal and `conda activate {env.name}`"
+        )
     else:
         detail += f", not the course env's ({env.prefix}), which is not active in this shell"
-        fix = (f"`conda activate {env.name}` in every new terminal (or run the env's Python by its path: "
-               f"{v.env_python}); install with `python -m pip`, never a bare `pip`")
+        fix = (
+            f"`conda activate {env.name}` in every new terminal (or run the env's Python by its path: "
+            f"{v.env_python}); install with `python -m pip`, never a bare `pip`"
+        )
     if missing:
         detail += "; that is where `pip install torch` went, not into the env"
-    return [finding("python-not-env", f"`{wrong[0][0]}` on PATH is not the course env's", detail, fix,
-                    severity="error" if missing else None)]
+    return [
+        finding(
+            "python-not-env",
+            f"`{wrong[0][0]}` on PATH is not the course env's",
+            detail,
+            fix,
+            severity="error" if missing else None,
+        )
+    ]
 
 
 def _extras(sources: tuple[str, ...]) -> dict[str, str]:
@@ -209,8 +312,9 @@ def uv_project(v: View) -> list[Finding]:
         if proj.torch_backend:
             note = f"; [tool.uv.pip] torch-backend = {proj.torch_backend} applies to `uv pip` only (astral-sh/uv#17236)"
     elif proj.locked_torch:
-        wants = local_tag(proj.locked_torch.split()[0]) or ("PyPI" if "pypi.org" in proj.locked_torch
-                                                           or "(" not in proj.locked_torch else "")
+        wants = local_tag(proj.locked_torch.split()[0]) or (
+            "PyPI" if "pypi.org" in proj.locked_torch or "(" not in proj.locked_torch else ""
+        )
     elif proj.torch_backend:
         return []  # no lock and uv pip's own detection: no fixed build to compare
     elif not (proj.torch_sources and pytorch_index):
@@ -222,25 +326,44 @@ def uv_project(v: View) -> list[Finding]:
     if not wants or wants == installed:
         return []
     root = v.pure(proj.root)
-    detail = (f"{root} is a uv project that takes torch from {wants} "
-              f"({'uv.lock: torch ' + proj.locked_torch if proj.locked_torch else proj.torch_requirement or 'pyproject.toml'}); "
-              f"`uv run` / `uv sync` there replaces torch {v.torch_version or ''} with that build{note}")
+    detail = (
+        f"{root} is a uv project that takes torch from {wants} "
+        f"({'uv.lock: torch ' + proj.locked_torch if proj.locked_torch else proj.torch_requirement or 'pyproject.toml'}); "
+        f"`uv run` / `uv sync` there replaces torch {v.torch_version or ''} with that build{note}"
+    )
     advice = suggest_backend(v)
     tag = advice.backend if advice and advice.backend not in ("pypi",) else (installed or "cpu")
     if extras:
-        pick = tag if tag in extras else next((e for e in extras if e.startswith("cu")), next(iter(extras)))
-        fix = (f"Always select the build: `uv sync --extra {pick}` and `uv run --extra {pick} ...` in {root} "
-               f"(or set default extras there); then check with `coursekit doctor`")
+        pick = (
+            tag
+            if tag in extras
+            else next((e for e in extras if e.startswith("cu")), next(iter(extras)))
+        )
+        fix = (
+            f"Always select the build: `uv sync --extra {pick}` and `uv run --extra {pick} ...` in {root} "
+            f"(or set default extras there); then check with `coursekit doctor`"
+        )
     else:
-        fix = (f"In {root / 'pyproject.toml'} route torch to the PyTorch index: [[tool.uv.index]] name = "
-               f"\"pytorch-{tag}\", url = \"https://download.pytorch.org/whl/{tag}\", explicit = true; and "
-               f"[tool.uv.sources] torch = [{{ index = \"pytorch-{tag}\" }}]; then `uv lock`. Or run the course's "
-               "notebooks from the env, not with `uv run`")
+        fix = (
+            f"In {root / 'pyproject.toml'} route torch to the PyTorch index: [[tool.uv.index]] name = "
+            f'"pytorch-{tag}", url = "https://download.pytorch.org/whl/{tag}", explicit = true; and '
+            f'[tool.uv.sources] torch = [{{ index = "pytorch-{tag}" }}]; then `uv lock`. Or run the course\'s '
+            "notebooks from the env, not with `uv run`"
+        )
     # An error when the env's torch is already the wrong build that uv put there.
     uv_made = any(d.get("installer") == "uv" for d in v.dists("torch"))
-    wrong_now = uv_made and v.torch_ok and not v.cuda_build and bool(v.nvidia) and v.report_os != "macos"
-    return [finding("uv-project-resync", "A uv project here swaps torch for another build", detail, fix,
-                    severity="error" if wrong_now else None)]
+    wrong_now = (
+        uv_made and v.torch_ok and not v.cuda_build and bool(v.nvidia) and v.report_os != "macos"
+    )
+    return [
+        finding(
+            "uv-project-resync",
+            "A uv project here swaps torch for another build",
+            detail,
+            fix,
+            severity="error" if wrong_now else None,
+        )
+    ]
 
 
 def torch_stale(v: View) -> list[Finding]:
@@ -255,11 +378,16 @@ def torch_stale(v: View) -> list[Finding]:
     advice = suggest_backend(v)
     target = f"torch {advice.torch}" if advice else f"torch {line[0]}.{line[1]}"
     course = f"{line[0]}.{line[1]}"
-    return [finding("torch-stale", f"torch {version} is older than the course's torch {course}",
-                    f"the course needs torch {course} or newer; torch {version} came from an old lock file, "
-                    "requirements file or installer",
-                    f"{advice.command if advice else 'coursekit setup'}  (installs {target}), or coursekit doctor --fix",
-                    fix_action=_REINSTALL)]
+    return [
+        finding(
+            "torch-stale",
+            f"torch {version} is older than the course's torch {course}",
+            f"the course needs torch {course} or newer; torch {version} came from an old lock file, "
+            "requirements file or installer",
+            f"{advice.command if advice else 'coursekit setup'}  (installs {target}), or coursekit doctor --fix",
+            fix_action=_REINSTALL,
+        )
+    ]
 
 
 def course_line() -> tuple[int, int] | None:
@@ -280,4 +408,12 @@ def course_line() -> tuple[int, int] | None:
     return oldest
 
 
-RULES: tuple[Rule, ...] = (pip_memory_error, pip_hash_mismatch, windows_long_path, cuda_libs, python_not_env, uv_project, torch_stale)
+RULES: tuple[Rule, ...] = (
+    pip_memory_error,
+    pip_hash_mismatch,
+    windows_long_path,
+    cuda_libs,
+    python_not_env,
+    uv_project,
+    torch_stale,
+)

@@ -10,8 +10,12 @@ _REINSTALL = "reinstall-torch"
 _CONDA_TORCH = ("pytorch", "pytorch-cpu", "pytorch-gpu", "libtorch")
 MALICIOUS_LIGHTNING = ("2.6.2", "2.6.3")  # GHSA-w37p-236h-pfx3
 LIGHTNING_SAFE = (2, 6, 6)  # GHSA-qqmf-gpg7-g8gw fixed in 2.6.6
-_NUMPY_ABI = ("compiled using NumPy 1.x cannot be run in", "_ARRAY_API not found",
-              "numpy.core.multiarray failed to import", "numpy.dtype size changed")
+_NUMPY_ABI = (
+    "compiled using NumPy 1.x cannot be run in",
+    "_ARRAY_API not found",
+    "numpy.core.multiarray failed to import",
+    "numpy.dtype size changed",
+)
 
 
 def _pip_torch(v: View) -> list[dict[str, object]]:
@@ -22,18 +26,30 @@ def torch_owners(v: View) -> list[Finding]:
     conda = [v.conda_packages[n] for n in _CONDA_TORCH if n in v.conda_packages]
     if not conda:
         return []
-    described = ", ".join(f"{p['name']} {p['version']} ({p.get('channel') or 'conda'}, build {p['build']})"
-                          for p in conda)
+    described = ", ".join(
+        f"{p['name']} {p['version']} ({p.get('channel') or 'conda'}, build {p['build']})"
+        for p in conda
+    )
     pip = _pip_torch(v)
     if pip:
-        return [finding("torch-conda-and-pip", "Two owners of torch: conda and pip",
-                        f"conda-meta lists {described}; pip installed torch {pip[0].get('version')}. "
-                        "conda packages that depend on pytorch (lightning, torchmetrics) pulled it in "
-                        "before the pip step",
-                        "Recreate the env so only pip installs torch: " + remove_and_setup(v))]
-    return [finding("torch-from-conda", "torch comes from conda, not from the PyTorch wheel index",
-                    f"conda-meta lists {described}; pip would say 'Requirement already satisfied' and keep it",
-                    "Recreate the env: " + remove_and_setup(v))]
+        return [
+            finding(
+                "torch-conda-and-pip",
+                "Two owners of torch: conda and pip",
+                f"conda-meta lists {described}; pip installed torch {pip[0].get('version')}. "
+                "conda packages that depend on pytorch (lightning, torchmetrics) pulled it in "
+                "before the pip step",
+                "Recreate the env so only pip installs torch: " + remove_and_setup(v),
+            )
+        ]
+    return [
+        finding(
+            "torch-from-conda",
+            "torch comes from conda, not from the PyTorch wheel index",
+            f"conda-meta lists {described}; pip would say 'Requirement already satisfied' and keep it",
+            "Recreate the env: " + remove_and_setup(v),
+        )
+    ]
 
 
 def torch_duplicate(v: View) -> list[Finding]:
@@ -43,35 +59,63 @@ def torch_duplicate(v: View) -> list[Finding]:
     outside = bool(imported and prefix and not v.inside(str(imported), str(prefix)))
     if len(copies) < 2 and not outside:
         return []
-    where = "; ".join(f"torch {c.get('version')} in {c.get('location')}"
-                      + (" (user site)" if c.get("in_user_site") else "") for c in copies)
+    where = "; ".join(
+        f"torch {c.get('version')} in {c.get('location')}"
+        + (" (user site)" if c.get("in_user_site") else "")
+        for c in copies
+    )
     if outside:
         where += f"; Python imports {imported}, outside the env {prefix}"
     user = [c for c in copies if c.get("in_user_site")]
     if user:
-        fix = (f"{v.py_cmd} -m pip uninstall -y torch torchvision torchaudio  (removes the ~/.local copy "
-               "first; repeat until only the env's copy is left), then `coursekit doctor`")
+        fix = (
+            f"{v.py_cmd} -m pip uninstall -y torch torchvision torchaudio  (removes the ~/.local copy "
+            "first; repeat until only the env's copy is left), then `coursekit doctor`"
+        )
     else:
         fix = "Remove the other folder from PYTHONPATH (or uninstall that copy), then `coursekit doctor`"
-    return [finding("torch-duplicate", "More than one torch is installed for this Python", where, fix)]
+    return [
+        finding("torch-duplicate", "More than one torch is installed for this Python", where, fix)
+    ]
 
 
 def torch_from_pypi(v: View) -> list[Finding]:
     pip = _pip_torch(v)
     p = v.f.platform
-    if not pip or not p or p.os == "macos" or p.arch != "x86_64" or v.conda_packages.keys() & set(_CONDA_TORCH):
+    if (
+        not pip
+        or not p
+        or p.os == "macos"
+        or p.arch != "x86_64"
+        or v.conda_packages.keys() & set(_CONDA_TORCH)
+    ):
         return []
     version = str(pip[0].get("version") or "")
     if local_tag(version):
         return []
-    detail = f"torch {version} has no +cuXXX/+cpu tag, so it came from PyPI, not download.pytorch.org"
+    detail = (
+        f"torch {version} has no +cuXXX/+cpu tag, so it came from PyPI, not download.pytorch.org"
+    )
     lightning = v.dists("lightning") or v.dists("pytorch-lightning")
     torch_t, light_t = pip[0].get("mtime"), lightning[0].get("mtime") if lightning else None
-    if isinstance(torch_t, (int, float)) and isinstance(light_t, (int, float)) and abs(torch_t - light_t) < 600:
-        detail += (f"; it was installed together with {lightning[0]['name']} {lightning[0]['version']}, which "
-                   "replaced the course's build (Lightning-AI/pytorch-lightning#18968)")
-    return [finding("torch-from-pypi", f"torch {version} came from PyPI, not the PyTorch index", detail,
-                    reinstall_hint(v), fix_action=_REINSTALL)]
+    if (
+        isinstance(torch_t, (int, float))
+        and isinstance(light_t, (int, float))
+        and abs(torch_t - light_t) < 600
+    ):
+        detail += (
+            f"; it was installed together with {lightning[0]['name']} {lightning[0]['version']}, which "
+            "replaced the course's build (Lightning-AI/pytorch-lightning#18968)"
+        )
+    return [
+        finding(
+            "torch-from-pypi",
+            f"torch {version} came from PyPI, not the PyTorch index",
+            detail,
+            reinstall_hint(v),
+            fix_action=_REINSTALL,
+        )
+    ]
 
 
 def conda_after_pip(v: View) -> list[Finding]:
@@ -80,10 +124,15 @@ def conda_after_pip(v: View) -> list[Finding]:
     # An hour of slack: setup's own pip steps run minutes after the env is created.
     if not isinstance(history, (int, float)) or not pip or history <= max(pip) + 3600:
         return []
-    return [finding("conda-after-pip", "conda changed the env after pip installed torch",
-                    "conda-meta/history is newer than torch's pip install; conda's docs say to recreate "
-                    "the env rather than run conda after pip",
-                    "If anything breaks, recreate the env: " + remove_and_setup(v))]
+    return [
+        finding(
+            "conda-after-pip",
+            "conda changed the env after pip installed torch",
+            "conda-meta/history is newer than torch's pip install; conda's docs say to recreate "
+            "the env rather than run conda after pip",
+            "If anything breaks, recreate the env: " + remove_and_setup(v),
+        )
+    ]
 
 
 def _companion(v: View, name: str) -> list[Finding]:
@@ -100,8 +149,11 @@ def _companion(v: View, name: str) -> list[Finding]:
     problems = []
     if pairing.matches(name, installed, tv) is False:  # None: the tables do not know: no verdict
         built_for = pairing.torch_line_for(name, installed)
-        problems.append(f"{name} {installed} is for torch {built_for}, not {tv}" if built_for
-                        else f"{name} {installed} is not built for torch {tv}")
+        problems.append(
+            f"{name} {installed} is for torch {built_for}, not {tv}"
+            if built_for
+            else f"{name} {installed} is not built for torch {tv}"
+        )
     if local_tag(installed) and local_tag(tv) and local_tag(installed) != local_tag(tv):
         problems.append(f"{name} is +{local_tag(installed)} but torch is +{local_tag(tv)}")
     if v.torch_ok and result and not result.get("ok") and "No module named" not in message:
@@ -111,8 +163,15 @@ def _companion(v: View, name: str) -> list[Finding]:
         problems.append(f"{name}'s operators do not load: {str(op_error).strip().splitlines()[-1]}")
     if not problems:
         return []
-    return [finding(fid, f"{name} {installed} does not match torch {tv}", "; ".join(problems),
-                    reinstall_hint(v), fix_action=_REINSTALL)]
+    return [
+        finding(
+            fid,
+            f"{name} {installed} does not match torch {tv}",
+            "; ".join(problems),
+            reinstall_hint(v),
+            fix_action=_REINSTALL,
+        )
+    ]
 
 
 def _missing_companions(v: View) -> list[Finding]:
@@ -122,50 +181,101 @@ def _missing_companions(v: View) -> list[Finding]:
     missing = [n for n in ("torchvision", "torchaudio") if not v.dist_version(n)]
     if not missing:
         return []
-    return [finding("companion-missing", f"{' and '.join(missing)} not installed beside torch {v.torch_version}",
-                    f"the env has torch {v.torch_version} but no {', no '.join(missing)}; the course's "
-                    "notebooks import them, and installing one later without the torch index pulls "
-                    "another torch from PyPI", reinstall_hint(v), fix_action=_REINSTALL)]
+    return [
+        finding(
+            "companion-missing",
+            f"{' and '.join(missing)} not installed beside torch {v.torch_version}",
+            f"the env has torch {v.torch_version} but no {', no '.join(missing)}; the course's "
+            "notebooks import them, and installing one later without the torch index pulls "
+            "another torch from PyPI",
+            reinstall_hint(v),
+            fix_action=_REINSTALL,
+        )
+    ]
 
 
 def companions(v: View) -> list[Finding]:
-    return (_companion(v, "torchvision") + _companion(v, "torchaudio")
-            + _missing_companions(v))
+    return _companion(v, "torchvision") + _companion(v, "torchaudio") + _missing_companions(v)
 
 
-NUMPY2_FROM = (2, 3)  # torch 2.3 is the first release that supports NumPy 2 (pytorch/pytorch#132179)
+NUMPY2_FROM = (
+    2,
+    3,
+)  # torch 2.3 is the first release that supports NumPy 2 (pytorch/pytorch#132179)
 
 
 def numpy(v: View) -> list[Finding]:
-    texts = v.torch_texts + "\n" + "\n".join(
-        str((v.imports(n).get("error") or {}).get("message") or "") for n in ("numpy", "torchvision", "torchaudio"))
+    texts = (
+        v.torch_texts
+        + "\n"
+        + "\n".join(
+            str((v.imports(n).get("error") or {}).get("message") or "")
+            for n in ("numpy", "torchvision", "torchaudio")
+        )
+    )
     npv = v.dist_version("numpy")
     tv = v.torch_version
     bridge_ok = v.torch.get("numpy_ok")
     old_torch = bool(tv and len(version_tuple(tv)) >= 2 and version_tuple(tv)[:2] < NUMPY2_FROM)
     if old_torch and npv and version_tuple(npv)[:1] >= (2,) and bridge_ok is not True:
-        said = next((ln.strip() for ln in texts.splitlines()
-                     if any(t in ln for t in ("Numpy is not available", "_ARRAY_API not found",
-                                              "compiled using NumPy 1.x"))), "")
-        return [finding("numpy-abi", f"torch {tv} cannot use NumPy {npv}",
-                        "torch before 2.3 is built against NumPy 1.x; with NumPy 2 `tensor.numpy()` and "
-                        "`torch.from_numpy` fail" + (f" ({said})" if said else ""),
-                        f"{v.py_cmd} -m pip install \"numpy<2\"  (keeps torch {tv}); or install the course's "
-                        f"torch, which supports NumPy 2: {reinstall_hint(v)}")]
+        said = next(
+            (
+                ln.strip()
+                for ln in texts.splitlines()
+                if any(
+                    t in ln
+                    for t in (
+                        "Numpy is not available",
+                        "_ARRAY_API not found",
+                        "compiled using NumPy 1.x",
+                    )
+                )
+            ),
+            "",
+        )
+        return [
+            finding(
+                "numpy-abi",
+                f"torch {tv} cannot use NumPy {npv}",
+                "torch before 2.3 is built against NumPy 1.x; with NumPy 2 `tensor.numpy()` and "
+                "`torch.from_numpy` fail" + (f" ({said})" if said else ""),
+                f'{v.py_cmd} -m pip install "numpy<2"  (keeps torch {tv}); or install the course\'s '
+                f"torch, which supports NumPy 2: {reinstall_hint(v)}",
+            )
+        ]
     hit = next((t for t in _NUMPY_ABI if t in texts), None)
     if hit:
         line = next(ln.strip() for ln in texts.splitlines() if hit in ln)
-        return [finding("numpy-abi", f"A package built for NumPy 1.x is loaded with NumPy {npv or '2.x'}", line,
-                        f"Upgrade the package named in the error; or pin NumPy 1: {v.py_cmd} -m pip "
-                        "install \"numpy<2\"")]
-    broken = v.torch_ok and (v.imports("numpy") and not v.imports("numpy").get("ok")
-                             or "Failed to initialize NumPy" in texts or bridge_ok is False)
+        return [
+            finding(
+                "numpy-abi",
+                f"A package built for NumPy 1.x is loaded with NumPy {npv or '2.x'}",
+                line,
+                f"Upgrade the package named in the error; or pin NumPy 1: {v.py_cmd} -m pip "
+                'install "numpy<2"',
+            )
+        ]
+    broken = v.torch_ok and (
+        v.imports("numpy")
+        and not v.imports("numpy").get("ok")
+        or "Failed to initialize NumPy" in texts
+        or bridge_ok is False
+    )
     if broken:
         err = v.imports("numpy").get("error") or {}
-        why = (str(err.get("message") or "") or str(v.torch.get("numpy_error") or "")
-               or _first(texts, "Failed to initialize NumPy"))
-        return [finding("numpy-missing", "NumPy is missing or broken in the env", _first_line(why),
-                        f"{v.py_cmd} -m pip install numpy")]
+        why = (
+            str(err.get("message") or "")
+            or str(v.torch.get("numpy_error") or "")
+            or _first(texts, "Failed to initialize NumPy")
+        )
+        return [
+            finding(
+                "numpy-missing",
+                "NumPy is missing or broken in the env",
+                _first_line(why),
+                f"{v.py_cmd} -m pip install numpy",
+            )
+        ]
     return []
 
 
@@ -184,34 +294,65 @@ def lightning(v: View) -> list[Finding]:
         for copy in v.dists(name):
             version = str(copy.get("version"))
             if version in MALICIOUS_LIGHTNING:
-                out.append(finding(
-                    "lightning-malware", f"{name} {version} is a malicious release (credential stealer)",
-                    f"{name} {version} in {copy.get('location')}: GHSA-w37p-236h-pfx3; importing it ran code "
-                    "that steals credentials",
-                    f"{v.py_cmd} -m pip uninstall -y {name}; then rotate every token, key and password used "
-                    f"on this machine; then install \"{name}>=2.6.6\" (coursekit setup does)"))
+                out.append(
+                    finding(
+                        "lightning-malware",
+                        f"{name} {version} is a malicious release (credential stealer)",
+                        f"{name} {version} in {copy.get('location')}: GHSA-w37p-236h-pfx3; importing it ran code "
+                        "that steals credentials",
+                        f"{v.py_cmd} -m pip uninstall -y {name}; then rotate every token, key and password used "
+                        f'on this machine; then install "{name}>=2.6.6" (coursekit setup does)',
+                    )
+                )
             elif version_tuple(version) < LIGHTNING_SAFE:
-                out.append(finding(
-                    "lightning-old", f"{name} {version} predates the checkpoint security fix",
-                    "GHSA-qqmf-gpg7-g8gw (loading an untrusted checkpoint can run code) is fixed in 2.6.6",
-                    f"{v.py_cmd} -m pip install \"{name}>=2.6.6\" torch=={v.torch_version}  (keeps torch)"))
+                out.append(
+                    finding(
+                        "lightning-old",
+                        f"{name} {version} predates the checkpoint security fix",
+                        "GHSA-qqmf-gpg7-g8gw (loading an untrusted checkpoint can run code) is fixed in 2.6.6",
+                        f'{v.py_cmd} -m pip install "{name}>=2.6.6" torch=={v.torch_version}  (keeps torch)',
+                    )
+                )
     return out
 
 
 def mps_unavailable(v: View) -> list[Finding]:
     p = v.f.platform
-    if not p or p.os != "macos" or p.arch != "arm64" or not v.torch_ok or v.torch.get("mps_available"):
+    if (
+        not p
+        or p.os != "macos"
+        or p.arch != "arm64"
+        or not v.torch_ok
+        or v.torch.get("mps_available")
+    ):
         return []
     if v.py.get("machine") == "x86_64":
         return []  # macos-rosetta explains it
     mac = p.macos_version or v.py.get("mac_ver") or "unknown"
     old = version_tuple(mac) and version_tuple(mac) < (14,)
     detail = f"macOS {mac}; torch {v.torch_version} mps built={v.torch.get('mps_built')}"
-    fix = ("Update macOS to 14 (Sonoma) or later; until then the labs run on CPU" if old
-           else "Reinstall torch from PyPI: " + reinstall_hint(v))
-    return [finding("mps-unavailable", "torch cannot use the Apple GPU (MPS)",
-                    detail + ("; MPS needs macOS 14+ since torch 2.10" if old else ""), fix)]
+    fix = (
+        "Update macOS to 14 (Sonoma) or later; until then the labs run on CPU"
+        if old
+        else "Reinstall torch from PyPI: " + reinstall_hint(v)
+    )
+    return [
+        finding(
+            "mps-unavailable",
+            "torch cannot use the Apple GPU (MPS)",
+            detail + ("; MPS needs macOS 14+ since torch 2.10" if old else ""),
+            fix,
+        )
+    ]
 
 
-RULES: tuple[Rule, ...] = (torch_owners, torch_duplicate, torch_from_pypi, conda_after_pip, companions,
-                           numpy, lightning, mps_unavailable)
+RULES: tuple[Rule, ...] = (
+    torch_owners,
+    torch_duplicate,
+    torch_from_pypi,
+    conda_after_pip,
+    companions,
+    numpy,
+    lightning,
+    mps_unavailable,
+)

@@ -61,8 +61,11 @@ SLOW_AFTER_S = 10.0
 """flutter doctor's ``slowWarningDuration``: after this long, say which checks are still running."""
 
 
-def run_checks(checks: Sequence[Check], on_slow: Callable[[list[str]], None] | None = None,
-               slow_after_s: float = SLOW_AFTER_S) -> tuple[dict[str, Any], tuple[CheckRun, ...]]:
+def run_checks(
+    checks: Sequence[Check],
+    on_slow: Callable[[list[str]], None] | None = None,
+    slow_after_s: float = SLOW_AFTER_S,
+) -> tuple[dict[str, Any], tuple[CheckRun, ...]]:
     """Run ``checks`` (dependencies first, the rest concurrently); return values and runs.
 
     The values dict holds only the checks that finished without error. The runs are in
@@ -97,39 +100,56 @@ def run_checks(checks: Sequence[Check], on_slow: Callable[[list[str]], None] | N
             values[item.name] = item.value
             runs[item.name] = CheckRun(item.name, "ok", item.duration_ms, None, check.timeout_s)
         else:
-            runs[item.name] = CheckRun(item.name, "crashed", item.duration_ms, item.error,
-                                       check.timeout_s)
+            runs[item.name] = CheckRun(
+                item.name, "crashed", item.duration_ms, item.error, check.timeout_s
+            )
     for check in checks:  # deps that name no check
-        runs.setdefault(check.name, CheckRun(check.name, "skipped", 0, "unknown dependency",
-                                             check.timeout_s))
+        runs.setdefault(
+            check.name, CheckRun(check.name, "skipped", 0, "unknown dependency", check.timeout_s)
+        )
     return values, tuple(runs[c.name] for c in checks)
 
 
-def _start_ready(checks: Sequence[Check], values: dict[str, Any], runs: dict[str, CheckRun],
-                 started: dict[str, float], done: queue.Queue[_Done]) -> None:
+def _start_ready(
+    checks: Sequence[Check],
+    values: dict[str, Any],
+    runs: dict[str, CheckRun],
+    started: dict[str, float],
+    done: queue.Queue[_Done],
+) -> None:
     for check in checks:
         if check.name in runs or check.name in started:
             continue
         failed = [d for d in check.deps if d in runs and runs[d].status != "ok"]
         if failed:
-            runs[check.name] = CheckRun(check.name, "skipped", 0,
-                                        f"needs {', '.join(failed)}, which did not finish",
-                                        check.timeout_s)
+            runs[check.name] = CheckRun(
+                check.name,
+                "skipped",
+                0,
+                f"needs {', '.join(failed)}, which did not finish",
+                check.timeout_s,
+            )
             continue
         if all(d in values for d in check.deps):
             inputs = {d: values[d] for d in check.deps}
             started[check.name] = time.monotonic() + check.timeout_s
-            thread = threading.Thread(target=_worker, args=(check, inputs, done),
-                                      name=f"doctor-check-{check.name}", daemon=True)
+            thread = threading.Thread(
+                target=_worker,
+                args=(check, inputs, done),
+                name=f"doctor-check-{check.name}",
+                daemon=True,
+            )
             thread.start()
 
 
-def _expire(by_name: Mapping[str, Check], runs: dict[str, CheckRun],
-            started: dict[str, float]) -> None:
+def _expire(
+    by_name: Mapping[str, Check], runs: dict[str, CheckRun], started: dict[str, float]
+) -> None:
     now = time.monotonic()
     for name, deadline in list(started.items()):
         if now >= deadline:
             del started[name]
             limit = by_name[name].timeout_s
-            runs[name] = CheckRun(name, "timeout", int(limit * 1000),
-                                  f"timed out after {limit:g} s", limit)
+            runs[name] = CheckRun(
+                name, "timeout", int(limit * 1000), f"timed out after {limit:g} s", limit
+            )

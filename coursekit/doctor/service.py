@@ -28,16 +28,24 @@ class DoctorRequest:
     probe_timeout_s: float | None = None
 
 
-def examine(request: DoctorRequest, runner: Runner = run_tool,
-            on_slow: Callable[[list[str]], None] | None = None) -> Report:
+def examine(
+    request: DoctorRequest,
+    runner: Runner = run_tool,
+    on_slow: Callable[[list[str]], None] | None = None,
+) -> Report:
     """Collect and diagnose (or re-diagnose a saved report); raises only for a bad ``--from``.
 
     ``on_slow`` is told which checks are still running after 10 s (flutter doctor's slow
     warning), so a student does not think the doctor hangs while torch imports."""
     if request.from_file is not None:
         return load_report(request.from_file)
-    opts = CollectOptions(env_name=request.env_name or "", python=request.python, runner=runner,
-                          environ=dict(os.environ), on_slow=on_slow)
+    opts = CollectOptions(
+        env_name=request.env_name or "",
+        python=request.python,
+        runner=runner,
+        environ=dict(os.environ),
+        on_slow=on_slow,
+    )
     if request.probe_timeout_s is not None:
         opts = replace(opts, probe_timeout_s=request.probe_timeout_s)
     return make_report(collect_facts(opts))

@@ -35,8 +35,15 @@ class Finding:
     fix_action: str | None = None
 
 
-def finding(fid: str, title: str, detail: str, fix: str | None, *, severity: str | None = None,
-            fix_action: str | None = None) -> Finding:
+def finding(
+    fid: str,
+    title: str,
+    detail: str,
+    fix: str | None,
+    *,
+    severity: str | None = None,
+    fix_action: str | None = None,
+) -> Finding:
     """A finding for catalogue id ``fid`` (category and default severity from the catalogue)."""
     e = entry(fid)
     return Finding(fid, severity or e.severity, e.category, title, detail, fix, fix_action)
@@ -65,8 +72,12 @@ def quote(path: str) -> str:
     return f'"{path}"' if " " in path else path
 
 
-_FOUND_GPU = re.compile(r"Found GPU(\d+) (.+?) which is of (?:cuda|compute) capability(?: \(CC\))? (\d+)\.(\d+)")
-_SM_NOT_COMPATIBLE = re.compile(r"(?m)^\s*(?:[\w.]*Warning: )?(.+?) with CUDA capability sm_(\d+) is not compatible")
+_FOUND_GPU = re.compile(
+    r"Found GPU(\d+) (.+?) which is of (?:cuda|compute) capability(?: \(CC\))? (\d+)\.(\d+)"
+)
+_SM_NOT_COMPATIBLE = re.compile(
+    r"(?m)^\s*(?:[\w.]*Warning: )?(.+?) with CUDA capability sm_(\d+) is not compatible"
+)
 
 
 def pure_path(path: str, os_name: str) -> PurePath:
@@ -81,7 +92,7 @@ def inside(path: str, prefix: str, os_name: str) -> bool:
     normalised away textually, links are not followed (the report's files are not here)."""
     a, b = pure_path(path, os_name), pure_path(prefix, os_name)
     a_parts, b_parts = _normal_parts(a, os_name), _normal_parts(b, os_name)
-    return a_parts[:len(b_parts)] == b_parts
+    return a_parts[: len(b_parts)] == b_parts
 
 
 def _normal_parts(p: PurePath, os_name: str) -> tuple[str, ...]:
@@ -189,8 +200,13 @@ class View:
         for d in self.torch.get("devices") or []:
             if isinstance(d, dict) and d.get("capability"):
                 idx = d.get("index")
-                out.append((idx if isinstance(idx, int) else None, str(d.get("name") or "GPU"),
-                            str(d["capability"])))
+                out.append(
+                    (
+                        idx if isinstance(idx, int) else None,
+                        str(d.get("name") or "GPU"),
+                        str(d["capability"]),
+                    )
+                )
         if out:
             return tuple(out)
         text = self.torch_texts
@@ -215,12 +231,24 @@ class View:
             return gpus
         nvidia = [g for g in gpus if g.vendor == "nvidia"]
         if not nvidia:
-            return (*gpus, *(GpuInfo("nvidia", name, compute_capability=cc, index=idx) for idx, name, cc in caps))
+            return (
+                *gpus,
+                *(
+                    GpuInfo("nvidia", name, compute_capability=cc, index=idx)
+                    for idx, name, cc in caps
+                ),
+            )
         out = []
         for g in gpus:
             if g.vendor == "nvidia" and not g.compute_capability:
-                cc = next((c for i, n, c in caps if n == g.name or n.endswith(g.name) or g.name.endswith(n)),
-                          None)
+                cc = next(
+                    (
+                        c
+                        for i, n, c in caps
+                        if n == g.name or n.endswith(g.name) or g.name.endswith(n)
+                    ),
+                    None,
+                )
                 if cc is None and len(caps) == len(nvidia):
                     cc = caps[nvidia.index(g)][2]
                 g = dataclasses.replace(g, compute_capability=cc) if cc else g
@@ -252,10 +280,15 @@ class View:
     def torch_texts(self) -> str:
         """Every error and warning text the torch child produced, for pattern matching."""
         t = self.torch
-        parts = [str(t.get("cuda_error") or ""), str((t.get("cuda_op") or {}).get("error") or ""),
-                 str((t.get("cudnn_op") or {}).get("error") or ""), str(t.get("numpy_error") or ""),
-                 str(t.get("stderr") or ""), "\n".join(map(str, t.get("warnings") or [])),
-                 str((t.get("error") or {}).get("message") or "")]
+        parts = [
+            str(t.get("cuda_error") or ""),
+            str((t.get("cuda_op") or {}).get("error") or ""),
+            str((t.get("cudnn_op") or {}).get("error") or ""),
+            str(t.get("numpy_error") or ""),
+            str(t.get("stderr") or ""),
+            "\n".join(map(str, t.get("warnings") or [])),
+            str((t.get("error") or {}).get("message") or ""),
+        ]
         return "\n".join(p for p in parts if p)
 
     @cached_property
@@ -293,7 +326,14 @@ class View:
         from coursekit.doctor.course import course_python
 
         p = self.f.platform
-        return HostInfo(os=p.os, arch=p.arch, python=course_python(), macos_version=p.macos_version,
-                        wsl=p.wsl, gpus=self.gpus, jetson=p.jetson,
-                        cuda_driver_api=self.f.gpu.cuda_driver_api if self.f.gpu else None,
-                        rocm_version=self.f.gpu.rocm_version if self.f.gpu else None)
+        return HostInfo(
+            os=p.os,
+            arch=p.arch,
+            python=course_python(),
+            macos_version=p.macos_version,
+            wsl=p.wsl,
+            gpus=self.gpus,
+            jetson=p.jetson,
+            cuda_driver_api=self.f.gpu.cuda_driver_api if self.f.gpu else None,
+            rocm_version=self.f.gpu.rocm_version if self.f.gpu else None,
+        )

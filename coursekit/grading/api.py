@@ -82,7 +82,9 @@ class CheckResult:
     error: bool = False  # True: the grader broke on this check (GraderError or a grader bug)
 
 
-def check(points: int = 1, name: str | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def check(
+    points: int = 1, name: str | None = None
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register a check function; its docstring's first line is the title shown to students."""
 
     def mark(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -132,21 +134,26 @@ class LabContext:
             spec.loader.exec_module(module)
         except SyntaxError as exc:
             raise StudentCodeError(
-                f"{filename} line {exc.lineno}: syntax error: {exc.msg}") from None
+                f"{filename} line {exc.lineno}: syntax error: {exc.msg}"
+            ) from None
         except SystemExit as exc:
             raise StudentCodeError(
                 f"{filename} called sys.exit({exc.code!r}) while being imported; "
-                "put script code under `if __name__ == \"__main__\":`.") from None
+                'put script code under `if __name__ == "__main__":`.'
+            ) from None
         except BaseException as exc:  # noqa: BLE001 - any student failure is a verdict
             raise StudentCodeError(
-                f"importing {filename} raised {describe_exception(exc, path)}") from None
+                f"importing {filename} raised {describe_exception(exc, path)}"
+            ) from None
         finally:
             if sys.path and sys.path[0] == str(self.student_dir):
                 sys.path.pop(0)
         self._modules[filename] = module
         return module
 
-    def call(self, func: Callable[..., Any], *args: Any, what: str | None = None, **kwargs: Any) -> Any:
+    def call(
+        self, func: Callable[..., Any], *args: Any, what: str | None = None, **kwargs: Any
+    ) -> Any:
         """Call a student function; an exception it raises becomes a :class:`StudentCodeError`."""
         label = what or f"{getattr(func, '__name__', 'your function')}()"
         try:
@@ -154,12 +161,15 @@ class LabContext:
         except CheckFailed:
             raise
         except NotImplementedError:
-            raise StudentCodeError(f"{label} is not implemented yet (it raised NotImplementedError).") from None
+            raise StudentCodeError(
+                f"{label} is not implemented yet (it raised NotImplementedError)."
+            ) from None
         except SystemExit as exc:
             raise StudentCodeError(f"{label} called sys.exit({exc.code!r}).") from None
         except Exception as exc:  # noqa: BLE001 - any student failure is a verdict
             raise StudentCodeError(
-                f"{label} raised {describe_exception(exc, student_dir=self.student_dir)}") from None
+                f"{label} raised {describe_exception(exc, student_dir=self.student_dir)}"
+            ) from None
 
     def seeded(self) -> Iterator[int]:
         """Iterate over the seeds, seeding torch (and random) before each; flushes denormals."""
@@ -199,8 +209,9 @@ class LabContext:
             return None
 
 
-def describe_exception(exc: BaseException, student_file: Path | None = None,
-                       student_dir: Path | None = None) -> str:
+def describe_exception(
+    exc: BaseException, student_file: Path | None = None, student_dir: Path | None = None
+) -> str:
     """``TypeError: ... (at file.py line 12)``, naming the innermost frame in the student's code.
 
     With ``student_file`` or ``student_dir`` the frame must be in that file or folder; without
@@ -236,13 +247,16 @@ def _is_under(path: Path, root: Path) -> bool:
 def _raised_in(exc: BaseException, folder: Path) -> bool:
     """True when any frame of ``exc``'s traceback runs a file inside ``folder``."""
     root = folder.resolve()
-    return any(_is_under(Path(frame.filename), root)
-               for frame in traceback.extract_tb(exc.__traceback__))
+    return any(
+        _is_under(Path(frame.filename), root) for frame in traceback.extract_tb(exc.__traceback__)
+    )
 
 
 def load_grader(path: Path) -> types.ModuleType:
     """Import a grader module from its file."""
-    spec = importlib.util.spec_from_file_location(f"coursekit_grader_{path.parent.name.replace('-', '_')}", path)
+    spec = importlib.util.spec_from_file_location(
+        f"coursekit_grader_{path.parent.name.replace('-', '_')}", path
+    )
     if spec is None or spec.loader is None:
         raise GraderError(f"cannot load grader {path}")
     module = importlib.util.module_from_spec(spec)
@@ -272,8 +286,10 @@ def run_check(spec: CheckSpec, ctx: LabContext) -> CheckResult:
     except BaseException as exc:
         if _raised_in(exc, ctx.student_dir):  # the student's code raised: a verdict
             if isinstance(exc, SystemExit):
-                message = ("your code called sys.exit: "
-                           f"{describe_exception(exc, student_dir=ctx.student_dir)}")
+                message = (
+                    "your code called sys.exit: "
+                    f"{describe_exception(exc, student_dir=ctx.student_dir)}"
+                )
             else:
                 message = f"your code raised {describe_exception(exc, student_dir=ctx.student_dir)}"
             passed, error = False, False
@@ -282,8 +298,16 @@ def run_check(spec: CheckSpec, ctx: LabContext) -> CheckResult:
         else:  # a grader bug, reported as such
             message = f"the grader itself failed: {describe_exception(exc)}"
             passed, error = False, True
-    return CheckResult(spec.name, spec.title, passed, spec.points if passed else 0,
-                       spec.points, message, time.monotonic() - start, error)
+    return CheckResult(
+        spec.name,
+        spec.title,
+        passed,
+        spec.points if passed else 0,
+        spec.points,
+        message,
+        time.monotonic() - start,
+        error,
+    )
 
 
 def run_checks(grader_path: Path, ctx: LabContext) -> list[CheckResult]:

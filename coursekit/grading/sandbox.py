@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from coursekit.proc import kill_tree
+from coursekit.proc import kill_tree, own_process_group
 
 HEAD_BYTES = 4_000
 TAIL_BYTES = 8_000
@@ -69,8 +68,10 @@ class _OutputDrain(threading.Thread):
                 del self.tail[:-TAIL_BYTES]
 
     def text(self) -> tuple[str, str]:
-        return (self.head.decode("utf-8", "replace"),
-                bytes(self.tail[-TAIL_BYTES:]).decode("utf-8", "replace"))
+        return (
+            self.head.decode("utf-8", "replace"),
+            bytes(self.tail[-TAIL_BYTES:]).decode("utf-8", "replace"),
+        )
 
 
 class _EventTail:
@@ -127,16 +128,18 @@ def run_sandboxed(
 
     ``on_tick(elapsed_s)`` is called about once a second while the worker runs.
     """
-    kwargs: dict[str, object] = {}
-    if sys.platform == "win32":
-        kwargs["creationflags"] = subprocess.CREATE_NEW_PROCESS_GROUP
-    else:
-        kwargs["start_new_session"] = True  # one process group: killed as a whole
+    kwargs = own_process_group()  # one process group: killed as a whole
     start = time.monotonic()
     try:
         proc = subprocess.Popen(
-            list(argv), stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            cwd=os.fspath(cwd), env=dict(env), **kwargs)  # type: ignore[call-overload]
+            list(argv),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            cwd=os.fspath(cwd),
+            env=dict(env),
+            **kwargs,
+        )  # type: ignore[call-overload]
     except OSError as exc:
         return SandboxOutcome(None, False, False, 0.0, "", "", 0, 0.0, start_error=str(exc))
     drain = _OutputDrain(proc.stdout)
@@ -183,5 +186,13 @@ def run_sandboxed(
         on_event_line(line)
     drain.join(timeout=2)
     head, tail = drain.text()
-    return SandboxOutcome(proc.returncode, timed_out, memory_exceeded, peak, head, tail,
-                          drain.total, time.monotonic() - start)
+    return SandboxOutcome(
+        proc.returncode,
+        timed_out,
+        memory_exceeded,
+        peak,
+        head,
+        tail,
+        drain.total,
+        time.monotonic() - start,
+    )

@@ -36,8 +36,9 @@ class SGD:
 
     def __init__(self, params: Iterable[torch.Tensor], lr: float, momentum: float = 0.0) -> None:
         self.params = [p for p in params if p.requires_grad]
-        self.param_groups: list[dict[str, Any]] = [{"params": self.params, "lr": lr,
-                                                    "momentum": momentum}]
+        self.param_groups: list[dict[str, Any]] = [
+            {"params": self.params, "lr": lr, "momentum": momentum}
+        ]
         self.bufs: dict[int, torch.Tensor] = {}
 
     def zero_grad(self, set_to_none: bool = True) -> None:

@@ -96,7 +96,9 @@ def _tampered(snap: list[tuple[str, Any, dict[str, Any]]]) -> list[str]:
             if key not in _VOLATILE and now.get(key, _MISSING) is not value:
                 changed.append(f"{name}.{key}")
         if isinstance(obj, type):
-            changed += [f"{name}.{key}" for key in now if key not in before and key not in _VOLATILE]
+            changed += [
+                f"{name}.{key}" for key in now if key not in before and key not in _VOLATILE
+            ]
     return changed
 
 
@@ -112,12 +114,23 @@ def _guarded_namespaces(api: types.ModuleType, grader: types.ModuleType) -> list
     import torch
     import torch.nn.functional
 
-    return [("torch", torch), ("torch.nn", torch.nn), ("torch.nn.functional", torch.nn.functional),
-            ("torch.nn.init", torch.nn.init), ("torch.autograd", torch.autograd),
-            ("torch.Tensor", torch.Tensor), ("torch.nn.Module", torch.nn.Module),
-            ("torch.nn.Linear", torch.nn.Linear), ("builtins", builtins), ("math", math),
-            ("coursekit.grading.api", api), ("the grader", grader), ("json", json),
-            ("hmac", hmac), ("os", os)]
+    return [
+        ("torch", torch),
+        ("torch.nn", torch.nn),
+        ("torch.nn.functional", torch.nn.functional),
+        ("torch.nn.init", torch.nn.init),
+        ("torch.autograd", torch.autograd),
+        ("torch.Tensor", torch.Tensor),
+        ("torch.nn.Module", torch.nn.Module),
+        ("torch.nn.Linear", torch.nn.Linear),
+        ("builtins", builtins),
+        ("math", math),
+        ("coursekit.grading.api", api),
+        ("the grader", grader),
+        ("json", json),
+        ("hmac", hmac),
+        ("os", os),
+    ]
 
 
 def _setup_torch(threads: int) -> dict[str, Any]:
@@ -127,14 +140,19 @@ def _setup_torch(threads: int) -> dict[str, Any]:
     torch.set_flush_denormal(True)
     # A fixed thread count keeps reductions, and so the measured numbers, reproducible.
     torch.set_num_threads(threads)
-    return {"torch": torch.__version__, "python": sys.version.split()[0],
-            "executable": sys.executable}
+    return {
+        "torch": torch.__version__,
+        "python": sys.version.split()[0],
+        "executable": sys.executable,
+    }
 
 
 def _annotate(message: str, memory_mb: int) -> str:
     if any(word in message for word in _MEMORY_WORDS):
-        return (f"{message} -- this went over the lab's memory cap of {memory_mb} MB: "
-                "does something allocate without bound?")
+        return (
+            f"{message} -- this went over the lab's memory cap of {memory_mb} MB: "
+            "does something allocate without bound?"
+        )
     return message
 
 
@@ -144,8 +162,13 @@ def _run(cfg: dict[str, Any], emit: _Emitter) -> None:
     try:
         info = _setup_torch(int(cfg.get("threads", 1)))
     except BaseException as exc:  # noqa: BLE001 - any failure here is the environment's
-        emit({"e": "fatal", "kind": "env", "message": f"torch could not be imported: "
-              f"{type(exc).__name__}: {exc}"})
+        emit(
+            {
+                "e": "fatal",
+                "kind": "env",
+                "message": f"torch could not be imported: {type(exc).__name__}: {exc}",
+            }
+        )
         return
     info["memory_limit"] = _cap_memory(int(cfg["memory_mb"]))
     emit({"e": "ready", **info})
@@ -156,9 +179,12 @@ def _run(cfg: dict[str, Any], emit: _Emitter) -> None:
         emit({"e": "fatal", "kind": "grader", "message": str(exc)})
         return
     emit({"e": "loaded", "checks": [s.name for s in specs]})
-    ctx = api.LabContext(student_dir=Path(cfg["student_dir"]), figures_dir=Path(cfg["figures_dir"]),
-                         seeds=tuple(cfg.get("seeds", api.DEFAULT_SEEDS)),
-                         report=lambda msg: emit({"e": "report", "message": str(msg)[:500]}))
+    ctx = api.LabContext(
+        student_dir=Path(cfg["student_dir"]),
+        figures_dir=Path(cfg["figures_dir"]),
+        seeds=tuple(cfg.get("seeds", api.DEFAULT_SEEDS)),
+        report=lambda msg: emit({"e": "report", "message": str(msg)[:500]}),
+    )
     snap = _snapshot(_guarded_namespaces(api, grader))
     run_check, tampered_names = api.run_check, None
     skip = set(cfg.get("skip", ()))  # already graded by an earlier worker of this run
@@ -172,14 +198,28 @@ def _run(cfg: dict[str, Any], emit: _Emitter) -> None:
             if changed:
                 tampered_names = ", ".join(changed[:5])
         if tampered_names is not None:
-            emit({"e": "result", "name": spec.name, "passed": False, "error": False,
-                  "message": f"your code replaced {tampered_names} (monkey-patching); measurements "
-                             "made after that cannot be trusted. Remove the patch.",
-                  "duration_s": 0.0})
+            emit(
+                {
+                    "e": "result",
+                    "name": spec.name,
+                    "passed": False,
+                    "error": False,
+                    "message": f"your code replaced {tampered_names} (monkey-patching); measurements "
+                    "made after that cannot be trusted. Remove the patch.",
+                    "duration_s": 0.0,
+                }
+            )
             continue
-        emit({"e": "result", "name": result.name, "passed": result.passed, "error": result.error,
-              "message": _annotate(result.message, int(cfg["memory_mb"]))[:4000],
-              "duration_s": round(result.duration_s, 3)})
+        emit(
+            {
+                "e": "result",
+                "name": result.name,
+                "passed": result.passed,
+                "error": result.error,
+                "message": _annotate(result.message, int(cfg["memory_mb"]))[:4000],
+                "duration_s": round(result.duration_s, 3),
+            }
+        )
     emit({"e": "done"})
 
 

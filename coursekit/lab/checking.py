@@ -97,8 +97,11 @@ class GradeReport:
 
     @property
     def exit_code(self) -> ExitCode:
-        return {Status.PASSED: ExitCode.OK, Status.NOT_YET: ExitCode.FAILED,
-                Status.ERROR: ExitCode.ENVIRONMENT}[self.status]
+        return {
+            Status.PASSED: ExitCode.OK,
+            Status.NOT_YET: ExitCode.FAILED,
+            Status.ERROR: ExitCode.ENVIRONMENT,
+        }[self.status]
 
 
 class GraderSourceError(Exception):
@@ -125,8 +128,12 @@ def expected_checks(grader_path: Path) -> tuple[ExpectedCheck, ...]:
         for deco in node.decorator_list:
             call = deco if isinstance(deco, ast.Call) else None
             target = call.func if call else deco
-            if not (isinstance(target, ast.Name) and target.id == "check"
-                    or isinstance(target, ast.Attribute) and target.attr == "check"):
+            if not (
+                isinstance(target, ast.Name)
+                and target.id == "check"
+                or isinstance(target, ast.Attribute)
+                and target.attr == "check"
+            ):
                 continue
             points, name = 1, node.name
             if call:
@@ -175,59 +182,111 @@ def _signal_name(code: int) -> str:
 
 def _death_message(outcome: SandboxOutcome, timeout_s: float, memory_mb: int) -> str:
     if outcome.timed_out:
-        return (f"did not finish within the lab's time limit of {timeout_s:g} s: an endless loop, "
-                "or code far slower than it needs to be?")
+        return (
+            f"did not finish within the lab's time limit of {timeout_s:g} s: an endless loop, "
+            "or code far slower than it needs to be?"
+        )
     if outcome.memory_exceeded:
-        return (f"used more than the lab's memory cap of {memory_mb} MB: does something "
-                "allocate without bound?")
+        return (
+            f"used more than the lab's memory cap of {memory_mb} MB: does something "
+            "allocate without bound?"
+        )
     code = outcome.returncode
     if code is not None and code < 0:
         return f"crashed the Python interpreter ({_signal_name(code)})"
-    return (f"ended the grading process (exit status {code}) before the check finished: "
-            "os._exit() or sys.exit() in a thread?")
+    return (
+        f"ended the grading process (exit status {code}) before the check finished: "
+        "os._exit() or sys.exit() in a thread?"
+    )
 
 
-def decide(spec: LabSpec, expected: tuple[ExpectedCheck, ...], events: list[dict[str, Any]],
-           forged: bool, outcome: SandboxOutcome) -> GradeReport:
+def decide(
+    spec: LabSpec,
+    expected: tuple[ExpectedCheck, ...],
+    events: list[dict[str, Any]],
+    forged: bool,
+    outcome: SandboxOutcome,
+) -> GradeReport:
     """Turn what the worker reported and did into a verdict (pure)."""
-    python = next((f"Python {e.get('python')}, torch {e.get('torch')}" for e in events
-                   if e.get("e") == "ready"), "")
+    python = next(
+        (
+            f"Python {e.get('python')}, torch {e.get('torch')}"
+            for e in events
+            if e.get("e") == "ready"
+        ),
+        "",
+    )
 
-    def make(status: Status, checks: tuple[CheckOutcome, ...], problem: str | None = None,
-             fix: str | None = None) -> GradeReport:
-        return GradeReport(spec.number, spec.slug, spec.title, status, checks, problem, fix,
-                           outcome.output_tail, python, outcome.duration_s)
+    def make(
+        status: Status,
+        checks: tuple[CheckOutcome, ...],
+        problem: str | None = None,
+        fix: str | None = None,
+    ) -> GradeReport:
+        return GradeReport(
+            spec.number,
+            spec.slug,
+            spec.title,
+            status,
+            checks,
+            problem,
+            fix,
+            outcome.output_tail,
+            python,
+            outcome.duration_s,
+        )
 
     def error(problem: str, fix: str) -> GradeReport:
-        zero = tuple(CheckOutcome(c.name, c.title, False, 0, c.points, "not graded")
-                     for c in expected)
+        zero = tuple(
+            CheckOutcome(c.name, c.title, False, 0, c.points, "not graded") for c in expected
+        )
         return make(Status.ERROR, zero, problem, fix)
 
     env_fix = "Run coursekit doctor; it names the problem and the command that fixes it."
     if outcome.start_error is not None:
-        return error(f"the course environment's Python could not be started: "
-                     f"{outcome.start_error}", env_fix)
+        return error(
+            f"the course environment's Python could not be started: {outcome.start_error}", env_fix
+        )
     fatal = next((e for e in events if e.get("e") == "fatal"), None)
     if fatal is not None:
         if fatal.get("kind") == "env":
-            return error(f"the course environment cannot run the grader: {fatal.get('message')}",
-                         env_fix)
-        return error(f"the grader of lab {spec.number} failed: {fatal.get('message')}",
-                     "This is not your fault. Update coursekit, or tell your instructor.")
+            return error(
+                f"the course environment cannot run the grader: {fatal.get('message')}", env_fix
+            )
+        return error(
+            f"the grader of lab {spec.number} failed: {fatal.get('message')}",
+            "This is not your fault. Update coursekit, or tell your instructor.",
+        )
     if not any(e.get("e") == "ready" for e in events):
-        why = ("took longer than the time limit" if outcome.timed_out
-               else f"stopped (exit status {outcome.returncode})")
-        return error(f"the course environment's Python {why} before it could grade; your code "
-                     "had not run yet.", env_fix)
+        why = (
+            "took longer than the time limit"
+            if outcome.timed_out
+            else f"stopped (exit status {outcome.returncode})"
+        )
+        return error(
+            f"the course environment's Python {why} before it could grade; your code "
+            "had not run yet.",
+            env_fix,
+        )
     loaded = next((e for e in events if e.get("e") == "loaded"), None)
     if loaded is None and forged is False and not outcome.timed_out:
-        return error("the grader stopped while loading.", "Update coursekit, or tell your instructor.")
+        return error(
+            "the grader stopped while loading.", "Update coursekit, or tell your instructor."
+        )
     if loaded is not None and loaded.get("checks") != [c.name for c in expected]:
-        return error("the grader's check list does not match its source.",
-                     "Reinstall coursekit: python -m pip install --force-reinstall coursekit")
+        return error(
+            "the grader's check list does not match its source.",
+            "Reinstall coursekit: python -m pip install --force-reinstall coursekit",
+        )
     results = {e["name"]: e for e in events if e.get("e") == "result" and "name" in e}
-    running = next((e.get("name") for e in reversed(events) if e.get("e") == "begin"
-                    and e.get("name") not in results), None)
+    running = next(
+        (
+            e.get("name")
+            for e in reversed(events)
+            if e.get("e") == "begin" and e.get("name") not in results
+        ),
+        None,
+    )
     done = any(e.get("e") == "done" for e in events)
     checks, grader_broke = [], []
     for c in expected:
@@ -236,8 +295,10 @@ def decide(spec: LabSpec, expected: tuple[ExpectedCheck, ...], events: list[dict
             if c.name == running:
                 msg = "your code " + _death_message(outcome, spec.timeout_s, spec.memory_mb)
                 if outcome.output_bytes > 1_000_000:
-                    msg += (f" It also printed {outcome.output_bytes / 1e6:.0f} MB of output "
-                            "(only the last lines are kept).")
+                    msg += (
+                        f" It also printed {outcome.output_bytes / 1e6:.0f} MB of output "
+                        "(only the last lines are kept)."
+                    )
             else:
                 msg = f"not run: check '{running}' did not finish" if running else "not run"
             checks.append(CheckOutcome(c.name, c.title, False, 0, c.points, msg))
@@ -245,16 +306,37 @@ def decide(spec: LabSpec, expected: tuple[ExpectedCheck, ...], events: list[dict
         if r.get("error"):
             grader_broke.append(f"{c.name}: {r.get('message')}")
         passed = bool(r.get("passed")) and not forged
-        checks.append(CheckOutcome(c.name, c.title, passed, c.points if passed else 0, c.points,
-                                   str(r.get("message", "")), float(r.get("duration_s", 0.0))))
+        checks.append(
+            CheckOutcome(
+                c.name,
+                c.title,
+                passed,
+                c.points if passed else 0,
+                c.points,
+                str(r.get("message", "")),
+                float(r.get("duration_s", 0.0)),
+            )
+        )
     if grader_broke:
-        return make(Status.ERROR, tuple(checks), "the grader failed on " + "; ".join(grader_broke),
-                    "This is not your fault. Update coursekit, or tell your instructor.")
+        return make(
+            Status.ERROR,
+            tuple(checks),
+            "the grader failed on " + "; ".join(grader_broke),
+            "This is not your fault. Update coursekit, or tell your instructor.",
+        )
     if forged:
-        checks = [CheckOutcome(c.name, c.title, False, 0, c.max_points,
-                               "the grading results were tampered with (unsigned lines in the "
-                               "results file); nothing can be trusted from this run.")
-                  for c in checks]
+        checks = [
+            CheckOutcome(
+                c.name,
+                c.title,
+                False,
+                0,
+                c.max_points,
+                "the grading results were tampered with (unsigned lines in the "
+                "results file); nothing can be trusted from this run.",
+            )
+            for c in checks
+        ]
     complete = done and len(results) == len(expected) and not forged
     status = Status.PASSED if complete and all(c.passed for c in checks) else Status.NOT_YET
     return make(status, tuple(checks))
@@ -272,15 +354,20 @@ def _runtime_copy(dest: Path) -> Path:
     return dest
 
 
-_BOOT = ("import sys; sys.path.insert(0, sys.argv[1]); "
-         "from coursekit.grading.worker import main; main()")
+_BOOT = (
+    "import sys; sys.path.insert(0, sys.argv[1]); from coursekit.grading.worker import main; main()"
+)
 
 
 def worker_env(base: dict[str, str]) -> dict[str, str]:
     """The worker's environment: this one, with thread counts pinned and CPU only."""
     env = dict(base)
-    env.update(OMP_NUM_THREADS=str(WORKER_THREADS), MKL_NUM_THREADS=str(WORKER_THREADS),
-               CUDA_VISIBLE_DEVICES="", MPLBACKEND="Agg")
+    env.update(
+        OMP_NUM_THREADS=str(WORKER_THREADS),
+        MKL_NUM_THREADS=str(WORKER_THREADS),
+        CUDA_VISIBLE_DEVICES="",
+        MPLBACKEND="Agg",
+    )
     return env
 
 
@@ -293,9 +380,15 @@ def _crashed_check(events: list[dict[str, Any]]) -> str | None:
     return str(begun[-1]) if begun and begun[-1] not in finished else None
 
 
-def grade(spec: LabSpec, student_dir: Path, python: str, *,
-          on_event: Callable[[dict[str, Any]], None] = lambda e: None,
-          sandbox: Sandbox = run_sandboxed, seeds: tuple[int, ...] = (0, 1, 2)) -> GradeReport:
+def grade(
+    spec: LabSpec,
+    student_dir: Path,
+    python: str,
+    *,
+    on_event: Callable[[dict[str, Any]], None] = lambda e: None,
+    sandbox: Sandbox = run_sandboxed,
+    seeds: tuple[int, ...] = (0, 1, 2),
+) -> GradeReport:
     """Grade ``student_dir`` with ``spec``'s shipped grader in ``python`` (a sandboxed worker).
 
     When student code kills the worker during a check (a crash, ``os._exit``, the memory cap),
@@ -306,8 +399,15 @@ def grade(spec: LabSpec, student_dir: Path, python: str, *,
     try:
         expected = expected_checks(spec.grader_path)
     except GraderSourceError as exc:
-        return GradeReport(spec.number, spec.slug, spec.title, Status.ERROR, (), problem=str(exc),
-                           fix="Reinstall coursekit: python -m pip install --force-reinstall coursekit")
+        return GradeReport(
+            spec.number,
+            spec.slug,
+            spec.title,
+            Status.ERROR,
+            (),
+            problem=str(exc),
+            fix="Reinstall coursekit: python -m pip install --force-reinstall coursekit",
+        )
     key = secrets.token_bytes(32)
     state: dict[str, Any] = {"lines": [], "running": {}}
     titles = {c.name: c.title for c in expected}
@@ -330,10 +430,16 @@ def grade(spec: LabSpec, student_dir: Path, python: str, *,
         busy = time.monotonic() - running["since"]
         if busy - running["last"] >= HEARTBEAT_S:
             running["last"] = busy
-            on_event({"e": "still-running", "name": running["name"],
-                      "title": titles.get(str(running["name"]), running["name"]),
-                      "check_s": round(busy), "elapsed_s": round(elapsed),
-                      "limit_s": spec.timeout_s})
+            on_event(
+                {
+                    "e": "still-running",
+                    "name": running["name"],
+                    "title": titles.get(str(running["name"]), running["name"]),
+                    "check_s": round(busy),
+                    "elapsed_s": round(elapsed),
+                    "limit_s": spec.timeout_s,
+                }
+            )
 
     merged: list[dict[str, Any]] = []
     forged_any = False
@@ -348,26 +454,55 @@ def grade(spec: LabSpec, student_dir: Path, python: str, *,
             events_path = Path(tmp) / f"events-{secrets.token_hex(8)}.jsonl"
             events_path.touch(mode=0o600)
             skip = sorted({str(e["name"]) for e in merged if e.get("e") == "result"})
-            cfg = {"key": key.hex(), "events": str(events_path), "grader": str(spec.grader_path),
-                   "student_dir": str(student_dir.resolve()),
-                   "figures_dir": str(student_dir.resolve() / "figures"), "seeds": list(seeds),
-                   "memory_mb": spec.memory_mb, "threads": WORKER_THREADS, "skip": skip}
-            outcome = sandbox(argv, stdin_text=json.dumps(cfg) + "\n", events_path=events_path,
-                              timeout_s=max(deadline - time.monotonic(), 1.0),
-                              memory_mb=spec.memory_mb, on_event_line=on_line, cwd=student_dir,
-                              env=worker_env(dict(os.environ)), on_tick=on_tick)
+            cfg = {
+                "key": key.hex(),
+                "events": str(events_path),
+                "grader": str(spec.grader_path),
+                "student_dir": str(student_dir.resolve()),
+                "figures_dir": str(student_dir.resolve() / "figures"),
+                "seeds": list(seeds),
+                "memory_mb": spec.memory_mb,
+                "threads": WORKER_THREADS,
+                "skip": skip,
+            }
+            outcome = sandbox(
+                argv,
+                stdin_text=json.dumps(cfg) + "\n",
+                events_path=events_path,
+                timeout_s=max(deadline - time.monotonic(), 1.0),
+                memory_mb=spec.memory_mb,
+                on_event_line=on_line,
+                cwd=student_dir,
+                env=worker_env(dict(os.environ)),
+                on_tick=on_tick,
+            )
             events, forged = verify_events(state["lines"], key)
             forged_any = forged_any or forged
             merged += events
             crashed = _crashed_check(events)
-            if (forged or crashed is None or outcome.timed_out or attempt == MAX_RESTARTS
-                    or deadline - time.monotonic() < MIN_RESTART_BUDGET_S):
+            if (
+                forged
+                or crashed is None
+                or outcome.timed_out
+                or attempt == MAX_RESTARTS
+                or deadline - time.monotonic() < MIN_RESTART_BUDGET_S
+            ):
                 break
             message = "your code " + _death_message(outcome, spec.timeout_s, spec.memory_mb)
-            merged.append({"e": "result", "name": crashed, "passed": False, "error": False,
-                           "message": message})
+            merged.append(
+                {
+                    "e": "result",
+                    "name": crashed,
+                    "passed": False,
+                    "error": False,
+                    "message": message,
+                }
+            )
             on_event({"e": "restart", "after": crashed, "title": titles.get(crashed, crashed)})
     report = decide(spec, expected, merged, forged_any, outcome)
-    figures = tuple(sorted(p.name for p in (student_dir / "figures").glob("*.png"))) \
-        if (student_dir / "figures").is_dir() else ()
+    figures = (
+        tuple(sorted(p.name for p in (student_dir / "figures").glob("*.png")))
+        if (student_dir / "figures").is_dir()
+        else ()
+    )
     return dataclasses.replace(report, folder=student_dir, figures=figures)

@@ -1,10 +1,10 @@
 """Which Python grades the lab: ``--python PATH`` > this interpreter if it has torch > the course env
 (named by the env spec's ``[env] name``, ``pt`` by default).
 
-The course env is found through ``coursekit.setup.engines.discovery.find_env`` (issue 3's
-engine layer, which asks micromamba/mamba/conda and the embedded engine's folders);
-if that module is unavailable, a small fallback looks in the usual places
-(``$CONDA_PREFIX/envs/<name>``, the env beside an active env, ``$COURSEKIT_HOME/envs/<name>``).
+The course env is found through :func:`coursekit.setup.engines.discovery.find_env` (which asks
+micromamba/mamba/conda and the embedded engine's folders); when no engine knows it, the usual
+places are looked at (``$CONDA_PREFIX/envs/<name>``, the env beside an active env,
+``$COURSEKIT_HOME/envs/<name>``).
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from coursekit.errors import EnvironmentProblem, UsageError
+from coursekit.setup.engines.base import env_python
+from coursekit.setup.engines.discovery import find_env
 
 
 @dataclass(frozen=True)
@@ -25,10 +27,6 @@ class PythonChoice:
 
     path: str
     reason: str
-
-
-def _env_python(prefix: Path) -> Path:
-    return prefix / "python.exe" if os.name == "nt" else prefix / "bin" / "python"
 
 
 def env_name(environ: Mapping[str, str] | None = None) -> str:
@@ -50,18 +48,14 @@ def fallback_pt_python(environ: Mapping[str, str]) -> Path | None:
     if home:
         candidates.append(Path(home) / "envs" / name)
     for prefix in candidates:
-        python = _env_python(prefix)
+        python = env_python(prefix)
         if python.is_file():
             return python
     return None
 
 
 def find_pt_python() -> Path | None:
-    """The ``pt`` env's Python, via the engine layer if present, else the fallback lookup."""
-    try:
-        from coursekit.setup.engines.discovery import find_env
-    except ImportError:
-        return fallback_pt_python(os.environ)
+    """The course env's Python, via the engine layer, else the well-known folders."""
     location = find_env(env_name())
     if location is not None and location.confirmed:
         return Path(location.python)
@@ -73,9 +67,13 @@ def current_has_torch() -> bool:
     return importlib.util.find_spec("torch") is not None
 
 
-def choose_python(explicit: str | None, *, current: str = sys.executable,
-                  has_torch: Callable[[], bool] | None = None,
-                  find_pt: Callable[[], Path | None] | None = None) -> PythonChoice:
+def choose_python(
+    explicit: str | None,
+    *,
+    current: str = sys.executable,
+    has_torch: Callable[[], bool] | None = None,
+    find_pt: Callable[[], Path | None] | None = None,
+) -> PythonChoice:
     """Apply the precedence; raises when no interpreter can grade.
 
     ``has_torch`` and ``find_pt`` default to this module's probes, looked up at call time.
@@ -83,8 +81,10 @@ def choose_python(explicit: str | None, *, current: str = sys.executable,
     if explicit:
         path = Path(explicit)
         if not path.is_file():
-            raise UsageError(f"--python {explicit}: no such file.",
-                             "Give the path of a Python interpreter that has torch installed.")
+            raise UsageError(
+                f"--python {explicit}: no such file.",
+                "Give the path of a Python interpreter that has torch installed.",
+            )
         # Absolute (the grader runs in another folder, where a relative path means nothing),
         # not resolved: a venv's bin/python is a symlink to the base Python without its packages.
         return PythonChoice(os.path.abspath(path), "--python")
@@ -97,4 +97,5 @@ def choose_python(explicit: str | None, *, current: str = sys.executable,
     raise EnvironmentProblem(
         f"no Python with torch to grade with: this Python has no torch and the course env "
         f"'{name}' was not found.",
-        "Run coursekit setup to create it (or pass --python PATH).")
+        "Run coursekit setup to create it (or pass --python PATH).",
+    )

@@ -57,7 +57,12 @@ def read_marker(folder: Path) -> dict[str, object] | None:
 
 
 def _write_marker(folder: Path, spec: LabSpec, hashes: dict[str, str]) -> None:
-    data = {"lab": spec.number, "slug": spec.slug, "version": spec.version, "starter_sha256": hashes}
+    data = {
+        "lab": spec.number,
+        "slug": spec.slug,
+        "version": spec.version,
+        "starter_sha256": hashes,
+    }
     tmp = folder / (MARKER + ".tmp")
     tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
     os.replace(tmp, folder / MARKER)
@@ -76,8 +81,9 @@ def _replace_unedited(src: Path, dst: Path) -> None:
     os.replace(tmp, dst)
 
 
-def plan_file(relpath: str, exists: bool, current: str | None, recorded: str | None,
-              starter: str) -> str:
+def plan_file(
+    relpath: str, exists: bool, current: str | None, recorded: str | None, starter: str
+) -> str:
     """Decide what to do with one file (pure): never touch bytes the student changed."""
     if not exists:
         return "added"
@@ -97,8 +103,10 @@ def lay_out(spec: LabSpec, folder: Path) -> HandoutResult:
         raise UsageError(f"{folder} exists and is not a folder.", "Move it away or use --dir.")
     marker = read_marker(folder) if not created else None
     if marker is not None and marker.get("lab") not in (None, spec.number):
-        raise UsageError(f"{folder} holds lab {marker.get('lab')}, not lab {spec.number}.",
-                         "Use --dir to choose another place.")
+        raise UsageError(
+            f"{folder} holds lab {marker.get('lab')}, not lab {spec.number}.",
+            "Use --dir to choose another place.",
+        )
     recorded = marker.get("starter_sha256", {}) if marker else {}
     recorded = recorded if isinstance(recorded, dict) else {}
     try:
@@ -114,12 +122,17 @@ def lay_out(spec: LabSpec, folder: Path) -> HandoutResult:
             elif action == "updated":
                 _replace_unedited(src, dst)
             actions.append(FileAction(rel, action))
-            hashes[rel] = starter if action in ("added", "updated", "unchanged") else str(
-                recorded.get(rel, starter))
+            hashes[rel] = (
+                starter
+                if action in ("added", "updated", "unchanged")
+                else str(recorded.get(rel, starter))
+            )
         _write_marker(folder, spec, hashes)
     except OSError as exc:  # no permission, a read-only disk, a --dir path through a file
-        raise EnvironmentProblem(f"cannot write the lab folder {folder}: {exc}",
-                                 "Choose a folder you can write to with --dir.") from None
+        raise EnvironmentProblem(
+            f"cannot write the lab folder {folder}: {exc}",
+            "Choose a folder you can write to with --dir.",
+        ) from None
     return HandoutResult(spec, folder, created, tuple(actions))
 
 
@@ -146,8 +159,11 @@ def reset(spec: LabSpec, folder: Path, from_inside: bool = False) -> HandoutResu
             os.rename(folder, backup)  # a rename: atomic, nothing copied, nothing lost
         except OSError as exc:
             # Windows refuses to rename a folder that is some process's current folder.
-            fix = ("Run it from the course folder: cd .. then the same command." if from_inside
-                   else "Close programs using files in the lab folder and retry.")
+            fix = (
+                "Run it from the course folder: cd .. then the same command."
+                if from_inside
+                else "Close programs using files in the lab folder and retry."
+            )
             raise EnvironmentProblem(f"cannot move {folder} to {backup.name}: {exc}", fix) from None
     result = lay_out(spec, folder)
     return HandoutResult(spec, folder, True, result.files, backup)
@@ -212,8 +228,9 @@ def reveal_solution(spec: LabSpec, folder: Path) -> tuple[FileAction, ...]:
         try:
             _copy_new(src, dst)
         except OSError as exc:  # read-only folder, a file named solution: exit 3, not a crash
-            raise EnvironmentProblem(f"cannot write {dst}: {exc}",
-                                     f"Make {folder} writable (or move a file named 'solution' away) "
-                                     "and ask again.") from None
+            raise EnvironmentProblem(
+                f"cannot write {dst}: {exc}",
+                f"Make {folder} writable (or move a file named 'solution' away) and ask again.",
+            ) from None
         actions.append(FileAction(f"solution/{rel}", "added"))
     return tuple(actions)

@@ -65,9 +65,11 @@ class LabSpec:
         """Every file laid out for the student: README.md and the starter folder (relative paths)."""
         files = ["README.md"] if self.readme_path.is_file() else []
         if self.starter_dir.is_dir():
-            files += sorted(p.relative_to(self.starter_dir).as_posix()
-                            for p in self.starter_dir.rglob("*")
-                            if p.is_file() and "__pycache__" not in p.parts)
+            files += sorted(
+                p.relative_to(self.starter_dir).as_posix()
+                for p in self.starter_dir.rglob("*")
+                if p.is_file() and "__pycache__" not in p.parts
+            )
         return tuple(files)
 
     def source_of(self, relpath: str) -> Path:
@@ -77,11 +79,15 @@ class LabSpec:
 
 def _need(data: dict[str, Any], key: str, kind: type | tuple[type, ...], where: Path) -> Any:
     if key not in data:
-        raise SpecError(f"{where}: '{key}' is missing.", "Add it; see labs/README.md for the format.")
+        raise SpecError(
+            f"{where}: '{key}' is missing.", "Add it; see labs/README.md for the format."
+        )
     value = data[key]
     if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
-        raise SpecError(f"{where}: '{key}' has the wrong type ({type(value).__name__}).",
-                        "See labs/README.md for the format.")
+        raise SpecError(
+            f"{where}: '{key}' has the wrong type ({type(value).__name__}).",
+            "See labs/README.md for the format.",
+        )
     return value
 
 
@@ -89,8 +95,10 @@ def _str_list(data: dict[str, Any], key: str, where: Path, default: list[Any]) -
     value = data.get(key, default)
     item_type = int if key == "requires" else str
     if not isinstance(value, list) or not all(isinstance(v, item_type) for v in value):
-        raise SpecError(f"{where}: '{key}' must be a list of {item_type.__name__}.",
-                        "See labs/README.md for the format.")
+        raise SpecError(
+            f"{where}: '{key}' must be a list of {item_type.__name__}.",
+            "See labs/README.md for the format.",
+        )
     return tuple(value)
 
 
@@ -102,16 +110,22 @@ def load_lab(toml_path: Path) -> LabSpec:
         raise SpecError(f"{toml_path} cannot be read: {exc}", "Fix the lab's lab.toml.") from None
     fmt = _need(data, "format_version", int, toml_path)
     if fmt > FORMAT_VERSION:
-        raise SpecError(f"{toml_path} uses lab format {fmt}; this coursekit reads format "
-                        f"{FORMAT_VERSION}.", "Update coursekit: python -m pip install -U coursekit")
+        raise SpecError(
+            f"{toml_path} uses lab format {fmt}; this coursekit reads format {FORMAT_VERSION}.",
+            "Update coursekit: python -m pip install -U coursekit",
+        )
     number = _need(data, "number", int, toml_path)
     slug = _need(data, "slug", str, toml_path)
     match = _DIR.match(toml_path.parent.name)
     if not _SLUG.match(slug) or not match or (int(match[1]), match[2]) != (number, slug):
-        raise SpecError(f"{toml_path}: folder must be named NN-slug matching number={number}, "
-                        f"slug={slug!r}.", "Rename the folder or fix lab.toml.")
+        raise SpecError(
+            f"{toml_path}: folder must be named NN-slug matching number={number}, slug={slug!r}.",
+            "Rename the folder or fix lab.toml.",
+        )
     spec = LabSpec(
-        number=number, slug=slug, title=_need(data, "title", str, toml_path),
+        number=number,
+        slug=slug,
+        title=_need(data, "title", str, toml_path),
         version=_need(data, "version", int, toml_path),
         timeout_s=float(_need(data, "timeout_s", (int, float), toml_path)),
         memory_mb=_need(data, "memory_mb", int, toml_path),
@@ -121,8 +135,11 @@ def load_lab(toml_path: Path) -> LabSpec:
         content_dir=toml_path.parent,
     )
     if not spec.student_files or spec.timeout_s <= 0 or spec.memory_mb <= 0:
-        raise SpecError(f"{toml_path}: student_files must not be empty; timeout_s and memory_mb "
-                        "must be positive.", "Fix lab.toml.")
+        raise SpecError(
+            f"{toml_path}: student_files must not be empty; timeout_s and memory_mb "
+            "must be positive.",
+            "Fix lab.toml.",
+        )
     return spec
 
 
@@ -136,9 +153,11 @@ def discover_labs(labs_root: Path | None = None) -> tuple[LabSpec, ...]:
     seen: dict[int, LabSpec] = {}
     for spec in specs:
         if spec.number in seen:
-            raise SpecError(f"labs {seen[spec.number].content_dir.name} and "
-                            f"{spec.content_dir.name} share number {spec.number}.",
-                            "Give each lab its own number.")
+            raise SpecError(
+                f"labs {seen[spec.number].content_dir.name} and "
+                f"{spec.content_dir.name} share number {spec.number}.",
+                "Give each lab its own number.",
+            )
         seen[spec.number] = spec
     return tuple(sorted(specs, key=lambda s: s.number))
 
@@ -146,8 +165,10 @@ def discover_labs(labs_root: Path | None = None) -> tuple[LabSpec, ...]:
 def parse_lab_number(text: str) -> int:
     """``"2"`` or ``"02"`` -> 2; anything else is a :class:`UsageError` (exit 2)."""
     if not text.strip().isdigit():
-        raise UsageError(f"'{text}' is not a lab number.", "Give the lab's number, e.g. coursekit lab 1 "
-                         "(coursekit lab lists them).")
+        raise UsageError(
+            f"'{text}' is not a lab number.",
+            "Give the lab's number, e.g. coursekit lab 1 (coursekit lab lists them).",
+        )
     return int(text)
 
 
@@ -157,5 +178,6 @@ def find_lab(labs: tuple[LabSpec, ...], number: int) -> LabSpec:
         if spec.number == number:
             return spec
     valid = ", ".join(str(s.number) for s in labs) or "none"
-    raise UsageError(f"There is no lab {number}; the labs are: {valid}.",
-                     "Run coursekit lab to list them.")
+    raise UsageError(
+        f"There is no lab {number}; the labs are: {valid}.", "Run coursekit lab to list them."
+    )

@@ -17,18 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from coursekit.constants import EnvVars
+from coursekit.resources import coursekit_home
 
 FORMAT_VERSION = 1
-
-
-def coursekit_home() -> Path:
-    """``COURSEKIT_HOME``, or the per-user data folder (platformdirs)."""
-    value = os.environ.get(EnvVars.HOME)
-    if value:
-        return Path(value)
-    import platformdirs
-
-    return Path(platformdirs.user_data_dir("coursekit", appauthor=False))
 
 
 def progress_path() -> Path:
@@ -73,8 +64,10 @@ def load(path: Path | None = None) -> Progress:
             where = f"moved it to {aside}"
         except OSError:
             where = "left it in place"
-        warning = (f"the progress file {path} was damaged ({exc}); {where} and started afresh "
-                   "(your lab folders are untouched).")
+        warning = (
+            f"the progress file {path} was damaged ({exc}); {where} and started afresh "
+            "(your lab folders are untouched)."
+        )
         return Progress(warnings=[warning])
 
 
@@ -89,8 +82,10 @@ def save(progress: Progress, path: Path | None = None) -> None:
     try:
         _write(progress, path)
     except OSError as exc:
-        progress.warnings.append(f"could not save your progress to {path} ({exc}); set "
-                                 f"{EnvVars.HOME} to a folder you can write to.")
+        progress.warnings.append(
+            f"could not save your progress to {path} ({exc}); set "
+            f"{EnvVars.HOME} to a folder you can write to."
+        )
 
 
 def _write(progress: Progress, path: Path) -> None:
@@ -115,8 +110,9 @@ def record_handout(progress: Progress, slug: str, number: int, folder: Path) -> 
     rec.setdefault("handed_out_at", now_iso())
 
 
-def record_grade(progress: Progress, slug: str, number: int, score: int, max_score: int,
-                 passed: bool) -> None:
+def record_grade(
+    progress: Progress, slug: str, number: int, score: int, max_score: int, passed: bool
+) -> None:
     """Keep the last and the best score; ``passed`` stays true once earned."""
     rec = progress.record(slug)
     rec.update(number=number, last_score=score, max_score=max_score, last_checked_at=now_iso())

@@ -50,7 +50,6 @@ class Handout:
 @dataclass(frozen=True)
 class CheckRun:
     report: GradeReport
-    python_reason: str
     next_step: str
     warnings: tuple[str, ...] = ()
 
@@ -82,8 +81,15 @@ def lab_state(spec: LabSpec, record: dict[str, Any] | None, folder: Path | None)
     else:
         state = "not started"
     where = str(folder) if folder is not None else record.get("folder")
-    return LabState(spec.number, spec.slug, spec.title, state, record.get("best_score"),
-                    record.get("max_score"), where)
+    return LabState(
+        spec.number,
+        spec.slug,
+        spec.title,
+        state,
+        record.get("best_score"),
+        record.get("max_score"),
+        where,
+    )
 
 
 def next_step(specs: tuple[LabSpec, ...], states: tuple[LabState, ...]) -> str:
@@ -93,8 +99,10 @@ def next_step(specs: tuple[LabSpec, ...], states: tuple[LabState, ...]) -> str:
             return f"coursekit lab {spec.number}   (hands out lab {spec.number}: {spec.title})"
         if st.state == "in progress":
             files = ", ".join(spec.student_files)
-            return (f"edit {files} in {spec.folder_name}/, then: coursekit lab {spec.number} --check"
-                    f"   (stuck? coursekit lab {spec.number} --hint)")
+            return (
+                f"edit {files} in {spec.folder_name}/, then: coursekit lab {spec.number} --check"
+                f"   (stuck? coursekit lab {spec.number} --hint)"
+            )
     return "every lab has passed. Well done!"
 
 
@@ -112,13 +120,18 @@ def list_labs(cwd: Path, labs_root: Path | None = None) -> LabList:
     """``coursekit lab`` and ``coursekit progress``: every lab, its state and the next step."""
     specs = discover_labs(labs_root)
     progress = prog.load()
-    states = tuple(lab_state(s, progress.labs.get(s.slug),
-                             layout.locate(s, cwd, None, _recorded_folder(progress, s)))
-                   for s in specs)
+    states = tuple(
+        lab_state(
+            s, progress.labs.get(s.slug), layout.locate(s, cwd, None, _recorded_folder(progress, s))
+        )
+        for s in specs
+    )
     return LabList(states, next_step(specs, states), tuple(progress.warnings))
 
 
-def handout(number_text: str, cwd: Path, base: Path | None, labs_root: Path | None = None) -> Handout:
+def handout(
+    number_text: str, cwd: Path, base: Path | None, labs_root: Path | None = None
+) -> Handout:
     """``coursekit lab N``: create or complete the lab folder, never overwriting edits."""
     _, spec = _spec(number_text, labs_root)
     result = layout.lay_out(spec, layout.handout_target(spec, cwd, base))
@@ -134,8 +147,10 @@ def _work_step(spec: LabSpec, folder: Path, cwd: Path) -> str:
     except ValueError:
         shown = str(folder)
     files = ", ".join(spec.student_files)
-    return (f"read {shown}/README.md, fill in the TODOs in {files}, "
-            f"then run: coursekit lab {spec.number} --check")
+    return (
+        f"read {shown}/README.md, fill in the TODOs in {files}, "
+        f"then run: coursekit lab {spec.number} --check"
+    )
 
 
 def find_folder(spec: LabSpec, cwd: Path, base: Path | None, progress: prog.Progress) -> Path:
@@ -143,15 +158,22 @@ def find_folder(spec: LabSpec, cwd: Path, base: Path | None, progress: prog.Prog
     folder = layout.locate(spec, cwd, base, _recorded_folder(progress, spec))
     if folder is None:
         where = base if base is not None else cwd
-        raise UsageError(f"lab {spec.number}'s folder {spec.folder_name}/ was not found in {where}.",
-                         f"Run coursekit lab {spec.number} to hand it out, or pass --dir to "
-                         "where it is.")
+        raise UsageError(
+            f"lab {spec.number}'s folder {spec.folder_name}/ was not found in {where}.",
+            f"Run coursekit lab {spec.number} to hand it out, or pass --dir to where it is.",
+        )
     return folder
 
 
-def check(number_text: str, cwd: Path, base: Path | None, python: str | None, *,
-          on_event: Callable[[dict[str, Any]], None] = lambda e: None,
-          labs_root: Path | None = None) -> CheckRun:
+def check(
+    number_text: str,
+    cwd: Path,
+    base: Path | None,
+    python: str | None,
+    *,
+    on_event: Callable[[dict[str, Any]], None] = lambda e: None,
+    labs_root: Path | None = None,
+) -> CheckRun:
     """``coursekit lab N --check``: grade in a sandboxed worker and record the result."""
     _, spec = _spec(number_text, labs_root)
     progress = prog.load()
@@ -161,8 +183,9 @@ def check(number_text: str, cwd: Path, base: Path | None, python: str | None, *,
     warnings = list(progress.warnings)
     if report.status.value != "error":
         progress = prog.load()  # re-read: grading takes a while, another command may have saved
-        prog.record_grade(progress, spec.slug, spec.number, report.score, report.max_score,
-                          report.passed)
+        prog.record_grade(
+            progress, spec.slug, spec.number, report.score, report.max_score, report.passed
+        )
         prog.save(progress)
         warnings += [w for w in progress.warnings if w not in warnings]
     if report.passed:
@@ -170,9 +193,11 @@ def check(number_text: str, cwd: Path, base: Path | None, python: str | None, *,
     elif report.status.value == "error":
         nxt = report.fix or "coursekit doctor"
     else:
-        nxt = (f"fix the failing checks and run coursekit lab {spec.number} --check again "
-               f"(stuck? coursekit lab {spec.number} --hint)")
-    return CheckRun(report, choice.reason, nxt, tuple(warnings))
+        nxt = (
+            f"fix the failing checks and run coursekit lab {spec.number} --check again "
+            f"(stuck? coursekit lab {spec.number} --hint)"
+        )
+    return CheckRun(report, nxt, tuple(warnings))
 
 
 def hints(number_text: str, labs_root: Path | None = None) -> Hints:
@@ -181,8 +206,9 @@ def hints(number_text: str, labs_root: Path | None = None) -> Hints:
     progress = prog.load()
     count = prog.next_hint(progress, spec.slug, len(spec.hints)) if spec.hints else 0
     prog.save(progress)
-    return Hints(spec.number, spec.title, spec.hints[:count], len(spec.hints),
-                 tuple(progress.warnings))
+    return Hints(
+        spec.number, spec.title, spec.hints[:count], len(spec.hints), tuple(progress.warnings)
+    )
 
 
 def reset(number_text: str, cwd: Path, base: Path | None, labs_root: Path | None = None) -> Handout:
@@ -210,19 +236,24 @@ def _is_within(path: Path, folder: Path) -> bool:
         return False
 
 
-def solution(number_text: str, cwd: Path, base: Path | None, labs_root: Path | None = None) -> Solution:
+def solution(
+    number_text: str, cwd: Path, base: Path | None, labs_root: Path | None = None
+) -> Solution:
     """``--solution``: the reference solution, only once the lab has passed."""
     _, spec = _spec(number_text, labs_root)
     progress = prog.load()
     if not progress.labs.get(spec.slug, {}).get("passed"):
         raise _not_yet(spec)
     folder = find_folder(spec, cwd, base, progress)
-    return Solution(spec.number, folder, layout.reveal_solution(spec, folder),
-                    tuple(progress.warnings))
+    return Solution(
+        spec.number, folder, layout.reveal_solution(spec, folder), tuple(progress.warnings)
+    )
 
 
 def _not_yet(spec: LabSpec) -> CoursekitError:
-    return CoursekitError(f"the solution of lab {spec.number} is shown once the lab has passed "
-                          "(coursekit lab --check).",
-                          f"Keep going: coursekit lab {spec.number} --hint gives you the next hint.",
-                          exit_code=ExitCode.FAILED)
+    return CoursekitError(
+        f"the solution of lab {spec.number} is shown once the lab has passed "
+        "(coursekit lab --check).",
+        f"Keep going: coursekit lab {spec.number} --hint gives you the next hint.",
+        exit_code=ExitCode.FAILED,
+    )

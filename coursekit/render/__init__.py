@@ -18,8 +18,16 @@ from typing import IO, Any
 from coursekit.constants import EnvVars
 from coursekit.jsondata import to_jsonable
 
-_STYLES = {"red": "31", "green": "32", "yellow": "33", "blue": "34", "magenta": "35",
-           "cyan": "36", "bold": "1", "dim": "2"}
+_STYLES = {
+    "red": "31",
+    "green": "32",
+    "yellow": "33",
+    "blue": "34",
+    "magenta": "35",
+    "cyan": "36",
+    "bold": "1",
+    "dim": "2",
+}
 
 
 def dumps(obj: Any) -> str:
@@ -30,8 +38,9 @@ def dumps(obj: Any) -> str:
 class Console:
     """Writes text to stdout/stderr; knows whether colour is allowed."""
 
-    def __init__(self, out: IO[str] | None = None, err: IO[str] | None = None,
-                 color: bool | None = None):
+    def __init__(
+        self, out: IO[str] | None = None, err: IO[str] | None = None, color: bool | None = None
+    ):
         self._out = out
         self._err = err
         self._color = color

@@ -15,23 +15,37 @@ from __future__ import annotations
 import codecs
 from collections.abc import Callable, Sequence
 
-from coursekit.doctor.catalogue import CATEGORIES, CHECK_CATEGORY, ERROR, WARNING
-from coursekit.doctor.facts import CheckRun, Facts
+from coursekit.doctor.catalogue import CATEGORIES, ERROR, WARNING
+from coursekit.doctor.categories import UNITS
+from coursekit.doctor.categories.base import Category
+from coursekit.doctor.facts import CheckRun
 from coursekit.doctor.fixes import FixAction, FixOutcome
 from coursekit.doctor.report import Report, report_data
 from coursekit.doctor.service import TriageEntry
 from coursekit.doctor.view import Finding, View
 from coursekit.render import Console
 
-_UNICODE = {"ok": "✓", "warning": "!", "error": "✗", "crash": "☠", "skip": "-",
-            ERROR: "✗", WARNING: "!", "info": "•"}
-_ASCII = {"ok": "v", "warning": "!", "error": "x", "crash": "#", "skip": "-",
-          ERROR: "x", WARNING: "!", "info": "-"}
+_UNICODE = {
+    "ok": "✓",
+    "warning": "!",
+    "error": "✗",
+    "crash": "☠",
+    "skip": "-",
+    ERROR: "✗",
+    WARNING: "!",
+    "info": "•",
+}
+_ASCII = {
+    "ok": "v",
+    "warning": "!",
+    "error": "x",
+    "crash": "#",
+    "skip": "-",
+    ERROR: "x",
+    WARNING: "!",
+    "info": "-",
+}
 _COLOUR = {"ok": "green", "warning": "yellow", "error": "red", "crash": "red", "skip": "dim"}
-_CHECKS_OF = {cat: [c for c, k in CHECK_CATEGORY.items() if k == cat] for cat in CATEGORIES}
-# Categories whose facts come from these checks (pip and packages come from the probe).
-_CHECKS_OF["packages"] = ["probe"]
-_CHECKS_OF["pip"] = ["probe"]
 
 
 def glyphs(console: Console) -> dict[str, str]:
@@ -44,8 +58,9 @@ def glyphs(console: Console) -> dict[str, str]:
     return _UNICODE
 
 
-def _category_state(cat: str, findings: Sequence[Finding], runs: Sequence[CheckRun],
-                    facts_known: bool) -> str:
+def _category_state(
+    findings: Sequence[Finding], runs: Sequence[CheckRun], facts_known: bool
+) -> str:
     severities = {f.severity for f in findings}
     if ERROR in severities:
         return "error"
@@ -58,7 +73,7 @@ def _category_state(cat: str, findings: Sequence[Finding], runs: Sequence[CheckR
     return "ok"
 
 
-def _blocked_info(cat: str, state: str, report: Report, v: View) -> str | None:
+def _blocked_info(unit: Category, state: str, report: Report, v: View) -> str | None:
     """Why a category that would look ok is really blocked by a problem elsewhere (else None).
 
     A finding hidden by a more specific one in *another* category (``torch-missing`` under
@@ -67,114 +82,15 @@ def _blocked_info(cat: str, state: str, report: Report, v: View) -> str | None:
     """
     if state != "ok":
         return None
-    by = [i for h in report.hidden if h.finding.category == cat for i in h.by]
-    others = [f for f in report.findings if f.id in by and f.category != cat]
-    info = status_info(cat, v)
+    by = [i for h in report.hidden if h.finding.category == unit.id for i in h.by]
+    others = [f for f in report.findings if f.id in by and f.category != unit.id]
+    info = unit.status(v)
     if others:
         where = ", ".join(dict.fromkeys(f"{f.id} under {CATEGORIES[f.category]}" for f in others))
         return (f"{info}; " if info else "") + f"blocked by {where}"
-    if cat == "torch" and v.probe_ok and v.torch.get("status") != "ok":
-        return f"not checked: {info}"  # no rule explains it: never a tick for a missing torch
+    if unit.not_checked(v):
+        return f"not checked: {info}"  # no rule explains it: never a tick (a missing torch)
     return None
-
-
-def _gb(mib: int) -> str:
-    return f"{mib / 1024:.1f} GB"
-
-
-def status_info(cat: str, v: View) -> str:
-    """The short text in parentheses after a category's name."""
-    f = v.f
-    if cat == "platform" and f.platform:
-        p = f.platform
-        where = f"{p.os} {p.arch}" + (" (WSL)" if p.wsl else "") + (f" macOS {p.macos_version}" if p.macos_version else "")
-        return where + (f", env Python {v.py.get('version')} {v.py.get('bits')}-bit" if v.py else "")
-    if cat == "gpu" and f.gpu:
-        if not v.gpus:
-            return "no NVIDIA GPU: CPU is fine for every lab" if f.platform and f.platform.os != "macos" else "Apple GPU (MPS)"
-        names = ", ".join(g.name + (f" ({g.compute_capability or g.gfx})" if g.compute_capability or g.gfx
-                                    else "") for g in v.gpus)
-        return names + (f", driver {v.driver}" if v.driver else "")
-    if cat == "env" and f.env:
-        if not f.env.exists:
-            return f"'{f.env.name}' not found"
-        return f"{f.env.prefix or f.env.python}" + (f" via {f.env.engine}" if f.env.engine else "")
-    if cat == "torch" and v.probe_ok:
-        t = v.torch
-        if t.get("status") != "ok":
-            return f"import torch: {t.get('status')}"
-        if t.get("cuda"):
-            seen = ", ".join(d.get("name", "?") for d in t.get("devices") or []) or "no GPU"
-            return f"{t.get('version')}, CUDA {t.get('cuda')}, sees {seen}"
-        if t.get("mps_available"):
-            return f"{t.get('version')}, Apple GPU (MPS)"
-        return f"{t.get('version')}, CPU build"
-    if cat == "packages" and v.probe_ok:
-        parts = [f"{n} {v.dist_version(n)}" for n in ("torchvision", "torchaudio", "numpy", "lightning")
-                 if v.dist_version(n)]
-        return ", ".join(parts) or "none installed"
-    if cat == "jupyter" and f.kernels is not None:
-        return ", ".join(sorted({k.name for k in f.kernels})) or "no kernels"
-    if cat == "pip" and v.probe_ok:
-        files = (v.data.get("pip_config") or {}).get("files") or []
-        return f"{len(files)} config file(s)"
-    if cat == "resources" and (f.disks or f.memory):
-        disk = min((d.free_mib for d in f.disks or ()), default=None)
-        return ", ".join(p for p in (f"{_gb(disk)} free" if disk is not None else "",
-                                     f"{_gb(f.memory.total_mib)} RAM" if f.memory else "") if p)
-    return ""
-
-
-def _facts_known(cat: str, v: View) -> bool:
-    return bool(status_info(cat, v))
-
-
-def fact_lines(cat: str, facts: Facts, v: View) -> list[str]:
-    """The facts behind a category, for ``-v``."""
-    lines: list[str] = []
-    if cat == "platform" and facts.platform:
-        p = facts.platform
-        lines += [f"coursekit runs on Python {p.coursekit_python}"]
-        if v.py:
-            lines.append(f"env Python {v.py.get('version')} {v.py.get('bits')}-bit "
-                         f"{v.py.get('machine')} at {v.py.get('executable')}")
-        if p.apple_silicon is not None:
-            lines.append(f"Apple silicon: {p.apple_silicon}")
-    elif cat == "gpu" and facts.gpu:
-        lines += [f"GPU {g.index}: {g.name}, driver {g.driver_version}, compute capability "
-                  f"{g.compute_capability}, {g.memory_mib} MiB" for g in facts.gpu.gpus]
-        if facts.gpu.cuda_driver_api:
-            lines.append(f"the driver supports CUDA up to {facts.gpu.cuda_driver_api}")
-        lines += list(facts.gpu.notes)
-        cvd = v.cuda_visible_devices
-        lines.append("CUDA_VISIBLE_DEVICES is not set" if cvd is None else f"CUDA_VISIBLE_DEVICES={cvd!r}")
-    elif cat == "env" and facts.env:
-        e = facts.env
-        lines.append(f"engines: {', '.join(e.engines) or 'none installed'}")
-        if e.python:
-            lines.append(f"python: {e.python}" + (f" ({e.python_version})" if e.python_version else ""))
-        lines += list(e.engine_problems)
-    elif cat == "torch" and v.torch:
-        t = v.torch
-        lines += [f"torch.__file__ = {t.get('file')}", f"arch list: {' '.join(t.get('arch_list') or []) or '-'}",
-                  f"cuda.is_available() = {t.get('cuda_available')}, devices = {t.get('device_count')}",
-                  f"mps built/available = {t.get('mps_built')}/{t.get('mps_available')}",
-                  f"import torch took {t.get('import_s')} s"]
-        owners = [f"{d.get('name')} {d.get('version')} by {d.get('installer')} in {d.get('location')}"
-                  for d in v.dists("torch")]
-        lines += owners + [f"conda: {p['name']} {p['version']} {p['build']}" for p in v.conda_packages.values()
-                           if p["name"] in ("pytorch", "libtorch")]
-    elif cat == "jupyter" and facts.kernels is not None:
-        lines += [f"{k.name} ({k.scope}): {k.argv0} [{k.directory}]" for k in facts.kernels]
-    elif cat == "pip" and v.probe_ok:
-        cfg = v.data.get("pip_config") or {}
-        lines += [f"{s['file']} [{s['section']}] {s['key']} = {s['value']}" for s in cfg.get("settings", [])]
-        lines += [f"{k}={val}" for k, val in (cfg.get("env") or {}).items()]
-    elif cat == "resources":
-        lines += [f"{d.label}: {d.path} {_gb(d.free_mib)} free of {_gb(d.total_mib)}" for d in facts.disks or ()]
-        if facts.memory:
-            lines.append(f"RAM: {_gb(facts.memory.available_mib)} available of {_gb(facts.memory.total_mib)}")
-    return lines
 
 
 def _why_skipped(v: View) -> str:
@@ -197,17 +113,18 @@ def render_text(console: Console, report: Report, verbose: bool = False) -> None
     where = "" if report.source == "this machine" else f" for {report.source}"
     hint = "" if verbose else " (to see all details, run coursekit doctor -v)"
     console.print(f"Doctor summary{where}{hint}:")
-    for cat, title in CATEGORIES.items():
-        mine = [f for f in report.findings if f.category == cat]
-        runs = [r for r in report.facts.checks if r.name in _CHECKS_OF.get(cat, [])]
-        state = _category_state(cat, mine, runs, _facts_known(cat, v) or bool(mine))
-        info = status_info(cat, v) if state != "crash" else "the check itself failed"
+    for unit in UNITS:
+        mine = [f for f in report.findings if f.category == unit.id]
+        runs = [r for r in report.facts.checks if r.name in unit.checks]
+        status = unit.status(v)
+        state = _category_state(mine, runs, bool(status) or bool(mine))
+        info = status if state != "crash" else "the check itself failed"
         if state == "skip":
             info = _why_skipped(v)
-        blocked = _blocked_info(cat, state, report, v)
+        blocked = _blocked_info(unit, state, report, v)
         if blocked is not None:
             state, info = "skip", blocked
-        head = f"[{g[state]}] {title}" + (f" ({info})" if info else "")
+        head = f"[{g[state]}] {unit.title}" + (f" ({info})" if info else "")
         console.print(console.style(head, _COLOUR[state]) + (_timing(runs) if verbose else ""))
         for f in mine:
             mark = console.style(g[f.severity], _COLOUR.get(f.severity, "dim"))
@@ -217,7 +134,7 @@ def render_text(console: Console, report: Report, verbose: bool = False) -> None
                 fix = f.fix.replace("\n", "\n" + " " * 11)  # a two-line fix (Windows: no &&)
                 console.print(f"      {console.style('fix:', 'bold')} {fix}")
         if verbose:
-            for line in fact_lines(cat, report.facts, v):
+            for line in unit.details(v):
                 console.print(console.style(f"    {g['info']} {line}", "dim"))
     console.print()
     console.print(summary_line(report, g))
@@ -227,15 +144,26 @@ def summary_line(report: Report, g: dict[str, str]) -> str:
     """``! Doctor found 1 error and 2 warnings in 2 categories.`` or ``• No issues found!``."""
     s = report.summary
     failed = report.checks_failed
-    unfinished = (f"; {failed} check{'s' * (failed != 1)} could not finish (see [{g['crash']}] above)"
-                  if failed else "")
+    unfinished = (
+        f"; {failed} check{'s' * (failed != 1)} could not finish (see [{g['crash']}] above)"
+        if failed
+        else ""
+    )
     if not s.errors and not s.warnings:
         return f"{g['info']} No issues found!"
     cats = len({f.category for f in report.findings if f.severity in (ERROR, WARNING)})
-    parts = [p for p in (f"{s.errors} error{'s' * (s.errors != 1)}" if s.errors else "",
-                         f"{s.warnings} warning{'s' * (s.warnings != 1)}" if s.warnings else "") if p]
-    return (f"{g['warning']} Doctor found {' and '.join(parts)} in {cats} "
-            f"categor{'ies' if cats != 1 else 'y'}{unfinished}.")
+    parts = [
+        p
+        for p in (
+            f"{s.errors} error{'s' * (s.errors != 1)}" if s.errors else "",
+            f"{s.warnings} warning{'s' * (s.warnings != 1)}" if s.warnings else "",
+        )
+        if p
+    ]
+    return (
+        f"{g['warning']} Doctor found {' and '.join(parts)} in {cats} "
+        f"categor{'ies' if cats != 1 else 'y'}{unfinished}."
+    )
 
 
 def render_report(console: Console, report: Report, *, as_json: bool, verbose: bool) -> None:
@@ -250,8 +178,13 @@ def _out(console: Console, to_stderr: bool) -> Callable[..., None]:
     return console.eprint if to_stderr else console.print
 
 
-def render_fix_plan(console: Console, actions: Sequence[FixAction], *, to_stderr: bool = False,
-                    os_name: str = "linux") -> None:
+def render_fix_plan(
+    console: Console,
+    actions: Sequence[FixAction],
+    *,
+    to_stderr: bool = False,
+    os_name: str = "linux",
+) -> None:
     """The fixes ``--fix`` would apply, each with its commands."""
     from coursekit.render.setup import format_command
 
@@ -267,21 +200,41 @@ def render_fix_plan(console: Console, actions: Sequence[FixAction], *, to_stderr
             say("       " + format_command(list(argv), os_name))
 
 
-def render_fix_outcomes(console: Console, outcomes: Sequence[FixOutcome], *,
-                        to_stderr: bool = False) -> None:
+def render_fix_outcomes(
+    console: Console, outcomes: Sequence[FixOutcome], *, to_stderr: bool = False
+) -> None:
     """What each applied fix did."""
     say = _out(console, to_stderr)
     for o in outcomes:
         say(f"  {o.key}: {'ok' if o.ok else 'FAILED'} {o.message}")
 
 
-def render_catalogue(console: Console, *, as_json: bool) -> None:
-    """``--list``: every finding id with its default severity, category and meaning."""
+def render_catalogue(console: Console, *, as_json: bool, markdown: bool = False) -> None:
+    """``--list``: every finding id with its default severity, category and meaning
+    (``--markdown``: the README's findings table, generated from the catalogue)."""
     from coursekit.doctor.catalogue import CATALOGUE
 
+    if markdown:
+        console.print("| id | severity | category | what it means |")
+        console.print("|---|---|---|---|")
+        for e in CATALOGUE:
+            summary = e.summary.replace("|", "\\|")
+            console.print(f"| `{e.id}` | {e.severity} | {e.category} | {summary} |")
+        return
+
     if as_json:
-        console.json([{"id": e.id, "severity": e.severity, "category": e.category,
-                       "summary": e.summary, "source": e.source} for e in CATALOGUE])
+        console.json(
+            [
+                {
+                    "id": e.id,
+                    "severity": e.severity,
+                    "category": e.category,
+                    "summary": e.summary,
+                    "source": e.source,
+                }
+                for e in CATALOGUE
+            ]
+        )
         return
     width = max(len(e.id) for e in CATALOGUE)
     for cat, title in CATEGORIES.items():
@@ -304,13 +257,22 @@ def render_triage(console: Console, entries: Sequence[TriageEntry], *, as_json: 
         counts.update(set(ids))
         rows.append((e.source, e.report.summary.status, None, ids))
     if as_json:
-        console.json({"kind": "coursekit-doctor-triage", "schema": 1,
-                      "reports": [{"source": src, "status": st, "error": err, "findings": ids}
-                                  for src, st, err, ids in rows],
-                      "counts": dict(counts.most_common())})
+        console.json(
+            {
+                "kind": "coursekit-doctor-triage",
+                "schema": 1,
+                "reports": [
+                    {"source": src, "status": st, "error": err, "findings": ids}
+                    for src, st, err, ids in rows
+                ],
+                "counts": dict(counts.most_common()),
+            }
+        )
         return
     by_status = Counter(st for _, st, _, _ in rows)
-    console.print(f"{len(rows)} reports: " + ", ".join(f"{n} {st}" for st, n in sorted(by_status.items())))
+    console.print(
+        f"{len(rows)} reports: " + ", ".join(f"{n} {st}" for st, n in sorted(by_status.items()))
+    )
     width = max(len(src) for src, _, _, _ in rows)
     for src, st, err, ids in rows:
         what = err if st == "invalid" else (", ".join(ids) or "-")

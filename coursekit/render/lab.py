@@ -9,10 +9,14 @@ from coursekit.lab.service import CheckRun, Handout, Hints, LabList, Solution
 from coursekit.render import Console
 
 _STATE_STYLE = {"passed": ("green",), "in progress": ("yellow",), "not started": ("dim",)}
-_ACTION_TEXT = {"added": "added", "updated": "updated (you had not edited it)",
-                "unchanged": "unchanged", "kept": "kept (your version)",
-                "kept-edited-newer-starter": "kept (your version; this lab version's starter "
-                                             "differs, see --reset)"}
+_ACTION_TEXT = {
+    "added": "added",
+    "updated": "updated (you had not edited it)",
+    "unchanged": "unchanged",
+    "kept": "kept (your version)",
+    "kept-edited-newer-starter": "kept (your version; this lab version's starter "
+    "differs, see --reset)",
+}
 
 
 def warnings(console: Console, items: tuple[str, ...]) -> None:
@@ -36,8 +40,15 @@ def lab_list(console: Console, result: LabList, as_json: bool) -> None:
 
 
 def _state_json(s: Any) -> dict[str, Any]:
-    return {"lab": s.number, "slug": s.slug, "title": s.title, "state": s.state,
-            "score": s.score, "max_score": s.max_score, "folder": s.folder}
+    return {
+        "lab": s.number,
+        "slug": s.slug,
+        "title": s.title,
+        "state": s.state,
+        "score": s.score,
+        "max_score": s.max_score,
+        "folder": s.folder,
+    }
 
 
 def handout(console: Console, result: Handout, as_json: bool, verb: str = "handed out") -> None:
@@ -45,10 +56,16 @@ def handout(console: Console, result: Handout, as_json: bool, verb: str = "hande
     warnings(console, result.warnings)
     r = result.result
     if as_json:
-        console.json({"lab": r.lab.number, "folder": str(r.folder), "created": r.created,
-                      "backup": str(r.backup) if r.backup else None,
-                      "files": [{"path": f.path, "action": f.action} for f in r.files],
-                      "next": result.next_step})
+        console.json(
+            {
+                "lab": r.lab.number,
+                "folder": str(r.folder),
+                "created": r.created,
+                "backup": str(r.backup) if r.backup else None,
+                "files": [{"path": f.path, "action": f.action} for f in r.files],
+                "next": result.next_step,
+            }
+        )
         return
     if r.backup is not None:
         console.print(f"moved your previous work to {r.backup}")
@@ -64,18 +81,30 @@ def progress_event(console: Console, event: dict[str, Any]) -> None:
     """Live progress while checks run (stderr, so ``--json`` stdout stays clean)."""
     kind = event.get("e")
     if kind == "ready":
-        console.eprint(console.style(f"grading with Python {event.get('python')}, torch "
-                                     f"{event.get('torch')} ...", "dim"))
+        console.eprint(
+            console.style(
+                f"grading with Python {event.get('python')}, torch {event.get('torch')} ...", "dim"
+            )
+        )
     elif kind == "report":
         console.eprint(console.style(f"  ... {event.get('message')}", "dim"))
     elif kind == "restart":
-        console.eprint(console.style(f"  ... your code stopped the grader during "
-                                     f"'{event.get('title')}'; grading the other checks "
-                                     "in a fresh process", "dim"))
+        console.eprint(
+            console.style(
+                f"  ... your code stopped the grader during "
+                f"'{event.get('title')}'; grading the other checks "
+                "in a fresh process",
+                "dim",
+            )
+        )
     elif kind == "still-running":
-        console.eprint(console.style(
-            f"  ... still running: {event.get('title')} ({event.get('check_s')} s; the whole "
-            f"check stops at {event.get('limit_s'):g} s)", "dim"))
+        console.eprint(
+            console.style(
+                f"  ... still running: {event.get('title')} ({event.get('check_s')} s; the whole "
+                f"check stops at {event.get('limit_s'):g} s)",
+                "dim",
+            )
+        )
 
 
 def check(console: Console, run: CheckRun, as_json: bool) -> None:
@@ -87,7 +116,11 @@ def check(console: Console, run: CheckRun, as_json: bool) -> None:
         return
     console.print(f"lab {report.lab}: {report.title}")
     for c in report.checks:
-        mark = console.style("PASS", "green", "bold") if c.passed else console.style("FAIL", "red", "bold")
+        mark = (
+            console.style("PASS", "green", "bold")
+            if c.passed
+            else console.style("FAIL", "red", "bold")
+        )
         console.print(f"  {mark} {c.title}  [{c.points}/{c.max_points}]")
         for line in c.message.splitlines() or [""]:
             console.print(f"         {line}")
@@ -95,17 +128,20 @@ def check(console: Console, run: CheckRun, as_json: bool) -> None:
         console.print(f"figures: {', '.join(f'figures/{f}' for f in report.figures)}")
     console.print()
     if report.status is Status.ERROR:
-        console.eprint(f"{console.style('error:', 'red', 'bold')} could not grade: {report.problem}")
+        console.eprint(
+            f"{console.style('error:', 'red', 'bold')} could not grade: {report.problem}"
+        )
         if report.output_tail.strip():
             console.eprint("last output of the grading process:")
             console.eprint(_indent(report.output_tail[-2000:]))
         console.eprint(f"{console.style('  fix:', 'bold')} {report.fix}")
         return
-    verdict = ("passed" if report.passed else "not passing yet")
+    verdict = "passed" if report.passed else "not passing yet"
     style = ("green", "bold") if report.passed else ("yellow", "bold")
     console.print(console.style(f"score {report.score}/{report.max_score}: {verdict}", *style))
-    died = any("crashed" in c.message or "ended the grading process" in c.message
-               for c in report.checks)
+    died = any(
+        "crashed" in c.message or "ended the grading process" in c.message for c in report.checks
+    )
     if died and report.output_tail.strip():
         console.print("last output of your code:")
         console.print(_indent(report.output_tail[-2000:]))
@@ -119,12 +155,24 @@ def _indent(text: str) -> str:
 def check_json(report: GradeReport) -> dict[str, Any]:
     """The ``--json`` contract: ``{lab, passed, score, max_score, checks: [...]}`` plus context."""
     return {
-        "lab": report.lab, "passed": report.passed, "score": report.score,
+        "lab": report.lab,
+        "passed": report.passed,
+        "score": report.score,
         "max_score": report.max_score,
-        "checks": [{"name": c.name, "passed": c.passed, "points": c.points,
-                    "max_points": c.max_points, "title": c.title, "message": c.message}
-                   for c in report.checks],
-        "status": report.status.value, "problem": report.problem, "fix": report.fix,
+        "checks": [
+            {
+                "name": c.name,
+                "passed": c.passed,
+                "points": c.points,
+                "max_points": c.max_points,
+                "title": c.title,
+                "message": c.message,
+            }
+            for c in report.checks
+        ],
+        "status": report.status.value,
+        "problem": report.problem,
+        "fix": report.fix,
         "folder": str(report.folder) if report.folder else None,
         "figures": [f"figures/{f}" for f in report.figures],
     }
@@ -141,14 +189,20 @@ def hints(console: Console, result: Hints, as_json: bool) -> None:
     for i, text in enumerate(result.shown, 1):
         console.print(f"hint {i} of {result.total}: {text}")
     if len(result.shown) < result.total:
-        console.print(console.style(f"(ask again with --hint for hint {len(result.shown) + 1})", "dim"))
+        console.print(
+            console.style(f"(ask again with --hint for hint {len(result.shown) + 1})", "dim")
+        )
 
 
 def solution(console: Console, result: Solution, as_json: bool) -> None:
     warnings(console, result.warnings)
     if as_json:
-        console.json({"lab": result.lab, "files": [{"path": f.path, "action": f.action}
-                                                   for f in result.files]})
+        console.json(
+            {
+                "lab": result.lab,
+                "files": [{"path": f.path, "action": f.action} for f in result.files],
+            }
+        )
         return
     for f in result.files:
         console.print(f"  {result.folder / f.path}  {_ACTION_TEXT.get(f.action, f.action)}")

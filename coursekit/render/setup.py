@@ -27,8 +27,12 @@ def format_command(argv: Sequence[str], os_name: str, env_python: str | None = N
     Quoting is :mod:`coursekit.shellquote`'s, the same as the doctor's fix lines; the
     placeholder itself is shown bare.
     """
-    words = [(quote_arg(env_python, os_name) if env_python else arg) if arg == ENV_PYTHON
-             else quote_arg(arg, os_name) for arg in argv]
+    words = [
+        (quote_arg(env_python, os_name) if env_python else arg)
+        if arg == ENV_PYTHON
+        else quote_arg(arg, os_name)
+        for arg in argv
+    ]
     return as_command(words, os_name)
 
 
@@ -39,11 +43,26 @@ def plan_json(plan: Plan) -> dict[str, Any]:
         "env_name": plan.env_name,
         "python": plan.python,
         "engine": plan.engine,
-        "torch": {"version": torch.version, "backend": torch.backend, "index_url": torch.index_url,
-                  "torchvision": torch.torchvision, "torchaudio": torch.torchaudio,
-                  "release": torch.release, "gpu": torch.gpu},
-        "steps": [{"id": s.id, "title": s.title, "argv": list(s.argv), "in_env": s.in_env,
-                   "python_args": list(s.python_args), "holds": list(s.holds)} for s in plan.steps],
+        "torch": {
+            "version": torch.version,
+            "backend": torch.backend,
+            "index_url": torch.index_url,
+            "torchvision": torch.torchvision,
+            "torchaudio": torch.torchaudio,
+            "release": torch.release,
+            "gpu": torch.gpu,
+        },
+        "steps": [
+            {
+                "id": s.id,
+                "title": s.title,
+                "argv": list(s.argv),
+                "in_env": s.in_env,
+                "python_args": list(s.python_args),
+                "holds": list(s.holds),
+            }
+            for s in plan.steps
+        ],
         "reasons": list(plan.reasons),
         "warnings": list(plan.warnings),
         "host": plan.host_summary,
@@ -51,8 +70,9 @@ def plan_json(plan: Plan) -> dict[str, Any]:
     }
 
 
-def render_plan(console: Console, plan: Plan, *, as_json: bool = False,
-                env_python: str | None = None) -> None:
+def render_plan(
+    console: Console, plan: Plan, *, as_json: bool = False, env_python: str | None = None
+) -> None:
     """Print the plan: JSON on stdout, or numbered steps, reasons and warnings.
 
     ``env_python``: the env interpreter's real path, shown in place of ``{env_python}`` in
@@ -65,9 +85,11 @@ def render_plan(console: Console, plan: Plan, *, as_json: bool = False,
     torch = plan.torch
     console.print(console.style(f"coursekit setup plan for {plan.host_summary}", "bold"))
     source = torch.index_url or "PyPI"
-    console.print(f"  env '{plan.env_name}': Python {plan.python} with "
-                  f"{_ENGINE_NAMES.get(plan.engine, plan.engine)}; "
-                  f"torch {torch.version} ({torch.backend}) from {source}")
+    console.print(
+        f"  env '{plan.env_name}': Python {plan.python} with "
+        f"{_ENGINE_NAMES.get(plan.engine, plan.engine)}; "
+        f"torch {torch.version} ({torch.backend}) from {source}"
+    )
     if plan.warnings:
         console.print()
         console.print(console.style("Warnings:", "yellow", "bold"))
@@ -80,11 +102,15 @@ def render_plan(console: Console, plan: Plan, *, as_json: bool = False,
         shown = format_command(step.argv, os_name, env_python)
         console.print(f"     {console.style(shown, 'cyan')}")
     if env_python:
-        console.print("  (coursekit creates the env itself; step 1 is the conda command that does the same "
-                      f"where conda is installed. The env's Python will be {env_python})")
+        console.print(
+            "  (coursekit creates the env itself; step 1 is the conda command that does the same "
+            f"where conda is installed. The env's Python will be {env_python})"
+        )
     elif any(ENV_PYTHON in s.argv for s in plan.steps):
-        console.print(f"  ({ENV_PYTHON} stands for the Python of the env that coursekit's built-in engine "
-                      "creates; with conda or micromamba installed the commands can be pasted as they are)")
+        console.print(
+            f"  ({ENV_PYTHON} stands for the Python of the env that coursekit's built-in engine "
+            "creates; with conda or micromamba installed the commands can be pasted as they are)"
+        )
     console.print()
     console.print(console.style("Why:", "bold"))
     for reason in plan.reasons:

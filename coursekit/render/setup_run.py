@@ -10,9 +10,14 @@ from coursekit.errors import ExitCode
 from coursekit.render import Console, render_error
 from coursekit.setup.run.context import SetupResult, StepOutcome
 
-_STATES = {"done": ("done", "green"), "ok": ("ok, already done", "green"),
-           "failed": ("FAILED", "red"), "interrupted": ("interrupted", "yellow"),
-           "not-run": ("not run", "dim"), "skipped": ("skipped", "dim")}
+_STATES = {
+    "done": ("done", "green"),
+    "ok": ("ok, already done", "green"),
+    "failed": ("FAILED", "red"),
+    "interrupted": ("interrupted", "yellow"),
+    "not-run": ("not run", "dim"),
+    "skipped": ("skipped", "dim"),
+}
 
 
 class ProgressReporter:
@@ -36,8 +41,10 @@ class ProgressReporter:
         # A failure's detail is the error block printed right after; don't say it twice.
         show = outcome.detail and outcome.state != "failed"
         detail = f"  {self.console.style(outcome.detail, 'dim')}" if show else ""
-        self._print(f"{tag} {outcome.title}: {self.console.style(label, colour, 'bold')} "
-                    f"({outcome.duration_s:.1f}s){detail}")
+        self._print(
+            f"{tag} {outcome.title}: {self.console.style(label, colour, 'bold')} "
+            f"({outcome.duration_s:.1f}s){detail}"
+        )
 
     def retry(self, step_id: str, attempt: int, why: str, wait_s: float) -> None:
         self._print(f"      network trouble ({why}); try {attempt} in {wait_s:.0f}s")
@@ -66,8 +73,10 @@ def render_result(console: Console, result: SetupResult, *, as_json: bool = Fals
     verdict = result.verification
     what = f": torch {verdict.torch_version} on {verdict.device}" if verdict else ""
     ready = f"The env '{result.plan.env_name}' is ready{what}."
-    console.print(console.style(ready, "green", "bold")
-                  + ("" if result.changed else " Nothing needed changing."))
+    console.print(
+        console.style(ready, "green", "bold")
+        + ("" if result.changed else " Nothing needed changing.")
+    )
     if loc is not None:
         console.print(f"  env:     {loc.prefix}")
         console.print(f"  python:  {loc.python}")

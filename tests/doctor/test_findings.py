@@ -181,3 +181,28 @@ def test_a_gpu_hidden_on_purpose_is_not_an_arch_error() -> None:
     assert "gpu-arch-unsupported" not in {f.id for f in diagnose(from_data(Facts, hidden))}
     shown = merge(base, {"gpu": {"gpus": gpus}})
     assert "gpu-arch-unsupported" in {f.id for f in diagnose(from_data(Facts, shown))}
+
+
+def test_readme_findings_table_is_generated_from_the_catalogue(repo_root: Path) -> None:
+    """README's table is `coursekit doctor --list --markdown`'s output, never kept by hand."""
+    from tests.helpers import run_cli
+
+    readme = (repo_root / "README.md").read_text(encoding="utf-8")
+    start = readme.index("-->\n", readme.index("<!-- findings table:")) + len("-->\n")
+    end = readme.index("<!-- /findings table -->")
+    result = run_cli(["doctor", "--list", "--markdown"])
+    assert result.code == 0
+    assert readme[start:end] == result.stdout, (
+        "README's findings table is stale: paste `coursekit doctor --list --markdown` into it")
+    assert run_cli(["doctor", "--markdown"]).code == 2  # --markdown goes with --list
+
+
+def test_every_rule_belongs_to_exactly_one_category_unit() -> None:
+    """A category is one unit (title, status, details, checks, rules); diagnose runs them all."""
+    from coursekit.doctor.categories import UNITS
+    from coursekit.doctor.diagnose import RULES
+
+    owned = [rule for unit in UNITS for rule in unit.rules]
+    assert sorted(map(id, owned)) == sorted(map(id, RULES)) and len(owned) == len(set(owned))
+    assert [u.id for u in UNITS] == list(CATEGORIES)
+    assert [u.title for u in UNITS] == list(CATEGORIES.values())

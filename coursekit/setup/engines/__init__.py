@@ -16,6 +16,7 @@ May import the core only (setup's planning and run, the doctor and the labs impo
 
 from __future__ import annotations
 
+from coursekit.resources import coursekit_home
 from coursekit.setup.engines.base import (
     ENGINE_KINDS,
     Engine,
@@ -29,7 +30,6 @@ from coursekit.setup.engines.base import (
 from coursekit.setup.engines.discovery import (
     choose_engine,
     confirm_env,
-    coursekit_home,
     embedded_available,
     embedded_env_prefix,
     embedded_env_roots,
@@ -41,8 +41,23 @@ from coursekit.setup.engines.discovery import (
 )
 
 __all__ = [
-    "ENGINE_KINDS", "Engine", "EngineKind", "EnvLocation", "choose_engine", "confirm_env",
-    "coursekit_home", "embedded_available", "embedded_env_prefix", "embedded_env_roots",
-    "env_bin_dirs", "env_python", "env_script", "find_engines", "find_env", "is_conda_env",
-    "locate_env", "locate_prefix", "resolve_engine",
+    "ENGINE_KINDS",
+    "Engine",
+    "EngineKind",
+    "EnvLocation",
+    "choose_engine",
+    "confirm_env",
+    "coursekit_home",
+    "embedded_available",
+    "embedded_env_prefix",
+    "embedded_env_roots",
+    "env_bin_dirs",
+    "env_python",
+    "env_script",
+    "find_engines",
+    "find_env",
+    "is_conda_env",
+    "locate_env",
+    "locate_prefix",
+    "resolve_engine",
 ]

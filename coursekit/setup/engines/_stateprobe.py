@@ -48,16 +48,21 @@ def main(names: list[str]) -> int:
         if name not in wanted:
             continue
         path = getattr(dist, "_path", None)
-        out.setdefault(name, []).append({
-            "version": dist.version,
-            "installer": (dist.read_text("INSTALLER") or "").strip() or None,
-            "location": str(path) if path is not None else None,
-            "files_missing": _missing_files(dist),
-            "has_record": dist.read_text("RECORD") is not None,
-            "requires": list(dist.requires or []),
-        })
-    print(json.dumps({"python": ".".join(map(str, sys.version_info[:3])), "prefix": sys.prefix,
-                      "dists": out}))
+        out.setdefault(name, []).append(
+            {
+                "version": dist.version,
+                "installer": (dist.read_text("INSTALLER") or "").strip() or None,
+                "location": str(path) if path is not None else None,
+                "files_missing": _missing_files(dist),
+                "has_record": dist.read_text("RECORD") is not None,
+                "requires": list(dist.requires or []),
+            }
+        )
+    print(
+        json.dumps(
+            {"python": ".".join(map(str, sys.version_info[:3])), "prefix": sys.prefix, "dists": out}
+        )
+    )
     return 0
 
 

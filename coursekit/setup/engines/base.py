@@ -86,8 +86,14 @@ def env_bin_dirs(prefix: Path, os_name: str | None = None) -> tuple[Path, ...]:
     """Folders a conda env puts on PATH when activated (conda's ``_get_path_dirs``)."""
     if is_windows(os_name):
         lib = prefix / "Library"
-        return (prefix, lib / "mingw-w64" / "bin", lib / "usr" / "bin",
-                lib / "bin", prefix / "Scripts", prefix / "bin")
+        return (
+            prefix,
+            lib / "mingw-w64" / "bin",
+            lib / "usr" / "bin",
+            lib / "bin",
+            prefix / "Scripts",
+            prefix / "bin",
+        )
     return (prefix / "bin",)
 
 

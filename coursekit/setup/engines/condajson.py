@@ -103,8 +103,12 @@ def parse_info(text: str) -> EngineInfo:
     data = _load(text)
     root = data.get("root_prefix") or data.get("base environment")
     envs_dirs = _paths(data.get("envs_dirs")) or _paths(data.get("envs directories"))
-    version = (data.get("conda_version") or data.get("micromamba version")
-               or data.get("mamba version") or data.get("libmamba version"))
+    version = (
+        data.get("conda_version")
+        or data.get("micromamba version")
+        or data.get("mamba version")
+        or data.get("libmamba version")
+    )
     vpkgs = data.get("virtual_pkgs", data.get("virtual packages"))
     return EngineInfo(
         root_prefix=Path(root) if isinstance(root, str) and root else None,

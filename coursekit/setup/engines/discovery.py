@@ -18,6 +18,7 @@ from pathlib import Path
 from coursekit.constants import DEFAULT_ENV_NAME
 from coursekit.errors import EnvironmentProblem, UsageError
 from coursekit.proc import Runner, run_tool, which
+from coursekit.resources import coursekit_home
 from coursekit.setup.engines.base import (
     ENGINE_KINDS,
     EXTERNAL_KINDS,
@@ -95,8 +96,10 @@ def behind_shim(exe: str) -> str:
     if path.suffix.lower() not in (".bat", ".cmd"):
         return exe
     root = path.parent.parent
-    for candidate in (root / "Scripts" / f"{path.stem}.exe",
-                      root / "Library" / "bin" / f"{path.stem}.exe"):
+    for candidate in (
+        root / "Scripts" / f"{path.stem}.exe",
+        root / "Library" / "bin" / f"{path.stem}.exe",
+    ):
         if candidate.is_file():
             return str(candidate)
     return exe
@@ -110,8 +113,9 @@ def embedded_available() -> bool:
 def choose_engine(name: str = "auto", env: Mapping[str, str] | None = None) -> Engine:
     """The engine for ``--engine NAME``: ``auto`` is the best installed tool, else embedded."""
     if name != "auto" and name not in ENGINE_KINDS:
-        raise UsageError(f"unknown engine {name!r}",
-                         f"Use one of: auto, {', '.join(ENGINE_KINDS)}.")
+        raise UsageError(
+            f"unknown engine {name!r}", f"Use one of: auto, {', '.join(ENGINE_KINDS)}."
+        )
     engines = find_engines(env)
     for engine in engines:
         if name in ("auto", engine.kind):
@@ -129,8 +133,13 @@ def choose_engine(name: str = "auto", env: Mapping[str, str] | None = None) -> E
     )
 
 
-def resolve_engine(name: str = "auto", env_name: str = DEFAULT_ENV_NAME, *, runner: Runner = run_tool,
-                   env: Mapping[str, str] | None = None) -> Engine:
+def resolve_engine(
+    name: str = "auto",
+    env_name: str = DEFAULT_ENV_NAME,
+    *,
+    runner: Runner = run_tool,
+    env: Mapping[str, str] | None = None,
+) -> Engine:
     """:func:`choose_engine`, except that ``auto`` keeps using the engine that already has
     env ``env_name``: with several tools installed (conda and a separate micromamba, or an env
     the embedded engine made before conda was installed) a re-run must not create a second
@@ -147,28 +156,23 @@ def resolve_engine(name: str = "auto", env_name: str = DEFAULT_ENV_NAME, *, runn
             except EnvironmentProblem:
                 continue
     embedded = Engine("embedded", None, "py-rattler")
-    if (externals and embedded_available() and is_conda_env(embedded_env_prefix(env_name, env))
-            and all(_knows_not(e, env_name, runner, env) for e in externals)):
+    if (
+        externals
+        and embedded_available()
+        and is_conda_env(embedded_env_prefix(env_name, env))
+        and all(_knows_not(e, env_name, runner, env) for e in externals)
+    ):
         return embedded
     return choose_engine("auto", env)
 
 
-def _knows_not(engine: Engine, env_name: str, runner: Runner,
-               env: Mapping[str, str] | None) -> bool:
+def _knows_not(
+    engine: Engine, env_name: str, runner: Runner, env: Mapping[str, str] | None
+) -> bool:
     try:
         return locate_prefix(engine, env_name, runner=runner, env=env) is None
     except EnvironmentProblem:
         return True
-
-
-def coursekit_home(env: Mapping[str, str] | None = None) -> Path:
-    """coursekit's own state folder: ``COURSEKIT_HOME`` or the per-user data folder."""
-    value = _environ(env).get("COURSEKIT_HOME")
-    if value:
-        return Path(value)
-    import platformdirs  # lazy: only needed when COURSEKIT_HOME is unset
-
-    return Path(platformdirs.user_data_dir("coursekit", appauthor=False))
 
 
 def embedded_env_roots(env: Mapping[str, str] | None = None) -> list[Path]:
@@ -194,8 +198,9 @@ def embedded_env_prefix(name: str, env: Mapping[str, str] | None = None) -> Path
     return roots[0] / name
 
 
-def _tool_json(engine: Engine, args: list[str], runner: Runner,
-               env: Mapping[str, str] | None) -> str:
+def _tool_json(
+    engine: Engine, args: list[str], runner: Runner, env: Mapping[str, str] | None
+) -> str:
     assert engine.exe is not None
     result = runner([engine.exe, *args], timeout=LIST_TIMEOUT_S, env=env)
     if not result.ok:
@@ -207,8 +212,13 @@ def _tool_json(engine: Engine, args: list[str], runner: Runner,
     return result.stdout
 
 
-def locate_prefix(engine: Engine, name: str = DEFAULT_ENV_NAME, *, runner: Runner = run_tool,
-                  env: Mapping[str, str] | None = None) -> Path | None:
+def locate_prefix(
+    engine: Engine,
+    name: str = DEFAULT_ENV_NAME,
+    *,
+    runner: Runner = run_tool,
+    env: Mapping[str, str] | None = None,
+) -> Path | None:
     """The prefix of env ``name`` as ``engine`` knows it, or None; does not run the env."""
     if not engine.external:
         own = embedded_env_prefix(name, env)
@@ -228,32 +238,58 @@ def locate_prefix(engine: Engine, name: str = DEFAULT_ENV_NAME, *, runner: Runne
     return prefix
 
 
-def confirm_env(name: str, prefix: Path, engine: EngineKind, *, runner: Runner = run_tool,
-                env: Mapping[str, str] | None = None) -> EnvLocation:
+def confirm_env(
+    name: str,
+    prefix: Path,
+    engine: EngineKind,
+    *,
+    runner: Runner = run_tool,
+    env: Mapping[str, str] | None = None,
+) -> EnvLocation:
     """Run the env's Python and check that it lives in ``prefix``; never raises."""
     python = env_python(prefix)
     if not python.exists():
-        return EnvLocation(name, prefix, python, engine, False,
-                           problem=f"the env has no Python at {python}")
+        return EnvLocation(
+            name, prefix, python, engine, False, problem=f"the env has no Python at {python}"
+        )
     result = runner([python, "-c", _CONFIRM_SNIPPET], timeout=PYTHON_TIMEOUT_S, env=env)
     if not result.ok:
         why = "timed out" if result.timed_out else (result.key_error_line() or "it failed")
-        return EnvLocation(name, prefix, python, engine, False,
-                           problem=f"the env's Python does not run: {why}")
+        return EnvLocation(
+            name, prefix, python, engine, False, problem=f"the env's Python does not run: {why}"
+        )
     try:
         facts = json.loads(result.stdout.strip().splitlines()[-1])
         reported, version = str(facts["prefix"]), str(facts["version"])
     except (ValueError, KeyError, IndexError):
-        return EnvLocation(name, prefix, python, engine, False,
-                           problem="the env's Python printed something unexpected")
+        return EnvLocation(
+            name,
+            prefix,
+            python,
+            engine,
+            False,
+            problem="the env's Python printed something unexpected",
+        )
     if not same_path(reported, prefix):
-        return EnvLocation(name, prefix, python, engine, False, python_version=version,
-                           problem=f"{python} belongs to {reported}, not to this env")
+        return EnvLocation(
+            name,
+            prefix,
+            python,
+            engine,
+            False,
+            python_version=version,
+            problem=f"{python} belongs to {reported}, not to this env",
+        )
     return EnvLocation(name, prefix, python, engine, True, python_version=version)
 
 
-def locate_env(engine: Engine, name: str = DEFAULT_ENV_NAME, *, runner: Runner = run_tool,
-               env: Mapping[str, str] | None = None) -> EnvLocation | None:
+def locate_env(
+    engine: Engine,
+    name: str = DEFAULT_ENV_NAME,
+    *,
+    runner: Runner = run_tool,
+    env: Mapping[str, str] | None = None,
+) -> EnvLocation | None:
     """Find env ``name`` through ``engine`` and confirm its Python by running it.
 
     None when the env does not exist; an unconfirmed :class:`EnvLocation` (with
@@ -265,8 +301,9 @@ def locate_env(engine: Engine, name: str = DEFAULT_ENV_NAME, *, runner: Runner =
     return confirm_env(name, prefix, engine.kind, runner=runner, env=env)
 
 
-def find_env(name: str = DEFAULT_ENV_NAME, *, runner: Runner = run_tool,
-             env: Mapping[str, str] | None = None) -> EnvLocation | None:
+def find_env(
+    name: str = DEFAULT_ENV_NAME, *, runner: Runner = run_tool, env: Mapping[str, str] | None = None
+) -> EnvLocation | None:
     """Env ``name`` through any installed engine (doctor and labs use this): the first
     engine that knows it wins; the embedded engine's folders are looked at last. A tool
     that fails is skipped (the doctor reports tools separately)."""

@@ -29,8 +29,15 @@ def _channels(channels: Sequence[str]) -> list[str]:
     return out
 
 
-def create_argv(engine: Engine, name: str, channels: Sequence[str], specs: Sequence[str], *,
-                prefix: Path | None = None, cache_dir: Path | None = None) -> list[str]:
+def create_argv(
+    engine: Engine,
+    name: str,
+    channels: Sequence[str],
+    specs: Sequence[str],
+    *,
+    prefix: Path | None = None,
+    cache_dir: Path | None = None,
+) -> list[str]:
     """Create env ``name`` (at ``prefix`` if given; the embedded engine always needs one)."""
     if not engine.external:
         assert prefix is not None, "the embedded engine needs a prefix"
@@ -40,8 +47,15 @@ def create_argv(engine: Engine, name: str, channels: Sequence[str], specs: Seque
     return [str(engine.exe), "create", "-y", *where, *_channels(channels), *specs]
 
 
-def complete_argv(engine: Engine, prefix: Path, channels: Sequence[str], specs: Sequence[str], *,
-                  reinstall: Sequence[str] = (), cache_dir: Path | None = None) -> list[str]:
+def complete_argv(
+    engine: Engine,
+    prefix: Path,
+    channels: Sequence[str],
+    specs: Sequence[str],
+    *,
+    reinstall: Sequence[str] = (),
+    cache_dir: Path | None = None,
+) -> list[str]:
     """Add what is missing to the existing env at ``prefix``; ``reinstall`` names packages
     whose files are broken (conda ``--force-reinstall``)."""
     if not engine.external:
@@ -51,8 +65,16 @@ def complete_argv(engine: Engine, prefix: Path, channels: Sequence[str], specs: 
         return [*argv[:cut], *extra, *argv[cut:]]
     assert engine.exe is not None
     force = ["--force-reinstall"] if reinstall else []
-    return [str(engine.exe), "install", "-y", "-p", str(prefix), *force, *_channels(channels),
-            *specs]
+    return [
+        str(engine.exe),
+        "install",
+        "-y",
+        "-p",
+        str(prefix),
+        *force,
+        *_channels(channels),
+        *specs,
+    ]
 
 
 def remove_argv(engine: Engine, prefix: Path) -> list[str] | None:

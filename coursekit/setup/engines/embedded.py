@@ -24,8 +24,14 @@ from typing import Any
 DEFAULT_CHANNELS = ("conda-forge",)
 
 
-def command(python: str, prefix: Path, channels: Sequence[str], specs: Sequence[str],
-            *, cache_dir: Path | None = None) -> list[str]:
+def command(
+    python: str,
+    prefix: Path,
+    channels: Sequence[str],
+    specs: Sequence[str],
+    *,
+    cache_dir: Path | None = None,
+) -> list[str]:
     """The argv that runs this engine with ``python`` (one that has py-rattler)."""
     argv = [python, "-m", "coursekit.setup.engines.embedded", "create", "--prefix", str(prefix)]
     for channel in channels:
@@ -50,8 +56,13 @@ def _installed(prefix: Path) -> list[Any]:
     return records
 
 
-async def _create(prefix: Path, channels: Sequence[str], specs: Sequence[str],
-                  cache_dir: Path, reinstall: Sequence[str] = ()) -> int:
+async def _create(
+    prefix: Path,
+    channels: Sequence[str],
+    specs: Sequence[str],
+    cache_dir: Path,
+    reinstall: Sequence[str] = (),
+) -> int:
     import rattler
 
     installed = _installed(prefix)
@@ -61,7 +72,9 @@ async def _create(prefix: Path, channels: Sequence[str], specs: Sequence[str],
     gateway = rattler.Gateway(cache_dir=cache_dir / "repodata")
     print(f"solving {len(specs)} specs from {', '.join(channels)}", flush=True)
     records = await rattler.solve(
-        sources=list(channels), specs=[*specs, *keep], gateway=gateway,
+        sources=list(channels),
+        specs=[*specs, *keep],
+        gateway=gateway,
         platforms=[rattler.Platform.current(), rattler.Platform("noarch")],
         locked_packages=installed or None,
         virtual_packages=rattler.VirtualPackage.detect(),
@@ -70,9 +83,14 @@ async def _create(prefix: Path, channels: Sequence[str], specs: Sequence[str],
     todo = [r for r in records if (r.name.normalized, str(r.version), r.build) not in have]
     print(f"{len(records)} packages, {len(todo)} to link into {prefix}", flush=True)
     prefix.mkdir(parents=True, exist_ok=True)
-    await rattler.install(records, target_prefix=prefix, cache_dir=cache_dir / "pkgs",
-                          installed_packages=installed, show_progress=sys.stderr.isatty(),
-                          reinstall_packages=set(reinstall) or None)
+    await rattler.install(
+        records,
+        target_prefix=prefix,
+        cache_dir=cache_dir / "pkgs",
+        installed_packages=installed,
+        show_progress=sys.stderr.isatty(),
+        reinstall_packages=set(reinstall) or None,
+    )
     print("done", flush=True)
     return 0
 
@@ -86,15 +104,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     create.add_argument("--prefix", required=True, type=Path)
     create.add_argument("-c", "--channel", action="append", default=[])
     create.add_argument("--cache-dir", type=Path, default=None)
-    create.add_argument("--reinstall", action="append", default=[],
-                        help="relink this package (its files are damaged)")
+    create.add_argument(
+        "--reinstall",
+        action="append",
+        default=[],
+        help="relink this package (its files are damaged)",
+    )
     create.add_argument("specs", nargs="+")
     args = parser.parse_args(argv)
-    cache = args.cache_dir or Path(os.environ.get("COURSEKIT_HOME") or Path.home() / ".cache"
-                                   ) / "rattler-cache"
+    cache = (
+        args.cache_dir
+        or Path(os.environ.get("COURSEKIT_HOME") or Path.home() / ".cache") / "rattler-cache"
+    )
     try:
-        return asyncio.run(_create(args.prefix, args.channel or list(DEFAULT_CHANNELS),
-                                   args.specs, cache, args.reinstall))
+        return asyncio.run(
+            _create(
+                args.prefix,
+                args.channel or list(DEFAULT_CHANNELS),
+                args.specs,
+                cache,
+                args.reinstall,
+            )
+        )
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # noqa: BLE001 - rattler raises its own types; report the text

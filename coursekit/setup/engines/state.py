@@ -93,14 +93,27 @@ def _parse(stdout: str) -> dict[str, tuple[Dist, ...]]:
     dists: dict[str, tuple[Dist, ...]] = {}
     for name, items in data["dists"].items():
         dists[name] = tuple(
-            Dist(name, str(i["version"]), i.get("installer"), i.get("location"),
-                 int(i.get("files_missing", 0)), bool(i.get("has_record", True)),
-                 tuple(i.get("requires") or ())) for i in items)
+            Dist(
+                name,
+                str(i["version"]),
+                i.get("installer"),
+                i.get("location"),
+                int(i.get("files_missing", 0)),
+                bool(i.get("has_record", True)),
+                tuple(i.get("requires") or ()),
+            )
+            for i in items
+        )
     return dists
 
 
-def read_state(location: EnvLocation | None, names: Iterable[str], *,
-               runner: Runner = run_tool, env: Mapping[str, str] | None = None) -> EnvState:
+def read_state(
+    location: EnvLocation | None,
+    names: Iterable[str],
+    *,
+    runner: Runner = run_tool,
+    env: Mapping[str, str] | None = None,
+) -> EnvState:
     """Read the env's state; never raises (a broken env is a state, not an error)."""
     if location is None:
         return EnvState(None)
@@ -110,11 +123,11 @@ def read_state(location: EnvLocation | None, names: Iterable[str], *,
     child_env = dict(env) if env is not None else None
     if child_env is not None:
         child_env.pop("PYTHONPATH", None)
-    result = runner([location.python, STATE_PROBE, *names], timeout=PROBE_TIMEOUT_S,
-                    env=child_env)
+    result = runner([location.python, STATE_PROBE, *names], timeout=PROBE_TIMEOUT_S, env=child_env)
     if not result.ok:
-        return EnvState(location, conda,
-                        probe_error=result.key_error_line() or "the state probe failed")
+        return EnvState(
+            location, conda, probe_error=result.key_error_line() or "the state probe failed"
+        )
     try:
         return EnvState(location, conda, _parse(result.stdout))
     except (ValueError, KeyError, IndexError, TypeError):

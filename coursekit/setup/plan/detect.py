@@ -27,7 +27,13 @@ from coursekit.proc import Runner, ToolResult, run_tool, which
 SMI_TIMEOUT_S: Final = 15.0
 ROCM_TIMEOUT_S: Final = 15.0
 WSL_LIB: Final = "usr/lib/wsl/lib"  # where WSL projects the Windows driver (microsoft/WSL#8794)
-_QUERY_FIELDS: Final[tuple[str, ...]] = ("index", "name", "driver_version", "compute_cap", "memory.total")
+_QUERY_FIELDS: Final[tuple[str, ...]] = (
+    "index",
+    "name",
+    "driver_version",
+    "compute_cap",
+    "memory.total",
+)
 # Banner labels: "Driver Version: 580.95.05  CUDA Version: 13.0" up to R5xx; from R610
 # "KMD Version: 610.43.02  CUDA UMD Version: 13.3" (sgl-project/sglang#27487;
 # PrismML-Eng/Bonsai-demo#122 citing docs.nvidia.com/deploy/nvidia-smi).
@@ -37,8 +43,10 @@ _BAD_FIELD = re.compile(r'Field "([a-z_.]+)" is not a valid field to query')
 _GFX = re.compile(r"\b(gfx[0-9a-f]{3,4})\b")
 HIDES_EVERY_GPU: Final = "hides every NVIDIA GPU from torch"
 """In a detection note: the planner turns it into a warning (never a silent CPU build)."""
-_WINDOWS_SMI: Final = (r"C:\Windows\System32\nvidia-smi.exe",
-                       r"C:\Program Files\NVIDIA Corporation\NVSMI\nvidia-smi.exe")
+_WINDOWS_SMI: Final = (
+    r"C:\Windows\System32\nvidia-smi.exe",
+    r"C:\Program Files\NVIDIA Corporation\NVSMI\nvidia-smi.exe",
+)
 
 
 @dataclass(frozen=True)
@@ -89,14 +97,23 @@ def parse_query(text: str, fields: tuple[str, ...]) -> tuple[GpuInfo, ...]:
             continue
         extra = len(parts) - len(fields)  # a name may itself contain a comma
         at = fields.index("name")
-        parts[at:at + extra + 1] = [", ".join(parts[at:at + extra + 1])]
+        parts[at : at + extra + 1] = [", ".join(parts[at : at + extra + 1])]
         row = dict(zip(fields, parts))
-        driver, cc, mem = row.get("driver_version", ""), row.get("compute_cap", ""), row.get("memory.total", "")
-        gpus.append(GpuInfo(
-            vendor="nvidia", name=row["name"], index=int(row["index"]),
-            driver_version=driver if re.match(r"^\d+(\.\d+)*$", driver) else None,
-            compute_capability=cc if re.match(r"^\d+\.\d+$", cc) else None,
-            memory_mib=int(mem) if mem.isdigit() else None))
+        driver, cc, mem = (
+            row.get("driver_version", ""),
+            row.get("compute_cap", ""),
+            row.get("memory.total", ""),
+        )
+        gpus.append(
+            GpuInfo(
+                vendor="nvidia",
+                name=row["name"],
+                index=int(row["index"]),
+                driver_version=driver if re.match(r"^\d+(\.\d+)*$", driver) else None,
+                compute_capability=cc if re.match(r"^\d+\.\d+$", cc) else None,
+                memory_mib=int(mem) if mem.isdigit() else None,
+            )
+        )
     return tuple(gpus)
 
 
@@ -146,13 +163,20 @@ def _read_with(runner: Runner, smi: str, env: dict[str, str]) -> NvidiaDetection
     text = banner.stdout if banner.ok else ""
     driver = parse_banner_driver(text)
     if driver:
-        gpus = tuple(g if g.driver_version else dataclasses.replace(g, driver_version=driver) for g in gpus)
+        gpus = tuple(
+            g if g.driver_version else dataclasses.replace(g, driver_version=driver) for g in gpus
+        )
     return NvidiaDetection(gpus, parse_banner_cuda(text), tuple(notes), smi)
 
 
-def detect_nvidia(runner: Runner = run_tool, env: Mapping[str, str] | None = None, *,
-                  os_name: str | None = None, wsl: bool = False,
-                  root: Path = Path("/")) -> NvidiaDetection:
+def detect_nvidia(
+    runner: Runner = run_tool,
+    env: Mapping[str, str] | None = None,
+    *,
+    os_name: str | None = None,
+    wsl: bool = False,
+    root: Path = Path("/"),
+) -> NvidiaDetection:
     """Every NVIDIA GPU that ``nvidia-smi`` reports, or why none could be read.
 
     Tries ``nvidia-smi`` on PATH, then (on WSL) ``/usr/lib/wsl/lib/nvidia-smi``, where WSL
@@ -173,8 +197,9 @@ def detect_nvidia(runner: Runner = run_tool, env: Mapping[str, str] | None = Non
     return NvidiaDetection(notes=tuple(notes), smi_path=candidates[0])
 
 
-def detect_amd(runner: Runner = run_tool, env: Mapping[str, str] | None = None, *,
-               root: Path = Path("/")) -> AmdDetection:
+def detect_amd(
+    runner: Runner = run_tool, env: Mapping[str, str] | None = None, *, root: Path = Path("/")
+) -> AmdDetection:
     """AMD GPUs by gfx target: ``rocm_agent_enumerator``, else ``rocminfo``; gfx000 (the CPU) skipped."""
     tool_env = _tool_env(env)
     notes: list[str] = []
@@ -194,7 +219,9 @@ def detect_amd(runner: Runner = run_tool, env: Mapping[str, str] | None = None, 
     override = override_gfx(tool_env.get("HSA_OVERRIDE_GFX_VERSION", ""))
     if targets and override:
         # ROCm then loads kernels for the override target (ROCm/legacy-rocm-build#2353).
-        notes.append(f"HSA_OVERRIDE_GFX_VERSION makes ROCm treat {', '.join(targets)} as {override}")
+        notes.append(
+            f"HSA_OVERRIDE_GFX_VERSION makes ROCm treat {', '.join(targets)} as {override}"
+        )
         targets = [override] * len(targets)
     gpus = tuple(GpuInfo(vendor="amd", name=gfx, gfx=gfx, index=i) for i, gfx in enumerate(targets))
     version_file = root / "opt/rocm/.info/version"
@@ -202,7 +229,9 @@ def detect_amd(runner: Runner = run_tool, env: Mapping[str, str] | None = None, 
     return AmdDetection(gpus, rocm or None, tuple(notes))
 
 
-def visible_gpus(gpus: tuple[GpuInfo, ...], value: str | None) -> tuple[tuple[GpuInfo, ...], str | None]:
+def visible_gpus(
+    gpus: tuple[GpuInfo, ...], value: str | None
+) -> tuple[tuple[GpuInfo, ...], str | None]:
     """Apply ``CUDA_VISIBLE_DEVICES`` (indexes) to what nvidia-smi listed, which ignores it.
 
     CUDA stops at the first invalid entry; UUID or MIG entries are left unapplied (noted).
@@ -213,7 +242,10 @@ def visible_gpus(gpus: tuple[GpuInfo, ...], value: str | None) -> tuple[tuple[Gp
     for item in (v.strip() for v in value.split(",")):
         if not item.lstrip("-").isdigit():
             if item:
-                return gpus, f"CUDA_VISIBLE_DEVICES={value!r} not applied (only indexes are understood)"
+                return (
+                    gpus,
+                    f"CUDA_VISIBLE_DEVICES={value!r} not applied (only indexes are understood)",
+                )
             break
         if int(item) < 0 or int(item) >= len(gpus):
             break
@@ -223,7 +255,10 @@ def visible_gpus(gpus: tuple[GpuInfo, ...], value: str | None) -> tuple[tuple[Gp
         return gpus, None
     if not chosen:
         return chosen, f"CUDA_VISIBLE_DEVICES={value!r} {HIDES_EVERY_GPU} ({len(gpus)} found)"
-    return chosen, f"CUDA_VISIBLE_DEVICES={value!r}: planning for {len(chosen)} of {len(gpus)} NVIDIA GPUs"
+    return (
+        chosen,
+        f"CUDA_VISIBLE_DEVICES={value!r}: planning for {len(chosen)} of {len(gpus)} NVIDIA GPUs",
+    )
 
 
 def override_gfx(value: str) -> str | None:
@@ -274,9 +309,16 @@ def is_jetson(root: Path = Path("/")) -> bool:
         return False
 
 
-def detect_host(runner: Runner = run_tool, env: Mapping[str, str] | None = None, *,
-                python: str = "3.12", system: str | None = None, machine: str | None = None,
-                mac_version: str | None = None, root: Path = Path("/")) -> HostInfo:
+def detect_host(
+    runner: Runner = run_tool,
+    env: Mapping[str, str] | None = None,
+    *,
+    python: str = "3.12",
+    system: str | None = None,
+    machine: str | None = None,
+    mac_version: str | None = None,
+    root: Path = Path("/"),
+) -> HostInfo:
     """Describe this machine: OS, CPU architecture, macOS version, WSL and every GPU."""
     environ = dict(os.environ if env is None else env)
     os_name = system_os(system)
@@ -297,6 +339,16 @@ def detect_host(runner: Runner = run_tool, env: Mapping[str, str] | None = None,
         gpus, rocm = gpus + amd.gpus, amd.rocm_version
         notes.extend(amd.notes)
     jetson = os_name == "linux" and arch == "arm64" and is_jetson(root)
-    return HostInfo(os=os_name, arch=arch, python=python, macos_version=macos, wsl=wsl, gpus=gpus,
-                    cuda_driver_api=cuda, rocm_version=rocm, detected=True, notes=tuple(notes),
-                    jetson=jetson)
+    return HostInfo(
+        os=os_name,
+        arch=arch,
+        python=python,
+        macos_version=macos,
+        wsl=wsl,
+        gpus=gpus,
+        cuda_driver_api=cuda,
+        rocm_version=rocm,
+        detected=True,
+        notes=tuple(notes),
+        jetson=jetson,
+    )

@@ -23,11 +23,28 @@ FORMAT_VERSION: Final = 1
 # conda-forge packages that require pytorch: listing one under [conda] would install
 # conda-forge's torch before pip's (envs/SOURCES.md P5.1: lightning, pytorch-lightning and
 # torchmetrics recipes all require `pytorch`).
-TORCH_DEPENDENT_CONDA: Final = frozenset({
-    "pytorch", "pytorch-cpu", "pytorch-gpu", "libtorch", "torch", "torchvision", "torchaudio",
-    "lightning", "pytorch-lightning", "torchmetrics", "lightning-utilities-torch", "timm",
-    "torchdata", "torchtext", "transformers", "accelerate", "captum", "pytorch_geometric",
-})
+TORCH_DEPENDENT_CONDA: Final = frozenset(
+    {
+        "pytorch",
+        "pytorch-cpu",
+        "pytorch-gpu",
+        "libtorch",
+        "torch",
+        "torchvision",
+        "torchaudio",
+        "lightning",
+        "pytorch-lightning",
+        "torchmetrics",
+        "lightning-utilities-torch",
+        "timm",
+        "torchdata",
+        "torchtext",
+        "transformers",
+        "accelerate",
+        "captum",
+        "pytorch_geometric",
+    }
+)
 TRIO: Final = ("torch", "torchvision", "torchaudio")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 _PYTHON = re.compile(r"^3\.\d{1,2}$")
@@ -89,8 +106,12 @@ def parse_spec(data: Mapping[str, Any], path: Path | None = None) -> EnvSpec:
     where = str(path) if path is not None else "environment spec"
     _check_keys(data, where)
     if data.get("format_version") != FORMAT_VERSION:
-        _fail(where, "format_version", f"must be {FORMAT_VERSION}, got {data.get('format_version')!r}",
-              f"Put `format_version = {FORMAT_VERSION}` at the top of the file.")
+        _fail(
+            where,
+            "format_version",
+            f"must be {FORMAT_VERSION}, got {data.get('format_version')!r}",
+            f"Put `format_version = {FORMAT_VERSION}` at the top of the file.",
+        )
     env = _table(data, "env", where)
     conda = _table(data, "conda", where)
     pip = _table(data, "pip", where)
@@ -99,18 +120,28 @@ def parse_spec(data: Mapping[str, Any], path: Path | None = None) -> EnvSpec:
     python = _string(env, "env.python", where, _PYTHON, 'a major.minor version such as "3.12"')
     channels = _strings(env, "env.channels", where)
     if any(c in ("pytorch", "nvidia") for c in channels):
-        _fail(where, "env.channels", "lists the retired `pytorch`/`nvidia` channel",
-              'Use channels = ["conda-forge"]: 2.5 was the last release on -c pytorch '
-              "(pytorch/pytorch#138506).")
+        _fail(
+            where,
+            "env.channels",
+            "lists the retired `pytorch`/`nvidia` channel",
+            'Use channels = ["conda-forge"]: 2.5 was the last release on -c pytorch '
+            "(pytorch/pytorch#138506).",
+        )
     packages = _strings(conda, "conda.packages", where)
     _check_conda_packages(packages, where)
     torch_packages = _strings(pip, "pip.torch", where)
     if "torch" not in torch_packages or not set(torch_packages) <= set(TRIO):
-        _fail(where, "pip.torch", f"must be `torch` plus optionally torchvision/torchaudio, got "
-              f"{list(torch_packages)}", 'Write torch = ["torch", "torchvision", "torchaudio"].')
+        _fail(
+            where,
+            "pip.torch",
+            f"must be `torch` plus optionally torchvision/torchaudio, got {list(torch_packages)}",
+            'Write torch = ["torch", "torchvision", "torchaudio"].',
+        )
     after = _strings(pip, "pip.after_torch", where, allow_empty=True)
     _check_requirements(after, where)
-    version = _optional_string(torch, "torch.version", where, _TORCH_VERSION, 'e.g. "2.13" or "2.13.0"')
+    version = _optional_string(
+        torch, "torch.version", where, _TORCH_VERSION, 'e.g. "2.13" or "2.13.0"'
+    )
     backend = _optional_string(torch, "torch.backend", where, _NAME, 'e.g. "cu126" or "cpu"')
     return EnvSpec(name, python, channels, packages, torch_packages, after, version, backend, path)
 
@@ -127,11 +158,17 @@ def _check_keys(data: Mapping[str, Any], where: str) -> None:
         unknown = sorted(set(section) - allowed)
         if unknown:
             prefix = f"{table}." if table else ""
-            _fail(where, prefix + unknown[0], "is not a known key",
-                  f"Use only {', '.join(sorted(prefix + k for k in allowed))} (see envs/README.md).")
+            _fail(
+                where,
+                prefix + unknown[0],
+                "is not a known key",
+                f"Use only {', '.join(sorted(prefix + k for k in allowed))} (see envs/README.md).",
+            )
 
 
-def _table(data: Mapping[str, Any], key: str, where: str, required: bool = True) -> Mapping[str, Any]:
+def _table(
+    data: Mapping[str, Any], key: str, where: str, required: bool = True
+) -> Mapping[str, Any]:
     value = data.get(key)
     if value is None and not required:
         return {}
@@ -140,26 +177,35 @@ def _table(data: Mapping[str, Any], key: str, where: str, required: bool = True)
     return value  # type: ignore[return-value]
 
 
-def _string(table: Mapping[str, Any], key: str, where: str, pattern: re.Pattern[str], what: str) -> str:
+def _string(
+    table: Mapping[str, Any], key: str, where: str, pattern: re.Pattern[str], what: str
+) -> str:
     value = table.get(key.split(".")[-1])
     if not isinstance(value, str) or not pattern.match(value):
         _fail(where, key, f"must be {what}, got {value!r}", f"Set {key} to {what}.")
     return value  # type: ignore[return-value]
 
 
-def _optional_string(table: Mapping[str, Any], key: str, where: str, pattern: re.Pattern[str],
-                     what: str) -> str | None:
+def _optional_string(
+    table: Mapping[str, Any], key: str, where: str, pattern: re.Pattern[str], what: str
+) -> str | None:
     value = table.get(key.split(".")[-1])
     if value is None or value == "":
         return None
     return _string(table, key, where, pattern, what)
 
 
-def _strings(table: Mapping[str, Any], key: str, where: str, allow_empty: bool = False) -> tuple[str, ...]:
+def _strings(
+    table: Mapping[str, Any], key: str, where: str, allow_empty: bool = False
+) -> tuple[str, ...]:
     value = table.get(key.split(".")[-1])
     if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
-        _fail(where, key, f"must be a list of non-empty strings, got {value!r}",
-              f'Write {key.split(".")[-1]} = ["..."].')
+        _fail(
+            where,
+            key,
+            f"must be a list of non-empty strings, got {value!r}",
+            f'Write {key.split(".")[-1]} = ["..."].',
+        )
     if not value and not allow_empty:
         _fail(where, key, "is empty", "List at least one entry.")
     return tuple(v.strip() for v in value)  # type: ignore[union-attr]
@@ -168,13 +214,21 @@ def _strings(table: Mapping[str, Any], key: str, where: str, allow_empty: bool =
 def _check_conda_packages(packages: tuple[str, ...], where: str) -> None:
     for spec in packages:
         if not _CONDA_SPEC.match(spec):
-            _fail(where, "conda.packages", f"entry {spec!r} is not a conda package spec",
-                  'Write a name with an optional version, e.g. "pandas" or "pandas>=2".')
+            _fail(
+                where,
+                "conda.packages",
+                f"entry {spec!r} is not a conda package spec",
+                'Write a name with an optional version, e.g. "pandas" or "pandas>=2".',
+            )
         name = re.split(r"[\s<>=!~]", spec, maxsplit=1)[0].lower()
         if name in TORCH_DEPENDENT_CONDA:
-            _fail(where, "conda.packages", f"lists {name!r}, which is or depends on pytorch: conda "
-                  "would install conda-forge's torch before pip's and the env would hold two",
-                  f"Move {name!r} to [pip] after_torch (or the trio to [pip] torch).")
+            _fail(
+                where,
+                "conda.packages",
+                f"lists {name!r}, which is or depends on pytorch: conda "
+                "would install conda-forge's torch before pip's and the env would hold two",
+                f"Move {name!r} to [pip] after_torch (or the trio to [pip] torch).",
+            )
         if name == "python":
             _fail(where, "conda.packages", "lists python", "Set the version in env.python instead.")
 
@@ -186,7 +240,13 @@ def _check_requirements(requirements: tuple[str, ...], where: str) -> None:
         try:
             req = Requirement(text)
         except InvalidRequirement as exc:
-            _fail(where, "pip.after_torch", f"entry {text!r} is not a pip requirement ({exc})",
-                  'Write e.g. "lightning>=2.6.6".')
+            _fail(
+                where,
+                "pip.after_torch",
+                f"entry {text!r} is not a pip requirement ({exc})",
+                'Write e.g. "lightning>=2.6.6".',
+            )
         if req.name.lower() in TRIO:
-            _fail(where, "pip.after_torch", f"lists {req.name!r}", "The trio belongs in [pip] torch.")
+            _fail(
+                where, "pip.after_torch", f"lists {req.name!r}", "The trio belongs in [pip] torch."
+            )

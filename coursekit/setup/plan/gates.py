@@ -79,8 +79,9 @@ def coverage(variant: Variant, cc: str, platform: str) -> str | None:
     return None
 
 
-def judge_cuda(matrix: Matrix, release: Release, variant: Variant, host: HostInfo,
-               python: str) -> Verdict:
+def judge_cuda(
+    matrix: Matrix, release: Release, variant: Variant, host: HostInfo, python: str
+) -> Verdict:
     """Run one CUDA variant through the three gates for ``host``."""
     failures: list[str] = []
     platform, table = platform_key(host), driver_os(host)
@@ -89,27 +90,41 @@ def judge_cuda(matrix: Matrix, release: Release, variant: Variant, host: HostInf
     req = matrix.drivers[variant.cuda or ""]
     minimum, full = req.minimum[table], req.full.get(table)
     if driver is not None and parse_driver(driver) < parse_driver(minimum):
-        failures.append(f"needs NVIDIA driver >= {minimum} (CUDA {variant.cuda}), this machine has {driver}")
-    full_support = driver is not None and full is not None and parse_driver(driver) >= parse_driver(full)
+        failures.append(
+            f"needs NVIDIA driver >= {minimum} (CUDA {variant.cuda}), this machine has {driver}"
+        )
+    full_support = (
+        driver is not None and full is not None and parse_driver(driver) >= parse_driver(full)
+    )
     if driver is None and host.cuda_driver_api:
         # No driver version, but the banner's "CUDA Version" (the newest CUDA the driver runs):
         # same major is enough under minor-version compatibility (NVIDIA Table 2).
         have, need = parse_driver(host.cuda_driver_api), parse_driver(variant.cuda or "0.0")
         if need[0] > have[0]:
-            failures.append(f"needs a driver for CUDA {need[0]}.x; this driver runs CUDA "
-                            f"{host.cuda_driver_api} (nvidia-smi)")
+            failures.append(
+                f"needs a driver for CUDA {need[0]}.x; this driver runs CUDA "
+                f"{host.cuda_driver_api} (nvidia-smi)"
+            )
         full_support = need <= have
     covered = []
     for i, gpu in enumerate(gpus):
-        how = coverage(variant, gpu.compute_capability, platform) if gpu.compute_capability else "unknown"
+        how = (
+            coverage(variant, gpu.compute_capability, platform)
+            if gpu.compute_capability
+            else "unknown"
+        )
         if how is None:
-            failures.append(f"has no kernels for {sm(gpu.compute_capability or '0.0')} ({gpu.name}); "
-                            f"it has {', '.join(sm(c) for c in variant.sm)}")
+            failures.append(
+                f"has no kernels for {sm(gpu.compute_capability or '0.0')} ({gpu.name}); "
+                f"it has {', '.join(sm(c) for c in variant.sm)}"
+            )
         elif "PTX" in how and driver is not None and not full_support:
             # Minor-version compatibility cannot JIT-compile PTX (NVIDIA, "CUDA Minor Version
             # Compatibility", limitations); PTX-only coverage needs the full-support driver.
-            failures.append(f"reaches {sm(gpu.compute_capability or '0.0')} only through PTX, which needs "
-                            f"driver >= {full} (full support)")
+            failures.append(
+                f"reaches {sm(gpu.compute_capability or '0.0')} only through PTX, which needs "
+                f"driver >= {full} (full support)"
+            )
         else:
             covered.append(i)
     if platform not in variant.platforms or python not in release.python:
@@ -132,15 +147,24 @@ def default_cuda(release: Release, platform: str) -> str | None:
 def rank(release: Release, platform: str, verdict: Verdict) -> tuple[bool, bool, bool, float]:
     """Sort key: full support, then the PyPI-default CUDA, then stable, then newest CUDA."""
     variant = verdict.variant
-    return (verdict.full_support, default_cuda(release, platform) == variant.backend,
-            not variant.experimental, float(variant.cuda or 0))
+    return (
+        verdict.full_support,
+        default_cuda(release, platform) == variant.backend,
+        not variant.experimental,
+        float(variant.cuda or 0),
+    )
 
 
-def best_cuda(matrix: Matrix, release: Release, host: HostInfo, python: str) -> tuple[Verdict | None, list[Verdict]]:
+def best_cuda(
+    matrix: Matrix, release: Release, host: HostInfo, python: str
+) -> tuple[Verdict | None, list[Verdict]]:
     """The best qualifying CUDA variant of ``release`` (or None) and every verdict."""
     platform = platform_key(host)
-    verdicts = [judge_cuda(matrix, release, v, host, python)
-                for v in release.variants if v.kind == "cuda" and platform in v.platforms]
+    verdicts = [
+        judge_cuda(matrix, release, v, host, python)
+        for v in release.variants
+        if v.kind == "cuda" and platform in v.platforms
+    ]
     ok = [v for v in verdicts if v.ok]
     best = max(ok, key=lambda v: rank(release, platform, v)) if ok else None
     return best, verdicts
@@ -155,7 +179,7 @@ def why_not(release: Release, verdicts: list[Verdict]) -> str:
 
 
 def driver_fix(matrix: Matrix, release: Release, host: HostInfo, python: str) -> str | None:
-    """"Install driver >= X" for the lowest driver that would let ``release`` serve every GPU."""
+    """ "Install driver >= X" for the lowest driver that would let ``release`` serve every GPU."""
     table = driver_os(host)
     options = []
     for verdict in best_cuda(matrix, release, host, python)[1]:
@@ -167,9 +191,15 @@ def driver_fix(matrix: Matrix, release: Release, host: HostInfo, python: str) ->
         return None
     _, minimum, backend = min(options)
     text = f"install NVIDIA driver >= {minimum} (for torch {release.latest.torch}+{backend})"
-    pre_turing = [g for g in nvidia_gpus(host) if g.compute_capability
-                  and parse_cc(g.compute_capability) < parse_cc(matrix.pre_turing_below_cc)]
+    pre_turing = [
+        g
+        for g in nvidia_gpus(host)
+        if g.compute_capability
+        and parse_cc(g.compute_capability) < parse_cc(matrix.pre_turing_below_cc)
+    ]
     if pre_turing:
-        text += (f" (a {matrix.pre_turing_last_branch}.xx driver: R{matrix.pre_turing_last_branch} is the last "
-                 "branch for Maxwell, Pascal and Volta, NixOS/nixos-hardware#1880)")
+        text += (
+            f" (a {matrix.pre_turing_last_branch}.xx driver: R{matrix.pre_turing_last_branch} is the last "
+            "branch for Maxwell, Pascal and Volta, NixOS/nixos-hardware#1880)"
+        )
     return text

@@ -51,8 +51,9 @@ def urllib_fetch(url: str, timeout: float) -> str:
 
     from coursekit import __version__
 
-    request = urllib.request.Request(url, headers={"User-Agent": f"coursekit/{__version__}",
-                                                   "Accept": "text/html"})
+    request = urllib.request.Request(
+        url, headers={"User-Agent": f"coursekit/{__version__}", "Accept": "text/html"}
+    )
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             data: bytes = response.read()
@@ -66,7 +67,9 @@ def wheel_pattern(version: str, python: str, platform: str) -> re.Pattern[str]:
     cp = "cp" + python.replace(".", "")
     tag = _PLATFORM_TAGS.get(platform, r"[^/\"#]+")
     # A pure-Python wheel (py3-none-any) would also install; real torch wheels never are.
-    return re.compile(rf"torch-{re.escape(version)}-(?:{cp}-{cp}-(?:[0-9a-z_.]*\.)?{tag}|py3-none-any)\.whl")
+    return re.compile(
+        rf"torch-{re.escape(version)}-(?:{cp}-{cp}-(?:[0-9a-z_.]*\.)?{tag}|py3-none-any)\.whl"
+    )
 
 
 def find_wheel(page: str, version: str, python: str, platform: str) -> str | None:
@@ -75,8 +78,15 @@ def find_wheel(page: str, version: str, python: str, platform: str) -> str | Non
     return match.group(0) if match else None
 
 
-def check_index(index_url: str | None, pypi_simple: str, version: str, python: str, platform: str,
-                fetch: Fetch, timeout: float = TIMEOUT_S) -> IndexCheck:
+def check_index(
+    index_url: str | None,
+    pypi_simple: str,
+    version: str,
+    python: str,
+    platform: str,
+    fetch: Fetch,
+    timeout: float = TIMEOUT_S,
+) -> IndexCheck:
     """Fetch the ``torch`` simple page of the plan's index and look for the pinned wheel."""
     base = (index_url or pypi_simple).rstrip("/")
     page_url = f"{base}/torch/"
@@ -86,6 +96,11 @@ def check_index(index_url: str | None, pypi_simple: str, version: str, python: s
         return IndexCheck(None, page_url, message=f"could not read {page_url} ({exc})")
     wheel = find_wheel(page, version, python, platform)
     if wheel is None:
-        return IndexCheck(False, page_url, message=(
-            f"{page_url} lists no torch {version} wheel for Python {python} on {platform}"))
+        return IndexCheck(
+            False,
+            page_url,
+            message=(
+                f"{page_url} lists no torch {version} wheel for Python {python} on {platform}"
+            ),
+        )
     return IndexCheck(True, page_url, wheel, f"{page_url} lists {wheel}")

@@ -161,8 +161,10 @@ class Matrix:
                 if wanted == version.torch:
                     return release, version
         known = ", ".join(r.line for r in self.releases)
-        raise UsageError(f"torch {wanted!r} is not in coursekit's PyTorch matrix (it knows {known}).",
-                         f"Choose one of {known} (e.g. --torch {self.newest.line}), or update coursekit.")
+        raise UsageError(
+            f"torch {wanted!r} is not in coursekit's PyTorch matrix (it knows {known}).",
+            f"Choose one of {known} (e.g. --torch {self.newest.line}), or update coursekit.",
+        )
 
 
 def _need(table: Mapping[str, Any], key: str, where: str) -> Any:
@@ -172,34 +174,46 @@ def _need(table: Mapping[str, Any], key: str, where: str) -> Any:
 
 
 def _checked(values: Any, pattern: re.Pattern[str], where: str) -> tuple[str, ...]:
-    if not isinstance(values, list) or not all(isinstance(v, str) and pattern.match(v) for v in values):
-        raise SpecError(f"{where}: malformed list {values!r}.", f"Each entry must match {pattern.pattern}.")
+    if not isinstance(values, list) or not all(
+        isinstance(v, str) and pattern.match(v) for v in values
+    ):
+        raise SpecError(
+            f"{where}: malformed list {values!r}.", f"Each entry must match {pattern.pattern}."
+        )
     return tuple(values)
 
 
 def _source(table: Mapping[str, Any], key: str, where: str) -> str:
     value = table.get(key)
     if not isinstance(value, str) or not value.strip():
-        raise SpecError(f"{where}: `{key}` is missing: every number needs its source.",
-                        "Cite where the number comes from (see envs/SOURCES.md).")
+        raise SpecError(
+            f"{where}: `{key}` is missing: every number needs its source.",
+            "Cite where the number comes from (see envs/SOURCES.md).",
+        )
     return value
 
 
 def _variant(data: Mapping[str, Any], where: str) -> Variant:
     backend = _need(data, "backend", where)
     if not isinstance(backend, str) or not _BACKEND.match(backend):
-        raise SpecError(f"{where}: unknown backend {backend!r}.", "Use cuXYZ, rocmX.Y, cpu or pypi.")
+        raise SpecError(
+            f"{where}: unknown backend {backend!r}.", "Use cuXYZ, rocmX.Y, cpu or pypi."
+        )
     where = f"{where} ({backend})"
     platforms = _checked(_need(data, "platforms", where), re.compile("|".join(PLATFORMS)), where)
     return Variant(
-        backend=backend, platforms=platforms,
+        backend=backend,
+        platforms=platforms,
         sm=_checked(data.get("sm", []), _CC, where + " sm"),
         ptx=_checked(data.get("ptx", []), _CC, where + " ptx"),
         ptx_platforms=tuple(data.get("ptx_platforms", [])),
         experimental=bool(data.get("experimental", False)),
         no_local_tag_on=tuple(data.get("no_local_tag_on", [])),
-        source=_source(data, "source", where), verified=_verified(data, where),
-        note=str(data.get("note", "")), unverified=str(data.get("unverified", "")))
+        source=_source(data, "source", where),
+        verified=_verified(data, where),
+        note=str(data.get("note", "")),
+        unverified=str(data.get("unverified", "")),
+    )
 
 
 def _verified(data: Mapping[str, Any], where: str) -> bool:
@@ -208,8 +222,10 @@ def _verified(data: Mapping[str, Any], where: str) -> bool:
     if not isinstance(verified, bool):
         raise SpecError(f"{where}: `verified` must be true or false.", "Write verified = false.")
     if not verified and not str(data.get("unverified", "")).strip():
-        raise SpecError(f"{where}: `verified = false` without `unverified`.",
-                        'Say what is unverified: unverified = "...".')
+        raise SpecError(
+            f"{where}: `verified = false` without `unverified`.",
+            'Say what is unverified: unverified = "...".',
+        )
     return verified
 
 
@@ -223,13 +239,21 @@ def _release(data: Mapping[str, Any], index: int) -> Release:
         if not all(_VERSION.match(v) for v in trio) or not trio[0].startswith(f"{line}."):
             raise SpecError(f"{where}: malformed versions entry {item!r}.", "Use X.Y.Z versions.")
         versions.append(TorchVersion(*trio))
-    sources = {k: _source(data, k, where) for k in ("python_source", "versions_source",
-                                                    "pypi_default_source")}
+    sources = {
+        k: _source(data, k, where)
+        for k in ("python_source", "versions_source", "pypi_default_source")
+    }
     variants = tuple(_variant(v, where) for v in _need(data, "variant", where))
-    return Release(line=line, python=_checked(_need(data, "python", where), re.compile(r"^3\.\d+$"), where),
-                   versions=tuple(versions), pypi_default=dict(_need(data, "pypi_default", where)),
-                   variants=variants, verified=_verified(data, where), sources=sources,
-                   unverified=str(data.get("unverified", "")))
+    return Release(
+        line=line,
+        python=_checked(_need(data, "python", where), re.compile(r"^3\.\d+$"), where),
+        versions=tuple(versions),
+        pypi_default=dict(_need(data, "pypi_default", where)),
+        variants=variants,
+        verified=_verified(data, where),
+        sources=sources,
+        unverified=str(data.get("unverified", "")),
+    )
 
 
 def _drivers(data: Mapping[str, Any]) -> dict[str, DriverRequirement]:
@@ -241,34 +265,59 @@ def _drivers(data: Mapping[str, Any]) -> dict[str, DriverRequirement]:
             _source(row, f"{name}_source", where)
             for os_name, value in table.items():
                 if os_name not in ("linux", "windows") or not _DRIVER.match(str(value)):
-                    raise SpecError(f"{where}: malformed {name}.{os_name} = {value!r}.",
-                                    "Write a driver version such as \"580.65.06\".")
-        out[cuda] = DriverRequirement(cuda, tables["minimum"], tables["full"],
-                                      f"{row['minimum_source']}; {row['full_source']}",
-                                      _verified(row, where))
+                    raise SpecError(
+                        f"{where}: malformed {name}.{os_name} = {value!r}.",
+                        'Write a driver version such as "580.65.06".',
+                    )
+        out[cuda] = DriverRequirement(
+            cuda,
+            tables["minimum"],
+            tables["full"],
+            f"{row['minimum_source']}; {row['full_source']}",
+            _verified(row, where),
+        )
     return out
 
 
 def parse_matrix(torch_data: Mapping[str, Any], driver_data: Mapping[str, Any]) -> Matrix:
     """Validate already-parsed TOML data and build a :class:`Matrix`."""
-    releases = tuple(sorted((_release(r, i) for i, r in enumerate(_need(torch_data, "release", "torch-matrix.toml"))),
-                            key=lambda r: r.key))
+    releases = tuple(
+        sorted(
+            (
+                _release(r, i)
+                for i, r in enumerate(_need(torch_data, "release", "torch-matrix.toml"))
+            ),
+            key=lambda r: r.key,
+        )
+    )
     rocm = {}
     for name, row in torch_data.get("rocm", {}).items():
-        rocm[name] = _checked(_need(row, "gfx", f"rocm {name}"), _GFX, f"torch-matrix.toml rocm {name}")
+        rocm[name] = _checked(
+            _need(row, "gfx", f"rocm {name}"), _GFX, f"torch-matrix.toml rocm {name}"
+        )
         _source(row, "source", f"torch-matrix.toml rocm {name}")
     drivers = _drivers(driver_data)
-    matrix = Matrix(releases, rocm, drivers, str(_need(torch_data, "index_base", "torch-matrix.toml")),
-                    str(torch_data.get("pypi_simple", "https://pypi.org/simple")),
-                    **_branches(driver_data))
+    matrix = Matrix(
+        releases,
+        rocm,
+        drivers,
+        str(_need(torch_data, "index_base", "torch-matrix.toml")),
+        str(torch_data.get("pypi_simple", "https://pypi.org/simple")),
+        **_branches(driver_data),
+    )
     for release in releases:
         for variant in release.variants:
             if variant.kind == "cuda" and variant.cuda not in drivers:
-                raise SpecError(f"torch-matrix.toml {release.line} {variant.backend}: no driver row for "
-                                f"CUDA {variant.cuda} in nvidia-drivers.toml.", "Add the row with its source.")
+                raise SpecError(
+                    f"torch-matrix.toml {release.line} {variant.backend}: no driver row for "
+                    f"CUDA {variant.cuda} in nvidia-drivers.toml.",
+                    "Add the row with its source.",
+                )
             if variant.kind == "rocm" and variant.backend not in rocm:
-                raise SpecError(f"torch-matrix.toml {release.line} {variant.backend}: no [rocm] gfx list.",
-                                "Add the gfx list with its source.")
+                raise SpecError(
+                    f"torch-matrix.toml {release.line} {variant.backend}: no [rocm] gfx list.",
+                    "Add the gfx list with its source.",
+                )
     return matrix
 
 
@@ -291,4 +340,6 @@ def load_matrix(folder: Path | None = None) -> Matrix:
         from coursekit.resources import envs_dir
 
         folder = envs_dir()
-    return parse_matrix(read_toml(folder / "torch-matrix.toml"), read_toml(folder / "nvidia-drivers.toml"))
+    return parse_matrix(
+        read_toml(folder / "torch-matrix.toml"), read_toml(folder / "nvidia-drivers.toml")
+    )

@@ -96,8 +96,11 @@ class TorchChoice:
 
     def pins(self) -> tuple[str, str, str]:
         """The trio as exact pip requirements."""
-        return (f"torch=={self.version}", f"torchvision=={self.torchvision}",
-                f"torchaudio=={self.torchaudio}")
+        return (
+            f"torch=={self.version}",
+            f"torchvision=={self.torchvision}",
+            f"torchaudio=={self.torchaudio}",
+        )
 
 
 @dataclass(frozen=True)
@@ -128,8 +131,15 @@ class Plan:
         raise KeyError(step_id)
 
 
-def make_plan(spec: EnvSpec, host: HostInfo, *, engine: str = "conda", torch: str | None = None,
-              backend: str | None = None, matrix: Matrix | None = None) -> Plan:
+def make_plan(
+    spec: EnvSpec,
+    host: HostInfo,
+    *,
+    engine: str = "conda",
+    torch: str | None = None,
+    backend: str | None = None,
+    matrix: Matrix | None = None,
+) -> Plan:
     """Plan the setup of ``spec`` on ``host`` (pure). Raises UsageError on bad input.
 
     ``torch`` and ``backend`` are the command-line overrides; they win over the spec's
@@ -144,16 +154,30 @@ def make_plan(spec: EnvSpec, host: HostInfo, *, engine: str = "conda", torch: st
 
         matrix = load_matrix()
     selection = select_torch(
-        matrix, host, python=spec.python,
-        torch=torch or spec.torch_version, backend=backend or spec.torch_backend,
+        matrix,
+        host,
+        python=spec.python,
+        torch=torch or spec.torch_version,
+        backend=backend or spec.torch_backend,
         pin_source="--torch" if torch else "the env spec's [torch] version",
-        backend_source="--backend" if backend else "the env spec's [torch] backend")
+        backend_source="--backend" if backend else "the env spec's [torch] backend",
+    )
     choice = torch_choice(selection, matrix)
     steps = build_steps(spec, engine, choice, host)
-    return Plan(env_name=spec.name, python=spec.python, engine=engine, torch=choice, steps=steps,
-                reasons=selection.reasons, warnings=selection.warnings, channels=spec.channels,
-                conda_packages=spec.conda_packages, pip_dependents=spec.after_torch,
-                host_summary=describe_host(host), extra={"platform": platform_key(host)})
+    return Plan(
+        env_name=spec.name,
+        python=spec.python,
+        engine=engine,
+        torch=choice,
+        steps=steps,
+        reasons=selection.reasons,
+        warnings=selection.warnings,
+        channels=spec.channels,
+        conda_packages=spec.conda_packages,
+        pip_dependents=spec.after_torch,
+        host_summary=describe_host(host),
+        extra={"platform": platform_key(host)},
+    )
 
 
 def torch_choice(selection: Selection, matrix: Matrix) -> TorchChoice:
@@ -161,10 +185,15 @@ def torch_choice(selection: Selection, matrix: Matrix) -> TorchChoice:
     tag = selection.variant.local_tag(selection.platform)
     suffix = f"+{tag}" if tag else ""
     v = selection.version
-    return TorchChoice(version=v.torch + suffix, backend=selection.variant.backend,
-                       index_url=matrix.index_url(selection.variant.backend),
-                       torchvision=v.torchvision + suffix, torchaudio=v.torchaudio + suffix,
-                       release=selection.release.line, gpu=selection.gpu)
+    return TorchChoice(
+        version=v.torch + suffix,
+        backend=selection.variant.backend,
+        index_url=matrix.index_url(selection.variant.backend),
+        torchvision=v.torchvision + suffix,
+        torchaudio=v.torchaudio + suffix,
+        release=selection.release.line,
+        gpu=selection.gpu,
+    )
 
 
 def run_prefix(engine: str, env_name: str) -> tuple[str, ...]:
@@ -177,12 +206,23 @@ def run_prefix(engine: str, env_name: str) -> tuple[str, ...]:
     return (engine, "run", "-n", env_name, "python")
 
 
-def build_steps(spec: EnvSpec, engine: str, choice: TorchChoice, host: HostInfo) -> tuple[Step, ...]:
+def build_steps(
+    spec: EnvSpec, engine: str, choice: TorchChoice, host: HostInfo
+) -> tuple[Step, ...]:
     """The five steps, in the order that keeps exactly one torch (see the module docstring)."""
     creator = "conda" if engine == "embedded" else engine
     channels = tuple(a for c in spec.channels for a in ("-c", c))
-    create = (creator, "create", "-n", spec.name, "-y", "--override-channels", *channels,
-              f"python={spec.python}", *spec.conda_packages)
+    create = (
+        creator,
+        "create",
+        "-n",
+        spec.name,
+        "-y",
+        "--override-channels",
+        *channels,
+        f"python={spec.python}",
+        *spec.conda_packages,
+    )
     index = ("--index-url", choice.index_url) if choice.index_url else ()
     # The pins of the packages the spec lists, whatever their order there (torch is required).
     pins = tuple(p for p in choice.pins() if p.split("==", 1)[0] in spec.torch_packages)
@@ -193,23 +233,56 @@ def build_steps(spec: EnvSpec, engine: str, choice: TorchChoice, host: HostInfo)
 
     source = f"from {choice.index_url}" if choice.index_url else "from PyPI"
     steps = [
-        Step("create_env", f"Create the conda env '{spec.name}' (Python {spec.python}, conda-forge packages "
-             "that do not depend on torch)", create,
-             why="lightning & co. are left to pip: conda-forge's would pull conda-forge's pytorch (envs/SOURCES.md P5.1)"),
-        in_env("install_torch", f"Install {', '.join([f'torch {choice.version}', *companions])} {source}",
-               ("-m", "pip", "install", *index, *pins), holds=pins,
-               why="exact pins and exactly one --index-url, never --extra-index-url (torchtriton, Dec 2022)"),
+        Step(
+            "create_env",
+            f"Create the conda env '{spec.name}' (Python {spec.python}, conda-forge packages "
+            "that do not depend on torch)",
+            create,
+            why="lightning & co. are left to pip: conda-forge's would pull conda-forge's pytorch (envs/SOURCES.md P5.1)",
+        ),
+        in_env(
+            "install_torch",
+            f"Install {', '.join([f'torch {choice.version}', *companions])} {source}",
+            ("-m", "pip", "install", *index, *pins),
+            holds=pins,
+            why="exact pins and exactly one --index-url, never --extra-index-url (torchtriton, Dec 2022)",
+        ),
     ]
     if spec.after_torch:
         names = ", ".join(spec.after_torch)
-        steps.append(in_env("install_dependents", f"Install {names} from PyPI, holding torch at {choice.version}",
-                            ("-m", "pip", "install", *spec.after_torch, *pins), holds=pins,
-                            why="the trio's exact pins stop pip from swapping the CUDA build for PyPI's"))
-    steps.append(in_env("register_kernel", f"Register the Jupyter kernel '{spec.name}'",
-                        ("-m", "ipykernel", "install", "--user", "--name", spec.name,
-                         "--display-name", f"Python ({spec.name})")))
-    steps.append(in_env("verify", "Check that torch imports" + (" and sees the GPU" if choice.gpu and host.os != "macos" else ""),
-                        ("-c", verify_script(choice, host), choice.version)))
+        steps.append(
+            in_env(
+                "install_dependents",
+                f"Install {names} from PyPI, holding torch at {choice.version}",
+                ("-m", "pip", "install", *spec.after_torch, *pins),
+                holds=pins,
+                why="the trio's exact pins stop pip from swapping the CUDA build for PyPI's",
+            )
+        )
+    steps.append(
+        in_env(
+            "register_kernel",
+            f"Register the Jupyter kernel '{spec.name}'",
+            (
+                "-m",
+                "ipykernel",
+                "install",
+                "--user",
+                "--name",
+                spec.name,
+                "--display-name",
+                f"Python ({spec.name})",
+            ),
+        )
+    )
+    steps.append(
+        in_env(
+            "verify",
+            "Check that torch imports"
+            + (" and sees the GPU" if choice.gpu and host.os != "macos" else ""),
+            ("-c", verify_script(choice, host), choice.version),
+        )
+    )
     return tuple(steps)
 
 
@@ -220,8 +293,13 @@ def verify_script(choice: TorchChoice, host: HostInfo) -> str:
     no quotes of its own and pastes the same into bash, cmd.exe and PowerShell.
     """
     gpu = choice.gpu and host.os != "macos"
-    checks = ["import sys, torch", "v = torch.__version__", "cuda = torch.cuda.is_available()",
-              "print(v, cuda)", "ok = v == sys.argv[1]"]
+    checks = [
+        "import sys, torch",
+        "v = torch.__version__",
+        "cuda = torch.cuda.is_available()",
+        "print(v, cuda)",
+        "ok = v == sys.argv[1]",
+    ]
     if gpu:
         checks.append("ok = ok and cuda and torch.ones(2).cuda().sum().item() == 2")
     checks.append("sys.exit(0 if ok else 1)")
@@ -230,8 +308,11 @@ def verify_script(choice: TorchChoice, host: HostInfo) -> str:
 
 def describe_host(host: HostInfo) -> str:
     """One line: ``linux x86_64 (WSL), NVIDIA RTX 3090 sm_86 driver 535.183.01``."""
-    parts = [f"{host.os} {host.arch}" + (" (WSL)" if host.wsl else "")
-             + (f" macOS {host.macos_version}" if host.macos_version else "")]
+    parts = [
+        f"{host.os} {host.arch}"
+        + (" (WSL)" if host.wsl else "")
+        + (f" macOS {host.macos_version}" if host.macos_version else "")
+    ]
     for gpu in host.gpus:
         bits = [gpu.name]
         if gpu.compute_capability:

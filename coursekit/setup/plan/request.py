@@ -55,34 +55,55 @@ def host_from_flags(request: SetupRequest, python: str) -> HostInfo:
 
     # Only GPUs given: this machine's OS and architecture. --os given: its usual architecture.
     os_name = request.os or system_os()
-    default_arch = ("arm64" if os_name == "macos" else "x86_64") if request.os else \
-        normalize_arch(_platform.machine())
+    default_arch = (
+        ("arm64" if os_name == "macos" else "x86_64")
+        if request.os
+        else normalize_arch(_platform.machine())
+    )
     arch = request.arch or default_arch
     if request.gpu_driver is not None and not _DRIVER.match(request.gpu_driver):
-        raise UsageError(f"--gpu-driver {request.gpu_driver!r} is not a driver version.",
-                         "Write it as nvidia-smi prints it, e.g. --gpu-driver 580.95.05 (or 580).")
+        raise UsageError(
+            f"--gpu-driver {request.gpu_driver!r} is not a driver version.",
+            "Write it as nvidia-smi prints it, e.g. --gpu-driver 580.95.05 (or 580).",
+        )
     for cc in request.gpu_cc:
         if not _CC.match(cc):
-            raise UsageError(f"--gpu-cc {cc!r} is not a compute capability.",
-                             "Write major.minor as `nvidia-smi --query-gpu=compute_cap --format=csv` "
-                             "prints it, e.g. --gpu-cc 8.6.")
+            raise UsageError(
+                f"--gpu-cc {cc!r} is not a compute capability.",
+                "Write major.minor as `nvidia-smi --query-gpu=compute_cap --format=csv` "
+                "prints it, e.g. --gpu-cc 8.6.",
+            )
     for gfx in request.gpu_rocm:
         if not _GFX.match(gfx):
-            raise UsageError(f"--gpu-rocm {gfx!r} is not an AMD gfx target.",
-                             "Write it as rocminfo prints it, e.g. --gpu-rocm gfx1100.")
+            raise UsageError(
+                f"--gpu-rocm {gfx!r} is not an AMD gfx target.",
+                "Write it as rocminfo prints it, e.g. --gpu-rocm gfx1100.",
+            )
     if os_name == "macos" and (request.gpu_cc or request.gpu_driver or request.gpu_rocm):
-        raise UsageError("--gpu-cc/--gpu-driver/--gpu-rocm describe NVIDIA or AMD GPUs, which macOS "
-                         "PyTorch cannot use.", "Drop them, or plan for --os linux or --os windows.")
-    nvidia = [GpuInfo("nvidia", f"NVIDIA GPU {i}", driver_version=request.gpu_driver,
-                      compute_capability=cc, index=i) for i, cc in enumerate(request.gpu_cc)]
+        raise UsageError(
+            "--gpu-cc/--gpu-driver/--gpu-rocm describe NVIDIA or AMD GPUs, which macOS "
+            "PyTorch cannot use.",
+            "Drop them, or plan for --os linux or --os windows.",
+        )
+    nvidia = [
+        GpuInfo(
+            "nvidia",
+            f"NVIDIA GPU {i}",
+            driver_version=request.gpu_driver,
+            compute_capability=cc,
+            index=i,
+        )
+        for i, cc in enumerate(request.gpu_cc)
+    ]
     if request.gpu_driver and not nvidia:
         nvidia = [GpuInfo("nvidia", "NVIDIA GPU 0", driver_version=request.gpu_driver, index=0)]
     amd = [GpuInfo("amd", gfx, gfx=gfx, index=i) for i, gfx in enumerate(request.gpu_rocm)]
     return HostInfo(os=os_name, arch=arch, python=python, gpus=(*nvidia, *amd), detected=False)
 
 
-def describe_machine(request: SetupRequest, python: str, runner: Runner,
-                     env: Mapping[str, str] | None) -> HostInfo:
+def describe_machine(
+    request: SetupRequest, python: str, runner: Runner, env: Mapping[str, str] | None
+) -> HostInfo:
     """Detect this machine, unless the flags describe another one."""
     if request.describes_machine:
         return host_from_flags(request, python)
@@ -96,14 +117,22 @@ def _hidden_gpu_warnings(host: HostInfo, plan: Plan) -> list[str]:
     plan a CPU build: say so loudly, the way a GPU machine's CPU build always is."""
     from coursekit.setup.plan.detect import HIDES_EVERY_GPU
 
-    return [f"CPU build although this machine has an NVIDIA GPU: {note}. Unset "
-            "CUDA_VISIBLE_DEVICES (or give the GPU's index) and run `coursekit setup` again for "
-            "the CUDA build." for note in host.notes
-            if HIDES_EVERY_GPU in note and not plan.torch.gpu]
+    return [
+        f"CPU build although this machine has an NVIDIA GPU: {note}. Unset "
+        "CUDA_VISIBLE_DEVICES (or give the GPU's index) and run `coursekit setup` again for "
+        "the CUDA build."
+        for note in host.notes
+        if HIDES_EVERY_GPU in note and not plan.torch.gpu
+    ]
 
 
-def build_plan(request: SetupRequest, *, runner: Runner = run_tool, fetch: Fetch = urllib_fetch,
-               env: Mapping[str, str] | None = None) -> Plan:
+def build_plan(
+    request: SetupRequest,
+    *,
+    runner: Runner = run_tool,
+    fetch: Fetch = urllib_fetch,
+    env: Mapping[str, str] | None = None,
+) -> Plan:
     """Load, describe, plan, confirm online: the whole of ``coursekit setup --dry-run``."""
     from coursekit.setup.plan.envspec import load_spec
     from coursekit.setup.plan.matrix import load_matrix
@@ -112,21 +141,52 @@ def build_plan(request: SetupRequest, *, runner: Runner = run_tool, fetch: Fetch
     spec = load_spec(request.spec_path, environ)
     matrix = load_matrix()
     host = describe_machine(request, spec.python, runner, env)
-    plan = make_plan(spec, host, engine=request.engine, torch=request.torch, backend=request.backend,
-                     matrix=matrix)
+    plan = make_plan(
+        spec,
+        host,
+        engine=request.engine,
+        torch=request.torch,
+        backend=request.backend,
+        matrix=matrix,
+    )
     notes = tuple(f"detection: {n}" for n in host.notes)
     plan = dataclasses.replace(plan, warnings=(*plan.warnings, *_hidden_gpu_warnings(host, plan)))
     if environ.get(EnvVars.OFFLINE):
-        return dataclasses.replace(plan, reasons=(*notes, *plan.reasons,
-                                   f"matrix used, index not checked (offline: {EnvVars.OFFLINE} is set)"))
-    result = check_index(plan.torch.index_url, matrix.pypi_simple, plan.torch.version, spec.python,
-                         plan.extra.get("platform", ""), fetch)
+        return dataclasses.replace(
+            plan,
+            reasons=(
+                *notes,
+                *plan.reasons,
+                f"matrix used, index not checked (offline: {EnvVars.OFFLINE} is set)",
+            ),
+        )
+    result = check_index(
+        plan.torch.index_url,
+        matrix.pypi_simple,
+        plan.torch.version,
+        spec.python,
+        plan.extra.get("platform", ""),
+        fetch,
+    )
     if result.found:
-        return dataclasses.replace(plan, reasons=(*notes, *plan.reasons, f"index confirmed: {result.message}"),
-                                   index_checked=True)
+        return dataclasses.replace(
+            plan,
+            reasons=(*notes, *plan.reasons, f"index confirmed: {result.message}"),
+            index_checked=True,
+        )
     if result.found is None:
-        return dataclasses.replace(plan, reasons=(*notes, *plan.reasons,
-                                   f"matrix used, index not checked: {result.message}"))
-    return dataclasses.replace(plan, reasons=(*notes, *plan.reasons), warnings=(*plan.warnings,
-        (f"{result.message}: coursekit's matrix may be out of date and step 2 would fail. "
-        "Update coursekit, or choose another build with --torch/--backend.")))
+        return dataclasses.replace(
+            plan,
+            reasons=(*notes, *plan.reasons, f"matrix used, index not checked: {result.message}"),
+        )
+    return dataclasses.replace(
+        plan,
+        reasons=(*notes, *plan.reasons),
+        warnings=(
+            *plan.warnings,
+            (
+                f"{result.message}: coursekit's matrix may be out of date and step 2 would fail. "
+                "Update coursekit, or choose another build with --torch/--backend."
+            ),
+        ),
+    )

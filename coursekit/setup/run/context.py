@@ -11,14 +11,52 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from coursekit.proc import Runner
 from coursekit.setup.engines import Engine, EnvLocation
 from coursekit.setup.engines.state import EnvState
-from coursekit.setup.plan.model import Plan
+from coursekit.setup.plan.model import Plan, TorchChoice
 from coursekit.setup.run.failures import Failure
-from coursekit.setup.run.verify import Verification
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something wrong with the env, and what to do about it."""
+
+    message: str
+    fix: str
+
+
+@dataclass(frozen=True)
+class Verification:
+    """The verdict: ``ok`` when there is no problem; ``device`` names what torch computes on."""
+
+    ok: bool
+    torch_version: str | None
+    device: str | None
+    problems: tuple[Problem, ...] = ()
+    notes: tuple[str, ...] = ()
+
+
+class Judge(Protocol):
+    """Setup's verdict on the probe's facts (:func:`coursekit.setup.run.verify.judge`: the
+    doctor's rules plus the planned-build rule). :func:`~coursekit.setup.run.execute.carry_out`
+    passes it down, so the steps never import the doctor."""
+
+    def __call__(
+        self,
+        torch: TorchChoice,
+        status: str,
+        data: dict[str, Any],
+        os_name: str,
+        pins: tuple[str, ...] | None = None,
+        *,
+        engine: str = ...,
+        env_name: str = ...,
+        python: str = ...,
+    ) -> Verification: ...
+
 
 StepState = Literal["done", "ok", "failed", "not-run", "interrupted", "skipped"]
 
@@ -46,6 +84,7 @@ class RunOptions:
     def may_ask(self) -> bool:
         """Questions go to a person: at a terminal and without ``--yes``."""
         return self.interactive and not self.yes
+
     attempts: int = 3
     """Tries per network step."""
     backoff_s: float = 5.0
@@ -141,6 +180,8 @@ class Context:
     state: EnvState | None = None
     notes: list[str] = field(default_factory=list)
     verification: Verification | None = None
+    judge: Judge | None = None
+    """The verify step's verdict; None: :func:`coursekit.setup.run.verify.judge` (set by the executor)."""
 
 
 class StepFailed(Exception):

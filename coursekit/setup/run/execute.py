@@ -34,19 +34,36 @@ from coursekit.setup.run.context import (
 from coursekit.setup.run.failures import Failure
 
 
-def carry_out(plan: Plan, engine: Engine, options: RunOptions | None = None, *,
-              runner: Runner = run_tool, environ: Mapping[str, str] | None = None,
-              reporter: Reporter | None = None, confirm: Confirm = never_confirm,
-              os_name: str | None = None, home: Path | None = None,
-              sleep: Callable[[float], None] = time.sleep) -> SetupResult:
+def carry_out(
+    plan: Plan,
+    engine: Engine,
+    options: RunOptions | None = None,
+    *,
+    runner: Runner = run_tool,
+    environ: Mapping[str, str] | None = None,
+    reporter: Reporter | None = None,
+    confirm: Confirm = never_confirm,
+    os_name: str | None = None,
+    home: Path | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> SetupResult:
     """Run ``plan``'s steps with ``engine``; returns what happened (never raises for a step
     failure; ``KeyboardInterrupt`` propagates after the reporter was told)."""
-    from coursekit.setup.engines import coursekit_home
+    from coursekit.resources import coursekit_home
 
     env = dict(os.environ if environ is None else environ)
-    ctx = Context(plan, engine, options or RunOptions(), runner, env,
-                  reporter or SilentReporter(), confirm, os_name or _this_os(),
-                  home or coursekit_home(env), sleep)
+    ctx = Context(
+        plan,
+        engine,
+        options or RunOptions(),
+        runner,
+        env,
+        reporter or SilentReporter(),
+        confirm,
+        os_name or _this_os(),
+        home or coursekit_home(env),
+        sleep,
+    )
     with setup_lock(ctx.home / "state" / "setup.lock"):
         return _carry_out(ctx)
 
@@ -55,12 +72,17 @@ def _carry_out(ctx: Context) -> SetupResult:
     from coursekit.setup.run import steps as execsteps
 
     plan, engine = ctx.plan, ctx.engine
+    if ctx.judge is None:
+        from coursekit.setup.run.verify import judge
+
+        ctx.judge = judge
     try:
         execsteps.prepare(ctx)  # finds the env; --force / wrong-Python handling
     except StepFailed as exc:
         none_run = tuple(StepOutcome(s.id, s.title, "not-run") for s in plan.steps)
-        return SetupResult(plan, engine, none_run, ctx.location, None, exc.failure, "create_env",
-                           tuple(ctx.notes))
+        return SetupResult(
+            plan, engine, none_run, ctx.location, None, exc.failure, "create_env", tuple(ctx.notes)
+        )
     outcomes: list[StepOutcome] = []
     failure: Failure | None = None
     failed_step: str | None = None
@@ -73,24 +95,38 @@ def _carry_out(ctx: Context) -> SetupResult:
         start = time.monotonic()
         try:
             did, detail = execsteps.run_step(ctx, step)
-            outcome = StepOutcome(step.id, step.title, "done" if did else "ok",
-                                  time.monotonic() - start, detail)
+            outcome = StepOutcome(
+                step.id, step.title, "done" if did else "ok", time.monotonic() - start, detail
+            )
         except StepFailed as exc:
             failure, failed_step = exc.failure, step.id
-            outcome = StepOutcome(step.id, step.title, "failed", time.monotonic() - start,
-                                  exc.failure.message)
+            outcome = StepOutcome(
+                step.id, step.title, "failed", time.monotonic() - start, exc.failure.message
+            )
         except KeyboardInterrupt:
-            ctx.reporter.finish(StepOutcome(step.id, step.title, "interrupted",
-                                            time.monotonic() - start))
-            ctx.reporter.note(f"Interrupted during '{step.title}'. Run `coursekit setup` again: "
-                              "finished steps are kept and this one is completed.")
+            ctx.reporter.finish(
+                StepOutcome(step.id, step.title, "interrupted", time.monotonic() - start)
+            )
+            ctx.reporter.note(
+                f"Interrupted during '{step.title}'. Run `coursekit setup` again: "
+                "finished steps are kept and this one is completed."
+            )
             raise
         outcomes.append(outcome)
         ctx.reporter.finish(outcome)
     if failure is None:
         outcomes += execsteps.after_verify(ctx)
-    return SetupResult(plan, engine, tuple(outcomes), ctx.location, ctx.verification, failure,
-                       failed_step, tuple(ctx.notes), execsteps.activation(ctx))
+    return SetupResult(
+        plan,
+        engine,
+        tuple(outcomes),
+        ctx.location,
+        ctx.verification,
+        failure,
+        failed_step,
+        tuple(ctx.notes),
+        execsteps.activation(ctx),
+    )
 
 
 @contextlib.contextmanager
@@ -109,7 +145,8 @@ def setup_lock(path: Path) -> Iterator[None]:
             if pid and pid != os.getpid() and _is_setup(pid):
                 raise EnvironmentProblem(
                     f"another `coursekit setup` is running (process {pid}).",
-                    "Wait for it to finish (or stop it), then run `coursekit setup` again.")
+                    "Wait for it to finish (or stop it), then run `coursekit setup` again.",
+                )
             path.unlink(missing_ok=True)  # stale: its setup was killed
             continue
         with os.fdopen(fd, "w") as fh:

@@ -12,17 +12,39 @@ from dataclasses import dataclass
 
 from coursekit.proc import ToolResult
 
-_NETWORK = ("timed out", "timeout", "connection", "temporary failure in name resolution",
-            "name or service not known", "network is unreachable", "remote end closed",
-            "incompleteread", "connection reset", "ssl", "proxy", "http error 5",
-            "could not fetch url", "max retries exceeded", "failed to establish",
-            "error sending request", "dns error", "unexpected eof", "read error")
+_NETWORK = (
+    "timed out",
+    "timeout",
+    "connection",
+    "temporary failure in name resolution",
+    "name or service not known",
+    "network is unreachable",
+    "remote end closed",
+    "incompleteread",
+    "connection reset",
+    "ssl",
+    "proxy",
+    "http error 5",
+    "could not fetch url",
+    "max retries exceeded",
+    "failed to establish",
+    "error sending request",
+    "dns error",
+    "unexpected eof",
+    "read error",
+)
 # A gateway status on its own ("HTTP 503 SERVICE UNAVAILABLE"), not a size such as pip's
 # "Downloading torch-...whl (503.2 MB)" or a number that merely contains 502.
 _GATEWAY = re.compile(r"(?<![\w.])50[234](?![\w.,])")
 _DISK = ("no space left on device", "errno 28", "disk quota exceeded", "not enough space")
-_SOLVER = ("could not solve", "cannot solve", "unsatisfiable", "no candidates were found",
-           "packagesnotfounderror", "nothing provides")
+_SOLVER = (
+    "could not solve",
+    "cannot solve",
+    "unsatisfiable",
+    "no candidates were found",
+    "packagesnotfounderror",
+    "nothing provides",
+)
 _PIP_CONFLICT = ("resolutionimpossible", "conflicting dependencies", "cannot install")
 _NO_DIST = ("no matching distribution", "could not find a version that satisfies")
 
@@ -52,31 +74,63 @@ def classify(step_title: str, result: ToolResult, *, source: str = "") -> Failur
     text = f"{result.stdout}\n{result.stderr}".lower()
     again = "Run `coursekit setup` again: finished steps are kept."
     if not result.found:
-        return Failure("tool", f"{step_title}: could not start {result.argv[0]}",
-                       "Check that the program exists (`coursekit doctor`).", line)
+        return Failure(
+            "tool",
+            f"{step_title}: could not start {result.argv[0]}",
+            "Check that the program exists (`coursekit doctor`).",
+            line,
+        )
     if result.timed_out:
-        return Failure("timeout", f"{step_title} took too long and was stopped",
-                       f"Check your connection; {again}", line)
+        return Failure(
+            "timeout",
+            f"{step_title} took too long and was stopped",
+            f"Check your connection; {again}",
+            line,
+        )
     if _has(text, _DISK):
-        return Failure("disk", f"{step_title} failed: the disk is full",
-                       "Free some space (the course env needs about 10 GB: empty the pip cache "
-                       "with `python -m pip cache purge`, `conda clean --all`), then "
-                       f"{again[0].lower()}{again[1:]}", line)
+        return Failure(
+            "disk",
+            f"{step_title} failed: the disk is full",
+            "Free some space (the course env needs about 10 GB: empty the pip cache "
+            "with `python -m pip cache purge`, `conda clean --all`), then "
+            f"{again[0].lower()}{again[1:]}",
+            line,
+        )
     if _has(text, _PIP_CONFLICT) and "pip" in " ".join(result.argv):
-        return Failure("conflict", f"{step_title} failed: a package needs another torch than the "
-                       "one planned (pip refused to replace it)", "Update coursekit (its pins may "
-                       "be older than the course packages), or ask your instructor which "
-                       "versions to use.", line)
+        return Failure(
+            "conflict",
+            f"{step_title} failed: a package needs another torch than the "
+            "one planned (pip refused to replace it)",
+            "Update coursekit (its pins may "
+            "be older than the course packages), or ask your instructor which "
+            "versions to use.",
+            line,
+        )
     if _has(text, _SOLVER) or "conflict" in text:
-        return Failure("solver", f"{step_title} failed: no compatible set of packages",
-                       "Check --channel (a mirror may lack packages), then run `coursekit doctor`.",
-                       line)
+        return Failure(
+            "solver",
+            f"{step_title} failed: no compatible set of packages",
+            "Check --channel (a mirror may lack packages), then run `coursekit doctor`.",
+            line,
+        )
     if _has(text, _NO_DIST) and not _has(text, ("could not fetch url", "connection")):
-        return Failure("no-wheel", f"{step_title} failed: {source or 'the index'} does not have "
-                       "the planned package", "See `coursekit setup --dry-run` for the planned "
-                       "versions, or give another source with --index-url.", line)
+        return Failure(
+            "no-wheel",
+            f"{step_title} failed: {source or 'the index'} does not have the planned package",
+            "See `coursekit setup --dry-run` for the planned "
+            "versions, or give another source with --index-url.",
+            line,
+        )
     if _has(text, _NETWORK) or _GATEWAY.search(text):
-        return Failure("network", f"{step_title} failed: a network problem",
-                       f"Check your internet connection or proxy (HTTPS_PROXY); {again}", line)
-    return Failure("tool", f"{step_title} failed (exit code {result.returncode})",
-                   "Run `coursekit setup --debug` and show the output to your instructor.", line)
+        return Failure(
+            "network",
+            f"{step_title} failed: a network problem",
+            f"Check your internet connection or proxy (HTTPS_PROXY); {again}",
+            line,
+        )
+    return Failure(
+        "tool",
+        f"{step_title} failed (exit code {result.returncode})",
+        "Run `coursekit setup --debug` and show the output to your instructor.",
+        line,
+    )

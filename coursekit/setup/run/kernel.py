@@ -56,8 +56,9 @@ def default_data_dir(env: Mapping[str, str], platform: str) -> Path:
     return (Path(xdg) if xdg else home / ".local" / "share") / "jupyter"
 
 
-def data_dir(python: Path, env: Mapping[str, str], platform: str, *,
-             runner: Runner = run_tool) -> Path:
+def data_dir(
+    python: Path, env: Mapping[str, str], platform: str, *, runner: Runner = run_tool
+) -> Path:
     """Jupyter's user data folder as the env's own jupyter_core computes it."""
     result = runner([python, "-c", _DATA_DIR_SNIPPET], timeout=60, env=env)
     if result.ok and result.stdout.strip():
@@ -73,9 +74,12 @@ def display_name_for(name: str) -> str:
 
 def kernel_dict(python: Path, display_name: str = DISPLAY_NAME) -> dict[str, object]:
     """The kernelspec ipykernel would write for ``python``."""
-    return {"argv": [str(python), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-            "display_name": display_name, "language": "python",
-            "metadata": {"debugger": True}}
+    return {
+        "argv": [str(python), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": display_name,
+        "language": "python",
+        "metadata": {"debugger": True},
+    }
 
 
 def check_kernel(kernels_dir: Path, python: Path, name: str = KERNEL_NAME) -> KernelState:

@@ -16,8 +16,10 @@ from coursekit.setup.engines import env_script
 from coursekit.setup.run.context import Context, StepOutcome
 
 TITLE = "Configure git to diff and merge notebooks with nbdime"
-QUESTION = ("Configure git to diff and merge notebooks with nbdime? This changes your global "
-            "git config (~/.gitconfig).")
+QUESTION = (
+    "Configure git to diff and merge notebooks with nbdime? This changes your global "
+    "git config (~/.gitconfig)."
+)
 
 
 def _drivers(ctx: Context) -> dict[str, str]:
@@ -25,15 +27,18 @@ def _drivers(ctx: Context) -> dict[str, str]:
     prefix = ctx.location.prefix
     diff = env_script(prefix, "git-nbdiffdriver", ctx.os_name)
     merge = env_script(prefix, "git-nbmergedriver", ctx.os_name)
-    return {"diff.jupyternotebook.command": f'"{diff}" diff',
-            "merge.jupyternotebook.driver": f'"{merge}" merge %O %A %B %L %P'}
+    return {
+        "diff.jupyternotebook.command": f'"{diff}" diff',
+        "merge.jupyternotebook.driver": f'"{merge}" merge %O %A %B %L %P',
+    }
 
 
 def configured(ctx: Context) -> bool:
     """True when git's global config already points at this env's nbdime drivers."""
     for key, value in _drivers(ctx).items():
-        result = ctx.runner(["git", "config", "--global", "--get", key], timeout=30,
-                            env=ctx.environ)
+        result = ctx.runner(
+            ["git", "config", "--global", "--get", key], timeout=30, env=ctx.environ
+        )
         if not result.ok or result.stdout.strip() != value:
             return False
     return True
@@ -51,11 +56,13 @@ def offer_nbdime(ctx: Context) -> StepOutcome | None:
         return None
     start = time.monotonic()
     if configured(ctx):
-        return StepOutcome("nbdime_git", TITLE, "ok", time.monotonic() - start,
-                           "already configured")
+        return StepOutcome(
+            "nbdime_git", TITLE, "ok", time.monotonic() - start, "already configured"
+        )
     if want is None and not (ctx.options.may_ask and ctx.confirm(QUESTION)):
-        ctx.notes.append("To diff notebooks in git: `coursekit setup --nbdime` (changes your "
-                         "global git config).")
+        ctx.notes.append(
+            "To diff notebooks in git: `coursekit setup --nbdime` (changes your global git config)."
+        )
         return None
     nbdime = env_script(ctx.location.prefix, "nbdime", ctx.os_name)
     steps = [[str(nbdime), "config-git", "--enable", "--global"]]
@@ -64,8 +71,15 @@ def offer_nbdime(ctx: Context) -> StepOutcome | None:
         result = ctx.runner(argv, timeout=60, env=ctx.environ)
         if not result.ok:
             line = result.key_error_line() or f"exit {result.returncode}"
-            ctx.notes.append(f"nbdime's git integration failed ({line}); your git config may be "
-                             "partly changed: `git config --global --list | grep jupyternotebook`.")
+            ctx.notes.append(
+                f"nbdime's git integration failed ({line}); your git config may be "
+                "partly changed: `git config --global --list | grep jupyternotebook`."
+            )
             return StepOutcome("nbdime_git", TITLE, "failed", time.monotonic() - start, line)
-    return StepOutcome("nbdime_git", TITLE, "done", time.monotonic() - start,
-                       "git diff/merge use the env's nbdime (absolute paths)")
+    return StepOutcome(
+        "nbdime_git",
+        TITLE,
+        "done",
+        time.monotonic() - start,
+        "git diff/merge use the env's nbdime (absolute paths)",
+    )

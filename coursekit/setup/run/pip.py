@@ -20,7 +20,20 @@ from coursekit.setup.run.tools import (
     spec_name,
     trio_pins,
 )
-from coursekit.setup.run.verify import conda_torch_fix
+
+
+def conda_torch_fix(names: str, engine: str, env_name: str) -> str:
+    """How to get rid of conda-forge's torch ``names`` in the env, with the user's own tool
+    (the built-in engine has no command a student could type: only ``--force``)."""
+    remove = (
+        f"`{engine} remove -n {env_name} --force {names}`, then `coursekit setup` again; or "
+        if engine != "embedded"
+        else ""
+    )
+    return (
+        f"Remove it: {remove}`coursekit setup --force` (recreates the env; what you "
+        "installed in it yourself is lost)."
+    )
 
 
 def _settings(ctx: Context) -> pipsafe.PipSettings:
@@ -29,8 +42,16 @@ def _settings(ctx: Context) -> pipsafe.PipSettings:
     return pipsafe.read_settings(files, ctx.environ)
 
 
-def _pip(ctx: Context, step: Step, requirements: Sequence[str], source: pipsafe.IndexSource,
-         state: EnvState, *, extra: Sequence[str] = (), constraint: Path | None = None) -> None:
+def _pip(
+    ctx: Context,
+    step: Step,
+    requirements: Sequence[str],
+    source: pipsafe.IndexSource,
+    state: EnvState,
+    *,
+    extra: Sequence[str] = (),
+    constraint: Path | None = None,
+) -> None:
     assert ctx.location is not None
     settings = _settings(ctx)
     for dropped in settings.dropped:
@@ -41,13 +62,28 @@ def _pip(ctx: Context, step: Step, requirements: Sequence[str], source: pipsafe.
     log = ctx.home / "logs" / f"{step.id}.log" if ctx.options.interactive else None
     if log is not None:
         log.parent.mkdir(parents=True, exist_ok=True)
-    args = pipsafe.install_args([*extra, *requirements], source, pip_version=state.pip_version,
-                                retries=settings.at_least("retries", ctx.options.pip_retries),
-                                timeout_s=settings.at_least("timeout", ctx.options.pip_timeout_s),
-                                interactive=ctx.options.interactive, constraint=constraint, log=log)
+    args = pipsafe.install_args(
+        [*extra, *requirements],
+        source,
+        pip_version=state.pip_version,
+        retries=settings.at_least("retries", ctx.options.pip_retries),
+        timeout_s=settings.at_least("timeout", ctx.options.pip_timeout_s),
+        interactive=ctx.options.interactive,
+        constraint=constraint,
+        log=log,
+    )
     env = pipsafe.pip_env(ctx.environ, settings)
-    run_checked(ctx, step, [str(ctx.location.python), *args], timeout=TIMEOUTS.get(step.id, 1800.0),
-                network=True, source=source.label, capture=log is None, env=env, log=log)
+    run_checked(
+        ctx,
+        step,
+        [str(ctx.location.python), *args],
+        timeout=TIMEOUTS.get(step.id, 1800.0),
+        network=True,
+        source=source.label,
+        capture=log is None,
+        env=env,
+        log=log,
+    )
 
 
 def torch_source(ctx: Context, settings: pipsafe.PipSettings) -> pipsafe.IndexSource:
@@ -80,14 +116,22 @@ def _refuse_duplicates(step: Step, state: EnvState) -> None:
         copies = state.copies(name)
         if len(copies) > 1:
             where = "; ".join(f"{c.version} in {c.location}" for c in copies)
-            outside = [c.location for c in copies
-                       if c.location and not c.location.startswith(str(state.location.prefix)
-                                                                    if state.location else "")]
-            raise StepFailed(Failure(
-                "tool", f"{step.title}: {name} is installed {len(copies)} times ({where})",
-                "Delete the copy outside the env "
-                f"({', '.join(str(o) for o in outside) or 'see above'}"
-                "), then run `coursekit setup` again.", None))
+            outside = [
+                c.location
+                for c in copies
+                if c.location
+                and not c.location.startswith(str(state.location.prefix) if state.location else "")
+            ]
+            raise StepFailed(
+                Failure(
+                    "tool",
+                    f"{step.title}: {name} is installed {len(copies)} times ({where})",
+                    "Delete the copy outside the env "
+                    f"({', '.join(str(o) for o in outside) or 'see above'}"
+                    "), then run `coursekit setup` again.",
+                    None,
+                )
+            )
 
 
 def install_torch(ctx: Context, step: Step) -> tuple[bool, str]:
@@ -98,10 +142,15 @@ def install_torch(ctx: Context, step: Step) -> tuple[bool, str]:
     _refuse_duplicates(step, state)
     if state.conda_torch:
         names = " ".join(state.conda_torch)
-        raise StepFailed(Failure(
-            "tool", f"{step.title}: conda-forge's torch ({names}) is already in the env; pip's "
-            "torch on top of it would give torch two owners",
-            conda_torch_fix(names, ctx.engine.kind, ctx.plan.env_name), None))
+        raise StepFailed(
+            Failure(
+                "tool",
+                f"{step.title}: conda-forge's torch ({names}) is already in the env; pip's "
+                "torch on top of it would give torch two owners",
+                conda_torch_fix(names, ctx.engine.kind, ctx.plan.env_name),
+                None,
+            )
+        )
     source = torch_source(ctx, _settings(ctx))
     if damaged:  # same version but files missing: pip would say "already satisfied"
         _pip(ctx, step, damaged, source, state, extra=["--force-reinstall", "--no-deps"])
@@ -144,12 +193,23 @@ def install_dependents(ctx: Context, step: Step) -> tuple[bool, str]:
     constraint.write_text("".join(f"{h}\n" for h in holds), encoding="utf-8")
     damaged = [s for s in missing if (d := state.one(spec_name(s))) is not None and not d.intact]
     if damaged:
-        _pip(ctx, step, damaged, source, state, extra=["--force-reinstall", "--no-deps"],
-             constraint=constraint)
+        _pip(
+            ctx,
+            step,
+            damaged,
+            source,
+            state,
+            extra=["--force-reinstall", "--no-deps"],
+            constraint=constraint,
+        )
     _pip(ctx, step, missing, source, state, constraint=constraint)
     after = env_state(ctx, fresh=True)
     left = _dependents_missing(ctx, after)
     wrong, _ = _trio_status(ctx, after)
-    check_after(ctx, step, not left and not wrong,
-                 f"still missing {' '.join(left)}" if left else f"torch changed: {' '.join(wrong)}")
+    check_after(
+        ctx,
+        step,
+        not left and not wrong,
+        f"still missing {' '.join(left)}" if left else f"torch changed: {' '.join(wrong)}",
+    )
     return True, " ".join(spec_name(s) for s in missing)

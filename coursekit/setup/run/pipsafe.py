@@ -25,8 +25,17 @@ from urllib.parse import urlparse
 from coursekit.errors import UsageError
 
 # Settings that keep a network working and cannot add a package source.
-KEEP_KEYS = ("proxy", "cert", "client-cert", "trusted-host", "timeout", "default-timeout",
-             "retries", "cache-dir", "no-cache-dir")
+KEEP_KEYS = (
+    "proxy",
+    "cert",
+    "client-cert",
+    "trusted-host",
+    "timeout",
+    "default-timeout",
+    "retries",
+    "cache-dir",
+    "no-cache-dir",
+)
 # Settings that add or replace package sources: dropped, and the user is told.
 SOURCE_KEYS = ("index-url", "extra-index-url", "find-links", "no-index")
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1", "[::1]")
@@ -82,12 +91,15 @@ def check_index(value: str) -> IndexSource:
         folder = Path(value).expanduser()
         if folder.is_dir():
             return IndexSource(folder=folder.resolve())
-        raise UsageError(f"--index-url {value}: no such folder",
-                         "Give an https:// index URL or an existing folder of wheels.")
+        raise UsageError(
+            f"--index-url {value}: no such folder",
+            "Give an https:// index URL or an existing folder of wheels.",
+        )
     raise UsageError(
         f"--index-url {value}: only https://, http:// to this machine (localhost), file:// "
         "or a folder of wheels are allowed",
-        "Use your mirror's https:// address (ask your IT department for it).")
+        "Use your mirror's https:// address (ask your IT department for it).",
+    )
 
 
 def config_files(env: Mapping[str, str], prefix: Path | None, platform: str) -> list[Path]:
@@ -99,8 +111,11 @@ def config_files(env: Mapping[str, str], prefix: Path | None, platform: str) -> 
     home = Path(env.get("USERPROFILE" if platform == "windows" else "HOME") or Path.home())
     if platform == "windows":
         appdata = env.get("APPDATA") or str(home / "AppData" / "Roaming")
-        files = [Path(env.get("PROGRAMDATA", r"C:\ProgramData")) / "pip" / "pip.ini",
-                 home / "pip" / "pip.ini", Path(appdata) / "pip" / "pip.ini"]
+        files = [
+            Path(env.get("PROGRAMDATA", r"C:\ProgramData")) / "pip" / "pip.ini",
+            home / "pip" / "pip.ini",
+            Path(appdata) / "pip" / "pip.ini",
+        ]
         site_name = "pip.ini"
     else:
         xdg_dirs = env.get("XDG_CONFIG_DIRS") or "/etc/xdg"
@@ -117,8 +132,9 @@ def config_files(env: Mapping[str, str], prefix: Path | None, platform: str) -> 
     return [f for f in files if f.is_file()]
 
 
-def read_settings(files: Sequence[Path], env: Mapping[str, str],
-                  sections: Sequence[str] = ("global", "install")) -> PipSettings:
+def read_settings(
+    files: Sequence[Path], env: Mapping[str, str], sections: Sequence[str] = ("global", "install")
+) -> PipSettings:
     """Merge ``files`` (later wins; ``[install]`` over ``[global]``) and ``PIP_*`` variables
     (win over files), the way pip does for ``pip install``."""
     keep: dict[str, str] = {}
@@ -182,12 +198,30 @@ def supports_resume(pip_version: str | None) -> bool:
     return (major, minor) >= (25, 1)
 
 
-def install_args(requirements: Sequence[str], source: IndexSource, *, pip_version: str | None,
-                 retries: int = 5, timeout_s: int = 60, interactive: bool = False,
-                 constraint: Path | None = None, log: Path | None = None) -> list[str]:
+def install_args(
+    requirements: Sequence[str],
+    source: IndexSource,
+    *,
+    pip_version: str | None,
+    retries: int = 5,
+    timeout_s: int = 60,
+    interactive: bool = False,
+    constraint: Path | None = None,
+    log: Path | None = None,
+) -> list[str]:
     """Arguments after the env's Python: ``-m pip install ...`` from exactly ``source``."""
-    args = ["-m", "pip", "install", *source.pip_args(), "--retries", str(retries),
-            "--timeout", str(timeout_s), "--upgrade-strategy", "only-if-needed"]
+    args = [
+        "-m",
+        "pip",
+        "install",
+        *source.pip_args(),
+        "--retries",
+        str(retries),
+        "--timeout",
+        str(timeout_s),
+        "--upgrade-strategy",
+        "only-if-needed",
+    ]
     if supports_resume(pip_version):
         args += ["--resume-retries", str(retries)]
     if not interactive:

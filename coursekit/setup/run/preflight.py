@@ -38,9 +38,11 @@ def disk_note(ctx: Context) -> str | None:
     need = NEEDED_GB["gpu" if ctx.plan.torch.gpu else "cpu"]
     if free is None or free >= need:
         return None
-    return (f"only {free:.1f} GB free where the env goes ({folder}); a fresh env with this torch "
-            f"build needs about {need:.0f} GB. Free some space first, or setup may stop with "
-            "'disk full' (it can be re-run then).")
+    return (
+        f"only {free:.1f} GB free where the env goes ({folder}); a fresh env with this torch "
+        f"build needs about {need:.0f} GB. Free some space first, or setup may stop with "
+        "'disk full' (it can be re-run then)."
+    )
 
 
 def leftover_installers(prefix: Path) -> list[int]:
@@ -56,8 +58,10 @@ def leftover_installers(prefix: Path) -> list[int]:
         cmd = proc.info.get("cmdline") or []
         # The env's Python or the prefix itself as an argument: a substring test would also
         # match a pip working on a neighbour env (`pt2`, `pt-old`).
-        if not any(a == inside[0] or a.startswith(inside[1]) for a in cmd) \
-                or proc.info["pid"] == os.getpid():
+        if (
+            not any(a == inside[0] or a.startswith(inside[1]) for a in cmd)
+            or proc.info["pid"] == os.getpid()
+        ):
             continue
         if not (("pip" in cmd and "install" in cmd) or "coursekit.setup.engines.embedded" in cmd):
             continue

@@ -35,16 +35,29 @@ def plan_engine(name: str, env_name: str | None = None) -> str:
         return "conda" if name == "auto" else name
 
 
-def make_options(*, engine: str = "auto", channels: tuple[str, ...] = (),
-                 index_url: str | None = None, force: bool = False, nbdime: bool | None = None,
-                 yes: bool = False) -> RunOptions:
+def make_options(
+    *,
+    engine: str = "auto",
+    channels: tuple[str, ...] = (),
+    index_url: str | None = None,
+    force: bool = False,
+    nbdime: bool | None = None,
+    yes: bool = False,
+) -> RunOptions:
     """RunOptions from the flags; ``--index-url`` is validated here (exit 2 before any work)."""
     from coursekit.setup.run.pipsafe import check_index
 
     if index_url:
         check_index(index_url)
-    return RunOptions(engine=engine, channels=channels, index_url=index_url, force=force,
-                      nbdime=nbdime, interactive=is_interactive(), yes=yes)
+    return RunOptions(
+        engine=engine,
+        channels=channels,
+        index_url=index_url,
+        force=force,
+        nbdime=nbdime,
+        interactive=is_interactive(),
+        yes=yes,
+    )
 
 
 def _swap_channels(argv: tuple[str, ...], channels: tuple[str, ...]) -> tuple[str, ...]:
@@ -66,7 +79,7 @@ def _swap_channels(argv: tuple[str, ...], channels: tuple[str, ...]) -> tuple[st
 def _swap_index(args: tuple[str, ...], source: tuple[str, ...]) -> tuple[str, ...]:
     if "--index-url" in args:
         i = args.index("--index-url")
-        return (*args[:i], *source, *args[i + 2:])
+        return (*args[:i], *source, *args[i + 2 :])
     if "install" in args:  # plain PyPI plan: the override adds the one source
         i = args.index("install") + 1
         return (*args[:i], *source, *args[i:])
@@ -83,19 +96,31 @@ def with_overrides(plan: Plan, options: RunOptions) -> Plan:
     steps = list(plan.steps)
     torch = plan.torch
     if options.channels:
-        steps = [dataclasses.replace(s, argv=_swap_channels(s.argv, options.channels))
-                 if s.id == "create_env" else s for s in steps]
+        steps = [
+            dataclasses.replace(s, argv=_swap_channels(s.argv, options.channels))
+            if s.id == "create_env"
+            else s
+            for s in steps
+        ]
     if options.index_url:
         source = check_index(options.index_url)
         old = f"from {torch.index_url}" if torch.index_url else "from PyPI"
         args = tuple(source.pip_args())
-        steps = [dataclasses.replace(s, argv=_swap_index(s.argv, args),
-                                     python_args=_swap_index(s.python_args, args),
-                                     title=s.title.replace(old, f"from {source.label}"))
-                 if s.id == "install_torch" else s for s in steps]
+        steps = [
+            dataclasses.replace(
+                s,
+                argv=_swap_index(s.argv, args),
+                python_args=_swap_index(s.python_args, args),
+                title=s.title.replace(old, f"from {source.label}"),
+            )
+            if s.id == "install_torch"
+            else s
+            for s in steps
+        ]
         torch = dataclasses.replace(torch, index_url=source.url or str(source.folder))
-    return dataclasses.replace(plan, steps=tuple(steps), torch=torch,
-                               channels=options.channels or plan.channels)
+    return dataclasses.replace(
+        plan, steps=tuple(steps), torch=torch, channels=options.channels or plan.channels
+    )
 
 
 def embedded_env_python(plan: Plan, *, described: bool) -> str | None:
@@ -132,8 +157,9 @@ def _stop_signals_interrupt() -> Iterator[None]:
         raise KeyboardInterrupt
 
     names = ("SIGTERM", "SIGHUP")
-    previous = {n: signal.signal(getattr(signal, n), interrupt)
-                for n in names if hasattr(signal, n)}
+    previous = {
+        n: signal.signal(getattr(signal, n), interrupt) for n in names if hasattr(signal, n)
+    }
     try:
         yield
     finally:
@@ -141,8 +167,13 @@ def _stop_signals_interrupt() -> Iterator[None]:
             signal.signal(getattr(signal, name), handler)
 
 
-def execute_plan(plan: Plan, *, reporter: Reporter, options: RunOptions | None = None,
-                 engine: Engine | None = None) -> SetupResult:
+def execute_plan(
+    plan: Plan,
+    *,
+    reporter: Reporter,
+    options: RunOptions | None = None,
+    engine: Engine | None = None,
+) -> SetupResult:
     """Carry out ``plan``, telling ``reporter`` (the command line's progress display) as it
     goes; returns the result for the caller to render (this wing draws nothing)."""
     options = options or RunOptions(interactive=is_interactive())

@@ -47,15 +47,19 @@ def prepare(ctx: Context) -> None:
     if loc is None or not loc.confirmed:
         return
     if loc.python_minor != ctx.plan.python:
-        question = (f"The env '{loc.name}' at {loc.prefix} has Python {loc.python_version}; the "
-                    f"course needs {ctx.plan.python}. Delete it and create it again?")
+        question = (
+            f"The env '{loc.name}' at {loc.prefix} has Python {loc.python_version}; the "
+            f"course needs {ctx.plan.python}. Delete it and create it again?"
+        )
         if not (ctx.options.force or ctx.confirm(question)):
             raise CoursekitError(
                 f"An env '{loc.name}' already exists at {loc.prefix} with Python "
                 f"{loc.python_version}, but the course needs Python {ctx.plan.python}.",
                 "Keep it and rename it first (`conda rename -n pt pt-old`), or let coursekit "
                 "delete and recreate it: `coursekit setup --force` (what you installed in it is "
-                "lost).", exit_code=ExitCode.FAILED)
+                "lost).",
+                exit_code=ExitCode.FAILED,
+            )
         _remove_env(ctx)
     elif ctx.options.force and env_state(ctx).conda_torch:
         _remove_env(ctx)
@@ -70,10 +74,15 @@ def _remove_env(ctx: Context) -> None:
         try:
             shutil.rmtree(prefix)
         except OSError as exc:  # Windows: a running kernel or editor holds python.exe or a DLL
-            raise StepFailed(Failure(
-                "tool", f"Removing the old env at {prefix} failed: {exc.strerror or exc}",
-                "Close Jupyter, VS Code and anything else using the env's Python, then run "
-                "`coursekit setup --force` again.", str(exc))) from exc
+            raise StepFailed(
+                Failure(
+                    "tool",
+                    f"Removing the old env at {prefix} failed: {exc.strerror or exc}",
+                    "Close Jupyter, VS Code and anything else using the env's Python, then run "
+                    "`coursekit setup --force` again.",
+                    str(exc),
+                )
+            ) from exc
     else:
         result = ctx.runner(argv, timeout=600, env=ctx.environ)
         if not result.ok:
@@ -86,13 +95,19 @@ def run_step(ctx: Context, step: Step) -> tuple[bool, str]:
     """Do ``step`` unless it is already done; returns (did work, detail)."""
     handler = _HANDLERS.get(step.id)
     if handler is None:  # a plan from a newer planner than this executor
-        raise StepFailed(Failure("tool", f"{step.title}: this coursekit cannot carry out step "
-                                 f"'{step.id}'", "Update coursekit, then run `coursekit setup` "
-                                 "again.", None))
+        raise StepFailed(
+            Failure(
+                "tool",
+                f"{step.title}: this coursekit cannot carry out step '{step.id}'",
+                "Update coursekit, then run `coursekit setup` again.",
+                None,
+            )
+        )
     return handler(ctx, step)
 
 
 # --- create_env ---------------------------------------------------------------------------
+
 
 def _conda_specs(ctx: Context) -> list[str]:
     return [f"python={ctx.plan.python}", "pip", *ctx.plan.conda_packages]
@@ -120,20 +135,38 @@ def _create_env(ctx: Context, step: Step) -> tuple[bool, str]:
         return False, f"{ctx.location.prefix if ctx.location else ''} (Python {ctx.plan.python})"
     cache = ctx.home / "rattler-cache"
     if ctx.location is None:
-        prefix = (None if ctx.engine.external
-                  else embedded_env_prefix(ctx.plan.env_name, ctx.environ))
-        argv = drivers.create_argv(ctx.engine, ctx.plan.env_name, channels(ctx), missing,
-                                   prefix=prefix, cache_dir=cache)
+        prefix = (
+            None if ctx.engine.external else embedded_env_prefix(ctx.plan.env_name, ctx.environ)
+        )
+        argv = drivers.create_argv(
+            ctx.engine, ctx.plan.env_name, channels(ctx), missing, prefix=prefix, cache_dir=cache
+        )
     else:
         pip = state.one("pip")
-        reinstall = [n for n, bad in (("python", not state.usable),
-                                      ("pip", state.usable and "pip" in state.conda
-                                       and (pip is None or not pip.intact))) if bad]
-        argv = drivers.complete_argv(ctx.engine, ctx.location.prefix, channels(ctx),
-                                     missing or [f"python={ctx.plan.python}"],
-                                     reinstall=reinstall, cache_dir=cache)
-    run_checked(ctx, step, argv, timeout=TIMEOUTS["create_env"], network=True,
-         capture=not ctx.options.interactive)  # at a terminal the tool shows its progress
+        reinstall = [
+            n
+            for n, bad in (
+                ("python", not state.usable),
+                ("pip", state.usable and "pip" in state.conda and (pip is None or not pip.intact)),
+            )
+            if bad
+        ]
+        argv = drivers.complete_argv(
+            ctx.engine,
+            ctx.location.prefix,
+            channels(ctx),
+            missing or [f"python={ctx.plan.python}"],
+            reinstall=reinstall,
+            cache_dir=cache,
+        )
+    run_checked(
+        ctx,
+        step,
+        argv,
+        timeout=TIMEOUTS["create_env"],
+        network=True,
+        capture=not ctx.options.interactive,
+    )  # at a terminal the tool shows its progress
     locate(ctx)
     _, still = _env_missing(ctx, env_state(ctx, fresh=True))
     check_after(ctx, step, not still, still)
@@ -142,6 +175,7 @@ def _create_env(ctx: Context, step: Step) -> tuple[bool, str]:
 
 
 # --- kernel, verify, git --------------------------------------------------------------------
+
 
 def _kernels_dir(ctx: Context) -> Path:
     from coursekit.setup.run.kernel import data_dir
@@ -156,10 +190,15 @@ def _register_kernel(ctx: Context, step: Step) -> tuple[bool, str]:
     assert ctx.location is not None
     env = env_state(ctx)
     if "ipykernel" not in env.conda and not env.copies("ipykernel"):
-        raise StepFailed(Failure("tool", f"{step.title}: ipykernel is not in the env, so a kernel "
-                                 "could not start", "Add `ipykernel` to the [conda] packages of "
-                                 "the env spec (envs/course.toml), then run `coursekit setup`.",
-                                 None))
+        raise StepFailed(
+            Failure(
+                "tool",
+                f"{step.title}: ipykernel is not in the env, so a kernel could not start",
+                "Add `ipykernel` to the [conda] packages of "
+                "the env spec (envs/course.toml), then run `coursekit setup`.",
+                None,
+            )
+        )
     kernels = _kernels_dir(ctx)
     name = ctx.plan.env_name  # the plan's `ipykernel install --name` and the doctor agree on it
     state = check_kernel(kernels, ctx.location.python, name)
@@ -168,29 +207,48 @@ def _register_kernel(ctx: Context, step: Step) -> tuple[bool, str]:
     try:
         path = write_kernel(kernels, ctx.location.python, ctx.location.prefix, name)
     except OSError as exc:  # e.g. a root-owned ~/.local/share/jupyter left by `sudo jupyter`
-        raise StepFailed(Failure(
-            "tool", f"{step.title}: cannot write {state.path}: {exc.strerror or exc}",
-            f"Make {kernels} yours again (Linux/macOS: `sudo chown -R $USER {kernels}`), then "
-            "run `coursekit setup` again.", str(exc))) from exc
+        raise StepFailed(
+            Failure(
+                "tool",
+                f"{step.title}: cannot write {state.path}: {exc.strerror or exc}",
+                f"Make {kernels} yours again (Linux/macOS: `sudo chown -R $USER {kernels}`), then "
+                "run `coursekit setup` again.",
+                str(exc),
+            )
+        ) from exc
     return True, f"{state.why}: wrote {path}"
 
 
 def _verify(ctx: Context, step: Step) -> tuple[bool, str]:
     from coursekit.probing import run_probe
-    from coursekit.setup.run.verify import judge
 
     assert ctx.location is not None
     facts = run_probe(ctx.location.python, runner=ctx.runner, env=ctx.environ)
-    verdict = judge(ctx.plan.torch, facts.status, facts.data, ctx.os_name,
-                    pins=trio_pins(ctx), engine=ctx.engine.kind, env_name=ctx.plan.env_name)
+    assert ctx.judge is not None, "the executor sets the judge"
+    verdict = ctx.judge(
+        ctx.plan.torch,
+        facts.status,
+        facts.data,
+        ctx.os_name,
+        pins=trio_pins(ctx),
+        engine=ctx.engine.kind,
+        env_name=ctx.plan.env_name,
+        python=str(ctx.location.python),
+    )
     ctx.verification = verdict
     for note in verdict.notes:
         ctx.reporter.note(note)
     if not verdict.ok:
         first = verdict.problems[0]
         others = "; ".join(p.message for p in verdict.problems[1:])
-        raise StepFailed(Failure("verify", f"{step.title}: {first.message}"
-                                 + (f" (also: {others})" if others else ""), first.fix, None))
+        raise StepFailed(
+            Failure(
+                "verify",
+                f"{step.title}: {first.message}" + (f" (also: {others})" if others else ""),
+                first.fix,
+                None,
+            )
+        )
     return True, f"torch {verdict.torch_version} on {verdict.device}"
 
 
@@ -219,6 +277,10 @@ def activation(ctx: Context) -> tuple[str, ...]:
     return (f'export PATH="{bins[0]}:$PATH"', f'"{jupyter}" lab')
 
 
-_HANDLERS = {"create_env": _create_env, "install_torch": install_torch,
-             "install_dependents": install_dependents, "register_kernel": _register_kernel,
-             "verify": _verify}
+_HANDLERS = {
+    "create_env": _create_env,
+    "install_torch": install_torch,
+    "install_dependents": install_dependents,
+    "register_kernel": _register_kernel,
+    "verify": _verify,
+}

@@ -57,8 +57,11 @@ def locate(ctx: Context) -> None:
         ctx.location = locate_env(ctx.engine, ctx.plan.env_name, runner=ctx.runner, env=ctx.environ)
     else:
         prefix = embedded_env_prefix(ctx.plan.env_name, ctx.environ)
-        ctx.location = (confirm_env(ctx.plan.env_name, prefix, "embedded", runner=ctx.runner,
-                                    env=ctx.environ) if (prefix / "conda-meta").is_dir() else None)
+        ctx.location = (
+            confirm_env(ctx.plan.env_name, prefix, "embedded", runner=ctx.runner, env=ctx.environ)
+            if (prefix / "conda-meta").is_dir()
+            else None
+        )
 
 
 # A pip --log line: "2026-11-23T19:26:22,670 ERROR: No matching distribution found for x".
@@ -76,9 +79,18 @@ def logged_messages(log: Path) -> str:
     return "\n".join(m.group(1) for m in map(_LOG_LINE.match, text.splitlines()) if m)
 
 
-def run_checked(ctx: Context, step: Step, argv: Sequence[str], *, timeout: float, network: bool,
-         source: str = "", capture: bool = True, env: Mapping[str, str] | None = None,
-         log: Path | None = None) -> ToolResult:
+def run_checked(
+    ctx: Context,
+    step: Step,
+    argv: Sequence[str],
+    *,
+    timeout: float,
+    network: bool,
+    source: str = "",
+    capture: bool = True,
+    env: Mapping[str, str] | None = None,
+    log: Path | None = None,
+) -> ToolResult:
     """Run ``argv`` (retrying network failures); raise :class:`StepFailed` when it fails.
 
     ``log``: the pip ``--log`` file of an uncaptured run (at a terminal pip's output goes to
@@ -106,5 +118,11 @@ def run_checked(ctx: Context, step: Step, argv: Sequence[str], *, timeout: float
 def check_after(ctx: Context, step: Step, ok: bool, why: str) -> None:
     """A tool said yes but the env does not show it: fail the step with ``why``."""
     if not ok:
-        raise StepFailed(Failure("tool", f"{step.title}: the command succeeded but {why}",
-                                 "Run `coursekit doctor` to see what is wrong.", None))
+        raise StepFailed(
+            Failure(
+                "tool",
+                f"{step.title}: the command succeeded but {why}",
+                "Run `coursekit doctor` to see what is wrong.",
+                None,
+            )
+        )

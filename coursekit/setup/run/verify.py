@@ -1,40 +1,23 @@
-"""Setup's final verdict on the env: exactly one torch, the planned one, and it works.
+"""Setup's final verdict on the env, given by the doctor: exactly one torch, the planned one,
+and it works.
 
-Pure: takes the planned :class:`~coursekit.setup.plan.model.TorchChoice` and the facts the doctor's
-probe (:mod:`coursekit.probe`, run by the env's Python) reported, and returns problems with
-fixes. The rules come from envs/SOURCES.md: one owner of ``torch`` (pip, never also
-conda-forge's ``pytorch``, envs/SOURCES.md P5.1), the planned local tag (a later pip install must not have
-swapped the CUDA build, envs/SOURCES.md P5.2), torchvision/torchaudio paired with it, and a real CUDA
-operation on a GPU build (``is_available()`` can be True while no kernel fits the GPU).
+Pure: takes the planned :class:`~coursekit.setup.plan.model.TorchChoice` and the facts the
+probe (:mod:`coursekit.probe`, run by the env's Python through :mod:`coursekit.probing`)
+reported. The verdict is the doctor's own :func:`~coursekit.doctor.diagnose.diagnose` on
+those facts (its errors: two owners of torch, envs/SOURCES.md P5.1; copies in the user site;
+a broken import; a mismatched torchvision/torchaudio; a CUDA operation that fails although
+``is_available()`` is True), plus one rule the doctor cannot know, :func:`planned_build`: the
+planned build is the installed one (a later pip install must not have swapped the CUDA build,
+envs/SOURCES.md P5.2) and a GPU plan sees the GPU.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from coursekit.constants import DEFAULT_ENV_NAME
-from coursekit.setup.engines.state import CONDA_TORCH_PACKAGES
 from coursekit.setup.plan.model import TorchChoice
-
-
-@dataclass(frozen=True)
-class Problem:
-    """Something wrong with the env, and what to do about it."""
-
-    message: str
-    fix: str
-
-
-@dataclass(frozen=True)
-class Verification:
-    """The verdict: ``ok`` when there is no problem; ``device`` names what torch computes on."""
-
-    ok: bool
-    torch_version: str | None
-    device: str | None
-    problems: tuple[Problem, ...] = ()
-    notes: tuple[str, ...] = ()
+from coursekit.setup.run.context import Problem, Verification
 
 
 def _items(data: dict[str, Any], name: str) -> list[dict[str, Any]]:
@@ -42,93 +25,124 @@ def _items(data: dict[str, Any], name: str) -> list[dict[str, Any]]:
     return [d for d in dists.get("items", []) if d.get("name") == name]
 
 
-def conda_torch_fix(names: str, engine: str, env_name: str) -> str:
-    """How to get rid of conda-forge's torch ``names`` in the env, with the user's own tool
-    (the built-in engine has no command a student could type: only ``--force``)."""
-    remove = (f"`{engine} remove -n {env_name} --force {names}`, then `coursekit setup` "
-              "again; or " if engine != "embedded" else "")
-    return (f"Remove it: {remove}`coursekit setup --force` (recreates the env; what you "
-            "installed in it yourself is lost).")
-
-
-def _dist_problems(data: dict[str, Any], torch: TorchChoice, pins: tuple[str, ...],
-                   engine: str, env_name: str) -> list[Problem]:
+def planned_build(
+    torch: TorchChoice, data: dict[str, Any], os_name: str, pins: tuple[str, ...]
+) -> list[Problem]:
+    """The one rule the doctor cannot know: the planned build is the installed one (torch's
+    exact version with its local tag, the trio's pins as installed) and, on a GPU plan, it
+    sees the GPU the plan was made for."""
+    info = data.get("torch") or {}
     problems: list[Problem] = []
-    copies = _items(data, "torch")
-    if len(copies) > 1:
-        where = ", ".join(f"{c.get('version')} in {c.get('location')}" for c in copies)
-        problems.append(Problem(f"{len(copies)} copies of torch are installed: {where}",
-                                "Remove the extra copy (often in ~/.local: `python -m pip "
-                                "uninstall torch` outside the env), then run `coursekit setup`."))
-    for copy in copies:
-        if copy.get("installer") not in ("pip", None):
-            problems.append(Problem(f"torch {copy.get('version')} was installed by "
-                                    f"{copy.get('installer')}, not pip",
-                                    "Run `coursekit setup` again: it reinstalls the build."))
-    conda_pkgs = [p for p in (data.get("conda_meta") or {}).get("packages", [])
-                  if p.get("name") in CONDA_TORCH_PACKAGES]
-    if conda_pkgs:
-        names = " ".join(sorted({str(p["name"]) for p in conda_pkgs}))
-        problems.append(Problem(
-            f"conda-forge's torch ({names}) is in the env besides pip's: two owners of torch",
-            conda_torch_fix(names, engine, env_name)))
+    version = str(info.get("version"))
+    if version != torch.version:
+        problems.append(
+            Problem(
+                f"torch is {version}, the plan installs {torch.version} (a later pip install "
+                "may have replaced it)",
+                "Run `coursekit setup` again: it reinstalls the build.",
+            )
+        )
     wanted = dict(pin.split("==", 1) for pin in pins)
     for name in ("torchvision", "torchaudio"):
         if name not in wanted:
             continue
-        want = wanted[name]
         versions = [c.get("version") for c in _items(data, name)]
-        if versions != [want]:
+        if versions != [wanted[name]]:
             got = ", ".join(str(v) for v in versions) or "missing"
-            problems.append(Problem(f"{name} is {got}; torch {torch.version} needs {want}",
-                                    "Run `coursekit setup` again."))
+            problems.append(
+                Problem(
+                    f"{name} is {got}; torch {torch.version} needs {wanted[name]}",
+                    "Run `coursekit setup` again.",
+                )
+            )
+    if torch.gpu and os_name != "macos" and not info.get("cuda_available"):
+        why = info.get("cuda_error") or "torch.cuda.is_available() is False"
+        problems.append(
+            Problem(
+                f"torch {torch.version} cannot use the GPU: {why}",
+                "Run `coursekit doctor` to see why (driver, WSL, another torch).",
+            )
+        )
     return problems
 
 
-def _gpu(info: dict[str, Any], torch: TorchChoice, os_name: str) -> tuple[str | None,
-                                                                        list[Problem], list[str]]:
+def _device(info: dict[str, Any], torch: TorchChoice, os_name: str) -> tuple[str | None, list[str]]:
+    """What torch computes on, and a note when a Mac's GPU is not used (not a problem)."""
     if os_name == "macos":
         if info.get("mps_available"):
-            return "Apple GPU (MPS)", [], []
-        return "CPU", [], [("MPS is not available (Intel Mac, Rosetta, or macOS older than 14, "
-                            "which torch 2.10+ needs for MPS): torch uses the CPU.")]
+            return "Apple GPU (MPS)", []
+        note = (
+            "MPS is not available (Intel Mac, Rosetta, or macOS older than 14, "
+            "which torch 2.10+ needs for MPS): torch uses the CPU."
+        )
+        return "CPU", [note]
     if not torch.gpu:
-        return "CPU", [], []
+        return "CPU", []
     if not info.get("cuda_available"):
-        why = info.get("cuda_error") or "torch.cuda.is_available() is False"
-        return None, [Problem(f"torch {torch.version} cannot use the GPU: {why}",
-                              "Run `coursekit doctor` to see why (driver, WSL, another torch)."
-                              )], []
+        return None, []
     devices = info.get("devices") or []
-    name = str(devices[0].get("name")) if devices else "GPU"
-    op = info.get("cuda_op") or {}
-    if not op.get("ok"):
-        return name, [Problem(f"a CUDA operation on {name} failed: {op.get('error')}",
-                              "Run `coursekit doctor`; this build may not support this GPU.")], []
-    return name, [], []
+    return (str(devices[0].get("name")) if devices else "GPU"), []
 
 
-def judge(torch: TorchChoice, status: str, data: dict[str, Any], os_name: str,
-          pins: tuple[str, ...] | None = None, *, engine: str = "conda",
-          env_name: str = DEFAULT_ENV_NAME) -> Verification:
-    """Judge the probe's facts (``status``/``data`` of :class:`ProbeFacts`) against the plan;
-    ``pins``: the trio's exact pins as installed (default: all three of ``torch``);
-    ``engine``/``env_name``: the tool and env named in fix lines."""
-    if status != "ok":
-        return Verification(False, None, None, (Problem(
-            f"the env's Python could not run coursekit's probe ({status})",
-            "Run `coursekit doctor` for details."),))
-    info = data.get("torch") or {}
-    if info.get("status") != "ok":
-        error = (info.get("error") or {}).get("message") or info.get("status")
-        return Verification(False, None, None, (Problem(
-            f"import torch failed in the env: {error}", "Run `coursekit setup` again."),))
-    version = str(info.get("version"))
-    problems = _dist_problems(data, torch, pins or torch.pins(), engine, env_name)
-    if version != torch.version:
-        problems.insert(0, Problem(
-            f"torch is {version}, the plan installs {torch.version} (a later pip install "
-            "may have replaced it)", "Run `coursekit setup` again: it reinstalls the build."))
-    device, gpu_problems, notes = _gpu(info, torch, os_name)
-    problems += gpu_problems
-    return Verification(not problems, version, device, tuple(problems), tuple(notes))
+def doctor_problems(
+    status: str, data: dict[str, Any], *, engine: str, env_name: str, python: str = ""
+) -> list[Problem]:
+    """The doctor's errors on the probe's facts (:func:`coursekit.doctor.diagnose.diagnose`,
+    the same rules ``coursekit doctor`` runs), as problems with their fix lines."""
+    from coursekit.doctor.diagnose import diagnose
+    from coursekit.doctor.facts import EnvFacts, Facts
+    from coursekit.probing import ProbeFacts
+
+    prefix = (data.get("python") or {}).get("prefix") if status == "ok" else None
+    facts = Facts(
+        env=EnvFacts(
+            name=env_name,
+            engine=engine,
+            exists=True,
+            confirmed=True,
+            prefix=prefix,
+            python=python or None,
+        ),
+        probe=ProbeFacts(python=python, status=status, data=data if status == "ok" else {}),
+    )
+    return [
+        Problem(
+            f"{f.title}: {f.detail}" if f.detail else f.title,
+            f.fix or "Run `coursekit doctor` for details.",
+        )
+        for f in diagnose(facts)
+        if f.severity == "error"
+    ]
+
+
+def judge(
+    torch: TorchChoice,
+    status: str,
+    data: dict[str, Any],
+    os_name: str,
+    pins: tuple[str, ...] | None = None,
+    *,
+    engine: str = "conda",
+    env_name: str = DEFAULT_ENV_NAME,
+    python: str = "",
+) -> Verification:
+    """Judge the probe's facts (``status``/``data`` of :class:`ProbeFacts`) against the plan:
+    the doctor's errors plus :func:`planned_build`. ``pins``: the trio's exact pins as
+    installed (default: all three of ``torch``); ``engine``/``env_name``: the tool and env
+    named in fix lines."""
+    problems = doctor_problems(status, data, engine=engine, env_name=env_name, python=python)
+    info = data.get("torch") or {} if status == "ok" else {}
+    if status != "ok" or info.get("status") != "ok":
+        if not problems:  # the doctor names every probe and import failure; never pass one
+            problems.append(
+                Problem(
+                    f"the env's Python could not run coursekit's probe ({status})",
+                    "Run `coursekit doctor` for details.",
+                )
+            )
+        return Verification(False, None, None, tuple(problems))
+    problems = planned_build(torch, data, os_name, pins or torch.pins()) + problems
+    device, notes = _device(info, torch, os_name)
+    return Verification(
+        not problems, str(info.get("version")), device, tuple(problems), tuple(notes)
+    )

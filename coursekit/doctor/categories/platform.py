@@ -1,0 +1,71 @@
+"""The doctor's "Platform" category: the OS, the CPU and the env's Python (64-bit, wheels exist).
+
+Its title, status text, ``-v`` detail lines, the checks whose facts it reads and its rules,
+in one unit (:class:`~coursekit.doctor.categories.base.Category`).
+"""
+
+from __future__ import annotations
+
+from coursekit.doctor.categories.base import Category
+from coursekit.doctor.rules_env import (
+    check_failed,
+    macos_intel,
+    macos_rosetta,
+    platform_no_torch_wheel,
+    python_32bit,
+    python_ms_store,
+    python_no_torch_wheel,
+)
+from coursekit.doctor.rules_packages import mps_unavailable
+from coursekit.doctor.view import View
+
+
+def status(v: View) -> str:
+    """The short text after the title ('' when the facts are unknown)."""
+    f = v.f
+    if not f.platform:
+        return ""
+    p = f.platform
+    where = (
+        f"{p.os} {p.arch}"
+        + (" (WSL)" if p.wsl else "")
+        + (f" macOS {p.macos_version}" if p.macos_version else "")
+    )
+    return where + (f", env Python {v.py.get('version')} {v.py.get('bits')}-bit" if v.py else "")
+
+
+def details(v: View) -> list[str]:
+    """The facts behind the category, for ``-v``."""
+    facts = v.f
+    lines: list[str] = []
+    if not facts.platform:
+        return lines
+    p = facts.platform
+    lines += [f"coursekit runs on Python {p.coursekit_python}"]
+    if v.py:
+        lines.append(
+            f"env Python {v.py.get('version')} {v.py.get('bits')}-bit "
+            f"{v.py.get('machine')} at {v.py.get('executable')}"
+        )
+    if p.apple_silicon is not None:
+        lines.append(f"Apple silicon: {p.apple_silicon}")
+    return lines
+
+
+UNIT = Category(
+    "platform",
+    "Platform",
+    ("platform",),
+    status,
+    details,
+    rules=(
+        check_failed,
+        python_32bit,
+        python_ms_store,
+        platform_no_torch_wheel,
+        python_no_torch_wheel,
+        macos_rosetta,
+        macos_intel,
+        mps_unavailable,
+    ),
+)
