@@ -384,11 +384,15 @@ def _cuda_op(torch: Any, count: int = 1) -> JSON:
     return {"ok": bad is None, "error": bad["error"] if bad else None, "devices": devices}
 
 
-def _cudnn_op(torch: Any) -> JSON:
+def _cudnn_op(torch: Any) -> JSON | None:
     # A 3x3 convolution goes through cuDNN (libcudnn_cnn*, which loads libcuda by name): it fails
     # where a matmul (cuBLAS) works, e.g. WSL without /usr/lib/wsl/lib on the loader's path
     # ("Could not load library libcudnn_cnn_infer.so.8"), or a system cuDNN shadowing the wheel's.
     version = None
+    cudnn = getattr(getattr(torch, "backends", None), "cudnn", None)
+    functional = getattr(getattr(torch, "nn", None), "functional", None)
+    if cudnn is None or functional is None:
+        return None  # not a torch with cuDNN to try (a stand-in, a stub)
     try:
         version = torch.backends.cudnn.version()
         x = torch.ones((1, 1, 8, 8), device="cuda")
@@ -472,7 +476,9 @@ def torch_child() -> int:
             _emit("cuda", cuda)
             if cuda["cuda_available"] and cuda["device_count"]:
                 _emit("cuda-op", {"cuda_op": _cuda_op(torch, cuda["device_count"])})
-                _emit("cudnn", {"cudnn_op": _cudnn_op(torch)})
+                conv = _cudnn_op(torch)
+                if conv is not None:
+                    _emit("cudnn", {"cudnn_op": conv})
             _emit("mps", _mps_facts(torch))
             try:
                 import numpy

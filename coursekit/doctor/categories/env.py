@@ -44,7 +44,7 @@ def details(v: View) -> list[str]:
 UNIT = Category(
     "env",
     "Course environment",
-    ("env",),
+    ("env", "shell", "project"),
     status,
     details,
     rules=(

@@ -36,7 +36,7 @@ def details(v: View) -> list[str]:
 UNIT = Category(
     "pip",
     "pip configuration",
-    ("probe",),
+    ("probe", "pip_log"),
     status,
     details,
     rules=(
