@@ -86,8 +86,5 @@ UNIT = Category(
         cuda_build_without_gpu,
         wsl_libcuda,
         gpu_line_ending,
-        driver_missing,
-        wsl_linux_driver,
-        cudnn_failed,
     ),
 )
