@@ -56,8 +56,9 @@ def _windows_numpy_missing(python: str) -> str:
 
 
 def test_doctor_fix_lines_that_start_with_the_env_python_use_the_helper() -> None:
-    assert _windows_numpy_missing(ANN) == f'& "{ANN}" -m pip install numpy'
-    assert _windows_numpy_missing(PLAIN) == f"{PLAIN} -m pip install numpy"
+    # --force-reinstall: a broken NumPy is "already satisfied" for a plain install
+    assert _windows_numpy_missing(ANN) == f'& "{ANN}" -m pip install --force-reinstall numpy'
+    assert _windows_numpy_missing(PLAIN) == f"{PLAIN} -m pip install --force-reinstall numpy"
 
 
 def test_doctor_fix_lines_on_posix_are_unchanged_for_plain_paths() -> None:
@@ -65,7 +66,8 @@ def test_doctor_fix_lines_on_posix_are_unchanged_for_plain_paths() -> None:
     from tests.doctor.fixtures import finding_facts
 
     found = {f.id: f for f in diagnose(finding_facts("numpy-missing"))}
-    assert found["numpy-missing"].fix == "/home/student/miniforge3/envs/pt/bin/python -m pip install numpy"
+    assert found["numpy-missing"].fix == (
+        "/home/student/miniforge3/envs/pt/bin/python -m pip install --force-reinstall numpy")
 
 
 def test_a_double_quote_inside_a_windows_argument_is_escaped() -> None:

@@ -47,8 +47,10 @@ def graded(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
 def test_the_honest_baseline_earns_only_what_its_code_does(graded: dict[str, object]) -> None:
     honest = graded["honest"]
     assert honest.verdict == "graded"  # type: ignore[attr-defined]
-    assert honest.points == {"layers": 1, "normal_init": 0, "sigmoid_normal_saturates": 0,  # type: ignore[attr-defined]
-                             "sigmoid_vanishes": 1, "he_init": 0, "relu_he_flows": 0}
+    # lab 2's grader gained a default_init check (issue 11): the baseline's untouched default init earns it
+    assert honest.points == {"layers": 1, "default_init": 1, "normal_init": 0,  # type: ignore[attr-defined]
+                             "sigmoid_normal_saturates": 0, "sigmoid_vanishes": 1, "he_init": 0,
+                             "relu_he_flows": 0}
 
 
 @pytest.mark.parametrize("attack", [a for a in ATTACKS if a != "honest"])
