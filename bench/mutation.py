@@ -13,7 +13,13 @@ excludes message-only mutants: a survivor whose change lies entirely inside stri
 Prints, per module: mutants, killed, survived (behaviour), survived (message only), timeouts,
 and the score = killed / (killed + behaviour survivors). Goal: >= 90 % per module. The
 survivors' names are written to ``bench/mutation-survivors-<module>.txt`` for review
-(``mutmut show NAME`` in the scratch copy, which is kept with ``--keep``).
+(``mutmut show NAME`` in the scratch copy, which is kept with ``--keep``; ``--rescore DIR``
+scores a kept copy again, e.g. after editing the equivalents file).
+
+A survivor shown equivalent (no test could tell it from the original) is listed, with why, in
+``bench/mutation-equivalent.toml`` (``module = [{mutant = "NAME", why = "..."}]``); listed
+survivors are counted as ``equiv`` and left out of the score. A listed name that no longer
+survives is reported as stale, so the list cannot hide a mutant it no longer describes.
 
 Slow (minutes per module on two cores): it belongs in bench/, not in the test suite.
 """
@@ -31,13 +37,18 @@ import tempfile
 import tokenize
 from pathlib import Path
 
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
 ROOT = Path(__file__).resolve().parent.parent
 
 # module name -> (file to mutate, its own test files)
 MODULES: dict[str, tuple[str, tuple[str, ...]]] = {
     "shellquote": ("coursekit/shellquote.py", ("tests/test_shellquote.py",)),
     "select": ("coursekit/setup/plan/select.py", ("tests/test_select.py",)),
-    "gates": ("coursekit/setup/plan/gates.py", ("tests/test_select.py",)),
+    "gates": ("coursekit/setup/plan/gates.py", ("tests/test_gates.py", "tests/test_select.py")),
     "matrix": ("coursekit/setup/plan/matrix.py", ("tests/test_matrix.py",)),
     "envspec": ("coursekit/setup/plan/envspec.py", ("tests/test_envspec.py",)),
     "pipsafe": ("coursekit/setup/run/pipsafe.py", ("tests/test_pipsafe.py",)),
@@ -57,12 +68,21 @@ def _locate(path: str) -> str:
 
 
 def _tokens(line: str) -> list[tuple[int, str]] | None:
-    try:
-        tokens = list(tokenize.generate_tokens(io.StringIO(line.strip() + "\n").readline))
-    except (tokenize.TokenError, IndentationError, SyntaxError):
-        return None
+    """The tokens of one line of a diff; a line inside a multi-line call (an unclosed or
+    unopened bracket) is tokenized as far as it goes."""
     skip = (tokenize.NEWLINE, tokenize.NL, tokenize.ENDMARKER, tokenize.INDENT, tokenize.DEDENT)
-    return [(t.type, t.string) for t in tokens if t.type not in skip]
+    out: list[tuple[int, str]] = []
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(line.strip() + "\n").readline):
+            if token.type == tokenize.ERRORTOKEN and token.string.strip():
+                return None
+            if token.type not in skip:
+                out.append((token.type, token.string))
+    except tokenize.TokenError:
+        pass  # EOF inside an open bracket: the tokens read so far are the whole line
+    except (IndentationError, SyntaxError):
+        return None
+    return out
 
 
 def _prose(literal: str) -> bool:
@@ -92,9 +112,46 @@ def message_only(diff: str) -> bool:
     return True
 
 
+EQUIVALENT = ROOT / "bench" / "mutation-equivalent.toml"
+
+
+def load_equivalents(path: Path = EQUIVALENT) -> dict[str, dict[str, str]]:
+    """module -> {mutant name: why it is equivalent}; every entry needs a non-empty ``why``."""
+    if not path.is_file():
+        return {}
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    out: dict[str, dict[str, str]] = {}
+    for module, entries in data.items():
+        if module not in MODULES:
+            raise ValueError(f"{path.name}: unknown module {module!r}")
+        out[module] = {}
+        for entry in entries:
+            mutant, why = entry.get("mutant"), str(entry.get("why", "")).strip()
+            if not mutant or not why:
+                raise ValueError(f"{path.name}: {module}: every entry needs mutant and why: {entry!r}")
+            out[module][mutant] = why
+    return out
+
+
+def score(states: dict[str, str], messages: set[str],
+          equivalent: dict[str, str]) -> tuple[dict[str, object], list[str]]:
+    """Counts and score from mutmut's states (and the behaviour survivors): message-only and
+    listed equivalent survivors are left out of the score."""
+    survivors = [m for m, s in states.items() if s == "survived"]
+    equiv = [m for m in survivors if m in equivalent and m not in messages]
+    behaviour = [m for m in survivors if m not in messages and m not in equivalent]
+    killed = sum(1 for s in states.values() if s == "killed")
+    timeouts = sum(1 for s in states.values() if s in ("timeout", "suspicious"))
+    scored = killed + len(behaviour)
+    return {"mutants": len(states), "killed": killed, "survived": len(behaviour),
+            "equivalent": len(equiv), "message_only": len([m for m in survivors if m in messages]),
+            "timeouts": timeouts, "stale": sorted(m for m in equivalent if states.get(m) != "survived"),
+            "score": round(100 * killed / scored, 1) if scored else None}, behaviour
+
+
 def _scratch(module: str, tests: tuple[str, ...]) -> Path:
     work = Path(tempfile.mkdtemp(prefix="coursekit-mutmut-"))
-    for name in ("coursekit", "tests", "envs", "labs", "pyproject.toml", "README.md"):
+    for name in ("coursekit", "tests", "envs", "labs", "pyproject.toml", "README.md", "docs"):
         src = ROOT / name
         if src.is_dir():
             shutil.copytree(src, work / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
@@ -105,17 +162,45 @@ def _scratch(module: str, tests: tuple[str, ...]) -> Path:
              f'source_paths = ["coursekit"]\nonly_mutate = ["{module}"]\n'
              f"pytest_add_cli_args_test_selection = {json.dumps(list(tests))}\n"
              'pytest_add_cli_args = ["-x", "-q", "-p", "no:cacheprovider", "-p", "no:randomly"]\n'
-             'also_copy = ["tests", "envs", "labs", "README.md"]\n')
+             'also_copy = ["tests", "envs", "labs", "README.md", "docs"]\n')
     (work / "pyproject.toml").write_text(text, encoding="utf-8")
     return work
+
+
+# One process for every survivor's diff (``mutmut show`` per mutant costs a Python start each).
+_DIFF_SCRIPT = """
+import json, sys
+from mutmut.mutation.diff_apply import get_diff_for_mutant
+print(json.dumps({name: get_diff_for_mutant(name, path=sys.argv[1]) for name in sys.argv[2:]}))
+"""
+
+
+def _diffs(work: Path, module: str, mutants: list[str]) -> dict[str, str]:
+    """mutant name -> its diff, as ``mutmut show`` prints it."""
+    if not mutants:
+        return {}
+    done = subprocess.run([sys.executable, "-c", _DIFF_SCRIPT, module, *mutants], cwd=work,
+                          check=False, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"reading the mutants' diffs failed: {done.stderr[-2000:]}")
+    result: dict[str, str] = json.loads(done.stdout)
+    return result
 
 
 def run_module(name: str, keep: bool) -> dict[str, object]:
     module, tests = MODULES[name]
     module = _locate(module)
     work = _scratch(module, tests)
+    subprocess.run([sys.executable, "-m", "mutmut", "run"], cwd=work, check=False, capture_output=True, text=True)
+    row = collect(name, module, work)
+    if not keep:
+        shutil.rmtree(work, ignore_errors=True)
+    return {**row, "scratch": str(work) if keep else None}
+
+
+def collect(name: str, module: str, work: Path) -> dict[str, object]:
+    """Score a finished mutmut run in ``work`` (also a copy kept with --keep: ``--rescore DIR``)."""
     mutmut = [sys.executable, "-m", "mutmut"]
-    subprocess.run([*mutmut, "run"], cwd=work, check=False, capture_output=True, text=True)
     listing = subprocess.run([*mutmut, "results", "--all", "true"], cwd=work, check=False,
                              capture_output=True, text=True).stdout
     states: dict[str, str] = {}
@@ -124,24 +209,12 @@ def run_module(name: str, keep: bool) -> dict[str, object]:
             mutant, _, state = line.strip().rpartition(":")
             states[mutant.strip()] = state.strip()
     survivors = [m for m, s in states.items() if s == "survived"]
-    messages = []
-    for mutant in survivors:
-        diff = subprocess.run([*mutmut, "show", mutant], cwd=work, check=False,
-                              capture_output=True, text=True).stdout
-        if message_only(diff):
-            messages.append(mutant)
-    behaviour = [m for m in survivors if m not in messages]
-    killed = sum(1 for s in states.values() if s == "killed")
-    timeouts = sum(1 for s in states.values() if s in ("timeout", "suspicious"))
-    scored = killed + len(behaviour)
+    diffs = _diffs(work, module, survivors)
+    messages = {m for m in survivors if message_only(diffs.get(m, ""))}
+    row, behaviour = score(states, messages, load_equivalents().get(name, {}))
     out = ROOT / "bench" / f"mutation-survivors-{name}.txt"
     out.write_text("".join(f"{m}\n" for m in behaviour), encoding="utf-8")
-    if not keep:
-        shutil.rmtree(work, ignore_errors=True)
-    return {"module": module, "mutants": len(states), "killed": killed, "survived": len(behaviour),
-            "message_only": len(messages), "timeouts": timeouts,
-            "score": round(100 * killed / scored, 1) if scored else None,
-            "scratch": str(work) if keep else None}
+    return {"module": module, **row}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -150,6 +223,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--list", action="store_true", help="show the modules and their tests")
     parser.add_argument("--keep", action="store_true", help="keep the scratch copies (mutmut show NAME there)")
     parser.add_argument("--json", action="store_true", help="print the rows as JSON")
+    parser.add_argument("--rescore", metavar="DIR", type=Path,
+                        help="score a kept scratch copy again (one module named) without re-running mutmut")
     args = parser.parse_args(argv)
     if args.list:
         for name, (module, tests) in MODULES.items():
@@ -158,15 +233,22 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [m for m in args.modules if m not in MODULES]
     if unknown:
         parser.error(f"unknown module(s) {unknown}; see --list")
-    rows = [run_module(name, args.keep) for name in (args.modules or list(MODULES))]
+    if args.rescore:
+        if len(args.modules) != 1:
+            parser.error("--rescore needs exactly one module name")
+        rows = [collect(args.modules[0], _locate(MODULES[args.modules[0]][0]), args.rescore)]
+    else:
+        rows = [run_module(name, args.keep) for name in (args.modules or list(MODULES))]
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
-    print(f"{'module':40} {'mutants':>7} {'killed':>6} {'surv.':>5} {'msg':>4} {'t/o':>4} {'score':>6}")
+    print(f"{'module':40} {'mutants':>7} {'killed':>6} {'equiv':>5} {'surv.':>5} {'msg':>4} {'t/o':>4} {'score':>6}")
     for r in rows:
-        score = f"{r['score']}%" if r["score"] is not None else "-"
-        print(f"{r['module']!s:40} {r['mutants']:>7} {r['killed']:>6} {r['survived']:>5} "
-              f"{r['message_only']:>4} {r['timeouts']:>4} {score:>6}")
+        shown = f"{r['score']}%" if r["score"] is not None else "-"
+        print(f"{r['module']!s:40} {r['mutants']:>7} {r['killed']:>6} {r['equivalent']:>5} {r['survived']:>5} "
+              f"{r['message_only']:>4} {r['timeouts']:>4} {shown:>6}")
+        if r["stale"]:
+            print(f"  stale in {EQUIVALENT.name} (no longer survive): {', '.join(r['stale'])}")  # type: ignore[arg-type]
     return 0
 
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from coursekit.errors import ExitCode, SpecError
-from coursekit.setup.plan.envspec import load_spec
+from coursekit.setup.plan.envspec import default_spec_path, load_spec, parse_spec
 
 GOOD = """
 format_version = 1
@@ -83,3 +84,88 @@ def test_torch_pins_are_validated(tmp_path: Path) -> None:
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(SpecError, match="not found"):
         load_spec(tmp_path / "nope.toml")
+
+
+# --- issue 18: behaviours the mutation run found unpinned (bench/mutation.py envspec) --------------
+
+
+
+def data(**changes: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {"format_version": 1,
+                            "env": {"name": "pt", "python": "3.12", "channels": ["conda-forge"]},
+                            "conda": {"packages": ["jupyterlab"]},
+                            "pip": {"torch": ["torch"], "after_torch": []}}
+    for dotted, value in changes.items():
+        table, _, key = dotted.partition("__")
+        if key:
+            base.setdefault(table, {})[key] = value
+        else:
+            base[table] = value
+    return base
+
+
+def test_parsed_values_are_exact() -> None:
+    spec = parse_spec(data(conda__packages=[" pandas >=2 ", "numpy"], pip__after_torch=[" lightning>=2 "],
+                           env__channels=["conda-forge", "bioconda"]))
+    assert spec.conda_packages == ("pandas >=2", "numpy") and spec.after_torch == ("lightning>=2",)
+    assert spec.channels == ("conda-forge", "bioconda") and spec.torch_packages == ("torch",)
+    assert spec.path is None and spec.torch_version is None and spec.torch_backend is None
+    pinned = parse_spec(data(torch={"version": "2.13.0", "backend": ""}), Path("c.toml"))
+    assert pinned.torch_version == "2.13.0" and pinned.torch_backend is None and pinned.path == Path("c.toml")
+    assert parse_spec(data(torch__version="2.13")).torch_version == "2.13"
+
+
+# Written out here (not imported) so that a name dropped from the module's set is caught.
+TORCH_DEPENDENT = ["pytorch", "pytorch-cpu", "pytorch-gpu", "libtorch", "torch", "torchvision", "torchaudio",
+                   "lightning", "pytorch-lightning", "torchmetrics", "lightning-utilities-torch", "timm",
+                   "torchdata", "torchtext", "transformers", "accelerate", "captum", "pytorch_geometric"]
+
+
+@pytest.mark.parametrize("name", TORCH_DEPENDENT)
+def test_every_torch_dependent_conda_package_is_refused(name: str) -> None:
+    with pytest.raises(SpecError, match=rf"lists '{name}', which is or depends on pytorch") as err:
+        parse_spec(data(conda__packages=["numpy", f"{name.upper()} >=1"]))
+    assert err.value.fix == f"Move '{name}' to [pip] after_torch (or the trio to [pip] torch)."
+
+
+@pytest.mark.parametrize(("changes", "message"), [
+    ({"format_version": None}, r"^environment spec: `format_version` must be 1, got None\.$"),
+    ({"env__channels": ["nvidia"]}, r"`env.channels` lists the retired"),
+    ({"env__channels": ["conda-forge", " "]}, r"`env.channels` must be a list of non-empty strings"),
+    ({"env__channels": "conda-forge"}, r"`env.channels` must be a list of non-empty strings, got 'conda-forge'"),
+    ({"conda__packages": []}, r"`conda.packages` is empty"),
+    ({"conda__packages": ["pandas; os"]}, r"entry 'pandas; os' is not a conda package spec"),
+    ({"conda__packages": ["Python>=3.11"]}, r"`conda.packages` lists python"),
+    ({"pip__torch": []}, r"`pip.torch` is empty"),
+    ({"pip__torch": ["torch", "torchtext"]}, r"`pip.torch` must be `torch` plus"),
+    ({"pip__after_torch": ["TorchVision"]}, r"`pip.after_torch` lists 'TorchVision'"),
+    ({"pip__after_torch": None}, r"`pip.after_torch` must be a list"),
+    ({"torch": "2.13"}, r"`\[torch\]` table is missing"),
+    ({"pip": None}, r"`\[pip\]` table is missing"),
+    ({"torch__backend": "cu 126"}, r"`torch.backend` must be e\.g\."),
+    ({"torch__version": "2.13.0.1"}, r"`torch.version` must be"),
+    ({"env__python": "2.7"}, r"`env.python` must be"),
+    ({"env__python": "3.123"}, r"`env.python` must be"),
+    ({"env__name": "-pt"}, r"`env.name` must be"),
+    ({"extra": 1, "another": 2}, r"`another` is not a known key"),
+    ({"torch__pin": 1}, r"`torch.pin` is not a known key"),
+])
+def test_each_mistake_names_its_key(changes: dict[str, Any], message: str) -> None:
+    with pytest.raises(SpecError, match=message):
+        parse_spec(data(**changes))
+
+
+def test_unknown_key_fix_lists_the_allowed_ones() -> None:
+    with pytest.raises(SpecError) as err:
+        parse_spec(data(env__nmae="pt"))
+    assert err.value.fix == "Use only env.channels, env.name, env.python (see envs/README.md)."
+    with pytest.raises(SpecError) as top:
+        parse_spec(data(extra=1))
+    assert top.value.fix == "Use only conda, env, format_version, pip, torch (see envs/README.md)."
+
+
+def test_default_spec_path(tmp_path: Path) -> None:
+    assert default_spec_path({"COURSEKIT_ENV_SPEC": str(tmp_path / "c.toml")}) == tmp_path / "c.toml"
+    bundled = default_spec_path({"COURSEKIT_ENV_SPEC": ""})
+    assert bundled.name == "course.toml" and bundled.parent.name == "envs" and bundled.is_file()
+    assert default_spec_path({}) == bundled

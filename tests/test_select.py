@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import replace
+from typing import Any
 
 import pytest
 
 from coursekit.errors import ExitCode, UsageError
 from coursekit.host import GpuInfo, HostInfo
 from coursekit.setup.plan.envspec import EnvSpec, load_spec
-from coursekit.setup.plan.matrix import load_matrix, parse_cc, parse_driver
+from coursekit.setup.plan.matrix import Matrix, load_matrix, parse_cc, parse_driver, parse_matrix
 from coursekit.setup.plan.model import Plan, make_plan
-from coursekit.setup.plan.select import NoTorchForPlatform, coverage
+from coursekit.setup.plan.select import NoTorchForPlatform, coverage, select_torch
 from tests.helpers import NEWEST, TORCH
 
 
@@ -268,3 +269,193 @@ def test_every_choice_passes_the_three_gates(os_name: str, wsl: bool) -> None:
         ptx = any(parse_cc(p) <= gpu for p in variant.ptx_on(platform))
         assert cubin or ptx, (cc, driver, plan.torch)
         assert "3.12" in release.python
+
+
+# --- issue 18: behaviours the mutation run found unpinned (bench/mutation.py select) ---------------
+# A hand-made matrix makes each choice hinge on one rule: flip the rule and the choice changes.
+
+
+SMALL_DRIVERS = {"cuda": {
+    "12.6": {"minimum": {"linux": "525.60.13", "windows": "528.33"},
+             "full": {"linux": "560.28.03", "windows": "560.94"}, "minimum_source": "m", "full_source": "f"},
+    "13.0": {"minimum": {"linux": "580", "windows": "580"},
+             "full": {"linux": "580.65.06", "windows": "580.88"}, "minimum_source": "m", "full_source": "f"}},
+    "branches": {"last_for_pre_turing": "580", "last_for_pre_turing_source": "b",
+                 "pre_turing_below_cc": "7.5", "pre_turing_below_cc_source": "b"}}
+SMALL_ROCM = {"rocm7.1": {"gfx": ["gfx1100"], "source": "s"},
+        "rocm7.2": {"gfx": ["gfx1100", "gfx1151"], "source": "s"},
+        "rocm6.4": {"gfx": ["gfx1030", "gfx1100", "gfx1151"], "source": "s"}}
+
+
+def var(backend: str, sm: tuple[str, ...] = (), platforms: tuple[str, ...] = ("linux-x86_64",),
+        **kw: Any) -> dict[str, Any]:
+    return {"backend": backend, "platforms": list(platforms), "sm": list(sm), "source": "s", **kw}
+
+
+def small(**releases: list[dict[str, Any]]) -> Matrix:
+    """``small(r2_11=[...], r2_10=[...])``: releases by line, variants as given."""
+    rows = []
+    for name, variants in releases.items():
+        line = name[1:].replace("_", ".")
+        rows.append({"line": line, "python": ["3.12"], "python_source": "s", "versions_source": "s",
+                     "pypi_default_source": "s", "pypi_default": {"linux-x86_64": "cu126"},
+                     "versions": [{"torch": f"{line}.0", "torchvision": "0.1.0", "torchaudio": f"{line}.0"}],
+                     "variant": [*variants, var("cpu", platforms=("linux-x86_64", "windows-x86_64"))]})
+    return parse_matrix({"index_base": "https://x/whl", "release": rows, "rocm": SMALL_ROCM}, SMALL_DRIVERS)
+
+
+def amd(*gfx: str) -> HostInfo:
+    return HostInfo("linux", "x86_64", gpus=tuple(GpuInfo("amd", g, gfx=g) for g in gfx))
+
+
+def test_every_amd_gpu_covered_comes_before_the_newest_release() -> None:
+    m = small(r2_11=[var("rocm7.1")], r2_10=[var("rocm7.2")])
+    both = select_torch(m, amd("gfx1100", "gfx1151"), python="3.12")
+    assert (both.version.torch, both.variant.backend) == ("2.10.0", "rocm7.2")
+    assert any("not the newest 2.11.0" in w for w in both.warnings)
+    assert not any("every AMD GPU" in w for w in both.warnings)
+    one = select_torch(m, amd("gfx1100"), python="3.12")
+    assert (one.version.torch, one.variant.backend, one.warnings) == ("2.11.0", "rocm7.1", ())
+    assert "rocm7.1 has kernels for gfx1100" in one.reasons[1]
+
+
+def test_amd_most_gpus_then_newest_rocm() -> None:
+    m = small(r2_11=[var("rocm7.1"), var("rocm7.2"), var("rocm6.4")])
+    # rocm7.2 and rocm6.4 both cover both GPUs: the newer ROCm (by number: 7.2 > 6.4)
+    assert select_torch(m, amd("gfx1100", "gfx1151"), python="3.12").variant.backend == "rocm7.2"
+    # nobody covers all three: the one covering most (rocm6.4: 3 of 3? no, gfx9999 unknown)
+    partial = select_torch(m, amd("gfx1030", "gfx1151", "gfx9999"), python="3.12")
+    assert partial.variant.backend == "rocm6.4"
+    assert any("no kernels for gfx9999" in w and "HIP_VISIBLE_DEVICES" in w for w in partial.warnings)
+    none = select_torch(m, amd("gfx9999"), python="3.12")
+    assert none.variant.backend == "cpu" and any("HSA_OVERRIDE_GFX_VERSION" in w for w in none.warnings)
+    win = select_torch(m, HostInfo("windows", "x86_64", gpus=(GpuInfo("amd", "RX", gfx="gfx1100"),)),
+                       python="3.12")
+    assert win.variant.backend == "cpu" and any("Linux x86_64 only" in w for w in win.warnings)
+
+
+def test_forcing_a_backend_only_an_older_release_publishes() -> None:
+    m = small(r2_11=[var("cu130", ("8.0",))], r2_10=[var("cu126", ("8.0",)), var("cu130", ("8.0",))])
+    host = linux(nv("8.0", "590"))
+    forced = select_torch(m, host, python="3.12", backend="cu126")
+    assert (forced.version.torch, forced.variant.backend) == ("2.10.0", "cu126")
+    assert forced.reasons == (("backend cu126 chosen by --backend; torch 2.10.0 is the newest release "
+                              "that publishes it for linux-x86_64"),)
+    assert forced.warnings == ()
+    with pytest.raises(UsageError, match=r"backend 'cu126' publishes no wheels of torch 2\.11\.0") as info:
+        select_torch(m, host, python="3.12", backend="cu126", torch="2.11")
+    assert info.value.fix == "Choose one of: cpu, cu130."
+    with pytest.raises(UsageError, match=r"unknown backend 'cu999'") as unknown:
+        select_torch(m, host, python="3.12", backend="cu999")
+    assert unknown.value.fix == "Use one of: cpu, cu126, cu130."
+    with pytest.raises(UsageError, match="publishes no wheels of any torch in the matrix for windows"):
+        select_torch(m, HostInfo("windows", "x86_64"), python="3.12", backend="cu126")
+
+
+def test_forced_backend_warnings() -> None:
+    m = small(r2_11=[var("cu130", ("8.0",)), var("rocm7.1")])
+    assert select_torch(m, linux(nv("8.0", "590")), python="3.12", backend="cu130").warnings == ()
+    no_gpu = select_torch(m, linux(), python="3.12", backend="cu130", backend_source="the env spec")
+    assert no_gpu.warnings == (("the env spec cu130: no NVIDIA GPU is known on this machine; torch will run on "
+                               "the CPU"),)
+    low = select_torch(m, linux(nv("8.0", "570")), python="3.12", backend="cu130")
+    assert low.warnings == (("--backend cu130 overrides a failed check: cu130 needs NVIDIA driver >= 580 "
+                            "(CUDA 13.0), this machine has 570"),)
+    assert select_torch(m, amd("gfx1100"), python="3.12", backend="rocm7.1").warnings == ()
+    assert select_torch(m, amd("gfx1151"), python="3.12", backend="rocm7.1").warnings == (
+        "--backend rocm7.1: no kernels for gfx1151",)
+    assert select_torch(m, linux(), python="3.12", backend="rocm7.1").warnings == (
+        "--backend rocm7.1: no kernels for any known AMD GPU here",)
+    assert select_torch(m, linux(), python="3.12", backend="cpu").warnings == ()
+    assert select_torch(m, amd("gfx1100"), python="3.12", backend="cpu").warnings == (
+        "--backend cpu: this machine's GPU will not be used",)
+    assert not select_torch(m, linux(nv("8.0", "590")), python="3.12", backend="cpu").gpu
+    assert select_torch(m, linux(nv("8.0", "590")), python="3.12", backend="cu130").gpu
+
+
+def test_pinned_release_reasons_and_unverified_facts() -> None:
+    m = small(r2_11=[var("cu130", ("8.0",), verified=False, unverified="the sm list", note="a note")],
+              r2_10=[var("cu126", ("8.0",))])
+    sel = select_torch(m, linux(nv("8.0", "590")), python="3.12", torch="2.11", pin_source="the env spec")
+    assert sel.reasons[0] == "torch 2.11.0 pinned by the env spec"
+    assert "unverified in envs/torch-matrix.toml (torch 2.11): the sm list" in sel.reasons
+    assert "a note" in sel.warnings
+    older = select_torch(m, linux(nv("8.0", "590")), python="3.12", torch="2.10")
+    assert older.version.torch == "2.10.0" and not any("not the newest" in w for w in older.warnings)
+
+
+def test_an_older_release_when_the_newest_cannot_serve_names_the_driver() -> None:
+    m = small(r2_11=[var("cu130", ("8.0",))], r2_10=[var("cu126", ("8.0",))])
+    sel = select_torch(m, linux(nv("8.0", "570")), python="3.12")
+    assert sel.version.torch == "2.10.0" and sel.variant.backend == "cu126"
+    assert sel.warnings[0] == ("torch 2.10.0, not the newest 2.11.0: no build of 2.11 serves this machine. "
+                               "To get it, install NVIDIA driver >= 580 (for torch 2.11.0+cu130).")
+    assert sel.reasons[0] == "torch 2.10.0: the newest release in the matrix that serves this machine"
+    assert sel.reasons[1].startswith("torch 2.11: cu130 needs NVIDIA driver >= 580")
+    assert sel.reasons[2] == ("cu126: driver 570 >= 525.60.13 (CUDA 12.6 minimum for linux, NVIDIA release "
+                              "notes Table 2; full support)")
+    nokernels = small(r2_11=[var("cu130", ("9.0",))], r2_10=[var("cu126", ("8.0",))])
+    w = select_torch(nokernels, linux(nv("8.0", "590")), python="3.12").warnings[0]
+    assert w.endswith("Its builds have no kernels for this GPU.")
+
+
+def test_minor_version_compatibility_warning_names_the_default() -> None:
+    m = small(r2_11=[var("cu126", ("8.0",)), var("cu130", ("8.0",))])
+    sel = select_torch(m, linux(nv("8.0", "550")), python="3.12")
+    assert sel.variant.backend == "cu126"
+    assert sel.warnings == (("driver 550 runs cu126 through CUDA minor-version compatibility (limited features); "
+                            "driver >= 560.28.03 gives full support."),)
+    m2 = parse_matrix({"index_base": "https://x/whl", "rocm": SMALL_ROCM, "release": [{
+        "line": "2.11", "python": ["3.12"], "python_source": "s", "versions_source": "s", "pypi_default_source": "s",
+        "pypi_default": {"linux-x86_64": "cu130"},
+        "versions": [{"torch": "2.11.0", "torchvision": "0.1.0", "torchaudio": "2.11.0"}],
+        "variant": [var("cu126", ("8.0",)), var("cu130", ("8.0",))]}]}, SMALL_DRIVERS)
+    text = select_torch(m2, linux(nv("8.0", "550")), python="3.12").warnings[0]
+    assert text.endswith("gives full support; driver >= 580 would allow the PyPI-default cu130.")
+
+
+def test_branch_warning_only_for_pre_turing_above_the_last_branch() -> None:
+    m = small(r2_11=[var("cu126", ("6.1", "7.5", "8.0"))])
+    newer = select_torch(m, linux(nv("6.1", "590.10", "GTX 1080")), python="3.12")
+    assert ("driver 590.10 is newer than R580, the last branch for Maxwell, Pascal and Volta: GTX 1080 (sm_61) "
+            "needs the 580.xx driver") in newer.warnings
+    for gpu in (nv("6.1", "580.95", "GTX 1080"), nv("7.5", "590.10", "T4")):
+        assert not any("R580" in w for w in select_torch(m, linux(gpu), python="3.12").warnings)
+
+
+def test_unknown_capability_and_driver_are_said() -> None:
+    m = small(r2_11=[var("cu126", ("8.0",))])
+    sel = select_torch(m, linux(nv(None, None)), python="3.12")
+    assert sel.variant.backend == "cu126"
+    assert any("compute capability is unknown" in w for w in sel.warnings)
+    assert any("the driver gate was skipped" in w for w in sel.warnings)
+    assert sel.reasons[1] == "cu126: driver version unknown, assumed >= 525.60.13"
+    known = select_torch(m, linux(nv("8.0", "590")), python="3.12")
+    assert not any("unknown" in w for w in known.warnings)
+
+
+def test_several_gpus_no_build_covers_all_takes_the_most_then_newest() -> None:
+    m = small(r2_11=[var("cu126", ("6.1", "8.0")), var("cu130", ("8.0", "9.0"))])
+    gpus = (nv("6.1", "590", "GTX 1080", 0), nv("9.0", "590", "H100", 1), nv("8.0", "590", "A100", 2))
+    sel = select_torch(m, linux(*gpus), python="3.12")
+    # each covers two GPUs; cu130 covers the newest one (sm_90)
+    assert sel.variant.backend == "cu130"
+    assert sel.warnings[0] == ("no PyTorch build covers every GPU: cu130 has no kernels for GPU 0 "
+                               "(GTX 1080, sm_61). Hide it with CUDA_VISIBLE_DEVICES=1,2.")
+    more = select_torch(m, linux(*gpus, nv("6.1", "590", "GTX 1080", 3)), python="3.12")
+    assert more.variant.backend == "cu126"  # three GPUs beat the newest one
+    assert "CUDA_VISIBLE_DEVICES=0,2,3" in more.warnings[0]
+    same = select_torch(m, linux(nv("9.0", "590", "H100"), nv("9.0", "590", "H100", 1)), python="3.12")
+    assert same.variant.backend == "cu130" and same.warnings == ()
+
+
+def test_macos_warns_below_sonoma_only() -> None:
+    m = parse_matrix({"index_base": "https://x/whl", "rocm": SMALL_ROCM, "release": [{
+        "line": "2.11", "python": ["3.12"], "python_source": "s", "versions_source": "s", "pypi_default_source": "s",
+        "pypi_default": {"macos-arm64": "pypi"},
+        "versions": [{"torch": "2.11.0", "torchvision": "0.1.0", "torchaudio": "2.11.0"}],
+        "variant": [var("pypi", platforms=("macos-arm64",))]}]}, SMALL_DRIVERS)
+    old = select_torch(m, HostInfo("macos", "arm64", macos_version="13.6"), python="3.12")
+    assert old.variant.backend == "pypi" and "MPS needs macOS 14" in old.warnings[0]
+    assert select_torch(m, HostInfo("macos", "arm64", macos_version="14.0"), python="3.12").warnings == ()
+    assert select_torch(m, HostInfo("macos", "arm64"), python="3.12").warnings == ()

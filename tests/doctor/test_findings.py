@@ -223,3 +223,28 @@ def test_glibc_too_old_names_the_baseline_and_pip_s_answer() -> None:
     assert "glibc 2.27" in f.detail and ">= 2.28" in f.detail and "No matching distribution" in f.detail
     assert "torch-missing" not in found  # the C library explains the missing torch
     assert diagnose(finding_facts("glibc-too-old"))[0].id == "glibc-too-old"
+
+
+def _driver_case(driver: str, *, os_name: str = "linux", wsl: bool = False) -> dict[str, object]:
+    from coursekit.doctor.facts import Facts, from_data
+    from tests.doctor.fixtures import healthy_data, merge
+
+    gpu = dict(healthy_data("gpu_linux")["gpu"]["gpus"][0], driver_version=driver)
+    data = merge(healthy_data("gpu_linux"), {
+        "platform": {"os": os_name, "wsl": wsl}, "gpu": {"gpus": [gpu], "cuda_driver_api": "12.6"},
+        "probe": {"data": {"torch": {"version": "2.13.0+cu126", "cuda": "12.6"}}}})
+    return {f.id: f for f in diagnose(from_data(Facts, data))}
+
+
+def test_driver_too_old_uses_the_windows_table_on_windows_and_wsl() -> None:
+    # CUDA 12.6 needs 525.60.13 on Linux but 528.33 on Windows, whose driver WSL runs
+    # (NVIDIA release notes Table 2; envs/SOURCES.md W10): 527.41 is enough only on Linux.
+    assert "driver-too-old" not in _driver_case("527.41")
+    for case in (_driver_case("527.41", wsl=True), _driver_case("527.41", os_name="windows")):
+        f = case["driver-too-old"]
+        assert f.fix.startswith("Install NVIDIA driver >= 528.33")  # type: ignore[attr-defined]
+        assert "needs driver >= 528.33; this machine has 527.41" in f.detail  # type: ignore[attr-defined]
+    assert "driver-too-old" not in _driver_case("528.33", wsl=True)  # exactly at the minimum
+    low = _driver_case("525.60.12")["driver-too-old"]
+    assert ">= 525.60.13" in low.fix  # type: ignore[attr-defined]
+    assert "driver-too-old" not in _driver_case("525.60.13")

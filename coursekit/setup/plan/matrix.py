@@ -363,10 +363,9 @@ def parse_matrix(torch_data: Mapping[str, Any], driver_data: Mapping[str, Any]) 
     )
     rocm = {}
     for name, row in torch_data.get("rocm", {}).items():
-        rocm[name] = _checked(
-            _need(row, "gfx", f"rocm {name}"), _GFX, f"torch-matrix.toml rocm {name}"
-        )
-        _source(row, "source", f"torch-matrix.toml rocm {name}")
+        where = f"torch-matrix.toml rocm {name}"
+        rocm[name] = _checked(_need(row, "gfx", where), _GFX, where)
+        _source(row, "source", where)
     drivers = _drivers(driver_data)
     ignore = torch_data.get("check_ignore_backends", [])
     if not isinstance(ignore, list) or not all(isinstance(b, str) for b in ignore):
