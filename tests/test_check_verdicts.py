@@ -23,6 +23,7 @@ from coursekit.render import Console
 from coursekit.render.lab import check, check_json, summary_line
 from tests.labhelpers import FIXTURE_COURSE, FIXTURE_STUDENTS
 
+from tests.prereqs import need_module
 SPEC = discover_labs(FIXTURE_COURSE)[0]
 EXPECTED = (ExpectedCheck("a", "A", 1), ExpectedCheck("b", "B", 2), ExpectedCheck("c", "C", 3))
 MARK = b"\x1ecoursekit-output-test"
@@ -140,7 +141,7 @@ def test_splitting_does_not_depend_on_how_the_pipe_cuts_the_stream(noise: bytes,
 
 
 def _grade(tmp_path: Path, student: str) -> Any:
-    pytest.importorskip("torch")
+    need_module("torch")
     folder = tmp_path / "lab01-fixture"
     folder.mkdir()
     shutil.copy(FIXTURE_STUDENTS / student / "work.py", folder / "work.py")

@@ -16,8 +16,9 @@ from coursekit.lab.checking import grade
 from coursekit.lab.manifest import discover_labs
 from tests.labhelpers import FIXTURE_COURSE
 
-pytest.importorskip("torch")
-pytest.importorskip("psutil")
+from tests.prereqs import need_module
+need_module("torch")
+need_module("psutil")
 pytestmark = [pytest.mark.torch, pytest.mark.slow, pytest.mark.realtool,
               pytest.mark.skipif(not hasattr(os, "setsid"), reason="POSIX sessions")]
 

@@ -2,6 +2,7 @@
 loaded submodule is imported (``torch._dynamo`` wraps ``torch.manual_seed``; building a
 ``torch.optim`` optimizer, ``torch.func.grad``, ``jacrev``, checkpointing or ``torch.compile``
 import it). A correct solution that does any of that inside a graded function must pass in every
+from tests.prereqs import need_module
 lab; a student's own patch of a guarded name must still be caught, and the message must name
 what was replaced and by what.
 
@@ -25,7 +26,7 @@ from coursekit.lab.checking import GradeReport, Status, grade
 from coursekit.lab.manifest import LabSpec, discover_labs
 from tests.labhelpers import FIXTURE_COURSE, REPO
 
-pytest.importorskip("torch")
+need_module("torch")
 
 LABS = {spec.number: spec for spec in discover_labs(REPO / "labs")}
 FIXTURE = discover_labs(FIXTURE_COURSE)[0]

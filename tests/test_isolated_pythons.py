@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.prereqs import need_module
 REPO = Path(__file__).resolve().parent.parent
 PLANTED = ("json", "subprocess", "site", "asyncio", "argparse", "platform", "struct")
 
@@ -42,7 +43,7 @@ def planted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.mark.skip(reason="setup still starts the engine with -m: its isolated -c form made "
                          "py-rattler's helper crash (SIGSEGV) in the signal tests; open item")
 def test_engine_helper_command_ignores_the_current_folder(planted: Path, tmp_path: Path) -> None:
-    pytest.importorskip("rattler")
+    need_module("rattler")
     from coursekit.setup.engines.embedded import command
 
     argv = command(sys.executable, tmp_path / "env", [(tmp_path / "no-channel").as_uri()],
@@ -94,7 +95,7 @@ def test_doctor_probe_of_a_python_ignores_the_current_folder(planted: Path, tmp_
 @pytest.mark.torch
 def test_lab_check_ignores_planted_modules_in_the_student_folder(tmp_path: Path,
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    pytest.importorskip("torch")
+    need_module("torch")
     from coursekit.lab.checking import Status, grade
     from coursekit.lab.manifest import discover_labs
 

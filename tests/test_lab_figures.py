@@ -12,7 +12,8 @@ import pytest
 from coursekit.lab.manifest import LabSpec, discover_labs
 from tests.labhelpers import grade_in_process, student_folder, summary
 
-pytest.importorskip("matplotlib")
+from tests.prereqs import need_module
+need_module("matplotlib")
 pytestmark = [pytest.mark.torch, pytest.mark.slow]
 
 LABS = [s for s in discover_labs() if "lab.figure(" in s.grader_path.read_text(encoding="utf-8")]
@@ -21,7 +22,7 @@ LABS = [s for s in discover_labs() if "lab.figure(" in s.grader_path.read_text(e
 @pytest.fixture(scope="module")
 def drawn(tmp_path_factory: pytest.TempPathFactory) -> dict[int, list[Any]]:
     """Every lab's figures (the matplotlib Figure objects), drawn once with the solution."""
-    pytest.importorskip("torch")
+    need_module("torch")
     from matplotlib.figure import Figure
 
     figures: dict[int, list[Any]] = {}

@@ -16,6 +16,7 @@ from coursekit.grading.api import LabContext, run_checks
 from coursekit.lab.manifest import LabSpec, discover_labs
 from coursekit.resources import labs_dir
 
+from tests.prereqs import need_module
 FILES = [(spec, name) for spec in discover_labs(labs_dir()) for name in spec.student_files]
 GARBAGE = ["None", "torch.zeros(3)", "float('nan')", "'x'"]
 
@@ -32,7 +33,7 @@ def _garbled(source: str, value: str) -> str:
 
 @pytest.fixture(autouse=True)
 def _restore_torch_threads() -> Iterator[None]:
-    torch = pytest.importorskip("torch")
+    torch = need_module("torch")
     threads = torch.get_num_threads()
     yield
     torch.set_num_threads(threads)

@@ -14,6 +14,7 @@ from tests.helpers import run_cli
 from tests.labhelpers import FIXTURE_COURSE
 
 
+from tests.prereqs import need_module
 @pytest.fixture
 def course(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     import coursekit.resources
@@ -53,7 +54,7 @@ def test_reset_from_a_subfolder_needs_no_number(course: Path, monkeypatch: pytes
 @pytest.mark.torch
 @pytest.mark.slow
 def test_check_inside_the_lab_folder_needs_no_number(course: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    pytest.importorskip("torch")
+    need_module("torch")
     run_cli(["lab", "1"])
     monkeypatch.chdir(course / "lab01-fixture")
     result = run_cli(["lab", "--check", "--json", "--python", sys.executable])

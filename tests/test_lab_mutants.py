@@ -21,6 +21,7 @@ from bench.mutate_grader import (
     sample,
 )
 
+from tests.prereqs import need_module
 SAMPLE = 30
 LABS = lab_dirs()
 
@@ -48,7 +49,7 @@ def test_operators_model_student_mistakes() -> None:
 
 @pytest.fixture(autouse=True)
 def _restore_torch_threads() -> Iterator[None]:
-    torch = pytest.importorskip("torch")
+    torch = need_module("torch")
     threads = torch.get_num_threads()
     yield
     torch.set_num_threads(threads)

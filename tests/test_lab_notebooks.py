@@ -18,6 +18,7 @@ from coursekit.lab import layout
 from coursekit.lab.manifest import LabSpec, discover_labs
 from tests.labhelpers import REPO, overlay
 
+from tests.prereqs import need_module
 LABS = discover_labs()
 
 
@@ -76,8 +77,8 @@ def test_handout_puts_the_notebook_beside_the_py_and_keeps_an_edited_one(tmp_pat
 @pytest.mark.parametrize("spec", LABS, ids=lambda s: s.slug)
 def test_notebook_runs_with_the_solution_draws_and_passes(spec: LabSpec, tmp_path: Path,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    pytest.importorskip("torch")
-    pytest.importorskip("ipykernel")
+    need_module("torch")
+    need_module("ipykernel")
     from nbclient import NotebookClient
 
     folder = tmp_path / spec.folder_name

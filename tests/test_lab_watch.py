@@ -21,6 +21,7 @@ from coursekit.lab.watch import snapshot, watch_loop
 from tests.helpers import run_cli
 from tests.labhelpers import FIXTURE_COURSE, FIXTURE_STUDENTS
 
+from tests.prereqs import need_module
 FIXTURE = discover_labs(FIXTURE_COURSE)[0]
 
 
@@ -105,7 +106,7 @@ pytestmark_real = pytest.mark.skipif(not fork_available(), reason="the warm work
 @pytest.mark.slow
 def test_watch_redraws_after_a_save_and_ctrl_c_is_130(course: Path,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    pytest.importorskip("torch")
+    need_module("torch")
     import coursekit.lab.service
 
     run_cli(["lab", "1"])
@@ -150,7 +151,7 @@ STUDENTS = ["solution", "wrong-answer", "chatty", "sys-exit-at-import", "os-exit
 @pytest.mark.torch
 @pytest.mark.slow
 def test_warm_runs_give_the_cold_verdicts_each_in_a_fresh_process(tmp_path: Path) -> None:
-    pytest.importorskip("torch")
+    need_module("torch")
     with warm_worker(sys.executable) as worker:
         assert worker.start()
         for student in STUDENTS:
@@ -169,7 +170,7 @@ def test_warm_runs_give_the_cold_verdicts_each_in_a_fresh_process(tmp_path: Path
 @pytest.mark.torch
 @pytest.mark.slow
 def test_nothing_one_run_does_reaches_the_next(tmp_path: Path) -> None:
-    pytest.importorskip("torch")
+    need_module("torch")
     folder = _folder(tmp_path, "remembers")
     with warm_worker(sys.executable) as worker:
         outputs = [grade(FIXTURE, folder, sys.executable, sandbox=worker).checks[0].output
@@ -182,7 +183,7 @@ def test_nothing_one_run_does_reaches_the_next(tmp_path: Path) -> None:
 @pytest.mark.slow
 @pytest.mark.timeout(120)
 def test_warm_runs_keep_the_time_limit_and_kill_the_children(tmp_path: Path) -> None:
-    pytest.importorskip("torch")
+    need_module("torch")
     import psutil
 
     folder = _folder(tmp_path, "hang-with-child")
@@ -206,7 +207,7 @@ def test_warm_runs_keep_the_time_limit_and_kill_the_children(tmp_path: Path) -> 
 @pytest.mark.torch
 @pytest.mark.slow
 def test_warm_runs_keep_the_memory_cap(tmp_path: Path) -> None:
-    pytest.importorskip("torch")
+    need_module("torch")
     folder = _folder(tmp_path, "memory-hog")
     with warm_worker(sys.executable) as worker:
         report = grade(dataclasses.replace(FIXTURE, memory_mb=700), folder, sys.executable,

@@ -13,6 +13,7 @@ import pytest
 
 from tests.helpers import run_cli
 
+from tests.prereqs import need_module
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
@@ -47,7 +48,7 @@ def _steps(out: str) -> list[str]:
 
 def test_without_conda_the_plan_is_the_built_in_engine_and_pastes_as_setup_runs_it(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    pytest.importorskip("rattler")
+    need_module("rattler")
     _no_conda(monkeypatch, tmp_path)
     result = run_cli(["setup", "--dry-run"])
     assert result.code == 0, result.stderr

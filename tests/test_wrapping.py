@@ -153,7 +153,9 @@ def test_setup_plan_wraps_but_keeps_commands_on_one_line() -> None:
     narrow = run_cli(args, env={"COLUMNS": "60"})
     assert wide.code == narrow.code == 0, narrow
     assert _words(narrow.stdout) == _words(wide.stdout)
-    commands = [line for line in wide.stdout.splitlines() if line.startswith("     conda create")]
+    # step commands: indented five spaces under "  N. title" (conda's or the built-in engine's)
+    commands = [line for line in wide.stdout.splitlines()
+                if line.startswith("     ") and not line.startswith("      ")]
     assert commands and all(line in narrow.stdout.splitlines() for line in commands)
     prose = [line for line in narrow.stdout.splitlines() if not line.startswith("     ")]
     assert all(len(line) <= 60 or len(line.split()) <= 2 for line in prose)
