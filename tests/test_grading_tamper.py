@@ -2,7 +2,6 @@
 loaded submodule is imported (``torch._dynamo`` wraps ``torch.manual_seed``; building a
 ``torch.optim`` optimizer, ``torch.func.grad``, ``jacrev``, checkpointing or ``torch.compile``
 import it). A correct solution that does any of that inside a graded function must pass in every
-from tests.prereqs import need_module
 lab; a student's own patch of a guarded name must still be caught, and the message must name
 what was replaced and by what.
 
@@ -25,6 +24,7 @@ from coursekit.grading import worker
 from coursekit.lab.checking import GradeReport, Status, grade
 from coursekit.lab.manifest import LabSpec, discover_labs
 from tests.labhelpers import FIXTURE_COURSE, REPO
+from tests.prereqs import need_module
 
 need_module("torch")
 
