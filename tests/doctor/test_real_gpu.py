@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from coursekit.doctor.diagnose import diagnose
 from coursekit.doctor.report import load_report
 from coursekit.errors import ExitCode
@@ -20,10 +22,12 @@ REPORT = DATA / "doctor-report.json"
 TORCH = json.loads((DATA / "torch-cuda-facts.json").read_text())
 
 
-def test_the_real_h200_report_is_healthy_when_triaged() -> None:
+@pytest.mark.parametrize("name", ["doctor-report.json", "doctor-report-v2.json"])
+def test_the_real_h200_report_is_healthy_when_triaged(name: str) -> None:
     # Before: a false 'torch-from-pypi' warning, because PyPI's Linux torch (dist-info 2.11.0)
     # has no local tag although it is a CUDA build that ran a CUDA operation on the H200.
-    result = run_cli(["doctor", "--from", str(REPORT), "--json"])
+    # v2: the same machine with this coursekit's schema-2 probe (per-GPU op, cuDNN convolution).
+    result = run_cli(["doctor", "--from", str(DATA / name), "--json"])
     assert result.code == ExitCode.OK, result.stdout + result.stderr
     data = json.loads(result.stdout)
     assert data["summary"]["status"] == "ok"
@@ -48,3 +52,13 @@ def test_text_output_of_the_real_report_shows_the_gpu_line() -> None:
     result = run_cli(["doctor", "--from", str(REPORT)], env={"COLUMNS": "100"})
     assert result.code == ExitCode.OK
     assert "NVIDIA H200 (9.0), driver 580.159.04" in result.stdout
+
+
+def test_the_v2_capture_ran_every_gpu_path_probe_step() -> None:
+    data = json.loads((DATA / "doctor-report-v2.json").read_text())
+    torch = data["facts"]["probe"]["data"]["torch"]
+    assert data["schema"] == 2 and data["facts"]["platform"]["glibc"] == "2.39"
+    assert [d["ok"] for d in torch["cuda_op"]["devices"]] == [True]
+    assert torch["cudnn_op"]["ok"] is True and torch["cudnn_op"]["version"] == TORCH["cudnn"]
+    labs = (DATA / "lab-checks-v2.txt").read_text()
+    assert all(f"lab {n} check rc=0" in labs for n in (1, 4, 6, 8))
