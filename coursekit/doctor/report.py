@@ -119,8 +119,16 @@ def parse_report(text: str, where: str = "report") -> Facts:
 
     The text is untrusted (:mod:`coursekit.doctor.untrusted`): numbers and nesting are bounded,
     the probe's section is type-checked, and every string is neutralised for printing."""
+    return parse_report_data(text, where)[0]
+
+
+def parse_report_data(text: str, where: str = "report") -> tuple[Facts, dict[str, Any]]:
+    """:func:`parse_report`, and the report's ``facts`` object as saved (before neutralising;
+    class triage's page shows it without reading the file twice)."""
     where = untrusted.neutral(where, 300)
     data = untrusted.loads(text, where)
+    saved: Any = data.get("facts") if isinstance(data, dict) else None
+    saved = saved if isinstance(saved, dict) else {}
     if not isinstance(data, dict) or data.get("kind") != KIND:
         raise SpecError(f'{where}: not a coursekit doctor report (no "kind": "{KIND}").', _FIX)
     data = untrusted.neutralise(data)
@@ -130,7 +138,7 @@ def parse_report(text: str, where: str = "report") -> Facts:
     if isinstance(probe, dict):
         untrusted.check_shape(probe.get("data"), untrusted.PROBE_SHAPE, "facts.probe.data")
     try:
-        return from_data(Facts, facts, "facts")
+        return from_data(Facts, facts, "facts"), saved
     except (ValueError, TypeError) as exc:
         raise SpecError(f"{where}: the report's facts are malformed: {exc}.", _FIX) from exc
 
@@ -148,6 +156,12 @@ def decode_report(raw: bytes) -> str:
 def load_report(path: Path) -> Report:
     """Read ``path`` (``-`` for stdin, at most 16 MiB of a regular file) and diagnose its facts
     again. Anything wrong with the file is a SpecError/UsageError (exit 2), never a crash."""
+    return load_report_data(path)[0]
+
+
+def load_report_data(path: Path) -> tuple[Report, dict[str, Any]]:
+    """:func:`load_report`, and the report's ``facts`` object as saved (see
+    :func:`parse_report_data`)."""
     raw = untrusted.read_bounded(path)
     where = untrusted.neutral(str(path), 300)
     try:
@@ -155,9 +169,9 @@ def load_report(path: Path) -> Report:
     except (UnicodeDecodeError, LookupError) as exc:
         reason = getattr(exc, "reason", str(exc))
         raise SpecError(f"{where}: not a text file in UTF-8 or UTF-16 ({reason}).", _FIX) from exc
-    facts = parse_report(text, where)
+    facts, saved = parse_report_data(text, where)
     try:
-        return make_report(facts, source=where)
+        return make_report(facts, source=where), saved
     except CoursekitError:
         raise
     except Exception as exc:

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from coursekit.doctor.catalogue import entry
-from coursekit.doctor.report import Report, decode_report, load_report
+from coursekit.doctor.report import Report, decode_report, load_report, load_report_data
 from coursekit.doctor.view import Finding
 from coursekit.errors import CoursekitError, UsageError
 
@@ -177,9 +177,16 @@ def _raw_facts(path: Path) -> dict[str, Any]:
 
 
 def read_one(path: Path, load: Callable[[Path], Report] = load_report) -> StudentReport:
-    """One report, diagnosed again; an unreadable file is a student with UNREADABLE."""
+    """One report, diagnosed again; an unreadable file is a student with UNREADABLE.
+
+    With the doctor's own loader the file is read and parsed once (its saved facts come from
+    the same parse); another ``load`` (tests) reads them from the file again."""
     try:
-        report = load(path)
+        if load is load_report:
+            report, raw_facts = load_report_data(path)
+        else:
+            report = load(path)
+            raw_facts = _raw_facts(path)
     except CoursekitError as exc:
         return StudentReport(
             name_from_file(path), str(path), "invalid", UNREADABLE, (), {}, {}, error=exc.message
@@ -193,7 +200,7 @@ def read_one(path: Path, load: Callable[[Path], Report] = load_report) -> Studen
         top.id if top else None,
         report.findings,
         facts_summary(report),
-        _raw_facts(path),
+        raw_facts,
         collected_at=report.facts.collected_at,
     )
 
