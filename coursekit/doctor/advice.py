@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from collections.abc import Callable
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 from coursekit.doctor.course import cached_spec, spec_key
 from coursekit.doctor.view import View, version_tuple
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -49,13 +52,36 @@ def matrix_or_none() -> Any:
         return None
 
 
+_MEMO: dict[str, Any] = {"matrix": None, "values": {}}
+
+
+def _per_matrix(matrix: Any, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
+    """``compute()``, remembered for ``key`` while ``matrix`` is the one in force.
+
+    For pure functions of the matrix and a few plain facts (a CUDA version, an OS, a compute
+    capability): the key must name every fact the computation reads. Class triage asks the
+    same questions for hundreds of reports; another matrix (a test's, a reloaded one) starts
+    afresh."""
+    if _MEMO["matrix"] is not matrix:
+        _MEMO["matrix"], _MEMO["values"] = matrix, {}
+    values: dict[tuple[Any, ...], Any] = _MEMO["values"]
+    if key not in values:
+        values[key] = compute()
+    result: T = values[key]
+    return result
+
+
 def torch_pythons() -> tuple[tuple[int, int], ...]:
     """Every Python (major, minor) some release in the matrix publishes wheels for."""
     matrix = matrix_or_none()
     if matrix is None:
         return tuple((3, m) for m in range(10, 15))  # torch 2.9-2.14: cp310-cp314
-    found = {version_tuple(p)[:2] for r in matrix.releases for p in r.python}
-    return tuple(sorted(p for p in found if len(p) == 2))
+
+    def compute() -> tuple[tuple[int, ...], ...]:
+        found = {version_tuple(p)[:2] for r in matrix.releases for p in r.python}
+        return tuple(sorted(p for p in found if len(p) == 2))
+
+    return _per_matrix(matrix, ("torch_pythons",), compute)
 
 
 def suggest_backend(view: View) -> BackendAdvice | None:
@@ -113,9 +139,21 @@ def arch_options(view: View, capability: str) -> tuple[ArchOption, ...]:
     matrix = matrix_or_none()
     if host is None or matrix is None or len(version_tuple(capability)) != 2:
         return ()
-    from coursekit.setup.plan.gates import coverage, driver_os, platform_key
+    from coursekit.setup.plan.gates import driver_os, platform_key
 
     platform, table = platform_key(host), driver_os(host)
+    return _per_matrix(
+        matrix,
+        ("arch_options", platform, table, capability),
+        lambda: _arch_options(matrix, platform, table, capability),
+    )
+
+
+def _arch_options(
+    matrix: Any, platform: str, table: str, capability: str
+) -> tuple[ArchOption, ...]:
+    from coursekit.setup.plan.gates import coverage
+
     out = []
     for release in sorted(matrix.releases, key=lambda r: r.key, reverse=True):
         for variant in release.variants_for(platform):
@@ -151,14 +189,18 @@ def oldest_arch(view: View) -> str | None:
     from coursekit.setup.plan.gates import platform_key
 
     platform = platform_key(host)
-    caps = [
-        c
-        for r in matrix.releases
-        for var in r.variants_for(platform)
-        if var.kind == "cuda"
-        for c in var.sm
-    ]
-    return min(caps, key=version_tuple) if caps else None
+
+    def compute() -> str | None:
+        caps = [
+            c
+            for r in matrix.releases
+            for var in r.variants_for(platform)
+            if var.kind == "cuda"
+            for c in var.sm
+        ]
+        return min(caps, key=version_tuple) if caps else None
+
+    return _per_matrix(matrix, ("oldest_arch", platform), compute)
 
 
 def driver_minimum(cuda: str, driver_table: str) -> str | None:
@@ -171,6 +213,14 @@ def driver_minimum(cuda: str, driver_table: str) -> str | None:
     matrix = matrix_or_none()
     if matrix is None:
         return None
+    return _per_matrix(
+        matrix,
+        ("driver_minimum", cuda, driver_table),
+        lambda: _driver_minimum(matrix, cuda, driver_table),
+    )
+
+
+def _driver_minimum(matrix: Any, cuda: str, driver_table: str) -> str | None:
     drivers = matrix.drivers
     req = drivers.get(cuda)
     wanted = version_tuple(cuda)

@@ -145,13 +145,17 @@ def env_python_version(v: View) -> list[Finding]:
 
 def course_torch_pythons() -> tuple[tuple[int, ...], ...]:
     """The Pythons of the newest release line in the planner's matrix (what setup installs)."""
-    from coursekit.doctor.advice import matrix_or_none
+    from coursekit.doctor.advice import _per_matrix, matrix_or_none
 
     matrix = matrix_or_none()
     if matrix is None or not matrix.releases:
         return ()
-    newest = max(matrix.releases, key=lambda r: r.key)
-    return tuple(version_tuple(p)[:2] for p in newest.python)
+
+    def compute() -> tuple[tuple[int, ...], ...]:
+        newest = max(matrix.releases, key=lambda r: r.key)
+        return tuple(version_tuple(p)[:2] for p in newest.python)
+
+    return _per_matrix(matrix, ("course_torch_pythons",), compute)
 
 
 def platform_no_torch_wheel(v: View) -> list[Finding]:

@@ -82,17 +82,22 @@ def loads(text: str, where: str) -> Any:
 
 
 def _depth(data: Any) -> int:
+    if not isinstance(data, (dict, list)):
+        return 0
     deepest = 0
     stack = [(data, 1)]
     while stack:
         value, level = stack.pop()
-        if isinstance(value, (dict, list)):
-            deepest = max(deepest, level)
+        if level > deepest:
+            deepest = level
             if level > MAX_DEPTH:
                 return level
-            stack += [
-                (v, level + 1) for v in (value.values() if isinstance(value, dict) else value)
-            ]
+        inner = level + 1  # only containers go on the stack (a report is mostly strings)
+        stack += [
+            (v, inner)
+            for v in (value.values() if type(value) is dict else value)
+            if type(v) is dict or type(v) is list
+        ]
     return deepest
 
 
@@ -131,6 +136,18 @@ def neutral(text: str, limit: int = MAX_STRING) -> str:
 
 def neutralise(data: Any) -> Any:
     """A copy of decoded JSON ``data`` with every string (keys too) passed through :func:`neutral`."""
+    kind = type(data)
+    if kind is str:
+        # the common case inline: a short printable string is returned as it is by neutral()
+        return data if len(data) <= MAX_STRING and data.isprintable() else neutral(data)
+    if kind is list:
+        return [neutralise(v) for v in data]
+    if kind is dict:
+        return {
+            (k if type(k) is str and len(k) <= MAX_STRING and k.isprintable() else neutral(str(k))):
+            neutralise(v)
+            for k, v in data.items()
+        }
     if isinstance(data, str):
         return neutral(data)
     if isinstance(data, list):
@@ -231,11 +248,52 @@ _NAMES = {"str": "a string", "int": "an integer", "num": "a number", "bool": "tr
 
 def check_shape(value: Any, shape: Any, where: str) -> None:
     """Raise SpecError naming the first value whose JSON type is not what ``shape`` says."""
+    if not _fits(value, shape):  # the fast check; the slow one names the first bad value
+        _check_shape(value, shape, where)
+
+
+_KINDS: dict[str, Any] = {
+    "str": lambda v: type(v) is str or isinstance(v, str),
+    "bool": lambda v: isinstance(v, bool),
+    "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "num": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+}
+
+
+def _fits(value: Any, shape: Any) -> bool:
+    """Whether ``value`` has ``shape`` (:func:`_check_shape` without building messages)."""
+    if shape == "any" or (value is None and isinstance(shape, str)):
+        return True
+    if isinstance(shape, tuple) and shape[0] == "null":
+        return value is None or _fits(value, shape[1])
+    if value is None:
+        return False
+    if isinstance(shape, str):
+        return bool(_KINDS[shape](value))
+    if isinstance(shape, list):
+        return isinstance(value, list) and all(
+            item is not None and _fits(item, shape[0]) for item in value
+        )
+    if not isinstance(value, dict):
+        return False
+    if isinstance(shape, tuple):  # ("map", spec)
+        return all(_fits(item, shape[1]) for item in value.values())
+    for key, sub in shape.items():
+        if key.endswith("!"):
+            key = key[:-1]
+            if value.get(key) is None:
+                return False
+        if key in value and not _fits(value[key], sub):
+            return False
+    return True
+
+
+def _check_shape(value: Any, shape: Any, where: str) -> None:
     if shape == "any" or (value is None and isinstance(shape, str)):
         return
     if isinstance(shape, tuple) and shape[0] == "null":
         if value is not None:
-            check_shape(value, shape[1], where)
+            _check_shape(value, shape[1], where)
         return
     if value is None:
         kind = "a list" if isinstance(shape, list) else "an object"
@@ -258,13 +316,13 @@ def check_shape(value: Any, shape: Any, where: str) -> None:
         for i, item in enumerate(value):
             if item is None:  # a list holds values, never nulls
                 raise SpecError(f"{where}[{i}]: expected a value, found null.", _FIX)
-            check_shape(item, shape[0], f"{where}[{i}]")
+            _check_shape(item, shape[0], f"{where}[{i}]")
         return
     if not isinstance(value, dict):
         raise SpecError(f"{where}: expected an object, found {_json_type(value)}.", _FIX)
     if isinstance(shape, tuple):  # ("map", spec)
         for key, item in value.items():
-            check_shape(item, shape[1], f"{where}.{key}")
+            _check_shape(item, shape[1], f"{where}.{key}")
         return
     for key, sub in shape.items():
         if key.endswith("!"):  # required, and never null: the doctor indexes it directly
@@ -272,7 +330,7 @@ def check_shape(value: Any, shape: Any, where: str) -> None:
             if value.get(key) is None:
                 raise SpecError(f"{where}.{key}: missing.", _FIX)
         if key in value:
-            check_shape(value[key], sub, f"{where}.{key}")
+            _check_shape(value[key], sub, f"{where}.{key}")
 
 
 def _json_type(value: Any) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import PurePath, PurePosixPath, PureWindowsPath
 from typing import Any
 
@@ -56,8 +56,15 @@ def as_version(text: object) -> Version | None:
 
     Every ordering of versions goes through this: a hand-made tuple reads ``2.6.6rc1`` as
     ``2.6.6`` and would pass it against the Lightning 2.6.6 security fix."""
+    return _parsed_version(str(text).strip())
+
+
+@lru_cache(maxsize=4096)
+def _parsed_version(text: str) -> Version | None:
+    """Parsed once per distinct string (class triage reads the same versions in many reports;
+    a Version is immutable, so sharing one is safe)."""
     try:
-        return Version(str(text).strip())
+        return Version(text)
     except InvalidVersion:
         return None
 
@@ -67,6 +74,13 @@ def version_tuple(text: str | None) -> tuple[int, ...]:
     (major/minor), never for ordering (use :func:`as_version`); ``()`` when not a version."""
     if not text:
         return ()
+    if type(text) is str:
+        return _version_tuple(text)
+    return _version_tuple.__wrapped__(text)
+
+
+@lru_cache(maxsize=4096)
+def _version_tuple(text: str) -> tuple[int, ...]:
     parsed = as_version(text)
     if parsed is not None:
         return parsed.release
@@ -337,7 +351,14 @@ class View:
         return self.f.platform.cuda_visible_devices if self.f.platform else None
 
     def host_info(self) -> HostInfo | None:
-        """The machine as the planner sees it (for the selector's backend advice)."""
+        """The machine as the planner sees it (for the selector's backend advice); built once
+        per view (several rules ask)."""
+        if "_host_info" not in self.__dict__:
+            self.__dict__["_host_info"] = self._host_info()
+        host: HostInfo | None = self.__dict__["_host_info"]
+        return host
+
+    def _host_info(self) -> HostInfo | None:
         if not self.f.platform:
             return None
         from coursekit.doctor.course import course_python
