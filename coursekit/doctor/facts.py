@@ -226,30 +226,86 @@ def _shape(hint: Any) -> tuple[bool, Any, str, Any]:
 
 
 def _convert(hint: Any, value: Any, where: str) -> Any:
+    """``value`` as the type ``hint`` says; ValueError naming ``where`` when it is not."""
+    return _converter(hint)(value, where, None)
+
+
+def _loc(where: str, key: str | int | None) -> str:
+    """The place of a value, built only when an error names it (class triage converts
+    hundreds of reports: formatting every field's place costs more than converting it)."""
+    if key is None:
+        return where
+    return f"{where}.{key}" if isinstance(key, str) else f"{where}[{key}]"
+
+
+Converter = typing.Callable[[Any, str, "str | int | None"], Any]
+
+
+@functools.cache
+def _converter(hint: Any) -> Converter:
+    """A function ``(value, where, key)`` converting JSON values for ``hint``, made once per hint."""
     optional, inner, kind, item = _shape(hint)
-    if value is None:
-        if optional or kind == "any":
+    nullable = optional or kind == "any"
+
+    def missing(where: str, key: str | int | None) -> Any:
+        if nullable:
             return None
-        raise ValueError(f"{where}: missing value")
-    if kind == "any" or kind == "other":
-        return value
+        raise ValueError(f"{_loc(where, key)}: missing value")
+
+    if kind in ("any", "other"):
+
+        def plain(value: Any, where: str, key: str | int | None) -> Any:
+            return missing(where, key) if value is None else value
+
+        return plain
     if kind == "dataclass":
-        return from_data(inner, value, where)
+
+        def nested(value: Any, where: str, key: str | int | None) -> Any:
+            if value is None:
+                return missing(where, key)
+            return from_data(inner, value, _loc(where, key))
+
+        return nested
     if kind == "tuple":
-        if not isinstance(value, list):
-            raise ValueError(f"{where}: expected a list")
-        return tuple(_convert(item, v, f"{where}[{i}]") for i, v in enumerate(value))
+        item_kind = _shape(item)[2]
+        convert_item = _converter(item)
+
+        def sequence(value: Any, where: str, key: str | int | None) -> Any:
+            if value is None:
+                return missing(where, key)
+            if not isinstance(value, list):
+                raise ValueError(f"{_loc(where, key)}: expected a list")
+            if item_kind == "str" and all(type(v) is str for v in value):
+                return tuple(value)  # what converting each item gives, without the calls
+            loc = _loc(where, key)
+            return tuple(convert_item(v, loc, i) for i, v in enumerate(value))
+
+        return sequence
     if kind == "dict":
-        if not isinstance(value, dict):
-            raise ValueError(f"{where}: expected an object")
-        return dict(value)
-    if kind == "float" and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    if not isinstance(value, inner):
-        raise ValueError(f"{where}: expected {inner.__name__}, got {type(value).__name__}")  # noqa: TRY004 - the contract is ValueError
-    if kind == "int" and isinstance(value, bool):
-        raise ValueError(f"{where}: expected int, got bool")
-    return value
+
+        def mapping(value: Any, where: str, key: str | int | None) -> Any:
+            if value is None:
+                return missing(where, key)
+            if not isinstance(value, dict):
+                raise ValueError(f"{_loc(where, key)}: expected an object")
+            return dict(value)
+
+        return mapping
+
+    def scalar(value: Any, where: str, key: str | int | None) -> Any:
+        if value is None:
+            return missing(where, key)
+        if kind == "float" and isinstance(value, int) and not isinstance(value, bool):
+            return float(value)
+        if not isinstance(value, inner):
+            raise ValueError(  # noqa: TRY004 - the contract is ValueError
+                f"{_loc(where, key)}: expected {inner.__name__}, got {type(value).__name__}"
+            )
+        if kind == "int" and isinstance(value, bool):
+            raise ValueError(f"{_loc(where, key)}: expected int, got bool")
+        return value
+
+    return scalar
 
 
 @functools.cache
@@ -277,13 +333,19 @@ def from_data(cls: type[T], data: Any, where: str = "facts") -> T:
     if not isinstance(data, dict):
         raise TypeError(f"{where}: expected an object, got {type(data).__name__}")
     kwargs: dict[str, Any] = {}
-    for name, hint, required in _fields(cls):  # type: ignore[arg-type]
+    for name, convert, required in _field_converters(cls):  # type: ignore[arg-type]
         if name not in data:
             if required:
                 raise ValueError(f"{where}.{name}: missing")
             continue
-        kwargs[name] = _convert(hint, data[name], f"{where}.{name}")
+        kwargs[name] = convert(data[name], where, name)
     return cls(**kwargs)
+
+
+@functools.cache
+def _field_converters(cls: type) -> tuple[tuple[str, Converter, bool], ...]:
+    """(name, converter, required) of each field, once per class."""
+    return tuple((name, _converter(hint), required) for name, hint, required in _fields(cls))
 
 
 __all__ = [

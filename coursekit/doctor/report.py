@@ -131,7 +131,8 @@ def parse_report_data(text: str, where: str = "report") -> tuple[Facts, dict[str
     saved = saved if isinstance(saved, dict) else {}
     if not isinstance(data, dict) or data.get("kind") != KIND:
         raise SpecError(f'{where}: not a coursekit doctor report (no "kind": "{KIND}").', _FIX)
-    data = untrusted.neutralise(data)
+    if not untrusted.is_plain(text):  # else neutralising would copy it unchanged
+        data = untrusted.neutralise(data)
     data = _upgrade(data, where)
     facts = data.get("facts")
     probe = facts.get("probe") if isinstance(facts, dict) else None

@@ -12,6 +12,7 @@ terminal or reorder text.
 from __future__ import annotations
 
 import json
+import re
 import unicodedata
 from pathlib import Path
 from typing import Any
@@ -155,6 +156,38 @@ def neutralise(data: Any) -> Any:
     if isinstance(data, dict):
         return {neutral(str(k)): neutralise(v) for k, v in data.items()}
     return data
+
+
+_ASCII_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_ESCAPE = re.compile(r"\\(u[0-9a-fA-F]{4}|.)", re.DOTALL)
+_KEPT_ESCAPES = frozenset('"\\/nt')
+_LONG_STRING = re.compile('"[^"]{%d}' % (MAX_STRING + 1))
+
+
+def is_plain(text: str) -> bool:
+    """Whether :func:`neutralise` would leave every string of the JSON ``text`` as it is, told
+    from the text alone (then the copy can be skipped; a report from a real machine is plain).
+
+    True only when: every character of the text is printable apart from JSON's whitespace
+    (raw control characters cannot occur inside JSON strings), its escapes are ``\\" \\\\ \\/
+    \\n \\t`` or a ``\\uXXXX`` of a printable character (newlines and tabs are what
+    :func:`neutral` keeps), and no string is longer than :data:`MAX_STRING` (a string's length
+    in the text, escapes counted as written, is at least its decoded length). False is always
+    safe: the data is then neutralised in full."""
+    if text.isascii():
+        if _ASCII_CONTROL.search(text):
+            return False
+    elif not text.replace("\n", "").replace("\r", "").replace("\t", "").isprintable():
+        return False
+    if "\\" in text:
+        for escape in set(_ESCAPE.findall(text)):
+            if escape in _KEPT_ESCAPES:
+                continue
+            if len(escape) == 5 and chr(int(escape[1:], 16)).isprintable():
+                continue
+            return False
+        text = text.replace("\\\\", "xx").replace('\\"', "xx")  # escaped quotes end nothing
+    return len(text) <= MAX_STRING or _LONG_STRING.search(text) is None
 
 
 # The probe's JSON (documented in coursekit/probe.py): what the doctor's rules and renderer read.
