@@ -124,7 +124,7 @@ def triage(
     from coursekit.instructor.triage import triage as run_triage
     from coursekit.render import instructor as render
 
-    result = run_triage(reports)
+    result = run_triage(reports, keep_facts=html_path is not None)
     render.class_triage(
         app.console,
         result,

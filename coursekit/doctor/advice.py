@@ -10,8 +10,8 @@ over their inputs; a matrix that fails to load gives no advice rather than an er
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, TypeVar
 
@@ -55,7 +55,7 @@ def matrix_or_none() -> Any:
 _MEMO: dict[str, Any] = {"matrix": None, "values": {}}
 
 
-def _per_matrix(matrix: Any, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
+def per_matrix(matrix: Any, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
     """``compute()``, remembered for ``key`` while ``matrix`` is the one in force.
 
     For pure functions of the matrix and a few plain facts (a CUDA version, an OS, a compute
@@ -77,11 +77,11 @@ def torch_pythons() -> tuple[tuple[int, int], ...]:
     if matrix is None:
         return tuple((3, m) for m in range(10, 15))  # torch 2.9-2.14: cp310-cp314
 
-    def compute() -> tuple[tuple[int, ...], ...]:
+    def compute() -> tuple[tuple[int, int], ...]:
         found = {version_tuple(p)[:2] for r in matrix.releases for p in r.python}
         return tuple(sorted(p for p in found if len(p) == 2))
 
-    return _per_matrix(matrix, ("torch_pythons",), compute)
+    return per_matrix(matrix, ("torch_pythons",), compute)
 
 
 def suggest_backend(view: View) -> BackendAdvice | None:
@@ -142,7 +142,7 @@ def arch_options(view: View, capability: str) -> tuple[ArchOption, ...]:
     from coursekit.setup.plan.gates import driver_os, platform_key
 
     platform, table = platform_key(host), driver_os(host)
-    return _per_matrix(
+    return per_matrix(
         matrix,
         ("arch_options", platform, table, capability),
         lambda: _arch_options(matrix, platform, table, capability),
@@ -200,7 +200,7 @@ def oldest_arch(view: View) -> str | None:
         ]
         return min(caps, key=version_tuple) if caps else None
 
-    return _per_matrix(matrix, ("oldest_arch", platform), compute)
+    return per_matrix(matrix, ("oldest_arch", platform), compute)
 
 
 def driver_minimum(cuda: str, driver_table: str) -> str | None:
@@ -213,7 +213,7 @@ def driver_minimum(cuda: str, driver_table: str) -> str | None:
     matrix = matrix_or_none()
     if matrix is None:
         return None
-    return _per_matrix(
+    return per_matrix(
         matrix,
         ("driver_minimum", cuda, driver_table),
         lambda: _driver_minimum(matrix, cuda, driver_table),

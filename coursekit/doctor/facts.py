@@ -274,7 +274,7 @@ def _converter(hint: Any) -> Converter:
             if value is None:
                 return missing(where, key)
             if not isinstance(value, list):
-                raise ValueError(f"{_loc(where, key)}: expected a list")
+                raise ValueError(f"{_loc(where, key)}: expected a list")  # noqa: TRY004
             if item_kind == "str" and all(type(v) is str for v in value):
                 return tuple(value)  # what converting each item gives, without the calls
             loc = _loc(where, key)
@@ -287,7 +287,7 @@ def _converter(hint: Any) -> Converter:
             if value is None:
                 return missing(where, key)
             if not isinstance(value, dict):
-                raise ValueError(f"{_loc(where, key)}: expected an object")
+                raise ValueError(f"{_loc(where, key)}: expected an object")  # noqa: TRY004
             return dict(value)
 
         return mapping

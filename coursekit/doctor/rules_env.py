@@ -145,7 +145,7 @@ def env_python_version(v: View) -> list[Finding]:
 
 def course_torch_pythons() -> tuple[tuple[int, ...], ...]:
     """The Pythons of the newest release line in the planner's matrix (what setup installs)."""
-    from coursekit.doctor.advice import _per_matrix, matrix_or_none
+    from coursekit.doctor.advice import matrix_or_none, per_matrix
 
     matrix = matrix_or_none()
     if matrix is None or not matrix.releases:
@@ -155,7 +155,7 @@ def course_torch_pythons() -> tuple[tuple[int, ...], ...]:
         newest = max(matrix.releases, key=lambda r: r.key)
         return tuple(version_tuple(p)[:2] for p in newest.python)
 
-    return _per_matrix(matrix, ("course_torch_pythons",), compute)
+    return per_matrix(matrix, ("course_torch_pythons",), compute)
 
 
 def platform_no_torch_wheel(v: View) -> list[Finding]:

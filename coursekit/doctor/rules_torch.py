@@ -16,6 +16,7 @@ from coursekit.doctor.advice import (
     covers,
     driver_minimum,
     oldest_arch,
+    per_matrix,
     reinstall_hint,
     served,
     sm_name,
@@ -684,7 +685,12 @@ def gpu_line_ending(v: View) -> list[Finding]:
     for g in v.gpus:
         if g.vendor != "nvidia" or not g.compute_capability:
             continue
-        serving = [x for x in cuda if coverage(x, g.compute_capability, platform)]
+        cc = g.compute_capability
+        serving = per_matrix(
+            matrix,
+            ("newest_serving", platform, cc),
+            lambda: tuple(x for x in cuda if coverage(x, cc, platform)),  # noqa: B023 - called now
+        )
         if serving and all(x.eol_note for x in serving):
             out.append(
                 finding(

@@ -145,8 +145,11 @@ def neutralise(data: Any) -> Any:
         return [neutralise(v) for v in data]
     if kind is dict:
         return {
-            (k if type(k) is str and len(k) <= MAX_STRING and k.isprintable() else neutral(str(k))):
-            neutralise(v)
+            (
+                k
+                if type(k) is str and len(k) <= MAX_STRING and k.isprintable()
+                else neutral(str(k))
+            ): neutralise(v)
             for k, v in data.items()
         }
     if isinstance(data, str):
@@ -161,7 +164,7 @@ def neutralise(data: Any) -> Any:
 _ASCII_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _ESCAPE = re.compile(r"\\(u[0-9a-fA-F]{4}|.)", re.DOTALL)
 _KEPT_ESCAPES = frozenset('"\\/nt')
-_LONG_STRING = re.compile('"[^"]{%d}' % (MAX_STRING + 1))
+_LONG_STRING = re.compile(f'"[^"]{{{MAX_STRING + 1}}}')
 
 
 def is_plain(text: str) -> bool:

@@ -121,9 +121,15 @@ def inside(path: str, prefix: str, os_name: str) -> bool:
     """True when ``path`` is ``prefix`` or below it, by the rules of the report's OS (Windows:
     ``\\`` or ``/``, any case; elsewhere case-sensitive). Purely lexical: ``..`` parts are
     normalised away textually, links are not followed (the report's files are not here)."""
-    a, b = pure_path(path, os_name), pure_path(prefix, os_name)
-    a_parts, b_parts = _normal_parts(a, os_name), _normal_parts(b, os_name)
+    a_parts, b_parts = _path_parts(path, os_name), _path_parts(prefix, os_name)
     return a_parts[: len(b_parts)] == b_parts
+
+
+@lru_cache(maxsize=4096)
+def _path_parts(path: str, os_name: str) -> tuple[str, ...]:
+    """The normalised parts of a report's path (once per string: a report asks about its env
+    prefix for every installed package)."""
+    return _normal_parts(pure_path(path, os_name), os_name)
 
 
 def _normal_parts(p: PurePath, os_name: str) -> tuple[str, ...]:

@@ -68,10 +68,13 @@ BASES = ("linux-nvidia", "linux-nvidia", "linux-cpu", "wsl-nvidia", "windows-nvi
          "windows-nvidia", "windows-cpu", "macos-arm64", "macos-arm64", "macos-intel")
 
 
-def _student(rng: random.Random, i: int) -> tuple[str, str]:
-    """(display name, user name in paths)."""
+def _student(rng: random.Random, i: int, taken: set[str]) -> tuple[str, str]:
+    """(display name, user name in paths); every student's name is their own."""
     first, last = rng.choice(FIRST), rng.choice(LAST)
-    name = f"{first.title()} {last.title()}" + (f" {i}" if rng.random() < 0.3 else "")
+    name = f"{first.title()} {last.title()}"
+    if name.casefold() in taken:
+        name += f" {i}"
+    taken.add(name.casefold())
     user = (first if rng.random() < 0.5 else f"{first[0]}{last}") + (
         str(i) if rng.random() < 0.3 else "")
     return name, user
@@ -168,11 +171,12 @@ def make_class(n: int, seed: int = 14) -> list[tuple[str, bytes]]:
     reals = realcorpus.report_paths()
     files: list[tuple[str, bytes]] = []
     students: list[tuple[str, str]] = []
+    taken: set[str] = set()
     for i in range(n):
         if students and rng.random() < 0.03:  # a second report from the same student
             name, user = rng.choice(students)
         else:
-            name, user = _student(rng, i)
+            name, user = _student(rng, i, taken)
             students.append((name, user))
         kind = rng.random()
         data, stated = (_typical(rng) if kind < 0.5 else
