@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -161,7 +162,7 @@ def neutralise(data: Any) -> Any:
     return data
 
 
-_ASCII_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_ASCII_CONTROL = bytes([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
 _ESCAPE = re.compile(r"\\(u[0-9a-fA-F]{4}|.)", re.DOTALL)
 _KEPT_ESCAPES = frozenset('"\\/nt')
 _LONG_STRING = re.compile(f'"[^"]{{{MAX_STRING + 1}}}')
@@ -178,7 +179,7 @@ def is_plain(text: str) -> bool:
     in the text, escapes counted as written, is at least its decoded length). False is always
     safe: the data is then neutralised in full."""
     if text.isascii():
-        if _ASCII_CONTROL.search(text):
+        if len(text.encode("ascii").translate(None, _ASCII_CONTROL)) != len(text):
             return False
     elif not text.replace("\n", "").replace("\r", "").replace("\t", "").isprintable():
         return False
@@ -298,30 +299,55 @@ _KINDS: dict[str, Any] = {
 
 def _fits(value: Any, shape: Any) -> bool:
     """Whether ``value`` has ``shape`` (:func:`_check_shape` without building messages)."""
-    if shape == "any" or (value is None and isinstance(shape, str)):
-        return True
-    if isinstance(shape, tuple) and shape[0] == "null":
-        return value is None or _fits(value, shape[1])
-    if value is None:
-        return False
+    return _validator(shape)(value)
+
+
+_VALIDATORS: dict[int, tuple[Any, Callable[[Any], bool]]] = {}
+
+
+def _validator(shape: Any) -> Callable[[Any], bool]:
+    """``shape`` made into a function once (per shape object, which it keeps alive)."""
+    known = _VALIDATORS.get(id(shape))
+    if known is None or known[0] is not shape:
+        known = (shape, _compile(shape))
+        _VALIDATORS[id(shape)] = known
+    return known[1]
+
+
+def _compile(shape: Any) -> Callable[[Any], bool]:
+    if shape == "any":
+        return lambda value: True
     if isinstance(shape, str):
-        return bool(_KINDS[shape](value))
+        kind = _KINDS[shape]
+        return lambda value: value is None or bool(kind(value))
+    if isinstance(shape, tuple) and shape[0] == "null":
+        inner = _compile(shape[1])
+        return lambda value: value is None or inner(value)
     if isinstance(shape, list):
-        return isinstance(value, list) and all(
-            item is not None and _fits(item, shape[0]) for item in value
+        item = _compile(shape[0])
+        return lambda value: (
+            isinstance(value, list) and all(x is not None and item(x) for x in value)
         )
-    if not isinstance(value, dict):
-        return False
     if isinstance(shape, tuple):  # ("map", spec)
-        return all(_fits(item, shape[1]) for item in value.values())
-    for key, sub in shape.items():
-        if key.endswith("!"):
-            key = key[:-1]
-            if value.get(key) is None:
-                return False
-        if key in value and not _fits(value[key], sub):
+        entry = _compile(shape[1])
+        return lambda value: isinstance(value, dict) and all(entry(x) for x in value.values())
+    fields = tuple(
+        (key.removesuffix("!"), key.endswith("!"), _compile(sub)) for key, sub in shape.items()
+    )
+
+    def fits(value: Any) -> bool:
+        if not isinstance(value, dict):
             return False
-    return True
+        for key, required, check in fields:
+            if key in value:
+                item = value[key]
+                if (item is None and required) or not check(item):
+                    return False
+            elif required:
+                return False
+        return True
+
+    return fits
 
 
 def _check_shape(value: Any, shape: Any, where: str) -> None:
