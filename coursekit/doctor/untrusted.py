@@ -162,7 +162,7 @@ def neutralise(data: Any) -> Any:
     return data
 
 
-_ASCII_CONTROL = bytes([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
+_ASCII_CONTROL = bytes([*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
 _ESCAPE = re.compile(r"\\(u[0-9a-fA-F]{4}|.)", re.DOTALL)
 _KEPT_ESCAPES = frozenset('"\\/nt')
 _LONG_STRING = re.compile(f'"[^"]{{{MAX_STRING + 1}}}')
