@@ -20,6 +20,7 @@ mismatch.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Final
 
 from packaging.version import InvalidVersion, Version
@@ -42,8 +43,10 @@ AUDIO_STABLE_ABI: Final[Line] = (2, 11)
 """torchaudio 2.11 serves torch 2.11 and every later torch (pytorch/audio#4212)."""
 
 
+@lru_cache(maxsize=1024)
 def line(version: str | None) -> Line | None:
-    """``"1.13.1+cu117"`` -> ``(1, 13)``; None when it is not a version."""
+    """``"1.13.1+cu117"`` -> ``(1, 13)``; None when it is not a version (pure: remembered per
+    string, class triage asks for the same versions in many reports)."""
     if not version:
         return None
     try:

@@ -211,8 +211,20 @@ class View:
 
     def dists(self, name: str) -> list[dict[str, Any]]:
         """Every installed copy of distribution ``name`` (pip metadata), in sys.path order."""
+        return list(self._dists_by_name.get(name, ()))
+
+    @cached_property
+    def _dists_by_name(self) -> dict[Any, list[dict[str, Any]]]:
+        """The probe's distributions grouped by name once (the rules ask for many names)."""
         items = self.data.get("distributions", {}).get("items", [])
-        return [d for d in items if isinstance(d, dict) and d.get("name") == name]
+        out: dict[Any, list[dict[str, Any]]] = {}
+        for d in items:
+            if isinstance(d, dict):
+                try:
+                    out.setdefault(d.get("name"), []).append(d)
+                except TypeError:  # an unhashable "name" matches no name asked for
+                    continue
+        return out
 
     def _dist_version(self, name: str) -> str | None:
         copies = self.dists(name)
