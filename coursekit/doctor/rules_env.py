@@ -160,14 +160,20 @@ def course_torch_pythons() -> tuple[tuple[int, ...], ...]:
 
 def platform_no_torch_wheel(v: View) -> list[Finding]:
     """No build in the planner's matrix serves this OS and CPU at all (Windows on ARM64, ...)."""
-    from coursekit.doctor.advice import matrix_or_none
+    from coursekit.doctor.advice import matrix_or_none, per_matrix
 
     p = v.f.platform
     matrix = matrix_or_none()
     if not p or matrix is None or v.torch_ok or p.os == "macos":
         return []  # macOS x86_64 and Rosetta have findings of their own
     key = f"{p.os}-{p.arch}"
-    platforms = {pl for r in matrix.releases for var in r.variants for pl in var.platforms}
+    platforms = per_matrix(
+        matrix,
+        ("platforms",),
+        lambda: frozenset(
+            pl for r in matrix.releases for var in r.variants for pl in var.platforms
+        ),
+    )
     if not platforms or key in platforms:
         return []
     return [
@@ -186,7 +192,7 @@ def glibc_too_old(v: View) -> list[Finding]:
     """A Linux whose C library is older than every torch wheel's manylinux baseline, or musl."""
     from packaging.version import InvalidVersion, Version
 
-    from coursekit.doctor.advice import matrix_or_none
+    from coursekit.doctor.advice import matrix_or_none, per_matrix
 
     p = v.f.platform
     matrix = matrix_or_none()
@@ -195,7 +201,7 @@ def glibc_too_old(v: View) -> list[Finding]:
     needs = [r.glibc for r in matrix.releases if r.glibc]
     if not needs:
         return []
-    least = min(needs, key=Version)
+    least = per_matrix(matrix, ("least_glibc",), lambda: min(needs, key=Version))
     if p.glibc != "musl":
         try:
             if Version(p.glibc) >= Version(least):
