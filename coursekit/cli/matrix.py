@@ -21,7 +21,8 @@ def matrix() -> None:
     "--index-url",
     metavar="URL",
     default=None,
-    help="Index root to read (default: https://download.pytorch.org/whl); file:///folder works too.",
+    help="Index root to read (default: https://download.pytorch.org/whl); file:///folder works "
+    "too.",
 )
 @click.option(
     "--timeout",

@@ -78,7 +78,8 @@ from coursekit.errors import ExitCode
 @click.option(
     "--index-url",
     metavar="URL",
-    help="PyTorch wheel index instead of the planned one (https, http://localhost, or a folder of wheels).",
+    help="PyTorch wheel index instead of the planned one (https, http://localhost, or a folder "
+    "of wheels).",
 )
 @click.option(
     "--force",

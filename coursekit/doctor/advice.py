@@ -228,5 +228,8 @@ def reinstall_hint(view: View) -> str:
     """The fix line for a wrong or broken torch build."""
     advice = suggest_backend(view)
     if advice is None:
-        return "coursekit setup  (reinstalls the torch trio from the right index), or coursekit doctor --fix"
+        return (
+            "coursekit setup  (reinstalls the torch trio from the right index), or coursekit "
+            "doctor --fix"
+        )
     return f"{advice.command}  (installs torch {advice.torch}), or coursekit doctor --fix"

@@ -87,7 +87,10 @@ def glibc_failure(release: Release, variant: Variant, host: HostInfo) -> str | N
     if host.os != "linux" or not host.glibc or not need:
         return None
     if host.glibc == "musl":
-        return "publishes no wheels for musl (Alpine): PyTorch's Linux wheels are manylinux (glibc) builds"
+        return (
+            "publishes no wheels for musl (Alpine): PyTorch's Linux wheels are manylinux "
+            "(glibc) builds"
+        )
     if Version(host.glibc) < Version(need):
         return (
             f"needs glibc >= {need} (manylinux_{need.replace('.', '_')} wheels); this machine has "
@@ -240,7 +243,7 @@ def driver_fix(
     ]
     if pre_turing:
         text += (
-            f" (a {matrix.pre_turing_last_branch}.xx driver: R{matrix.pre_turing_last_branch} is the last "
-            "branch for Maxwell, Pascal and Volta, NixOS/nixos-hardware#1880)"
+            f" (a {matrix.pre_turing_last_branch}.xx driver: R{matrix.pre_turing_last_branch} is "
+            "the last branch for Maxwell, Pascal and Volta, NixOS/nixos-hardware#1880)"
         )
     return text

@@ -38,7 +38,10 @@ from coursekit.setup.plan.matrix import PLATFORMS, Matrix, Release
 PACKAGES: Final = ("torch", "torchvision", "torchaudio")
 DEFAULT_INDEX: Final = "https://download.pytorch.org/whl"
 TIMEOUT_S: Final = 20.0
-ACCEPT: Final = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.1"
+ACCEPT: Final = (
+    "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, "
+    "text/html;q=0.1"
+)
 
 FetchPage = Callable[[str, float], "Page | None"]
 """``fetch(url, timeout) -> Page``; None when the page does not exist (404 or no folder).
@@ -319,7 +322,8 @@ def compare(
                 Drift(
                     "new-variant",
                     release.line,
-                    f"torch {release.line} has {tag} wheels for {platform} that the matrix does not list",
+                    f"torch {release.line} has {tag} wheels for {platform} that the matrix does "
+                    "not list",
                     package="torch",
                     backend=tag,
                     platforms=(platform,),
@@ -391,7 +395,8 @@ def compare(
                             Drift(
                                 "missing",
                                 release.line,
-                                f"{package} {version}{'+' + variant.backend if variant.kind != 'pypi' else ''} "
+                                f"{package} "
+                                f"{version}{'+' + variant.backend if variant.kind != 'pypi' else ''} "
                                 f"is not on the {variant.backend} index for "
                                 f"{', '.join(sorted(missing_p))} (Python {', '.join(py_list)})",
                                 package=package,
