@@ -1,6 +1,7 @@
 """`coursekit matrix check`: a maintainer's command that compares the PyTorch matrix with an index.
 
-Thin adapter: parse the flags, call :func:`coursekit.setup.plan.matrixcheck.check`, render the report.
+Thin adapter: parse the flags, call :func:`coursekit.setup.plan.matrixcheck.check`, render the
+report.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """`coursekit setup`: plan the course environment (``--dry-run``) or create it.
 
-Thin adapter: parse the flags into a :class:`~coursekit.setup.plan.request.SetupRequest`, build the plan
-(:func:`coursekit.setup.plan.request.build_plan`), then render it (``--dry-run``) or hand it to the
-executor (:mod:`coursekit.setup.run.service`).
+Thin adapter: parse the flags into a :class:`~coursekit.setup.plan.request.SetupRequest`, build the
+plan (:func:`coursekit.setup.plan.request.build_plan`), then render it (``--dry-run``) or hand it to
+the executor (:mod:`coursekit.setup.run.service`).
 """
 
 from __future__ import annotations

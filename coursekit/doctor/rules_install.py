@@ -201,11 +201,12 @@ def cuda_libs(v: View) -> list[Finding]:
             )
             why = f"LD_LIBRARY_PATH={ld} loads another CUDA's {lib} instead of the {wheel} wheel's"
         else:
+            nv_module = folder.replace("-", "_")
             fix = (
                 f"a system CUDA (/etc/ld.so.conf.d, /usr/local/cuda) shadows the {wheel} wheel: "
                 f"put the wheel's folder first, export LD_LIBRARY_PATH=\"$({v.py_cmd} -c 'import "
-                f"nvidia.{folder.replace('-', '_')}, os; "
-                f"print(os.path.dirname(nvidia.{folder.replace('-', '_')}.__file__))')/lib:$LD_LIBRARY_PATH\"; "
+                f"nvidia.{nv_module}, os; "
+                f"print(os.path.dirname(nvidia.{nv_module}.__file__))')/lib:$LD_LIBRARY_PATH\"; "
                 "if it persists, " + f"{v.py_cmd} -m pip install --force-reinstall {_torch_pins(v)}"
             )
             why = f"{lib} resolves to a library other than the {wheel} wheel's"
@@ -242,7 +243,8 @@ def cuda_libs(v: View) -> list[Finding]:
 
 
 def python_not_env(v: View) -> list[Finding]:
-    """``python`` or ``pip`` on PATH is another interpreter's: what a student types runs elsewhere."""
+    """``python`` or ``pip`` on PATH is another interpreter's: what a student types runs
+    elsewhere."""
     sh, env = v.f.shell, v.f.env
     if sh is None or env is None or not env.exists or env.explicit or not env.prefix:
         return []
@@ -303,7 +305,8 @@ def _extras(sources: tuple[str, ...]) -> dict[str, str]:
 
 
 def uv_project(v: View) -> list[Finding]:
-    """A uv project whose torch configuration differs from the env's build: ``uv run`` re-syncs it."""
+    """A uv project whose torch configuration differs from the env's build: ``uv run`` re-syncs
+    it."""
     proj = v.f.project
     if proj is None or not (proj.torch_requirement or proj.locked_torch or proj.torch_sources):
         return []
@@ -337,9 +340,13 @@ def uv_project(v: View) -> list[Finding]:
     if not wants or wants == installed:
         return []
     root = v.pure(proj.root)
+    source = (
+        "uv.lock: torch " + proj.locked_torch
+        if proj.locked_torch
+        else proj.torch_requirement or "pyproject.toml"
+    )
     detail = (
-        f"{root} is a uv project that takes torch from {wants} "
-        f"({'uv.lock: torch ' + proj.locked_torch if proj.locked_torch else proj.torch_requirement or 'pyproject.toml'}); "
+        f"{root} is a uv project that takes torch from {wants} ({source}); "
         f"`uv run` / `uv sync` there replaces torch {v.torch_version or ''} with that build{note}"
     )
     advice = suggest_backend(v)

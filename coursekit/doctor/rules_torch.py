@@ -111,8 +111,9 @@ def driver_missing(v: View) -> list[Finding]:
 
 
 def wsl_linux_driver(v: View) -> list[Finding]:
-    """WSL with an nvidia-smi outside /usr/lib/wsl/lib: a Linux driver or nvidia-utils installed inside
-    WSL, which shadows the Windows driver's projection (microsoft/WSL#11888, docs.nvidia.com/cuda/wsl-user-guide)."""
+    """WSL with an nvidia-smi outside /usr/lib/wsl/lib: a Linux driver or nvidia-utils installed
+    inside WSL, which shadows the Windows driver's projection (microsoft/WSL#11888,
+    docs.nvidia.com/cuda/wsl-user-guide)."""
     p = v.f.platform
     smi = v.f.gpu.smi_path if v.f.gpu else None
     if not p or not p.wsl or not smi or smi.startswith("/usr/lib/wsl/"):
@@ -197,7 +198,8 @@ def driver_too_old(v: View) -> list[Finding]:
     if not (low or (text_hit and cuda)):
         return []
     if _unserved(v):
-        return []  # no build has kernels for this GPU whatever the driver: gpu-arch-unsupported says so
+        # no build has kernels for this GPU whatever the driver: gpu-arch-unsupported says so
+        return []
     advice = suggest_backend(v)
     other = (
         f", or run `{advice.command}` (torch {advice.torch} runs on this driver)" if advice else ""

@@ -57,7 +57,8 @@ class SGD:
                 p.grad.detach_().zero_()
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
-        """One update; like torch, evaluates ``closure`` (with grad enabled) first and returns it."""
+        """One update; like torch, evaluates ``closure`` (with grad enabled) first and returns
+        it."""
         loss = None
         if closure is not None:
             with torch.enable_grad():
@@ -306,7 +307,8 @@ def run_clipped_step(
 ) -> tuple[StepRecord, str | None]:
     """Run ``call()`` (the student's train_step on ``model``, ``opt``, ``x``, ``y``) under
     :func:`record_step` and judge its update against the grader's own MSE gradient. Also checks
-    the returned loss (a number under :func:`as_float`'s rule) is this batch's MSE before the step."""
+    the returned loss (a number under :func:`as_float`'s rule) is this batch's MSE before the
+    step."""
     params = list(model.parameters())
     loss = torch.nn.functional.mse_loss(model(x), y)  # .grad untouched: autograd.grad returns them
     grads = torch.autograd.grad(loss, params, allow_unused=True)

@@ -149,7 +149,8 @@ _PLATFORM_TAG: Final = (
 
 
 def parse_wheel(name: str) -> Wheel | None:
-    """A wheel file name as a :class:`Wheel`; None for anything else (sdists, odd names, free-threaded)."""
+    """A wheel file name as a :class:`Wheel`; None for anything else (sdists, odd names,
+    free-threaded)."""
     if not name.endswith(".whl"):
         return None
     try:
@@ -391,14 +392,14 @@ def compare(
                         )
                     elif not absent and missing_p:
                         py_list = sorted(missing_py, key=Version)
+                        local = "+" + variant.backend if variant.kind != "pypi" else ""
                         drifts.append(
                             Drift(
                                 "missing",
                                 release.line,
-                                f"{package} "
-                                f"{version}{'+' + variant.backend if variant.kind != 'pypi' else ''} "
-                                f"is not on the {variant.backend} index for "
-                                f"{', '.join(sorted(missing_p))} (Python {', '.join(py_list)})",
+                                f"{package} {version}{local} is not on the {variant.backend} "
+                                f"index for {', '.join(sorted(missing_p))} (Python "
+                                f"{', '.join(py_list)})",
                                 package=package,
                                 backend=variant.backend,
                                 platforms=tuple(sorted(missing_p)),

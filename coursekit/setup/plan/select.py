@@ -66,7 +66,8 @@ __all__ = [
 
 
 class NoTorchForPlatform(EnvironmentProblem):
-    """No PyTorch release in the matrix publishes wheels for this OS/architecture/Python (exit 3)."""
+    """No PyTorch release in the matrix publishes wheels for this OS/architecture/Python (exit
+    3)."""
 
 
 @dataclass(frozen=True)
@@ -113,7 +114,8 @@ def _glibc_problem(matrix: Matrix, host: HostInfo) -> NoTorchForPlatform:
 def candidate_releases(
     matrix: Matrix, host: HostInfo, python: str, pinned: str | None
 ) -> list[tuple[Release, TorchVersion]]:
-    """Releases to try, newest first: just the pinned one, or every one for this platform and Python."""
+    """Releases to try, newest first: just the pinned one, or every one for this platform and
+    Python."""
     platform = platform_key(host)
     if pinned:
         release, version = matrix.resolve(pinned)
@@ -356,7 +358,8 @@ def _summarize(rejected: list[str]) -> list[str]:
 def _best_partial(
     matrix: Matrix, release: Release, host: HostInfo, python: str, needs: Collection[str]
 ) -> Selection | None:
-    """Several different GPUs and no build covers all: the build for the most (and newest) of them."""
+    """Several different GPUs and no build covers all: the build for the most (and newest) of
+    them."""
     gpus = nvidia_gpus(host)
     if len({g.compute_capability for g in gpus}) < 2:
         return None
@@ -448,7 +451,8 @@ def _branch_warning(matrix: Matrix, host: HostInfo) -> list[str]:
 
 
 def _eol_warnings(release: Release, variant: Variant, host: HostInfo) -> list[str]:
-    """The variant's end-of-line note, for each GPU that no other CUDA line of the release serves."""
+    """The variant's end-of-line note, for each GPU that no other CUDA line of the release
+    serves."""
     if not variant.eol_note:
         return []
     platform = platform_key(host)
