@@ -153,7 +153,14 @@ def _twins() -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
     blackwell["gpu"]["gpus"][0].update(name="NVIDIA GeForce RTX 5070", compute_capability="12.0")
     ampere = realcorpus._with_torch(healthy_data("gpu_linux"), "2.13.0+cu126")
     cpu_torch = realcorpus._with_torch(copy.deepcopy(gpu), "2.13.0+cpu")
-    return [("driver version", gpu, old_driver), ("OS", old_glibc, on_windows),
+    # CUDA 12.1 needs driver >= 525.60.13 on Linux and >= 528.33 on Windows and WSL (whose
+    # driver is the Windows one): one flag apart, two different minimums in the fix line
+    linux_old = realcorpus._with_torch(healthy_data("gpu_linux"), "2.5.1+cu121")
+    linux_old["gpu"]["gpus"][0]["driver_version"] = "470.256.02"
+    linux_old["gpu"]["cuda_driver_api"] = "11.4"
+    wsl_old = copy.deepcopy(linux_old)
+    wsl_old["platform"]["wsl"] = True
+    return [("driver version", gpu, old_driver), ("driver table", linux_old, wsl_old), ("OS", old_glibc, on_windows),
             ("Python", gpu, old_python), ("GPU", ampere, blackwell), ("torch build", gpu, cpu_torch)]
 
 
