@@ -12,12 +12,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from coursekit.doctor import rules_env, rules_install, rules_packages, rules_torch
+from coursekit.doctor import rules_env, rules_install, rules_packages, rules_release, rules_torch
 from coursekit.doctor.catalogue import CATEGORIES, ERROR, INFO, SEVERITIES, WARNING, entry
 from coursekit.doctor.facts import Facts
 from coursekit.doctor.view import Finding, View, finding
 
-RULES = (*rules_env.RULES, *rules_torch.RULES, *rules_packages.RULES, *rules_install.RULES)
+RULES = (
+    *rules_env.RULES,
+    *rules_torch.RULES,
+    *rules_packages.RULES,
+    *rules_install.RULES,
+    *rules_release.RULES,
+)
 
 
 @dataclass(frozen=True)

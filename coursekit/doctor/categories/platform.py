@@ -18,6 +18,7 @@ from coursekit.doctor.rules_env import (
     python_no_torch_wheel,
 )
 from coursekit.doctor.rules_packages import mps_unavailable
+from coursekit.doctor.rules_release import torch_newer_release
 from coursekit.doctor.view import View
 
 
@@ -53,6 +54,7 @@ def details(v: View) -> list[str]:
     if p.glibc:
         lines.append(f"C library: {'musl' if p.glibc == 'musl' else 'glibc ' + p.glibc}")
     lines += matrix_lines()
+    lines += release_check_lines(v)
     return lines
 
 
@@ -70,10 +72,28 @@ def matrix_lines() -> list[str]:
     ]
 
 
+def release_check_lines(v: View) -> list[str]:
+    """What the release check said (nothing when it did not run: an old report)."""
+    rc = v.f.release_check
+    if rc is None:
+        return []
+    if rc.status in ("offline", "off"):
+        var = "COURSEKIT_OFFLINE" if rc.status == "offline" else "COURSEKIT_NO_RELEASE_CHECK"
+        return [f"PyTorch index: not checked for a newer release ({var} is set)"]
+    if rc.status == "failed":
+        return [f"PyTorch index: could not check for a newer release ({rc.detail or 'no reason'})"]
+    cached = ", cached" if rc.status == "cached" else ""
+    knew = f"; this report's coursekit knew up to {rc.matrix_newest}" if rc.matrix_newest else ""
+    newest = rc.index_newest or "none found"
+    return [
+        f"PyTorch index: newest stable torch {newest} on {rc.index} (read {rc.checked_at}{cached}){knew}"
+    ]
+
+
 UNIT = Category(
     "platform",
     "Platform",
-    ("platform",),
+    ("platform", "release_check"),
     status,
     details,
     rules=(
@@ -86,5 +106,6 @@ UNIT = Category(
         macos_intel,
         mps_unavailable,
         python_ms_store,
+        torch_newer_release,
     ),
 )
