@@ -109,7 +109,8 @@ _PLATFORM_TAG: Final = (
 
 
 def parse_wheel(name: str) -> Wheel | None:
-    """A wheel file name as a :class:`Wheel`; None for anything else (sdists, odd names, free-threaded)."""
+    """A wheel file name as a :class:`Wheel`; None for anything else (sdists, odd names,
+    free-threaded)."""
     if not name.endswith(".whl"):
         return None
     try:

@@ -283,7 +283,7 @@ def project_check(opts: CollectOptions) -> Any:
 
 
 def release_check(opts: CollectOptions) -> Any:
-    """Online: the newest stable torch on the PyTorch index (cached for a day; offline: not read)."""
+    """Online: the newest stable torch on the PyTorch index (cached a day; offline: not read)."""
     from coursekit.doctor.releasecheck import check_releases, matrix_newest
 
     return check_releases(opts.environ, matrix_newest())

@@ -85,9 +85,8 @@ def release_check_lines(v: View) -> list[str]:
     cached = ", cached" if rc.status == "cached" else ""
     knew = f"; this report's coursekit knew up to {rc.matrix_newest}" if rc.matrix_newest else ""
     newest = rc.index_newest or "none found"
-    return [
-        f"PyTorch index: newest stable torch {newest} on {rc.index} (read {rc.checked_at}{cached}){knew}"
-    ]
+    when = f"(read {rc.checked_at}{cached})"
+    return [f"PyTorch index: newest stable torch {newest} on {rc.index} {when}{knew}"]
 
 
 UNIT = Category(

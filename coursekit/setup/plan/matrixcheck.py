@@ -178,7 +178,8 @@ def compare(
                 Drift(
                     "new-variant",
                     release.line,
-                    f"torch {release.line} has {tag} wheels for {platform} that the matrix does not list",
+                    f"torch {release.line} has {tag} wheels for {platform} that the matrix does "
+                    "not list",
                     package="torch",
                     backend=tag,
                     platforms=(platform,),
@@ -246,13 +247,14 @@ def compare(
                         )
                     elif not absent and missing_p:
                         py_list = sorted(missing_py, key=Version)
+                        local = "+" + variant.backend if variant.kind != "pypi" else ""
                         drifts.append(
                             Drift(
                                 "missing",
                                 release.line,
-                                f"{package} {version}{'+' + variant.backend if variant.kind != 'pypi' else ''} "
-                                f"is not on the {variant.backend} index for "
-                                f"{', '.join(sorted(missing_p))} (Python {', '.join(py_list)})",
+                                f"{package} {version}{local} is not on the {variant.backend} "
+                                f"index for {', '.join(sorted(missing_p))} (Python "
+                                f"{', '.join(py_list)})",
                                 package=package,
                                 backend=variant.backend,
                                 platforms=tuple(sorted(missing_p)),
