@@ -37,6 +37,7 @@ from urllib.parse import urlsplit
 from coursekit import wheelindex
 from coursekit.constants import EnvVars
 from coursekit.doctor.facts import ReleaseCheckFacts
+from coursekit.probe import redact
 
 TIMEOUT_S: Final = 4.0
 """The most the check may take, all of it (it runs beside the doctor's other checks)."""
@@ -64,6 +65,12 @@ def _set(environ: Mapping[str, str], name: str) -> bool:
 def index_root(environ: Mapping[str, str]) -> str:
     """The index root to read: ``COURSEKIT_RELEASE_INDEX``, else the public PyTorch index."""
     return (environ.get(EnvVars.RELEASE_INDEX, "").strip() or wheelindex.DEFAULT_INDEX).rstrip("/")
+
+
+def _scrub(text: str, index: str) -> str:
+    """``text`` without the index's credentials, whether an error shows the URL or its host."""
+    userinfo = urlsplit(index).netloc.rpartition("@")[0]
+    return redact(text.replace(userinfo, "***") if userinfo else text)
 
 
 def _iso(epoch: float) -> str:
@@ -149,25 +156,26 @@ def check_releases(
     if _set(environ, EnvVars.NO_RELEASE_CHECK):
         return ReleaseCheckFacts("off", matrix_newest)
     index = index_root(environ)
+    shown = redact(index)  # what the report and the cache file hold: no credentials
     path = _cache_path(environ)
-    hit = _cached(_read_cache(path).get(index), clock())
+    hit = _cached(_read_cache(path).get(shown), clock())
     if hit is not None:
         at, newest, error = hit
         status = "failed" if error else "cached"
         detail = f"{error} (at {_iso(at)}; asked again after an hour)" if error else ""
-        return ReleaseCheckFacts(status, matrix_newest, index, newest, _iso(at), detail)
+        return ReleaseCheckFacts(status, matrix_newest, shown, newest, _iso(at), detail)
     door = fetch or _default_fetch
     at = clock()
     try:
         newest = wheelindex.within(
-            lambda: newest_on_index(index, door, timeout), timeout, f"{index}/torch/"
+            lambda: newest_on_index(index, door, timeout), timeout, f"{shown}/torch/"
         )
     except Exception as exc:  # noqa: BLE001 - any failure is silent: a -v line, never an error
-        error = f"{type(exc).__name__}: {exc}"[:300]
-        _write_cache(path, index, at, None, error)
-        return ReleaseCheckFacts("failed", matrix_newest, index, None, _iso(at), error)
-    _write_cache(path, index, at, newest, "")
-    return ReleaseCheckFacts("checked", matrix_newest, index, newest, _iso(at))
+        error = _scrub(f"{type(exc).__name__}: {exc}", index)[:300]
+        _write_cache(path, shown, at, None, error)
+        return ReleaseCheckFacts("failed", matrix_newest, shown, None, _iso(at), error)
+    _write_cache(path, shown, at, newest, "")
+    return ReleaseCheckFacts("checked", matrix_newest, shown, newest, _iso(at))
 
 
 def matrix_newest() -> str:

@@ -22,7 +22,7 @@ from packaging.version import Version
 from coursekit import wheelindex
 from coursekit.doctor import releasecheck
 from coursekit.doctor.diagnose import diagnose
-from coursekit.doctor.facts import Facts, ReleaseCheckFacts, from_data
+from coursekit.doctor.facts import Facts, ReleaseCheckFacts, from_data, to_data
 from coursekit.doctor.releasecheck import FRESH_S, RETRY_S, TIMEOUT_S, check_releases
 from coursekit.doctor.report import parse_report
 from tests.conftest import is_loopback
@@ -367,6 +367,22 @@ def test_an_unwritable_home_still_checks(tmp_path: Path) -> None:
     (home / "cache").write_text("a file where the cache folder should be")
     rc = check_releases(env_for(index, COURSEKIT_HOME=str(home)), TORCH, clock=Clock())
     assert rc.status == "checked" and rc.index_newest == NEXT
+
+
+def test_credentials_in_the_index_never_reach_the_report_or_the_cache(
+        served: tuple[Path, object]) -> None:
+    root, server = served
+    write_index(root, [NEXT])
+    index = server.url("whl").replace("http://", "http://student:s3cret@")  # type: ignore[attr-defined]
+    env = env_for(index)
+    rc = check_releases(env, TORCH, clock=Clock())  # urllib takes no credentials in a URL: failed
+    assert "s3cret" not in json.dumps(to_data(rc)) and "***@" in rc.index
+    cache = Path(env["COURSEKIT_HOME"]) / "cache" / "pytorch-releases.json"
+    assert "s3cret" not in cache.read_text()
+    failed = check_releases(env_for("https://student:s3cret@mirror.invalid/whl"), TORCH,
+                            fetch=CountingDoor(OSError("HTTP 401 for https://student:s3cret@mirror.invalid/whl/torch/")),
+                            clock=Clock())
+    assert failed.status == "failed" and "s3cret" not in failed.detail + failed.index
 
 
 def test_a_bad_index_variable_is_a_silent_failure() -> None:
