@@ -84,7 +84,7 @@ def test_yes_asks_nothing_but_keeps_the_tools_progress_at_a_terminal(
 
 def test_yes_never_configures_nbdime_by_itself() -> None:
     from coursekit.proc import ToolResult
-    from coursekit.setup.engines import Engine, EnvLocation
+    from coursekit.setup.engines.base import Engine, EnvLocation
     from coursekit.setup.run.context import Context, SilentReporter
     from coursekit.setup.run.nbdime import offer_nbdime
 

@@ -12,7 +12,8 @@ import sys
 from collections.abc import Callable, Iterator
 
 from coursekit.errors import EnvironmentProblem
-from coursekit.setup.engines import Engine, resolve_engine
+from coursekit.setup.engines.base import Engine
+from coursekit.setup.engines.discovery import resolve_engine
 from coursekit.setup.plan.model import EmbeddedTarget, Plan
 from coursekit.setup.run.context import Reporter, RunOptions, SetupResult
 from coursekit.setup.run.execute import carry_out
