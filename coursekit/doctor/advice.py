@@ -84,7 +84,7 @@ def _plan(view: View) -> BackendAdvice | None:
 def _advice_for(host: Any, key: tuple[str, int]) -> BackendAdvice | None:
     """The planner's choice for one machine (pure; cached: a class has many alike)."""
     try:
-        from coursekit.setup.plan.model import make_plan
+        from coursekit.setup.plan.compose import make_plan
 
         # The same pure planner `coursekit setup` runs, with the course's env spec pins.
         plan = make_plan(cached_spec(*key), host, matrix=matrix_or_none())
