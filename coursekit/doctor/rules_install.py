@@ -16,9 +16,8 @@ from __future__ import annotations
 
 import re
 
-from coursekit.doctor.advice import suggest_backend
-from coursekit.doctor.rules_env import Rule
-from coursekit.doctor.view import Finding, View, finding, local_tag, version_tuple
+from coursekit.doctor.planning import suggest_backend
+from coursekit.doctor.view import Finding, Rule, View, finding, local_tag, version_tuple
 
 _REINSTALL = "reinstall-torch"
 
@@ -371,7 +370,7 @@ def torch_stale(v: View) -> list[Finding]:
     version = v.torch_version
     if not version or not (v.torch_ok or v.dists("torch")):
         return []
-    line = course_line()
+    line = course_line(v)
     have = version_tuple(version)[:2]
     if line is None or len(have) != 2 or have >= line:
         return []
@@ -390,18 +389,15 @@ def torch_stale(v: View) -> list[Finding]:
     ]
 
 
-def course_line() -> tuple[int, int] | None:
+def course_line(v: View) -> tuple[int, int] | None:
     """The oldest torch line the course accepts: the env spec's ``[torch] version`` pin, else the
     oldest release line in the planner's matrix (``envs/torch-matrix.toml``)."""
-    from coursekit.doctor.advice import matrix_or_none
-    from coursekit.doctor.course import spec_or_none
-
-    spec = spec_or_none()
+    spec = v.planner.spec
     pinned = spec.torch_version if spec is not None else None
     if pinned:
         parts = version_tuple(str(pinned))[:2]
         return (parts[0], parts[1]) if len(parts) == 2 else None
-    matrix = matrix_or_none()
+    matrix = v.planner.matrix
     if matrix is None or not matrix.releases:
         return None
     oldest: tuple[int, int] = min(r.key for r in matrix.releases)

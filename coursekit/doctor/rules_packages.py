@@ -4,9 +4,17 @@ from __future__ import annotations
 
 from packaging.version import Version
 
-from coursekit.doctor.advice import reinstall_hint
-from coursekit.doctor.rules_env import Rule, remove_and_setup
-from coursekit.doctor.view import Finding, View, as_version, finding, local_tag, version_tuple
+from coursekit.doctor.planning import reinstall_hint
+from coursekit.doctor.view import (
+    Finding,
+    Rule,
+    View,
+    as_version,
+    finding,
+    local_tag,
+    remove_and_setup,
+    version_tuple,
+)
 
 _REINSTALL = "reinstall-torch"
 _CONDA_TORCH = ("pytorch", "pytorch-cpu", "pytorch-gpu", "libtorch")

@@ -5,9 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from coursekit.doctor.view import Finding, View
-
-Rule = Callable[[View], list[Finding]]
+from coursekit.doctor.view import Rule, View
 
 
 def _never(v: View) -> bool:

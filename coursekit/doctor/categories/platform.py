@@ -52,15 +52,14 @@ def details(v: View) -> list[str]:
         lines.append(f"Apple silicon: {p.apple_silicon}")
     if p.glibc:
         lines.append(f"C library: {'musl' if p.glibc == 'musl' else 'glibc ' + p.glibc}")
-    lines += matrix_lines()
+    lines += matrix_lines(v)
     return lines
 
 
-def matrix_lines() -> list[str]:
-    """How old coursekit's PyTorch data is: the newest release it knows, and its date."""
-    from coursekit.doctor.advice import matrix_or_none
-
-    matrix = matrix_or_none()
+def matrix_lines(v: View) -> list[str]:
+    """How old coursekit's PyTorch data is: the newest release it knows, and its date (from
+    the planner the report was diagnosed with)."""
+    matrix = v.planner.matrix
     if matrix is None or not matrix.releases:
         return []
     newest = matrix.newest
