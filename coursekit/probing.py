@@ -19,12 +19,12 @@ from typing import Any
 from coursekit.host import ProbeFacts
 from coursekit.proc import Runner, run_tool
 
+__all__ = ["DEFAULT_TIMEOUT_S", "PROBE_PATH", "ProbeFacts", "run_probe"]
+
 PROBE_PATH = Path(__file__).resolve().parent / "probe.py"
 DEFAULT_TIMEOUT_S = 150.0
 """Whole-probe limit. A cold ``import torch`` of a CUDA build on a Windows laptop with
 antivirus scanning the DLLs can take tens of seconds; the torch child gets 30 s less."""
-
-
 
 
 def _last_json_object(text: str) -> dict[str, Any] | None:

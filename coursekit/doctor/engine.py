@@ -29,9 +29,7 @@ RULES: tuple[Rule, ...] = (
 )
 
 
-def diagnose_all(
-    facts: Facts, planner: Planner
-) -> tuple[tuple[Finding, ...], tuple[Hidden, ...]]:
+def diagnose_all(facts: Facts, planner: Planner) -> tuple[tuple[Finding, ...], tuple[Hidden, ...]]:
     """Every finding for ``facts``, most severe first (``[0]`` is the one to fix first), and
     the ones a more specific finding hid."""
     view = View(facts, planner)

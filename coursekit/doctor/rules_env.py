@@ -6,7 +6,8 @@ from typing import Any
 
 from coursekit.doctor.catalogue import CHECK_CATEGORY, WARNING
 from coursekit.doctor.planning import torch_pythons
-from coursekit.doctor.view import Finding, Rule, View, finding, quote, version_tuple
+from coursekit.doctor.versions import version_tuple
+from coursekit.doctor.view import Finding, Rule, View, finding, quote
 
 _GIB = 1024
 

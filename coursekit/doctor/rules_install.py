@@ -17,7 +17,8 @@ from __future__ import annotations
 import re
 
 from coursekit.doctor.planning import suggest_backend
-from coursekit.doctor.view import Finding, Rule, View, finding, local_tag, version_tuple
+from coursekit.doctor.versions import version_tuple
+from coursekit.doctor.view import Finding, Rule, View, finding, local_tag
 
 _REINSTALL = "reinstall-torch"
 

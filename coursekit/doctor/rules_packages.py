@@ -5,16 +5,8 @@ from __future__ import annotations
 from packaging.version import Version
 
 from coursekit.doctor.planning import reinstall_hint
-from coursekit.doctor.view import (
-    Finding,
-    Rule,
-    View,
-    as_version,
-    finding,
-    local_tag,
-    remove_and_setup,
-    version_tuple,
-)
+from coursekit.doctor.versions import as_version, version_tuple
+from coursekit.doctor.view import Finding, Rule, View, finding, local_tag, remove_and_setup
 
 _REINSTALL = "reinstall-torch"
 _CONDA_TORCH = ("pytorch", "pytorch-cpu", "pytorch-gpu", "libtorch")

@@ -21,7 +21,8 @@ from coursekit.doctor.planning import (
     sm_name,
     suggest_backend,
 )
-from coursekit.doctor.view import Finding, Rule, View, as_version, finding
+from coursekit.doctor.versions import as_version
+from coursekit.doctor.view import Finding, Rule, View, finding
 
 _REINSTALL = "reinstall-torch"
 

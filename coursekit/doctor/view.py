@@ -19,7 +19,7 @@ from coursekit.constants import DEFAULT_ENV_NAME
 from coursekit.doctor.catalogue import entry
 from coursekit.doctor.facts import Facts
 from coursekit.doctor.planning import NO_PLANNER, BackendAdvice, Planner
-from coursekit.doctor.versions import as_version, version_tuple  # noqa: F401 - rules read it here
+from coursekit.doctor.versions import as_version, version_tuple  # noqa: F401 - tests read it here
 from coursekit.host import GpuInfo, HostInfo
 
 

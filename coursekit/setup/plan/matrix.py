@@ -16,7 +16,7 @@ from typing import Any
 
 from coursekit.errors import SpecError
 from coursekit.resources import read_toml
-from coursekit.setup.plan.releases import (  # noqa: F401 - the matrix's types live there
+from coursekit.setup.plan.releases import (
     COMPANIONS,
     PLATFORMS,
     DriverRequirement,
@@ -27,6 +27,21 @@ from coursekit.setup.plan.releases import (  # noqa: F401 - the matrix's types l
     parse_cc,
     parse_driver,
 )
+
+__all__ = [
+    "COMPANIONS",
+    "PLATFORMS",
+    "DriverRequirement",
+    "Matrix",
+    "Release",
+    "TorchVersion",
+    "Variant",
+    "load_matrix",
+    "parse_cc",
+    "parse_driver",
+    "parse_matrix",
+]
+"""The matrix's value types live in :mod:`.releases`; here they are re-exported with the loader."""
 
 _CC = re.compile(r"^\d+\.\d$")
 _GFX = re.compile(r"^gfx[0-9a-f]{3,4}$")
