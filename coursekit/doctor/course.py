@@ -23,7 +23,8 @@ from coursekit.host import HostInfo
 
 
 def spec_or_none() -> Any:
-    """The course env spec in force (read once per file version), or None when it cannot be loaded."""
+    """The course env spec in force (read once per file version), or None when it cannot be
+    loaded."""
     try:
         return cached_spec(*spec_key())
     except Exception:  # noqa: BLE001 - a broken spec is setup's error to report, not the doctor's

@@ -72,7 +72,8 @@ class Planner(Protocol):
         """``linux-x86_64``, ... (:func:`coursekit.setup.plan.gates.platform_key`)."""
 
     def driver_os(self, host: HostInfo) -> str:
-        """``linux`` or ``windows``: the driver table (:func:`coursekit.setup.plan.gates.driver_os`)."""
+        """``linux`` or ``windows``: the driver table
+        (:func:`coursekit.setup.plan.gates.driver_os`)."""
 
 
 class NoPlanner:
@@ -154,7 +155,8 @@ def arch_options(view: Machine, capability: str) -> tuple[ArchOption, ...]:
 
 
 def served(view: Machine, capability: str) -> bool | None:
-    """Whether any CUDA build coursekit can install has kernels for ``capability`` (None: unknown)."""
+    """Whether any CUDA build coursekit can install has kernels for ``capability`` (None:
+    unknown)."""
     if (
         view.planner.matrix is None
         or view.host_info() is None
@@ -247,5 +249,8 @@ def reinstall_hint(view: Machine) -> str:
     """The fix line for a wrong or broken torch build."""
     advice = suggest_backend(view)
     if advice is None:
-        return "coursekit setup  (reinstalls the torch trio from the right index), or coursekit doctor --fix"
+        return (
+            "coursekit setup  (reinstalls the torch trio from the right index), or coursekit "
+            "doctor --fix"
+        )
     return f"{advice.command}  (installs torch {advice.torch}), or coursekit doctor --fix"

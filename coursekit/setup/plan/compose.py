@@ -119,14 +119,16 @@ def build_steps(
             f"Create the conda env '{spec.name}' (Python {spec.python}, conda-forge packages "
             "that do not depend on torch)",
             create,
-            why="lightning & co. are left to pip: conda-forge's would pull conda-forge's pytorch (envs/SOURCES.md P5.1)",
+            why="lightning & co. are left to pip: conda-forge's would pull conda-forge's "
+            "pytorch (envs/SOURCES.md P5.1)",
         ),
         in_env(
             "install_torch",
             f"Install {', '.join([f'torch {choice.version}', *companions])} {source}",
             ("-m", "pip", "install", *index, *pins),
             holds=pins,
-            why="exact pins and exactly one --index-url, never --extra-index-url (torchtriton, Dec 2022)",
+            why="exact pins and exactly one --index-url, never --extra-index-url (torchtriton, "
+            "Dec 2022)",
         ),
     ]
     if spec.after_torch:

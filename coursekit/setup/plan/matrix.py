@@ -277,7 +277,8 @@ def _branches(driver_data: Mapping[str, Any]) -> dict[str, str]:
 
 @lru_cache(maxsize=4)
 def load_matrix(folder: Path | None = None) -> Matrix:
-    """Load and validate ``torch-matrix.toml`` and ``nvidia-drivers.toml`` from ``folder`` (default ``envs/``)."""
+    """Load and validate ``torch-matrix.toml`` and ``nvidia-drivers.toml`` from ``folder`` (default
+    ``envs/``)."""
     if folder is None:
         from coursekit.resources import envs_dir
 

@@ -62,7 +62,8 @@ class Step:
     python_args: tuple[str, ...] = ()
     """Arguments after the env's Python (``-m pip install ...``), for executors with its path."""
     holds: tuple[str, ...] = ()
-    """Exact requirement pins this step must not change (the torch trio), e.g. ``torch==2.13.0+cu130``."""
+    """Exact requirement pins this step must not change (the torch trio), e.g.
+    ``torch==2.13.0+cu130``."""
     why: str = ""
     """One line on why this step looks the way it does."""
 
@@ -72,7 +73,8 @@ class TorchChoice:
     """The PyTorch build the plan installs."""
 
     version: str
-    """Exact torch version pip installs, local tag included: ``2.13.0+cu130`` (``2.13.0`` on PyPI)."""
+    """Exact torch version pip installs, local tag included: ``2.13.0+cu130`` (``2.13.0`` on
+    PyPI)."""
     backend: str
     """``cu126``, ``cu130``, ``cpu``, ``rocm6.4`` ... or ``pypi`` (plain PyPI, macOS)."""
     index_url: str | None

@@ -104,7 +104,8 @@ class Release:
     sources: Mapping[str, str] = field(default_factory=dict)
     unverified: str = ""
     glibc: str | None = None
-    """The oldest glibc its Linux wheels run on (manylinux baseline); a variant may say otherwise."""
+    """The oldest glibc its Linux wheels run on (manylinux baseline); a variant may say
+    otherwise."""
     released: str | None = None
     """The date its first version was published (``YYYY-MM-DD``)."""
 
