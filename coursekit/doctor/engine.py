@@ -21,12 +21,15 @@ from coursekit.doctor.planning import Planner
 from coursekit.doctor.results import Hidden
 from coursekit.doctor.view import Finding, Rule, View, finding
 
-RULES: tuple[Rule, ...] = (
-    *rules_env.RULES,
-    *rules_torch.RULES,
-    *rules_packages.RULES,
-    *rules_install.RULES,
-)
+_MODULES = (rules_env, rules_torch, rules_packages, rules_install)
+
+RULES: tuple[Rule, ...] = tuple(rule for module in _MODULES for rule in module.RULES)
+"""Every rule, in run order (each module's ``BY_CATEGORY`` is the only list of its rules)."""
+
+
+def rules_of(category: str) -> tuple[Rule, ...]:
+    """The rules whose findings are in ``category``, in run order (what its unit holds)."""
+    return tuple(rule for module in _MODULES for rule in module.BY_CATEGORY.get(category, ()))
 
 
 def diagnose_all(facts: Facts, planner: Planner) -> tuple[tuple[Finding, ...], tuple[Hidden, ...]]:

@@ -478,21 +478,32 @@ def kernels(v: View) -> list[Finding]:
     return out
 
 
-RULES: tuple[Rule, ...] = (
-    check_failed,
-    env_missing,
-    env_python_broken,
-    probe_timeout,
-    env_python_version,
-    python_32bit,
-    python_ms_store,
-    platform_no_torch_wheel,
-    glibc_too_old,
-    python_no_torch_wheel,
-    macos_rosetta,
-    macos_intel,
-    disk_low,
-    ram_low,
-    pip_extra_index,
-    kernels,
-)
+BY_CATEGORY: dict[str, tuple[Rule, ...]] = {
+    "platform": (
+        check_failed,
+        python_32bit,
+        python_ms_store,
+        platform_no_torch_wheel,
+        glibc_too_old,
+        python_no_torch_wheel,
+        macos_rosetta,
+        macos_intel,
+    ),
+    "env": (
+        env_missing,
+        env_python_broken,
+        probe_timeout,
+        env_python_version,
+    ),
+    "resources": (
+        disk_low,
+        ram_low,
+    ),
+    "pip": (pip_extra_index,),
+    "jupyter": (kernels,),
+}
+"""This module's rules by the summary category their findings are in: the only list of them
+(the category units and :data:`RULES` are derived from it, issue 16)."""
+
+RULES: tuple[Rule, ...] = tuple(rule for group in BY_CATEGORY.values() for rule in group)
+"""The run order (rule order breaks ties between findings of one severity and category)."""

@@ -427,12 +427,23 @@ def course_line(v: View) -> tuple[int, int] | None:
     return oldest
 
 
-RULES: tuple[Rule, ...] = (
-    pip_memory_error,
-    pip_hash_mismatch,
-    windows_long_path,
-    cuda_libs,
-    python_not_env,
-    uv_project,
-    torch_stale,
-)
+BY_CATEGORY: dict[str, tuple[Rule, ...]] = {
+    "pip": (
+        pip_memory_error,
+        pip_hash_mismatch,
+        windows_long_path,
+    ),
+    "torch": (
+        cuda_libs,
+        torch_stale,
+    ),
+    "env": (
+        python_not_env,
+        uv_project,
+    ),
+}
+"""This module's rules by the summary category their findings are in: the only list of them
+(the category units and :data:`RULES` are derived from it, issue 16)."""
+
+RULES: tuple[Rule, ...] = tuple(rule for group in BY_CATEGORY.values() for rule in group)
+"""The run order (rule order breaks ties between findings of one severity and category)."""

@@ -370,13 +370,22 @@ def mps_unavailable(v: View) -> list[Finding]:
     ]
 
 
-RULES: tuple[Rule, ...] = (
-    torch_owners,
-    torch_duplicate,
-    torch_from_pypi,
-    conda_after_pip,
-    companions,
-    numpy,
-    lightning,
-    mps_unavailable,
-)
+BY_CATEGORY: dict[str, tuple[Rule, ...]] = {
+    "torch": (
+        torch_owners,
+        torch_duplicate,
+        torch_from_pypi,
+        conda_after_pip,
+    ),
+    "packages": (
+        companions,
+        numpy,
+        lightning,
+    ),
+    "platform": (mps_unavailable,),
+}
+"""This module's rules by the summary category their findings are in: the only list of them
+(the category units and :data:`RULES` are derived from it, issue 16)."""
+
+RULES: tuple[Rule, ...] = tuple(rule for group in BY_CATEGORY.values() for rule in group)
+"""The run order (rule order breaks ties between findings of one severity and category)."""

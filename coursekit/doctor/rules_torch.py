@@ -706,21 +706,30 @@ def gpu_line_ending(v: View) -> list[Finding]:
     return out
 
 
-RULES: tuple[Rule, ...] = (
-    no_gpu,
-    jetson_sbsa,
-    driver_missing,
-    wsl_linux_driver,
-    driver_state,
-    driver_too_old,
-    gpu_arch_unsupported,
-    cpu_torch_on_gpu,
-    cuda_hidden,
-    cuda_op_failed,
-    cudnn_failed,
-    cuda_unavailable,
-    cuda_build_without_gpu,
-    wsl_libcuda,
-    torch_import,
-    gpu_line_ending,
-)
+BY_CATEGORY: dict[str, tuple[Rule, ...]] = {
+    "gpu": (
+        no_gpu,
+        jetson_sbsa,
+        driver_missing,
+        wsl_linux_driver,
+        driver_state,
+        driver_too_old,
+        gpu_arch_unsupported,
+        cuda_hidden,
+        cuda_op_failed,
+        cudnn_failed,
+        cuda_unavailable,
+        cuda_build_without_gpu,
+        wsl_libcuda,
+        gpu_line_ending,
+    ),
+    "torch": (
+        cpu_torch_on_gpu,
+        torch_import,
+    ),
+}
+"""This module's rules by the summary category their findings are in: the only list of them
+(the category units and :data:`RULES` are derived from it, issue 16)."""
+
+RULES: tuple[Rule, ...] = tuple(rule for group in BY_CATEGORY.values() for rule in group)
+"""The run order (rule order breaks ties between findings of one severity and category)."""

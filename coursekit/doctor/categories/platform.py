@@ -7,17 +7,7 @@ in one unit (:class:`~coursekit.doctor.categories.base.Category`).
 from __future__ import annotations
 
 from coursekit.doctor.categories.base import Category
-from coursekit.doctor.rules_env import (
-    check_failed,
-    glibc_too_old,
-    macos_intel,
-    macos_rosetta,
-    platform_no_torch_wheel,
-    python_32bit,
-    python_ms_store,
-    python_no_torch_wheel,
-)
-from coursekit.doctor.rules_packages import mps_unavailable
+from coursekit.doctor.engine import rules_of
 from coursekit.doctor.view import View
 
 
@@ -75,15 +65,5 @@ UNIT = Category(
     ("platform",),
     status,
     details,
-    rules=(
-        check_failed,
-        python_32bit,
-        platform_no_torch_wheel,
-        glibc_too_old,
-        python_no_torch_wheel,
-        macos_rosetta,
-        macos_intel,
-        mps_unavailable,
-        python_ms_store,
-    ),
+    rules=rules_of("platform"),
 )
