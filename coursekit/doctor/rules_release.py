@@ -8,11 +8,10 @@ gives the same finding the student's doctor gave, whatever the TA's own courseki
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from packaging.version import Version
 
-from coursekit.doctor.view import Finding, View, as_version, finding
+from coursekit.doctor.versions import as_version
+from coursekit.doctor.view import Finding, Rule, View, finding
 
 ANSWERED = ("checked", "cached")
 
@@ -48,4 +47,7 @@ def torch_newer_release(v: View) -> list[Finding]:
     ]
 
 
-RULES: tuple[Callable[[View], list[Finding]], ...] = (torch_newer_release,)
+BY_CATEGORY: dict[str, tuple[Rule, ...]] = {"platform": (torch_newer_release,)}
+"""The only list of this module's rules, by the category of their findings."""
+
+RULES: tuple[Rule, ...] = tuple(rule for group in BY_CATEGORY.values() for rule in group)
