@@ -1,0 +1,52 @@
+"""Reading version strings for the rules: :func:`as_version` to order, :func:`version_tuple` to
+read components. Imports nothing of coursekit (under :mod:`.planning` and :mod:`.view`).
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from packaging.version import InvalidVersion, Version
+
+
+def as_version(text: object) -> Version | None:
+    """``packaging.version.Version`` of ``text`` (None when it is not a PEP 440 version).
+
+    Every ordering of versions goes through this: a hand-made tuple reads ``2.6.6rc1`` as
+    ``2.6.6`` and would pass it against the Lightning 2.6.6 security fix."""
+    return _parsed_version(str(text).strip())
+
+
+@lru_cache(maxsize=4096)
+def _parsed_version(text: str) -> Version | None:
+    """Parsed once per distinct string (class triage reads the same versions in many reports;
+    a Version is immutable, so sharing one is safe)."""
+    try:
+        return Version(text)
+    except InvalidVersion:
+        return None
+
+
+def version_tuple(text: str | None) -> tuple[int, ...]:
+    """``"2.13.0+cu130"`` -> ``(2, 13, 0)``: the release numbers, for reading components
+    (major/minor), never for ordering (use :func:`as_version`); ``()`` when not a version."""
+    if not text:
+        return ()
+    if type(text) is str:
+        return _version_tuple(text)
+    return _version_tuple.__wrapped__(text)
+
+
+@lru_cache(maxsize=4096)
+def _version_tuple(text: str) -> tuple[int, ...]:
+    parsed = as_version(text)
+    if parsed is not None:
+        return parsed.release
+    parts = []
+    for piece in text.split("+")[0].split("."):
+        m = re.match(r"\d+", piece)
+        if not m:
+            break
+        parts.append(int(m.group()))
+    return tuple(parts)
