@@ -14,14 +14,18 @@ from pathlib import PurePath
 from typing import Any
 
 
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
 def to_jsonable(obj: Any) -> Any:
     """Turn dataclasses, enums, paths and tuples into plain JSON values (recursively)."""
+    kind = type(obj)
+    if kind in _PLAIN:  # most values (a subclass such as an enum takes the long way)
+        return obj
+    if kind is list or kind is tuple:
+        return [to_jsonable(v) for v in obj]
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {
-            f.name: to_jsonable(getattr(obj, f.name))
-            for f in dataclasses.fields(obj)
-            if not f.name.startswith("_")
-        }
+        return {name: to_jsonable(getattr(obj, name)) for name in _public_fields(kind)}
     if isinstance(obj, enum.Enum):
         return obj.value
     if isinstance(obj, PurePath):
@@ -31,3 +35,15 @@ def to_jsonable(obj: Any) -> Any:
     if isinstance(obj, (list, tuple, set, frozenset)):
         return [to_jsonable(v) for v in obj]
     return obj
+
+
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _public_fields(kind: Any) -> tuple[str, ...]:
+    """A dataclass's field names in order, without the private ``_`` ones (once per class)."""
+    names = _FIELDS.get(kind)
+    if names is None:
+        names = tuple(f.name for f in dataclasses.fields(kind) if not f.name.startswith("_"))
+        _FIELDS[kind] = names
+    return names

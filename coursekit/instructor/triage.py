@@ -20,7 +20,9 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from coursekit.doctor.advice import course_planner
 from coursekit.doctor.catalogue import entry
+from coursekit.doctor.planning import Planner
 from coursekit.doctor.report import Report, decode_report, load_report, load_report_data
 from coursekit.doctor.view import Finding
 from coursekit.errors import CoursekitError, UsageError
@@ -134,15 +136,20 @@ def _raw_facts(path: Path) -> dict[str, Any]:
 
 
 def read_one(
-    path: Path, load: Callable[[Path], Report] = load_report, *, keep_facts: bool = True
+    path: Path,
+    load: Callable[[Path], Report] = load_report,
+    *,
+    keep_facts: bool = True,
+    planner: Planner | None = None,
 ) -> StudentReport:
     """One report, diagnosed again; an unreadable file is a student with UNREADABLE.
 
     With the doctor's own loader the file is read and parsed once (its saved facts come from
-    the same parse); another ``load`` (tests) reads them from the file again."""
+    the same parse) and diagnosed with ``planner`` (None: the course's, as ``doctor --from``);
+    another ``load`` (tests) reads them from the file again."""
     try:
         if load is load_report:
-            report, raw_facts = load_report_data(path)
+            report, raw_facts = load_report_data(path, planner)
         else:
             report = load(path)
             raw_facts = _raw_facts(path) if keep_facts else {}
@@ -253,11 +260,14 @@ def read_all(
 
     The garbage collector is paused meanwhile: parsing allocates many objects, few of them in
     cycles, and its passes cost a sixth of the time. (A second process for half the reports
-    was measured slower on a busy 2-core machine, so there is none.)"""
+    was measured slower on a busy 2-core machine, so there is none.) The course's planner
+    (its env spec and matrix) is made once for the class, as ``doctor --from`` makes it once
+    for its report."""
+    planner = course_planner()  # the course's data, read once for the class
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return [read_one(p, load, keep_facts=keep_facts) for p in paths]
+        return [read_one(p, load, keep_facts=keep_facts, planner=planner) for p in paths]
     finally:
         if enabled:
             gc.enable()

@@ -292,7 +292,7 @@ def class_triage(
     if html_path is not None:
         _write_file(html_path, triage_html(t))
     if as_json:
-        console.json(triage_data(t))
+        console.json(triage_data(t), compact=True)  # one line: a class is large (docs/json.md)
         return
     console.print(
         f"{t.total} students: {t.blocked} blocked, {len(t.ready)} ready, "

@@ -201,3 +201,66 @@ def test_real_report_texts_are_plain() -> None:
     texts = [p.read_text(encoding="utf-8") for p in sorted((root / "real-reports").glob("*.json"))]
     texts += [(root / "gpu-h200" / "doctor-report-v2.json").read_text(encoding="utf-8")]
     assert sum(untrusted.is_plain(t) for t in texts) >= len(texts) * 0.8
+
+
+# -- the JSON side (issue 14: class triage --json) ------------------------------------------------
+
+
+def _slow_jsonable(obj: Any) -> Any:
+    """to_jsonable as it was before its fast paths (the reference)."""
+    import dataclasses
+    import enum
+    from collections.abc import Mapping
+    from pathlib import PurePath
+
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: _slow_jsonable(getattr(obj, f.name)) for f in dataclasses.fields(obj)
+                if not f.name.startswith("_")}
+    if isinstance(obj, enum.Enum):
+        return obj.value
+    if isinstance(obj, PurePath):
+        return str(obj)
+    if isinstance(obj, Mapping):
+        return {str(k): _slow_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple, set, frozenset)):
+        return [_slow_jsonable(v) for v in obj]
+    return obj
+
+
+def test_to_jsonable_equals_the_slow_walk_on_every_report_and_odd_values(tmp_path: Path) -> None:
+    import enum
+    from collections import namedtuple
+    from pathlib import PurePosixPath, PureWindowsPath
+
+    from coursekit.doctor.report import report_data
+    from coursekit.jsondata import to_jsonable
+
+    class Level(enum.IntEnum):
+        LOW = 1
+
+    class Tag(str, enum.Enum):
+        A = "a"
+
+    Pair = namedtuple("Pair", "x y")
+    odd = [Level.LOW, Tag.A, True, 1.5, None, PureWindowsPath("C:/x"), PurePosixPath("/y"),
+           Pair(1, Tag.A), frozenset({2}), (1, (2, [Level.LOW])), {1: Tag.A}]
+    assert to_jsonable(odd) == _slow_jsonable(odd)
+    assert json.dumps(to_jsonable(odd)) == json.dumps(_slow_jsonable(odd))
+    from coursekit.doctor.report import load_report
+    from tests.instructor.classgen import write_class
+
+    paths = write_class(tmp_path, 60, 7)  # varied machines, the fixture of every finding
+    for path in paths:
+        report = load_report(path)
+        for obj in (report.facts, report.findings, report_data(report)):
+            assert json.dumps(to_jsonable(obj)) == json.dumps(_slow_jsonable(obj))
+
+
+@settings(max_examples=200, deadline=None)
+@given(_json)
+def test_the_shared_decoder_reads_as_json_loads(data: Any) -> None:
+    text = json.dumps(data)
+    assert untrusted.loads(text, "t") == json.loads(text)
+    with pytest.raises(SpecError) as ours:
+        untrusted.loads("\ufeff" + text, "t")
+    assert "BOM" in ours.value.message
