@@ -10,12 +10,14 @@ is available for execution on the device", "operator torchvision::nms does not e
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from coursekit.doctor.planning import (
     arch_options,
     covers,
     driver_minimum,
     oldest_arch,
+    Planner,
     per_planner,
     reinstall_hint,
     served,
@@ -678,6 +680,12 @@ def jetson_sbsa(v: View) -> list[Finding]:
     ]
 
 
+def _serving(planner: Planner, release: Any, platform: str, cc: str) -> tuple[Any, ...]:
+    """The CUDA builds of ``release`` on ``platform`` with kernels for a GPU of ``cc``."""
+    cuda = [x for x in release.variants_for(platform) if x.kind == "cuda"]
+    return tuple(x for x in cuda if planner.coverage(x, cc, platform))
+
+
 def gpu_line_ending(v: View) -> list[Finding]:
     """A GPU that only a CUDA line marked end-of-line in the matrix serves (cu126 for Maxwell,
     Pascal and Volta: RFC pytorch/pytorch#190385): works today, warn before the next release."""
@@ -685,17 +693,17 @@ def gpu_line_ending(v: View) -> list[Finding]:
     matrix = v.planner.matrix
     if host is None or matrix is None or not matrix.releases:
         return []
-    release, platform = matrix.newest, v.planner.platform_key(host)
-    cuda = [x for x in release.variants_for(platform) if x.kind == "cuda"]
+    planner = v.planner
+    release, platform = matrix.newest, planner.platform_key(host)
     out = []
     for g in v.gpus:
         if g.vendor != "nvidia" or not g.compute_capability:
             continue
-        cc, planner = g.compute_capability, v.planner
+        cc = g.compute_capability
         serving = per_planner(
             planner,
             ("newest_serving", platform, cc),
-            lambda: tuple(x for x in cuda if planner.coverage(x, cc, platform)),  # noqa: B023 - called now
+            lambda: _serving(planner, release, platform, cc),  # noqa: B023 - called now
         )
         if serving and all(x.eol_note for x in serving):
             out.append(

@@ -90,23 +90,24 @@ def loads(text: str, where: str) -> Any:
 
 
 def _depth(data: Any) -> int:
+    """How deeply ``data`` nests (a scalar 0), or the first level past :data:`MAX_DEPTH`.
+
+    Level by level: only containers are kept (a report is mostly strings)."""
     if not isinstance(data, (dict, list)):
         return 0
-    deepest = 0
-    stack = [(data, 1)]
-    while stack:
-        value, level = stack.pop()
-        if level > deepest:
-            deepest = level
-            if level > MAX_DEPTH:
-                return level
-        inner = level + 1  # only containers go on the stack (a report is mostly strings)
-        stack += [
-            (v, inner)
-            for v in (value.values() if type(value) is dict else value)
+    level, current = 1, [data]
+    while True:
+        current = [
+            v
+            for c in current
+            for v in (c.values() if type(c) is dict else c)
             if type(v) is dict or type(v) is list
         ]
-    return deepest
+        if not current:
+            return level
+        level += 1
+        if level > MAX_DEPTH:
+            return level
 
 
 _BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")

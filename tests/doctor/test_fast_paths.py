@@ -264,3 +264,35 @@ def test_the_shared_decoder_reads_as_json_loads(data: Any) -> None:
     with pytest.raises(SpecError) as ours:
         untrusted.loads("\ufeff" + text, "t")
     assert "BOM" in ours.value.message
+
+
+def _stack_depth(data: Any) -> int:
+    """The depth walk as it was (depth first, a stack): the reference."""
+    if not isinstance(data, (dict, list)):
+        return 0
+    deepest, stack = 0, [(data, 1)]
+    while stack:
+        value, level = stack.pop()
+        if level > deepest:
+            deepest = level
+            if level > untrusted.MAX_DEPTH:
+                return level
+        stack += [(v, level + 1) for v in (value.values() if type(value) is dict else value)
+                  if type(v) is dict or type(v) is list]
+    return deepest
+
+
+_deep = st.recursive(
+    st.none() | st.integers() | st.text(max_size=3),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=2), inner,
+                                                                max_size=3),
+    max_leaves=80,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_deep, st.integers(0, 40))
+def test_depth_by_levels_equals_the_stack_walk(data: Any, wrap: int) -> None:
+    for _ in range(wrap):  # deep enough to cross MAX_DEPTH
+        data = [data] if wrap % 2 else {"k": data}
+    assert untrusted._depth(data) == _stack_depth(data)
