@@ -11,6 +11,7 @@ import io
 import json
 import os
 import time
+from functools import lru_cache
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
@@ -21,7 +22,7 @@ from coursekit.render import Console, dumps
 if TYPE_CHECKING:  # types only: `class triage` must not import the grading machinery
     from coursekit.instructor.classgrade import ClassGradeResult, GradeRow, Progress
     from coursekit.instructor.pack import PackResult
-    from coursekit.instructor.triaged import StudentReport, Triage
+    from coursekit.instructor.triaged import Group, StudentReport, Triage
 
 GRADE_KIND = "coursekit-class-grade"
 TRIAGE_KIND = "coursekit-class-triage"
@@ -262,10 +263,11 @@ def triage_csv(path: Path, t: Triage) -> None:
     ]
     records = []
     members = [(g, s) for g in t.groups for s in g.students] + [(None, s) for s in t.ready]
+    fix_of = {id(g): _fix_of(g) for g in t.groups}
     for g, s in members:
         fix = ""
         if g is not None:
-            fix = next((f.fix for f in g.fixes if s.student in f.students), "")
+            fix = fix_of[id(g)].get(s.student, "")
         records.append(
             [
                 s.student,
@@ -338,7 +340,23 @@ pre{white-space:pre-wrap;word-break:break-all;font-size:.8rem}
 
 
 def _e(text: Any) -> str:
-    return html.escape(str(text), quote=True)
+    return _escape(str(text))
+
+
+@lru_cache(maxsize=16384)
+def _escape(text: str) -> str:
+    """``html.escape`` once per distinct string (a class repeats its titles, fixes and facts)."""
+    return html.escape(text, quote=True)
+
+
+def _fix_of(g: Group) -> dict[str, str]:
+    """Each student of ``g`` with the first of its fix lines that names them (one pass; asking
+    every fix line for every student is quadratic in a large group)."""
+    out: dict[str, str] = {}
+    for f in g.fixes:
+        for name in f.students:
+            out.setdefault(name, f.fix)
+    return out
 
 
 def _findings_html(s: StudentReport) -> str:
@@ -413,8 +431,9 @@ def triage_html(t: Triage, now: float | None = None) -> str:
             for f in g.fixes
         )
         rows = []
+        fix_of = _fix_of(g)
         for s in g.students:
-            fix = next((f.fix for f in g.fixes if s.student in f.students), "")
+            fix = fix_of.get(s.student, "")
             rows.append(_student_row(s, fix if len(g.fixes) > 1 else ""))
         sections.append(
             f'<section class="group" id="g-{_e(g.finding)}" data-finding="{_e(g.finding)}" '
