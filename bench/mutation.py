@@ -44,6 +44,16 @@ else:  # pragma: no cover
 
 ROOT = Path(__file__).resolve().parent.parent
 
+# The doctor's pure rule tests: diagnose() over fixture facts and real public reports, no
+# subprocess and no probe (the probe, collect and --fix tests run real interpreters: slow, and
+# they test the collectors, not the rules). Each rule module adds its own test file.
+DOCTOR_RULE_TESTS: tuple[str, ...] = (
+    "tests/doctor/test_findings.py",
+    "tests/doctor/test_issue12.py",
+    "tests/doctor/test_real_reports.py",
+    "tests/doctor/test_cross_os.py",
+)
+
 # module name -> (file to mutate, its own test files)
 MODULES: dict[str, tuple[str, tuple[str, ...]]] = {
     "shellquote": ("coursekit/shellquote.py", ("tests/test_shellquote.py",)),
@@ -52,10 +62,18 @@ MODULES: dict[str, tuple[str, tuple[str, ...]]] = {
     "matrix": ("coursekit/setup/plan/matrix.py", ("tests/test_matrix.py",)),
     "envspec": ("coursekit/setup/plan/envspec.py", ("tests/test_envspec.py",)),
     "pipsafe": ("coursekit/setup/run/pipsafe.py", ("tests/test_pipsafe.py",)),
-    "rules_torch": ("coursekit/doctor/rules_torch.py", ("tests/doctor/test_findings.py",)),
-    "rules_env": ("coursekit/doctor/rules_env.py", ("tests/doctor/test_findings.py",)),
-    "rules_packages": ("coursekit/doctor/rules_packages.py", ("tests/doctor/test_findings.py",)),
+    "rules_torch": ("coursekit/doctor/rules_torch.py", (*DOCTOR_RULE_TESTS, "tests/doctor/test_rules_torch.py")),
+    "rules_env": ("coursekit/doctor/rules_env.py", (*DOCTOR_RULE_TESTS, "tests/doctor/test_rules_env.py")),
+    "rules_packages": ("coursekit/doctor/rules_packages.py",
+                       (*DOCTOR_RULE_TESTS, "tests/doctor/test_rules_packages.py")),
     "grading_api": ("coursekit/grading/api.py", ("tests/test_grading_api.py",)),
+}
+
+
+# Tests of a module's test files that cannot run against a mutated copy, with why.
+DESELECT: dict[str, tuple[str, ...]] = {
+    # Imports the grading runtime with -I -S (no site-packages): a mutated module imports mutmut.
+    "grading_api": ("tests/test_grading_api.py::test_grading_runtime_imports_with_the_stdlib_alone",),
 }
 
 
@@ -149,7 +167,7 @@ def score(states: dict[str, str], messages: set[str],
             "score": round(100 * killed / scored, 1) if scored else None}, behaviour
 
 
-def _scratch(module: str, tests: tuple[str, ...]) -> Path:
+def _scratch(module: str, tests: tuple[str, ...], deselect: tuple[str, ...] = ()) -> Path:
     work = Path(tempfile.mkdtemp(prefix="coursekit-mutmut-"))
     for name in ("coursekit", "tests", "envs", "labs", "pyproject.toml", "README.md", "docs"):
         src = ROOT / name
@@ -161,10 +179,15 @@ def _scratch(module: str, tests: tuple[str, ...]) -> Path:
     text += ("\n[tool.mutmut]\n"
              f'source_paths = ["coursekit"]\nonly_mutate = ["{module}"]\n'
              f"pytest_add_cli_args_test_selection = {json.dumps(list(tests))}\n"
-             'pytest_add_cli_args = ["-x", "-q", "-p", "no:cacheprovider", "-p", "no:randomly"]\n'
+             "pytest_add_cli_args = "
+             f"{json.dumps(['-x', '-q', '-p', 'no:cacheprovider', '-p', 'no:randomly', *_deselect(deselect)])}\n"
              'also_copy = ["tests", "envs", "labs", "README.md", "docs"]\n')
     (work / "pyproject.toml").write_text(text, encoding="utf-8")
     return work
+
+
+def _deselect(tests: tuple[str, ...]) -> list[str]:
+    return [arg for test in tests for arg in ("--deselect", test)]
 
 
 # One process for every survivor's diff (``mutmut show`` per mutant costs a Python start each).
@@ -190,7 +213,7 @@ def _diffs(work: Path, module: str, mutants: list[str]) -> dict[str, str]:
 def run_module(name: str, keep: bool) -> dict[str, object]:
     module, tests = MODULES[name]
     module = _locate(module)
-    work = _scratch(module, tests)
+    work = _scratch(module, tests, DESELECT.get(name, ()))
     subprocess.run([sys.executable, "-m", "mutmut", "run"], cwd=work, check=False, capture_output=True, text=True)
     row = collect(name, module, work)
     if not keep:
