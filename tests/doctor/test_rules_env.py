@@ -18,7 +18,9 @@ from tests.doctor.fixtures import healthy_data, merge
 GIB = 1024
 
 
-def found(base: str, patch: dict[str, Any] | None = None, **replace: Any) -> dict[str, list[Finding]]:
+def found(
+    base: str, patch: dict[str, Any] | None = None, **replace: Any
+) -> dict[str, list[Finding]]:
     """Findings by id (a list: some rules fire more than once) for a patched healthy fixture;
     ``replace`` sets top-level keys outright (lists are not merged)."""
     data = merge(healthy_data(base), patch or {})
@@ -35,14 +37,21 @@ def no_torch() -> dict[str, Any]:
 
 
 def disk(free: int, label: str = "course env", total: int = 500_000) -> dict[str, Any]:
-    return {"label": label, "path": "/home/student/miniforge3/envs/pt", "free_mib": free,
-            "total_mib": total}
+    return {
+        "label": label,
+        "path": "/home/student/miniforge3/envs/pt",
+        "free_mib": free,
+        "total_mib": total,
+    }
 
 
 # --- disk-low: warn and error thresholds, before and after torch is installed -------------------
 
-@pytest.mark.parametrize(("free", "severity"), [
-    (2 * GIB, None), (2 * GIB - 1, "warning"), (GIB // 2, "warning"), (GIB // 2 - 1, "error")])
+
+@pytest.mark.parametrize(
+    ("free", "severity"),
+    [(2 * GIB, None), (2 * GIB - 1, "warning"), (GIB // 2, "warning"), (GIB // 2 - 1, "error")],
+)
 def test_disk_thresholds_once_torch_is_installed(free: int, severity: str | None) -> None:
     hits = found("cpu_linux", disks=[disk(free)]).get("disk-low", [])
     assert [f.severity for f in hits] == ([severity] if severity else [])
@@ -51,8 +60,10 @@ def test_disk_thresholds_once_torch_is_installed(free: int, severity: str | None
         assert f"{free} MiB free of 500000 MiB" in hits[0].detail
 
 
-@pytest.mark.parametrize(("free", "severity"), [
-    (10 * GIB, None), (10 * GIB - 1, "warning"), (3 * GIB, "warning"), (3 * GIB - 1, "error")])
+@pytest.mark.parametrize(
+    ("free", "severity"),
+    [(10 * GIB, None), (10 * GIB - 1, "warning"), (3 * GIB, "warning"), (3 * GIB - 1, "error")],
+)
 def test_disk_thresholds_before_torch_is_installed(free: int, severity: str | None) -> None:
     hits = found("cpu_linux", no_torch(), disks=[disk(free)]).get("disk-low", [])
     assert [f.severity for f in hits] == ([severity] if severity else [])
@@ -61,8 +72,10 @@ def test_disk_thresholds_before_torch_is_installed(free: int, severity: str | No
 
 
 def test_disk_fix_depends_on_what_the_folder_is() -> None:
-    hits = found("cpu_linux", disks=[disk(100, "pip cache"), disk(101, "temp folder", 7),
-                                     disk(102, "course env", 9)])["disk-low"]
+    hits = found(
+        "cpu_linux",
+        disks=[disk(100, "pip cache"), disk(101, "temp folder", 7), disk(102, "course env", 9)],
+    )["disk-low"]
     fixes = {f.title.split(" for the ")[1]: f.fix or "" for f in hits}
     assert "pip cache purge" in fixes["pip cache"]
     assert "TMPDIR=" in fixes["temp folder"] and "2 GB" not in fixes["temp folder"]
@@ -71,25 +84,39 @@ def test_disk_fix_depends_on_what_the_folder_is() -> None:
 
 def test_the_same_filesystem_is_reported_once() -> None:
     same = [disk(100, "course env"), disk(100, "pip cache"), disk(100, "temp folder", 9)]
-    assert len(found("cpu_linux", disks=same)["disk-low"]) == 2  # (100, 500000) twice, (100, 9) once
+    assert (
+        len(found("cpu_linux", disks=same)["disk-low"]) == 2
+    )  # (100, 500000) twice, (100, 9) once
 
 
 def test_pip_out_of_space_is_an_error_only_without_a_low_disk() -> None:
-    log = "Collecting torch\nERROR: Could not install packages due to an OSError: [Errno 28] No space left on device\n"
+    log = (
+        "Collecting torch\nERROR: Could not install packages due to an OSError: "
+        "[Errno 28] No space left on device\n"
+    )
     hits = found("cpu_linux", pip_log={"path": "/tmp/pip.log", "tail": log})["disk-low"]
     assert len(hits) == 1 and hits[0].severity == "error"
-    assert hits[0].detail.startswith("ERROR: Could not install packages") and "TMPDIR" in (hits[0].fix or "")
-    both = found("cpu_linux", pip_log={"path": "/tmp/pip.log", "tail": log}, disks=[disk(100)])["disk-low"]
+    assert hits[0].detail.startswith("ERROR: Could not install packages") and "TMPDIR" in (
+        hits[0].fix or ""
+    )
+    both = found("cpu_linux", pip_log={"path": "/tmp/pip.log", "tail": log}, disks=[disk(100)])[
+        "disk-low"
+    ]
     assert len(both) == 1 and "MiB free" in both[0].detail
-    quiet = found("cpu_linux", pip_log={"path": "/tmp/pip.log", "tail": "Successfully installed torch\n"})
+    quiet = found(
+        "cpu_linux", pip_log={"path": "/tmp/pip.log", "tail": "Successfully installed torch\n"}
+    )
     assert "disk-low" not in quiet
 
 
 # --- ram-low ------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(("total", "fires"), [(6 * GIB, False), (6 * GIB - 1, True)])
 def test_ram_threshold(total: int, fires: bool) -> None:
-    hits = found("cpu_linux", {"memory": {"total_mib": total, "available_mib": 1000}}).get("ram-low", [])
+    hits = found("cpu_linux", {"memory": {"total_mib": total, "available_mib": 1000}}).get(
+        "ram-low", []
+    )
     assert bool(hits) is fires
     if fires:
         assert f"{total} MiB total, 1000 MiB available" in hits[0].detail
@@ -97,9 +124,12 @@ def test_ram_threshold(total: int, fires: bool) -> None:
 
 # --- env-python-version: advice while torch serves that Python, a warning when it does not -----
 
+
 def _py(version: str, explicit: bool = False) -> dict[str, Any]:
-    return {"env": {"python_version": version, "explicit": explicit},
-            "probe": {"data": {"python": {"version": version}}}}
+    return {
+        "env": {"python_version": version, "explicit": explicit},
+        "probe": {"data": {"python": {"version": version}}},
+    }
 
 
 def test_env_python_version_served_is_info_unserved_is_a_warning() -> None:
@@ -126,6 +156,7 @@ def test_course_torch_pythons_are_the_newest_lines() -> None:
 
 # --- glibc-too-old: the oldest manylinux baseline any course torch needs, or musl ---------------
 
+
 def _least_glibc() -> str:
     from packaging.version import Version
 
@@ -134,8 +165,10 @@ def _least_glibc() -> str:
     return min((r.glibc for r in load_matrix().releases if r.glibc), key=Version)
 
 
-@pytest.mark.parametrize(("glibc", "fires"), [
-    ("least", False), ("2.17", True), ("musl", True), ("2.99", False), ("unknown", False)])
+@pytest.mark.parametrize(
+    ("glibc", "fires"),
+    [("least", False), ("2.17", True), ("musl", True), ("2.99", False), ("unknown", False)],
+)
 def test_glibc_boundary(glibc: str, fires: bool) -> None:
     value = _least_glibc() if glibc == "least" else glibc
     hits = found("cpu_linux", {"platform": {"glibc": value}, **no_torch()}).get("glibc-too-old", [])
@@ -149,17 +182,23 @@ def test_glibc_boundary(glibc: str, fires: bool) -> None:
 
 def test_glibc_is_not_judged_when_torch_works_or_off_linux() -> None:
     assert "glibc-too-old" not in found("cpu_linux", {"platform": {"glibc": "2.17"}})
-    assert "glibc-too-old" not in found("windows_x86_64", {"platform": {"glibc": "2.17"}, **no_torch()})
+    assert "glibc-too-old" not in found(
+        "windows_x86_64", {"platform": {"glibc": "2.17"}, **no_torch()}
+    )
 
 
 def test_glibc_says_why_pip_found_no_torch() -> None:
     log = "ERROR: No matching distribution found for torch==2.13.0\n"
-    hit = found("cpu_linux", {"platform": {"glibc": "2.17"}, **no_torch()},
-                pip_log={"path": "/tmp/pip.log", "tail": log})["glibc-too-old"][0]
+    hit = found(
+        "cpu_linux",
+        {"platform": {"glibc": "2.17"}, **no_torch()},
+        pip_log={"path": "/tmp/pip.log", "tail": log},
+    )["glibc-too-old"][0]
     assert "that is why pip said" in hit.detail
 
 
 # --- platform and Python shape ----------------------------------------------------------------
+
 
 def test_platform_without_any_torch_wheel() -> None:
     arm = {"platform": {"arch": "arm64", "machine": "ARM64"}, **no_torch()}
@@ -167,34 +206,55 @@ def test_platform_without_any_torch_wheel() -> None:
     assert "not windows-arm64" in hit.detail and "linux-x86_64" in hit.detail
     assert "No PyTorch build for windows on ARM64" == hit.title
     assert "platform-no-torch-wheel" not in found("windows_x86_64", no_torch())
-    assert "platform-no-torch-wheel" not in found("macos_arm64", {"platform": {"arch": "x86_64"}, **no_torch()})
+    assert "platform-no-torch-wheel" not in found(
+        "macos_arm64", {"platform": {"arch": "x86_64"}, **no_torch()}
+    )
 
 
 def test_python_32bit_names_the_os_bits() -> None:
-    hit = found("windows_x86_64", {"probe": {"data": {"python": {"bits": 32}}},
-                                   "platform": {"bits": 64}})["python-32bit"][0]
+    hit = found(
+        "windows_x86_64", {"probe": {"data": {"python": {"bits": 32}}}, "platform": {"bits": 64}}
+    )["python-32bit"][0]
     assert "reports a 32-bit build on a 64-bit system" in hit.detail
-    assert "python-32bit" not in found("windows_x86_64", {"probe": {"data": {"python": {"bits": 64}}}})
+    assert "python-32bit" not in found(
+        "windows_x86_64", {"probe": {"data": {"python": {"bits": 64}}}}
+    )
 
 
-STORE = r"C:\Users\s\AppData\Local\Microsoft\WindowsApps\PythonSoftwareFoundation.Python.3.12_qbz5n2kfra8p0\python.exe"
+STORE = (
+    r"C:\Users\s\AppData\Local\Microsoft\WindowsApps"
+    r"\PythonSoftwareFoundation.Python.3.12_qbz5n2kfra8p0\python.exe"
+)
 
 
 @pytest.mark.parametrize("key", ["executable", "prefix", "user_site"])
 def test_ms_store_python_is_found_in_any_of_its_paths(key: str) -> None:
-    hit = found("windows_x86_64", {"probe": {"data": {"python": {key: STORE}}}})["python-ms-store"][0]
+    hit = found("windows_x86_64", {"probe": {"data": {"python": {key: STORE}}}})["python-ms-store"][
+        0
+    ]
     assert hit.detail.startswith(STORE) and hit.severity == "warning"
 
 
 def test_ms_store_python_without_torch_is_an_error_and_needs_windows_and_the_store_folder() -> None:
-    gone = {"probe": {"data": {"python": {"executable": STORE}, "torch": {"status": "missing"},
-                               "distributions": {"items": []}}}}
+    gone = {
+        "probe": {
+            "data": {
+                "python": {"executable": STORE},
+                "torch": {"status": "missing"},
+                "distributions": {"items": []},
+            }
+        }
+    }
     hit = found("windows_x86_64", gone)["python-ms-store"][0]
     assert hit.severity == "error" and "that is why torch is not installed" in hit.detail
     other = STORE.replace("WindowsApps", "Programs")
-    assert "python-ms-store" not in found("windows_x86_64", {"probe": {"data": {"python": {"executable": other}}}})
+    assert "python-ms-store" not in found(
+        "windows_x86_64", {"probe": {"data": {"python": {"executable": other}}}}
+    )
     packages = STORE.replace("Microsoft\\WindowsApps", "Packages")
-    assert "python-ms-store" in found("windows_x86_64", {"probe": {"data": {"python": {"executable": packages}}}})
+    assert "python-ms-store" in found(
+        "windows_x86_64", {"probe": {"data": {"python": {"executable": packages}}}}
+    )
     assert "python-ms-store" in found("windows_x86_64", {"env": {"python": STORE}})
     assert "python-ms-store" in found("windows_x86_64", {"env": {"prefix": STORE}})
 
@@ -203,29 +263,41 @@ def test_python_without_a_torch_wheel_names_the_span() -> None:
     from coursekit.doctor.advice import torch_pythons
 
     pythons = torch_pythons()
-    hit = found("cpu_linux", merge({"probe": {"data": {"python": {"version": "3.8.10"}}}}, no_torch()))
+    hit = found(
+        "cpu_linux", merge({"probe": {"data": {"python": {"version": "3.8.10"}}}}, no_torch())
+    )
     f = hit["python-no-torch-wheel"][0]
     assert f.title == "No PyTorch wheel exists for Python 3.8"
     lo, hi = pythons[0], pythons[-1]
     assert f"Python {lo[0]}.{lo[1]}-{hi[0]}.{hi[1]}" in f.detail
-    assert "python-no-torch-wheel" not in found("cpu_linux", {"probe": {"data": {"python": {"version": "3.8.10"}}}})
-    assert "python-no-torch-wheel" not in found("cpu_linux", merge({"probe": {"data": {"python": {"version": "3.12.1"}}}},
-                                                                    no_torch()))
+    assert "python-no-torch-wheel" not in found(
+        "cpu_linux", {"probe": {"data": {"python": {"version": "3.8.10"}}}}
+    )
+    assert "python-no-torch-wheel" not in found(
+        "cpu_linux", merge({"probe": {"data": {"python": {"version": "3.12.1"}}}}, no_torch())
+    )
 
 
 def test_rosetta_and_intel_macs() -> None:
-    assert "macos-rosetta" in found("macos_arm64", {"probe": {"data": {"python": {"machine": "x86_64"}}}})
-    assert "macos-rosetta" not in found("macos_arm64", {"probe": {"data": {"python": {"machine": "arm64"}}}})
+    assert "macos-rosetta" in found(
+        "macos_arm64", {"probe": {"data": {"python": {"machine": "x86_64"}}}}
+    )
+    assert "macos-rosetta" not in found(
+        "macos_arm64", {"probe": {"data": {"python": {"machine": "arm64"}}}}
+    )
     intel = {"platform": {"apple_silicon": False, "arch": "x86_64", "machine": "x86_64"}}
     assert found("macos_arm64", intel)["macos-intel"][0].severity == "warning"
     unknown = {"platform": {"apple_silicon": None}}
     assert "macos-intel" not in found("macos_arm64", unknown)
-    missing = merge(intel, {"probe": {"data": {"torch": {"status": "missing"}, "distributions": {"items": []}}}})
+    missing = merge(
+        intel, {"probe": {"data": {"torch": {"status": "missing"}, "distributions": {"items": []}}}}
+    )
     hit = found("macos_arm64", missing)["macos-intel"][0]
     assert hit.severity == "error" and "that is why pip found no torch" in hit.detail
 
 
 # --- the env and its Python ---------------------------------------------------------------------
+
 
 def test_env_missing_lists_tools_and_problems_and_respects_explicit() -> None:
     gone = {"env": {"exists": False, "engine_problems": ["mamba: broken"]}}
@@ -241,7 +313,9 @@ def test_env_python_broken_unconfirmed_and_probe_failures() -> None:
     hit = found("cpu_linux", {"env": {"confirmed": False, "problem": None}})["env-python-broken"][0]
     assert hit.detail == "it did not confirm its prefix"
     assert hit.fix == "Recreate the env: coursekit setup --force  (deletes and recreates the env)"
-    crashed = {"probe": {"status": "crashed", "returncode": 139, "stderr": "a\nSegmentation fault\n"}}
+    crashed = {
+        "probe": {"status": "crashed", "returncode": 139, "stderr": "a\nSegmentation fault\n"}
+    }
     hit = found("cpu_linux", crashed)["env-python-broken"][0]
     assert hit.detail == "Segmentation fault" and "(crashed)" in hit.title
     silent = {"probe": {"status": "bad-output", "returncode": 2, "stderr": ""}}
@@ -251,8 +325,10 @@ def test_env_python_broken_unconfirmed_and_probe_failures() -> None:
 
 
 def test_probe_timeout_names_the_limit() -> None:
-    checks = [c if c["name"] != "probe" else dict(c, status="timeout", timeout_s=45.0)
-              for c in healthy_data("cpu_linux")["checks"]]
+    checks = [
+        c if c["name"] != "probe" else dict(c, status="timeout", timeout_s=45.0)
+        for c in healthy_data("cpu_linux")["checks"]
+    ]
     hit = found("cpu_linux", {"probe": {"status": "timeout"}}, checks=checks)["probe-timeout"][0]
     assert "no answer within 45 s" in hit.detail
     assert "check-failed" not in found("cpu_linux", {"probe": {"status": "timeout"}}, checks=checks)
@@ -260,9 +336,13 @@ def test_probe_timeout_names_the_limit() -> None:
 
 
 def test_check_failed_per_check_with_its_category() -> None:
-    checks = [dict(c, status="crashed", error="boom\nline 2") if c["name"] == "gpu" else c
-              for c in healthy_data("cpu_linux")["checks"]]
-    checks += [{"name": "disks", "status": "timeout", "duration_ms": 1, "error": None, "timeout_s": 7.5}]
+    checks = [
+        dict(c, status="crashed", error="boom\nline 2") if c["name"] == "gpu" else c
+        for c in healthy_data("cpu_linux")["checks"]
+    ]
+    checks += [
+        {"name": "disks", "status": "timeout", "duration_ms": 1, "error": None, "timeout_s": 7.5}
+    ]
     hits = found("cpu_linux", checks=checks)["check-failed"]
     by_title = {f.title: f for f in hits}
     gpu = by_title["The gpu check itself failed (crashed)"]
@@ -271,48 +351,84 @@ def test_check_failed_per_check_with_its_category() -> None:
 
     assert gpu.category == CHECK_CATEGORY["gpu"]
     disks = by_title["The disks check itself failed (timed out after 7.5 s)"]
-    assert disks.detail == "timed out after 7.5 s" and disks.category == CHECK_CATEGORY.get("disks", "platform")
+    assert disks.detail == "timed out after 7.5 s" and disks.category == CHECK_CATEGORY.get(
+        "disks", "platform"
+    )
     assert "check-failed" not in found("cpu_linux")
 
 
 # --- pip configuration ------------------------------------------------------------------------
 
+
 def test_pip_extra_index_from_files_and_environment() -> None:
-    cfg = {"files": ["/home/s/.config/pip/pip.conf"], "env": {"PIP_EXTRA_INDEX_URL": "https://x.test/simple"},
-           "settings": [{"file": "/home/s/.config/pip/pip.conf", "section": "global", "key": "extra-index-url",
-                         "value": "https://y.test/simple"},
-                        {"file": "/etc/pip.conf", "section": "global", "key": "index-url",
-                         "value": "https://z.test/simple"}]}
+    cfg = {
+        "files": ["/home/s/.config/pip/pip.conf"],
+        "env": {"PIP_EXTRA_INDEX_URL": "https://x.test/simple"},
+        "settings": [
+            {
+                "file": "/home/s/.config/pip/pip.conf",
+                "section": "global",
+                "key": "extra-index-url",
+                "value": "https://y.test/simple",
+            },
+            {
+                "file": "/etc/pip.conf",
+                "section": "global",
+                "key": "index-url",
+                "value": "https://z.test/simple",
+            },
+        ],
+    }
     hit = found("cpu_linux", {"probe": {"data": {"pip_config": cfg}}})["pip-extra-index"][0]
-    assert hit.detail == ("/home/s/.config/pip/pip.conf [global] extra-index-url = https://y.test/simple; "
-                          "PIP_EXTRA_INDEX_URL=https://x.test/simple")
-    assert hit.fix == ("unset PIP_EXTRA_INDEX_URL (and remove it from your shell profile); "
-                       "delete the extra-index-url line from /home/s/.config/pip/pip.conf")
+    assert hit.detail == (
+        "/home/s/.config/pip/pip.conf [global] extra-index-url = https://y.test/simple; "
+        "PIP_EXTRA_INDEX_URL=https://x.test/simple"
+    )
+    assert hit.fix == (
+        "unset PIP_EXTRA_INDEX_URL (and remove it from your shell profile); "
+        "delete the extra-index-url line from /home/s/.config/pip/pip.conf"
+    )
     only_index = dict(cfg, env={}, settings=cfg["settings"][1:])
-    assert "pip-extra-index" not in found("cpu_linux", {"probe": {"data": {"pip_config": only_index}}})
+    assert "pip-extra-index" not in found(
+        "cpu_linux", {"probe": {"data": {"pip_config": only_index}}}
+    )
 
 
 # --- Jupyter kernels ---------------------------------------------------------------------------
 
+
 def _kernel(name: str, **kw: Any) -> dict[str, Any]:
-    base = {"name": name, "display_name": name, "directory": f"/home/student/.local/share/jupyter/kernels/{name}",
-            "argv0": "/home/student/miniforge3/envs/pt/bin/python", "argv0_exists": True, "same_env": True,
-            "scope": "user"}
+    base = {
+        "name": name,
+        "display_name": name,
+        "directory": f"/home/student/.local/share/jupyter/kernels/{name}",
+        "argv0": "/home/student/miniforge3/envs/pt/bin/python",
+        "argv0_exists": True,
+        "same_env": True,
+        "scope": "user",
+    }
     return dict(base, **kw)
 
 
 def test_kernel_missing_with_and_without_ipykernel() -> None:
     hit = found("cpu_linux", kernels=[_kernel("other")])["kernel-missing"][0]
     assert hit.fix_action == "register-kernel" and "kernels found: other" == hit.detail
-    assert hit.fix == ('/home/student/miniforge3/envs/pt/bin/python -m ipykernel install --user --name pt '
-                       '--display-name "Python (pt)"')
-    items = [d for d in healthy_data("cpu_linux")["probe"]["data"]["distributions"]["items"]
-             if d["name"] != "ipykernel"]
+    assert hit.fix == (
+        "/home/student/miniforge3/envs/pt/bin/python -m ipykernel install --user --name pt "
+        '--display-name "Python (pt)"'
+    )
+    items = [
+        d
+        for d in healthy_data("cpu_linux")["probe"]["data"]["distributions"]["items"]
+        if d["name"] != "ipykernel"
+    ]
     bare = found("cpu_linux", {"probe": {"data": {"distributions": {"items": items}}}}, kernels=[])
     hit = bare["kernel-missing"][0]
     assert hit.detail == "kernels found: none" and hit.fix_action is None
     assert "-m pip install ipykernel && " in (hit.fix or "")
-    win = found("windows_x86_64", {"probe": {"data": {"distributions": {"items": items}}}}, kernels=[])
+    win = found(
+        "windows_x86_64", {"probe": {"data": {"distributions": {"items": items}}}}, kernels=[]
+    )
     assert "-m pip install ipykernel\n" in (win["kernel-missing"][0].fix or "")
 
 
@@ -325,18 +441,31 @@ def test_kernel_checks_are_skipped_without_a_listing_or_an_explicit_env() -> Non
 def test_kernel_wrong_python_dead_or_other_env() -> None:
     dead = found("cpu_linux", kernels=[_kernel("pt", argv0_exists=False, argv0="/gone/python")])
     hit = dead["kernel-wrong-python"][0]
-    assert hit.detail.endswith("runs /gone/python, which does not exist") and hit.fix_action == "register-kernel"
+    assert (
+        hit.detail.endswith("runs /gone/python, which does not exist")
+        and hit.fix_action == "register-kernel"
+    )
     assert hit.detail.startswith("/home/student/.local/share/jupyter/kernels/pt/kernel.json")
     other = found("cpu_linux", kernels=[_kernel("pt", same_env=False, argv0="/usr/bin/python3")])
     assert "is not the env's Python" in other["kernel-wrong-python"][0].detail
     assert "kernel-wrong-python" not in found("cpu_linux", kernels=[_kernel("pt", same_env=None)])
 
 
-@pytest.mark.parametrize(("scope", "same", "exists", "fires"), [
-    ("user", False, True, True), ("JUPYTER_PATH", False, True, True), ("system", False, True, False),
-    ("user", None, True, False), ("user", True, True, False), ("user", False, False, False)])
+@pytest.mark.parametrize(
+    ("scope", "same", "exists", "fires"),
+    [
+        ("user", False, True, True),
+        ("JUPYTER_PATH", False, True, True),
+        ("system", False, True, False),
+        ("user", None, True, False),
+        ("user", True, True, False),
+        ("user", False, False, False),
+    ],
+)
 def test_kernel_shadowing(scope: str, same: bool | None, exists: bool, fires: bool) -> None:
-    k = _kernel("python3", scope=scope, same_env=same, argv0_exists=exists, argv0="/usr/bin/python3")
+    k = _kernel(
+        "python3", scope=scope, same_env=same, argv0_exists=exists, argv0="/usr/bin/python3"
+    )
     hits = found("cpu_linux", kernels=[_kernel("pt"), k])
     assert ("kernel-shadowing" in hits) is fires
     assert ("kernel-broken" in hits) is (not exists)
@@ -345,5 +474,9 @@ def test_kernel_shadowing(scope: str, same: bool | None, exists: bool, fires: bo
 def test_kernel_broken_other_kernels_only() -> None:
     hits = found("cpu_linux", kernels=[_kernel("pt"), _kernel("old", argv0_exists=False, argv0="")])
     hit = hits["kernel-broken"][0]
-    assert hit.detail.endswith("runs (nothing)") and hit.fix and hit.fix.startswith("jupyter kernelspec remove old")
+    assert (
+        hit.detail.endswith("runs (nothing)")
+        and hit.fix
+        and hit.fix.startswith("jupyter kernelspec remove old")
+    )
     assert "The 'old' kernel's Python no longer exists" == hit.title
