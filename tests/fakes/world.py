@@ -71,9 +71,28 @@ class SetupWorld:
         return {o["id"]: o["state"] for o in data["result"]["outcomes"]}
 
     def start(self, *extra: str, env: dict[str, str] | None = None) -> RunningSetup:
-        proc = subprocess.Popen(self.argv(*extra), env=env or self.env, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, text=True)
+        """``coursekit setup`` in the background, with the signals a test sends at their defaults
+        (see ``DEFAULT_SIGNALS``), so an interrupt test means the same however pytest was started."""
+        argv = self.argv(*extra)
+        assert argv[1:3] == ["-m", "coursekit"]
+        proc = subprocess.Popen([argv[0], "-c", DEFAULT_SIGNALS, *argv[3:]], env=env or self.env,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         return RunningSetup(proc)
+
+
+# ``python -m coursekit`` with SIGINT, SIGTERM and SIGHUP back at their defaults (and unblocked).
+# A child inherits ignored signals: pytest started as a background job of a non-interactive shell
+# (``pytest ... &``, how a loaded machine runs several suites) ignores SIGINT, under ``nohup`` it
+# ignores SIGHUP, and Python then installs no Ctrl-C handler at all. Setup started from there
+# ignores the test's Ctrl-C, the stalled download ends, and setup finishes with exit 0.
+DEFAULT_SIGNALS = (
+    "import runpy, signal\n"
+    "for s in (signal.SIGTERM, signal.SIGHUP):\n"
+    "    signal.signal(s, signal.SIG_DFL)\n"
+    "signal.signal(signal.SIGINT, signal.default_int_handler)\n"
+    "signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM, signal.SIGHUP})\n"
+    "runpy.run_module('coursekit', run_name='__main__', alter_sys=True)\n"
+)
 
 
 class RunningSetup:
@@ -119,6 +138,8 @@ class RunningSetup:
 
     def interrupt(self, sig: int = signal.SIGINT) -> int:
         """Ctrl-C (SIGINT, or another signal) to setup; returns its exit code."""
+        # send_signal does nothing to a process that has ended: say so instead of returning its code
+        assert self.proc.poll() is None, "setup ended before the signal:\n" + "\n".join(self.lines)
         self.proc.send_signal(sig)
         code = self.proc.wait(timeout=240)  # generous: a loaded 2-core CI machine
         self._reader.join(timeout=5)
