@@ -103,12 +103,13 @@ def probe_timeout(v: View) -> list[Finding]:
     probe = v.f.probe
     run = v.f.check("probe")
     if (probe is not None and probe.status == "timeout") or (run and run.status == "timeout"):
-        limit = run.timeout_s if run else 0
+        # A report without the probe check's record (an older one) has no limit to name.
+        limit = f"{run.timeout_s:g} s" if run else "the time limit"
         return [
             finding(
                 "probe-timeout",
                 "The env's Python hung while being examined",
-                f"no answer within {limit:g} s from {v.env_python}",
+                f"no answer within {limit} from {v.env_python}",
                 "Close other programs using the GPU, reboot, and run `coursekit doctor` again; "
                 f"if it still hangs, recreate the env: {_recreate(v)}",
             )

@@ -480,3 +480,124 @@ def test_kernel_broken_other_kernels_only() -> None:
         and hit.fix.startswith("jupyter kernelspec remove old")
     )
     assert "The 'old' kernel's Python no longer exists" == hit.title
+
+
+# --- issue 18, second pass: what the rules_env mutation run still left unpinned ----------------
+
+
+def test_probe_timeout_from_the_check_alone_and_without_a_check_record() -> None:
+    checks = [
+        c if c["name"] != "probe" else dict(c, status="timeout", timeout_s=45.0)
+        for c in healthy_data("cpu_linux")["checks"]
+    ]
+    assert "no answer within 45 s" in found("cpu_linux", checks=checks)["probe-timeout"][0].detail
+    bare = [c for c in healthy_data("cpu_linux")["checks"] if c["name"] != "probe"]
+    hit = found("cpu_linux", {"probe": {"status": "timeout"}}, checks=bare)["probe-timeout"][0]
+    assert hit.detail.startswith("no answer within the time limit from ")
+
+
+def test_a_probe_timeout_does_not_hide_the_checks_after_it() -> None:
+    checks = [
+        dict(c, status="timeout", timeout_s=45.0) if c["name"] == "probe" else c
+        for c in healthy_data("cpu_linux")["checks"]
+    ]
+    checks = [c for c in checks if c["name"] == "probe"] + [
+        {"name": "kernels", "status": "crashed", "duration_ms": 1, "error": "", "timeout_s": 5.0}
+    ]
+    hits = found("cpu_linux", checks=checks)["check-failed"]
+    assert [f.title for f in hits] == ["The kernels check itself failed (crashed)"]
+    assert hits[0].detail == "crashed"
+
+
+def test_env_python_broken_needs_an_existing_env_and_takes_the_last_line() -> None:
+    gone = found("cpu_linux", {"env": {"exists": False, "confirmed": False}})
+    assert "env-python-broken" not in gone and "env-missing" in gone
+    three = {"probe": {"status": "crashed", "returncode": 1, "stderr": "one\ntwo\nthree\n"}}
+    hit = found("cpu_linux", three)["env-python-broken"][0]
+    assert hit.detail == "three"
+    assert hit.fix == "Recreate the env: coursekit setup --force  (deletes and recreates the env)"
+
+
+def test_env_python_version_prefers_what_the_probe_saw() -> None:
+    both = {"env": {"python_version": "3.12.11"}, "probe": {"data": {"python": {"version": "3.11.9"}}}}
+    assert "Python 3.11.9" in found("cpu_linux", both)["env-python-version"][0].title
+    env_only = {"env": {"python_version": "3.11.9"}, "probe": {"data": {"python": {"version": None}}}}
+    assert "Python 3.11.9" in found("cpu_linux", env_only)["env-python-version"][0].title
+
+
+def test_course_torch_pythons_without_a_matrix(monkeypatch: pytest.MonkeyPatch) -> None:
+    from coursekit.doctor import advice
+    from coursekit.doctor.rules_env import course_torch_pythons
+
+    monkeypatch.setattr(advice, "matrix_or_none", lambda: None)
+    assert course_torch_pythons() == ()
+
+
+@pytest.mark.parametrize(
+    ("env", "fix"),
+    [
+        ({"engine": "embedded", "prefix": "/home/s/ck/envs/pt"},
+         "delete /home/s/ck/envs/pt, then run `coursekit setup`"),
+        ({"engine": "embedded", "prefix": None}, "delete the env folder, then run `coursekit setup`"),
+        ({"engine": "mamba"}, "`mamba env remove -n pt -y`, then `coursekit setup`"),
+        ({"engine": None}, "`conda env remove -n pt -y`, then `coursekit setup`"),
+        (None, "`conda env remove -n pt -y`, then `coursekit setup`"),
+    ],
+)
+def test_remove_and_setup_uses_the_tool_that_made_the_env(env: dict[str, Any] | None, fix: str) -> None:
+    from coursekit.doctor.rules_env import remove_and_setup
+    from coursekit.doctor.view import View
+
+    data = healthy_data("cpu_linux")
+    data["env"] = None if env is None else merge(data["env"], env)
+    assert remove_and_setup(View(from_data(Facts, data))) == fix
+
+
+def _view(base: str, patch: dict[str, Any] | None = None, **replace: Any) -> Any:
+    from coursekit.doctor.view import View
+
+    data = merge(healthy_data(base), patch or {})
+    data.update(replace)
+    return View(from_data(Facts, data))
+
+
+def test_platform_rule_needs_a_platform_a_matrix_and_a_broken_torch(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from coursekit.doctor import advice
+    from coursekit.doctor.rules_env import platform_no_torch_wheel
+
+    arm = {"platform": {"arch": "arm64", "machine": "ARM64"}}
+    assert platform_no_torch_wheel(_view("windows_x86_64", arm)) == []  # torch works there
+    assert platform_no_torch_wheel(_view("windows_x86_64", no_torch(), platform=None)) == []
+    monkeypatch.setattr(advice, "matrix_or_none", lambda: None)
+    assert platform_no_torch_wheel(_view("windows_x86_64", merge(arm, no_torch()))) == []
+
+
+def test_glibc_needs_a_known_glibc_and_a_matrix(monkeypatch: pytest.MonkeyPatch) -> None:
+    from coursekit.doctor import advice
+    from coursekit.doctor.rules_env import glibc_too_old
+
+    assert glibc_too_old(_view("cpu_linux", merge({"platform": {"glibc": None}}, no_torch()))) == []
+    monkeypatch.setattr(advice, "matrix_or_none", lambda: None)
+    assert glibc_too_old(_view("cpu_linux", merge({"platform": {"glibc": "2.17"}}, no_torch()))) == []
+
+
+def test_glibc_minimum_is_ordered_as_versions(monkeypatch: pytest.MonkeyPatch) -> None:
+    # 2.9 < 2.28 as versions (as strings "2.28" < "2.9"): glibc 2.10 runs a 2.9 wheel.
+    from types import SimpleNamespace
+
+    from coursekit.doctor import advice
+    from coursekit.doctor.rules_env import glibc_too_old
+
+    fake = SimpleNamespace(releases=[SimpleNamespace(glibc="2.28"), SimpleNamespace(glibc="2.9")])
+    monkeypatch.setattr(advice, "matrix_or_none", lambda: fake)
+    assert glibc_too_old(_view("cpu_linux", merge({"platform": {"glibc": "2.10"}}, no_torch()))) == []
+    old = glibc_too_old(_view("cpu_linux", merge({"platform": {"glibc": "2.8"}}, no_torch())))
+    assert len(old) == 1 and "needs glibc >= 2.9" in old[0].detail
+
+
+def test_musl_is_named_as_musl() -> None:
+    hit = found("cpu_linux", merge({"platform": {"glibc": "musl"}}, no_torch()))["glibc-too-old"][0]
+    assert "uses musl (Alpine); PyTorch publishes Linux wheels for glibc only" in hit.detail
+    assert "has glibc" not in hit.detail
