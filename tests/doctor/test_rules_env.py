@@ -601,3 +601,18 @@ def test_musl_is_named_as_musl() -> None:
     hit = found("cpu_linux", merge({"platform": {"glibc": "musl"}}, no_torch()))["glibc-too-old"][0]
     assert "uses musl (Alpine); PyTorch publishes Linux wheels for glibc only" in hit.detail
     assert "has glibc" not in hit.detail
+
+
+def test_ms_store_python_with_a_broken_but_installed_torch_is_a_warning() -> None:
+    broken = {"probe": {"data": {"python": {"executable": STORE}, "torch": {"status": "failed"}}}}
+    hit = found("windows_x86_64", broken)["python-ms-store"][0]
+    assert hit.severity == "warning" and "that is why" not in hit.detail
+    fine = found("windows_x86_64", {"probe": {"data": {"python": {"executable": STORE}}}})
+    assert fine["python-ms-store"][0].detail.endswith("(pip fails with [Errno 2])")
+
+
+def test_ms_store_python_without_an_env_record() -> None:
+    from coursekit.doctor.rules_env import python_ms_store
+
+    view = _view("windows_x86_64", {"probe": {"data": {"python": {"executable": STORE}}}}, env=None)
+    assert [f.id for f in python_ms_store(view)] == ["python-ms-store"]
