@@ -144,7 +144,8 @@ def test_check_registers_name_points_and_title() -> None:
 
 def test_load_puts_the_students_folder_first_while_importing_and_removes_it(tmp_path: Path) -> None:
     (tmp_path / "helper_i18.py").write_text("VALUE = 7\n")
-    (tmp_path / "m.py").write_text("import sys\nimport helper_i18\nFIRST = sys.path[0]\nV = helper_i18.VALUE\n")
+    (tmp_path / "m.py").write_text(
+        "import sys\nimport helper_i18\nFIRST = sys.path[0]\nV = helper_i18.VALUE\n")
     before = list(sys.path)
     try:
         mod = _ctx(tmp_path).load("m.py")
@@ -156,7 +157,8 @@ def test_load_puts_the_students_folder_first_while_importing_and_removes_it(tmp_
 
 
 def test_load_takes_out_its_own_path_entry_only(tmp_path: Path) -> None:
-    # The student's import put another entry in front: coursekit's own entry still goes, that one stays.
+    # The student's import put another entry in front: coursekit's own entry still goes,
+    # that one stays.
     (tmp_path / "m.py").write_text("import sys\nsys.path.insert(0, '/i18-elsewhere')\n")
     before = list(sys.path)
     try:
@@ -169,7 +171,8 @@ def test_load_takes_out_its_own_path_entry_only(tmp_path: Path) -> None:
 def test_loaded_module_is_registered_so_its_objects_pickle(tmp_path: Path) -> None:
     import pickle
 
-    (tmp_path / "json.py").write_text("class Point:\n    def __init__(self, x):\n        self.x = x\n")
+    (tmp_path / "json.py").write_text(
+        "class Point:\n    def __init__(self, x):\n        self.x = x\n")
     import json as real_json
 
     mod = _ctx(tmp_path).load("json.py")
@@ -182,8 +185,10 @@ def test_loaded_module_is_registered_so_its_objects_pickle(tmp_path: Path) -> No
 
 @pytest.mark.parametrize(("source", "match"), [
     ("x = 1\ndef f(:\n", r"^m\.py line 2: syntax error: "),
-    ("import sys\nsys.exit(4)\n", r"^m\.py called sys\.exit\(4\) while being imported; put script code under"),
-    ("x = 1\nraise ValueError('bad')\n", r"^importing m\.py raised ValueError: bad \(at m\.py line 2\)$"),
+    ("import sys\nsys.exit(4)\n",
+     r"^m\.py called sys\.exit\(4\) while being imported; put script code under"),
+    ("x = 1\nraise ValueError('bad')\n",
+     r"^importing m\.py raised ValueError: bad \(at m\.py line 2\)$"),
 ])
 def test_import_failures_name_the_file_and_line(tmp_path: Path, source: str, match: str) -> None:
     (tmp_path / "m.py").write_text(source)
@@ -198,7 +203,8 @@ def test_a_file_python_cannot_import_is_a_verdict(tmp_path: Path) -> None:
 
 
 def test_call_passes_arguments_and_names_sys_exit(tmp_path: Path) -> None:
-    (tmp_path / "m.py").write_text("import sys\ndef add(a, b=0):\n    return a + b\ndef q():\n    sys.exit(5)\n")
+    (tmp_path / "m.py").write_text(
+        "import sys\ndef add(a, b=0):\n    return a + b\ndef q():\n    sys.exit(5)\n")
     ctx = _ctx(tmp_path)
     mod = ctx.load("m.py")
     assert ctx.call(mod.add, 2, b=3) == 5
@@ -252,8 +258,9 @@ def test_figure_size_resolution_and_folders(tmp_path: Path) -> None:
         assert not plt.fignum_exists(seen[0].number)  # type: ignore[attr-defined]
         width, height, ppm = _png_info(path.read_bytes())
         assert ppm is not None and round(ppm * 0.0254) == 110
-        assert width < 7 * 110 and height < 4.5 * 110, "cropped to the drawing (bbox_inches='tight')"
-        assert ctx.figure("b.png", lambda fig: fig.add_subplot().plot([1, 2])) is not None  # folder exists
+        assert width < 7 * 110 and height < 4.5 * 110, "cropped to the drawing (tight bbox)"
+        again = ctx.figure("b.png", lambda fig: fig.add_subplot().plot([1, 2]))
+        assert again is not None  # the folder exists by now
     finally:
         for num in set(plt.get_fignums()) - before:
             plt.close(num)
@@ -282,7 +289,8 @@ def test_integer_ticks_only_when_every_data_series_is_whole(tmp_path: Path) -> N
             plt.close(fig)
 
     assert all(float(t).is_integer() for t in ticks([1, 2, 3]))
-    assert not all(float(t).is_integer() for t in ticks([0.5, 3.5]))  # integer=True would give 1, 2, 3
+    # integer=True would give 1, 2, 3 here
+    assert not all(float(t).is_integer() for t in ticks([0.5, 3.5]))
 
 
 def test_describe_exception_without_a_student_frame_adds_nothing() -> None:
@@ -353,13 +361,18 @@ def test_run_check_every_outcome_in_full(tmp_path: Path) -> None:
         assert 0 <= results[name].duration_s <= time.monotonic() - t0
     assert reports[0] == "checking: title silent"
     got = {n: (r.passed, r.error, r.points, r.max_points, r.title) for n, r in results.items()}
-    assert got == {"silent": (True, False, 2, 2, "title silent"), "says": (True, False, 2, 2, "title says"),
-                   "fails": (False, False, 0, 2, "title fails"), "cannot": (False, True, 0, 2, "title cannot"),
-                   "exits": (False, False, 0, 2, "title exits"), "raises": (False, False, 0, 2, "title raises"),
+    assert got == {"silent": (True, False, 2, 2, "title silent"),
+                   "says": (True, False, 2, 2, "title says"),
+                   "fails": (False, False, 0, 2, "title fails"),
+                   "cannot": (False, True, 0, 2, "title cannot"),
+                   "exits": (False, False, 0, 2, "title exits"),
+                   "raises": (False, False, 0, 2, "title raises"),
                    "bug": (False, True, 0, 2, "title bug")}
     assert results["silent"].message == "ok" and results["says"].message == "fine"
     assert results["cannot"].message == "the grader could not run this check: no GPU"
     # argparse raised SystemExit in the standard library: the student's line is named
-    assert results["exits"].message.startswith("your code called sys.exit: SystemExit: 2 (at m.py line 4)")
+    assert results["exits"].message.startswith(
+        "your code called sys.exit: SystemExit: 2 (at m.py line 4)")
     assert results["raises"].message == "your code raised KeyError: 'k' (at m.py line 7)"
-    assert results["bug"].message.startswith("the grader itself failed: KeyError: 'missing' (at test_grading_api.py line")
+    assert results["bug"].message.startswith(
+        "the grader itself failed: KeyError: 'missing' (at test_grading_api.py line")
