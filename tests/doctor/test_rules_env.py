@@ -616,3 +616,26 @@ def test_ms_store_python_without_an_env_record() -> None:
 
     view = _view("windows_x86_64", {"probe": {"data": {"python": {"executable": STORE}}}}, env=None)
     assert [f.id for f in python_ms_store(view)] == ["python-ms-store"]
+
+
+def test_python_32bit_with_and_without_the_os_bits() -> None:
+    from coursekit.doctor.rules_env import python_32bit
+
+    py32 = {"probe": {"data": {"python": {"bits": 32}}}}
+    hit = found("windows_x86_64", py32)["python-32bit"][0]
+    assert hit.fix and hit.fix.endswith("then run `coursekit setup`")
+    bare = python_32bit(_view("windows_x86_64", py32, platform=None))
+    assert len(bare) == 1 and bare[0].detail.endswith("reports a 32-bit build")
+
+
+def test_python_without_a_torch_wheel_from_a_two_part_version() -> None:
+    hit = found("cpu_linux", merge({"probe": {"data": {"python": {"version": "3.8"}}}}, no_torch()))
+    assert hit["python-no-torch-wheel"][0].title == "No PyTorch wheel exists for Python 3.8"
+
+
+def test_rosetta_needs_macos_on_apple_silicon() -> None:
+    x86 = {"probe": {"data": {"python": {"machine": "x86_64"}}}}
+    intel = merge(x86, {"platform": {"apple_silicon": False, "arch": "x86_64", "machine": "x86_64"}})
+    assert "macos-rosetta" not in found("macos_arm64", intel)
+    asahi = merge(x86, {"platform": {"os": "linux", "apple_silicon": True}})
+    assert "macos-rosetta" not in found("macos_arm64", asahi)
