@@ -639,3 +639,12 @@ def test_rosetta_needs_macos_on_apple_silicon() -> None:
     assert "macos-rosetta" not in found("macos_arm64", intel)
     asahi = merge(x86, {"platform": {"os": "linux", "apple_silicon": True}})
     assert "macos-rosetta" not in found("macos_arm64", asahi)
+
+
+def test_intel_mac_only_on_macos_and_an_error_only_without_torch() -> None:
+    intel = {"platform": {"apple_silicon": False, "arch": "x86_64", "machine": "x86_64"}}
+    assert "macos-intel" not in found("cpu_linux", {"platform": {"apple_silicon": False}})
+    broken = merge(intel, {"probe": {"data": {"torch": {"status": "failed"}}}})
+    hit = found("macos_arm64", broken)["macos-intel"][0]
+    assert hit.severity == "warning" and "that is why" not in hit.detail
+    assert found("macos_arm64", intel)["macos-intel"][0].detail.endswith("arm64 only since 2.3")
