@@ -62,8 +62,10 @@ MODULES: dict[str, tuple[str, tuple[str, ...]]] = {
     "matrix": ("coursekit/setup/plan/matrix.py", ("tests/test_matrix.py",)),
     "envspec": ("coursekit/setup/plan/envspec.py", ("tests/test_envspec.py",)),
     "pipsafe": ("coursekit/setup/run/pipsafe.py", ("tests/test_pipsafe.py",)),
-    "rules_torch": ("coursekit/doctor/rules_torch.py", (*DOCTOR_RULE_TESTS, "tests/doctor/test_rules_torch.py")),
-    "rules_env": ("coursekit/doctor/rules_env.py", (*DOCTOR_RULE_TESTS, "tests/doctor/test_rules_env.py")),
+    "rules_torch": ("coursekit/doctor/rules_torch.py",
+                    (*DOCTOR_RULE_TESTS, "tests/doctor/test_rules_torch.py")),
+    "rules_env": ("coursekit/doctor/rules_env.py",
+                  (*DOCTOR_RULE_TESTS, "tests/doctor/test_rules_env.py")),
     "rules_packages": ("coursekit/doctor/rules_packages.py",
                        (*DOCTOR_RULE_TESTS, "tests/doctor/test_rules_packages.py")),
     "grading_api": ("coursekit/grading/api.py", ("tests/test_grading_api.py",)),
@@ -73,7 +75,9 @@ MODULES: dict[str, tuple[str, tuple[str, ...]]] = {
 # Tests of a module's test files that cannot run against a mutated copy, with why.
 DESELECT: dict[str, tuple[str, ...]] = {
     # Imports the grading runtime with -I -S (no site-packages): a mutated module imports mutmut.
-    "grading_api": ("tests/test_grading_api.py::test_grading_runtime_imports_with_the_stdlib_alone",),
+    "grading_api": (
+        "tests/test_grading_api.py::test_grading_runtime_imports_with_the_stdlib_alone",
+    ),
 }
 
 
@@ -179,11 +183,29 @@ def _scratch(module: str, tests: tuple[str, ...], deselect: tuple[str, ...] = ()
     text += ("\n[tool.mutmut]\n"
              f'source_paths = ["coursekit"]\nonly_mutate = ["{module}"]\n'
              f"pytest_add_cli_args_test_selection = {json.dumps(list(tests))}\n"
-             "pytest_add_cli_args = "
-             f"{json.dumps(['-x', '-q', '-p', 'no:cacheprovider', '-p', 'no:randomly', *_deselect(deselect)])}\n"
+             f"pytest_add_cli_args = {json.dumps([*PYTEST_ARGS, *_deselect(deselect)])}\n"
              'also_copy = ["tests", "envs", "labs", "README.md", "docs"]\n')
     (work / "pyproject.toml").write_text(text, encoding="utf-8")
     return work
+
+
+PYTEST_ARGS = ("-x", "-q", "-p", "no:cacheprovider", "-p", "no:randomly")
+
+
+def retest(name: str, work: Path) -> None:
+    """Run the behaviour survivors of a kept copy again against the tests as they are now
+    (after adding tests for them): mutmut keeps every other result. The module itself must
+    be unchanged since the run (else run the module afresh)."""
+    module = _locate(MODULES[name][0])
+    if (work / module).read_bytes() != (ROOT / module).read_bytes():
+        raise SystemExit(f"{module} changed since {work} was made: run the module afresh")
+    survivors = (ROOT / "bench" / f"mutation-survivors-{name}.txt").read_text(encoding="utf-8").split()
+    for test in MODULES[name][1]:
+        for where in (work, work / "mutants"):
+            shutil.copy2(ROOT / test, where / test)
+    if survivors:
+        subprocess.run([sys.executable, "-m", "mutmut", "run", *survivors], cwd=work, check=False,
+                       capture_output=True, text=True)
 
 
 def _deselect(tests: tuple[str, ...]) -> list[str]:
@@ -246,6 +268,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--list", action="store_true", help="show the modules and their tests")
     parser.add_argument("--keep", action="store_true", help="keep the scratch copies (mutmut show NAME there)")
     parser.add_argument("--json", action="store_true", help="print the rows as JSON")
+    parser.add_argument("--retest", metavar="DIR", type=Path,
+                        help="in a kept copy, run the behaviour survivors again with the current "
+                        "tests, then score it (one module named)")
     parser.add_argument("--rescore", metavar="DIR", type=Path,
                         help="score a kept scratch copy again (one module named) without re-running mutmut")
     args = parser.parse_args(argv)
@@ -256,10 +281,13 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [m for m in args.modules if m not in MODULES]
     if unknown:
         parser.error(f"unknown module(s) {unknown}; see --list")
-    if args.rescore:
+    if args.retest or args.rescore:
         if len(args.modules) != 1:
-            parser.error("--rescore needs exactly one module name")
-        rows = [collect(args.modules[0], _locate(MODULES[args.modules[0]][0]), args.rescore)]
+            parser.error("--retest and --rescore need exactly one module name")
+        if args.retest:
+            retest(args.modules[0], args.retest)
+        kept = args.retest or args.rescore
+        rows = [collect(args.modules[0], _locate(MODULES[args.modules[0]][0]), kept)]
     else:
         rows = [run_module(name, args.keep) for name in (args.modules or list(MODULES))]
     if args.json:
