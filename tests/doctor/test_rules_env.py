@@ -648,3 +648,17 @@ def test_intel_mac_only_on_macos_and_an_error_only_without_torch() -> None:
     hit = found("macos_arm64", broken)["macos-intel"][0]
     assert hit.severity == "warning" and "that is why" not in hit.detail
     assert found("macos_arm64", intel)["macos-intel"][0].detail.endswith("arm64 only since 2.3")
+
+
+@pytest.mark.parametrize(
+    ("log", "line"),
+    [
+        ("Collecting torch\nOSError: [Errno 28]\n", "OSError: [Errno 28]"),
+        ("a\ntar: write error: No space left on device\nb\n", "tar: write error: No space left on device"),
+        ("tar: No space left on device\nERROR: [Errno 28] No space left on device\n",
+         "tar: No space left on device"),
+    ],
+)
+def test_pip_out_of_space_from_either_text(log: str, line: str) -> None:
+    hit = found("cpu_linux", pip_log={"path": "/tmp/pip.log", "tail": log})["disk-low"][0]
+    assert hit.detail == line and hit.title == "pip ran out of disk space while installing"
