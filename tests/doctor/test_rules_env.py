@@ -662,3 +662,16 @@ def test_intel_mac_only_on_macos_and_an_error_only_without_torch() -> None:
 def test_pip_out_of_space_from_either_text(log: str, line: str) -> None:
     hit = found("cpu_linux", pip_log={"path": "/tmp/pip.log", "tail": log})["disk-low"][0]
     assert hit.detail == line and hit.title == "pip ran out of disk space while installing"
+
+
+def test_pip_extra_index_from_the_environment_alone() -> None:
+    from coursekit.doctor.rules_env import pip_extra_index
+
+    view = _view("cpu_linux")
+    view.data["pip_config"] = {"env": {"PIP_EXTRA_INDEX_URL": "https://x.test/simple"}}
+    hit = pip_extra_index(view)
+    assert [f.detail for f in hit] == ["PIP_EXTRA_INDEX_URL=https://x.test/simple"]
+    assert hit[0].fix == "unset PIP_EXTRA_INDEX_URL (and remove it from your shell profile)"
+    view = _view("cpu_linux")
+    view.data["pip_config"] = None
+    assert pip_extra_index(view) == []
