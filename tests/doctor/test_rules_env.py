@@ -675,3 +675,13 @@ def test_pip_extra_index_from_the_environment_alone() -> None:
     view = _view("cpu_linux")
     view.data["pip_config"] = None
     assert pip_extra_index(view) == []
+
+
+def test_kernels_without_a_listing_give_nothing_and_the_bare_env_is_named() -> None:
+    from coursekit.doctor.rules_env import kernels
+
+    assert kernels(_view("cpu_linux", kernels=None)) == []
+    items = [d for d in healthy_data("cpu_linux")["probe"]["data"]["distributions"]["items"]
+             if d["name"] != "ipykernel"]
+    hit = kernels(_view("cpu_linux", {"probe": {"data": {"distributions": {"items": items}}}}, kernels=[]))
+    assert hit[0].title == "No Jupyter kernel named 'pt', and the env has no ipykernel"
