@@ -685,3 +685,9 @@ def test_kernels_without_a_listing_give_nothing_and_the_bare_env_is_named() -> N
              if d["name"] != "ipykernel"]
     hit = kernels(_view("cpu_linux", {"probe": {"data": {"distributions": {"items": items}}}}, kernels=[]))
     assert hit[0].title == "No Jupyter kernel named 'pt', and the env has no ipykernel"
+
+
+def test_env_missing_lists_every_tool() -> None:
+    gone = {"env": {"exists": False, "engines": ["conda (/a/conda)", "mamba (/b/mamba)"]}}
+    hit = found("cpu_linux", gone)["env-missing"][0]
+    assert hit.detail == "looked through: conda (/a/conda), mamba (/b/mamba)"
