@@ -691,3 +691,10 @@ def test_env_missing_lists_every_tool() -> None:
     gone = {"env": {"exists": False, "engines": ["conda (/a/conda)", "mamba (/b/mamba)"]}}
     hit = found("cpu_linux", gone)["env-missing"][0]
     assert hit.detail == "looked through: conda (/a/conda), mamba (/b/mamba)"
+
+
+def test_env_python_version_without_any_version() -> None:
+    from coursekit.doctor.rules_env import env_python_version
+
+    view = _view("cpu_linux", {"probe": {"data": {"python": {"version": None}}}}, env=None)
+    assert env_python_version(view) == []
