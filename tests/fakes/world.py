@@ -71,28 +71,18 @@ class SetupWorld:
         return {o["id"]: o["state"] for o in data["result"]["outcomes"]}
 
     def start(self, *extra: str, env: dict[str, str] | None = None) -> RunningSetup:
-        """``coursekit setup`` in the background, with the signals a test sends at their defaults
-        (see ``DEFAULT_SIGNALS``), so an interrupt test means the same however pytest was started."""
-        argv = self.argv(*extra)
-        assert argv[1:3] == ["-m", "coursekit"]
-        proc = subprocess.Popen([argv[0], "-c", DEFAULT_SIGNALS, *argv[3:]], env=env or self.env,
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        """Setup as started from a terminal: Ctrl-C, SIGTERM and SIGHUP at their defaults
+        (a test run started in the background or under ``nohup`` has them ignored, and a child
+        inherits that: Python then installs no Ctrl-C handler and setup rightly ignores them)."""
+        proc = subprocess.Popen(self.argv(*extra), env=env or self.env, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True,
+                                preexec_fn=_terminal_signals if os.name == "posix" else None)
         return RunningSetup(proc)
 
 
-# ``python -m coursekit`` with SIGINT, SIGTERM and SIGHUP back at their defaults (and unblocked).
-# A child inherits ignored signals: pytest started as a background job of a non-interactive shell
-# (``pytest ... &``, how a loaded machine runs several suites) ignores SIGINT, under ``nohup`` it
-# ignores SIGHUP, and Python then installs no Ctrl-C handler at all. Setup started from there
-# ignores the test's Ctrl-C, the stalled download ends, and setup finishes with exit 0.
-DEFAULT_SIGNALS = (
-    "import runpy, signal\n"
-    "for s in (signal.SIGTERM, signal.SIGHUP):\n"
-    "    signal.signal(s, signal.SIG_DFL)\n"
-    "signal.signal(signal.SIGINT, signal.default_int_handler)\n"
-    "signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM, signal.SIGHUP})\n"
-    "runpy.run_module('coursekit', run_name='__main__', alter_sys=True)\n"
-)
+def _terminal_signals() -> None:
+    for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(number, signal.SIG_DFL)
 
 
 class RunningSetup:

@@ -11,7 +11,7 @@ import os
 import shutil
 from pathlib import Path
 
-from coursekit.setup.engines import embedded_env_prefix
+from coursekit.setup.engines.discovery import embedded_env_prefix
 from coursekit.setup.run.context import Context
 
 # Rough sizes of a finished env (conda stack + the torch trio), for the free-space warning:
