@@ -133,9 +133,9 @@ def _py(version: str, explicit: bool = False) -> dict[str, Any]:
 
 
 def test_env_python_version_served_is_info_unserved_is_a_warning() -> None:
-    from coursekit.doctor.course import course_python
+    from coursekit.doctor.advice import course_planner
 
-    wanted = course_python()
+    wanted = course_planner().course_python
     assert "env-python-version" not in found("cpu_linux", _py(f"{wanted}.3"))
     served = found("cpu_linux", _py("3.11.9"))["env-python-version"][0]
     assert served.severity == "info" and "this is advice" in served.detail
@@ -149,9 +149,12 @@ def test_course_torch_pythons_are_the_newest_lines() -> None:
     from coursekit.doctor.rules_env import course_torch_pythons
     from coursekit.setup.plan.matrix import load_matrix
 
-    newest = load_matrix().newest
-    assert course_torch_pythons() == tuple(tuple(map(int, p.split("."))) for p in newest.python)
-    assert (3, 12) in course_torch_pythons()
+    matrix = load_matrix()
+    newest = matrix.newest
+    assert course_torch_pythons(matrix) == tuple(
+        tuple(map(int, p.split("."))) for p in newest.python
+    )
+    assert (3, 12) in course_torch_pythons(matrix)
 
 
 # --- glibc-too-old: the oldest manylinux baseline any course torch needs, or musl ---------------
@@ -260,9 +263,10 @@ def test_ms_store_python_without_torch_is_an_error_and_needs_windows_and_the_sto
 
 
 def test_python_without_a_torch_wheel_names_the_span() -> None:
-    from coursekit.doctor.advice import torch_pythons
+    from coursekit.doctor.planning import torch_pythons
+    from coursekit.setup.plan.matrix import load_matrix
 
-    pythons = torch_pythons()
+    pythons = torch_pythons(load_matrix())
     hit = found(
         "cpu_linux", merge({"probe": {"data": {"python": {"version": "3.8.10"}}}}, no_torch())
     )
@@ -519,81 +523,112 @@ def test_env_python_broken_needs_an_existing_env_and_takes_the_last_line() -> No
 
 
 def test_env_python_version_prefers_what_the_probe_saw() -> None:
-    both = {"env": {"python_version": "3.12.11"}, "probe": {"data": {"python": {"version": "3.11.9"}}}}
+    both = {
+        "env": {"python_version": "3.12.11"},
+        "probe": {"data": {"python": {"version": "3.11.9"}}},
+    }
     assert "Python 3.11.9" in found("cpu_linux", both)["env-python-version"][0].title
-    env_only = {"env": {"python_version": "3.11.9"}, "probe": {"data": {"python": {"version": None}}}}
+    env_only = {
+        "env": {"python_version": "3.11.9"},
+        "probe": {"data": {"python": {"version": None}}},
+    }
     assert "Python 3.11.9" in found("cpu_linux", env_only)["env-python-version"][0].title
 
 
-def test_course_torch_pythons_without_a_matrix(monkeypatch: pytest.MonkeyPatch) -> None:
-    from coursekit.doctor import advice
+def test_course_torch_pythons_without_a_matrix() -> None:
+    from types import SimpleNamespace
+
     from coursekit.doctor.rules_env import course_torch_pythons
 
-    monkeypatch.setattr(advice, "matrix_or_none", lambda: None)
-    assert course_torch_pythons() == ()
+    assert course_torch_pythons(None) == ()
+    assert course_torch_pythons(SimpleNamespace(releases=[])) == ()
 
 
 @pytest.mark.parametrize(
     ("env", "fix"),
     [
-        ({"engine": "embedded", "prefix": "/home/s/ck/envs/pt"},
-         "delete /home/s/ck/envs/pt, then run `coursekit setup`"),
-        ({"engine": "embedded", "prefix": None}, "delete the env folder, then run `coursekit setup`"),
+        (
+            {"engine": "embedded", "prefix": "/home/s/ck/envs/pt"},
+            "delete /home/s/ck/envs/pt, then run `coursekit setup`",
+        ),
+        (
+            {"engine": "embedded", "prefix": None},
+            "delete the env folder, then run `coursekit setup`",
+        ),
         ({"engine": "mamba"}, "`mamba env remove -n pt -y`, then `coursekit setup`"),
         ({"engine": None}, "`conda env remove -n pt -y`, then `coursekit setup`"),
         (None, "`conda env remove -n pt -y`, then `coursekit setup`"),
     ],
 )
-def test_remove_and_setup_uses_the_tool_that_made_the_env(env: dict[str, Any] | None, fix: str) -> None:
-    from coursekit.doctor.rules_env import remove_and_setup
-    from coursekit.doctor.view import View
+def test_remove_and_setup_uses_the_tool_that_made_the_env(
+    env: dict[str, Any] | None, fix: str
+) -> None:
+    from coursekit.doctor.view import View, remove_and_setup
 
     data = healthy_data("cpu_linux")
     data["env"] = None if env is None else merge(data["env"], env)
     assert remove_and_setup(View(from_data(Facts, data))) == fix
 
 
-def _view(base: str, patch: dict[str, Any] | None = None, **replace: Any) -> Any:
+def _view(
+    base: str, patch: dict[str, Any] | None = None, planner: Any = None, **replace: Any
+) -> Any:
+    """A View as diagnose() builds it: the course's planner unless another is given."""
+    from coursekit.doctor.advice import course_planner
     from coursekit.doctor.view import View
 
     data = merge(healthy_data(base), patch or {})
     data.update(replace)
-    return View(from_data(Facts, data))
+    return View(from_data(Facts, data), course_planner() if planner is None else planner)
 
 
-def test_platform_rule_needs_a_platform_a_matrix_and_a_broken_torch(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    from coursekit.doctor import advice
+def _planner_with(matrix: Any) -> Any:
+    """The course's planner answering ``matrix`` (None: unreadable) as its matrix."""
+    from coursekit.doctor.advice import course_planner
+
+    real = course_planner()
+
+    class Planner:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(real, name)
+
+    fake = Planner()
+    fake.matrix = matrix  # type: ignore[attr-defined]
+    return fake
+
+
+def test_platform_rule_needs_a_platform_a_matrix_and_a_broken_torch() -> None:
     from coursekit.doctor.rules_env import platform_no_torch_wheel
 
     arm = {"platform": {"arch": "arm64", "machine": "ARM64"}}
     assert platform_no_torch_wheel(_view("windows_x86_64", arm)) == []  # torch works there
     assert platform_no_torch_wheel(_view("windows_x86_64", no_torch(), platform=None)) == []
-    monkeypatch.setattr(advice, "matrix_or_none", lambda: None)
-    assert platform_no_torch_wheel(_view("windows_x86_64", merge(arm, no_torch()))) == []
+    assert platform_no_torch_wheel(_view("windows_x86_64", merge(arm, no_torch()))) != []
+    unread = _planner_with(None)
+    assert platform_no_torch_wheel(_view("windows_x86_64", merge(arm, no_torch()), unread)) == []
 
 
-def test_glibc_needs_a_known_glibc_and_a_matrix(monkeypatch: pytest.MonkeyPatch) -> None:
-    from coursekit.doctor import advice
+def test_glibc_needs_a_known_glibc_and_a_matrix() -> None:
     from coursekit.doctor.rules_env import glibc_too_old
 
     assert glibc_too_old(_view("cpu_linux", merge({"platform": {"glibc": None}}, no_torch()))) == []
-    monkeypatch.setattr(advice, "matrix_or_none", lambda: None)
-    assert glibc_too_old(_view("cpu_linux", merge({"platform": {"glibc": "2.17"}}, no_torch()))) == []
+    old = merge({"platform": {"glibc": "2.17"}}, no_torch())
+    assert glibc_too_old(_view("cpu_linux", old)) != []
+    assert glibc_too_old(_view("cpu_linux", old, _planner_with(None))) == []
 
 
-def test_glibc_minimum_is_ordered_as_versions(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_glibc_minimum_is_ordered_as_versions() -> None:
     # 2.9 < 2.28 as versions (as strings "2.28" < "2.9"): glibc 2.10 runs a 2.9 wheel.
     from types import SimpleNamespace
 
-    from coursekit.doctor import advice
     from coursekit.doctor.rules_env import glibc_too_old
 
-    fake = SimpleNamespace(releases=[SimpleNamespace(glibc="2.28"), SimpleNamespace(glibc="2.9")])
-    monkeypatch.setattr(advice, "matrix_or_none", lambda: fake)
-    assert glibc_too_old(_view("cpu_linux", merge({"platform": {"glibc": "2.10"}}, no_torch()))) == []
-    old = glibc_too_old(_view("cpu_linux", merge({"platform": {"glibc": "2.8"}}, no_torch())))
+    fake = _planner_with(
+        SimpleNamespace(releases=[SimpleNamespace(glibc="2.28"), SimpleNamespace(glibc="2.9")])
+    )
+    new = merge({"platform": {"glibc": "2.10"}}, no_torch())
+    assert glibc_too_old(_view("cpu_linux", new, fake)) == []
+    old = glibc_too_old(_view("cpu_linux", merge({"platform": {"glibc": "2.8"}}, no_torch()), fake))
     assert len(old) == 1 and "needs glibc >= 2.9" in old[0].detail
 
 
@@ -635,7 +670,9 @@ def test_python_without_a_torch_wheel_from_a_two_part_version() -> None:
 
 def test_rosetta_needs_macos_on_apple_silicon() -> None:
     x86 = {"probe": {"data": {"python": {"machine": "x86_64"}}}}
-    intel = merge(x86, {"platform": {"apple_silicon": False, "arch": "x86_64", "machine": "x86_64"}})
+    intel = merge(
+        x86, {"platform": {"apple_silicon": False, "arch": "x86_64", "machine": "x86_64"}}
+    )
     assert "macos-rosetta" not in found("macos_arm64", intel)
     asahi = merge(x86, {"platform": {"os": "linux", "apple_silicon": True}})
     assert "macos-rosetta" not in found("macos_arm64", asahi)
@@ -654,9 +691,14 @@ def test_intel_mac_only_on_macos_and_an_error_only_without_torch() -> None:
     ("log", "line"),
     [
         ("Collecting torch\nOSError: [Errno 28]\n", "OSError: [Errno 28]"),
-        ("a\ntar: write error: No space left on device\nb\n", "tar: write error: No space left on device"),
-        ("tar: No space left on device\nERROR: [Errno 28] No space left on device\n",
-         "tar: No space left on device"),
+        (
+            "a\ntar: write error: No space left on device\nb\n",
+            "tar: write error: No space left on device",
+        ),
+        (
+            "tar: No space left on device\nERROR: [Errno 28] No space left on device\n",
+            "tar: No space left on device",
+        ),
     ],
 )
 def test_pip_out_of_space_from_either_text(log: str, line: str) -> None:
@@ -681,9 +723,14 @@ def test_kernels_without_a_listing_give_nothing_and_the_bare_env_is_named() -> N
     from coursekit.doctor.rules_env import kernels
 
     assert kernels(_view("cpu_linux", kernels=None)) == []
-    items = [d for d in healthy_data("cpu_linux")["probe"]["data"]["distributions"]["items"]
-             if d["name"] != "ipykernel"]
-    hit = kernels(_view("cpu_linux", {"probe": {"data": {"distributions": {"items": items}}}}, kernels=[]))
+    items = [
+        d
+        for d in healthy_data("cpu_linux")["probe"]["data"]["distributions"]["items"]
+        if d["name"] != "ipykernel"
+    ]
+    hit = kernels(
+        _view("cpu_linux", {"probe": {"data": {"distributions": {"items": items}}}}, kernels=[])
+    )
     assert hit[0].title == "No Jupyter kernel named 'pt', and the env has no ipykernel"
 
 
