@@ -143,8 +143,7 @@ def test_two_copies_outside_user_site_and_an_import_from_outside() -> None:
     ]
     assert (
         "Python imports /opt/extra/torch/__init__.py, "
-        "outside the env /home/student/miniforge3/envs/pt"
-        in outside.detail
+        "outside the env /home/student/miniforge3/envs/pt" in outside.detail
     )
     broken = {
         "probe": {"data": {"torch": {"file": "/opt/extra/torch/__init__.py", "status": "failed"}}}
@@ -305,8 +304,7 @@ def test_companion_tag_and_import_and_operator_problems() -> None:
     }
     hit = found(ops)["torchvision-mismatch"]
     assert (
-        hit.detail
-        == "torchvision's operators do not load: "
+        hit.detail == "torchvision's operators do not load: "
         "RuntimeError: operator torchvision::nms does not exist"
     )
     dead_torch = merge(ops, {"probe": {"data": {"torch": {"status": "failed"}}}})
@@ -519,3 +517,41 @@ def test_mps_unavailable_on_old_and_new_macos() -> None:
     assert "mps-unavailable" not in found(
         "macos_arm64", merge(off, {"platform": {"arch": "x86_64"}})
     )
+
+
+# --- issue 18, second pass: what the rules_packages mutation run still left unpinned -----------
+
+
+def test_every_conda_torch_package_is_listed() -> None:
+    hit = found(conda=(conda_pkg("pytorch"), conda_pkg("libtorch", build="h1")))[
+        "torch-conda-and-pip"
+    ]
+    assert (
+        "conda-meta lists pytorch 2.5.1 (conda-forge, build cpu_py312), "
+        "libtorch 2.5.1 (conda-forge, build h1);"
+    ) in hit.detail
+
+
+def _numpy_import(message: str) -> dict[str, Any]:
+    return {
+        "probe": {
+            "data": {
+                "imports": {
+                    "numpy": {
+                        "ok": False,
+                        "version": None,
+                        "error": {"type": "ImportError", "message": message},
+                    }
+                }
+            }
+        }
+    }
+
+
+def test_numpy_missing_quotes_the_last_line_or_says_what_failed() -> None:
+    tb = "Traceback (most recent call last):\n  File x\nImportError: libopenblas.so.0: cannot open\n\n"
+    assert found(_numpy_import(tb))["numpy-missing"].detail == (
+        "ImportError: libopenblas.so.0: cannot open"
+    )
+    assert found(_numpy_import(""))["numpy-missing"].detail == "Failed to initialize NumPy"
+    assert found(_numpy_import(" "))["numpy-missing"].detail == " "
