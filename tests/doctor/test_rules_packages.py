@@ -549,7 +549,8 @@ def _numpy_import(message: str) -> dict[str, Any]:
 
 
 def test_numpy_missing_quotes_the_last_line_or_says_what_failed() -> None:
-    tb = "Traceback (most recent call last):\n  File x\nImportError: libopenblas.so.0: cannot open\n\n"
+    tb = "Traceback (most recent call last):\n  File x\n"
+    tb += "ImportError: libopenblas.so.0: cannot open\n\n"
     assert found(_numpy_import(tb))["numpy-missing"].detail == (
         "ImportError: libopenblas.so.0: cannot open"
     )
