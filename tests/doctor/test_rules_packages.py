@@ -556,3 +556,8 @@ def test_numpy_missing_quotes_the_last_line_or_says_what_failed() -> None:
     )
     assert found(_numpy_import(""))["numpy-missing"].detail == "Failed to initialize NumPy"
     assert found(_numpy_import(" "))["numpy-missing"].detail == " "
+
+
+def test_mps_is_judged_on_macos_only() -> None:
+    arm_linux = {"platform": {"arch": "arm64", "machine": "aarch64"}}
+    assert "mps-unavailable" not in found(arm_linux)
