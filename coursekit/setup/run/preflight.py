@@ -63,7 +63,10 @@ def leftover_installers(prefix: Path) -> list[int]:
             or proc.info["pid"] == os.getpid()
         ):
             continue
-        if not (("pip" in cmd and "install" in cmd) or "coursekit.setup.engines.embedded" in cmd):
+        # the engine helper: `-m coursekit.setup.engines.embedded` as pasted, or setup's own
+        # isolated `-I -c "...from coursekit.setup.engines.embedded import run..."`
+        helper = any("coursekit.setup.engines.embedded" in a for a in cmd)
+        if not (("pip" in cmd and "install" in cmd) or helper):
             continue
         if _orphaned(proc):
             found.append(int(proc.info["pid"]))
