@@ -282,6 +282,14 @@ def project_check(opts: CollectOptions) -> Any:
     return project_facts(opts.cwd or Path.cwd(), Path(home) if home else None)
 
 
+def setup_record_check(env: EnvFacts) -> Any:
+    """What ``coursekit setup`` recorded in the env (its channels and index), credentials
+    redacted: these facts are printed and sent (:mod:`coursekit.doctor.recorded`)."""
+    from coursekit.doctor.recorded import read_record
+
+    return read_record(env.prefix if env.exists else None)
+
+
 def pip_log_check(opts: CollectOptions) -> Any:
     """The newest pip log (coursekit setup's, or pip's --log file)."""
     from coursekit.setup.engines import coursekit_home
@@ -299,6 +307,7 @@ _DEFAULT_TIMEOUTS = {
     "shell": 10.0,
     "project": 10.0,
     "pip_log": 10.0,
+    "setup": 10.0,
 }
 
 
@@ -318,6 +327,7 @@ def default_checks(opts: CollectOptions) -> list[Check]:
         Check("shell", lambda d: shell_check(opts, d["env"]), limits["shell"], ("env",)),
         Check("project", lambda _: project_check(opts), limits["project"]),
         Check("pip_log", lambda _: pip_log_check(opts), limits["pip_log"]),
+        Check("setup", lambda d: setup_record_check(d["env"]), limits["setup"], ("env",)),
     ]
 
 
@@ -339,6 +349,7 @@ def collect_facts(opts: CollectOptions | None = None, checks: list[Check] | None
             "shell",
             "project",
             "pip_log",
+            "setup",
         )
     }
     return Facts(
@@ -352,6 +363,7 @@ def collect_facts(opts: CollectOptions | None = None, checks: list[Check] | None
         shell=sections["shell"],
         project=sections["project"],
         pip_log=sections["pip_log"],
+        setup=sections["setup"],
         checks=runs,
         coursekit_version=__version__,
         collected_at=now,
