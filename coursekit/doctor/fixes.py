@@ -95,9 +95,7 @@ def _reinstall(
     )
 
 
-def plan_fixes(
-    report: Report, recorded: SetupRecordFacts | None = None
-) -> tuple[FixAction, ...]:
+def plan_fixes(report: Report, recorded: SetupRecordFacts | None = None) -> tuple[FixAction, ...]:
     """The automatic fixes for ``report``'s findings (pure; empty when none applies).
 
     ``recorded``: the env's setup record with its real URLs (:func:`live_record`); by default
