@@ -16,7 +16,8 @@ class ExitCode(enum.IntEnum):
     OK = 0
     """Success: the plan was made or carried out, the doctor found no error, the lab passed."""
     FAILED = 1
-    """The answer is "no": the doctor found an error, the lab does not pass yet, a setup step failed."""
+    """The answer is "no": the doctor found an error, the lab does not pass yet, a setup step
+    failed."""
     USAGE = 2
     """Bad input: unknown option or value, malformed version, invalid env spec or report file."""
     ENVIRONMENT = 3

@@ -41,15 +41,16 @@ JSON fields (``probe_schema`` 2; 2 added ``cudnn_op`` and ``nvidia_names``):
 - ``torch``: from the child: ``status`` of ``import torch`` ("ok", "missing",
   "import-error", "crashed", "timeout", "not-run"), ``child`` ("ok", "crashed",
   "timeout": how the child ended; a later stage may hang or crash after a good
-  import), ``error`` ({type, message, traceback}), ``returncode``, ``stderr`` (tail), ``import_s``, ``version``, ``file``,
-  ``cuda`` (``torch.version.cuda``), ``hip``, ``debug``, ``arch_list``,
+  import), ``error`` ({type, message, traceback}), ``returncode``, ``stderr`` (tail), ``import_s``,
+  ``version``, ``file``, ``cuda`` (``torch.version.cuda``), ``hip``, ``debug``, ``arch_list``,
   ``cuda_available``, ``device_count``, ``devices`` ([{index, name,
   capability: "8.6"}]), ``cuda_error`` (text of a failed CUDA init), ``cuda_op``
   ({ok, error}: a real matmul on device 0), ``cudnn_op`` ({ok, version, error}: a real cuDNN
   convolution on device 0; a matmul alone passes where convolutions fail, e.g. WSL without
   libcuda on the loader's path), ``mps_built``, ``mps_available``,
   ``warnings`` (texts of warnings raised by torch), ``numpy_ok`` (``torch.from_numpy``
-  works), ``numpy_error`` (its error text: "Numpy is not available"), ``stages`` (names of the stages that finished).
+  works), ``numpy_error`` (its error text: "Numpy is not available"), ``stages`` (names of the
+  stages that finished).
 - ``imports``: for numpy, torchvision, torchaudio: ``{ok, version, error}``; torchvision also
   ``op_error`` (schema 2: a CPU ``torchvision.ops.nms`` call failed, e.g. "operator
   torchvision::nms does not exist"; null when it ran).

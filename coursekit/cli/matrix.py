@@ -1,6 +1,7 @@
 """`coursekit matrix check`: a maintainer's command that compares the PyTorch matrix with an index.
 
-Thin adapter: parse the flags, call :func:`coursekit.setup.plan.matrixcheck.check`, render the report.
+Thin adapter: parse the flags, call :func:`coursekit.setup.plan.matrixcheck.check`, render the
+report.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ def matrix() -> None:
     "--index-url",
     metavar="URL",
     default=None,
-    help="Index root to read (default: https://download.pytorch.org/whl); file:///folder works too.",
+    help="Index root to read (default: https://download.pytorch.org/whl); file:///folder works "
+    "too.",
 )
 @click.option(
     "--timeout",

@@ -1,8 +1,8 @@
 """`coursekit setup`: plan the course environment (``--dry-run``) or create it.
 
-Thin adapter: parse the flags into a :class:`~coursekit.setup.plan.request.SetupRequest`, build the plan
-(:func:`coursekit.setup.plan.request.build_plan`), then render it (``--dry-run``) or hand it to the
-executor (:mod:`coursekit.setup.run.service`).
+Thin adapter: parse the flags into a :class:`~coursekit.setup.plan.request.SetupRequest`, build the
+plan (:func:`coursekit.setup.plan.request.build_plan`), then render it (``--dry-run``) or hand it to
+the executor (:mod:`coursekit.setup.run.service`).
 """
 
 from __future__ import annotations
@@ -78,7 +78,8 @@ from coursekit.errors import ExitCode
 @click.option(
     "--index-url",
     metavar="URL",
-    help="PyTorch wheel index instead of the planned one (https, http://localhost, or a folder of wheels).",
+    help="PyTorch wheel index instead of the planned one (https, http://localhost, or a folder "
+    "of wheels).",
 )
 @click.option(
     "--force",

@@ -1,10 +1,10 @@
 """What the planner would do: the backend to name in fix lines, driver minimums, arch coverage.
 
 The doctor does not keep its own PyTorch tables: it asks the planner's matrix
-(:mod:`coursekit.setup.plan.matrix`, ``envs/*.toml``) and selector (:mod:`coursekit.setup.plan.select`), so a
-fix line says exactly what ``coursekit setup`` would install. All functions are pure
-over their inputs; a matrix that fails to load gives no advice rather than an error
-(the doctor must still report everything else).
+(:mod:`coursekit.setup.plan.matrix`, ``envs/*.toml``) and selector
+(:mod:`coursekit.setup.plan.select`), so a fix line says exactly what ``coursekit setup`` would
+install. All functions are pure over their inputs; a matrix that fails to load gives no advice
+rather than an error (the doctor must still report everything else).
 """
 
 from __future__ import annotations
@@ -107,8 +107,9 @@ class ArchOption:
 
 def arch_options(view: View, capability: str) -> tuple[ArchOption, ...]:
     """Every CUDA build (newest release first) whose kernels cover a GPU of ``capability``
-    on the report's platform: the planner's own architecture gate (:func:`coursekit.setup.plan.gates.coverage`).
-    Empty when the matrix cannot be read or nothing covers it."""
+    on the report's platform: the planner's own architecture gate
+    (:func:`coursekit.setup.plan.gates.coverage`). Empty when the matrix cannot be read or nothing
+    covers it."""
     host = view.host_info()
     matrix = matrix_or_none()
     if host is None or matrix is None or len(version_tuple(capability)) != 2:
@@ -136,7 +137,8 @@ def arch_options(view: View, capability: str) -> tuple[ArchOption, ...]:
 
 
 def served(view: View, capability: str) -> bool | None:
-    """Whether any CUDA build coursekit can install has kernels for ``capability`` (None: unknown)."""
+    """Whether any CUDA build coursekit can install has kernels for ``capability`` (None:
+    unknown)."""
     if matrix_or_none() is None or view.host_info() is None or len(version_tuple(capability)) != 2:
         return None
     return bool(arch_options(view, capability))
@@ -228,5 +230,8 @@ def reinstall_hint(view: View) -> str:
     """The fix line for a wrong or broken torch build."""
     advice = suggest_backend(view)
     if advice is None:
-        return "coursekit setup  (reinstalls the torch trio from the right index), or coursekit doctor --fix"
+        return (
+            "coursekit setup  (reinstalls the torch trio from the right index), or coursekit "
+            "doctor --fix"
+        )
     return f"{advice.command}  (installs torch {advice.torch}), or coursekit doctor --fix"

@@ -124,8 +124,8 @@ CATALOGUE: Final[tuple[Entry, ...]] = (
         "platform-no-torch-wheel",
         "platform",
         ERROR,
-        "No PyTorch build coursekit knows exists for this OS and CPU (Windows on ARM64, 32-bit ARM, "
-        "...): pip finds no torch.",
+        "No PyTorch build coursekit knows exists for this OS and CPU (Windows on ARM64, 32-bit "
+        "ARM, ...): pip finds no torch.",
         "envs/torch-matrix.toml platforms; pytorch/pytorch#133804",
     ),
     _E(
@@ -148,15 +148,17 @@ CATALOGUE: Final[tuple[Entry, ...]] = (
         "python-ms-store",
         "platform",
         WARNING,
-        "The env's Python is the Microsoft Store's: its sandboxed folder under AppData\\Local\\Packages "
-        "makes torch's paths exceed Windows' 260-character limit ([Errno 2] during pip install).",
+        "The env's Python is the Microsoft Store's: its sandboxed folder under "
+        "AppData\\Local\\Packages makes torch's paths exceed Windows' 260-character limit "
+        "([Errno 2] during pip install).",
         "pytorch/pytorch#23823",
     ),
     _E(
         "macos-rosetta",
         "platform",
         ERROR,
-        "On Apple silicon, the env's Python is x86_64 (Rosetta): no PyTorch wheels after 2.2, no MPS.",
+        "On Apple silicon, the env's Python is x86_64 (Rosetta): no PyTorch wheels after 2.2, "
+        "no MPS.",
         "pytorch/pytorch#114602, #131766",
     ),
     _E(
@@ -200,9 +202,9 @@ CATALOGUE: Final[tuple[Entry, ...]] = (
         "driver-missing",
         "gpu",
         ERROR,
-        "No NVIDIA driver, told apart from no GPU: torch's 'Found no NVIDIA driver on your system' "
-        "or NVIDIA devices on the PCI bus with no driver; the fix installs the driver (the CPU build "
-        "only if there is no NVIDIA GPU).",
+        "No NVIDIA driver, told apart from no GPU: torch's 'Found no NVIDIA driver on your "
+        "system' or NVIDIA devices on the PCI bus with no driver; the fix installs the driver "
+        "(the CPU build only if there is no NVIDIA GPU).",
         "torch/cuda/__init__.py; envs/SOURCES.md P5.10",
         unless=("driver-not-loaded", "driver-library-mismatch"),
         blocks=True,
@@ -211,8 +213,8 @@ CATALOGUE: Final[tuple[Entry, ...]] = (
         "wsl-linux-driver",
         "gpu",
         WARNING,
-        "WSL: an nvidia-smi outside /usr/lib/wsl/lib (a Linux driver or nvidia-utils installed inside WSL) "
-        "shadows the Windows driver; an error when it fails.",
+        "WSL: an nvidia-smi outside /usr/lib/wsl/lib (a Linux driver or nvidia-utils installed "
+        "inside WSL) shadows the Windows driver; an error when it fails.",
         "microsoft/WSL#11888, #5265; docs.nvidia.com/cuda/wsl-user-guide",
     ),
     _E(
@@ -242,7 +244,8 @@ CATALOGUE: Final[tuple[Entry, ...]] = (
         "gpu",
         ERROR,
         "The NVIDIA driver is older than the minimum for the installed torch's CUDA version.",
-        "NVIDIA CUDA Toolkit Release Notes Tables 2 and 3 (CUDA 8.0-13.x); envs/nvidia-drivers.toml",
+        "NVIDIA CUDA Toolkit Release Notes Tables 2 and 3 (CUDA 8.0-13.x); "
+        "envs/nvidia-drivers.toml",
         unless=("jetson-sbsa-wheel",),
     ),
     _E(
@@ -353,16 +356,18 @@ CATALOGUE: Final[tuple[Entry, ...]] = (
         "cuda-lib-shadowed",
         "torch",
         ERROR,
-        "A CUDA library torch's nvidia-* wheels bring is shadowed by another CUDA (LD_LIBRARY_PATH, "
-        "a system CUDA): 'undefined symbol: __nvJitLinkComplete_12_4, version libnvJitLink.so.12'.",
+        "A CUDA library torch's nvidia-* wheels bring is shadowed by another CUDA "
+        "(LD_LIBRARY_PATH, a system CUDA): 'undefined symbol: __nvJitLinkComplete_12_4, version "
+        "libnvJitLink.so.12'.",
         "pytorch/pytorch#134929, #111469, #152783; infiniflow/ragflow#4466",
     ),
     _E(
         "cuda-lib-missing",
         "torch",
         ERROR,
-        "A CUDA library torch needs cannot be found ('libcudnn.so.9: cannot open shared object file', "
-        "'libcublas.so.*[0-9] not found in the system path'): its nvidia-* wheel is missing.",
+        "A CUDA library torch needs cannot be found ('libcudnn.so.9: cannot open shared object "
+        "file', 'libcublas.so.*[0-9] not found in the system path'): its nvidia-* wheel is "
+        "missing.",
         "torch/__init__.py _preload_cuda_deps",
         unless=("cuda-lib-shadowed", "wsl-libcuda"),
     ),
@@ -370,8 +375,8 @@ CATALOGUE: Final[tuple[Entry, ...]] = (
         "torch-stale",
         "torch",
         WARNING,
-        "torch is older than the course's release line (an old lock file, requirements file or installer "
-        "picked it).",
+        "torch is older than the course's release line (an old lock file, requirements file or "
+        "installer picked it).",
         "envs/course.toml [torch]; envs/torch-matrix.toml",
     ),
     _E(
@@ -442,7 +447,8 @@ CATALOGUE: Final[tuple[Entry, ...]] = (
         "companion-missing",
         "packages",
         WARNING,
-        "torch is installed but torchvision or torchaudio, which the course installs with it, is not.",
+        "torch is installed but torchvision or torchaudio, which the course installs with it, "
+        "is not.",
         "envs/course.toml [pip] packages",
     ),
     _E(
@@ -485,9 +491,9 @@ CATALOGUE: Final[tuple[Entry, ...]] = (
         "python-not-env",
         "env",
         WARNING,
-        "`python` or `pip` on PATH belongs to another Python (the env not active, or shadowed): what a "
-        "student types runs elsewhere and `pip install` goes there; an error when that is why torch is "
-        "missing.",
+        "`python` or `pip` on PATH belongs to another Python (the env not active, or shadowed): "
+        "what a student types runs elsewhere and `pip install` goes there; an error when that "
+        "is why torch is missing.",
         "jupyter troubleshoot; envs/SOURCES.md P2",
         blocks=True,
     ),
@@ -543,8 +549,8 @@ CATALOGUE: Final[tuple[Entry, ...]] = (
         "pip-hash-mismatch",
         "pip",
         ERROR,
-        "pip's last install refused a download whose hash did not match (interrupted download, proxy, "
-        "corrupt cache).",
+        "pip's last install refused a download whose hash did not match (interrupted download, "
+        "proxy, corrupt cache).",
         "pip's hash-checking mode",
     ),
     _E(

@@ -1,4 +1,5 @@
-"""What the course's own data says, for the doctor: the env spec (its Python version, its torch pin).
+"""What the course's own data says, for the doctor: the env spec (its Python version, its torch
+pin).
 
 Below :mod:`.view` and :mod:`.advice` (both need it), so neither imports the other back.
 A spec that fails to load is setup's error to report: the doctor falls back to a default.
@@ -13,7 +14,8 @@ from typing import Any
 
 
 def spec_or_none() -> Any:
-    """The course env spec in force (read once per file version), or None when it cannot be loaded."""
+    """The course env spec in force (read once per file version), or None when it cannot be
+    loaded."""
     try:
         return cached_spec(*spec_key())
     except Exception:  # noqa: BLE001 - a broken spec is setup's error to report, not the doctor's

@@ -28,7 +28,8 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class WslLibFacts:
-    """WSL2: the Windows driver's libraries projected into ``/usr/lib/wsl/lib`` (microsoft/WSL#8587)."""
+    """WSL2: the Windows driver's libraries projected into ``/usr/lib/wsl/lib``
+    (microsoft/WSL#8587)."""
 
     exists: bool = False  # the folder exists
     libcuda: tuple[str, ...] = ()  # libcuda* entries: "libcuda.so.1", "libcuda.so -> libcuda.so.1"
@@ -109,7 +110,8 @@ class EnvFacts:
 
 @dataclass(frozen=True)
 class ShellFacts:
-    """Schema 2: the shell coursekit ran from: which ``python``/``pip`` a student typing them gets."""
+    """Schema 2: the shell coursekit ran from: which ``python``/``pip`` a student typing them
+    gets."""
 
     path_python: str | None = None  # first python (python.exe, python3) on PATH
     path_python_is_env: bool | None = None  # it is the course env's Python (None: no env known)

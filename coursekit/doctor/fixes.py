@@ -6,9 +6,9 @@ would do itself:
 ``reinstall-torch``
     the setup plan's own ``<env python> -m pip install --index-url <one index>
     torch==X+tag torchvision==Y+tag torchaudio==Z+tag`` (pins and index from
-    :func:`coursekit.setup.plan.model.make_plan` for this machine; pip replaces other versions itself, and
-    a failed download removes nothing), plus ``--force-reinstall --no-deps`` for pins already installed at that
-    exact version (broken files). Run with the hardened pip environment of
+    :func:`coursekit.setup.plan.model.make_plan` for this machine; pip replaces other versions
+    itself, and a failed download removes nothing), plus ``--force-reinstall --no-deps`` for pins
+    already installed at that exact version (broken files). Run with the hardened pip environment of
     :mod:`coursekit.setup.run.pipsafe` (config files off, no ``PIP_*`` sources: an
     ``extra-index-url`` cannot sneak in).
 ``register-kernel``

@@ -171,10 +171,11 @@ def platform_no_torch_wheel(v: View) -> list[Finding]:
         finding(
             "platform-no-torch-wheel",
             f"No PyTorch build for {p.os} on {p.machine or p.arch}",
-            f"the torch releases coursekit installs publish wheels for {', '.join(sorted(platforms))}, "
-            f"not {key}; pip says 'No matching distribution found for torch'",
-            "Use another machine (an x86_64 or Apple silicon computer) or a hosted notebook such as "
-            "Google Colab (https://colab.research.google.com)",
+            "the torch releases coursekit installs publish wheels for "
+            f"{', '.join(sorted(platforms))}, not {key}; pip says 'No matching distribution "
+            "found for torch'",
+            "Use another machine (an x86_64 or Apple silicon computer) or a hosted notebook "
+            "such as Google Colab (https://colab.research.google.com)",
         )
     ]
 
@@ -202,8 +203,8 @@ def glibc_too_old(v: View) -> list[Finding]:
     why = (
         "this Linux uses musl (Alpine); PyTorch publishes Linux wheels for glibc only"
         if p.glibc == "musl"
-        else f"this Linux has glibc {p.glibc}; every torch coursekit installs needs glibc >= {least} "
-        f"(manylinux_{least.replace('.', '_')} wheels, pytorch/pytorch#123649)"
+        else f"this Linux has glibc {p.glibc}; every torch coursekit installs needs glibc >= "
+        f"{least} (manylinux_{least.replace('.', '_')} wheels, pytorch/pytorch#123649)"
     )
     pip_log = v.f.pip_log.tail if v.f.pip_log else ""
     if "No matching distribution found for torch" in pip_log:
@@ -213,8 +214,9 @@ def glibc_too_old(v: View) -> list[Finding]:
             "glibc-too-old",
             "No PyTorch wheel installs on this Linux's C library",
             why,
-            "Use a newer OS (Ubuntu 20.04 or later, Debian 10 or later, RHEL 8 or later), a container "
-            "with one, WSL with a current Ubuntu on Windows, or a hosted notebook such as Google Colab",
+            "Use a newer OS (Ubuntu 20.04 or later, Debian 10 or later, RHEL 8 or later), a "
+            "container with one, WSL with a current Ubuntu on Windows, or a hosted notebook "
+            "such as Google Colab",
         )
     ]
 
@@ -243,13 +245,13 @@ def python_ms_store(v: View) -> list[Finding]:
         finding(
             "python-ms-store",
             "The env's Python is the Microsoft Store's",
-            f"{hit}: packages go under AppData\\Local\\Packages\\{_STORE}..., where torch's deepest "
-            "files exceed Windows' 260-character path limit (pip fails with [Errno 2])"
+            f"{hit}: packages go under AppData\\Local\\Packages\\{_STORE}..., where torch's "
+            "deepest files exceed Windows' 260-character path limit (pip fails with [Errno 2])"
             + ("; that is why torch is not installed" if missing else ""),
-            "Install Miniforge (https://conda-forge.org/download/) and run `coursekit setup`; or enable "
-            "long paths (PowerShell as administrator: New-ItemProperty -Path "
-            "'HKLM:\\SYSTEM\\CurrentControlSet\\Control\\FileSystem' -Name LongPathsEnabled -Value 1 "
-            "-PropertyType DWORD -Force) and install again",
+            "Install Miniforge (https://conda-forge.org/download/) and run `coursekit setup`; "
+            "or enable long paths (PowerShell as administrator: New-ItemProperty -Path "
+            "'HKLM:\\SYSTEM\\CurrentControlSet\\Control\\FileSystem' -Name LongPathsEnabled "
+            "-Value 1 -PropertyType DWORD -Force) and install again",
             severity="error" if missing else None,
         )
     ]
@@ -265,7 +267,8 @@ def python_32bit(v: View) -> list[Finding]:
             "python-32bit",
             "The env's Python is 32-bit; PyTorch needs 64-bit",
             f"{v.py.get('executable')} reports a {v.py.get('bits')}-bit build{where}",
-            "Install 64-bit Miniforge (https://conda-forge.org/download/), then run `coursekit setup`",
+            "Install 64-bit Miniforge (https://conda-forge.org/download/), then run `coursekit "
+            "setup`",
         )
     ]
 
@@ -317,7 +320,8 @@ def macos_intel(v: View) -> list[Finding]:
             "Intel Mac: the newest PyTorch for macOS x86_64 is 2.2",
             f"{p.machine} Mac; PyTorch publishes macOS wheels for arm64 only since 2.3"
             + ("; that is why pip found no torch for the course" if missing else ""),
-            "Use another machine or a hosted notebook such as Google Colab (https://colab.research.google.com) for the labs that need torch >= 2.3",
+            "Use another machine or a hosted notebook such as Google Colab "
+            "(https://colab.research.google.com) for the labs that need torch >= 2.3",
             severity="error" if missing else None,
         )
     ]
@@ -349,8 +353,8 @@ def disk_low(v: View) -> list[Finding]:
             )
         if disk.label == "temp folder":
             fix = (
-                "free space there, or give pip a temp folder with room: export TMPDIR=/path/with/space "
-                "(PowerShell: $env:TMP = 'D:\\tmp'), then install again"
+                "free space there, or give pip a temp folder with room: export "
+                "TMPDIR=/path/with/space (PowerShell: $env:TMP = 'D:\\tmp'), then install again"
             )
         out.append(
             finding(
@@ -371,8 +375,9 @@ def disk_low(v: View) -> list[Finding]:
                 "disk-low",
                 "pip ran out of disk space while installing",
                 line,
-                "free at least 10 GB where pip unpacks (the temp folder) and where the env lives; or "
-                "export TMPDIR=/path/with/space (PowerShell: $env:TMP = 'D:\\tmp') and install again",
+                "free at least 10 GB where pip unpacks (the temp folder) and where the env "
+                "lives; or export TMPDIR=/path/with/space (PowerShell: $env:TMP = 'D:\\tmp') "
+                "and install again",
                 severity="error",
             )
         )
@@ -388,7 +393,8 @@ def ram_low(v: View) -> list[Finding]:
             "ram-low",
             f"Only {mem.total_mib / _GIB:.1f} GB of RAM",
             f"{mem.total_mib} MiB total, {mem.available_mib} MiB available",
-            "Close other programs while working on labs, or use a hosted notebook such as Google Colab",
+            "Close other programs while working on labs, or use a hosted notebook such as "
+            "Google Colab",
         )
     ]
 
@@ -481,7 +487,8 @@ def kernels(v: View) -> list[Finding]:
                     "kernel-shadowing",
                     "A user-level 'python3' kernel runs another Python",
                     f"{k.directory} runs {k.argv0}; it shadows the env's own 'Python 3' kernel",
-                    f"Pick the 'Python ({env.name})' kernel in notebooks, or delete {quote(k.directory)}",
+                    f"Pick the 'Python ({env.name})' kernel in notebooks, or delete "
+                    f"{quote(k.directory)}",
                 )
             )
         elif k.name != env.name and not k.argv0_exists:

@@ -53,8 +53,9 @@ def pip_memory_error(v: View) -> list[Finding]:
         finding(
             "pip-memory-error",
             "pip ran out of memory while installing torch",
-            f"{_line(text, 'MemoryError')} in {v.f.pip_log.path if v.f.pip_log else 'the pip log'}; pip "
-            "reads a whole cached wheel (torch is 1-3 GB) into memory (pytorch/pytorch#25164)",
+            f"{_line(text, 'MemoryError')} in "
+            f"{v.f.pip_log.path if v.f.pip_log else 'the pip log'}; pip reads a whole cached "
+            "wheel (torch is 1-3 GB) into memory (pytorch/pytorch#25164)",
             f"{v.py_cmd} -m pip install --no-cache-dir {_torch_pins(v)}  (pip then streams the "
             "download instead of loading it from its cache)",
         )
@@ -89,7 +90,8 @@ def pip_hash_mismatch(v: View) -> list[Finding]:
             "pip-hash-mismatch",
             "pip refused a download whose hash did not match",
             detail,
-            f"{v.py_cmd} -m pip cache purge\n{v.py_cmd} -m pip install --no-cache-dir {_torch_pins(v)}",
+            f"{v.py_cmd} -m pip cache purge\n{v.py_cmd} -m pip install --no-cache-dir "
+            f"{_torch_pins(v)}",
         )
     ]
 
@@ -111,8 +113,9 @@ def windows_long_path(v: View) -> list[Finding]:
             "pip failed on a path longer than Windows allows",
             line,
             "Enable long paths (PowerShell as administrator: New-ItemProperty -Path "
-            "'HKLM:\\SYSTEM\\CurrentControlSet\\Control\\FileSystem' -Name LongPathsEnabled -Value 1 "
-            "-PropertyType DWORD -Force), then install again; or keep the env in a short folder (C:\\ml)",
+            "'HKLM:\\SYSTEM\\CurrentControlSet\\Control\\FileSystem' -Name LongPathsEnabled "
+            "-Value 1 -PropertyType DWORD -Force), then install again; or keep the env in a "
+            "short folder (C:\\ml)",
         )
     ]
 
@@ -198,10 +201,12 @@ def cuda_libs(v: View) -> list[Finding]:
             )
             why = f"LD_LIBRARY_PATH={ld} loads another CUDA's {lib} instead of the {wheel} wheel's"
         else:
+            nv_module = folder.replace("-", "_")
             fix = (
-                f"a system CUDA (/etc/ld.so.conf.d, /usr/local/cuda) shadows the {wheel} wheel: put the "
-                f"wheel's folder first, export LD_LIBRARY_PATH=\"$({v.py_cmd} -c 'import nvidia.{folder.replace('-', '_')}"
-                f", os; print(os.path.dirname(nvidia.{folder.replace('-', '_')}.__file__))')/lib:$LD_LIBRARY_PATH\"; "
+                f"a system CUDA (/etc/ld.so.conf.d, /usr/local/cuda) shadows the {wheel} wheel: "
+                f"put the wheel's folder first, export LD_LIBRARY_PATH=\"$({v.py_cmd} -c 'import "
+                f"nvidia.{nv_module}, os; "
+                f"print(os.path.dirname(nvidia.{nv_module}.__file__))')/lib:$LD_LIBRARY_PATH\"; "
                 "if it persists, " + f"{v.py_cmd} -m pip install --force-reinstall {_torch_pins(v)}"
             )
             why = f"{lib} resolves to a library other than the {wheel} wheel's"
@@ -229,8 +234,8 @@ def cuda_libs(v: View) -> list[Finding]:
                     if missing
                     else f"; {wheel} is installed but its library did not load"
                 ),
-                f"{v.py_cmd} -m pip install {_torch_pins(v)}  (pip installs the nvidia-* wheels torch "
-                "depends on that are missing); if it persists, add --force-reinstall",
+                f"{v.py_cmd} -m pip install {_torch_pins(v)}  (pip installs the nvidia-* wheels "
+                "torch depends on that are missing); if it persists, add --force-reinstall",
                 fix_action=_REINSTALL,
             )
         ]
@@ -238,7 +243,8 @@ def cuda_libs(v: View) -> list[Finding]:
 
 
 def python_not_env(v: View) -> list[Finding]:
-    """``python`` or ``pip`` on PATH is another interpreter's: what a student types runs elsewhere."""
+    """``python`` or ``pip`` on PATH is another interpreter's: what a student types runs
+    elsewhere."""
     sh, env = v.f.shell, v.f.env
     if sh is None or env is None or not env.exists or env.explicit or not env.prefix:
         return []
@@ -260,16 +266,20 @@ def python_not_env(v: View) -> list[Finding]:
     missing = not v.torch_ok and not v.dists("torch") and v.probe_ok
     detail = "; ".join(f"`{w}` runs {p}" for w, p in wrong)
     if active:
-        detail += f", although the env {env.prefix} is active: `pip install` puts packages into another Python"
+        detail += (
+            f", although the env {env.prefix} is active: `pip install` puts packages into "
+            "another Python"
+        )
         fix = (
-            f"Use `python -m pip` (never bare `pip`); remove the alias or the PATH entry ({wrong[0][1]}) from "
-            f"your shell profile, open a new terminal and `conda activate {env.name}`"
+            "Use `python -m pip` (never bare `pip`); remove the alias or the PATH entry "
+            f"({wrong[0][1]}) from your shell profile, open a new terminal and `conda activate "
+            f"{env.name}`"
         )
     else:
         detail += f", not the course env's ({env.prefix}), which is not active in this shell"
         fix = (
-            f"`conda activate {env.name}` in every new terminal (or run the env's Python by its path: "
-            f"{v.env_python}); install with `python -m pip`, never a bare `pip`"
+            f"`conda activate {env.name}` in every new terminal (or run the env's Python by its "
+            f"path: {v.env_python}); install with `python -m pip`, never a bare `pip`"
         )
     if missing:
         detail += "; that is where `pip install torch` went, not into the env"
@@ -295,7 +305,8 @@ def _extras(sources: tuple[str, ...]) -> dict[str, str]:
 
 
 def uv_project(v: View) -> list[Finding]:
-    """A uv project whose torch configuration differs from the env's build: ``uv run`` re-syncs it."""
+    """A uv project whose torch configuration differs from the env's build: ``uv run`` re-syncs
+    it."""
     proj = v.f.project
     if proj is None or not (proj.torch_requirement or proj.locked_torch or proj.torch_sources):
         return []
@@ -310,7 +321,10 @@ def uv_project(v: View) -> list[Finding]:
         # to `uv pip` only, not to `uv sync` (astral-sh/uv#17236).
         wants = "PyPI (no --extra selected)"
         if proj.torch_backend:
-            note = f"; [tool.uv.pip] torch-backend = {proj.torch_backend} applies to `uv pip` only (astral-sh/uv#17236)"
+            note = (
+                f"; [tool.uv.pip] torch-backend = {proj.torch_backend} applies to `uv pip` only "
+                "(astral-sh/uv#17236)"
+            )
     elif proj.locked_torch:
         wants = local_tag(proj.locked_torch.split()[0]) or (
             "PyPI" if "pypi.org" in proj.locked_torch or "(" not in proj.locked_torch else ""
@@ -326,9 +340,13 @@ def uv_project(v: View) -> list[Finding]:
     if not wants or wants == installed:
         return []
     root = v.pure(proj.root)
+    source = (
+        "uv.lock: torch " + proj.locked_torch
+        if proj.locked_torch
+        else proj.torch_requirement or "pyproject.toml"
+    )
     detail = (
-        f"{root} is a uv project that takes torch from {wants} "
-        f"({'uv.lock: torch ' + proj.locked_torch if proj.locked_torch else proj.torch_requirement or 'pyproject.toml'}); "
+        f"{root} is a uv project that takes torch from {wants} ({source}); "
         f"`uv run` / `uv sync` there replaces torch {v.torch_version or ''} with that build{note}"
     )
     advice = suggest_backend(v)
@@ -340,14 +358,17 @@ def uv_project(v: View) -> list[Finding]:
             else next((e for e in extras if e.startswith("cu")), next(iter(extras)))
         )
         fix = (
-            f"Always select the build: `uv sync --extra {pick}` and `uv run --extra {pick} ...` in {root} "
-            f"(or set default extras there); then check with `coursekit doctor`"
+            f"Always select the build: `uv sync --extra {pick}` and `uv run --extra {pick} ...` "
+            f"in {root} (or set default extras there); then check with `coursekit doctor`"
         )
     else:
         fix = (
-            f"In {root / 'pyproject.toml'} route torch to the PyTorch index: [[tool.uv.index]] name = "
-            f'"pytorch-{tag}", url = "https://download.pytorch.org/whl/{tag}", explicit = true; and '
-            f'[tool.uv.sources] torch = [{{ index = "pytorch-{tag}" }}]; then `uv lock`. Or run the course\'s '
+            f"In {root / 'pyproject.toml'} route torch to the PyTorch index: "
+            "[[tool.uv.index]] name = "
+            f'"pytorch-{tag}", url = "https://download.pytorch.org/whl/{tag}", explicit '
+            "= true; and "
+            f'[tool.uv.sources] torch = [{{ index = "pytorch-{tag}" }}]; then `uv lock`. '
+            "Or run the course's "
             "notebooks from the env, not with `uv run`"
         )
     # An error when the env's torch is already the wrong build that uv put there.
@@ -382,9 +403,10 @@ def torch_stale(v: View) -> list[Finding]:
         finding(
             "torch-stale",
             f"torch {version} is older than the course's torch {course}",
-            f"the course needs torch {course} or newer; torch {version} came from an old lock file, "
-            "requirements file or installer",
-            f"{advice.command if advice else 'coursekit setup'}  (installs {target}), or coursekit doctor --fix",
+            f"the course needs torch {course} or newer; torch {version} came from an old lock "
+            "file, requirements file or installer",
+            f"{advice.command if advice else 'coursekit setup'}  (installs {target}), or "
+            "coursekit doctor --fix",
             fix_action=_REINSTALL,
         )
     ]

@@ -48,7 +48,8 @@ def torch_owners(v: View) -> list[Finding]:
         finding(
             "torch-from-conda",
             "torch comes from conda, not from the PyTorch wheel index",
-            f"conda-meta lists {described}; pip would say 'Requirement already satisfied' and keep it",
+            f"conda-meta lists {described}; pip would say 'Requirement already satisfied' and "
+            "keep it",
             "Recreate the env: " + remove_and_setup(v),
         )
     ]
@@ -71,11 +72,14 @@ def torch_duplicate(v: View) -> list[Finding]:
     user = [c for c in copies if c.get("in_user_site")]
     if user:
         fix = (
-            f"{v.py_cmd} -m pip uninstall -y torch torchvision torchaudio  (removes the ~/.local copy "
-            "first; repeat until only the env's copy is left), then `coursekit doctor`"
+            f"{v.py_cmd} -m pip uninstall -y torch torchvision torchaudio  (removes the ~/.local "
+            "copy first; repeat until only the env's copy is left), then `coursekit doctor`"
         )
     else:
-        fix = "Remove the other folder from PYTHONPATH (or uninstall that copy), then `coursekit doctor`"
+        fix = (
+            "Remove the other folder from PYTHONPATH (or uninstall that copy), then `coursekit "
+            "doctor`"
+        )
     return [
         finding("torch-duplicate", "More than one torch is installed for this Python", where, fix)
     ]
@@ -119,8 +123,8 @@ def torch_from_pypi(v: View) -> list[Finding]:
         and abs(torch_t - light_t) < 600
     ):
         detail += (
-            f"; it was installed together with {lightning[0]['name']} {lightning[0]['version']}, which "
-            "replaced the course's build (Lightning-AI/pytorch-lightning#18968)"
+            f"; it was installed together with {lightning[0]['name']} {lightning[0]['version']}, "
+            "which replaced the course's build (Lightning-AI/pytorch-lightning#18968)"
         )
     return [
         finding(
@@ -254,7 +258,8 @@ def numpy(v: View) -> list[Finding]:
                 f"torch {tv} cannot use NumPy {npv}",
                 "torch before 2.3 is built against NumPy 1.x; with NumPy 2 `tensor.numpy()` and "
                 "`torch.from_numpy` fail" + (f" ({said})" if said else ""),
-                f'{v.py_cmd} -m pip install "numpy<2"  (keeps torch {tv}); or install the course\'s '
+                f'{v.py_cmd} -m pip install "numpy<2"  (keeps torch {tv}); or install '
+                "the course's "
                 f"torch, which supports NumPy 2: {reinstall_hint(v)}",
             )
         ]
@@ -313,9 +318,10 @@ def lightning(v: View) -> list[Finding]:
                     finding(
                         "lightning-malware",
                         f"{name} {version} is a malicious release (credential stealer)",
-                        f"{name} {version} in {copy.get('location')}: GHSA-w37p-236h-pfx3; importing it ran code "
-                        "that steals credentials",
-                        f"{v.py_cmd} -m pip uninstall -y {name}; then rotate every token, key and password used "
+                        f"{name} {version} in {copy.get('location')}: GHSA-w37p-236h-pfx3; "
+                        "importing it ran code that steals credentials",
+                        f"{v.py_cmd} -m pip uninstall -y {name}; then rotate every "
+                        "token, key and password used "
                         f'on this machine; then install "{name}>=2.6.6" (coursekit setup does)',
                     )
                 )
@@ -324,8 +330,10 @@ def lightning(v: View) -> list[Finding]:
                     finding(
                         "lightning-old",
                         f"{name} {version} predates the checkpoint security fix",
-                        "GHSA-qqmf-gpg7-g8gw (loading an untrusted checkpoint can run code) is fixed in 2.6.6",
-                        f'{v.py_cmd} -m pip install "{name}>=2.6.6" torch=={v.torch_version}  (keeps torch)',
+                        "GHSA-qqmf-gpg7-g8gw (loading an untrusted checkpoint can run code) is "
+                        "fixed in 2.6.6",
+                        f'{v.py_cmd} -m pip install "{name}>=2.6.6" torch=={v.torch_version}  '
+                        "(keeps torch)",
                     )
                 )
     return out

@@ -76,8 +76,9 @@ def driver_missing(v: View) -> list[Finding]:
     os_name = v.report_os
     if wsl:
         install = (
-            "Install or update the NVIDIA driver on Windows (https://www.nvidia.com/drivers); WSL uses "
-            "the Windows driver, never install a Linux driver inside WSL; then `wsl --shutdown`"
+            "Install or update the NVIDIA driver on Windows (https://www.nvidia.com/drivers); "
+            "WSL uses the Windows driver, never install a Linux driver inside WSL; then `wsl "
+            "--shutdown`"
         )
     elif os_name == "windows":
         install = "Install the NVIDIA driver (https://www.nvidia.com/drivers), then restart Windows"
@@ -110,8 +111,9 @@ def driver_missing(v: View) -> list[Finding]:
 
 
 def wsl_linux_driver(v: View) -> list[Finding]:
-    """WSL with an nvidia-smi outside /usr/lib/wsl/lib: a Linux driver or nvidia-utils installed inside
-    WSL, which shadows the Windows driver's projection (microsoft/WSL#11888, docs.nvidia.com/cuda/wsl-user-guide)."""
+    """WSL with an nvidia-smi outside /usr/lib/wsl/lib: a Linux driver or nvidia-utils installed
+    inside WSL, which shadows the Windows driver's projection (microsoft/WSL#11888,
+    docs.nvidia.com/cuda/wsl-user-guide)."""
     p = v.f.platform
     smi = v.f.gpu.smi_path if v.f.gpu else None
     if not p or not p.wsl or not smi or smi.startswith("/usr/lib/wsl/"):
@@ -124,8 +126,9 @@ def wsl_linux_driver(v: View) -> list[Finding]:
             f"{smi} runs instead of /usr/lib/wsl/lib/nvidia-smi, the Windows driver's own; "
             "WSL must use the Windows driver only"
             + (f" ({_last_line(v.gpu_notes)})" if v.gpu_notes else ""),
-            "sudo apt remove --purge 'nvidia-*' 'libnvidia-*' inside WSL (keep the Windows driver), then "
-            "`wsl --shutdown` in PowerShell; never install a Linux NVIDIA driver inside WSL",
+            "sudo apt remove --purge 'nvidia-*' 'libnvidia-*' inside WSL (keep the Windows "
+            "driver), then `wsl --shutdown` in PowerShell; never install a Linux NVIDIA driver "
+            "inside WSL",
             severity="error" if failing else None,
         )
     ]
@@ -139,8 +142,9 @@ def driver_state(v: View) -> list[Finding]:
     wsl = bool(v.f.platform and v.f.platform.wsl)
     if "couldn't communicate with the NVIDIA driver" in notes or "NVIDIA-SMI has failed" in notes:
         fix = (
-            "Install or update the NVIDIA driver on Windows (not inside WSL); if you installed a Linux "
-            "driver or nvidia-utils inside WSL, remove it (`sudo apt remove --purge 'nvidia-*'`)"
+            "Install or update the NVIDIA driver on Windows (not inside WSL); if you installed "
+            "a Linux driver or nvidia-utils inside WSL, remove it (`sudo apt remove --purge "
+            "'nvidia-*'`)"
             if wsl
             else "Install the NVIDIA driver (Ubuntu: `sudo ubuntu-drivers install`), then reboot"
         )
@@ -194,7 +198,8 @@ def driver_too_old(v: View) -> list[Finding]:
     if not (low or (text_hit and cuda)):
         return []
     if _unserved(v):
-        return []  # no build has kernels for this GPU whatever the driver: gpu-arch-unsupported says so
+        # no build has kernels for this GPU whatever the driver: gpu-arch-unsupported says so
+        return []
     advice = suggest_backend(v)
     other = (
         f", or run `{advice.command}` (torch {advice.torch} runs on this driver)" if advice else ""
@@ -267,7 +272,10 @@ def arch_fix(v: View, bad: list[tuple[str, str]]) -> str:
             for c in caps
         )
     ):
-        return f"{advice.command}  (torch {advice.torch} has kernels for it), or coursekit doctor --fix"
+        return (
+            f"{advice.command}  (torch {advice.torch} has kernels for it), or coursekit doctor "
+            "--fix"
+        )
     options = [arch_options(v, c) for c in caps]
     common = (
         [
@@ -290,8 +298,8 @@ def arch_fix(v: View, bad: list[tuple[str, str]]) -> str:
             else ""
         )
         return (
-            f"{need}coursekit setup --torch {best.line} --backend {best.backend}  (torch {best.line} "
-            f"{best.backend} has kernels for it)"
+            f"{need}coursekit setup --torch {best.line} --backend {best.backend}  (torch "
+            f"{best.line} {best.backend} has kernels for it)"
         )
     return "coursekit setup  (picks a build with kernels for this GPU, or the CPU build)"
 
@@ -422,9 +430,10 @@ def cudnn_failed(v: View) -> list[Finding]:
         finding(
             "cudnn-failed",
             "A cuDNN convolution failed although a matmul worked",
-            f"{error} (cuDNN {op.get('version') or 'unknown'}); torch.nn.Conv2d and every CNN lab need it",
-            "Remove other CUDA/cuDNN folders from LD_LIBRARY_PATH, update the NVIDIA driver and reboot; "
-            "if it persists, " + reinstall_hint(v),
+            f"{error} (cuDNN {op.get('version') or 'unknown'}); torch.nn.Conv2d and every CNN "
+            "lab need it",
+            "Remove other CUDA/cuDNN folders from LD_LIBRARY_PATH, update the NVIDIA driver and "
+            "reboot; if it persists, " + reinstall_hint(v),
             fix_action=_REINSTALL,
         )
     ]
@@ -483,9 +492,9 @@ def wsl_libcuda(v: View) -> list[Finding]:
                 "/usr/lib/wsl/lib holds "
                 + (", ".join(lib.libcuda) or "no libcuda*")
                 + (("; torch says: " + _line_with(v.torch_texts, "libcuda")) if text else ""),
-                "Install or update the NVIDIA driver on Windows (https://www.nvidia.com/drivers), run "
-                "`wsl --update` and `wsl --shutdown` in PowerShell; never install a Linux NVIDIA driver "
-                "inside WSL",
+                "Install or update the NVIDIA driver on Windows "
+                "(https://www.nvidia.com/drivers), run `wsl --update` and `wsl --shutdown` in "
+                "PowerShell; never install a Linux NVIDIA driver inside WSL",
             )
         ]
     on_path = lib.on_loader_path if lib is not None else None
@@ -503,8 +512,8 @@ def wsl_libcuda(v: View) -> list[Finding]:
             "wsl-libcuda",
             "WSL: torch cannot load libcuda.so from /usr/lib/wsl/lib",
             detail,
-            "echo 'export LD_LIBRARY_PATH=/usr/lib/wsl/lib:$LD_LIBRARY_PATH' >> ~/.bashrc, open a new "
-            "terminal; never install a Linux NVIDIA driver inside WSL",
+            "echo 'export LD_LIBRARY_PATH=/usr/lib/wsl/lib:$LD_LIBRARY_PATH' >> ~/.bashrc, open "
+            "a new terminal; never install a Linux NVIDIA driver inside WSL",
         )
     ]
 
@@ -692,7 +701,8 @@ def gpu_line_ending(v: View) -> list[Finding]:
                     f"{g.name} ({sm_name(g.compute_capability)}) is served only by "
                     f"{', '.join(x.backend for x in serving)} builds",
                     serving[0].eol_note,
-                    f'Keep torch {release.latest.torch}: pin [torch] version = "{release.line}" in the '
+                    f"Keep torch {release.latest.torch}: pin [torch] version = "
+                    f'"{release.line}" in the '
                     "course's env spec (instructors), or plan for a newer GPU",
                 )
             )

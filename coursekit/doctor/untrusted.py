@@ -101,9 +101,10 @@ _BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\
 
 def neutral(text: str, limit: int = MAX_STRING) -> str:
     """``text`` safe to print on a terminal: control characters (escape sequences, carriage
-    returns, backspaces, bells; newlines and tabs stay, real tracebacks have them), bidi overrides, other invisible format characters and lone surrogates
-    shown escaped (``\\x1b``, ``\\u202e``); a string longer than ``limit`` cut to its first and
-    last part with a count of what was left out."""
+    returns, backspaces, bells; newlines and tabs stay, real tracebacks have them), bidi overrides,
+    other invisible format characters and lone surrogates shown escaped (``\\x1b``, ``\\u202e``); a
+    string longer than ``limit`` cut to its first and last part with a count of what was left
+    out."""
     if len(text) > limit:
         head, tail = text[: limit // 2], text[-(limit // 4) :]
         text = f"{head}... [{len(text) - len(head) - len(tail)} characters cut] ...{tail}"
@@ -130,7 +131,8 @@ def neutral(text: str, limit: int = MAX_STRING) -> str:
 
 
 def neutralise(data: Any) -> Any:
-    """A copy of decoded JSON ``data`` with every string (keys too) passed through :func:`neutral`."""
+    """A copy of decoded JSON ``data`` with every string (keys too) passed through
+    :func:`neutral`."""
     if isinstance(data, str):
         return neutral(data)
     if isinstance(data, list):

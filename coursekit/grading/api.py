@@ -187,7 +187,8 @@ class LabContext:
     def figure(self, filename: str, draw: Callable[[Any], None]) -> Path | None:
         """Draw a PNG with matplotlib into the student's figures folder; never breaks grading.
 
-        ``draw`` receives a matplotlib ``Figure``. Returns the path, or None if it could not be drawn.
+        ``draw`` receives a matplotlib ``Figure``. Returns the path, or None if it could not be
+        drawn.
         """
         try:
             import matplotlib

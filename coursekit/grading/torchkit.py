@@ -57,7 +57,8 @@ class SGD:
                 p.grad.detach_().zero_()
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
-        """One update; like torch, evaluates ``closure`` (with grad enabled) first and returns it."""
+        """One update; like torch, evaluates ``closure`` (with grad enabled) first and returns
+        it."""
         loss = None
         if closure is not None:
             with torch.enable_grad():
@@ -219,7 +220,10 @@ def clipped_update_error(
     if not rec.grads:
         return f"train_step never updated the parameters: call optimizer.step() (recorded: {ran})."
     if len(rec.grads) > 1:
-        return f"train_step updated the parameters {len(rec.grads)} times; one step is one optimizer.step()."
+        return (
+            f"train_step updated the parameters {len(rec.grads)} times; one step is one "
+            "optimizer.step()."
+        )
     used, g, old = _flat(rec.grads[0]), _flat(fresh), _flat(leftover)
     total = g.norm().item()
     want = g * min(1.0, max_norm / (total + 1e-6))
@@ -228,8 +232,8 @@ def clipped_update_error(
     stale = g + old
     if old.norm() > 0 and _close(used, stale * min(1.0, max_norm / (stale.norm().item() + 1e-6))):
         return (
-            "the update used this step's gradient plus the previous step's: backward adds to .grad, "
-            "so call optimizer.zero_grad() before loss.backward()."
+            "the update used this step's gradient plus the previous step's: backward adds to "
+            ".grad, so call optimizer.zero_grad() before loss.backward()."
         )
     norm_used = used.norm().item()
     cosine = (used @ g / (norm_used * total + 1e-30)).item()
@@ -239,19 +243,20 @@ def clipped_update_error(
             back = rec.events.index("backward") if "backward" in rec.events else None
             if clip is None:
                 return (
-                    f"no clipping: the update used the full gradient (global norm {total:.4g}); call "
-                    "torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm) after backward."
+                    f"no clipping: the update used the full gradient (global norm {total:.4g}); "
+                    "call torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm) after "
+                    "backward."
                 )
             if back is not None and clip < back:
                 return (
-                    "clipping before backward: there are no gradients yet (or last step's, zeroed), so "
-                    "nothing is clipped and backward then writes the full, exploding gradient. Clip after "
-                    "loss.backward()."
+                    "clipping before backward: there are no gradients yet (or last step's, "
+                    "zeroed), so nothing is clipped and backward then writes the full, "
+                    "exploding gradient. Clip after loss.backward()."
                 )
             if clip > rec.events.index("update"):
                 return (
-                    "clipping after step: optimizer.step() has already used the unclipped gradient. "
-                    "Clip between loss.backward() and optimizer.step()."
+                    "clipping after step: optimizer.step() has already used the unclipped "
+                    "gradient. Clip between loss.backward() and optimizer.step()."
                 )
             return (
                 f"a clipping function ran, but the update used the unclipped gradient (global norm "
@@ -260,30 +265,32 @@ def clipped_update_error(
             )
         if total > max_norm and abs(norm_used - 1.0) <= 1e-3 and abs(max_norm - 1.0) > 1e-3:
             return (
-                f"the update's global gradient norm is 1.0 but max_norm is {max_norm:g}: clip to the "
-                "max_norm argument, not a fixed 1."
+                f"the update's global gradient norm is 1.0 but max_norm is {max_norm:g}: clip to "
+                "the max_norm argument, not a fixed 1."
             )
         return (
             f"the update used the right direction with a global norm of {norm_used:.4g}; with "
-            f"max_norm={max_norm:g} and a gradient of norm {total:.4g} it must be {min(total, max_norm):.4g} "
-            "(clip_grad_norm_ only ever scales down, by max_norm / norm)."
+            f"max_norm={max_norm:g} and a gradient of norm {total:.4g} it must be "
+            f"{min(total, max_norm):.4g} (clip_grad_norm_ only ever scales down, by max_norm / "
+            "norm)."
         )
     per = [t.double().norm().item() for t in rec.grads[0]]
     if max(per) <= max_norm * (1 + 1e-5) < norm_used:
         return (
-            "each parameter clipped separately (that is Keras' clipnorm): every gradient has norm <= "
-            f"max_norm but together they have {norm_used:.4g}; clip_grad_norm_ clips the global norm "
-            "of all gradients together."
+            "each parameter clipped separately (that is Keras' clipnorm): every gradient has "
+            f"norm <= max_norm but together they have {norm_used:.4g}; clip_grad_norm_ clips the "
+            "global norm of all gradients together."
         )
     c = used.abs().max().item()
     if _close(used, g.clamp(-c, c)):
         return (
-            "value clipping where norm clipping is asked: clip_grad_value_ clamps entries one by one and "
-            "turns the gradient; use clip_grad_norm_(model.parameters(), max_norm)."
+            "value clipping where norm clipping is asked: clip_grad_value_ clamps entries one "
+            "by one and turns the gradient; use clip_grad_norm_(model.parameters(), max_norm)."
         )
     return (
-        f"the update used a gradient whose direction differs from this batch's MSE gradient (cosine "
-        f"{cosine:.4f}): loss = F.mse_loss(model(x), y), loss.backward(), clip_grad_norm_, step."
+        "the update used a gradient whose direction differs from this batch's MSE gradient "
+        f"(cosine {cosine:.4f}): loss = F.mse_loss(model(x), y), loss.backward(), "
+        "clip_grad_norm_, step."
     )
 
 
@@ -300,7 +307,8 @@ def run_clipped_step(
 ) -> tuple[StepRecord, str | None]:
     """Run ``call()`` (the student's train_step on ``model``, ``opt``, ``x``, ``y``) under
     :func:`record_step` and judge its update against the grader's own MSE gradient. Also checks
-    the returned loss (a number under :func:`as_float`'s rule) is this batch's MSE before the step."""
+    the returned loss (a number under :func:`as_float`'s rule) is this batch's MSE before the
+    step."""
     params = list(model.parameters())
     loss = torch.nn.functional.mse_loss(model(x), y)  # .grad untouched: autograd.grad returns them
     grads = torch.autograd.grad(loss, params, allow_unused=True)
@@ -315,12 +323,18 @@ def run_clipped_step(
     if why is None:
         value, want = as_float(got), loss.item()
         if value is None:
-            why = f"train_step must return the loss as a number (a float or a one-element tensor); got {type(got).__name__}."
+            why = (
+                "train_step must return the loss as a number (a float or a one-element tensor); "
+                f"got {type(got).__name__}."
+            )
         elif not abs(value - want) <= 1e-4 * abs(want) + 1e-6:
             hint = (
                 " That is the sum of squared errors; F.mse_loss averages them."
                 if abs(value - want * y.numel()) <= 1e-3 * abs(want * y.numel())
                 else ""
             )
-            why = f"train_step returned {value:.6g}; this batch's MSE before the step is {want:.6g}.{hint}"
+            why = (
+                f"train_step returned {value:.6g}; this batch's MSE before the step is "
+                f"{want:.6g}.{hint}"
+            )
     return rec, why

@@ -128,7 +128,8 @@ def _runtime_hash() -> str:
 
 
 def load_graders(number_text: str, graders_dir: Path | None) -> Graders:
-    """Lab N's graders; with ``graders_dir`` its layout is ``labs/``'s (NN-slug/lab.toml, grader.py)."""
+    """Lab N's graders; with ``graders_dir`` its layout is ``labs/``'s (NN-slug/lab.toml,
+    grader.py)."""
     from coursekit.resources import labs_dir
 
     installed = labs_dir()

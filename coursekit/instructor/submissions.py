@@ -193,7 +193,8 @@ def read_zip(
         if size > MAX_ZIP_BYTES:
             return (
                 None,
-                f"the zip is {size // (1024 * 1024)} MB (limit {MAX_ZIP_BYTES // (1024 * 1024)} MB)",
+                f"the zip is {size // (1024 * 1024)} MB (limit {MAX_ZIP_BYTES // (1024 * 1024)} "
+                "MB)",
                 None,
             )
         with zipfile.ZipFile(path) as zf:
@@ -345,7 +346,10 @@ def _wrong_lab(path: Path, manifest: dict[str, Any] | None, lab: int, slug: str)
         if (isinstance(m_lab, int) and m_lab != lab) or (
             isinstance(m_slug, str) and m_slug != slug
         ):
-            return f"wrong lab: this is a submission for lab {m_lab} ({m_slug}), not lab {lab} ({slug})"
+            return (
+                f"wrong lab: this is a submission for lab {m_lab} ({m_slug}), not lab {lab} "
+                f"({slug})"
+            )
         return None
     named = _lab_in_name(path)
     if named is not None and named != lab:

@@ -54,7 +54,8 @@ class ExpectedCheck:
 
 
 class Verdict(enum.Enum):
-    """One check's verdict. NOT_GRADED is coursekit's or the grader's problem, never the student's."""
+    """One check's verdict. NOT_GRADED is coursekit's or the grader's problem, never the
+    student's."""
 
     PASSED = "passed"
     FAILED = "failed"

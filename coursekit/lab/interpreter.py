@@ -1,5 +1,5 @@
-"""Which Python grades the lab: ``--python PATH`` > this interpreter if it has torch > the course env
-(named by the env spec's ``[env] name``, ``pt`` by default).
+"""Which Python grades the lab: ``--python PATH`` > this interpreter if it has torch > the course
+env (named by the env spec's ``[env] name``, ``pt`` by default).
 
 The course env is found through :func:`coursekit.setup.engines.discovery.find_env` (which asks
 micromamba/mamba/conda and the embedded engine's folders); when no engine knows it, the usual

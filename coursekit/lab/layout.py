@@ -236,7 +236,8 @@ def is_lab_folder(folder: Path, spec: LabSpec) -> bool:
 
 
 def locate(spec: LabSpec, cwd: Path, base: Path | None, recorded: Path | None) -> Path | None:
-    """Find an existing lab folder: ``--dir``, the cwd itself, ``cwd/labNN-slug``, a parent, the record."""
+    """Find an existing lab folder: ``--dir``, the cwd itself, ``cwd/labNN-slug``, a parent, the
+    record."""
     candidates: list[Path] = []
     if base is not None:
         candidates += [base, base / spec.folder_name]
@@ -254,7 +255,8 @@ def locate(spec: LabSpec, cwd: Path, base: Path | None, recorded: Path | None) -
 
 
 def handout_target(spec: LabSpec, cwd: Path, base: Path | None) -> Path:
-    """Where ``coursekit lab N`` puts the lab: an existing lab folder here, else ``BASE/labNN-slug``."""
+    """Where ``coursekit lab N`` puts the lab: an existing lab folder here, else
+    ``BASE/labNN-slug``."""
     if base is not None and is_lab_folder(base, spec):
         return base
     if base is None and is_lab_folder(cwd, spec):

@@ -74,7 +74,8 @@ class LabSpec:
         return self.content_dir / "README.md"
 
     def starter_files(self) -> tuple[str, ...]:
-        """Every file laid out for the student: README.md and the starter folder (relative paths)."""
+        """Every file laid out for the student: README.md and the starter folder (relative
+        paths)."""
         files = ["README.md"] if self.readme_path.is_file() else []
         if self.starter_dir.is_dir():
             files += sorted(

@@ -321,12 +321,14 @@ def class_triage(
 
 
 _CSS = """
-body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:2rem;color:#222;max-width:70rem}
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:2rem;color:#222;\
+max-width:70rem}
 h1{font-size:1.5rem}h2{font-size:1.2rem;margin-top:2rem}
 .summary{display:grid;grid-template-columns:16rem 1fr 4rem;gap:.3rem .8rem;align-items:center}
 .bar{background:#eee;height:1.1rem;border-radius:3px;overflow:hidden}
 .fill{height:100%;background:#c0392b}.fill.warning{background:#e6a23c}.fill.ready{background:#2e8b57}
-table{border-collapse:collapse;width:100%;margin:.5rem 0}td,th{border:1px solid #ddd;padding:.3rem .5rem;
+table{border-collapse:collapse;width:100%;margin:.5rem 0}\
+td,th{border:1px solid #ddd;padding:.3rem .5rem;
 text-align:left;vertical-align:top}th{background:#f5f5f5}code{background:#f3f3f3;padding:0 .2rem}
 details{margin:.1rem 0}summary{cursor:pointer}.error{color:#c0392b}.warning{color:#b7791f}
 .info{color:#555}.fix{font-family:ui-monospace,Menlo,Consolas,monospace;background:#f6f8fa;

@@ -255,7 +255,8 @@ def _indent(text: str) -> str:
 
 
 def check_json(report: GradeReport) -> dict[str, Any]:
-    """The ``--json`` contract: ``{lab, passed, score, max_score, counts, checks: [...]}`` and context."""
+    """The ``--json`` contract: ``{lab, passed, score, max_score, counts, checks: [...]}`` and
+    context."""
     return {
         "lab": report.lab,
         "passed": report.passed,

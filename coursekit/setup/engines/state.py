@@ -16,7 +16,8 @@ from coursekit.setup.engines.base import EnvLocation
 STATE_PROBE = Path(__file__).resolve().with_name("_stateprobe.py")
 PROBE_TIMEOUT_S = 60.0
 CONDA_TORCH_PACKAGES = ("pytorch", "pytorch-cpu", "pytorch-gpu", "libtorch")
-"""conda-forge's torch packages: the distribution ``torch`` owned by conda (envs/SOURCES.md P5.1)."""
+"""conda-forge's torch packages: the distribution ``torch`` owned by conda (envs/SOURCES.md
+P5.1)."""
 
 
 @dataclass(frozen=True)

@@ -200,7 +200,8 @@ def detect_nvidia(
 def detect_amd(
     runner: Runner = run_tool, env: Mapping[str, str] | None = None, *, root: Path = Path("/")
 ) -> AmdDetection:
-    """AMD GPUs by gfx target: ``rocm_agent_enumerator``, else ``rocminfo``; gfx000 (the CPU) skipped."""
+    """AMD GPUs by gfx target: ``rocm_agent_enumerator``, else ``rocminfo``; gfx000 (the CPU)
+    skipped."""
     tool_env = _tool_env(env)
     notes: list[str] = []
     targets: list[str] = []
@@ -262,7 +263,8 @@ def visible_gpus(
 
 
 def override_gfx(value: str) -> str | None:
-    """``HSA_OVERRIDE_GFX_VERSION`` ``"10.3.0"`` -> ``"gfx1030"`` (stepping in hex: 9.0.10 -> gfx90a)."""
+    """``HSA_OVERRIDE_GFX_VERSION`` ``"10.3.0"`` -> ``"gfx1030"`` (stepping in hex: 9.0.10 ->
+    gfx90a)."""
     parts = value.strip().split(".")
     if len(parts) != 3 or not all(p.isdigit() for p in parts):
         return None
@@ -287,7 +289,8 @@ def normalize_arch(machine: str) -> str:
 
 
 def is_wsl(env: Mapping[str, str], root: Path = Path("/")) -> bool:
-    """WSL: its environment variables, ``microsoft`` in the kernel release, or the projected driver."""
+    """WSL: its environment variables, ``microsoft`` in the kernel release, or the projected
+    driver."""
     if env.get("WSL_DISTRO_NAME") or env.get("WSL_INTEROP"):
         return True
     release = root / "proc/sys/kernel/osrelease"
@@ -300,7 +303,8 @@ def is_wsl(env: Mapping[str, str], root: Path = Path("/")) -> bool:
 
 
 def is_jetson(root: Path = Path("/")) -> bool:
-    """NVIDIA Jetson (L4T): ``/etc/nv_tegra_release`` or a ``-tegra`` kernel (envs/SOURCES.md W9 rule 6)."""
+    """NVIDIA Jetson (L4T): ``/etc/nv_tegra_release`` or a ``-tegra`` kernel (envs/SOURCES.md W9
+    rule 6)."""
     if (root / "etc/nv_tegra_release").is_file():
         return True
     try:

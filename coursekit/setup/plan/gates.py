@@ -2,8 +2,8 @@
 
 ``judge_cuda`` says why a variant fails for a host (or that it passes and whether the driver
 gives full support); ``best_cuda`` ranks the survivors of a release; ``driver_fix`` names the
-lowest driver that would let a release serve every GPU. :mod:`coursekit.setup.plan.select` builds the
-decision on these.
+lowest driver that would let a release serve every GPU. :mod:`coursekit.setup.plan.select` builds
+the decision on these.
 """
 
 from __future__ import annotations
@@ -37,7 +37,8 @@ def platform_key(host: HostInfo) -> str:
 
 
 def driver_os(host: HostInfo) -> str:
-    """Whose driver table applies: WSL runs the Windows driver (microsoft/WSL, envs/SOURCES.md W10)."""
+    """Whose driver table applies: WSL runs the Windows driver (microsoft/WSL, envs/SOURCES.md
+    W10)."""
     return "windows" if host.os == "windows" or host.wsl else "linux"
 
 
@@ -82,12 +83,16 @@ def coverage(variant: Variant, cc: str, platform: str) -> str | None:
 
 
 def glibc_failure(release: Release, variant: Variant, host: HostInfo) -> str | None:
-    """Why ``variant``'s Linux wheels cannot install on ``host``'s C library (None: they can, or unknown)."""
+    """Why ``variant``'s Linux wheels cannot install on ``host``'s C library (None: they can, or
+    unknown)."""
     need = release.glibc_for(variant)
     if host.os != "linux" or not host.glibc or not need:
         return None
     if host.glibc == "musl":
-        return "publishes no wheels for musl (Alpine): PyTorch's Linux wheels are manylinux (glibc) builds"
+        return (
+            "publishes no wheels for musl (Alpine): PyTorch's Linux wheels are manylinux "
+            "(glibc) builds"
+        )
     if Version(host.glibc) < Version(need):
         return (
             f"needs glibc >= {need} (manylinux_{need.replace('.', '_')} wheels); this machine has "
@@ -172,7 +177,8 @@ def judge_cuda(
 
 
 def default_cuda(release: Release, platform: str) -> str | None:
-    """The CUDA variant PyPI ships for ``platform``, or (Windows: PyPI is CPU-only) for Linux x86_64.
+    """The CUDA variant PyPI ships for ``platform``, or (Windows: PyPI is CPU-only) for Linux
+    x86_64.
 
     Matching it keeps flash-attn, vllm and similar wheels lined up (envs/SOURCES.md W9 rule 3).
     """
@@ -240,7 +246,7 @@ def driver_fix(
     ]
     if pre_turing:
         text += (
-            f" (a {matrix.pre_turing_last_branch}.xx driver: R{matrix.pre_turing_last_branch} is the last "
-            "branch for Maxwell, Pascal and Volta, NixOS/nixos-hardware#1880)"
+            f" (a {matrix.pre_turing_last_branch}.xx driver: R{matrix.pre_turing_last_branch} is "
+            "the last branch for Maxwell, Pascal and Volta, NixOS/nixos-hardware#1880)"
         )
     return text

@@ -65,7 +65,8 @@ def urllib_fetch(url: str, timeout: float) -> str:
 def wheel_pattern(
     version: str, python: str, platform: str, package: str = "torch"
 ) -> re.Pattern[str]:
-    """The regex a matching wheel file name satisfies (``cp312-cp312``, not free-threaded ``cp312t``)."""
+    """The regex a matching wheel file name satisfies (``cp312-cp312``, not free-threaded
+    ``cp312t``)."""
     cp = "cp" + python.replace(".", "")
     tag = _PLATFORM_TAGS.get(platform, r"[^/\"#]+")
     # A pure-Python wheel (py3-none-any) would also install; real torch wheels never are.

@@ -116,7 +116,8 @@ class Release:
     sources: Mapping[str, str] = field(default_factory=dict)
     unverified: str = ""
     glibc: str | None = None
-    """The oldest glibc its Linux wheels run on (manylinux baseline); a variant may say otherwise."""
+    """The oldest glibc its Linux wheels run on (manylinux baseline); a variant may say
+    otherwise."""
     released: str | None = None
     """The date its first version was published (``YYYY-MM-DD``)."""
 
@@ -414,7 +415,8 @@ def _branches(driver_data: Mapping[str, Any]) -> dict[str, str]:
 
 @lru_cache(maxsize=4)
 def load_matrix(folder: Path | None = None) -> Matrix:
-    """Load and validate ``torch-matrix.toml`` and ``nvidia-drivers.toml`` from ``folder`` (default ``envs/``)."""
+    """Load and validate ``torch-matrix.toml`` and ``nvidia-drivers.toml`` from ``folder`` (default
+    ``envs/``)."""
     if folder is None:
         from coursekit.resources import envs_dir
 

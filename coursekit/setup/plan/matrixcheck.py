@@ -38,7 +38,10 @@ from coursekit.setup.plan.matrix import PLATFORMS, Matrix, Release
 PACKAGES: Final = ("torch", "torchvision", "torchaudio")
 DEFAULT_INDEX: Final = "https://download.pytorch.org/whl"
 TIMEOUT_S: Final = 20.0
-ACCEPT: Final = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.1"
+ACCEPT: Final = (
+    "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, "
+    "text/html;q=0.1"
+)
 
 FetchPage = Callable[[str, float], "Page | None"]
 """``fetch(url, timeout) -> Page``; None when the page does not exist (404 or no folder).
@@ -146,7 +149,8 @@ _PLATFORM_TAG: Final = (
 
 
 def parse_wheel(name: str) -> Wheel | None:
-    """A wheel file name as a :class:`Wheel`; None for anything else (sdists, odd names, free-threaded)."""
+    """A wheel file name as a :class:`Wheel`; None for anything else (sdists, odd names,
+    free-threaded)."""
     if not name.endswith(".whl"):
         return None
     try:
@@ -319,7 +323,8 @@ def compare(
                 Drift(
                     "new-variant",
                     release.line,
-                    f"torch {release.line} has {tag} wheels for {platform} that the matrix does not list",
+                    f"torch {release.line} has {tag} wheels for {platform} that the matrix does "
+                    "not list",
                     package="torch",
                     backend=tag,
                     platforms=(platform,),
@@ -387,13 +392,14 @@ def compare(
                         )
                     elif not absent and missing_p:
                         py_list = sorted(missing_py, key=Version)
+                        local = "+" + variant.backend if variant.kind != "pypi" else ""
                         drifts.append(
                             Drift(
                                 "missing",
                                 release.line,
-                                f"{package} {version}{'+' + variant.backend if variant.kind != 'pypi' else ''} "
-                                f"is not on the {variant.backend} index for "
-                                f"{', '.join(sorted(missing_p))} (Python {', '.join(py_list)})",
+                                f"{package} {version}{local} is not on the {variant.backend} "
+                                f"index for {', '.join(sorted(missing_p))} (Python "
+                                f"{', '.join(py_list)})",
                                 package=package,
                                 backend=variant.backend,
                                 platforms=tuple(sorted(missing_p)),

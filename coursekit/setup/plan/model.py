@@ -70,7 +70,8 @@ class Step:
     python_args: tuple[str, ...] = ()
     """Arguments after the env's Python (``-m pip install ...``), for executors with its path."""
     holds: tuple[str, ...] = ()
-    """Exact requirement pins this step must not change (the torch trio), e.g. ``torch==2.13.0+cu130``."""
+    """Exact requirement pins this step must not change (the torch trio), e.g.
+    ``torch==2.13.0+cu130``."""
     why: str = ""
     """One line on why this step looks the way it does."""
 
@@ -80,7 +81,8 @@ class TorchChoice:
     """The PyTorch build the plan installs."""
 
     version: str
-    """Exact torch version pip installs, local tag included: ``2.13.0+cu130`` (``2.13.0`` on PyPI)."""
+    """Exact torch version pip installs, local tag included: ``2.13.0+cu130`` (``2.13.0`` on
+    PyPI)."""
     backend: str
     """``cu126``, ``cu130``, ``cpu``, ``rocm6.4`` ... or ``pypi`` (plain PyPI, macOS)."""
     index_url: str | None
@@ -256,14 +258,16 @@ def build_steps(
             f"Create the conda env '{spec.name}' (Python {spec.python}, conda-forge packages "
             "that do not depend on torch)",
             create,
-            why="lightning & co. are left to pip: conda-forge's would pull conda-forge's pytorch (envs/SOURCES.md P5.1)",
+            why="lightning & co. are left to pip: conda-forge's would pull conda-forge's "
+            "pytorch (envs/SOURCES.md P5.1)",
         ),
         in_env(
             "install_torch",
             f"Install {', '.join([f'torch {choice.version}', *companions])} {source}",
             ("-m", "pip", "install", *index, *pins),
             holds=pins,
-            why="exact pins and exactly one --index-url, never --extra-index-url (torchtriton, Dec 2022)",
+            why="exact pins and exactly one --index-url, never --extra-index-url (torchtriton, "
+            "Dec 2022)",
         ),
     ]
     if spec.after_torch:

@@ -1,9 +1,10 @@
-"""From a ``coursekit setup`` request to a :class:`~coursekit.setup.plan.model.Plan`: the impure edges.
+"""From a ``coursekit setup`` request to a :class:`~coursekit.setup.plan.model.Plan`: the impure
+edges.
 
 :func:`build_plan` loads the env spec and the matrix, describes the machine (detection, or
 only the GPUs given by ``--os/--arch/--gpu-*`` flags), calls the pure
-:func:`~coursekit.setup.plan.model.make_plan`, then confirms online that the chosen index lists the wheel
-(skipped when ``COURSEKIT_OFFLINE`` is set). Every bad input is a UsageError (exit 2) raised
+:func:`~coursekit.setup.plan.model.make_plan`, then confirms online that the chosen index lists the
+wheel (skipped when ``COURSEKIT_OFFLINE`` is set). Every bad input is a UsageError (exit 2) raised
 before anything is written.
 """
 

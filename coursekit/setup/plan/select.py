@@ -66,7 +66,8 @@ __all__ = [
 
 
 class NoTorchForPlatform(EnvironmentProblem):
-    """No PyTorch release in the matrix publishes wheels for this OS/architecture/Python (exit 3)."""
+    """No PyTorch release in the matrix publishes wheels for this OS/architecture/Python (exit
+    3)."""
 
 
 @dataclass(frozen=True)
@@ -98,20 +99,23 @@ def _glibc_problem(matrix: Matrix, host: HostInfo) -> NoTorchForPlatform:
     else:
         need = min((r.glibc for r in matrix.releases if r.glibc), key=Version, default="2.28")
         what = (
-            f"this Linux has glibc {host.glibc}; every torch release from {matrix.releases[0].line} "
-            f"needs glibc >= {need} (manylinux_{need.replace('.', '_')} wheels: pytorch/pytorch#123649)"
+            f"this Linux has glibc {host.glibc}; every torch release from "
+            f"{matrix.releases[0].line} needs glibc >= {need} "
+            f"(manylinux_{need.replace('.', '_')} wheels: pytorch/pytorch#123649)"
         )
     return NoTorchForPlatform(
         f"no PyTorch wheel installs here: {what}.",
-        "Use a newer OS (Ubuntu 20.04 or later, Debian 10 or later, RHEL 8 or later), a container "
-        "with one, WSL with a current Ubuntu on Windows, or a hosted notebook such as Google Colab.",
+        "Use a newer OS (Ubuntu 20.04 or later, Debian 10 or later, RHEL 8 or later), a "
+        "container with one, WSL with a current Ubuntu on Windows, or a hosted notebook such as "
+        "Google Colab.",
     )
 
 
 def candidate_releases(
     matrix: Matrix, host: HostInfo, python: str, pinned: str | None
 ) -> list[tuple[Release, TorchVersion]]:
-    """Releases to try, newest first: just the pinned one, or every one for this platform and Python."""
+    """Releases to try, newest first: just the pinned one, or every one for this platform and
+    Python."""
     platform = platform_key(host)
     if pinned:
         release, version = matrix.resolve(pinned)
@@ -199,8 +203,9 @@ def select_torch(
             head,
             [
                 (
-                    "CPU build on an NVIDIA Jetson: PyTorch's aarch64 CUDA wheels are SBSA builds that do not run "
-                    "on Jetson's L4T (bitsandbytes-foundation/bitsandbytes#1941). For the GPU, install NVIDIA's "
+                    "CPU build on an NVIDIA Jetson: PyTorch's aarch64 CUDA wheels are SBSA "
+                    "builds that do not run on Jetson's L4T "
+                    "(bitsandbytes-foundation/bitsandbytes#1941). For the GPU, install NVIDIA's "
                     "Jetson wheels (Jetson AI Lab) into the env instead of step 2."
                 )
             ],
@@ -335,8 +340,9 @@ def _for_nvidia(
         [*head, *_summarize(rejected)],
         [
             (
-                f"CPU build although this machine has an NVIDIA GPU: no CUDA build of torch {lines} passes "
-                f"the driver and architecture checks (details under reasons). {hint}"
+                "CPU build although this machine has an NVIDIA GPU: no CUDA build of torch "
+                f"{lines} passes the driver and architecture checks (details under reasons). "
+                f"{hint}"
             )
         ],
     )
@@ -352,7 +358,8 @@ def _summarize(rejected: list[str]) -> list[str]:
 def _best_partial(
     matrix: Matrix, release: Release, host: HostInfo, python: str, needs: Collection[str]
 ) -> Selection | None:
-    """Several different GPUs and no build covers all: the build for the most (and newest) of them."""
+    """Several different GPUs and no build covers all: the build for the most (and newest) of
+    them."""
     gpus = nvidia_gpus(host)
     if len({g.compute_capability for g in gpus}) < 2:
         return None
@@ -385,7 +392,8 @@ def _best_partial(
         )
     ]
     reasons = [
-        f"torch {release.latest.torch} {chosen.variant.backend}: covers the most GPUs, newest first",
+        f"torch {release.latest.torch} {chosen.variant.backend}: covers the most GPUs, newest "
+        "first",
         *(
             f"rejected {v.variant.backend}: {'; '.join(v.failures)}"
             for v in verdicts
@@ -443,7 +451,8 @@ def _branch_warning(matrix: Matrix, host: HostInfo) -> list[str]:
 
 
 def _eol_warnings(release: Release, variant: Variant, host: HostInfo) -> list[str]:
-    """The variant's end-of-line note, for each GPU that no other CUDA line of the release serves."""
+    """The variant's end-of-line note, for each GPU that no other CUDA line of the release
+    serves."""
     if not variant.eol_note:
         return []
     platform = platform_key(host)
@@ -456,8 +465,8 @@ def _eol_warnings(release: Release, variant: Variant, host: HostInfo) -> list[st
         and not any(coverage(o, g.compute_capability, platform) for o in others)
     ]
     return [
-        f"your GPU {g.name} ({sm(g.compute_capability or '0.0')}) is served only by {variant.backend} "
-        f"builds: {variant.eol_note}"
+        f"your GPU {g.name} ({sm(g.compute_capability or '0.0')}) is served only by "
+        f"{variant.backend} builds: {variant.eol_note}"
         for g in only
     ]
 
@@ -498,8 +507,9 @@ def _for_amd(
             head,
             [
                 (
-                    f"CPU build although this machine has an AMD GPU ({', '.join(gfx)}): PyTorch's ROCm wheels "
-                    "are Linux x86_64 only (astral-sh/uv#17380). To use the GPU, run the course under Linux."
+                    f"CPU build although this machine has an AMD GPU ({', '.join(gfx)}): "
+                    "PyTorch's ROCm wheels are Linux x86_64 only (astral-sh/uv#17380). To use "
+                    "the GPU, run the course under Linux."
                 )
             ],
         )
@@ -523,8 +533,8 @@ def _for_amd(
                 if release is candidates[0][0]
                 else [
                     (
-                        f"torch {version.torch}, not the newest {candidates[0][1].torch}: its ROCm builds lack "
-                        f"{', '.join(gfx)}."
+                        f"torch {version.torch}, not the newest {candidates[0][1].torch}: its "
+                        f"ROCm builds lack {', '.join(gfx)}."
                     )
                 ]
             )
@@ -542,9 +552,10 @@ def _for_amd(
         head,
         [
             (
-                f"CPU build although this machine has an AMD GPU: no ROCm build of torch has kernels for "
-                f"{', '.join(gfx)}. If it is close to a supported target, HSA_OVERRIDE_GFX_VERSION (e.g. 10.3.0 "
-                "for gfx1031) can make it work (ROCm/legacy-rocm-build#2353); then pass --backend rocmX.Y."
+                "CPU build although this machine has an AMD GPU: no ROCm build of torch has "
+                f"kernels for {', '.join(gfx)}. If it is close to a supported target, "
+                "HSA_OVERRIDE_GFX_VERSION (e.g. 10.3.0 for gfx1031) can make it work "
+                "(ROCm/legacy-rocm-build#2353); then pass --backend rocmX.Y."
             )
         ],
     )
@@ -642,7 +653,8 @@ def _forced(
             ]
         elif variant.kind == "cuda":
             warnings.append(
-                f"{source} {backend}: no NVIDIA GPU is known on this machine; torch will run on the CPU"
+                f"{source} {backend}: no NVIDIA GPU is known on this machine; torch will run on "
+                "the CPU"
             )
         if variant.kind == "cpu" and host.gpus:
             warnings.append(f"{source} cpu: this machine's GPU will not be used")
@@ -652,7 +664,8 @@ def _forced(
             ]
             if missing or not amd_gpus(host):
                 warnings.append(
-                    f"{source} {backend}: no kernels for {', '.join(g or '?' for g in missing) or 'any known AMD GPU here'}"
+                    f"{source} {backend}: no kernels for "
+                    f"{', '.join(g or '?' for g in missing) or 'any known AMD GPU here'}"
                 )
         return _found(release, version, variant, host, reasons, warnings)
     if lacking:

@@ -181,7 +181,8 @@ class Context:
     notes: list[str] = field(default_factory=list)
     verification: Verification | None = None
     judge: Judge | None = None
-    """The verify step's verdict; None: :func:`coursekit.setup.run.verify.judge` (set by the executor)."""
+    """The verify step's verdict; None: :func:`coursekit.setup.run.verify.judge` (set by the
+    executor)."""
 
 
 class StepFailed(Exception):

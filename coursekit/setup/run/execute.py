@@ -1,4 +1,5 @@
-"""Carrying out a setup :class:`~coursekit.setup.plan.model.Plan`: resumable, idempotent, never destructive.
+"""Carrying out a setup :class:`~coursekit.setup.plan.model.Plan`: resumable, idempotent, never
+destructive.
 
 Every step first looks at the env (:mod:`coursekit.setup.engines.state`) and is skipped when its
 result is already there, so a second run on a healthy env only verifies, and a run after an

@@ -1,5 +1,6 @@
 """The two pip steps: the torch trio from exactly one index, then lightning & co. with the
-trio held (envs/SOURCES.md P5.1, P5.2, P5.6). Every call is hardened by :mod:`coursekit.setup.run.pipsafe`."""
+trio held (envs/SOURCES.md P5.1, P5.2, P5.6). Every call is hardened by
+:mod:`coursekit.setup.run.pipsafe`."""
 
 from __future__ import annotations
 

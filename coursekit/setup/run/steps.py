@@ -2,7 +2,8 @@
 
 Checks are pure over :class:`~coursekit.setup.engines.state.EnvState`; actions go through the
 subprocess door with a time limit, network ones with retries
-(:func:`coursekit.setup.run.tools.run_checked`). The pip steps are in :mod:`coursekit.setup.run.pip`.
+(:func:`coursekit.setup.run.tools.run_checked`). The pip steps are in
+:mod:`coursekit.setup.run.pip`.
 """
 
 from __future__ import annotations
