@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import pytest
@@ -83,3 +84,18 @@ def test_the_disk_minimum_is_one_number_in_the_note_and_the_fix_lines(
     for text in (note, fix, doctor_fix):
         numbers = {int(n) for n in re.findall(r"(?<![\d.])(\d+) GB\b", text)}
         assert numbers == {need}, text
+
+
+def test_step_3_names_the_users_pypi_mirror(tmp_path: Any) -> None:
+    """pip's own index-url (a PyPI mirror in pip.conf or PIP_INDEX_URL) is where lightning & co.
+    come from: step 3 says so instead of "from PyPI"."""
+    conf = tmp_path / "pip.conf"
+    conf.write_text("[global]\nindex-url = https://pypi.mirror.example/simple\n", encoding="utf-8")
+    result = run_cli(["setup", "--dry-run", "--os", "linux", "--engine", "conda"],
+                     env={"COURSEKIT_OFFLINE": "1", "PIP_CONFIG_FILE": str(conf), "PIP_INDEX_URL": None})
+    assert result.code == 0, result.stderr
+    step3 = result.stdout[result.stdout.index("  3. "):result.stdout.index("  4. ")]
+    assert "from https://pypi.mirror.example/simple" in step3 and "PyPI" not in step3
+    plain = run_cli(["setup", "--dry-run", "--os", "linux", "--engine", "conda"],
+                    env={"COURSEKIT_OFFLINE": "1", "PIP_CONFIG_FILE": os.devnull, "PIP_INDEX_URL": None})
+    assert "from PyPI" in plain.stdout[plain.stdout.index("  3. "):plain.stdout.index("  4. ")]
