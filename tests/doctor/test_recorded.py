@@ -184,3 +184,22 @@ def test_a_pypi_mirror_from_pip_config_serves_a_plain_pypi_fix() -> None:
     assert action is not None
     assert action.commands[0][action.commands[0].index("--index-url") + 1] == (
         "https://pypi.mirror.example/simple")
+
+
+def test_the_fix_plan_shown_before_fix_runs_hides_the_credentials(tmp_path: Path) -> None:
+    import io
+
+    from coursekit.render import Console
+    from coursekit.render.doctor import render_fix_plan, render_text
+
+    facts, _ = _live_report(tmp_path)
+    report = make_report(facts)
+    actions = plan_fixes(report, live_record(report))
+    assert SECRET in " ".join(actions[0].commands[0])  # what runs has them
+    out = io.StringIO()
+    console = Console(out=out, err=out, color=False, width=200)
+    render_fix_plan(console, actions)
+    render_text(console, report, verbose=True)
+    console.json(report_data(report))
+    shown = out.getvalue()
+    assert SECRET not in shown and "https://***@mirror.uni.example/pytorch/whl/cu130" in shown
