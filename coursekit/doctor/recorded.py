@@ -148,6 +148,9 @@ def fix_with_sources(fix: str, record: SetupRecordFacts | None, os_name: str = "
     becomes the recorded one (pure; unchanged when nothing was recorded)."""
     if record is None or not (record.channels_given or record.index_given):
         return fix
+    values = [*record.channels, record.index_url or "", record.backend or ""]
+    if any(ch < " " or ch == "\x7f" for v in values for ch in v):
+        return fix  # a line break in a report's value would split the pasted command
 
     def setup(m: re.Match[str]) -> str:
         flags = m.group(1)

