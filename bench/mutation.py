@@ -50,6 +50,7 @@ MODULES: dict[str, tuple[str, tuple[str, ...]]] = {
     "select": ("coursekit/setup/plan/select.py", ("tests/test_select.py",)),
     "gates": ("coursekit/setup/plan/gates.py", ("tests/test_gates.py", "tests/test_select.py")),
     "matrix": ("coursekit/setup/plan/matrix.py", ("tests/test_matrix.py",)),
+    "releases": ("coursekit/setup/plan/releases.py", ("tests/test_matrix.py",)),
     "envspec": ("coursekit/setup/plan/envspec.py", ("tests/test_envspec.py",)),
     "pipsafe": ("coursekit/setup/run/pipsafe.py", ("tests/test_pipsafe.py",)),
     "rules_torch": ("coursekit/doctor/rules_torch.py", ("tests/doctor/test_findings.py",)),

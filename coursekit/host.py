@@ -2,12 +2,15 @@
 
 The dataclasses here are the shared vocabulary of the planner (``coursekit setup``)
 and the doctor. Detection functions fill them through the subprocess door
-(:mod:`coursekit.proc`); decisions take them as plain values.
+(:mod:`coursekit.proc`); decisions take them as plain values. :class:`ProbeFacts` (what
+the probe reported about an env, run by :mod:`coursekit.probing`) is here too, so the doctor's
+facts need no runner below them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -44,3 +47,31 @@ class HostInfo:
         False  # NVIDIA Jetson (L4T): PyTorch's aarch64 CUDA wheels (SBSA) do not run there
     )
     glibc: str | None = None  # Linux C library: "2.39" (glibc), "musl", or None when unknown
+
+
+@dataclass(frozen=True)
+class ProbeFacts:
+    """What the probe reported about one Python environment.
+
+    ``status``: "ok" (the JSON object came back), "not-found" (the interpreter does
+    not exist or cannot start), "timeout", "crashed" (non-zero exit without JSON),
+    "bad-output" (exit 0 but no JSON). ``data`` is the probe's JSON object
+    (documented in :mod:`coursekit.probe`), empty unless status is "ok".
+    """
+
+    python: str
+    status: str
+    data: dict[str, Any] = field(default_factory=dict)
+    returncode: int | None = None
+    stderr: str = ""
+    duration_s: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    @property
+    def torch(self) -> dict[str, Any]:
+        """The ``torch`` section (empty when the probe did not run)."""
+        value = self.data.get("torch")
+        return value if isinstance(value, dict) else {}

@@ -13,44 +13,18 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from coursekit.host import ProbeFacts
 from coursekit.proc import Runner, run_tool
+
+__all__ = ["DEFAULT_TIMEOUT_S", "PROBE_PATH", "ProbeFacts", "run_probe"]
 
 PROBE_PATH = Path(__file__).resolve().parent / "probe.py"
 DEFAULT_TIMEOUT_S = 150.0
 """Whole-probe limit. A cold ``import torch`` of a CUDA build on a Windows laptop with
 antivirus scanning the DLLs can take tens of seconds; the torch child gets 30 s less."""
-
-
-@dataclass(frozen=True)
-class ProbeFacts:
-    """What the probe reported about one Python environment.
-
-    ``status``: "ok" (the JSON object came back), "not-found" (the interpreter does
-    not exist or cannot start), "timeout", "crashed" (non-zero exit without JSON),
-    "bad-output" (exit 0 but no JSON). ``data`` is the probe's JSON object
-    (documented in :mod:`coursekit.probe`), empty unless status is "ok".
-    """
-
-    python: str
-    status: str
-    data: dict[str, Any] = field(default_factory=dict)
-    returncode: int | None = None
-    stderr: str = ""
-    duration_s: float = 0.0
-
-    @property
-    def ok(self) -> bool:
-        return self.status == "ok"
-
-    @property
-    def torch(self) -> dict[str, Any]:
-        """The ``torch`` section (empty when the probe did not run)."""
-        value = self.data.get("torch")
-        return value if isinstance(value, dict) else {}
 
 
 def _last_json_object(text: str) -> dict[str, Any] | None:

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from coursekit.proc import ToolResult
-from coursekit.setup.engines import Engine, drivers
+from coursekit.setup.engines import drivers
+from coursekit.setup.engines.base import Engine
 from coursekit.setup.plan.model import Step, TorchChoice
 from coursekit.setup.run.context import Context, RunOptions, SilentReporter, StepFailed
 from coursekit.setup.run.failures import classify
@@ -236,7 +237,7 @@ def test_setup_lock_refuses_a_second_setup_and_dies_with_its_holder(tmp_path: Pa
 
 
 def test_interactive_pip_shows_its_progress_and_keeps_a_log(tmp_path: Path) -> None:
-    from coursekit.setup.engines import EnvLocation
+    from coursekit.setup.engines.base import EnvLocation
     from coursekit.setup.engines.state import EnvState
     from coursekit.setup.run import pip as execpip
     from coursekit.setup.run import pipsafe
@@ -273,7 +274,7 @@ def test_engine_kind_from_windows_shims(exe: str, kind: str) -> None:
 
 
 def _env_with_python(tmp_path: Path, version: str) -> tuple[dict[str, str], Path]:
-    from coursekit.setup.engines import embedded_env_prefix
+    from coursekit.setup.engines.discovery import embedded_env_prefix
     from tests.helpers import make_fake_exe
 
     env = {"HOME": str(tmp_path / "home"), "COURSEKIT_HOME": str(tmp_path / "ck"),
@@ -383,7 +384,7 @@ def test_kernel_is_named_after_the_env_not_always_pt(tmp_path: Path) -> None:
     import dataclasses
     import json
 
-    from coursekit.setup.engines import EnvLocation
+    from coursekit.setup.engines.base import EnvLocation
     from coursekit.setup.engines.state import EnvState
     from coursekit.setup.run.steps import run_step
 
@@ -410,7 +411,7 @@ def test_kernel_is_named_after_the_env_not_always_pt(tmp_path: Path) -> None:
 def test_windows_activation_lines_paste_into_powershell(tmp_path: Path) -> None:
     """PowerShell runs a quoted path only after `&` (`"C:\\...\\jupyter.exe" lab` is a parse
     error), and text after a command must be a `#` comment."""
-    from coursekit.setup.engines import EnvLocation
+    from coursekit.setup.engines.base import EnvLocation
     from coursekit.setup.run.steps import activation
 
     ctx, _ = _ctx(FakeRunner())
@@ -604,7 +605,7 @@ def test_a_conda_package_with_an_underscore_counts_as_installed(tmp_path: Path) 
     '-', so such a package in the spec was 'missing' on every run and failed create_env."""
     import dataclasses
 
-    from coursekit.setup.engines import EnvLocation
+    from coursekit.setup.engines.base import EnvLocation
     from coursekit.setup.engines.state import Dist, EnvState
     from coursekit.setup.run.steps import _env_missing
 
@@ -633,7 +634,7 @@ def test_an_unwritable_kernels_folder_is_a_failed_step_not_a_traceback(tmp_path:
     """A ~/.local/share/jupyter that the student cannot write (root-owned after `sudo
     jupyter ...`; here a file in the way, since the tests may run as root) fails the kernel
     step with the folder and a fix, instead of an OSError traceback (exit 4)."""
-    from coursekit.setup.engines import EnvLocation
+    from coursekit.setup.engines.base import EnvLocation
     from coursekit.setup.engines.state import EnvState
     from coursekit.setup.run.steps import run_step
 

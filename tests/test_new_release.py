@@ -12,9 +12,9 @@ import pytest
 from packaging.version import Version
 
 from coursekit.host import GpuInfo, HostInfo
+from coursekit.setup.plan.compose import make_plan
 from coursekit.setup.plan.envspec import load_spec
 from coursekit.setup.plan.matrix import load_matrix
-from coursekit.setup.plan.model import make_plan
 from tests.helpers import AUDIO, NEWEST, TORCH, VISION
 
 ENVS = Path(__file__).resolve().parents[1] / "envs"

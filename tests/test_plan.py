@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from coursekit.host import GpuInfo, HostInfo
+from coursekit.setup.plan.compose import make_plan
 from coursekit.setup.plan.envspec import load_spec
-from coursekit.setup.plan.model import ENV_PYTHON, STEP_IDS, make_plan
+from coursekit.setup.plan.model import ENV_PYTHON, STEP_IDS
 from tests.fakes.fixtures import clean_pip_env  # noqa: F401 - fixture
 from tests.fakes.pyindex import _write_index, build_index, make_wheel, serve
 from tests.helpers import AUDIO, TORCH, VISION

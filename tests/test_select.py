@@ -14,9 +14,10 @@ import pytest
 
 from coursekit.errors import ExitCode, UsageError
 from coursekit.host import GpuInfo, HostInfo
+from coursekit.setup.plan.compose import make_plan
 from coursekit.setup.plan.envspec import EnvSpec, load_spec
 from coursekit.setup.plan.matrix import Matrix, load_matrix, parse_cc, parse_driver, parse_matrix
-from coursekit.setup.plan.model import Plan, make_plan
+from coursekit.setup.plan.model import Plan
 from coursekit.setup.plan.select import NoTorchForPlatform, coverage, select_torch
 from tests.helpers import NEWEST, TORCH
 

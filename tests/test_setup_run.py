@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import time
 from pathlib import Path
 
 import pytest
@@ -84,7 +87,7 @@ def test_yes_asks_nothing_but_keeps_the_tools_progress_at_a_terminal(
 
 def test_yes_never_configures_nbdime_by_itself() -> None:
     from coursekit.proc import ToolResult
-    from coursekit.setup.engines import Engine, EnvLocation
+    from coursekit.setup.engines.base import Engine, EnvLocation
     from coursekit.setup.run.context import Context, SilentReporter
     from coursekit.setup.run.nbdime import offer_nbdime
 
@@ -101,3 +104,25 @@ def test_yes_never_configures_nbdime_by_itself() -> None:
     assert offer_nbdime(ctx) is None
     assert calls and all(c[1] == "--version" or "--get" in c for c in calls)  # only looked
     assert any("coursekit setup --nbdime" in n for n in ctx.notes)
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGHUP"), reason="POSIX signals")
+def test_a_signal_setup_was_started_ignoring_stays_ignored() -> None:
+    """`nohup coursekit setup`: a closed terminal (SIGHUP) must not stop it, while SIGTERM still
+    does (it stops setup like Ctrl-C); both are put back afterwards."""
+    from coursekit.setup.run.service import _stop_signals_interrupt
+
+    before_hup = signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    before_term = signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    try:
+        with _stop_signals_interrupt():
+            assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN
+            assert callable(signal.getsignal(signal.SIGTERM))
+            with pytest.raises(KeyboardInterrupt):
+                os.kill(os.getpid(), signal.SIGTERM)
+                time.sleep(5)  # the handler raises before this ends
+        assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN
+        assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+    finally:
+        signal.signal(signal.SIGHUP, before_hup)
+        signal.signal(signal.SIGTERM, before_term)

@@ -13,8 +13,8 @@ from pathlib import Path
 import click
 
 from coursekit.cli import AppContext
-from coursekit.doctor.fixes import FixAction
 from coursekit.doctor.report import Report
+from coursekit.doctor.results import FixAction
 from coursekit.doctor.service import DoctorRequest
 from coursekit.errors import UsageError
 from coursekit.render import Console

@@ -40,7 +40,7 @@ from coursekit.probing import DEFAULT_TIMEOUT_S, ProbeFacts, run_probe
 from coursekit.proc import Runner, run_tool
 
 if TYPE_CHECKING:
-    from coursekit.setup.engines import Engine, EngineKind, EnvLocation
+    from coursekit.setup.engines.base import Engine, EngineKind, EnvLocation
 
 _MIB = 1024 * 1024
 
@@ -162,7 +162,8 @@ def env_check(opts: CollectOptions) -> EnvFacts:
         # would leave a venv (whose bin/python links to the base Python).
         return _explicit_env(opts, Path(os.path.abspath(opts.python)))
     from coursekit.errors import CoursekitError
-    from coursekit.setup.engines import Engine, confirm_env, find_engines, locate_env
+    from coursekit.setup.engines.base import Engine
+    from coursekit.setup.engines.discovery import confirm_env, find_engines, locate_env
 
     engines = find_engines(opts.environ)
     fast = _known_prefix(engines, opts)
@@ -197,7 +198,7 @@ def _known_prefix(
     micromamba's root is ``MAMBA_ROOT_PREFIX``) or ``~/.conda/envs/pt``. Anything less
     certain falls back to asking the tool.
     """
-    from coursekit.setup.engines import is_conda_env
+    from coursekit.setup.engines.base import is_conda_env
 
     candidates: list[tuple[Path, EngineKind]] = []
     root_prefix = opts.environ.get("MAMBA_ROOT_PREFIX")
@@ -242,7 +243,7 @@ def disk_check(opts: CollectOptions, env: EnvFacts) -> tuple[DiskFacts, ...]:
     if env.prefix:
         env_target = Path(env.prefix)
     else:
-        from coursekit.setup.engines import embedded_env_prefix
+        from coursekit.setup.engines.discovery import embedded_env_prefix
 
         env_target = embedded_env_prefix(opts.env_name, opts.environ)
     disks = []
@@ -292,7 +293,7 @@ def setup_record_check(env: EnvFacts) -> Any:
 
 def pip_log_check(opts: CollectOptions) -> Any:
     """The newest pip log (coursekit setup's, or pip's --log file)."""
-    from coursekit.setup.engines import coursekit_home
+    from coursekit.resources import coursekit_home
 
     return pip_log_facts(coursekit_home(opts.environ), opts.environ)
 

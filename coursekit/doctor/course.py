@@ -1,16 +1,25 @@
 """What the course's own data says, for the doctor: the env spec (its Python version, its torch
-pin).
+pin) and the planner's matrix and gates, as a :class:`~coursekit.doctor.planning.Planner`.
 
-Below :mod:`.view` and :mod:`.advice` (both need it), so neither imports the other back.
-A spec that fails to load is setup's error to report: the doctor falls back to a default.
+:func:`course_data` is the planner handed down to the rules (issue 9: they no longer ask
+``envs/`` themselves); it gives backend advice only when :mod:`.advice` passes it the
+selector's choice (setup's verify step needs none: its facts hold no platform to plan for).
+A spec or matrix that fails to load is setup's error to report: the doctor falls back to a
+default and gives no advice. May import :mod:`coursekit.setup.plan`'s data and gates, never
+its selector (that is :mod:`.advice`, one level up).
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+
+from coursekit.doctor.planning import BackendAdvice
+from coursekit.host import HostInfo
 
 
 def spec_or_none() -> Any:
@@ -20,12 +29,6 @@ def spec_or_none() -> Any:
         return cached_spec(*spec_key())
     except Exception:  # noqa: BLE001 - a broken spec is setup's error to report, not the doctor's
         return None
-
-
-def course_python(default: str = "3.12") -> str:
-    """The Python version the course env spec asks for (``envs/course.toml``)."""
-    spec = spec_or_none()
-    return str(spec.python) if spec is not None else default
 
 
 @lru_cache(maxsize=8)
@@ -47,3 +50,59 @@ def _spec_path(override: str | None) -> Path:
     from coursekit.setup.plan.envspec import default_spec_path
 
     return default_spec_path({"COURSEKIT_ENV_SPEC": override} if override else {})
+
+
+@lru_cache(maxsize=1)
+def _matrix() -> Any:
+    from coursekit.setup.plan.matrix import load_matrix
+
+    return load_matrix()
+
+
+def matrix_or_none() -> Any:
+    """The planner's matrix, or None when it cannot be loaded."""
+    try:
+        return _matrix()
+    except Exception:  # noqa: BLE001 - advice is optional; the findings still stand
+        return None
+
+
+@dataclass(frozen=True)
+class CoursePlanner:
+    """The course's data as the rules see it (a :class:`~coursekit.doctor.planning.Planner`):
+    the env spec, the planner's matrix and gates, and ``choose``, the selector's choice for a
+    machine (None: no backend advice)."""
+
+    matrix: Any = None
+    spec: Any = None
+    choose: Callable[[HostInfo], BackendAdvice | None] | None = None
+
+    @property
+    def course_python(self) -> str:
+        """The Python version the course env spec asks for (``envs/course.toml``)."""
+        return str(self.spec.python) if self.spec is not None else "3.12"
+
+    def backend(self, host: HostInfo) -> BackendAdvice | None:
+        if self.choose is None or self.matrix is None:
+            return None
+        return self.choose(host)
+
+    def coverage(self, variant: Any, capability: str, platform: str) -> str | None:
+        from coursekit.setup.plan.gates import coverage
+
+        return coverage(variant, capability, platform)
+
+    def platform_key(self, host: HostInfo) -> str:
+        from coursekit.setup.plan.gates import platform_key
+
+        return platform_key(host)
+
+    def driver_os(self, host: HostInfo) -> str:
+        from coursekit.setup.plan.gates import driver_os
+
+        return driver_os(host)
+
+
+def course_data(choose: Callable[[HostInfo], BackendAdvice | None] | None = None) -> CoursePlanner:
+    """The course's spec and matrix as they are now (each read once per file version)."""
+    return CoursePlanner(matrix_or_none(), spec_or_none(), choose)

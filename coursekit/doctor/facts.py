@@ -20,8 +20,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from coursekit.constants import DEFAULT_ENV_NAME
-from coursekit.host import GpuInfo
-from coursekit.probing import ProbeFacts
+from coursekit.host import GpuInfo, ProbeFacts
 
 T = TypeVar("T")
 

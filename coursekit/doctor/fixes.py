@@ -6,7 +6,7 @@ would do itself:
 ``reinstall-torch``
     the setup plan's own ``<env python> -m pip install --index-url <one index>
     torch==X+tag torchvision==Y+tag torchaudio==Z+tag`` (pins and index from
-    :func:`coursekit.setup.plan.model.make_plan` for this machine; pip replaces other versions
+    :func:`coursekit.setup.plan.compose.make_plan` for this machine; pip replaces other versions
     itself, and a failed download removes nothing), plus ``--force-reinstall --no-deps`` for pins
     already installed at that exact version (broken files). Run with the hardened pip environment of
     :mod:`coursekit.setup.run.pipsafe` (config files off, no ``PIP_*`` sources: an
@@ -31,40 +31,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
-from coursekit.constants import DEFAULT_ENV_NAME
-from coursekit.doctor.advice import suggest_backend
 from coursekit.doctor.facts import SetupRecordFacts
+from coursekit.doctor.planning import suggest_backend
 from coursekit.doctor.recorded import index_args, pypi_index, read_record
-from coursekit.doctor.report import Report
+from coursekit.doctor.results import FixAction, FixOutcome, Report
 from coursekit.doctor.view import View
 from coursekit.proc import Runner, run_tool
 
 PIP_TIMEOUT_S = 3600.0  # a CUDA trio is ~3 GB; slow student Wi-Fi
-
-
-@dataclass(frozen=True)
-class FixAction:
-    """One automatic fix: what it addresses and the commands that carry it out."""
-
-    key: str  # "reinstall-torch" | "register-kernel"
-    title: str
-    findings: tuple[str, ...]
-    commands: tuple[tuple[str, ...], ...] = ()  # run in order with the env's Python
-    kernel_python: str | None = None  # register-kernel: the interpreter the kernel starts
-    kernel_prefix: str | None = None
-    kernel_name: str = DEFAULT_ENV_NAME
-
-
-@dataclass(frozen=True)
-class FixOutcome:
-    """What happened to one action."""
-
-    key: str
-    ok: bool
-    message: str = ""
 
 
 def _reinstall(
@@ -100,7 +76,7 @@ def plan_fixes(report: Report, recorded: SetupRecordFacts | None = None) -> tupl
 
     ``recorded``: the env's setup record with its real URLs (:func:`live_record`); by default
     the report's own (credentials redacted)."""
-    v = View(report.facts)
+    v = View(report.facts, report.planner)
     recorded = recorded if recorded is not None else report.facts.setup
     env = report.facts.env
     python = env.python if env and env.exists else None

@@ -20,19 +20,28 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from coursekit import __version__
 from coursekit.doctor import untrusted
-from coursekit.doctor.diagnose import Hidden, Summary, diagnose_all, summarize
-from coursekit.doctor.facts import Facts, from_data, to_data
-from coursekit.doctor.view import Finding
+from coursekit.doctor.advice import course_planner
+from coursekit.doctor.engine import diagnose_all
+from coursekit.doctor.facts import Facts, from_data
+from coursekit.doctor.planning import Planner
+from coursekit.doctor.results import KIND, SCHEMA, Report, report_data, summarize
 from coursekit.errors import CoursekitError, SpecError
 
-SCHEMA: Final = 2
-KIND: Final = "coursekit-doctor-report"
+__all__ = [
+    "KIND",
+    "MIGRATIONS",
+    "SCHEMA",
+    "Report",
+    "decode_report",
+    "load_report",
+    "make_report",
+    "parse_report",
+    "report_data",
+]
 
 
 def _schema1_to_2(data: dict[str, Any]) -> dict[str, Any]:
@@ -49,48 +58,13 @@ version under tests/data/doctor/reports/."""
 _FIX = "Ask the student to run `coursekit doctor --json > report.json` again and send that file."
 
 
-@dataclass(frozen=True)
-class Report:
-    """Facts, the findings made from them, and their summary."""
-
-    facts: Facts
-    findings: tuple[Finding, ...]
-    summary: Summary
-    source: str = "this machine"
-    hidden: tuple[Hidden, ...] = ()  # findings another finding explains (not in the JSON)
-
-    @property
-    def checks_failed(self) -> int:
-        """How many checks (or diagnosis rules) crashed or timed out."""
-        return sum(c.status in ("crashed", "timeout") for c in self.facts.checks) + sum(
-            f.id == "rule-failed" for f in self.findings
-        )
-
-
-def make_report(facts: Facts, source: str = "this machine") -> Report:
-    """Diagnose ``facts`` (pure)."""
-    findings, hidden = diagnose_all(facts)
-    return Report(facts, findings, summarize(findings), source, hidden)
-
-
-def report_data(report: Report) -> dict[str, Any]:
-    """The ``--json`` object."""
-    s = report.summary
-    return {
-        "kind": KIND,
-        "schema": SCHEMA,
-        "coursekit_version": __version__,
-        "source": report.source,
-        "summary": {
-            "status": s.status,
-            "errors": s.errors,
-            "warnings": s.warnings,
-            "infos": s.infos,
-            "checks_failed": report.checks_failed,
-        },
-        "findings": to_data(report.findings),
-        "facts": to_data(report.facts),
-    }
+def make_report(
+    facts: Facts, source: str = "this machine", planner: Planner | None = None
+) -> Report:
+    """Diagnose ``facts`` (pure) with ``planner`` (None: the course's, :mod:`.advice`)."""
+    planner = course_planner() if planner is None else planner
+    findings, hidden = diagnose_all(facts, planner)
+    return Report(facts, findings, summarize(findings), source, hidden, planner)
 
 
 def _upgrade(data: dict[str, Any], where: str) -> dict[str, Any]:
@@ -145,7 +119,7 @@ def decode_report(raw: bytes) -> str:
     return raw.decode(json.detect_encoding(raw))
 
 
-def load_report(path: Path) -> Report:
+def load_report(path: Path, planner: Planner | None = None) -> Report:
     """Read ``path`` (``-`` for stdin, at most 16 MiB of a regular file) and diagnose its facts
     again. Anything wrong with the file is a SpecError/UsageError (exit 2), never a crash."""
     raw = untrusted.read_bounded(path)
@@ -157,7 +131,7 @@ def load_report(path: Path) -> Report:
         raise SpecError(f"{where}: not a text file in UTF-8 or UTF-16 ({reason}).", _FIX) from exc
     facts = parse_report(text, where)
     try:
-        return make_report(facts, source=where)
+        return make_report(facts, source=where, planner=planner)
     except CoursekitError:
         raise
     except Exception as exc:

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from typing import Any
 
 from coursekit.constants import ENV_DISK_GB
-from coursekit.doctor.advice import torch_pythons
 from coursekit.doctor.catalogue import CHECK_CATEGORY, WARNING
-from coursekit.doctor.course import course_python
-from coursekit.doctor.view import Finding, View, finding, quote, version_tuple
+from coursekit.doctor.planning import torch_pythons
+from coursekit.doctor.versions import version_tuple
+from coursekit.doctor.view import Finding, Rule, View, finding, quote
 
-Rule = Callable[[View], list[Finding]]
 _GIB = 1024
 
 
@@ -40,16 +39,6 @@ def check_failed(v: View) -> list[Finding]:
 
 def _recreate(v: View) -> str:
     return "coursekit setup --force  (deletes and recreates the env)"
-
-
-def remove_and_setup(v: View) -> str:
-    """Delete the env with the tool that made it, then set it up again."""
-    env = v.f.env
-    engine = (env.engine if env else None) or "conda"
-    if engine == "embedded":
-        where = quote(env.prefix) if env and env.prefix else "the env folder"
-        return f"delete {where}, then run `coursekit setup`"
-    return f"`{engine} env remove -n {v.env_name} -y`, then `coursekit setup`"
 
 
 def env_missing(v: View) -> list[Finding]:
@@ -122,12 +111,12 @@ def env_python_version(v: View) -> list[Finding]:
     if not version or (v.f.env and v.f.env.explicit):
         return []
     minor = ".".join(version.split(".")[:2])
-    wanted = course_python()
+    wanted = v.planner.course_python
     if minor == wanted:
         return []
     # Only advice while the course's torch still publishes wheels for this Python; a warning
     # when it does not (then torch cannot be installed or upgraded in this env).
-    served = version_tuple(minor)[:2] in course_torch_pythons()
+    served = version_tuple(minor)[:2] in course_torch_pythons(v.planner.matrix)
     detail = f"{v.env_python} is Python {version}" + (
         "; the course's torch publishes wheels for it, so this is advice"
         if served
@@ -144,11 +133,8 @@ def env_python_version(v: View) -> list[Finding]:
     ]
 
 
-def course_torch_pythons() -> tuple[tuple[int, ...], ...]:
+def course_torch_pythons(matrix: Any) -> tuple[tuple[int, ...], ...]:
     """The Pythons of the newest release line in the planner's matrix (what setup installs)."""
-    from coursekit.doctor.advice import matrix_or_none
-
-    matrix = matrix_or_none()
     if matrix is None or not matrix.releases:
         return ()
     newest = max(matrix.releases, key=lambda r: r.key)
@@ -157,10 +143,8 @@ def course_torch_pythons() -> tuple[tuple[int, ...], ...]:
 
 def platform_no_torch_wheel(v: View) -> list[Finding]:
     """No build in the planner's matrix serves this OS and CPU at all (Windows on ARM64, ...)."""
-    from coursekit.doctor.advice import matrix_or_none
-
     p = v.f.platform
-    matrix = matrix_or_none()
+    matrix = v.planner.matrix
     if not p or matrix is None or v.torch_ok or p.os == "macos":
         return []  # macOS x86_64 and Rosetta have findings of their own
     key = f"{p.os}-{p.arch}"
@@ -184,10 +168,8 @@ def glibc_too_old(v: View) -> list[Finding]:
     """A Linux whose C library is older than every torch wheel's manylinux baseline, or musl."""
     from packaging.version import InvalidVersion, Version
 
-    from coursekit.doctor.advice import matrix_or_none
-
     p = v.f.platform
-    matrix = matrix_or_none()
+    matrix = v.planner.matrix
     if not p or p.os != "linux" or not p.glibc or matrix is None or v.torch_ok:
         return []
     needs = [r.glibc for r in matrix.releases if r.glibc]
@@ -277,7 +259,7 @@ def python_no_torch_wheel(v: View) -> list[Finding]:
     version = version_tuple(v.py.get("version"))
     if len(version) < 2 or v.torch_ok:
         return []
-    pythons = torch_pythons()
+    pythons = torch_pythons(v.planner.matrix)
     if not pythons or version[:2] in pythons:
         return []
     shown = ".".join(map(str, version[:2]))
@@ -287,7 +269,7 @@ def python_no_torch_wheel(v: View) -> list[Finding]:
             "python-no-torch-wheel",
             f"No PyTorch wheel exists for Python {shown}",
             f"the torch releases coursekit knows publish wheels for Python {span}",
-            f"Recreate the env with Python {course_python()}: {_recreate(v)}",
+            f"Recreate the env with Python {v.planner.course_python}: {_recreate(v)}",
         )
     ]
 
@@ -503,21 +485,32 @@ def kernels(v: View) -> list[Finding]:
     return out
 
 
-RULES: tuple[Rule, ...] = (
-    check_failed,
-    env_missing,
-    env_python_broken,
-    probe_timeout,
-    env_python_version,
-    python_32bit,
-    python_ms_store,
-    platform_no_torch_wheel,
-    glibc_too_old,
-    python_no_torch_wheel,
-    macos_rosetta,
-    macos_intel,
-    disk_low,
-    ram_low,
-    pip_extra_index,
-    kernels,
-)
+BY_CATEGORY: dict[str, tuple[Rule, ...]] = {
+    "platform": (
+        check_failed,
+        python_32bit,
+        python_ms_store,
+        platform_no_torch_wheel,
+        glibc_too_old,
+        python_no_torch_wheel,
+        macos_rosetta,
+        macos_intel,
+    ),
+    "env": (
+        env_missing,
+        env_python_broken,
+        probe_timeout,
+        env_python_version,
+    ),
+    "resources": (
+        disk_low,
+        ram_low,
+    ),
+    "pip": (pip_extra_index,),
+    "jupyter": (kernels,),
+}
+"""This module's rules by the summary category their findings are in: the only list of them
+(the category units and :data:`RULES` are derived from it, issue 16)."""
+
+RULES: tuple[Rule, ...] = tuple(rule for group in BY_CATEGORY.values() for rule in group)
+"""The run order (rule order breaks ties between findings of one severity and category)."""

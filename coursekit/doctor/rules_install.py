@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import re
 
-from coursekit.doctor.advice import suggest_backend
-from coursekit.doctor.rules_env import Rule
-from coursekit.doctor.view import Finding, View, finding, local_tag, version_tuple
+from coursekit.doctor.planning import suggest_backend
+from coursekit.doctor.versions import version_tuple
+from coursekit.doctor.view import Finding, Rule, View, finding, local_tag
 
 _REINSTALL = "reinstall-torch"
 
@@ -392,7 +392,7 @@ def torch_stale(v: View) -> list[Finding]:
     version = v.torch_version
     if not version or not (v.torch_ok or v.dists("torch")):
         return []
-    line = course_line()
+    line = course_line(v)
     have = version_tuple(version)[:2]
     if line is None or len(have) != 2 or have >= line:
         return []
@@ -412,30 +412,38 @@ def torch_stale(v: View) -> list[Finding]:
     ]
 
 
-def course_line() -> tuple[int, int] | None:
+def course_line(v: View) -> tuple[int, int] | None:
     """The oldest torch line the course accepts: the env spec's ``[torch] version`` pin, else the
     oldest release line in the planner's matrix (``envs/torch-matrix.toml``)."""
-    from coursekit.doctor.advice import matrix_or_none
-    from coursekit.doctor.course import spec_or_none
-
-    spec = spec_or_none()
+    spec = v.planner.spec
     pinned = spec.torch_version if spec is not None else None
     if pinned:
         parts = version_tuple(str(pinned))[:2]
         return (parts[0], parts[1]) if len(parts) == 2 else None
-    matrix = matrix_or_none()
+    matrix = v.planner.matrix
     if matrix is None or not matrix.releases:
         return None
     oldest: tuple[int, int] = min(r.key for r in matrix.releases)
     return oldest
 
 
-RULES: tuple[Rule, ...] = (
-    pip_memory_error,
-    pip_hash_mismatch,
-    windows_long_path,
-    cuda_libs,
-    python_not_env,
-    uv_project,
-    torch_stale,
-)
+BY_CATEGORY: dict[str, tuple[Rule, ...]] = {
+    "pip": (
+        pip_memory_error,
+        pip_hash_mismatch,
+        windows_long_path,
+    ),
+    "torch": (
+        cuda_libs,
+        torch_stale,
+    ),
+    "env": (
+        python_not_env,
+        uv_project,
+    ),
+}
+"""This module's rules by the summary category their findings are in: the only list of them
+(the category units and :data:`RULES` are derived from it, issue 16)."""
+
+RULES: tuple[Rule, ...] = tuple(rule for group in BY_CATEGORY.values() for rule in group)
+"""The run order (rule order breaks ties between findings of one severity and category)."""

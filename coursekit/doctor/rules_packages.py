@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from packaging.version import Version
 
-from coursekit.doctor.advice import reinstall_hint
-from coursekit.doctor.rules_env import Rule, remove_and_setup
-from coursekit.doctor.view import Finding, View, as_version, finding, local_tag, version_tuple
+from coursekit.doctor.planning import reinstall_hint
+from coursekit.doctor.versions import as_version, version_tuple
+from coursekit.doctor.view import Finding, Rule, View, finding, local_tag, remove_and_setup
 
 _REINSTALL = "reinstall-torch"
 _CONDA_TORCH = ("pytorch", "pytorch-cpu", "pytorch-gpu", "libtorch")
@@ -370,13 +370,22 @@ def mps_unavailable(v: View) -> list[Finding]:
     ]
 
 
-RULES: tuple[Rule, ...] = (
-    torch_owners,
-    torch_duplicate,
-    torch_from_pypi,
-    conda_after_pip,
-    companions,
-    numpy,
-    lightning,
-    mps_unavailable,
-)
+BY_CATEGORY: dict[str, tuple[Rule, ...]] = {
+    "torch": (
+        torch_owners,
+        torch_duplicate,
+        torch_from_pypi,
+        conda_after_pip,
+    ),
+    "packages": (
+        companions,
+        numpy,
+        lightning,
+    ),
+    "platform": (mps_unavailable,),
+}
+"""This module's rules by the summary category their findings are in: the only list of them
+(the category units and :data:`RULES` are derived from it, issue 16)."""
+
+RULES: tuple[Rule, ...] = tuple(rule for group in BY_CATEGORY.values() for rule in group)
+"""The run order (rule order breaks ties between findings of one severity and category)."""

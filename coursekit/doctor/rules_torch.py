@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from coursekit.doctor.advice import (
+from coursekit.doctor.planning import (
     arch_options,
     covers,
     driver_minimum,
@@ -21,8 +21,8 @@ from coursekit.doctor.advice import (
     sm_name,
     suggest_backend,
 )
-from coursekit.doctor.rules_env import Rule
-from coursekit.doctor.view import Finding, View, as_version, finding
+from coursekit.doctor.versions import as_version
+from coursekit.doctor.view import Finding, Rule, View, finding
 
 _REINSTALL = "reinstall-torch"
 
@@ -182,7 +182,7 @@ def driver_state(v: View) -> list[Finding]:
 def driver_too_old(v: View) -> list[Finding]:
     cuda = v.torch.get("cuda") if v.cuda_build else None
     text_hit = "driver on your system is too old" in v.torch_texts
-    minimum = driver_minimum(str(cuda), _driver_table(v)) if cuda else None
+    minimum = driver_minimum(str(cuda), _driver_table(v), v.planner.matrix) if cuda else None
     have, least = as_version(v.driver), as_version(minimum)
     low = bool(have is not None and least is not None and have < least)
     api = v.f.gpu.cuda_driver_api if v.f.gpu else None
@@ -680,20 +680,17 @@ def jetson_sbsa(v: View) -> list[Finding]:
 def gpu_line_ending(v: View) -> list[Finding]:
     """A GPU that only a CUDA line marked end-of-line in the matrix serves (cu126 for Maxwell,
     Pascal and Volta: RFC pytorch/pytorch#190385): works today, warn before the next release."""
-    from coursekit.doctor.advice import matrix_or_none
-    from coursekit.setup.plan.gates import coverage, platform_key
-
     host = v.host_info()
-    matrix = matrix_or_none()
+    matrix = v.planner.matrix
     if host is None or matrix is None or not matrix.releases:
         return []
-    release, platform = matrix.newest, platform_key(host)
+    release, platform = matrix.newest, v.planner.platform_key(host)
     cuda = [x for x in release.variants_for(platform) if x.kind == "cuda"]
     out = []
     for g in v.gpus:
         if g.vendor != "nvidia" or not g.compute_capability:
             continue
-        serving = [x for x in cuda if coverage(x, g.compute_capability, platform)]
+        serving = [x for x in cuda if v.planner.coverage(x, g.compute_capability, platform)]
         if serving and all(x.eol_note for x in serving):
             out.append(
                 finding(
@@ -709,21 +706,30 @@ def gpu_line_ending(v: View) -> list[Finding]:
     return out
 
 
-RULES: tuple[Rule, ...] = (
-    no_gpu,
-    jetson_sbsa,
-    driver_missing,
-    wsl_linux_driver,
-    driver_state,
-    driver_too_old,
-    gpu_arch_unsupported,
-    cpu_torch_on_gpu,
-    cuda_hidden,
-    cuda_op_failed,
-    cudnn_failed,
-    cuda_unavailable,
-    cuda_build_without_gpu,
-    wsl_libcuda,
-    torch_import,
-    gpu_line_ending,
-)
+BY_CATEGORY: dict[str, tuple[Rule, ...]] = {
+    "gpu": (
+        no_gpu,
+        jetson_sbsa,
+        driver_missing,
+        wsl_linux_driver,
+        driver_state,
+        driver_too_old,
+        gpu_arch_unsupported,
+        cuda_hidden,
+        cuda_op_failed,
+        cudnn_failed,
+        cuda_unavailable,
+        cuda_build_without_gpu,
+        wsl_libcuda,
+        gpu_line_ending,
+    ),
+    "torch": (
+        cpu_torch_on_gpu,
+        torch_import,
+    ),
+}
+"""This module's rules by the summary category their findings are in: the only list of them
+(the category units and :data:`RULES` are derived from it, issue 16)."""
+
+RULES: tuple[Rule, ...] = tuple(rule for group in BY_CATEGORY.values() for rule in group)
+"""The run order (rule order breaks ties between findings of one severity and category)."""

@@ -7,7 +7,7 @@ import json
 import os
 from pathlib import Path
 
-from coursekit.doctor.report import Report, report_data
+from coursekit.doctor.results import Report, report_data
 from coursekit.errors import UsageError
 from coursekit.names import file_slug
 

@@ -1,5 +1,9 @@
 """The doctor's entry points for the CLI: examine this machine (or a saved report), exit codes.
 
+The values it returns (:class:`~coursekit.doctor.results.Report`,
+:class:`~coursekit.doctor.results.TriageEntry`) live in :mod:`.results`, where the renderer reads
+them without importing this service (issue 9).
+
 :func:`examine` is the one domain call behind ``coursekit doctor``: it collects facts
 with the concurrent checks (or loads them with ``--from``) and diagnoses them.
 """
@@ -12,9 +16,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from coursekit.doctor.collect import CollectOptions, collect_facts
-from coursekit.doctor.report import Report, load_report, make_report
+from coursekit.doctor.report import load_report, make_report
+from coursekit.doctor.results import Report, TriageEntry
 from coursekit.errors import CoursekitError, ExitCode
 from coursekit.proc import Runner, run_tool
+
+__all__ = ["DoctorRequest", "TriageEntry", "examine", "exit_code", "triage", "triage_exit_code"]
 
 
 @dataclass(frozen=True)
@@ -61,15 +68,6 @@ def exit_code(report: Report) -> ExitCode:
     if report.checks_failed:
         return ExitCode.ENVIRONMENT
     return ExitCode.OK
-
-
-@dataclass(frozen=True)
-class TriageEntry:
-    """One student's report in a triage: diagnosed again, or why it could not be read."""
-
-    source: str
-    report: Report | None = None
-    error: str | None = None
 
 
 def triage(paths: Sequence[Path]) -> tuple[TriageEntry, ...]:

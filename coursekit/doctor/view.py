@@ -7,16 +7,19 @@ Everything here is pure: it reads facts (which may come from another machine via
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import PurePath, PurePosixPath, PureWindowsPath
 from typing import Any
 
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 
 from coursekit.constants import DEFAULT_ENV_NAME
 from coursekit.doctor.catalogue import entry
 from coursekit.doctor.facts import Facts
+from coursekit.doctor.planning import NO_PLANNER, BackendAdvice, Planner
+from coursekit.doctor.versions import as_version, version_tuple  # noqa: F401 - tests read it here
 from coursekit.host import GpuInfo, HostInfo
 
 
@@ -49,34 +52,6 @@ def finding(
     """A finding for catalogue id ``fid`` (category and default severity from the catalogue)."""
     e = entry(fid)
     return Finding(fid, severity or e.severity, e.category, title, detail, fix, fix_action)
-
-
-def as_version(text: object) -> Version | None:
-    """``packaging.version.Version`` of ``text`` (None when it is not a PEP 440 version).
-
-    Every ordering of versions goes through this: a hand-made tuple reads ``2.6.6rc1`` as
-    ``2.6.6`` and would pass it against the Lightning 2.6.6 security fix."""
-    try:
-        return Version(str(text).strip())
-    except InvalidVersion:
-        return None
-
-
-def version_tuple(text: str | None) -> tuple[int, ...]:
-    """``"2.13.0+cu130"`` -> ``(2, 13, 0)``: the release numbers, for reading components
-    (major/minor), never for ordering (use :func:`as_version`); ``()`` when not a version."""
-    if not text:
-        return ()
-    parsed = as_version(text)
-    if parsed is not None:
-        return parsed.release
-    parts = []
-    for piece in text.split("+")[0].split("."):
-        m = re.match(r"\d+", piece)
-        if not m:
-            break
-        parts.append(int(m.group()))
-    return tuple(parts)
 
 
 def local_tag(version: str | None) -> str:
@@ -124,10 +99,13 @@ def _normal_parts(p: PurePath, os_name: str) -> tuple[str, ...]:
 
 
 class View:
-    """Read-only derived facts over :class:`Facts` (each computed once)."""
+    """Read-only derived facts over :class:`Facts` (each computed once), and the planner's
+    answers handed down with them (``planner``: :mod:`coursekit.doctor.planning`; by default
+    none, so the rules give no planner advice)."""
 
-    def __init__(self, facts: Facts):
+    def __init__(self, facts: Facts, planner: Planner | None = None):
         self.f = facts
+        self.planner: Planner = NO_PLANNER if planner is None else planner
 
     @cached_property
     def os(self) -> str:
@@ -340,13 +318,11 @@ class View:
         """The machine as the planner sees it (for the selector's backend advice)."""
         if not self.f.platform:
             return None
-        from coursekit.doctor.course import course_python
-
         p = self.f.platform
         return HostInfo(
             os=p.os,
             arch=p.arch,
-            python=course_python(),
+            python=self.planner.course_python,
             macos_version=p.macos_version,
             wsl=p.wsl,
             gpus=self.gpus,
@@ -355,3 +331,24 @@ class View:
             rocm_version=self.f.gpu.rocm_version if self.f.gpu else None,
             glibc=p.glibc if p.os == "linux" else None,
         )
+
+    @cached_property
+    def advice(self) -> BackendAdvice | None:
+        """The selector's choice for this machine (None when the planner cannot say); planned
+        once per view (every rule that names a fix asks)."""
+        host = self.host_info()
+        return None if host is None else self.planner.backend(host)
+
+
+Rule = Callable[[View], list[Finding]]
+"""A diagnosis rule: the findings it makes from a view (none when all is well)."""
+
+
+def remove_and_setup(v: View) -> str:
+    """Delete the env with the tool that made it, then set it up again."""
+    env = v.f.env
+    engine = (env.engine if env else None) or "conda"
+    if engine == "embedded":
+        where = quote(env.prefix) if env and env.prefix else "the env folder"
+        return f"delete {where}, then run `coursekit setup`"
+    return f"`{engine} env remove -n {v.env_name} -y`, then `coursekit setup`"

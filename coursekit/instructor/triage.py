@@ -16,7 +16,6 @@ import json
 import os
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,55 +23,12 @@ from coursekit.doctor.catalogue import entry
 from coursekit.doctor.report import Report, decode_report, load_report
 from coursekit.doctor.view import Finding
 from coursekit.errors import CoursekitError, UsageError
+from coursekit.instructor.triaged import FixLine, Group, StudentReport, Triage
+
+__all__ = ["FixLine", "Group", "StudentReport", "Triage", "group", "read_all", "read_one", "triage"]
 
 UNREADABLE = "unreadable-report"
 _SAVED_NAME = re.compile(r"^doctor-(?P<name>.+?)-(?P<date>\d{4}-\d{2}-\d{2})(?:-\d+)?$")
-
-
-@dataclass(frozen=True)
-class StudentReport:
-    """One student's report as triaged."""
-
-    student: str
-    source: str
-    status: str  # "error" | "warning" | "ok" | "invalid"
-    top: str | None  # the root-cause finding id, UNREADABLE, or None (ready)
-    findings: tuple[Finding, ...]
-    facts: dict[str, str]  # a short summary of the machine (os, python, torch, gpu, ...)
-    raw_facts: dict[str, Any]
-    error: str | None = None
-    collected_at: str = ""
-
-
-@dataclass(frozen=True)
-class FixLine:
-    fix: str
-    students: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Group:
-    """Students sharing a root cause."""
-
-    finding: str
-    title: str
-    severity: str
-    blocked: int  # students this stops (top finding is an error, or the report is unreadable)
-    students: tuple[StudentReport, ...]
-    fixes: tuple[FixLine, ...]
-
-    @property
-    def names(self) -> tuple[str, ...]:
-        return tuple(s.student for s in self.students)
-
-
-@dataclass(frozen=True)
-class Triage:
-    groups: tuple[Group, ...]
-    ready: tuple[StudentReport, ...]
-    total: int
-    blocked: int
-    duplicates: tuple[str, ...]  # sources dropped because the same student sent a newer report
 
 
 def report_paths(args: Iterable[str]) -> list[Path]:

@@ -19,9 +19,7 @@ from coursekit.doctor.catalogue import CATEGORIES, ERROR, WARNING
 from coursekit.doctor.categories import UNITS
 from coursekit.doctor.categories.base import Category
 from coursekit.doctor.facts import CheckRun
-from coursekit.doctor.fixes import FixAction, FixOutcome
-from coursekit.doctor.report import Report, report_data
-from coursekit.doctor.service import TriageEntry
+from coursekit.doctor.results import FixAction, FixOutcome, Report, TriageEntry, report_data
 from coursekit.doctor.view import Finding, View
 from coursekit.render import Console, looks_like_command
 
@@ -113,7 +111,7 @@ def _timing(runs: Sequence[CheckRun]) -> str:
 def render_text(console: Console, report: Report, verbose: bool = False) -> None:
     """Print the report for a person."""
     g = glyphs(console)
-    v = View(report.facts)
+    v = View(report.facts, report.planner)
     where = "" if report.source == "this machine" else f" for {report.source}"
     hint = "" if verbose else " (to see all details, run coursekit doctor -v)"
     console.print(f"Doctor summary{where}{hint}:")

@@ -21,7 +21,7 @@ from coursekit.render import Console, dumps
 if TYPE_CHECKING:  # types only: `class triage` must not import the grading machinery
     from coursekit.instructor.classgrade import ClassGradeResult, GradeRow, Progress
     from coursekit.instructor.pack import PackResult
-    from coursekit.instructor.triage import StudentReport, Triage
+    from coursekit.instructor.triaged import StudentReport, Triage
 
 GRADE_KIND = "coursekit-class-grade"
 TRIAGE_KIND = "coursekit-class-triage"

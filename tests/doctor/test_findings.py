@@ -208,6 +208,30 @@ def test_every_rule_belongs_to_exactly_one_category_unit() -> None:
     assert [u.title for u in UNITS] == list(CATEGORIES.values())
 
 
+def test_a_rules_findings_are_in_the_category_it_is_listed_under() -> None:
+    """Each rules module's ``BY_CATEGORY`` is the only list of its rules (issue 16); the units
+    and the run order are derived from it, so the grouping must be true: run every rule alone
+    on every finding's fixture and on the healthy machines, with the course's planner.
+    ``check_failed`` reports a failed check under that check's own category."""
+    from coursekit.doctor import rules_env, rules_install, rules_packages, rules_torch
+    from coursekit.doctor.advice import course_planner
+    from coursekit.doctor.view import View
+
+    planner = course_planner()
+    # (rule-failed's fixture makes a rule crash on purpose: the engine reports that itself)
+    cases = [finding_facts(i) for i in IDS if i != "rule-failed"] + [healthy(n) for n in HEALTHY]
+    seen: set[str] = set()
+    for module in (rules_env, rules_install, rules_packages, rules_torch):
+        for category, rules in module.BY_CATEGORY.items():
+            for rule in rules:
+                for facts in cases:
+                    for f in rule(View(facts, planner)):
+                        seen.add(f.id)
+                        if rule is not rules_env.check_failed:
+                            assert f.category == category, (rule.__name__, f.id, f.category)
+    assert seen >= set(IDS) - {"rule-failed"}  # every finding was made by some listed rule
+
+
 def test_the_markdown_table_is_never_wrapped() -> None:
     from tests.helpers import run_cli
 

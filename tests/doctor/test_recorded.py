@@ -170,16 +170,17 @@ def test_a_report_without_the_record_still_loads(tmp_path: Path) -> None:
 
 def test_a_pypi_mirror_from_pip_config_serves_a_plain_pypi_fix() -> None:
     """macOS (plain PyPI build): the fix's pip goes to the PyPI mirror setup used, not pypi.org."""
-    from coursekit.doctor.advice import suggest_backend
+    from coursekit.doctor import fixes
+    from coursekit.doctor.advice import course_planner
+    from coursekit.doctor.planning import suggest_backend
     from coursekit.doctor.view import View
 
     facts = from_data(Facts, finding_data("cpu-torch-on-gpu"))
     record = SetupRecordFacts(pypi_index_url="https://pypi.mirror.example/simple")
-    plain = dataclasses.replace(suggest_backend(View(facts)), index_url=None)  # type: ignore[arg-type]
-    from coursekit.doctor import fixes
-
-    view = View(dataclasses.replace(facts, setup=record))
-    view.__dict__["_advice"] = plain
+    advice = suggest_backend(View(facts, course_planner()))
+    plain = dataclasses.replace(advice, index_url=None)  # type: ignore[arg-type]
+    view = View(dataclasses.replace(facts, setup=record), course_planner())
+    view.__dict__["advice"] = plain  # what the planner says on macOS: plain PyPI
     action = fixes._reinstall(view, "/env/bin/python", ["x"], record)
     assert action is not None
     assert action.commands[0][action.commands[0].index("--index-url") + 1] == (

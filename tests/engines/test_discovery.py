@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from coursekit.errors import EnvironmentProblem, UsageError
-from coursekit.setup.engines import (
+from coursekit.setup.engines.base import env_python
+from coursekit.setup.engines.discovery import (
     choose_engine,
     embedded_env_prefix,
-    env_python,
     find_engines,
     find_env,
     locate_env,

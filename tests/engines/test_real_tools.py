@@ -8,8 +8,8 @@ import shutil
 import pytest
 
 from coursekit.proc import run_tool
-from coursekit.setup.engines import choose_engine, find_engines
 from coursekit.setup.engines.condajson import parse_env_list, parse_info
+from coursekit.setup.engines.discovery import choose_engine, find_engines
 from tests.prereqs import missing
 
 pytestmark = pytest.mark.realtool

@@ -71,9 +71,18 @@ class SetupWorld:
         return {o["id"]: o["state"] for o in data["result"]["outcomes"]}
 
     def start(self, *extra: str, env: dict[str, str] | None = None) -> RunningSetup:
+        """Setup as started from a terminal: Ctrl-C, SIGTERM and SIGHUP at their defaults
+        (a test run started in the background or under ``nohup`` has them ignored, and a child
+        inherits that: Python then installs no Ctrl-C handler and setup rightly ignores them)."""
         proc = subprocess.Popen(self.argv(*extra), env=env or self.env, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, text=True)
+                                stderr=subprocess.STDOUT, text=True,
+                                preexec_fn=_terminal_signals if os.name == "posix" else None)
         return RunningSetup(proc)
+
+
+def _terminal_signals() -> None:
+    for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(number, signal.SIG_DFL)
 
 
 class RunningSetup:

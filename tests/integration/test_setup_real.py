@@ -277,7 +277,7 @@ def test_a_second_torch_outside_the_env_is_reported(healthy_world: SetupWorld) -
 @pytest.mark.parametrize("cuda", ["1", "0"])
 def test_gpu_build_runs_a_cuda_operation_and_names_the_gpu(world: SetupWorld, cuda: str) -> None:
     """A CUDA plan (the fake torch answers like a GPU machine with FAKE_TORCH_CUDA=1)."""
-    from coursekit.setup.engines import Engine
+    from coursekit.setup.engines.base import Engine
     from coursekit.setup.run.context import RunOptions
     from coursekit.setup.run.execute import carry_out
     from tests.fakes.plans import make_test_plan

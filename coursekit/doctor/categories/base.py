@@ -5,9 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from coursekit.doctor.view import Finding, View
-
-Rule = Callable[[View], list[Finding]]
+from coursekit.doctor.view import Rule, View
 
 
 def _never(v: View) -> bool:
@@ -20,7 +18,8 @@ class Category:
 
     ``checks``: the doctor checks whose facts it reads (their time and failure show on its
     line); ``status``: the short text after its title ('' when its facts are unknown);
-    ``details``: the fact lines ``-v`` shows; ``rules``: the rules whose findings it holds;
+    ``details``: the fact lines ``-v`` shows; ``rules``: the rules whose findings it holds
+    (derived: :func:`coursekit.doctor.engine.rules_of`, from the rule modules' ``BY_CATEGORY``);
     ``not_checked``: True when its facts say it could not be judged although no rule
     explains why (it then shows ``[-]``, never a tick).
     """

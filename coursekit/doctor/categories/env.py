@@ -7,13 +7,7 @@ in one unit (:class:`~coursekit.doctor.categories.base.Category`).
 from __future__ import annotations
 
 from coursekit.doctor.categories.base import Category
-from coursekit.doctor.rules_env import (
-    env_missing,
-    env_python_broken,
-    env_python_version,
-    probe_timeout,
-)
-from coursekit.doctor.rules_install import python_not_env, uv_project
+from coursekit.doctor.engine import rules_of
 from coursekit.doctor.view import View
 
 
@@ -47,12 +41,5 @@ UNIT = Category(
     ("env", "shell", "project"),
     status,
     details,
-    rules=(
-        env_missing,
-        env_python_broken,
-        probe_timeout,
-        env_python_version,
-        python_not_env,
-        uv_project,
-    ),
+    rules=rules_of("env"),
 )

@@ -7,22 +7,7 @@ in one unit (:class:`~coursekit.doctor.categories.base.Category`).
 from __future__ import annotations
 
 from coursekit.doctor.categories.base import Category
-from coursekit.doctor.rules_torch import (
-    cuda_build_without_gpu,
-    cuda_hidden,
-    cuda_op_failed,
-    cuda_unavailable,
-    cudnn_failed,
-    driver_missing,
-    driver_state,
-    driver_too_old,
-    gpu_arch_unsupported,
-    gpu_line_ending,
-    jetson_sbsa,
-    no_gpu,
-    wsl_libcuda,
-    wsl_linux_driver,
-)
+from coursekit.doctor.engine import rules_of
 from coursekit.doctor.view import View
 
 
@@ -71,20 +56,5 @@ UNIT = Category(
     ("gpu",),
     status,
     details,
-    rules=(
-        no_gpu,
-        jetson_sbsa,
-        driver_missing,
-        wsl_linux_driver,
-        driver_state,
-        driver_too_old,
-        gpu_arch_unsupported,
-        cuda_hidden,
-        cuda_op_failed,
-        cudnn_failed,
-        cuda_unavailable,
-        cuda_build_without_gpu,
-        wsl_libcuda,
-        gpu_line_ending,
-    ),
+    rules=rules_of("gpu"),
 )

@@ -7,7 +7,7 @@ in one unit (:class:`~coursekit.doctor.categories.base.Category`).
 from __future__ import annotations
 
 from coursekit.doctor.categories.base import Category
-from coursekit.doctor.rules_env import kernels
+from coursekit.doctor.engine import rules_of
 from coursekit.doctor.view import View
 
 
@@ -35,5 +35,5 @@ UNIT = Category(
     ("kernels",),
     status,
     details,
-    rules=(kernels,),
+    rules=rules_of("jupyter"),
 )

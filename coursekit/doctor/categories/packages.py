@@ -7,7 +7,7 @@ in one unit (:class:`~coursekit.doctor.categories.base.Category`).
 from __future__ import annotations
 
 from coursekit.doctor.categories.base import Category
-from coursekit.doctor.rules_packages import companions, lightning, numpy
+from coursekit.doctor.engine import rules_of
 from coursekit.doctor.view import View
 
 
@@ -34,9 +34,5 @@ UNIT = Category(
     ("probe",),
     status,
     details,
-    rules=(
-        companions,
-        numpy,
-        lightning,
-    ),
+    rules=rules_of("packages"),
 )

@@ -7,8 +7,7 @@ in one unit (:class:`~coursekit.doctor.categories.base.Category`).
 from __future__ import annotations
 
 from coursekit.doctor.categories.base import Category
-from coursekit.doctor.rules_env import pip_extra_index
-from coursekit.doctor.rules_install import pip_hash_mismatch, pip_memory_error, windows_long_path
+from coursekit.doctor.engine import rules_of
 from coursekit.doctor.view import View
 
 
@@ -39,10 +38,5 @@ UNIT = Category(
     ("probe", "pip_log"),
     status,
     details,
-    rules=(
-        pip_extra_index,
-        pip_memory_error,
-        pip_hash_mismatch,
-        windows_long_path,
-    ),
+    rules=rules_of("pip"),
 )

@@ -7,17 +7,7 @@ in one unit (:class:`~coursekit.doctor.categories.base.Category`).
 from __future__ import annotations
 
 from coursekit.doctor.categories.base import Category
-from coursekit.doctor.rules_env import (
-    check_failed,
-    glibc_too_old,
-    macos_intel,
-    macos_rosetta,
-    platform_no_torch_wheel,
-    python_32bit,
-    python_ms_store,
-    python_no_torch_wheel,
-)
-from coursekit.doctor.rules_packages import mps_unavailable
+from coursekit.doctor.engine import rules_of
 from coursekit.doctor.view import View
 
 
@@ -52,15 +42,14 @@ def details(v: View) -> list[str]:
         lines.append(f"Apple silicon: {p.apple_silicon}")
     if p.glibc:
         lines.append(f"C library: {'musl' if p.glibc == 'musl' else 'glibc ' + p.glibc}")
-    lines += matrix_lines()
+    lines += matrix_lines(v)
     return lines
 
 
-def matrix_lines() -> list[str]:
-    """How old coursekit's PyTorch data is: the newest release it knows, and its date."""
-    from coursekit.doctor.advice import matrix_or_none
-
-    matrix = matrix_or_none()
+def matrix_lines(v: View) -> list[str]:
+    """How old coursekit's PyTorch data is: the newest release it knows, and its date (from
+    the planner the report was diagnosed with)."""
+    matrix = v.planner.matrix
     if matrix is None or not matrix.releases:
         return []
     newest = matrix.newest
@@ -76,15 +65,5 @@ UNIT = Category(
     ("platform",),
     status,
     details,
-    rules=(
-        check_failed,
-        python_32bit,
-        platform_no_torch_wheel,
-        glibc_too_old,
-        python_no_torch_wheel,
-        macos_rosetta,
-        macos_intel,
-        mps_unavailable,
-        python_ms_store,
-    ),
+    rules=rules_of("platform"),
 )

@@ -7,7 +7,7 @@ in one unit (:class:`~coursekit.doctor.categories.base.Category`).
 from __future__ import annotations
 
 from coursekit.doctor.categories.base import Category, gb
-from coursekit.doctor.rules_env import disk_low, ram_low
+from coursekit.doctor.engine import rules_of
 from coursekit.doctor.view import View
 
 
@@ -47,8 +47,5 @@ UNIT = Category(
     ("memory", "disk"),
     status,
     details,
-    rules=(
-        disk_low,
-        ram_low,
-    ),
+    rules=rules_of("resources"),
 )

@@ -7,14 +7,7 @@ in one unit (:class:`~coursekit.doctor.categories.base.Category`).
 from __future__ import annotations
 
 from coursekit.doctor.categories.base import Category
-from coursekit.doctor.rules_install import cuda_libs, torch_stale
-from coursekit.doctor.rules_packages import (
-    conda_after_pip,
-    torch_duplicate,
-    torch_from_pypi,
-    torch_owners,
-)
-from coursekit.doctor.rules_torch import cpu_torch_on_gpu, torch_import
+from coursekit.doctor.engine import rules_of
 from coursekit.doctor.view import View
 
 
@@ -71,15 +64,6 @@ UNIT = Category(
     ("probe",),
     status,
     details,
-    rules=(
-        cpu_torch_on_gpu,
-        torch_import,
-        torch_owners,
-        torch_duplicate,
-        torch_from_pypi,
-        conda_after_pip,
-        torch_stale,
-        cuda_libs,
-    ),
+    rules=rules_of("torch"),
     not_checked=not_checked,
 )

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from packaging.version import Version
 
 from coursekit.host import GpuInfo, HostInfo
-from coursekit.setup.plan.matrix import Matrix, Release, Variant, parse_cc, parse_driver
+from coursekit.setup.plan.releases import Matrix, Release, Variant, parse_cc, parse_driver
 
 
 @dataclass(frozen=True)

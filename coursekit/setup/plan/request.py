@@ -3,9 +3,9 @@ edges.
 
 :func:`build_plan` loads the env spec and the matrix, describes the machine (detection, or
 only the GPUs given by ``--os/--arch/--gpu-*`` flags), calls the pure
-:func:`~coursekit.setup.plan.model.make_plan`, then confirms online that the chosen index lists the
-wheel (skipped when ``COURSEKIT_OFFLINE`` is set). Every bad input is a UsageError (exit 2) raised
-before anything is written.
+:func:`~coursekit.setup.plan.compose.make_plan`, then confirms online that the chosen index lists
+the wheel (skipped when ``COURSEKIT_OFFLINE`` is set). Every bad input is a UsageError (exit 2)
+raised before anything is written.
 """
 
 from __future__ import annotations
@@ -24,8 +24,9 @@ from coursekit.constants import EnvVars
 from coursekit.errors import UsageError
 from coursekit.host import GpuInfo, HostInfo
 from coursekit.proc import Runner, run_tool
+from coursekit.setup.plan.compose import make_plan
 from coursekit.setup.plan.indexcheck import Fetch, check_index, urllib_fetch
-from coursekit.setup.plan.model import Plan, make_plan
+from coursekit.setup.plan.model import Plan
 
 _DRIVER = re.compile(r"^\d{2,4}(\.\d{1,3}){0,2}$")
 CC_RANGE = (Version("1.0"), Version("12.9"))

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from coursekit.proc import Runner
-from coursekit.setup.engines import Engine, EnvLocation
+from coursekit.setup.engines.base import Engine, EnvLocation
 from coursekit.setup.engines.state import EnvState
 from coursekit.setup.plan.model import Plan, TorchChoice
 from coursekit.setup.run.failures import Failure

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from coursekit.errors import EnvironmentProblem, InterruptNoted
 from coursekit.proc import Runner, run_tool
-from coursekit.setup.engines import Engine
+from coursekit.setup.engines.base import Engine
 from coursekit.setup.plan.model import Plan
 from coursekit.setup.run.context import (
     Confirm,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 
-from coursekit.setup.engines import env_script
+from coursekit.setup.engines.base import env_script
 from coursekit.setup.run.context import Context, StepOutcome
 
 TITLE = "Configure git to diff and merge notebooks with nbdime"

@@ -12,7 +12,7 @@ import shutil
 from pathlib import Path
 
 from coursekit.constants import ENV_DISK_GB
-from coursekit.setup.engines import embedded_env_prefix
+from coursekit.setup.engines.discovery import embedded_env_prefix
 from coursekit.setup.run.context import Context
 
 NEEDED_GB = ENV_DISK_GB  # a finished env and pip's download (coursekit.constants)

@@ -12,7 +12,8 @@ import sys
 from collections.abc import Callable, Iterator
 
 from coursekit.errors import EnvironmentProblem
-from coursekit.setup.engines import Engine, resolve_engine
+from coursekit.setup.engines.base import Engine
+from coursekit.setup.engines.discovery import resolve_engine
 from coursekit.setup.plan.model import EmbeddedTarget, Plan
 from coursekit.setup.run.context import Reporter, RunOptions, SetupResult
 from coursekit.setup.run.execute import carry_out
@@ -213,16 +214,18 @@ def _confirm(options: RunOptions) -> Callable[[str], bool]:
 def _stop_signals_interrupt() -> Iterator[None]:
     """SIGTERM / SIGHUP (a closed terminal, a logout) stop setup like Ctrl-C: the running
     tool and its children are killed (pip runs in its own session and would otherwise go on
-    installing into the env after setup is gone)."""
+    installing into the env after setup is gone). A signal setup was started ignoring stays
+    ignored: ``nohup coursekit setup`` asked to survive the terminal closing."""
     import signal
 
     def interrupt(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
 
-    names = ("SIGTERM", "SIGHUP")
-    previous = {
-        n: signal.signal(getattr(signal, n), interrupt) for n in names if hasattr(signal, n)
-    }
+    previous = {}
+    for name in ("SIGTERM", "SIGHUP"):
+        number = getattr(signal, name, None)
+        if number is not None and signal.getsignal(number) is not signal.SIG_IGN:
+            previous[name] = signal.signal(number, interrupt)
     try:
         yield
     finally:

@@ -12,7 +12,9 @@ import shutil
 from pathlib import Path
 
 from coursekit.errors import CoursekitError, ExitCode
-from coursekit.setup.engines import drivers, embedded_env_prefix, env_bin_dirs, env_script
+from coursekit.setup.engines import drivers
+from coursekit.setup.engines.base import env_bin_dirs, env_script
+from coursekit.setup.engines.discovery import embedded_env_prefix
 from coursekit.setup.engines.state import EnvState
 from coursekit.setup.plan.model import Step
 from coursekit.setup.run.context import Context, StepFailed, StepOutcome

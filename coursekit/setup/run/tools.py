@@ -10,8 +10,7 @@ from pathlib import Path
 
 from coursekit.constants import ENV_DISK_GB
 from coursekit.proc import ToolResult
-from coursekit.setup.engines import embedded_env_prefix, locate_env
-from coursekit.setup.engines.discovery import confirm_env
+from coursekit.setup.engines.discovery import confirm_env, embedded_env_prefix, locate_env
 from coursekit.setup.engines.state import EnvState, read_state
 from coursekit.setup.plan.envspec import TRIO
 from coursekit.setup.plan.model import Step

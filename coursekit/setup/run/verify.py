@@ -3,7 +3,7 @@ and it works.
 
 Pure: takes the planned :class:`~coursekit.setup.plan.model.TorchChoice` and the facts the
 probe (:mod:`coursekit.probe`, run by the env's Python through :mod:`coursekit.probing`)
-reported. The verdict is the doctor's own :func:`~coursekit.doctor.diagnose.diagnose` on
+reported. The verdict is the doctor's own :func:`~coursekit.doctor.engine.diagnose_all` on
 those facts (its errors: two owners of torch, envs/SOURCES.md P5.1; copies in the user site;
 a broken import; a mismatched torchvision/torchaudio; a CUDA operation that fails although
 ``is_available()`` is True), plus one rule the doctor cannot know, :func:`planned_build`: the
@@ -87,11 +87,16 @@ def _device(info: dict[str, Any], torch: TorchChoice, os_name: str) -> tuple[str
 def doctor_problems(
     status: str, data: dict[str, Any], *, engine: str, env_name: str, python: str = ""
 ) -> list[Problem]:
-    """The doctor's errors on the probe's facts (:func:`coursekit.doctor.diagnose.diagnose`,
-    the same rules ``coursekit doctor`` runs), as problems with their fix lines."""
-    from coursekit.doctor.diagnose import diagnose
+    """The doctor's errors on the probe's facts (:func:`coursekit.doctor.engine.diagnose_all`,
+    the same rules ``coursekit doctor`` runs), as problems with their fix lines.
+
+    The rules get the course's data (:func:`coursekit.doctor.course.course_data`: spec, matrix,
+    gates) without the selector's backend advice: these facts hold no platform, so there is no
+    machine to plan for (``coursekit doctor`` would give none either)."""
+    from coursekit.doctor.course import course_data
+    from coursekit.doctor.engine import diagnose_all
     from coursekit.doctor.facts import EnvFacts, Facts
-    from coursekit.probing import ProbeFacts
+    from coursekit.host import ProbeFacts
 
     prefix = (data.get("python") or {}).get("prefix") if status == "ok" else None
     facts = Facts(
@@ -110,7 +115,7 @@ def doctor_problems(
             f"{f.title}: {f.detail}" if f.detail else f.title,
             f.fix or "Run `coursekit doctor` for details.",
         )
-        for f in diagnose(facts)
+        for f in diagnose_all(facts, course_data())[0]
         if f.severity == "error"
     ]
 
