@@ -28,5 +28,10 @@ class EnvVars:
     """https://no-color.org: any non-empty value turns colour off."""
     OFFLINE: Final = "COURSEKIT_OFFLINE"
     """Non-empty: never touch the network (plans use the matrix alone)."""
+    NO_RELEASE_CHECK: Final = "COURSEKIT_NO_RELEASE_CHECK"
+    """Non-empty: the doctor does not ask the PyTorch index for a newer stable release."""
+    RELEASE_INDEX: Final = "COURSEKIT_RELEASE_INDEX"
+    """The index root the doctor's release check reads (a mirror, a ``file://`` folder);
+    default https://download.pytorch.org/whl."""
     SPEC: Final = "COURSEKIT_ENV_SPEC"
     """Path to an environment spec TOML that replaces envs/course.toml."""

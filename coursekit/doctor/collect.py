@@ -289,6 +289,11 @@ def setup_record_check(env: EnvFacts) -> Any:
     from coursekit.doctor.recorded import read_record
 
     return read_record(env.prefix if env.exists else None)
+def release_check(opts: CollectOptions) -> Any:
+    """Online: the newest stable torch on the PyTorch index (cached a day; offline: not read)."""
+    from coursekit.doctor.releasecheck import check_releases, matrix_newest
+
+    return check_releases(opts.environ, matrix_newest())
 
 
 def pip_log_check(opts: CollectOptions) -> Any:
@@ -309,6 +314,7 @@ _DEFAULT_TIMEOUTS = {
     "project": 10.0,
     "pip_log": 10.0,
     "setup": 10.0,
+    "release_check": 30.0,  # bounds itself (releasecheck.TIMEOUT_S); this is a safety net
 }
 
 
@@ -329,6 +335,7 @@ def default_checks(opts: CollectOptions) -> list[Check]:
         Check("project", lambda _: project_check(opts), limits["project"]),
         Check("pip_log", lambda _: pip_log_check(opts), limits["pip_log"]),
         Check("setup", lambda d: setup_record_check(d["env"]), limits["setup"], ("env",)),
+        Check("release_check", lambda _: release_check(opts), limits["release_check"]),
     ]
 
 
@@ -351,6 +358,7 @@ def collect_facts(opts: CollectOptions | None = None, checks: list[Check] | None
             "project",
             "pip_log",
             "setup",
+            "release_check",
         )
     }
     return Facts(
@@ -365,6 +373,7 @@ def collect_facts(opts: CollectOptions | None = None, checks: list[Check] | None
         project=sections["project"],
         pip_log=sections["pip_log"],
         setup=sections["setup"],
+        release_check=sections["release_check"],
         checks=runs,
         coursekit_version=__version__,
         collected_at=now,

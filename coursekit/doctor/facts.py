@@ -175,6 +175,24 @@ class SetupRecordFacts:
 
 
 @dataclass(frozen=True)
+class ReleaseCheckFacts:
+    """Online: the newest stable torch on the PyTorch index, beside the newest release this
+    coursekit's data (``envs/torch-matrix.toml``) knows (:mod:`coursekit.doctor.releasecheck`).
+
+    ``status``: ``checked`` (read now), ``cached`` (read earlier, within a day: ``checked_at``
+    says when), ``failed`` (the index could not be read: ``detail`` says why), ``offline``
+    (``COURSEKIT_OFFLINE``) or ``off`` (``COURSEKIT_NO_RELEASE_CHECK``). Absent in reports from
+    coursekit versions without the check: unknown, never a problem."""
+
+    status: str
+    matrix_newest: str = ""  # the newest torch the collecting coursekit's data knows
+    index: str = ""  # the index root read (default https://download.pytorch.org/whl)
+    index_newest: str | None = None  # the newest final torch release it lists (None: none)
+    checked_at: str = ""  # ISO 8601, UTC: when the index was read
+    detail: str = ""  # failed: why (for ``-v``)
+
+
+@dataclass(frozen=True)
 class CheckRun:
     """How one check ran: ``ok``, ``crashed``, ``timeout`` or ``skipped`` (a parent failed)."""
 
@@ -200,6 +218,7 @@ class Facts:
     project: ProjectFacts | None = None  # schema 2: None also when there is no uv project
     pip_log: PipLogFacts | None = None  # schema 2
     setup: SetupRecordFacts | None = None  # schema 2, optional: the env's setup record
+    release_check: ReleaseCheckFacts | None = None  # None: not collected (old report, --from)
     checks: tuple[CheckRun, ...] = ()
     coursekit_version: str = ""
     collected_at: str = ""  # ISO 8601, UTC
@@ -318,6 +337,7 @@ __all__ = [
     "PlatformFacts",
     "ProbeFacts",
     "ProjectFacts",
+    "ReleaseCheckFacts",
     "ShellFacts",
     "WslLibFacts",
     "from_data",
