@@ -289,6 +289,8 @@ def setup_record_check(env: EnvFacts) -> Any:
     from coursekit.doctor.recorded import read_record
 
     return read_record(env.prefix if env.exists else None)
+
+
 def release_check(opts: CollectOptions) -> Any:
     """Online: the newest stable torch on the PyTorch index (cached a day; offline: not read)."""
     from coursekit.doctor.releasecheck import check_releases, matrix_newest
