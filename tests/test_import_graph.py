@@ -21,7 +21,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "coursekit"
 CORE = {"constants", "errors", "host", "jsondata", "names", "probe", "probing", "proc", "resources",
-        "shellquote"}
+        "shellquote", "wheelindex"}
 WINGS = {"setup", "doctor", "lab", "grading", "instructor"}
 OUTER = {"cli", "render"}
 MAX_DEPTH = 8

@@ -120,8 +120,11 @@ def test_macos_intel_has_no_wheels() -> None:
 
 def test_windows_rejects_linux_only_ptx_and_cu129() -> None:
     matrix = load_matrix()
-    cu130 = next(v for v in matrix.resolve(NEWEST)[0].variants if v.backend == "cu130"
-                 and "windows-x86_64" in v.platforms)
+    # The newest release whose cu130 build carries compute_120 PTX on Linux only (release wheels
+    # of 2.11, 2.12 and 2.14 carry none: envs/SOURCES.md W11).
+    cu130 = next(v for r in reversed(matrix.releases) for v in r.variants if v.backend == "cu130"
+                 and "windows-x86_64" in v.platforms and v.ptx)
+    assert cu130.ptx_platforms == ("linux-x86_64",)
     # Same-major cubins serve a higher minor (sm_121 runs sm_120 code) on every platform.
     assert coverage(cu130, "12.1", "windows-x86_64") == "sm_121: cubin sm_120"
     assert "PTX" in (coverage(cu130, "13.0", "linux-x86_64") or "")

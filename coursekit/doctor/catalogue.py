@@ -40,6 +40,7 @@ CHECK_CATEGORY: Final = {
     "shell": "env",
     "project": "env",
     "pip_log": "pip",
+    "release_check": "platform",
 }
 """Which category a crashed or timed-out check is shown under."""
 
@@ -174,6 +175,14 @@ CATALOGUE: Final[tuple[Entry, ...]] = (
         WARNING,
         "macOS arm64 but torch cannot use the GPU (MPS): macOS too old or torch built without MPS.",
         "pytorch/pytorch#164943, #177819; RELEASE.md (MPS on macOS 14+)",
+    ),
+    _E(
+        "torch-newer-release",
+        "platform",
+        INFO,
+        "Online: the PyTorch index lists a stable torch newer than every release coursekit's data "
+        "(envs/torch-matrix.toml) knows; setup still plans the releases it knows.",
+        "the index's torch page (PEP 691/503); docs/doctor.md#the-release-check",
     ),
     _E(
         "wsl-libcuda",

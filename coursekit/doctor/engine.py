@@ -1,8 +1,8 @@
 """From facts to findings: a pure function over the catalogue's rules and a planner.
 
 :func:`diagnose_all` runs every rule (``rules_env``, ``rules_torch``, ``rules_packages``,
-``rules_install``) on a :class:`~coursekit.doctor.view.View` of the facts with the
-:class:`~coursekit.doctor.planning.Planner` its caller hands down, drops findings made
+``rules_install``, ``rules_release``) on a :class:`~coursekit.doctor.view.View` of the facts
+with the :class:`~coursekit.doctor.planning.Planner` its caller hands down, drops findings made
 redundant by a more specific one (the catalogue's ``unless``), and orders them most severe
 first (then by category). It never looks at the machine: the same facts (e.g. a student's
 report loaded with ``--from``) and planner always give the same findings.
@@ -14,14 +14,20 @@ the course's (:mod:`.advice`), setup's verify step its own. May import the rules
 
 from __future__ import annotations
 
-from coursekit.doctor import rules_env, rules_install, rules_packages, rules_torch
+from coursekit.doctor import (
+    rules_env,
+    rules_install,
+    rules_packages,
+    rules_release,
+    rules_torch,
+)
 from coursekit.doctor.catalogue import CATEGORIES, SEVERITIES, entry
 from coursekit.doctor.facts import Facts
 from coursekit.doctor.planning import Planner
 from coursekit.doctor.results import Hidden
 from coursekit.doctor.view import Finding, Rule, View, finding
 
-_MODULES = (rules_env, rules_torch, rules_packages, rules_install)
+_MODULES = (rules_env, rules_torch, rules_packages, rules_install, rules_release)
 
 RULES: tuple[Rule, ...] = tuple(rule for module in _MODULES for rule in module.RULES)
 """Every rule, in run order (each module's ``BY_CATEGORY`` is the only list of its rules)."""
@@ -37,6 +43,8 @@ def diagnose_all(facts: Facts, planner: Planner) -> tuple[tuple[Finding, ...], t
     the ones a more specific finding hid."""
     view = View(facts, planner)
     found = [f for rule in RULES for f in _run_rule(rule, view)]
+    if facts.setup is not None:  # the env's recorded channel and index in every fix line
+        found = [_with_sources(f, facts, view) for f in found]
     ids = {f.id for f in found}
     kept = [f for f in found if not set(entry(f.id).unless) & ids]
     hidden = tuple(
@@ -59,6 +67,15 @@ def diagnose_all(facts: Facts, planner: Planner) -> tuple[tuple[Finding, ...], t
             ),
         )
     ), hidden
+
+
+def _with_sources(f: Finding, facts: Facts, view: View) -> Finding:
+    from dataclasses import replace
+
+    from coursekit.doctor.recorded import fix_with_sources
+
+    fix = fix_with_sources(f.fix, facts.setup, view.os) if f.fix else f.fix
+    return f if fix == f.fix else replace(f, fix=fix)
 
 
 def _run_rule(rule: Rule, view: View) -> list[Finding]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from coursekit.constants import ENV_DISK_GB
 from coursekit.doctor.catalogue import CHECK_CATEGORY, WARNING
 from coursekit.doctor.planning import torch_pythons
 from coursekit.doctor.versions import version_tuple
@@ -313,7 +314,10 @@ def disk_low(v: View) -> list[Finding]:
     # Before torch is installed the download and unpacking need ~6 GB (a CUDA build); after,
     # the labs only need room for datasets and checkpoints.
     installed = v.torch_ok
-    warn_below, error_below = (2 * _GIB, _GIB // 2) if installed else (10 * _GIB, 3 * _GIB)
+    # the same number setup's disk note and its disk-full fix say (coursekit.constants)
+    need_gb = ENV_DISK_GB["gpu" if v.nvidia else "cpu"]
+    need_mib = int(need_gb * 1e9 / 2**20)
+    warn_below, error_below = (2 * _GIB, _GIB // 2) if installed else (need_mib, 3 * _GIB)
     out = []
     seen: set[tuple[int, int]] = set()
     for disk in v.f.disks or ():
@@ -326,7 +330,10 @@ def disk_low(v: View) -> list[Finding]:
         elif installed:
             fix = "free at least 2 GB there for datasets and checkpoints"
         else:
-            fix = "free at least 10 GB there (a CUDA build of torch and its libraries take ~6 GB)"
+            fix = (
+                f"free at least {need_gb} GB there (what a fresh course env with this torch "
+                "build needs, pip's download included)"
+            )
         if disk.label == "temp folder":
             fix = (
                 "free space there, or give pip a temp folder with room: export "

@@ -213,7 +213,13 @@ def test_a_rules_findings_are_in_the_category_it_is_listed_under() -> None:
     and the run order are derived from it, so the grouping must be true: run every rule alone
     on every finding's fixture and on the healthy machines, with the course's planner.
     ``check_failed`` reports a failed check under that check's own category."""
-    from coursekit.doctor import rules_env, rules_install, rules_packages, rules_torch
+    from coursekit.doctor import (
+        rules_env,
+        rules_install,
+        rules_packages,
+        rules_release,
+        rules_torch,
+    )
     from coursekit.doctor.advice import course_planner
     from coursekit.doctor.view import View
 
@@ -221,7 +227,7 @@ def test_a_rules_findings_are_in_the_category_it_is_listed_under() -> None:
     # (rule-failed's fixture makes a rule crash on purpose: the engine reports that itself)
     cases = [finding_facts(i) for i in IDS if i != "rule-failed"] + [healthy(n) for n in HEALTHY]
     seen: set[str] = set()
-    for module in (rules_env, rules_install, rules_packages, rules_torch):
+    for module in (rules_env, rules_install, rules_packages, rules_torch, rules_release):
         for category, rules in module.BY_CATEGORY.items():
             for rule in rules:
                 for facts in cases:

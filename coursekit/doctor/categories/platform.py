@@ -43,6 +43,7 @@ def details(v: View) -> list[str]:
     if p.glibc:
         lines.append(f"C library: {'musl' if p.glibc == 'musl' else 'glibc ' + p.glibc}")
     lines += matrix_lines(v)
+    lines += release_check_lines(v)
     return lines
 
 
@@ -57,6 +58,23 @@ def matrix_lines(v: View) -> list[str]:
     return [
         f"PyTorch data: releases up to torch {newest.latest.torch}{when} (envs/torch-matrix.toml)"
     ]
+
+
+def release_check_lines(v: View) -> list[str]:
+    """What the release check said (nothing when it did not run: an old report)."""
+    rc = v.f.release_check
+    if rc is None:
+        return []
+    if rc.status in ("offline", "off"):
+        var = "COURSEKIT_OFFLINE" if rc.status == "offline" else "COURSEKIT_NO_RELEASE_CHECK"
+        return [f"PyTorch index: not checked for a newer release ({var} is set)"]
+    if rc.status == "failed":
+        return [f"PyTorch index: could not check for a newer release ({rc.detail or 'no reason'})"]
+    cached = ", cached" if rc.status == "cached" else ""
+    knew = f"; this report's coursekit knew up to {rc.matrix_newest}" if rc.matrix_newest else ""
+    newest = rc.index_newest or "none found"
+    when = f"(read {rc.checked_at}{cached})"
+    return [f"PyTorch index: newest stable torch {newest} on {rc.index} {when}{knew}"]
 
 
 UNIT = Category(

@@ -13,59 +13,37 @@ most of 2025). This module reads the index and reports the drift:
 
 Pages are read with the PEP 691 JSON simple API where the index serves it, else the PEP 503
 HTML page; a ``file://`` index is a folder (``<root>/<package>/`` holding wheel files, or an
-``index.html`` there). The network goes through one door, :data:`FetchPage`, so tests serve a
-local index. Everything else here is pure.
+``index.html`` there), by :mod:`coursekit.wheelindex`. The network goes through one door,
+:data:`FetchPage`, so tests serve a local index. Everything else here is pure.
 """
 
 from __future__ import annotations
 
-import json
-import re
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from html.parser import HTMLParser
-from pathlib import Path
 from typing import Final
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
-from packaging.utils import InvalidWheelFilename, parse_wheel_filename
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 
 from coursekit.errors import UsageError
 from coursekit.setup.plan.matrix import PLATFORMS, Matrix, Release
-
-PACKAGES: Final = ("torch", "torchvision", "torchaudio")
-DEFAULT_INDEX: Final = "https://download.pytorch.org/whl"
-TIMEOUT_S: Final = 20.0
-ACCEPT: Final = (
-    "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, "
-    "text/html;q=0.1"
+from coursekit.wheelindex import (
+    ACCEPT,
+    DEFAULT_INDEX,
+    FetchPage,
+    Page,
+    Wheel,
+    file_fetch,
+    filenames,
+    is_final,
+    parse_wheel,
+    urllib_fetch,
 )
 
-FetchPage = Callable[[str, float], "Page | None"]
-"""``fetch(url, timeout) -> Page``; None when the page does not exist (404 or no folder).
-Raises OSError when the index cannot be reached."""
-
-
-@dataclass(frozen=True)
-class Page:
-    """A simple-API project page: its content type and body."""
-
-    content_type: str
-    text: str
-
-
-@dataclass(frozen=True)
-class Wheel:
-    """One wheel file, by what its name says."""
-
-    package: str
-    version: str  # public version, ``2.11.0``
-    local: str  # local tag, ``cu130`` or ``""``
-    python: str  # ``3.12``; ``""`` for a pure wheel
-    platform: str  # one of matrix.PLATFORMS, or ``""`` for others
-    filename: str
+PACKAGES: Final = ("torch", "torchvision", "torchaudio")
+TIMEOUT_S: Final = 20.0
 
 
 @dataclass(frozen=True)
@@ -97,125 +75,6 @@ class CheckReport:
         return not self.drifts
 
 
-# --- reading pages --------------------------------------------------------------------------
-
-
-class _Anchors(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.names: list[str] = []
-        self._href: str | None = None
-        self._text: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "a":
-            self._href = dict(attrs).get("href") or ""
-            self._text = []
-
-    def handle_data(self, data: str) -> None:
-        if self._href is not None:
-            self._text.append(data)
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "a" and self._href is not None:
-            text = "".join(self._text).strip()
-            href = unquote(self._href.split("#", 1)[0].split("?", 1)[0]).rstrip("/")
-            self.names.append(text if text.endswith(".whl") else href.rsplit("/", 1)[-1])
-            self._href = None
-
-
-def filenames(page: Page) -> list[str]:
-    """The file names a project page lists (JSON or HTML)."""
-    if "json" in page.content_type:
-        try:
-            data = json.loads(page.text)
-        except ValueError:
-            return []
-        files = data.get("files") if isinstance(data, dict) else None
-        return [
-            str(f.get("filename")) for f in files or [] if isinstance(f, dict) and f.get("filename")
-        ]
-    parser = _Anchors()
-    parser.feed(page.text)
-    return parser.names
-
-
-_PLATFORM_TAG: Final = (
-    (re.compile(r"^(manylinux[0-9a-z_]*|linux)_x86_64$"), "linux-x86_64"),
-    (re.compile(r"^(manylinux[0-9a-z_]*|linux)_aarch64$"), "linux-arm64"),
-    (re.compile(r"^win_amd64$"), "windows-x86_64"),
-    (re.compile(r"^macosx_\d+_\d+_(arm64|universal2)$"), "macos-arm64"),
-)
-
-
-def parse_wheel(name: str) -> Wheel | None:
-    """A wheel file name as a :class:`Wheel`; None for anything else (sdists, odd names,
-    free-threaded)."""
-    if not name.endswith(".whl"):
-        return None
-    try:
-        project, version, _build, tags = parse_wheel_filename(name)
-    except (InvalidWheelFilename, InvalidVersion):
-        return None
-    tag = next(iter(tags))
-    if tag.abi.endswith("t") and tag.abi.startswith(
-        "cp"
-    ):  # free-threaded cp313t: not a course build
-        return None
-    python = ""
-    if tag.interpreter.startswith("cp") and tag.interpreter[2:].isdigit():
-        digits = tag.interpreter[2:]
-        python = f"{digits[0]}.{digits[1:]}"
-    platform = next((key for rx, key in _PLATFORM_TAG if rx.match(tag.platform)), "")
-    return Wheel(str(project), version.public, version.local or "", python, platform, name)
-
-
-def file_fetch(url: str, timeout: float) -> Page | None:
-    """Read a ``file://`` project page: the folder's ``index.html``, or its file names."""
-    parts = urlsplit(url)
-    if parts.netloc not in ("", "localhost"):
-        raise UsageError(
-            f"{url}: a file:// URL names a host ({parts.netloc}).",
-            "Use file:///absolute/path (three slashes) or an http(s):// index.",
-        )
-    folder = Path(unquote(parts.path))
-    if not folder.is_dir():
-        return None
-    index = folder / "index.html"
-    if index.is_file():
-        return Page("text/html", index.read_text(encoding="utf-8", errors="replace"))
-    links = "".join(
-        f'<a href="{p.name}">{p.name}</a>\n' for p in sorted(folder.iterdir()) if p.is_file()
-    )
-    return Page("text/html", links)
-
-
-def urllib_fetch(url: str, timeout: float) -> Page | None:
-    """GET a project page, asking for PEP 691 JSON first; None on 404."""
-    if url.startswith("file:"):
-        return file_fetch(url, timeout)
-    import http.client
-    import urllib.error
-    import urllib.request
-
-    from coursekit import __version__
-
-    request = urllib.request.Request(
-        url, headers={"User-Agent": f"coursekit/{__version__}", "Accept": ACCEPT}
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            kind = str(response.headers.get("Content-Type", "text/html"))
-            body: bytes = response.read()
-    except urllib.error.HTTPError as exc:
-        if exc.code == 404:
-            return None
-        raise OSError(f"HTTP {exc.code} for {url}") from exc
-    except http.client.HTTPException as exc:
-        raise OSError(f"{type(exc).__name__}: {exc!r}") from exc
-    return Page(kind, body.decode("utf-8", errors="replace"))
-
-
 def validate_index(url: str) -> str:
     """The index root without a trailing slash; exit 2 for what cannot be an index."""
     url = url.strip()
@@ -239,11 +98,7 @@ def validate_index(url: str) -> str:
 
 
 def _stable(version: str) -> bool:
-    try:
-        v = Version(version)
-    except InvalidVersion:
-        return False
-    return not (v.is_prerelease or v.is_devrelease)
+    return is_final(version)
 
 
 def _line(version: str) -> str:
@@ -456,14 +311,19 @@ def summary_counts(drifts: Iterable[Drift]) -> dict[str, int]:
 
 
 __all__ = [
+    "ACCEPT",
+    "DEFAULT_INDEX",
     "PLATFORMS",
     "CheckReport",
     "Drift",
+    "FetchPage",
     "Page",
     "Wheel",
     "check",
     "compare",
+    "file_fetch",
     "filenames",
     "parse_wheel",
+    "urllib_fetch",
     "validate_index",
 ]
