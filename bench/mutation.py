@@ -44,6 +44,16 @@ else:  # pragma: no cover
 
 ROOT = Path(__file__).resolve().parent.parent
 
+# The doctor's rule tests: diagnose() over fixture facts, no subprocess and no probe (the probe,
+# collect and --fix tests run real interpreters: slow, and they test the collectors, not the
+# rules). Each rule module adds its own test file. Every mutant of a rule module is run against
+# all of them (they all call diagnose()), so the set is kept to the rule-focused files; the
+# broader corpus tests (test_real_reports, test_cross_os) stay in the suite, not in this run.
+DOCTOR_RULE_TESTS: tuple[str, ...] = (
+    "tests/doctor/test_findings.py",
+    "tests/doctor/test_issue12.py",
+)
+
 # module name -> (file to mutate, its own test files)
 MODULES: dict[str, tuple[str, tuple[str, ...]]] = {
     "shellquote": ("coursekit/shellquote.py", ("tests/test_shellquote.py",)),
@@ -53,10 +63,22 @@ MODULES: dict[str, tuple[str, tuple[str, ...]]] = {
     "releases": ("coursekit/setup/plan/releases.py", ("tests/test_matrix.py",)),
     "envspec": ("coursekit/setup/plan/envspec.py", ("tests/test_envspec.py",)),
     "pipsafe": ("coursekit/setup/run/pipsafe.py", ("tests/test_pipsafe.py",)),
-    "rules_torch": ("coursekit/doctor/rules_torch.py", ("tests/doctor/test_findings.py",)),
-    "rules_env": ("coursekit/doctor/rules_env.py", ("tests/doctor/test_findings.py",)),
-    "rules_packages": ("coursekit/doctor/rules_packages.py", ("tests/doctor/test_findings.py",)),
+    "rules_torch": ("coursekit/doctor/rules_torch.py",
+                    (*DOCTOR_RULE_TESTS, "tests/doctor/test_rules_torch.py")),
+    "rules_env": ("coursekit/doctor/rules_env.py",
+                  (*DOCTOR_RULE_TESTS, "tests/doctor/test_rules_env.py")),
+    "rules_packages": ("coursekit/doctor/rules_packages.py",
+                       (*DOCTOR_RULE_TESTS, "tests/doctor/test_rules_packages.py")),
     "grading_api": ("coursekit/grading/api.py", ("tests/test_grading_api.py",)),
+}
+
+
+# Tests of a module's test files that cannot run against a mutated copy, with why.
+DESELECT: dict[str, tuple[str, ...]] = {
+    # Imports the grading runtime with -I -S (no site-packages): a mutated module imports mutmut.
+    "grading_api": (
+        "tests/test_grading_api.py::test_grading_runtime_imports_with_the_stdlib_alone",
+    ),
 }
 
 
@@ -150,7 +172,7 @@ def score(states: dict[str, str], messages: set[str],
             "score": round(100 * killed / scored, 1) if scored else None}, behaviour
 
 
-def _scratch(module: str, tests: tuple[str, ...]) -> Path:
+def _scratch(module: str, tests: tuple[str, ...], deselect: tuple[str, ...] = ()) -> Path:
     work = Path(tempfile.mkdtemp(prefix="coursekit-mutmut-"))
     for name in ("coursekit", "tests", "envs", "labs", "pyproject.toml", "README.md", "docs"):
         src = ROOT / name
@@ -162,10 +184,33 @@ def _scratch(module: str, tests: tuple[str, ...]) -> Path:
     text += ("\n[tool.mutmut]\n"
              f'source_paths = ["coursekit"]\nonly_mutate = ["{module}"]\n'
              f"pytest_add_cli_args_test_selection = {json.dumps(list(tests))}\n"
-             'pytest_add_cli_args = ["-x", "-q", "-p", "no:cacheprovider", "-p", "no:randomly"]\n'
+             f"pytest_add_cli_args = {json.dumps([*PYTEST_ARGS, *_deselect(deselect)])}\n"
              'also_copy = ["tests", "envs", "labs", "README.md", "docs"]\n')
     (work / "pyproject.toml").write_text(text, encoding="utf-8")
     return work
+
+
+PYTEST_ARGS = ("-x", "-q", "-p", "no:cacheprovider", "-p", "no:randomly")
+
+
+def retest(name: str, work: Path) -> None:
+    """Run the behaviour survivors of a kept copy again against the tests as they are now
+    (after adding tests for them): mutmut keeps every other result. The module itself must
+    be unchanged since the run (else run the module afresh)."""
+    module = _locate(MODULES[name][0])
+    if (work / module).read_bytes() != (ROOT / module).read_bytes():
+        raise SystemExit(f"{module} changed since {work} was made: run the module afresh")
+    survivors = (ROOT / "bench" / f"mutation-survivors-{name}.txt").read_text(encoding="utf-8").split()
+    for test in MODULES[name][1]:
+        for where in (work, work / "mutants"):
+            shutil.copy2(ROOT / test, where / test)
+    if survivors:
+        subprocess.run([sys.executable, "-m", "mutmut", "run", *survivors], cwd=work, check=False,
+                       capture_output=True, text=True)
+
+
+def _deselect(tests: tuple[str, ...]) -> list[str]:
+    return [arg for test in tests for arg in ("--deselect", test)]
 
 
 # One process for every survivor's diff (``mutmut show`` per mutant costs a Python start each).
@@ -191,7 +236,7 @@ def _diffs(work: Path, module: str, mutants: list[str]) -> dict[str, str]:
 def run_module(name: str, keep: bool) -> dict[str, object]:
     module, tests = MODULES[name]
     module = _locate(module)
-    work = _scratch(module, tests)
+    work = _scratch(module, tests, DESELECT.get(name, ()))
     subprocess.run([sys.executable, "-m", "mutmut", "run"], cwd=work, check=False, capture_output=True, text=True)
     row = collect(name, module, work)
     if not keep:
@@ -224,6 +269,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--list", action="store_true", help="show the modules and their tests")
     parser.add_argument("--keep", action="store_true", help="keep the scratch copies (mutmut show NAME there)")
     parser.add_argument("--json", action="store_true", help="print the rows as JSON")
+    parser.add_argument("--retest", metavar="DIR", type=Path,
+                        help="in a kept copy, run the behaviour survivors again with the current "
+                        "tests, then score it (one module named)")
     parser.add_argument("--rescore", metavar="DIR", type=Path,
                         help="score a kept scratch copy again (one module named) without re-running mutmut")
     args = parser.parse_args(argv)
@@ -234,10 +282,13 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [m for m in args.modules if m not in MODULES]
     if unknown:
         parser.error(f"unknown module(s) {unknown}; see --list")
-    if args.rescore:
+    if args.retest or args.rescore:
         if len(args.modules) != 1:
-            parser.error("--rescore needs exactly one module name")
-        rows = [collect(args.modules[0], _locate(MODULES[args.modules[0]][0]), args.rescore)]
+            parser.error("--retest and --rescore need exactly one module name")
+        if args.retest:
+            retest(args.modules[0], args.retest)
+        kept = args.retest or args.rescore
+        rows = [collect(args.modules[0], _locate(MODULES[args.modules[0]][0]), kept)]
     else:
         rows = [run_module(name, args.keep) for name in (args.modules or list(MODULES))]
     if args.json:

@@ -29,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.fakes.condachannel import PY311, build_channel  # noqa: E402
+from tests.fakes.condachannel import build_channel, python311, version_of  # noqa: E402
 from tests.fakes.pyindex import make_wheel  # noqa: E402
 
 TORCH = "2.13.0"
@@ -81,12 +81,13 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
-    if not PY311.exists():
-        sys.exit(f"needs {PY311}")
+    py311 = python311()  # found by discovery (tests/prereqs.py), not a machine path
+    if py311 is None:
+        sys.exit("needs a base Python 3.11 (see tests/prereqs.py for how it is found)")
     work = Path(tempfile.mkdtemp(prefix="ck-bench-setup-"))
     try:
         env = _env(work)
-        channel = build_channel(work / "channel", pythons={"3.11.7": PY311})
+        channel = build_channel(work / "channel", pythons={version_of(py311): py311})
         torch, vision, audio = _plan_versions(env)
         wh = _wheelhouse(work, vision, audio)
         setup = [sys.executable, "-m", "coursekit", "setup", "--yes", "--torch", TORCH,

@@ -10,6 +10,12 @@ the spec's ``[env] name`` (:func:`coursekit.setup.plan.envspec.course_env_name`)
 overrides it for the doctor."""
 
 
+ENV_DISK_GB: Final = {"gpu": 10, "cpu": 4}
+"""Free space (GB, 10**9 bytes) a fresh course env needs: the conda stack plus the torch trio
+and room for pip's download (a CUDA build pulls several GB of nvidia-* wheels). The one number
+setup's disk note, setup's disk-full fix and the doctor's ``disk-low`` all say."""
+
+
 class EnvVars:
     """Names of the environment variables coursekit reads."""
 

@@ -135,7 +135,13 @@ def test_engine_commands_never_recreate_an_existing_env(tmp_path: Path) -> None:
     embedded = Engine("embedded", None, "py-rattler")
     argv = drivers.complete_argv(embedded, tmp_path, ["conda-forge"], ["python=3.12"],
                                  reinstall=["python"])
-    assert argv[1:4] == ["-m", "coursekit.setup.engines.embedded", "create"]
+    # setup's own form runs isolated (-I); the folders holding coursekit (and py-rattler) are
+    # put on its path explicitly
+    assert argv[1:3] == ["-I", "-c"] and "coursekit.setup.engines.embedded" in argv[3]
+    assert str(Path(drivers.__file__).resolve().parents[3]) in argv[4].split(os.pathsep)
+    assert argv[5] == "create"
+    assert drivers.create_argv(embedded, "pt", ["conda-forge"], ["python=3.12"],
+                               prefix=tmp_path)[1:3] == ["-I", "-c"]
     assert argv[-3:] == ["--reinstall=python", "--", "python=3.12"]
     assert drivers.remove_argv(embedded, tmp_path) is None
     assert drivers.remove_argv(conda, tmp_path) == ["/c/bin/conda", "env", "remove", "-y", "-p",
@@ -563,11 +569,15 @@ def test_an_installer_working_on_a_neighbour_env_is_not_a_leftover(tmp_path: Pat
                                   "install", "torch"], start_new_session=True)
     embedded = subprocess.Popen([*sleep, "-m", "coursekit.setup.engines.embedded", "create", "--prefix",
                                  str(prefix)], start_new_session=True)
+    from coursekit.setup.engines.embedded import command
+
+    isolated = command(sys.executable, prefix, ["conda-forge"], ["python=3.12"], isolated=True)
+    helper = subprocess.Popen([*sleep, *isolated[1:]], start_new_session=True)  # setup's own form
     try:
         found = leftover_installers(prefix)
-        assert neighbour.pid not in found and embedded.pid in found
+        assert neighbour.pid not in found and embedded.pid in found and helper.pid in found
     finally:
-        for p in (neighbour, embedded):
+        for p in (neighbour, embedded, helper):
             p.kill()
             p.wait()
 

@@ -40,16 +40,25 @@ def planted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return marker
 
 
-@pytest.mark.skip(reason="setup still starts the engine with -m: its isolated -c form made "
-                         "py-rattler's helper crash (SIGSEGV) in the signal tests; open item")
 def test_engine_helper_command_ignores_the_current_folder(planted: Path, tmp_path: Path) -> None:
+    """setup's own form of the built-in engine's helper (``-I -c``): the planted json.py,
+    site.py, asyncio.py, argparse.py and rattler/ are never imported, also with PYTHONPATH
+    pointing at them, and the helper really runs (py-rattler's own error for a missing channel,
+    a plain exit 1, no crash at exit)."""
     need_module("rattler")
-    from coursekit.setup.engines.embedded import command
+    from coursekit.setup.engines import drivers
+    from coursekit.setup.engines.base import Engine
 
-    argv = command(sys.executable, tmp_path / "env", [(tmp_path / "no-channel").as_uri()],
-                   ["python=3.12"], cache_dir=tmp_path / "cache", isolated=True)
-    subprocess.run(argv, capture_output=True, text=True, timeout=300, check=False)
+    channel = (tmp_path / "no-channel").as_uri()
+    engine = Engine("embedded", None, "py-rattler")
+    argv = drivers.create_argv(engine, "pt", [channel], ["python=3.12"], prefix=tmp_path / "env",
+                               cache_dir=tmp_path / "cache")
+    env = {**os.environ, "PYTHONPATH": str(planted.parent), "PYTHONSTARTUP": str(planted.parent / "site.py")}
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=300, check=False, env=env)
     assert not planted.exists(), planted.read_text()
+    assert done.returncode == 1, (done.returncode, done.stderr)
+    assert "error:" in done.stderr and "planted" not in done.stderr, done.stderr
+    assert "solving 1 specs from" in done.stdout  # it got as far as py-rattler's solver
 
 
 def test_env_confirmation_and_jupyter_folder_ignore_the_current_folder(planted: Path) -> None:

@@ -86,6 +86,22 @@ def test_rehanding_out_an_unchanged_read_only_lab_is_not_an_error(tmp_path: Path
             path.chmod(path.stat().st_mode | stat.S_IWUSR)
 
 
+def test_rehanding_out_an_unchanged_lab_writes_nothing(tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """The read-only case for every user, root included (root ignores file modes): a second
+    hand-out of an unchanged lab must not try to write at all, so a read-only folder (a
+    course share, a chmod'ed copy) is not an error."""
+    folder = tmp_path / "lab"
+    layout.lay_out(SPEC, folder)
+
+    def read_only(*args: object, **kwargs: object) -> None:
+        raise PermissionError(13, "Permission denied (read-only folder)")
+
+    monkeypatch.setattr(layout, "_atomic_write", read_only)
+    result = layout.lay_out(SPEC, folder)
+    assert {a.action for a in result.files} == {"unchanged"}
+
+
 def test_unchanged_handout_does_not_rewrite_the_marker(tmp_path: Path) -> None:
     folder = tmp_path / "lab"
     layout.lay_out(SPEC, folder)

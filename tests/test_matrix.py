@@ -259,14 +259,28 @@ def _v(t: dict[str, Any]) -> dict[str, Any]:
     (lambda t, d: d.pop("cuda"), r"^nvidia-drivers\.toml: `cuda` is missing"),
     (lambda t, d: t["rocm"]["rocm7.2"].pop("gfx"), r"^torch-matrix\.toml rocm rocm7\.2: `gfx` is missing"),
     (lambda t, d: _v(t).pop("platforms"), r"^torch-matrix\.toml release 2\.10 \(cu130\): `platforms` is missing"),
+    (lambda t, d: t["release"][0].pop("variant"), r"^torch-matrix\.toml release 2\.10: `variant` is missing"),
+    (lambda t, d: t["release"][0].pop("python"), r"^torch-matrix\.toml release 2\.10: `python` is missing"),
+    (lambda t, d: t["release"][0].update(verified="no"), r"^torch-matrix\.toml release 2\.10: `verified` must be"),
+    (lambda t, d: (t["release"].pop(1), d["cuda"].pop("13.0")), r"^torch-matrix\.toml release 2\.10 \(cu130\): no driver row for CUDA 13\.0"),
+    (lambda t, d: (t["release"].pop(1), t.pop("rocm")), r"^torch-matrix\.toml release 2\.10 \(rocm7\.2\): no \[rocm\] gfx list"),
 ])
 def test_tiny_malformed_is_a_spec_error(mutate: Any, match: str) -> None:
     with pytest.raises(SpecError, match=match) as err:
         _tiny_broken(mutate)
     # names the file and the place in it, and says how to fix it
-    assert re.match(r"(torch-matrix\.toml|nvidia-drivers\.toml)( release 2\.10( \(cu130\)( ptx| sm)?)?| cuda 13\.0"
+    assert re.match(r"(torch-matrix\.toml|nvidia-drivers\.toml)( release 2\.10( \((cu130|rocm7\.2)\)( ptx| sm)?)?| cuda 13\.0"
                     r"| branches| rocm rocm7\.2| release #1)?: ", err.value.message), err.value.message
     assert err.value.fix and err.value.fix.strip()
+
+
+def test_a_matrix_without_rocm_builds_needs_no_rocm_table() -> None:
+    t, d = _tiny()
+    del t["rocm"]
+    for release in t["release"]:
+        release["variant"] = [v for v in release["variant"] if v["backend"] != "rocm7.2"]
+    m = parse_matrix(t, d)
+    assert m.rocm_targets == {} and m.backends() == frozenset({"cu130", "pypi"})
 
 
 def test_resolve_names_the_known_lines() -> None:

@@ -201,11 +201,11 @@ def _fix(
     """Show the safe fixes, ask, apply, and examine again (the report that decides the exit)."""
     import sys
 
-    from coursekit.doctor.fixes import apply_fixes, plan_fixes
+    from coursekit.doctor.fixes import apply_fixes, live_record, plan_fixes
     from coursekit.doctor.service import examine
     from coursekit.render.doctor import render_fix_outcomes, render_fix_plan
 
-    actions = plan_fixes(report)
+    actions = plan_fixes(report, live_record(report))
     os_name = report.facts.platform.os if report.facts.platform else "linux"
     render_fix_plan(console, actions, to_stderr=as_json, os_name=os_name)
     if not actions or dry_run:

@@ -157,4 +157,4 @@ def setup(
 
     reporter = ProgressReporter(console, to_stderr=as_json)
     result = setup_run.execute_plan(plan, reporter=reporter, options=options)
-    return render_result(console, result, as_json=as_json)
+    return render_result(console, result, as_json=as_json, shown=reporter.shown)

@@ -283,6 +283,14 @@ def project_check(opts: CollectOptions) -> Any:
     return project_facts(opts.cwd or Path.cwd(), Path(home) if home else None)
 
 
+def setup_record_check(env: EnvFacts) -> Any:
+    """What ``coursekit setup`` recorded in the env (its channels and index), credentials
+    redacted: these facts are printed and sent (:mod:`coursekit.doctor.recorded`)."""
+    from coursekit.doctor.recorded import read_record
+
+    return read_record(env.prefix if env.exists else None)
+
+
 def release_check(opts: CollectOptions) -> Any:
     """Online: the newest stable torch on the PyTorch index (cached a day; offline: not read)."""
     from coursekit.doctor.releasecheck import check_releases, matrix_newest
@@ -307,6 +315,7 @@ _DEFAULT_TIMEOUTS = {
     "shell": 10.0,
     "project": 10.0,
     "pip_log": 10.0,
+    "setup": 10.0,
     "release_check": 30.0,  # bounds itself (releasecheck.TIMEOUT_S); this is a safety net
 }
 
@@ -327,6 +336,7 @@ def default_checks(opts: CollectOptions) -> list[Check]:
         Check("shell", lambda d: shell_check(opts, d["env"]), limits["shell"], ("env",)),
         Check("project", lambda _: project_check(opts), limits["project"]),
         Check("pip_log", lambda _: pip_log_check(opts), limits["pip_log"]),
+        Check("setup", lambda d: setup_record_check(d["env"]), limits["setup"], ("env",)),
         Check("release_check", lambda _: release_check(opts), limits["release_check"]),
     ]
 
@@ -349,6 +359,7 @@ def collect_facts(opts: CollectOptions | None = None, checks: list[Check] | None
             "shell",
             "project",
             "pip_log",
+            "setup",
             "release_check",
         )
     }
@@ -363,6 +374,7 @@ def collect_facts(opts: CollectOptions | None = None, checks: list[Check] | None
         shell=sections["shell"],
         project=sections["project"],
         pip_log=sections["pip_log"],
+        setup=sections["setup"],
         release_check=sections["release_check"],
         checks=runs,
         coursekit_version=__version__,

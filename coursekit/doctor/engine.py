@@ -43,6 +43,8 @@ def diagnose_all(facts: Facts, planner: Planner) -> tuple[tuple[Finding, ...], t
     the ones a more specific finding hid."""
     view = View(facts, planner)
     found = [f for rule in RULES for f in _run_rule(rule, view)]
+    if facts.setup is not None:  # the env's recorded channel and index in every fix line
+        found = [_with_sources(f, facts, view) for f in found]
     ids = {f.id for f in found}
     kept = [f for f in found if not set(entry(f.id).unless) & ids]
     hidden = tuple(
@@ -65,6 +67,15 @@ def diagnose_all(facts: Facts, planner: Planner) -> tuple[tuple[Finding, ...], t
             ),
         )
     ), hidden
+
+
+def _with_sources(f: Finding, facts: Facts, view: View) -> Finding:
+    from dataclasses import replace
+
+    from coursekit.doctor.recorded import fix_with_sources
+
+    fix = fix_with_sources(f.fix, facts.setup, view.os) if f.fix else f.fix
+    return f if fix == f.fix else replace(f, fix=fix)
 
 
 def _run_rule(rule: Rule, view: View) -> list[Finding]:

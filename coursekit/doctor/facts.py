@@ -157,6 +157,24 @@ class KernelFacts:
 
 
 @dataclass(frozen=True)
+class SetupRecordFacts:
+    """Schema 2 (optional): what ``coursekit setup`` recorded in the env it made
+    (``<prefix>/etc/coursekit/setup.json``): the sources it used, credentials in URLs redacted.
+    Fix lines and ``doctor --fix`` reuse them (:mod:`coursekit.doctor.recorded`)."""
+
+    path: str = ""
+    engine: str | None = None
+    channels: tuple[str, ...] = ()
+    channels_given: bool = False  # --channel replaced the env spec's channels
+    index_url: str | None = None  # the torch trio's source: an index URL or a wheel folder
+    index_is_folder: bool = False
+    index_given: bool = False  # --index-url replaced the planned PyTorch index
+    pypi_index_url: str | None = None  # pip config's index-url (a PyPI mirror), if any
+    backend: str | None = None  # the build setup installed ("cu126")
+    torch: str | None = None
+
+
+@dataclass(frozen=True)
 class ReleaseCheckFacts:
     """Online: the newest stable torch on the PyTorch index, beside the newest release this
     coursekit's data (``envs/torch-matrix.toml``) knows (:mod:`coursekit.doctor.releasecheck`).
@@ -199,6 +217,7 @@ class Facts:
     shell: ShellFacts | None = None  # schema 2
     project: ProjectFacts | None = None  # schema 2: None also when there is no uv project
     pip_log: PipLogFacts | None = None  # schema 2
+    setup: SetupRecordFacts | None = None  # schema 2, optional: the env's setup record
     release_check: ReleaseCheckFacts | None = None  # None: not collected (old report, --from)
     checks: tuple[CheckRun, ...] = ()
     coursekit_version: str = ""

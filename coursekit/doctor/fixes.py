@@ -16,6 +16,12 @@ would do itself:
     :func:`coursekit.setup.run.kernel.write_kernel` (the same file ``python -m ipykernel install
     --user --name pt --display-name "Python (pt)"`` writes).
 
+Both reuse the sources ``coursekit setup`` recorded in the env (``etc/coursekit/setup.json``,
+:mod:`coursekit.doctor.recorded`): a class mirror or offline wheel folder given with
+``--index-url`` (its build segment following the fix's build), or pip config's PyPI mirror,
+instead of the public indexes. The recorded URLs are read again, credentials included, for the
+commands that run; every line shown has them redacted.
+
 Everything else (drivers, recreating an env, deleting files) is for a person: the finding's
 fix line says how. Each command is shown before it runs, and runs only after a yes (or
 ``--yes``).
@@ -27,7 +33,9 @@ import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from coursekit.doctor.facts import SetupRecordFacts
 from coursekit.doctor.planning import suggest_backend
+from coursekit.doctor.recorded import index_args, pypi_index, read_record
 from coursekit.doctor.results import FixAction, FixOutcome, Report
 from coursekit.doctor.view import View
 from coursekit.proc import Runner, run_tool
@@ -35,11 +43,17 @@ from coursekit.proc import Runner, run_tool
 PIP_TIMEOUT_S = 3600.0  # a CUDA trio is ~3 GB; slow student Wi-Fi
 
 
-def _reinstall(v: View, python: str, findings: list[str]) -> FixAction | None:
+def _reinstall(
+    v: View, python: str, findings: list[str], recorded: SetupRecordFacts | None
+) -> FixAction | None:
     advice = suggest_backend(v)
     if advice is None or not advice.pins:
         return None
-    source = ("--index-url", advice.index_url or "https://pypi.org/simple")
+    # the env's recorded sources first (a class mirror or an offline folder), else the plan's
+    source = index_args(recorded, advice.backend) or (
+        "--index-url",
+        advice.index_url or pypi_index(recorded) or "https://pypi.org/simple",
+    )
     install = (python, "-m", "pip", "install", *source, "--progress-bar", "off")
     # No uninstall first: pip downloads everything before it removes anything and restores
     # the old files when installing fails, so a failed download never leaves the env
@@ -51,15 +65,19 @@ def _reinstall(v: View, python: str, findings: list[str]) -> FixAction | None:
         commands.append((*install, "--force-reinstall", "--no-deps", *same))
     return FixAction(
         "reinstall-torch",
-        f"install torch {advice.torch} and its partners from {advice.index_url or 'PyPI'}",
+        f"install torch {advice.torch} and its partners from {source[-1]}",
         tuple(findings),
         tuple(commands),
     )
 
 
-def plan_fixes(report: Report) -> tuple[FixAction, ...]:
-    """The automatic fixes for ``report``'s findings (pure; empty when none applies)."""
+def plan_fixes(report: Report, recorded: SetupRecordFacts | None = None) -> tuple[FixAction, ...]:
+    """The automatic fixes for ``report``'s findings (pure; empty when none applies).
+
+    ``recorded``: the env's setup record with its real URLs (:func:`live_record`); by default
+    the report's own (credentials redacted)."""
     v = View(report.facts, report.planner)
+    recorded = recorded if recorded is not None else report.facts.setup
     env = report.facts.env
     python = env.python if env and env.exists else None
     if not python:
@@ -70,7 +88,7 @@ def plan_fixes(report: Report) -> tuple[FixAction, ...]:
             wanted.setdefault(f.fix_action, []).append(f.id)
     actions = []
     if "reinstall-torch" in wanted:
-        action = _reinstall(v, python, wanted["reinstall-torch"])
+        action = _reinstall(v, python, wanted["reinstall-torch"], recorded)
         if action is not None:
             actions.append(action)
     if "register-kernel" in wanted and env is not None and not env.explicit:
@@ -98,6 +116,15 @@ def plan_fixes(report: Report) -> tuple[FixAction, ...]:
             )
         )
     return tuple(actions)
+
+
+def live_record(report: Report) -> SetupRecordFacts | None:
+    """The setup record of the env ``report`` examined on this machine, with its real URLs
+    (a mirror's credentials included: the fix must reach it); None for a report from a file."""
+    env = report.facts.env
+    if report.source != "this machine" or env is None or not env.exists:
+        return None
+    return read_record(env.prefix, redacted=False)
 
 
 def _pip_environment(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from coursekit.constants import ENV_DISK_GB
 from coursekit.doctor.catalogue import CHECK_CATEGORY, WARNING
 from coursekit.doctor.planning import per_matrix, torch_pythons
 from coursekit.doctor.versions import version_tuple
@@ -92,12 +93,13 @@ def probe_timeout(v: View) -> list[Finding]:
     probe = v.f.probe
     run = v.f.check("probe")
     if (probe is not None and probe.status == "timeout") or (run and run.status == "timeout"):
-        limit = run.timeout_s if run else 0
+        # A report without the probe check's record (an older one) has no limit to name.
+        limit = f"{run.timeout_s:g} s" if run else "the time limit"
         return [
             finding(
                 "probe-timeout",
                 "The env's Python hung while being examined",
-                f"no answer within {limit:g} s from {v.env_python}",
+                f"no answer within {limit} from {v.env_python}",
                 "Close other programs using the GPU, reboot, and run `coursekit doctor` again; "
                 f"if it still hangs, recreate the env: {_recreate(v)}",
             )
@@ -322,7 +324,10 @@ def disk_low(v: View) -> list[Finding]:
     # Before torch is installed the download and unpacking need ~6 GB (a CUDA build); after,
     # the labs only need room for datasets and checkpoints.
     installed = v.torch_ok
-    warn_below, error_below = (2 * _GIB, _GIB // 2) if installed else (10 * _GIB, 3 * _GIB)
+    # the same number setup's disk note and its disk-full fix say (coursekit.constants)
+    need_gb = ENV_DISK_GB["gpu" if v.nvidia else "cpu"]
+    need_mib = int(need_gb * 1e9 / 2**20)
+    warn_below, error_below = (2 * _GIB, _GIB // 2) if installed else (need_mib, 3 * _GIB)
     out = []
     seen: set[tuple[int, int]] = set()
     for disk in v.f.disks or ():
@@ -335,7 +340,10 @@ def disk_low(v: View) -> list[Finding]:
         elif installed:
             fix = "free at least 2 GB there for datasets and checkpoints"
         else:
-            fix = "free at least 10 GB there (a CUDA build of torch and its libraries take ~6 GB)"
+            fix = (
+                f"free at least {need_gb} GB there (what a fresh course env with this torch "
+                "build needs, pip's download included)"
+            )
         if disk.label == "temp folder":
             fix = (
                 "free space there, or give pip a temp folder with room: export "

@@ -129,7 +129,8 @@ class LabContext:
             raise StudentCodeError(f"{filename} cannot be imported.")
         module = importlib.util.module_from_spec(spec)
         sys.modules[mod_name] = module
-        sys.path.insert(0, str(self.student_dir))
+        entry = str(self.student_dir)
+        sys.path.insert(0, entry)
         try:
             spec.loader.exec_module(module)
         except SyntaxError as exc:
@@ -146,8 +147,10 @@ class LabContext:
                 f"importing {filename} raised {describe_exception(exc, path)}"
             ) from None
         finally:
-            if sys.path and sys.path[0] == str(self.student_dir):
-                sys.path.pop(0)
+            # Take out the one entry put in above (wherever the student's import moved it),
+            # and nothing the student's code added.
+            if entry in sys.path:
+                sys.path.remove(entry)
         self._modules[filename] = module
         return module
 

@@ -27,6 +27,8 @@ class ProgressReporter:
         self.console = console
         self.to_stderr = to_stderr
         self._index: dict[str, str] = {}
+        self.shown: set[str] = set()
+        """Notes already printed while setup ran (the summary does not repeat them)."""
 
     def _print(self, text: str) -> None:
         (self.console.eprint if self.to_stderr else self.console.print)(text)
@@ -50,11 +52,21 @@ class ProgressReporter:
         self._print(f"      network trouble ({why}); try {attempt} in {wait_s:.0f}s")
 
     def note(self, text: str) -> None:
+        if text in self.shown:
+            return  # e.g. the same ignored pip setting for each pip step: said once
+        self.shown.add(text)
         self._print(f"note: {text}")
 
 
-def render_result(console: Console, result: SetupResult, *, as_json: bool = False) -> int:
-    """Print the outcome and return the exit code (0 ready, 1 a step failed)."""
+def render_result(
+    console: Console,
+    result: SetupResult,
+    *,
+    as_json: bool = False,
+    shown: frozenset[str] | set[str] = frozenset(),
+) -> int:
+    """Print the outcome and return the exit code (0 ready, 1 a step failed); ``shown``: notes
+    the progress display already printed, not repeated in the summary."""
     code = int(ExitCode.OK if result.ok else ExitCode.FAILED)
     if as_json:
         console.json({"ok": result.ok, "exit_code": code, "result": result})
@@ -65,7 +77,8 @@ def render_result(console: Console, result: SetupResult, *, as_json: bool = Fals
         if outcome.id == "nbdime_git":
             ProgressReporter(console).finish(outcome)
     for note in result.notes:
-        console.print(f"note: {note}")
+        if note not in shown:
+            console.print(f"note: {note}")
     if result.failure is not None:
         _render_failure(console, result)
         return code

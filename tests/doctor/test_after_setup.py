@@ -82,3 +82,28 @@ def test_fix_reinstalls_a_broken_torch_with_real_pip(healthy_world: SetupWorld) 
     assert outcome.ok, outcome.message
     after = make_report(collect_facts(CollectOptions(environ=env)))
     assert not {"torch-import-failed", "torch-missing"} & {f.id for f in after.findings}
+
+
+def test_setup_records_its_mirror_and_fix_reuses_it(healthy_world: SetupWorld) -> None:  # noqa: F811
+    """Issue 10, item 15: the world's setup ran with --channel (a local channel) and --index-url
+    (a PyTorch-style index on 127.0.0.1), as a mirrored class would. The env records both; the
+    doctor's fix lines name them, and `doctor --fix` reinstalls a damaged torch from that index
+    (the public one is unreachable here)."""
+    record = json.loads((healthy_world.prefix / "etc" / "coursekit" / "setup.json").read_text())
+    index = healthy_world.index.url("whl/cpu").rstrip("/")
+    assert record["channels"] == [healthy_world.channel.as_uri()] and record["channels_given"]
+    assert record["index_url"].rstrip("/") == index and record["index_given"]
+    assert record["engine"] == "embedded" and record["backend"] == "cpu"
+    (healthy_world.site_packages() / "torch" / "__init__.py").unlink()
+    before = _doctor(healthy_world, "--json")
+    data = json.loads(before.stdout)
+    assert data["facts"]["setup"]["index_url"].rstrip("/") == index
+    fixes = [f["fix"] for f in data["findings"] if f["fix_action"] == "reinstall-torch"]
+    assert fixes, data["findings"]
+    assert all(index in fix and "download.pytorch.org" not in fix for fix in fixes), fixes
+    healthy_world.index.requests.clear()
+    fixed = _doctor(healthy_world, "--fix", "--yes")
+    out = fixed.stdout + fixed.stderr
+    assert f"--index-url {index}" in out and "download.pytorch.org" not in out, out
+    assert any("/whl/cpu/torch" in r for r in healthy_world.index.requests), out
+    assert (healthy_world.site_packages() / "torch" / "__init__.py").exists(), out

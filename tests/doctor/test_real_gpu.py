@@ -22,7 +22,8 @@ REPORT = DATA / "doctor-report.json"
 TORCH = json.loads((DATA / "torch-cuda-facts.json").read_text())
 
 
-@pytest.mark.parametrize("name", ["doctor-report.json", "doctor-report-v2.json"])
+@pytest.mark.parametrize(
+    "name", ["doctor-report.json", "doctor-report-v2.json", "doctor-report-v3.json"])
 def test_the_real_h200_report_is_healthy_when_triaged(name: str) -> None:
     # Before: a false 'torch-from-pypi' warning, because PyPI's Linux torch (dist-info 2.11.0)
     # has no local tag although it is a CUDA build that ran a CUDA operation on the H200.
@@ -61,4 +62,17 @@ def test_the_v2_capture_ran_every_gpu_path_probe_step() -> None:
     assert [d["ok"] for d in torch["cuda_op"]["devices"]] == [True]
     assert torch["cudnn_op"]["ok"] is True and torch["cudnn_op"]["version"] == TORCH["cudnn"]
     labs = (DATA / "lab-checks-v2.txt").read_text()
+    assert all(f"lab {n} check rc=0" in labs for n in (1, 4, 6, 8))
+
+
+def test_the_v3_capture_checked_for_a_newer_release_offline_without_a_finding() -> None:
+    """v3: the final code on the same H200, which has no internet: the release check failed
+    quietly (a fact, no finding), the doctor still said "No issues found", and the lab checks
+    passed on the GPU."""
+    data = json.loads((DATA / "doctor-report-v3.json").read_text())
+    check = data["facts"]["release_check"]
+    assert check["status"] == "failed" and check["index_newest"] is None
+    assert data["findings"] == [] and data["summary"]["status"] == "ok"
+    assert "No issues found" in (DATA / "doctor-verbose-v3.txt").read_text()
+    labs = (DATA / "lab-checks-v3.txt").read_text()
     assert all(f"lab {n} check rc=0" in labs for n in (1, 4, 6, 8))

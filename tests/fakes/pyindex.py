@@ -158,7 +158,7 @@ class IndexServer:
     """A running index: ``url("whl/cu126")`` -> ``http://127.0.0.1:PORT/whl/cu126``.
 
     ``requests`` lists every path asked for; a request whose path contains a string in
-    ``stall`` when it arrives hangs until ``released`` is set (at most 60 s): a download that
+    ``stall`` when it arrives hangs until ``released`` is set (at most 300 s): a download that
     never ends, for interrupt tests. Clearing ``stall`` lets new requests through while the
     hanging ones keep hanging."""
 
@@ -181,8 +181,10 @@ class _Handler(SimpleHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802 - stdlib name
         state = self.server_state
         state.requests.append(self.path)
-        if any(s in self.path for s in state.stall):  # hang until released (at most 60 s)
-            state.released.wait(timeout=60)
+        if any(s in self.path for s in state.stall):  # hang until released (at most 300 s)
+            # Longer than any wait in a test (240 s): a stalled download never ends on its own
+            # while the test still acts on it (else setup could finish before the test's signal).
+            state.released.wait(timeout=300)
         super().do_GET()
 
 

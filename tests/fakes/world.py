@@ -128,6 +128,8 @@ class RunningSetup:
 
     def interrupt(self, sig: int = signal.SIGINT) -> int:
         """Ctrl-C (SIGINT, or another signal) to setup; returns its exit code."""
+        # send_signal does nothing to a process that has ended: say so instead of returning its code
+        assert self.proc.poll() is None, "setup ended before the signal:\n" + "\n".join(self.lines)
         self.proc.send_signal(sig)
         code = self.proc.wait(timeout=240)  # generous: a loaded 2-core CI machine
         self._reader.join(timeout=5)

@@ -300,3 +300,22 @@ def test_gpu_build_runs_a_cuda_operation_and_names_the_gpu(world: SetupWorld, cu
         assert not result.ok and result.failed_step == "verify"
         assert result.failure is not None and "cannot use the GPU" in result.failure.message
         assert "coursekit doctor" in result.failure.fix
+
+
+def test_a_first_setup_says_each_note_once_and_its_steps_in_plain_words(world: SetupWorld) -> None:
+    """Issue 10, item 18: a pip setting setup ignores (an extra index in PIP_EXTRA_INDEX_URL)
+    is the same for both pip steps: one note, not one per step and again in the summary. Step
+    details say what happened ("created", "registered"), not internal state names."""
+    env = {**world.env, "PIP_EXTRA_INDEX_URL": "https://extra.example/simple"}
+    proc = subprocess.run(world.argv(), env=env, capture_output=True, text=True, timeout=240)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out
+    notes = [ln for ln in out.splitlines() if "pip setting not used" in ln]
+    assert len(notes) == 1 and "PIP_EXTRA_INDEX_URL" in notes[0], out
+    lines = out.splitlines()
+    created = next(ln for ln in lines if ln.startswith("[1/") and ": done" in ln)
+    assert f"created {world.prefix}" in created, created
+    kernel = next(ln for ln in lines if "Register the Jupyter kernel" in ln and ": done" in ln)
+    assert "registered 'Python (pt)' in " in kernel, kernel
+    for internal in ("no env yet", "fixed,", "not registered:", "wrote "):
+        assert internal not in out, (internal, out)

@@ -42,7 +42,7 @@ def create_argv(
     if not engine.external:
         assert prefix is not None, "the embedded engine needs a prefix"
         return embedded.command(
-            sys.executable, prefix, channels, specs, cache_dir=cache_dir, isolated=False
+            sys.executable, prefix, channels, specs, cache_dir=cache_dir, isolated=True
         )
     assert engine.exe is not None
     where = ["-p", str(prefix)] if prefix is not None else ["-n", name]
@@ -62,7 +62,7 @@ def complete_argv(
     whose files are broken (conda ``--force-reinstall``)."""
     if not engine.external:
         argv = embedded.command(
-            sys.executable, prefix, channels, specs, cache_dir=cache_dir, isolated=False
+            sys.executable, prefix, channels, specs, cache_dir=cache_dir, isolated=True
         )
         extra = [f"--reinstall={name}" for name in reinstall]
         cut = argv.index("--")

@@ -24,15 +24,32 @@ from typing import Any
 DEFAULT_CHANNELS = ("conda-forge",)
 
 
-# How setup starts the engine: the current folder is taken off sys.path before anything is
-# imported (so a json.py or asyncio.py planted where the student runs setup changes nothing;
-# -c never imports a site.py from there), and the folder that holds this very coursekit package
-# is put first. (Not -I: py-rattler's helper crashed at exit under it in the signal tests.)
+# How setup starts the engine: isolated (-I: neither the current folder, PYTHONPATH nor the
+# user's site-packages is on sys.path, and no PYTHON* variable is read, so a json.py, site.py or
+# asyncio.py planted where the student runs setup changes nothing), with the folders that hold
+# this very coursekit package and py-rattler put first explicitly (argv[1], os.pathsep-joined).
+# It ends through run(), which skips interpreter finalisation like the -m form: py-rattler's
+# runtime threads can crash the process at exit (the SIGSEGV once seen with this -c form was
+# sys.exit's finalisation, not -I).
 _BOOT = (
-    "import sys; sys.path[:] = [p for p in sys.path if p not in ('', '.')]; "
-    "sys.path.insert(0, sys.argv.pop(1)); "
-    "from coursekit.setup.engines.embedded import main; sys.exit(main())"
+    "import sys, os; sys.path[0:0] = sys.argv.pop(1).split(os.pathsep); "
+    "from coursekit.setup.engines.embedded import run; run()"
 )
+
+
+def _import_roots() -> list[str]:
+    """The folders to put on the isolated helper's path: above this coursekit package, and
+    above py-rattler when it lives elsewhere (a user-site install that -I would hide). The
+    package is found, not imported (``--help`` and planning stay fast)."""
+    import importlib.util
+
+    roots = [str(Path(__file__).resolve().parents[3])]  # .../coursekit/setup/engines/ -> above
+    spec = importlib.util.find_spec("rattler")
+    if spec is not None and spec.origin:
+        parent = str(Path(spec.origin).resolve().parents[1])  # .../rattler/__init__.py -> above
+        if parent not in roots:
+            roots.append(parent)
+    return roots
 
 
 def command(
@@ -46,14 +63,12 @@ def command(
 ) -> list[str]:
     """The argv that runs this engine with ``python`` (one that has py-rattler).
 
-    ``isolated``: the form setup runs (``python -c BOOT PACKAGE_PARENT create ...``); the
+    ``isolated``: the form setup runs (``python -I -c BOOT FOLDERS create ...``); the
     plain ``python -m coursekit.setup.engines.embedded create ...`` is the one a student pastes.
     """
     if isolated:
-        parent = str(
-            Path(__file__).resolve().parents[3]
-        )  # .../coursekit/setup/engines/ -> above coursekit/
-        argv = [python, "-c", _BOOT, parent, "create", "--prefix", str(prefix)]
+        roots = os.pathsep.join(_import_roots())
+        argv = [python, "-I", "-c", _BOOT, roots, "create", "--prefix", str(prefix)]
     else:
         argv = [python, "-m", "coursekit.setup.engines.embedded", "create", "--prefix", str(prefix)]
     for channel in channels:
@@ -156,10 +171,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
-if __name__ == "__main__":
+def run() -> None:
+    """Run :func:`main` and leave without interpreter finalisation: py-rattler 0.28's runtime
+    threads can crash the process at exit (SIGSEGV after the work is done, seen ~1 run in 20
+    here, and under the signal tests when the isolated form still ended with ``sys.exit``)."""
     code = main()
     sys.stdout.flush()
     sys.stderr.flush()
-    # Skip interpreter finalisation: py-rattler 0.28's runtime threads can crash the
-    # process at exit (SIGSEGV after the work is done, seen ~1 run in 20 here).
     os._exit(code)
+
+
+if __name__ == "__main__":
+    run()

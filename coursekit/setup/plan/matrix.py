@@ -251,13 +251,14 @@ def parse_matrix(torch_data: Mapping[str, Any], driver_data: Mapping[str, Any]) 
         for variant in release.variants:
             if variant.kind == "cuda" and variant.cuda not in drivers:
                 raise SpecError(
-                    f"torch-matrix.toml {release.line} {variant.backend}: no driver row for "
-                    f"CUDA {variant.cuda} in nvidia-drivers.toml.",
+                    f"torch-matrix.toml release {release.line} ({variant.backend}): "
+                    f"no driver row for CUDA {variant.cuda} in nvidia-drivers.toml.",
                     "Add the row with its source.",
                 )
             if variant.kind == "rocm" and variant.backend not in rocm:
                 raise SpecError(
-                    f"torch-matrix.toml {release.line} {variant.backend}: no [rocm] gfx list.",
+                    f"torch-matrix.toml release {release.line} ({variant.backend}): "
+                    "no [rocm] gfx list.",
                     "Add the gfx list with its source.",
                 )
     return matrix

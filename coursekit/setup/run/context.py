@@ -71,6 +71,9 @@ class RunOptions:
     """``--channel``: replaces the plan's conda channels (mirrors, ``file://`` channels)."""
     index_url: str | None = None
     """``--index-url``: replaces the plan's torch index (https, http to localhost, a folder)."""
+    pypi_index_url: str | None = None
+    """pip's own ``index-url`` (config file or ``PIP_INDEX_URL``; a PyPI mirror): where
+    lightning & co. come from, named in the plan's step titles."""
     force: bool = False
     """``--force``: remove and recreate an env whose Python version is wrong."""
     nbdime: bool | None = None

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from coursekit.constants import ENV_DISK_GB
 from coursekit.proc import ToolResult
 
 _NETWORK = (
@@ -81,7 +82,9 @@ def _has(text: str, markers: tuple[str, ...]) -> bool:
     return any(m in text for m in markers)
 
 
-def classify(step_title: str, result: ToolResult, *, source: str = "") -> Failure:
+def classify(
+    step_title: str, result: ToolResult, *, source: str = "", disk_gb: int = ENV_DISK_GB["gpu"]
+) -> Failure:
     """Explain why ``result`` (a run of step ``step_title``) failed."""
     line = result.key_error_line()
     text = f"{result.stdout}\n{result.stderr}".lower()
@@ -116,7 +119,7 @@ def classify(step_title: str, result: ToolResult, *, source: str = "") -> Failur
         return Failure(
             "disk",
             f"{step_title} failed: the disk is full",
-            "Free some space (the course env needs about 10 GB: empty the pip cache "
+            f"Free at least {disk_gb} GB (what the course env needs; empty the pip cache "
             "with `python -m pip cache purge`, `conda clean --all`), then "
             f"{again[0].lower()}{again[1:]}",
             line,

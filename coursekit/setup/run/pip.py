@@ -37,7 +37,7 @@ def conda_torch_fix(names: str, engine: str, env_name: str) -> str:
     )
 
 
-def _settings(ctx: Context) -> pipsafe.PipSettings:
+def pip_settings(ctx: Context) -> pipsafe.PipSettings:
     prefix = ctx.location.prefix if ctx.location else None
     files = pipsafe.config_files(ctx.environ, prefix, ctx.os_name)
     return pipsafe.read_settings(files, ctx.environ)
@@ -54,7 +54,7 @@ def _pip(
     constraint: Path | None = None,
 ) -> None:
     assert ctx.location is not None
-    settings = _settings(ctx)
+    settings = pip_settings(ctx)
     for dropped in settings.dropped:
         note = f"pip setting not used for this install: {dropped}"
         if note not in ctx.notes:
@@ -154,7 +154,7 @@ def install_torch(ctx: Context, step: Step) -> tuple[bool, str]:
                 None,
             )
         )
-    source = torch_source(ctx, _settings(ctx))
+    source = torch_source(ctx, pip_settings(ctx))
     if damaged:  # same version but files missing: pip would say "already satisfied"
         _pip(ctx, step, damaged, source, state, extra=["--force-reinstall", "--no-deps"])
     _pip(ctx, step, list(trio_pins(ctx)), source, state)
@@ -184,7 +184,7 @@ def install_dependents(ctx: Context, step: Step) -> tuple[bool, str]:
     missing = _dependents_missing(ctx, state)
     if not missing:
         return False, " ".join(spec_name(s) for s in ctx.plan.pip_dependents)
-    settings = _settings(ctx)
+    settings = pip_settings(ctx)
     if ctx.options.index_url and pipsafe.check_index(ctx.options.index_url).folder is not None:
         source = pipsafe.check_index(ctx.options.index_url)  # offline room: one wheel folder
     else:

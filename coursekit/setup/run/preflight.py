@@ -11,12 +11,11 @@ import os
 import shutil
 from pathlib import Path
 
+from coursekit.constants import ENV_DISK_GB
 from coursekit.setup.engines.discovery import embedded_env_prefix
 from coursekit.setup.run.context import Context
 
-# Rough sizes of a finished env (conda stack + the torch trio), for the free-space warning:
-# CUDA wheels pull several GB of nvidia-* libraries; pip also needs room for the download.
-NEEDED_GB = {"gpu": 10.0, "cpu": 4.0}
+NEEDED_GB = ENV_DISK_GB  # a finished env and pip's download (coursekit.constants)
 
 
 def _free_gb(folder: Path) -> float | None:
@@ -40,8 +39,8 @@ def disk_note(ctx: Context) -> str | None:
         return None
     return (
         f"only {free:.1f} GB free where the env goes ({folder}); a fresh env with this torch "
-        f"build needs about {need:.0f} GB. Free some space first, or setup may stop with "
-        "'disk full' (it can be re-run then)."
+        f"build needs about {need} GB. Free at least {need} GB there first, or setup may stop "
+        "with 'disk full' (it can be re-run then)."
     )
 
 
@@ -63,7 +62,10 @@ def leftover_installers(prefix: Path) -> list[int]:
             or proc.info["pid"] == os.getpid()
         ):
             continue
-        if not (("pip" in cmd and "install" in cmd) or "coursekit.setup.engines.embedded" in cmd):
+        # the engine helper: `-m coursekit.setup.engines.embedded` as pasted, or setup's own
+        # isolated `-I -c "...from coursekit.setup.engines.embedded import run..."`
+        helper = any("coursekit.setup.engines.embedded" in a for a in cmd)
+        if not (("pip" in cmd and "install" in cmd) or helper):
             continue
         if _orphaned(proc):
             found.append(int(proc.info["pid"]))

@@ -56,11 +56,26 @@ def make_options(
         engine=engine,
         channels=channels,
         index_url=index_url,
+        pypi_index_url=_user_pypi_index(),
         force=force,
         nbdime=nbdime,
         interactive=is_interactive(),
         yes=yes,
     )
+
+
+def _user_pypi_index() -> str | None:
+    """The ``index-url`` the user's pip config or ``PIP_INDEX_URL`` names (a PyPI mirror)."""
+    import os
+
+    from coursekit.setup.plan.detect import system_os
+    from coursekit.setup.run import pipsafe
+
+    try:
+        files = pipsafe.config_files(os.environ, None, system_os())
+        return pipsafe.read_settings(files, os.environ).index_url
+    except (OSError, ValueError):  # an unreadable config: pip itself will say so
+        return None
 
 
 def _swap_channels(argv: tuple[str, ...], channels: tuple[str, ...]) -> tuple[str, ...]:
@@ -130,6 +145,15 @@ def with_overrides(plan: Plan, options: RunOptions) -> Plan:
             for s in steps
         ]
         torch = dataclasses.replace(torch, index_url=source.url or str(source.folder))
+    pypi = options.pypi_index_url
+    if pypi:
+        # the titles name the PyPI mirror pip really uses (the user's own index-url)
+        steps = [
+            dataclasses.replace(s, title=s.title.replace("from PyPI", f"from {pypi}"))
+            if s.id in ("install_torch", "install_dependents")
+            else s
+            for s in steps
+        ]
     return dataclasses.replace(
         plan, steps=tuple(steps), torch=torch, channels=options.channels or plan.channels
     )

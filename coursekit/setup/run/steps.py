@@ -19,7 +19,7 @@ from coursekit.setup.engines.state import EnvState
 from coursekit.setup.plan.model import Step
 from coursekit.setup.run.context import Context, StepFailed, StepOutcome
 from coursekit.setup.run.failures import Failure, classify
-from coursekit.setup.run.pip import install_dependents, install_torch
+from coursekit.setup.run.pip import install_dependents, install_torch, pip_settings, torch_source
 from coursekit.setup.run.preflight import disk_note, stop_leftovers
 from coursekit.setup.run.tools import (
     TIMEOUTS,
@@ -174,7 +174,56 @@ def _create_env(ctx: Context, step: Step) -> tuple[bool, str]:
     _, still = _env_missing(ctx, env_state(ctx, fresh=True))
     check_after(ctx, step, not still, still)
     assert ctx.location is not None
-    return True, f"{why}: fixed, {ctx.location.prefix}"
+    return True, _created_detail(state, missing, ctx.location.prefix)
+
+
+def _created_detail(state: EnvState, missing: list[str], prefix: Path) -> str:
+    """What create_env did, in plain words (pure)."""
+    if not state.exists:
+        return f"created {prefix}"
+    if not state.usable:
+        return f"repaired its Python in {prefix}"
+    names = [spec_name(s) for s in missing]
+    return f"added {', '.join(names)} to {prefix}" if names else f"repaired {prefix}"
+
+
+def _create_env_recorded(ctx: Context, step: Step) -> tuple[bool, str]:
+    """create_env, then the sources it used recorded in the env (once it exists, so that a
+    failed pip step is still fixed from the same mirror: :mod:`coursekit.setup.run.record`)."""
+    result = _create_env(ctx, step)
+    record_sources(ctx)
+    return result
+
+
+def record_sources(ctx: Context) -> None:
+    """Write ``etc/coursekit/setup.json`` into the env; a prefix setup cannot write to (a
+    shared, read-only env) is a note, not a failure."""
+    from coursekit.setup.run.record import record_data, write_record
+
+    if ctx.location is None:
+        return
+    settings = pip_settings(ctx)
+    source = torch_source(ctx, settings)
+    data = record_data(
+        engine=ctx.engine.kind,
+        channels=tuple(channels(ctx)),
+        channels_given=bool(ctx.options.channels),
+        index=source.label,
+        index_is_folder=source.folder is not None,
+        index_given=bool(ctx.options.index_url),
+        pypi_index_url=settings.index_url,
+        backend=ctx.plan.torch.backend,
+        torch=ctx.plan.torch.version,
+    )
+    try:
+        write_record(ctx.location.prefix, data)
+    except OSError as exc:
+        note = (
+            f"could not record the channels and index in the env ({exc.strerror or exc}); "
+            "`coursekit doctor --fix` will use the public ones"
+        )
+        ctx.notes.append(note)
+        ctx.reporter.note(note)
 
 
 # --- kernel, verify, git --------------------------------------------------------------------
@@ -219,7 +268,8 @@ def _register_kernel(ctx: Context, step: Step) -> tuple[bool, str]:
                 str(exc),
             )
         ) from exc
-    return True, f"{state.why}: wrote {path}"
+    again = "" if state.why == "not registered" else f" (replaced: {state.why})"
+    return True, f"registered '{display_name_for(name)}' in {path.parent.parent}{again}"
 
 
 def _verify(ctx: Context, step: Step) -> tuple[bool, str]:
@@ -281,7 +331,7 @@ def activation(ctx: Context) -> tuple[str, ...]:
 
 
 _HANDLERS = {
-    "create_env": _create_env,
+    "create_env": _create_env_recorded,
     "install_torch": install_torch,
     "install_dependents": install_dependents,
     "register_kernel": _register_kernel,

@@ -8,6 +8,7 @@ import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from coursekit.constants import ENV_DISK_GB
 from coursekit.proc import ToolResult
 from coursekit.setup.engines.discovery import confirm_env, embedded_env_prefix, locate_env
 from coursekit.setup.engines.state import EnvState, read_state
@@ -105,7 +106,8 @@ def run_checked(
             return result
         if log is not None and not (result.stdout or result.stderr):
             result = dataclasses.replace(result, stderr=logged_messages(log))
-        failure = classify(step.title, result, source=source)
+        need = ENV_DISK_GB["gpu" if ctx.plan.torch.gpu else "cpu"]
+        failure = classify(step.title, result, source=source, disk_gb=need)
         if not (failure.transient and attempt < attempts):
             raise StepFailed(failure)
         ctx.reporter.retry(step.id, attempt + 1, failure.tool_line or failure.message, wait)
