@@ -10,7 +10,6 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-import pytest
 
 from coursekit.doctor import rules_torch as R
 from coursekit.doctor.facts import Facts, from_data
@@ -30,10 +29,22 @@ def view(base: str = "gpu_linux", patch: dict[str, Any] | None = None, planner: 
     return View(facts, _planner() if planner is True else planner)
 
 
-def gpu(name: str, cc: str | None, driver: str | None = "580.95.05", index: int = 0,
-        vendor: str = "nvidia") -> dict[str, Any]:
-    return {"vendor": vendor, "name": name, "driver_version": driver, "compute_capability": cc,
-            "gfx": None, "memory_mib": 8192, "index": index}
+def gpu(
+    name: str,
+    cc: str | None,
+    driver: str | None = "580.95.05",
+    index: int = 0,
+    vendor: str = "nvidia",
+) -> dict[str, Any]:
+    return {
+        "vendor": vendor,
+        "name": name,
+        "driver_version": driver,
+        "compute_capability": cc,
+        "gfx": None,
+        "memory_mib": 8192,
+        "index": index,
+    }
 
 
 def torch(**kw: Any) -> dict[str, Any]:
@@ -98,10 +109,13 @@ CPU_TAIL = ". Only if this machine has no NVIDIA GPU: coursekit setup --backend 
 
 
 def no_driver(pci: int | None = 1, notes: tuple[str, ...] = (), **platform: Any) -> dict[str, Any]:
-    return merge(torch(devices=[]), {
-        "gpu": {"gpus": [], "cuda_driver_api": None, "pci_nvidia": pci, "notes": list(notes)},
-        "platform": platform,
-    })
+    return merge(
+        torch(devices=[]),
+        {
+            "gpu": {"gpus": [], "cuda_driver_api": None, "pci_nvidia": pci, "notes": list(notes)},
+            "platform": platform,
+        },
+    )
 
 
 def test_driver_missing_pci_device_without_driver_linux() -> None:
@@ -114,15 +128,22 @@ def test_driver_missing_pci_device_without_driver_linux() -> None:
 def test_driver_missing_on_a_cpu_build_names_the_gpu_not_the_build() -> None:
     patch = merge(no_driver(pci=1, notes=("nvidia-smi not found",)), torch(cuda=None))
     f = one(R.driver_missing(view(patch=patch)))
-    assert f.detail == ("an NVIDIA GPU is present; 1 NVIDIA device(s) on the PCI bus; "
-                        "nvidia-smi is not installed")
+    assert f.detail == (
+        "an NVIDIA GPU is present; 1 NVIDIA device(s) on the PCI bus; nvidia-smi is not installed"
+    )
 
 
 def test_driver_missing_wsl_and_windows_fixes() -> None:
     wsl = one(R.driver_missing(view(patch=no_driver(pci=1, wsl=True))))
     assert wsl.fix == WSL_INSTALL + CPU_TAIL
-    win = one(R.driver_missing(view("windows_x86_64", merge(
-        no_driver(pci=None), torch(cuda_available=False, cuda_error=NO_DRIVER)))))
+    win = one(
+        R.driver_missing(
+            view(
+                "windows_x86_64",
+                merge(no_driver(pci=None), torch(cuda_available=False, cuda_error=NO_DRIVER)),
+            )
+        )
+    )
     assert win.fix == WINDOWS_INSTALL + CPU_TAIL
     assert win.severity == "warning"  # no PCI count: a GPU-less machine says the same
     assert win.detail == (
@@ -133,8 +154,13 @@ def test_driver_missing_wsl_and_windows_fixes() -> None:
 
 def test_driver_missing_from_torchs_words_alone() -> None:
     # no PCI count, no nvidia-smi note: torch's own words are enough (a warning)
-    f = one(R.driver_missing(view(patch=merge(
-        no_driver(pci=None), torch(cuda_available=False, cuda_error=NO_DRIVER)))))
+    f = one(
+        R.driver_missing(
+            view(
+                patch=merge(no_driver(pci=None), torch(cuda_available=False, cuda_error=NO_DRIVER))
+            )
+        )
+    )
     assert f.severity == "warning" and f.fix == LINUX_INSTALL + CPU_TAIL
 
 
@@ -152,22 +178,30 @@ def test_driver_missing_not_on_macos_nor_without_evidence() -> None:
     assert R.driver_missing(view(patch=merge(no_driver(pci=None), torch(cuda=None)))) == []
 
 
-# --- driver_state ----------------------------------------------------------------------------------
+# --- driver_state ---------------------------------------------------------------------------------
 
 
 def test_driver_not_loaded_from_either_text() -> None:
-    for note in ("NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver. "
-                 "Make sure that the latest NVIDIA driver is installed and running.",
-                 "NVIDIA-SMI has failed (exit 9)",
-                 "couldn't communicate with the NVIDIA driver"):
+    for note in (
+        "NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver. "
+        "Make sure that the latest NVIDIA driver is installed and running.",
+        "NVIDIA-SMI has failed (exit 9)",
+        "couldn't communicate with the NVIDIA driver",
+    ):
         f = one(R.driver_state(view(patch={"gpu": {"notes": [note]}})))
         assert f.id == "driver-not-loaded" and f.severity == "error"
-        assert f.fix == "Install the NVIDIA driver (Ubuntu: `sudo ubuntu-drivers install`), then reboot"
+        assert (
+            f.fix
+            == "Install the NVIDIA driver (Ubuntu: `sudo ubuntu-drivers install`), then reboot"
+        )
 
 
 def test_driver_not_loaded_on_wsl() -> None:
-    f = one(R.driver_state(view(patch={"gpu": {"notes": ["NVIDIA-SMI has failed"]},
-                                       "platform": {"wsl": True}})))
+    f = one(
+        R.driver_state(
+            view(patch={"gpu": {"notes": ["NVIDIA-SMI has failed"]}, "platform": {"wsl": True}})
+        )
+    )
     assert f.fix == (
         "Install or update the NVIDIA driver on Windows (not inside WSL); if you installed a Linux "
         "driver or nvidia-utils inside WSL, remove it (`sudo apt remove --purge 'nvidia-*'`)"
@@ -181,10 +215,12 @@ def test_nvidia_smi_failed_or_silent() -> None:
     assert R.driver_state(view(patch={"gpu": {"notes": ["nvidia-smi FAILED"]}})) == []
 
 
-# --- driver-too-old --------------------------------------------------------------------------------
+# --- driver-too-old -------------------------------------------------------------------------------
 
-TOO_OLD = ("RuntimeError: The NVIDIA driver on your system is too old (found version 11040). "
-           "Please update your GPU driver.")
+TOO_OLD = (
+    "RuntimeError: The NVIDIA driver on your system is too old (found version 11040). "
+    "Please update your GPU driver."
+)
 
 
 def test_driver_too_old_without_a_planner_says_newer() -> None:
@@ -194,15 +230,17 @@ def test_driver_too_old_without_a_planner_says_newer() -> None:
     assert f.fix_action is None
     assert f.detail == (
         "torch 2.13.0+cu130 uses CUDA 13.0, which needs driver newer; this machine has 580.95.05; "
-        "torch says: RuntimeError: The NVIDIA driver on your system is too old (found version 11040)."
+        "torch says: RuntimeError: The NVIDIA driver on your system is too old "
+        "(found version 11040)."
     )
 
 
 def test_driver_too_old_names_the_build_the_driver_runs() -> None:
     v = view(patch={"gpu": {"gpus": [gpu("NVIDIA GeForce RTX 3060", "8.6", "560.35.03")]}})
     f = one(R.driver_too_old(v))
-    assert f.detail == ("torch 2.13.0+cu130 uses CUDA 13.0, which needs driver >= 580; this "
-                        "machine has 560.35.03")
+    assert f.detail == (
+        "torch 2.13.0+cu130 uses CUDA 13.0, which needs driver >= 580; this machine has 560.35.03"
+    )
     assert f.fix == (
         "Install NVIDIA driver >= 580 (https://www.nvidia.com/drivers), or run `coursekit setup "
         "--backend cu126` (torch 2.14.0+cu126 runs on this driver)"
@@ -217,8 +255,11 @@ def test_driver_too_old_needs_a_working_cuda_build() -> None:
 
 
 def test_driver_too_old_ignores_an_unreadable_cuda_version() -> None:
-    v = view(patch={"gpu": {"gpus": [gpu("NVIDIA GeForce RTX 3060", "8.6", None)],
-                            "cuda_driver_api": "N/A"}})
+    v = view(
+        patch={
+            "gpu": {"gpus": [gpu("NVIDIA GeForce RTX 3060", "8.6", None)], "cuda_driver_api": "N/A"}
+        }
+    )
     assert R.driver_too_old(v) == []
 
 
@@ -226,8 +267,13 @@ def test_driver_too_old_ignores_an_unreadable_cuda_version() -> None:
 
 
 def test_arch_fix_cpu_for_gpus_no_build_serves() -> None:
-    v = view(patch={"gpu": {"gpus": [gpu("NVIDIA GeForce GTX 770", "3.0"),
-                                     gpu("Tesla K40c", "3.5", index=1)]}})
+    v = view(
+        patch={
+            "gpu": {
+                "gpus": [gpu("NVIDIA GeForce GTX 770", "3.0"), gpu("Tesla K40c", "3.5", index=1)]
+            }
+        }
+    )
     assert R.arch_fix(v, []) == (
         "coursekit setup --backend cpu  (no PyTorch build coursekit can install has kernels for "
         "NVIDIA GeForce GTX 770 (sm_30), Tesla K40c (sm_35); the oldest builds start at sm_37; "
@@ -321,21 +367,32 @@ def test_gpu_arch_unsupported_names_each_gpu_and_torchs_words() -> None:
         torch(cuda_op={"ok": False, "error": KERNEL}, devices=[]),
     )
     f = one(R.gpu_arch_unsupported(view(patch=patch)))
-    assert f.title == "torch 2.13.0+cu130 has no kernels for Quadro M4000 (sm_52), GTX 750 Ti (sm_50)"
+    assert (
+        f.title == "torch 2.13.0+cu130 has no kernels for Quadro M4000 (sm_52), GTX 750 Ti (sm_50)"
+    )
     assert f.detail == (
         "torch 2.13.0+cu130 has kernels for sm_75 sm_80 sm_86 sm_90 sm_100 sm_120 compute_120; "
         "torch says: CUDA error: no kernel image is available for execution on the device."
     )
     assert f.fix_action == "reinstall-torch"
-    assert f.fix == "coursekit setup --backend cu126  (torch 2.14.0+cu126 has kernels for it), or coursekit doctor --fix"
+    assert (
+        f.fix
+        == "coursekit setup --backend cu126  (torch 2.14.0+cu126 has kernels for it), or coursekit "
+        "doctor --fix"
+    )
 
 
 def test_gpu_arch_unsupported_from_torchs_device_list() -> None:
     # nvidia-smi lists one GPU; torch describes a second one (another name): it is judged too
-    patch = merge({"gpu": {"gpus": [gpu("NVIDIA GeForce RTX 3060", "8.6")]}}, torch(devices=[
-        {"index": 0, "name": "NVIDIA GeForce RTX 3060", "capability": "8.6"},
-        {"index": 1, "name": "Tesla M60", "capability": "5.2"},
-    ]))
+    patch = merge(
+        {"gpu": {"gpus": [gpu("NVIDIA GeForce RTX 3060", "8.6")]}},
+        torch(
+            devices=[
+                {"index": 0, "name": "NVIDIA GeForce RTX 3060", "capability": "8.6"},
+                {"index": 1, "name": "Tesla M60", "capability": "5.2"},
+            ]
+        ),
+    )
     f = one(R.gpu_arch_unsupported(view(patch=patch)))
     assert f.title == "torch 2.13.0+cu130 has no kernels for Tesla M60 (sm_52)"
 
@@ -351,10 +408,20 @@ def test_gpu_arch_unsupported_fix_is_for_the_gpus_without_kernels() -> None:
     # an RTX 5090 (served) next to a Tesla K80 (not by this cu128 build; no build serves both):
     # the fix is for the K80
     patch = merge(
-        {"gpu": {"gpus": [gpu("NVIDIA GeForce RTX 5090", "12.0", "525.60.13"),
-                          gpu("Tesla K80", "3.7", "525.60.13", index=1)]}},
-        torch(version="2.8.0+cu128", cuda="12.8", devices=[],
-              arch_list=["sm_75", "sm_80", "sm_86", "sm_90", "sm_100", "sm_120"]),
+        {
+            "gpu": {
+                "gpus": [
+                    gpu("NVIDIA GeForce RTX 5090", "12.0", "525.60.13"),
+                    gpu("Tesla K80", "3.7", "525.60.13", index=1),
+                ]
+            }
+        },
+        torch(
+            version="2.8.0+cu128",
+            cuda="12.8",
+            devices=[],
+            arch_list=["sm_75", "sm_80", "sm_86", "sm_90", "sm_100", "sm_120"],
+        ),
     )
     f = one(R.gpu_arch_unsupported(view(patch=patch)))
     assert f.title == "torch 2.8.0+cu128 has no kernels for Tesla K80 (sm_37)"
@@ -363,7 +430,7 @@ def test_gpu_arch_unsupported_fix_is_for_the_gpus_without_kernels() -> None:
     )
 
 
-# --- cpu torch on a GPU, CUDA build without one ----------------------------------------------------
+# --- cpu torch on a GPU, CUDA build without one ---------------------------------------------------
 
 
 def test_cpu_torch_on_gpu_not_on_macos() -> None:
@@ -373,8 +440,11 @@ def test_cpu_torch_on_gpu_not_on_macos() -> None:
 
 
 def test_cpu_torch_on_an_amd_gpu_only_where_rocm_is_planned() -> None:
-    amd = {"gpu": {"gpus": [dict(gpu("AMD Radeon RX 7900 XTX", None, None, vendor="amd"),
-                                 gfx="gfx1100")]}}
+    amd = {
+        "gpu": {
+            "gpus": [dict(gpu("AMD Radeon RX 7900 XTX", None, None, vendor="amd"), gfx="gfx1100")]
+        }
+    }
     win = merge(amd, torch(cuda=None, devices=[]))
     assert R.cpu_torch_on_gpu(view("windows_x86_64", win)) == []  # no ROCm on Windows
     linux = one(R.cpu_torch_on_gpu(view(patch=win)))
@@ -393,9 +463,15 @@ def test_cuda_build_without_gpu() -> None:
 
 
 def test_gpu_line_ending_after_a_gpu_it_skips() -> None:
-    patch = {"gpu": {"gpus": [dict(gpu("AMD Radeon", None, None, vendor="amd"), gfx="gfx1100"),
-                              gpu("NVIDIA GeForce GTX 1080", None, index=1),
-                              gpu("NVIDIA GeForce GTX 1060", "6.1", index=2)]}}
+    patch = {
+        "gpu": {
+            "gpus": [
+                dict(gpu("AMD Radeon", None, None, vendor="amd"), gfx="gfx1100"),
+                gpu("NVIDIA GeForce GTX 1080", None, index=1),
+                gpu("NVIDIA GeForce GTX 1060", "6.1", index=2),
+            ]
+        }
+    }
     f = one(R.gpu_line_ending(view(patch=patch)))
     assert f.title.startswith("NVIDIA GeForce GTX 1060 (sm_61) is served only by cu126")
     assert f.fix == (
@@ -407,3 +483,21 @@ def test_gpu_line_ending_after_a_gpu_it_skips() -> None:
 def test_gpu_line_ending_needs_a_platform() -> None:
     patch = {"platform": None, "gpu": {"gpus": [gpu("NVIDIA GeForce GTX 1060", "6.1")]}}
     assert R.gpu_line_ending(view(patch=patch)) == []
+
+
+class _EmptyMatrix:
+    """The course's planner with a matrix that lists no release."""
+
+    def __init__(self) -> None:
+        import dataclasses
+
+        self.matrix = dataclasses.replace(_planner().matrix, releases=())
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(_planner(), name)
+
+
+def test_gpu_line_ending_needs_a_release() -> None:
+    patch = {"gpu": {"gpus": [gpu("NVIDIA GeForce GTX 1060", "6.1")]}}
+    assert R.gpu_line_ending(view(patch=patch, planner=_EmptyMatrix())) == []
+    assert R.gpu_line_ending(view(patch=patch))  # the course's matrix: Pascal's line is ending
