@@ -109,13 +109,14 @@ CPU_TAIL = ". Only if this machine has no NVIDIA GPU: coursekit setup --backend 
 
 
 def no_driver(pci: int | None = 1, notes: tuple[str, ...] = (), **platform: Any) -> dict[str, Any]:
-    return merge(
+    data: dict[str, Any] = merge(
         torch(devices=[]),
         {
             "gpu": {"gpus": [], "cuda_driver_api": None, "pci_nvidia": pci, "notes": list(notes)},
             "platform": platform,
         },
     )
+    return data
 
 
 def test_driver_missing_pci_device_without_driver_linux() -> None:
