@@ -17,6 +17,9 @@ from tests.doctor.fixtures import healthy_data, merge
 
 GIB = 1024
 
+STUDENT_HOME = "/home/student"  # a student's home in report data
+S_HOME = "/home/s"
+
 
 def found(
     base: str, patch: dict[str, Any] | None = None, **replace: Any
@@ -380,11 +383,11 @@ def test_check_failed_per_check_with_its_category() -> None:
 
 def test_pip_extra_index_from_files_and_environment() -> None:
     cfg = {
-        "files": ["/home/s/.config/pip/pip.conf"],
+        "files": [f"{S_HOME}/.config/pip/pip.conf"],
         "env": {"PIP_EXTRA_INDEX_URL": "https://x.test/simple"},
         "settings": [
             {
-                "file": "/home/s/.config/pip/pip.conf",
+                "file": f"{S_HOME}/.config/pip/pip.conf",
                 "section": "global",
                 "key": "extra-index-url",
                 "value": "https://y.test/simple",
@@ -399,7 +402,7 @@ def test_pip_extra_index_from_files_and_environment() -> None:
     }
     hit = found("cpu_linux", {"probe": {"data": {"pip_config": cfg}}})["pip-extra-index"][0]
     assert hit.detail == (
-        "/home/s/.config/pip/pip.conf [global] extra-index-url = https://y.test/simple; "
+        f"{S_HOME}/.config/pip/pip.conf [global] extra-index-url = https://y.test/simple; "
         "PIP_EXTRA_INDEX_URL=https://x.test/simple"
     )
     assert hit.fix == (
@@ -419,7 +422,7 @@ def _kernel(name: str, **kw: Any) -> dict[str, Any]:
     base = {
         "name": name,
         "display_name": name,
-        "directory": f"/home/student/.local/share/jupyter/kernels/{name}",
+        "directory": f"{STUDENT_HOME}/.local/share/jupyter/kernels/{name}",
         "argv0": "/home/student/miniforge3/envs/pt/bin/python",
         "argv0_exists": True,
         "same_env": True,
@@ -463,7 +466,7 @@ def test_kernel_wrong_python_dead_or_other_env() -> None:
         hit.detail.endswith("runs /gone/python, which does not exist")
         and hit.fix_action == "register-kernel"
     )
-    assert hit.detail.startswith("/home/student/.local/share/jupyter/kernels/pt/kernel.json")
+    assert hit.detail.startswith(f"{STUDENT_HOME}/.local/share/jupyter/kernels/pt/kernel.json")
     other = found("cpu_linux", kernels=[_kernel("pt", same_env=False, argv0="/usr/bin/python3")])
     assert "is not the env's Python" in other["kernel-wrong-python"][0].detail
     assert "kernel-wrong-python" not in found("cpu_linux", kernels=[_kernel("pt", same_env=None)])

@@ -17,6 +17,8 @@ from tests.doctor.fixtures import healthy_data, merge
 
 SITE = "/home/student/miniforge3/envs/pt/lib/python3.12/site-packages"
 
+STUDENT_HOME = "/home/student"  # a student's home in report data
+
 
 def dist(name: str, version: str, **kw: Any) -> dict[str, Any]:
     return dict(
@@ -116,7 +118,7 @@ def test_two_copies_one_in_user_site() -> None:
     user = dist(
         "torch",
         "2.4.0",
-        location="/home/student/.local/lib/python3.12/site-packages",
+        location=f"{STUDENT_HOME}/.local/lib/python3.12/site-packages",
         in_user_site=True,
     )
     hit = found(add=(dist("torch", "2.13.0+cpu"),), items=None)
@@ -219,7 +221,7 @@ def test_conda_after_pip_takes_the_newest_pip_torch() -> None:
     newer = dist(
         "torch",
         "2.4.0",
-        location="/home/student/.local/lib",
+        location=f"{STUDENT_HOME}/.local/lib",
         in_user_site=True,
         mtime=1795400000.0 + 1000,
     )
