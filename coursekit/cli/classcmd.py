@@ -108,6 +108,14 @@ def grade(
     type=click.Path(path_type=Path, dir_okay=False),
     help="Write one self-contained page (opens from disk in any browser).",
 )
+@click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default="the number of cores",
+    help="Processes reading reports at once (0: the number of cores; Linux only).",
+)
 @click.pass_obj
 def triage(
     app: AppContext,
@@ -115,6 +123,7 @@ def triage(
     as_json: bool,
     csv_path: Path | None,
     html_path: Path | None,
+    jobs: int,
 ) -> int:
     """Group students' doctor reports (files, folders, globs) by root cause.
 
@@ -124,7 +133,7 @@ def triage(
     from coursekit.instructor.triage import triage as run_triage
     from coursekit.render import instructor as render
 
-    result = run_triage(reports, keep_facts=html_path is not None)
+    result = run_triage(reports, keep_facts=html_path is not None, jobs=jobs)
     render.class_triage(
         app.console,
         result,

@@ -269,15 +269,32 @@ def _convert(hint: Any, value: Any, where: str) -> Any:
     return _converter(hint)(value, where, None)
 
 
-def _loc(where: str, key: str | int | None) -> str:
-    """The place of a value, built only when an error names it (class triage converts
-    hundreds of reports: formatting every field's place costs more than converting it)."""
+class _Place:
+    """Where a nested value is (``facts.disks[1]``), written out only when an error names it
+    (class triage converts hundreds of reports: formatting every place costs more than
+    converting the values)."""
+
+    __slots__ = ("key", "parent")
+
+    def __init__(self, parent: str | _Place, key: str | int) -> None:
+        self.parent, self.key = parent, key
+
+    def __str__(self) -> str:
+        key = self.key
+        return f"{self.parent}.{key}" if isinstance(key, str) else f"{self.parent}[{key}]"
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self), spec)
+
+
+def _loc(where: str | _Place, key: str | int | None) -> str | _Place:
+    """The place of a value (a :class:`_Place`: its text is made only when an error needs it)."""
     if key is None:
         return where
-    return f"{where}.{key}" if isinstance(key, str) else f"{where}[{key}]"
+    return _Place(where, key)
 
 
-Converter = typing.Callable[[Any, str, "str | int | None"], Any]
+Converter = typing.Callable[[Any, "str | _Place", "str | int | None"], Any]
 
 
 @functools.cache
@@ -286,20 +303,20 @@ def _converter(hint: Any) -> Converter:
     optional, inner, kind, item = _shape(hint)
     nullable = optional or kind == "any"
 
-    def missing(where: str, key: str | int | None) -> Any:
+    def missing(where: str | _Place, key: str | int | None) -> Any:
         if nullable:
             return None
         raise ValueError(f"{_loc(where, key)}: missing value")
 
     if kind in ("any", "other"):
 
-        def plain(value: Any, where: str, key: str | int | None) -> Any:
+        def plain(value: Any, where: str | _Place, key: str | int | None) -> Any:
             return missing(where, key) if value is None else value
 
         return plain
     if kind == "dataclass":
 
-        def nested(value: Any, where: str, key: str | int | None) -> Any:
+        def nested(value: Any, where: str | _Place, key: str | int | None) -> Any:
             if value is None:
                 return missing(where, key)
             return from_data(inner, value, _loc(where, key))
@@ -309,7 +326,7 @@ def _converter(hint: Any) -> Converter:
         item_kind = _shape(item)[2]
         convert_item = _converter(item)
 
-        def sequence(value: Any, where: str, key: str | int | None) -> Any:
+        def sequence(value: Any, where: str | _Place, key: str | int | None) -> Any:
             if value is None:
                 return missing(where, key)
             if not isinstance(value, list):
@@ -322,7 +339,7 @@ def _converter(hint: Any) -> Converter:
         return sequence
     if kind == "dict":
 
-        def mapping(value: Any, where: str, key: str | int | None) -> Any:
+        def mapping(value: Any, where: str | _Place, key: str | int | None) -> Any:
             if value is None:
                 return missing(where, key)
             if not isinstance(value, dict):
@@ -331,7 +348,7 @@ def _converter(hint: Any) -> Converter:
 
         return mapping
 
-    def scalar(value: Any, where: str, key: str | int | None) -> Any:
+    def scalar(value: Any, where: str | _Place, key: str | int | None) -> Any:
         if value is None:
             return missing(where, key)
         if kind == "float" and isinstance(value, int) and not isinstance(value, bool):
@@ -367,24 +384,39 @@ def _type_hints(cls: type) -> dict[str, Any]:
     return typing.get_type_hints(cls)
 
 
-def from_data(cls: type[T], data: Any, where: str = "facts") -> T:
+_MISSING: Any = object()
+
+
+def from_data(cls: type[T], data: Any, where: str | _Place = "facts") -> T:
     """Build dataclass ``cls`` from JSON values; ValueError names the first bad field."""
     if not isinstance(data, dict):
         raise TypeError(f"{where}: expected an object, got {type(data).__name__}")
     kwargs: dict[str, Any] = {}
-    for name, convert, required in _field_converters(cls):  # type: ignore[arg-type]
-        if name not in data:
+    get = data.get
+    for name, convert, required, kept in _field_converters(cls):  # type: ignore[arg-type]
+        value = get(name, _MISSING)
+        if value is _MISSING:
             if required:
                 raise ValueError(f"{where}.{name}: missing")
             continue
-        kwargs[name] = convert(data[name], where, name)
+        # what converting gives, without the call: a str/int/bool/float of exactly the field's
+        # type as it is, and a null where the field may be None
+        kwargs[name] = value if type(value) in kept else convert(value, where, name)
     return cls(**kwargs)
 
 
 @functools.cache
-def _field_converters(cls: type) -> tuple[tuple[str, Converter, bool], ...]:
-    """(name, converter, required) of each field, once per class."""
-    return tuple((name, _converter(hint), required) for name, hint, required in _fields(cls))
+def _field_converters(cls: type) -> tuple[tuple[str, Converter, bool, frozenset[type]], ...]:
+    """(name, converter, required, the types of value kept as they are) of each field, once
+    per class."""
+    out = []
+    for name, hint, required in _fields(cls):
+        optional, inner, kind, _ = _shape(hint)
+        kept: set[type] = {inner} if kind in ("str", "int", "bool", "float") else set()
+        if optional and kind != "other":
+            kept.add(type(None))
+        out.append((name, _converter(hint), required, frozenset(kept)))
+    return tuple(out)
 
 
 __all__ = [

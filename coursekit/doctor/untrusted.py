@@ -171,36 +171,61 @@ def neutralise(data: Any) -> Any:
     return data
 
 
-_ASCII_CONTROL = bytes([*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F])
 _ESCAPE = re.compile(r"\\(u[0-9a-fA-F]{4}|.)", re.DOTALL)
 _KEPT_ESCAPES = frozenset('"\\/nt')
 _LONG_STRING = re.compile(f'"[^"]{{{MAX_STRING + 1}}}')
+_BLOCK = MAX_STRING // 2
+"""Every run of MAX_STRING - 1 or more characters holds a whole aligned block of this size."""
 
 
 def is_plain(text: str) -> bool:
     """Whether :func:`neutralise` would leave every string of the JSON ``text`` as it is, told
     from the text alone (then the copy can be skipped; a report from a real machine is plain).
 
-    True only when: every character of the text is printable apart from JSON's whitespace
-    (raw control characters cannot occur inside JSON strings), its escapes are ``\\" \\\\ \\/
-    \\n \\t`` or a ``\\uXXXX`` of a printable character (newlines and tabs are what
-    :func:`neutral` keeps), and no string is longer than :data:`MAX_STRING` (a string's length
-    in the text, escapes counted as written, is at least its decoded length). False is always
-    safe: the data is then neutralised in full."""
+    ``text`` is a JSON text that strict :mod:`json` decoded (:func:`loads`): raw control
+    characters then occur only as JSON's whitespace between tokens, never inside a string.
+    True only when: every other character of the text is printable (no DEL, no C1 control,
+    bidi or format character), its escapes are ``\\" \\\\ \\/ \\n \\t`` or a ``\\uXXXX`` of a
+    printable character (newlines and tabs are what :func:`neutral` keeps), and no string is
+    longer than :data:`MAX_STRING` (a string's length in the text, escapes counted as written,
+    is at least its decoded length). False is always safe: the data is then neutralised in
+    full."""
     if text.isascii():
-        if len(text.encode("ascii").translate(None, _ASCII_CONTROL)) != len(text):
+        if "\x7f" in text:
             return False
     elif not text.replace("\n", "").replace("\r", "").replace("\t", "").isprintable():
         return False
     if "\\" in text:
-        for escape in set(_ESCAPE.findall(text)):
-            if escape in _KEPT_ESCAPES:
-                continue
-            if len(escape) == 5 and chr(int(escape[1:], 16)).isprintable():
-                continue
-            return False
-        text = text.replace("\\\\", "xx").replace('\\"', "xx")  # escaped quotes end nothing
-    return len(text) <= MAX_STRING or _LONG_STRING.search(text) is None
+        # Every backslash starts an escape, read left to right as str.replace reads. An escaped
+        # backslash or quote becomes one letter (what it decodes to: a string stays at least as
+        # long as it is decoded); the other escapes must then all be kept ones.
+        text = text.replace("\\\\", "x").replace('\\"', "x")
+        escapes = text.count("\\")
+        if escapes and escapes != sum(text.count(kept) for kept in _KEPT_PAIRS):
+            for escape in set(_ESCAPE.findall(text)):
+                if escape in _KEPT_ESCAPES:
+                    continue
+                if len(escape) == 5 and chr(int(escape[1:], 16)).isprintable():
+                    continue
+                return False
+    return _no_long_string(text)
+
+
+_KEPT_PAIRS = ("\\/", "\\n", "\\t")
+"""The kept escapes left once escaped backslashes and quotes are letters."""
+
+
+def _no_long_string(text: str) -> bool:
+    """No run of more than :data:`MAX_STRING` characters after a quote in ``text``.
+
+    Such a run would hold a whole aligned block of :data:`_BLOCK` characters without a quote,
+    so only a text with such a block is searched (a search tries every quote of the text)."""
+    if len(text) <= MAX_STRING:
+        return True
+    for start in range(0, len(text), _BLOCK):
+        if text.find('"', start, start + _BLOCK) == -1:
+            return _LONG_STRING.search(text) is None
+    return True
 
 
 # The probe's JSON (documented in coursekit/probe.py): what the doctor's rules and renderer read.

@@ -57,6 +57,16 @@ def test_is_plain_on_real_reports_and_its_refusals() -> None:
         assert not untrusted.is_plain(bad), bad
     assert untrusted.is_plain(json.dumps("x" * untrusted.MAX_STRING))
     assert untrusted.is_plain(json.dumps('say "hi"\n\tC:\\Users\\zoë'))
+    # a long string cut by escaped quotes is still one string; one made of escaped backslashes
+    # is as long as it decodes; a long string anywhere in a longer text is found
+    assert not untrusted.is_plain(json.dumps(("a" * 499 + '"') * 6))
+    assert not untrusted.is_plain(json.dumps({"a": ["b" * 1500] * 9, "z": "q" * 2001}))
+    assert untrusted.is_plain(json.dumps({"a": ["b" * 1500] * 9, "z": "q" * 2000}))
+    assert untrusted.is_plain(json.dumps("\\" * untrusted.MAX_STRING))
+    assert untrusted.is_plain(json.dumps('\\"' * (untrusted.MAX_STRING // 2)))
+    assert not untrusted.is_plain(json.dumps("\\" * (untrusted.MAX_STRING + 1)))
+    assert not untrusted.is_plain('"\\\\\\u001b"')  # an escaped backslash, then an escape
+    assert untrusted.is_plain('"\\\\u001b"')  # an escaped backslash, then the text "u001b"
 
 
 _probe_values = st.recursive(

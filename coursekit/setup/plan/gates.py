@@ -71,11 +71,11 @@ def coverage(variant: Variant, cc: str, platform: str) -> str | None:
     PTX is JIT-compiled for any newer capability (RELEASE.md: PTX on Linux builds only).
     """
     gpu = parse_cc(cc)
-    cubins = [parse_cc(c) for c in variant.sm if parse_cc(c)[0] == gpu[0] and parse_cc(c) <= gpu]
+    cubins = [c for c in map(parse_cc, variant.sm) if c[0] == gpu[0] and c <= gpu]
     if cubins:
         best = max(cubins)
         return f"{sm(cc)}: cubin sm_{best[0]}{best[1]}"
-    ptx = [parse_cc(c) for c in variant.ptx_on(platform) if parse_cc(c) <= gpu]
+    ptx = [c for c in map(parse_cc, variant.ptx_on(platform)) if c <= gpu]
     if ptx:
         best = max(ptx)
         return f"{sm(cc)}: PTX compute_{best[0]}{best[1]} (JIT-compiled on first use)"

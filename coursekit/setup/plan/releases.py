@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Final
 
 from packaging.version import Version
@@ -19,15 +20,18 @@ PLATFORMS: Final = ("linux-x86_64", "linux-arm64", "windows-x86_64", "macos-arm6
 COMPANIONS: Final = ("torchvision", "torchaudio")
 
 
+@lru_cache(maxsize=1024)
 def parse_cc(text: str) -> tuple[int, int]:
-    """``"8.6"`` -> ``(8, 6)``."""
+    """``"8.6"`` -> ``(8, 6)`` (pure, and asked a hundred times per plan: cached)."""
     major, minor = text.split(".")
     return int(major), int(minor)
 
 
+@lru_cache(maxsize=1024)
 def parse_driver(text: str) -> Version:
     """``"580.65.06"`` -> ``Version("580.65.6")``: driver and CUDA versions are ordered with
-    ``packaging.version`` like every version in coursekit (``.major`` is the branch)."""
+    ``packaging.version`` like every version in coursekit (``.major`` is the branch). Cached
+    (a Version is immutable; a class's plans compare the same few drivers many times)."""
     return Version(text)
 
 
