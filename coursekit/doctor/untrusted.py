@@ -359,22 +359,44 @@ def _compile(shape: Any) -> Callable[[Any], bool]:
         return lambda value: value is None or inner(value)
     if isinstance(shape, list):
         item = _compile(shape[0])
-        return lambda value: (
-            isinstance(value, list) and all(x is not None and item(x) for x in value)
+        exact = (
+            _EXACT.get(shape[0], frozenset()) - {type(None)} if isinstance(shape[0], str) else None
         )
+
+        def fits_list(value: Any) -> bool:
+            if not isinstance(value, list):
+                return False
+            if exact is not None and set(map(type, value)) <= exact:
+                return True  # plain values of the right JSON types (and no null)
+            if exact is None and isinstance(shape[0], dict):
+                return all(map(item, value))  # an object's check refuses a null itself
+            return all(x is not None and item(x) for x in value)
+
+        return fits_list
     if isinstance(shape, tuple):  # ("map", spec)
         entry = _compile(shape[1])
         return lambda value: isinstance(value, dict) and all(entry(x) for x in value.values())
+    # (key, required, check, the types a value passes with at once: a plain value's exact JSON
+    # type, so the common case costs no call)
     fields = tuple(
-        (key.removesuffix("!"), key.endswith("!"), _compile(sub)) for key, sub in shape.items()
+        (
+            key.removesuffix("!"),
+            key.endswith("!"),
+            _compile(sub),
+            (_EXACT.get(sub, frozenset()) if isinstance(sub, str) else frozenset())
+            - ({type(None)} if key.endswith("!") else set()),
+        )
+        for key, sub in shape.items()
     )
 
     def fits(value: Any) -> bool:
         if not isinstance(value, dict):
             return False
-        for key, required, check in fields:
+        for key, required, check, exact in fields:
             if key in value:
                 item = value[key]
+                if type(item) in exact:
+                    continue
                 if (item is None and required) or not check(item):
                     return False
             elif required:
@@ -382,6 +404,17 @@ def _compile(shape: Any) -> Callable[[Any], bool]:
         return True
 
     return fits
+
+
+_EXACT: dict[str, frozenset[type]] = {
+    "str": frozenset({str}),
+    "int": frozenset({int}),
+    "num": frozenset({int, float}),
+    "bool": frozenset({bool}),
+    "any": frozenset({str, int, float, bool, dict, list, type(None)}),
+}
+"""The JSON types a value of a plain kind has when it fits (what ``_KINDS`` says, without the
+call; ``bool`` is not an ``int`` here, as there)."""
 
 
 def _check_shape(value: Any, shape: Any, where: str) -> None:

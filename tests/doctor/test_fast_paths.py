@@ -104,6 +104,55 @@ def test_the_fast_shape_check_accepts_exactly_what_the_full_one_accepts(value: A
     assert fast == full
 
 
+def _places(data: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Every place in ``data`` a value sits (dict keys, list indexes), the root included."""
+    out = [path]
+    if isinstance(data, dict):
+        for k, v in data.items():
+            out += _places(v, (*path, k))
+    elif isinstance(data, list):
+        for i, v in enumerate(data):
+            out += _places(v, (*path, i))
+    return out
+
+
+def _replaced(data: Any, path: tuple[Any, ...], value: Any) -> Any:
+    if not path:
+        return value
+    head, rest = path[0], path[1:]
+    if isinstance(data, dict):
+        return {**data, head: _replaced(data[head], rest, value)}
+    copy = list(data)
+    copy[head] = _replaced(data[head], rest, value)
+    return copy
+
+
+_RICH_PROBE = {
+    **finding_data("cuda-op-failed")["probe"]["data"],
+    "distributions": {"items": [{"name": "torch", "version": "2.13.0", "requested": True,
+                                 "mtime": 1.5, "direct_url": {"url": "x"}},
+                                {"name": "numpy", "version": "2.1.0"}], "nvidia_wheels": 3},
+    "conda_meta": {"present": True, "packages": [{"name": "python", "version": "3.12.1"}]},
+    "pip_config": {"files": ["/etc/pip.conf"], "settings": [{"file": "f", "key": "index-url"}],
+                   "env": {"PIP_INDEX_URL": "x"}},
+}
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.data(), _probe_values | st.sampled_from([None, [], [None], ["a", 1], [True], {}, 2.5]))
+def test_the_fast_shape_check_agrees_anywhere_in_a_probe(data: Any, value: Any) -> None:
+    """One value replaced anywhere in a full probe (a list of strings, a required name, a free
+    "any" value, an object in a list): the fast check says what the full one says."""
+    place = data.draw(st.sampled_from(_places(_RICH_PROBE)))
+    probe = _replaced(_RICH_PROBE, place, value)
+    try:
+        untrusted._check_shape(probe, untrusted.PROBE_SHAPE, "p")
+        full = True
+    except SpecError:
+        full = False
+    assert untrusted._fits(probe, untrusted.PROBE_SHAPE) == full, (place, value)
+
+
 def _slow_from_data(cls: Any, data: Any, where: str = "facts") -> Any:
     """The converter as it was before issue 14's fast path (one generic function per value)."""
     from coursekit.doctor import facts as F
