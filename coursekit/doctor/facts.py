@@ -16,6 +16,7 @@ import dataclasses
 import functools
 import types
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -402,7 +403,57 @@ def from_data(cls: type[T], data: Any, where: str | _Place = "facts") -> T:
         # what converting gives, without the call: a str/int/bool/float of exactly the field's
         # type as it is, and a null where the field may be None
         kwargs[name] = value if type(value) in kept else convert(value, where, name)
-    return cls(**kwargs)
+    return _maker(cls)(kwargs)  # type: ignore[arg-type,no-any-return]
+
+
+_DEFAULT_FACTORY: Any = object()
+
+
+@functools.cache
+def _maker(cls: type) -> Callable[[dict[str, Any]], Any]:
+    """``cls(**kwargs)`` for keyword arguments that name fields only and give every field
+    without a default: the instance's ``__dict__`` made in one go, in field order, with the
+    defaults (a fresh one from each default factory), as the dataclass's own ``__init__``
+    makes it (which sets each field through ``object.__setattr__``: most of the cost of
+    reading a report). A class with ``__post_init__``, ``__slots__``, a field outside
+    ``__init__`` or its own ``__init__`` is made by calling it."""
+    fields = dataclasses.fields(cls)
+    init = vars(cls).get("__init__")
+    code = getattr(init, "__code__", None)
+    plain = (
+        dataclasses.is_dataclass(cls)
+        and not hasattr(cls, "__post_init__")
+        and "__slots__" not in vars(cls)
+        and all(f.init for f in fields)
+        and code is not None
+        and code.co_filename == "<string>"  # written by dataclasses (3.10-3.13), not by hand
+        and getattr(init, "__qualname__", "") == f"{cls.__qualname__}.__init__"
+    )
+    if not plain:
+        return lambda kwargs: cls(**kwargs)
+    template: dict[str, Any] = {}
+    factories: list[tuple[str, Callable[[], Any]]] = []
+    for f in fields:
+        if f.default is not dataclasses.MISSING:
+            template[f.name] = f.default
+        elif f.default_factory is not dataclasses.MISSING:
+            template[f.name] = _DEFAULT_FACTORY
+            factories.append((f.name, f.default_factory))
+        else:
+            template[f.name] = _MISSING
+    new, set_dict = object.__new__, object.__setattr__
+
+    def make(kwargs: dict[str, Any]) -> Any:
+        values = template.copy()
+        values.update(kwargs)  # a key already there keeps its place: field order
+        for name, factory in factories:
+            if values[name] is _DEFAULT_FACTORY:
+                values[name] = factory()
+        obj: Any = new(cls)
+        set_dict(obj, "__dict__", values)
+        return obj
+
+    return make
 
 
 @functools.cache

@@ -355,3 +355,66 @@ def test_depth_by_levels_equals_the_stack_walk(data: Any, wrap: int) -> None:
     for _ in range(wrap):  # deep enough to cross MAX_DEPTH
         data = [data] if wrap % 2 else {"k": data}
     assert untrusted._depth(data) == _stack_depth(data)
+
+
+def _facts_classes() -> list[type]:
+    import dataclasses
+
+    from coursekit.doctor import facts as F
+    from coursekit.host import GpuInfo, ProbeFacts
+
+    found = [getattr(F, n) for n in F.__all__]
+    return [c for c in [*found, GpuInfo, ProbeFacts]
+            if isinstance(c, type) and dataclasses.is_dataclass(c)]
+
+
+@pytest.mark.parametrize("cls", _facts_classes(), ids=lambda c: c.__name__)
+def test_a_fact_made_without_its_init_is_the_one_its_init_makes(cls: type) -> None:
+    """from_data's maker gives what ``cls(**kwargs)`` gives: equal, the same attributes in the
+    same order (what to_data and the JSON writer walk), a fresh value from each default
+    factory, and a frozen instance still frozen."""
+    import dataclasses
+
+    from coursekit.doctor import facts as F
+
+    make = F._maker(cls)
+    assert make.__name__ == "make"  # every facts class takes the fast way on this Python
+    fields = dataclasses.fields(cls)
+    required = {f.name: f"v-{f.name}" for f in fields
+                if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING}
+    for kwargs in (required, {**{f.name: f"w-{f.name}" for f in fields}},
+                   dict(reversed(list({**required, fields[-1].name: 7}.items())))):
+        fast, slow = make(dict(kwargs)), cls(**kwargs)
+        assert fast == slow and type(fast) is cls
+        assert list(vars(fast).items()) == list(vars(slow).items())
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            setattr(fast, fields[0].name, "changed")
+    factories = [f.name for f in fields if f.default_factory is not dataclasses.MISSING]
+    for name in factories:
+        a, b = make(dict(required)), make(dict(required))
+        assert getattr(a, name) == getattr(b, name) and getattr(a, name) is not getattr(b, name)
+
+
+def test_a_class_with_post_init_or_its_own_init_is_called() -> None:
+    import dataclasses
+
+    from coursekit.doctor import facts as F
+
+    @dataclasses.dataclass(frozen=True)
+    class Checked:
+        n: int
+
+        def __post_init__(self) -> None:
+            if self.n < 0:
+                raise ValueError("negative")
+
+    @dataclasses.dataclass
+    class OwnInit:
+        n: int
+
+        def __init__(self, n: int) -> None:
+            self.n = n * 2
+
+    with pytest.raises(ValueError, match="negative"):
+        F._maker(Checked)({"n": -1})
+    assert F._maker(OwnInit)({"n": 2}).n == 4

@@ -23,9 +23,10 @@ class Forks:
 
     def __init__(self) -> None:
         self.pids: list[int] = []
+        self.real = os.fork
 
     def __call__(self) -> int:
-        pid = os.fork()
+        pid = self.real()
         if pid:
             self.pids.append(pid)
         return pid
@@ -138,20 +139,26 @@ def test_no_fork_while_another_thread_runs() -> None:
     finally:
         stop.set()
         t.join()
-    assert forkmap.can_fork()
+    assert forkmap.can_fork() == (threading.active_count() == 1)  # other tests' threads
 
 
 def test_usable_cores_is_at_least_one() -> None:
     assert 1 <= forkmap.usable_cores() <= (os.cpu_count() or 1)
 
 
-def test_triage_read_in_several_processes_is_triage_read_in_one(tmp_path: Path) -> None:
+def test_triage_read_in_several_processes_is_triage_read_in_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     paths = []
     for name, raw in make_class(240, seed=7):
         (tmp_path / name).write_bytes(raw)
         paths.append(tmp_path / name)
     one = tr.read_all(paths, jobs=1)
+    forks = Forks()
+    monkeypatch.setattr(forkmap, "can_fork", lambda: True)  # another test's thread may linger
+    monkeypatch.setattr(forkmap.os, "fork", forks)
     for jobs in (2, 3, 5):
         assert tr.read_all(paths, jobs=jobs) == one
-    assert tr.read_all(paths, keep_facts=False, jobs=4) == tr.read_all(paths, keep_facts=False)
+    assert len(forks.pids) == 1 + 2 + 4 and forks.all_reaped()
+    assert tr.read_all(paths, keep_facts=False, jobs=4) == tr.read_all(paths, keep_facts=False, jobs=1)
     assert tr.triage([str(tmp_path)], jobs=3) == tr.triage([str(tmp_path)], jobs=1)
