@@ -42,7 +42,12 @@ def diagnose_all(facts: Facts, planner: Planner) -> tuple[tuple[Finding, ...], t
     """Every finding for ``facts``, most severe first (``[0]`` is the one to fix first), and
     the ones a more specific finding hid."""
     view = View(facts, planner)
-    found = [f for rule in RULES for f in _run_rule(rule, view)]
+    found: list[Finding] = []
+    for rule in RULES:
+        try:
+            found += rule(view)
+        except Exception as exc:  # noqa: BLE001 - reported as a finding of its own
+            found += _rule_failed(rule, exc)
     if facts.setup is not None:  # the env's recorded channel and index in every fix line
         found = [_with_sources(f, facts, view) for f in found]
     ids = {f.id for f in found}
@@ -78,19 +83,17 @@ def _with_sources(f: Finding, facts: Facts, view: View) -> Finding:
     return f if fix == f.fix else replace(f, fix=fix)
 
 
-def _run_rule(rule: Rule, view: View) -> list[Finding]:
-    # Facts may come from a file (--from) with odd values inside the probe's free-form data:
-    # one rule tripping over them must not hide what the other rules find.
-    try:
-        return rule(view)
-    except Exception as exc:  # noqa: BLE001 - reported as a finding of its own
-        name = getattr(rule, "__name__", "rule")
-        return [
-            finding(
-                "rule-failed",
-                f"The diagnosis rule '{name}' itself failed",
-                f"{type(exc).__name__}: {exc}",
-                "Run `coursekit doctor -v` again on the student's machine; if it persists, "
-                "report it (with the --json report) to the coursekit maintainers",
-            )
-        ]
+def _rule_failed(rule: Rule, exc: Exception) -> list[Finding]:
+    """A rule that failed, as a finding of its own: facts may come from a file (--from) with odd
+    values inside the probe's free-form data, and one rule tripping over them must not hide
+    what the other rules find."""
+    name = getattr(rule, "__name__", "rule")
+    return [
+        finding(
+            "rule-failed",
+            f"The diagnosis rule '{name}' itself failed",
+            f"{type(exc).__name__}: {exc}",
+            "Run `coursekit doctor -v` again on the student's machine; if it persists, "
+            "report it (with the --json report) to the coursekit maintainers",
+        )
+    ]

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 
-from coursekit.doctor.planning import suggest_backend
+from coursekit.doctor.planning import per_matrix, suggest_backend
 from coursekit.doctor.versions import version_tuple
 from coursekit.doctor.view import Finding, Rule, View, finding, local_tag
 
@@ -423,7 +423,9 @@ def course_line(v: View) -> tuple[int, int] | None:
     matrix = v.planner.matrix
     if matrix is None or not matrix.releases:
         return None
-    oldest: tuple[int, int] = min(r.key for r in matrix.releases)
+    oldest: tuple[int, int] = per_matrix(
+        matrix, ("oldest_line",), lambda: min(r.key for r in matrix.releases)
+    )
     return oldest
 
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
+from functools import lru_cache
 from pathlib import PurePath, PurePosixPath, PureWindowsPath
-from typing import Any
+from typing import Any, Generic, TypeVar, overload
 
 from packaging.version import Version
 
@@ -21,6 +21,8 @@ from coursekit.doctor.facts import Facts
 from coursekit.doctor.planning import NO_PLANNER, BackendAdvice, Planner
 from coursekit.doctor.versions import as_version, version_tuple  # noqa: F401 - tests read it here
 from coursekit.host import GpuInfo, HostInfo
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -102,6 +104,33 @@ def _normal_parts(p: PurePath, os_name: str) -> tuple[str, ...]:
         elif part != ".":
             parts.append(part.lower() if os_name == "windows" else part)
     return tuple(parts)
+
+
+class cached_property(Generic[_T]):  # noqa: N801 - functools' name, and its use
+    """``functools.cached_property`` without its lock (Python 3.11 takes an RLock on every first
+    read; a class triage makes a view per report and reads ~18 properties of each): the value
+    is computed on first read and kept in the instance's ``__dict__``, which later reads find
+    first (a non-data descriptor). A view is never shared between threads."""
+
+    def __init__(self, func: Callable[[Any], _T]) -> None:
+        self.func = func
+        self.name = func.__name__
+        self.__doc__ = func.__doc__
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, obj: None, owner: type | None = None) -> cached_property[_T]: ...
+
+    @overload
+    def __get__(self, obj: object, owner: type | None = None) -> _T: ...
+
+    def __get__(self, obj: object | None, owner: type | None = None) -> Any:
+        if obj is None:
+            return self
+        value = obj.__dict__[self.name] = self.func(obj)
+        return value
 
 
 class View:
