@@ -135,6 +135,12 @@ def _raw_facts(path: Path) -> dict[str, Any]:
         return {}
 
 
+def facts_json(facts: dict[str, Any]) -> str:
+    """A report's saved facts as the page shows them: JSON, keys sorted, any character as it is
+    (made where the report is read, so a forked reader sends text, not objects, back)."""
+    return json.dumps(facts, sort_keys=True, ensure_ascii=False)
+
+
 def read_one(
     path: Path,
     load: Callable[[Path], Report] = load_report,
@@ -155,7 +161,7 @@ def read_one(
             raw_facts = _raw_facts(path) if keep_facts else {}
     except CoursekitError as exc:
         return StudentReport(
-            name_from_file(path), str(path), "invalid", UNREADABLE, (), {}, {}, error=exc.message
+            name_from_file(path), str(path), "invalid", UNREADABLE, (), {}, "", error=exc.message
         )
     name = report.facts.student.strip() or name_from_file(path)
     top = top_finding(report.findings)
@@ -166,7 +172,7 @@ def read_one(
         top.id if top else None,
         report.findings,
         facts_summary(report),
-        raw_facts if keep_facts else {},
+        facts_json(raw_facts) if keep_facts else "",
         collected_at=report.facts.collected_at,
     )
 

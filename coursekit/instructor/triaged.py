@@ -9,7 +9,6 @@ loader and the planner under it (issue 9). May import the doctor's :mod:`~course
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from coursekit.doctor.view import Finding
 
@@ -24,7 +23,7 @@ class StudentReport:
     top: str | None  # the root-cause finding id, UNREADABLE, or None (ready)
     findings: tuple[Finding, ...]
     facts: dict[str, str]  # a short summary of the machine (os, python, torch, gpu, ...)
-    raw_facts: dict[str, Any]
+    facts_json: str  # the report's facts as saved, as JSON (keys sorted), for the HTML page; ""
     error: str | None = None
     collected_at: str = ""
 
