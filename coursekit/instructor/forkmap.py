@@ -16,7 +16,6 @@ standard library only.
 from __future__ import annotations
 
 import os
-import pickle
 import signal
 import sys
 import threading
@@ -110,6 +109,8 @@ def _start(
     if pid == 0:  # the child: compute, answer, and end without running the parent's exit code
         code = 1
         try:
+            import pickle
+
             os.close(read_end)
             data = pickle.dumps([fn(x) for x in share], protocol=pickle.HIGHEST_PROTOCOL)
             view = memoryview(data)
@@ -140,6 +141,8 @@ def _answer(pid: int, fd: int) -> list[R] | None:
         _, status = os.waitpid(pid, 0)
     if status != 0:
         return None
+    import pickle
+
     try:
         results = pickle.loads(b"".join(chunks))
     except Exception:  # noqa: BLE001 - a garbled answer: the share is done again

@@ -5,8 +5,6 @@ Text and JSON on the console; CSV and the self-contained HTML page as files.
 
 from __future__ import annotations
 
-import csv
-import html
 import io
 import os
 import time
@@ -130,6 +128,8 @@ def _csv_safe(value: Any) -> Any:
 
 def write_csv(path: Path, header: list[str], records: list[list[Any]]) -> None:
     buf = io.StringIO()
+    import csv  # only for --csv
+
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(header)
     for rec in records:
@@ -345,7 +345,19 @@ def _e(text: Any) -> str:
 @lru_cache(maxsize=16384)
 def _escape(text: str) -> str:
     """``html.escape`` once per distinct string (a class repeats its titles, fixes and facts)."""
-    return html.escape(text, quote=True)
+    return _html_escape(text)
+
+
+def _html_escape(text: str) -> str:
+    """``html.escape(text, quote=True)``, without importing :mod:`html` (and its table of
+    entities) for every class triage."""
+    return (
+        text.replace("&", "&amp;")
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
+        .replace('"', "&quot;")
+        .replace("'", "&#x27;")
+    )
 
 
 def _fix_of(g: Group) -> dict[str, str]:
@@ -369,7 +381,7 @@ def _findings_html(s: StudentReport) -> str:
             f"<code>{_e(f.id)}</code> {_e(f.title)}<br><small>{_e(f.detail)}</small>{fix}</li>"
         )
     facts = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in s.facts.items())
-    raw = html.escape(s.facts_json or "{}", quote=True)  # each is its own: not worth caching
+    raw = _html_escape(s.facts_json or "{}")  # each is its own: not worth caching
     return (
         f"<ul>{''.join(items) or '<li>no findings</li>'}</ul>"
         f'<table class="facts">{facts}</table>'

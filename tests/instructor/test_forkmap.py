@@ -162,3 +162,4 @@ def test_triage_read_in_several_processes_is_triage_read_in_one(
     assert len(forks.pids) == 1 + 2 + 4 and forks.all_reaped()
     assert tr.read_all(paths, keep_facts=False, jobs=4) == tr.read_all(paths, keep_facts=False, jobs=1)
     assert tr.triage([str(tmp_path)], jobs=3) == tr.triage([str(tmp_path)], jobs=1)
+
