@@ -6,7 +6,10 @@ every finding, and the real public failure reports, each with the student's own 
 clock, RAM, disk and timings; some Windows files are UTF-16 and a few students sent two
 reports. Every command runs as a fresh process on this machine, interleaved in each round
 (the baseline is measured in the same run, under the same load): ``doctor --from`` on one of
-those reports, then triage as text (the default), ``--json``, ``--csv FILE`` and ``--html FILE``.
+those reports, then triage as text (the default), ``--json``, ``--csv FILE`` and ``--html FILE``,
+each reading with the default ``--jobs`` (the cores: on Linux the class is shared among forked
+copies), and the text once more with ``--jobs 1`` (one process: what a machine without fork
+gets, and the CPU cost).
 Medians of RUNS, of the wall time (the goal) and of the CPU time (user + system: on a
 machine others are busy on, the wall time of a longer run suffers more from waiting for a
 core, so the CPU ratio is shown beside it). Goal (issue 14): triage of 500 <= 2x doctor --from
@@ -64,6 +67,7 @@ def main() -> None:
         commands = {
             "doctor --from (1 report)": py + ["doctor", "--from", str(one)],
             "triage (text)": py + ["class", "triage", str(folder)],
+            "triage (text) --jobs 1": py + ["class", "triage", str(folder), "--jobs", "1"],
             "triage --json": py + ["class", "triage", str(folder), "--json"],
             "triage --csv": py + ["class", "triage", str(folder), "--csv", f"{tmp}/t.csv"],
             "triage --html": py + ["class", "triage", str(folder), "--html", f"{tmp}/t.html"],
