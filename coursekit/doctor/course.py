@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, ClassVar
@@ -77,6 +77,11 @@ class CoursePlanner:
     matrix: Any = None
     spec: Any = None
     choose: Callable[[HostInfo], BackendAdvice | None] | None = None
+    _advice: dict[HostInfo, BackendAdvice | None] = field(
+        default_factory=dict, compare=False, hash=False, repr=False
+    )
+    """The choice per machine, asked once per planner (a class triage asks for every report,
+    and many machines are alike; ``choose`` is pure)."""
 
     @property
     def course_python(self) -> str:
@@ -86,7 +91,13 @@ class CoursePlanner:
     def backend(self, host: HostInfo) -> BackendAdvice | None:
         if self.choose is None or self.matrix is None:
             return None
-        return self.choose(host)
+        try:
+            return self._advice[host]
+        except KeyError:
+            advice = self._advice[host] = self.choose(host)
+            return advice
+        except TypeError:  # a machine with an unhashable fact: asked afresh
+            return self.choose(host)
 
     def coverage(self, variant: Any, capability: str, platform: str) -> str | None:
         from coursekit.setup.plan.gates import coverage
