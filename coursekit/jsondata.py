@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 from collections.abc import Mapping
-from pathlib import PurePath
+from pathlib import Path, PurePath
 from typing import Any
 
 
@@ -47,3 +47,20 @@ def _public_fields(kind: Any) -> tuple[str, ...]:
         names = tuple(f.name for f in dataclasses.fields(kind) if not f.name.startswith("_"))
         _FIELDS[kind] = names
     return names
+
+
+def read_section(path: Path, schema: int, key: str) -> dict[str, Any]:
+    """The object ``key`` of a small cache file ``{"schema": schema, key: {...}}`` (coursekit's
+    own caches: the release check's, the class grade's); ``{}`` when the file is missing,
+    unreadable, not JSON, of another schema or without that object (a damaged cache is an
+    empty one, never an error)."""
+    import json
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict) or data.get("schema") != schema:
+        return {}
+    section = data.get(key)
+    return section if isinstance(section, dict) else {}

@@ -36,6 +36,7 @@ from urllib.parse import urlsplit
 
 from coursekit import wheelindex
 from coursekit.constants import EnvVars
+from coursekit.jsondata import read_section
 from coursekit.doctor.facts import ReleaseCheckFacts
 from coursekit.probe import redact
 
@@ -102,14 +103,7 @@ def _cache_path(environ: Mapping[str, str]) -> Path:
 
 
 def _read_cache(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    if not isinstance(data, dict) or data.get("schema") != CACHE_SCHEMA:
-        return {}
-    entries = data.get("entries")
-    return entries if isinstance(entries, dict) else {}
+    return read_section(path, CACHE_SCHEMA, "entries")
 
 
 def _cached(entry: object, now: float) -> tuple[float, str | None, str] | None:

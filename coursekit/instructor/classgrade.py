@@ -31,6 +31,7 @@ from typing import Any
 from coursekit import __version__
 from coursekit.errors import UsageError
 from coursekit.grading.sandbox import run_sandboxed
+from coursekit.jsondata import read_section
 from coursekit.instructor import submissions as subs
 from coursekit.lab.checking import (
     ExpectedCheck,
@@ -312,14 +313,8 @@ def default_cache(lab: int, cwd: Path) -> Path:
 
 def load_cache(path: Path) -> dict[str, dict[str, Any]]:
     """``{"<content_hash>:<graders_hash>": row}``; a missing or damaged cache is empty."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    if not isinstance(data, dict) or data.get("schema") != CACHE_SCHEMA:
-        return {}
-    rows = data.get("rows")
-    return {k: v for k, v in rows.items() if isinstance(v, dict)} if isinstance(rows, dict) else {}
+    rows = read_section(path, CACHE_SCHEMA, "rows")
+    return {k: v for k, v in rows.items() if isinstance(v, dict)}
 
 
 def save_cache(path: Path, rows: dict[str, dict[str, Any]]) -> None:
