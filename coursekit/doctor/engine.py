@@ -29,8 +29,12 @@ from coursekit.doctor.view import Finding, Rule, View, finding
 
 _MODULES = (rules_env, rules_torch, rules_packages, rules_install, rules_release)
 
-RULES: tuple[Rule, ...] = tuple(rule for module in _MODULES for rule in module.RULES)
-"""Every rule, in run order (each module's ``BY_CATEGORY`` is the only list of its rules)."""
+RULES: tuple[Rule, ...] = tuple(
+    rule for module in _MODULES for group in module.BY_CATEGORY.values() for rule in group
+)
+"""Every rule, in run order: each module's ``BY_CATEGORY`` (the only list of its rules) in its
+order, module after module (rule order breaks ties between findings of one severity and
+category)."""
 
 
 def rules_of(category: str) -> tuple[Rule, ...]:

@@ -49,5 +49,3 @@ def torch_newer_release(v: View) -> list[Finding]:
 
 BY_CATEGORY: dict[str, tuple[Rule, ...]] = {"platform": (torch_newer_release,)}
 """The only list of this module's rules, by the category of their findings."""
-
-RULES: tuple[Rule, ...] = tuple(rule for group in BY_CATEGORY.values() for rule in group)

@@ -743,7 +743,5 @@ BY_CATEGORY: dict[str, tuple[Rule, ...]] = {
     ),
 }
 """This module's rules by the summary category their findings are in: the only list of them
-(the category units and :data:`RULES` are derived from it, issue 16)."""
-
-RULES: tuple[Rule, ...] = tuple(rule for group in BY_CATEGORY.values() for rule in group)
-"""The run order (rule order breaks ties between findings of one severity and category)."""
+(the category units and :data:`coursekit.doctor.engine.RULES` are derived from it,
+issue 16)."""
