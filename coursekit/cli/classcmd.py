@@ -3,12 +3,29 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 
 from coursekit.cli import AppContext
 from coursekit.errors import ExitCode
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _jobs_option(help_text: str) -> Callable[[F], F]:
+    """``--jobs K`` / ``-j K``: how many at once, 0 (the default) for the number of cores."""
+    return click.option(
+        "--jobs",
+        "-j",
+        type=click.IntRange(min=0),
+        default=0,
+        show_default="the number of cores",
+        help=help_text,
+    )
 
 
 @click.group(name="class")
@@ -31,14 +48,7 @@ def class_group() -> None:
     help="An instructor's folder laid out like labs/ (NN-slug/lab.toml, grader.py): "
     "hidden checks and its own limits. Default: the installed course's graders.",
 )
-@click.option(
-    "--jobs",
-    "-j",
-    type=click.IntRange(min=0),
-    default=0,
-    show_default="the number of cores",
-    help="Submissions graded at once (0: the number of cores).",
-)
+@_jobs_option("Submissions graded at once (0: the number of cores).")
 @click.option(
     "--csv",
     "csv_path",
@@ -108,14 +118,7 @@ def grade(
     type=click.Path(path_type=Path, dir_okay=False),
     help="Write one self-contained page (opens from disk in any browser).",
 )
-@click.option(
-    "--jobs",
-    "-j",
-    type=click.IntRange(min=0),
-    default=0,
-    show_default="the number of cores",
-    help="Processes reading reports at once (0: the number of cores; Linux only).",
-)
+@_jobs_option("Processes reading reports at once (0: the number of cores; Linux only).")
 @click.pass_obj
 def triage(
     app: AppContext,
