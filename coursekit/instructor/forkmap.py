@@ -99,7 +99,10 @@ def fork_map(
 def _start(
     fn: Callable[[T], R], share: Sequence[T], fork: Callable[[], int]
 ) -> tuple[int, int, Sequence[T]]:
-    read_end, write_end = os.pipe()
+    try:
+        read_end, write_end = os.pipe()
+    except OSError:  # no pipe now (file descriptor limit): the parent does this share
+        return -1, -1, share
     try:
         pid = fork()
     except OSError:  # no fork now (process limit, memory): the parent does this share

@@ -163,3 +163,15 @@ def test_triage_read_in_several_processes_is_triage_read_in_one(
     assert tr.read_all(paths, keep_facts=False, jobs=4) == tr.read_all(paths, keep_facts=False, jobs=1)
     assert tr.triage([str(tmp_path)], jobs=3) == tr.triage([str(tmp_path)], jobs=1)
 
+
+
+def test_no_pipe_means_the_parent_does_the_share(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_pipe() -> tuple[int, int]:
+        raise OSError(24, "Too many open files")
+
+    forks = Forks()
+    monkeypatch.setattr(forkmap.os, "pipe", no_pipe)
+    assert forkmap.fork_map(lambda x: x * 3, list(range(300)), 3, fork=forks) == [
+        x * 3 for x in range(300)
+    ]
+    assert forks.pids == []
