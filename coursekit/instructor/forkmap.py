@@ -84,9 +84,8 @@ def fork_map(
             children.append(_start(fn, share, fork))
         out = [fn(x) for x in shares[0]]
         while children:
-            pid, fd, share = children[0]
-            answer: list[R] | None = _answer(pid, fd)  # reaped whatever it answered
-            children.pop(0)
+            pid, fd, share = children.pop(0)
+            answer: list[R] | None = _answer(pid, fd)  # reaped, whatever it answered
             if answer is None or len(answer) != len(share):
                 answer = [fn(x) for x in share]  # the child failed: its share is done here
             out += answer
@@ -139,9 +138,11 @@ def _answer(pid: int, fd: int) -> list[R] | None:
             if not chunk:
                 break
             chunks.append(chunk)
-    finally:
-        os.close(fd)
-        _, status = os.waitpid(pid, 0)
+    except BaseException:  # interrupted while waiting: stop the child before leaving
+        _stop(pid, fd)
+        raise
+    os.close(fd)
+    _, status = os.waitpid(pid, 0)
     if status != 0:
         return None
     import pickle

@@ -175,3 +175,31 @@ def test_no_pipe_means_the_parent_does_the_share(monkeypatch: pytest.MonkeyPatch
         x * 3 for x in range(300)
     ]
     assert forks.pids == []
+
+
+def test_an_interrupt_while_waiting_stops_and_reaps_every_child(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Ctrl-C (or any exception) while the parent waits for an answer: the child it waited for
+    and every other one are killed and reaped, once each, and the exception goes on."""
+    import time
+
+    parent, real_read = os.getpid(), os.read
+
+    def slow(x: int) -> int:
+        if os.getpid() != parent:
+            time.sleep(30)  # a child that would keep the parent waiting
+        return x
+
+    def interrupted_read(fd: int, n: int) -> bytes:
+        if os.getpid() == parent:
+            raise KeyboardInterrupt
+        return real_read(fd, n)
+
+    forks = Forks()
+    monkeypatch.setattr(forkmap.os, "read", interrupted_read)
+    started = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        forkmap.fork_map(slow, list(range(300)), 3, fork=forks, min_share=10)
+    assert len(forks.pids) == 2 and forks.all_reaped()
+    assert time.monotonic() - started < 20  # the children were killed, not waited for
