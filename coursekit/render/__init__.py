@@ -51,12 +51,14 @@ _STYLES = {
 }
 
 
-def dumps(obj: Any, *, compact: bool = False) -> str:
+def dumps(obj: Any, *, compact: bool = False, plain: bool = False) -> str:
     """Serialise ``obj`` as stable, indented JSON; ``compact``: on one line, by the C encoder
     (an indent forces :mod:`json`'s pure-Python encoder, several times slower on a class's
-    worth of findings)."""
+    worth of findings); ``plain``: ``obj`` is made of JSON's own values already (dicts with
+    string keys, lists, strings, numbers, booleans, None), so it is not walked and converted
+    first."""
     if compact:
-        return json.dumps(to_jsonable(obj), ensure_ascii=False)
+        return json.dumps(obj if plain else to_jsonable(obj), ensure_ascii=False)
     return json.dumps(to_jsonable(obj), indent=2, sort_keys=False, ensure_ascii=False)
 
 
@@ -122,9 +124,10 @@ class Console:
     def wrap(self, text: str) -> str:
         return "\n".join(w for line in text.split("\n") for w in wrap_line(line, self.width))
 
-    def json(self, obj: Any, *, compact: bool = False) -> None:
-        """Print ``obj`` as JSON on stdout (never coloured; ``compact``: see :func:`dumps`)."""
-        _write(self.out_stream, dumps(obj, compact=compact))
+    def json(self, obj: Any, *, compact: bool = False, plain: bool = False) -> None:
+        """Print ``obj`` as JSON on stdout (never coloured; ``compact``, ``plain``: see
+        :func:`dumps`)."""
+        _write(self.out_stream, dumps(obj, compact=compact, plain=plain))
 
 
 _USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/?#@\s\"']+@")

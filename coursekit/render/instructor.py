@@ -293,7 +293,8 @@ def class_triage(
     if html_path is not None:
         _write_file(html_path, triage_html(t))
     if as_json:
-        console.json(triage_data(t), compact=True)  # one line: a class is large (docs/json.md)
+        # one line: a class is large (docs/json.md); triage_data is plain JSON values already
+        console.json(triage_data(t), compact=True, plain=True)
         return
     console.print(
         f"{t.total} students: {t.blocked} blocked, {len(t.ready)} ready, "

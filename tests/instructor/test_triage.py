@@ -237,3 +237,27 @@ def test_the_root_cause_is_the_first_error_even_after_a_warning() -> None:
     assert tr.top_finding((info, warn, err)) == err
     assert tr.top_finding((info, warn)) == warn
     assert tr.top_finding((info,)) is None
+
+
+def _only_json_values(value: Any) -> bool:
+    if type(value) is dict:
+        return all(type(k) is str and _only_json_values(v) for k, v in value.items())
+    if type(value) is list:
+        return all(_only_json_values(v) for v in value)
+    return type(value) in (str, int, float, bool, type(None))
+
+
+def test_the_triage_json_is_made_of_json_values_only(tmp_path: Path) -> None:
+    """``--json`` writes triage_data without converting it first (``plain=True``): that holds
+    only while triage_data gives JSON's own values, for every kind of student."""
+    from coursekit.jsondata import to_jsonable
+    from coursekit.render.instructor import triage_data
+    from tests.instructor.classgen import make_class
+
+    for name, raw in make_class(120, seed=11):
+        (tmp_path / name).write_bytes(raw)
+    (tmp_path / "broken.json").write_text("{not json", encoding="utf-8")
+    data = triage_data(tr.triage([str(tmp_path)], keep_facts=False, jobs=1))
+    assert _only_json_values(data)
+    assert to_jsonable(data) == data
+    assert data["groups"] and data["ready"]
